@@ -1,0 +1,72 @@
+import type { MetricBatch } from '../model/index.js';
+
+/**
+ * The nesting OTLP needs (resource → scope → metric → points) over a batch whose points may
+ * come in any order. Points are grouped by metric with one counting sort, skipped when they
+ * are already grouped (the usual case: decoders and the SDK append metric by metric).
+ */
+export interface BatchLayout {
+  scopesOfResource: number[][];
+  metricsOfScope: number[][];
+  /** Point indices grouped by metric, or `undefined` when the batch order already is. */
+  order: Uint32Array | undefined;
+  /** Points of metric `m` are `order[metricStart[m] .. metricEnd[m])`. */
+  metricStart: Uint32Array;
+  metricEnd: Uint32Array;
+}
+
+export function layoutBatch(batch: MetricBatch): BatchLayout {
+  const scopesOfResource: number[][] = batch.resources.map(() => []);
+  batch.scopes.forEach((scope, s) => {
+    scopesOfResource[scope.resource].push(s);
+  });
+  const metricsOfScope: number[][] = batch.scopes.map(() => []);
+  batch.metrics.forEach((metric, m) => {
+    metricsOfScope[metric.scope].push(m);
+  });
+
+  const metricCount = batch.metrics.length;
+  const n = batch.pointCount;
+  const series = batch.points.series;
+  const metricStart = new Uint32Array(metricCount);
+  const metricEnd = new Uint32Array(metricCount);
+  const counts = new Uint32Array(metricCount);
+
+  // One pass: count points per metric and check whether they are already contiguous.
+  let grouped = true;
+  let previous = -1;
+  for (let i = 0; i < n; i++) {
+    const m = batch.seriesMetric(series[i]);
+    if (m !== previous) {
+      if (counts[m] !== 0) grouped = false;
+      previous = m;
+    }
+    counts[m]++;
+  }
+
+  if (grouped) {
+    previous = -1;
+    for (let i = 0; i < n; i++) {
+      const m = batch.seriesMetric(series[i]);
+      if (m !== previous) {
+        metricStart[m] = i;
+        previous = m;
+      }
+      metricEnd[m] = i + 1;
+    }
+    return { scopesOfResource, metricsOfScope, order: undefined, metricStart, metricEnd };
+  }
+
+  let offset = 0;
+  for (let m = 0; m < metricCount; m++) {
+    metricStart[m] = offset;
+    metricEnd[m] = offset;
+    offset += counts[m];
+  }
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const m = batch.seriesMetric(series[i]);
+    order[metricEnd[m]++] = i;
+  }
+  return { scopesOfResource, metricsOfScope, order, metricStart, metricEnd };
+}

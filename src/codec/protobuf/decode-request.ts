@@ -1,0 +1,570 @@
+import { type KeyValue, MetricBatch, MetricType, PointBits } from '../../model/index.js';
+import { DecodeError } from '../../model/errors.js';
+import { readKeyValue, validateKeyValue } from '../../model/key-value-bytes.js';
+import { readUtf8 } from '../../model/utf8.js';
+import { WireReader } from '../../model/wire-reader.js';
+
+/**
+ * OTLP `ExportMetricsServiceRequest` protobuf → `MetricBatch`.
+ *
+ * Points go straight into the batch's columns: fixed64 and double fields are copied as
+ * 8 raw bytes, attribute `KeyValue`s are validated and copied into the batch's attribute
+ * arena (interned by their bytes), so a point costs no JavaScript object unless it carries
+ * exemplars. Unknown fields are skipped; known fields with the wrong wire type, truncated
+ * or overlong lengths and malformed varints throw a `DecodeError` with the byte offset.
+ */
+export function decodeMetricsRequest(bytes: Uint8Array): MetricBatch {
+  return new RequestDecoder(bytes).decode();
+}
+
+/** Bit masks of known field numbers, to tell "unknown, skip" from "known, wrong wire type". */
+const fields = (...numbers: number[]) => numbers.reduce((mask, n) => mask | (1 << n), 0);
+const REQUEST_FIELDS = fields(1);
+const RESOURCE_METRICS_FIELDS = fields(1, 2, 3);
+const RESOURCE_FIELDS = fields(1, 2);
+const SCOPE_METRICS_FIELDS = fields(1, 2, 3);
+const SCOPE_FIELDS = fields(1, 2, 3, 4);
+const METRIC_FIELDS = fields(1, 2, 3, 5, 7, 9, 10, 11, 12);
+const DATA_FIELDS = fields(1, 2, 3);
+const NUMBER_POINT_FIELDS = fields(2, 3, 4, 5, 6, 7, 8);
+const HISTOGRAM_POINT_FIELDS = fields(2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12);
+const EXPONENTIAL_POINT_FIELDS = fields(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
+const BUCKETS_FIELDS = fields(1, 2);
+const SUMMARY_POINT_FIELDS = fields(2, 3, 4, 5, 6, 7, 8);
+const QUANTILE_FIELDS = fields(1, 2);
+const EXEMPLAR_FIELDS = fields(2, 3, 4, 5, 6, 7);
+
+const scratch = new BigUint64Array(1);
+const scratchWords = new Uint32Array(scratch.buffer);
+const scratchSigned = new BigInt64Array(scratch.buffer);
+
+class RequestDecoder {
+  readonly reader: WireReader;
+  readonly buf: Uint8Array;
+  readonly batch = new MetricBatch();
+
+  constructor(bytes: Uint8Array) {
+    this.buf = bytes;
+    this.reader = new WireReader(bytes);
+  }
+
+  decode(): MetricBatch {
+    const { reader } = this;
+    const end = this.buf.length;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === 0x0a) this.resourceMetrics(reader.delimited(end));
+      else this.unknown(tag, end, REQUEST_FIELDS, 'ExportMetricsServiceRequest');
+    }
+    return this.batch;
+  }
+
+  resourceMetrics(end: number): void {
+    const { reader, batch } = this;
+    const r = batch.addResource();
+    const resource = batch.resources[r];
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === 0x0a) {
+        const stop = reader.delimited(end);
+        while (reader.pos < stop) {
+          const t = reader.varint32(stop);
+          if (t === 0x0a) resource.attributes.push(this.keyValue(stop));
+          else if (t === 0x10) resource.droppedAttributesCount = reader.varint32(stop);
+          else this.unknown(t, stop, RESOURCE_FIELDS, 'Resource');
+        }
+      } else if (tag === 0x12) this.scopeMetrics(r, reader.delimited(end));
+      else if (tag === 0x1a) resource.schemaUrl = this.string(end);
+      else this.unknown(tag, end, RESOURCE_METRICS_FIELDS, 'ResourceMetrics');
+    }
+  }
+
+  scopeMetrics(r: number, end: number): void {
+    const { reader, batch } = this;
+    const s = batch.addScope(r);
+    const scope = batch.scopes[s];
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === 0x0a) {
+        const stop = reader.delimited(end);
+        while (reader.pos < stop) {
+          const t = reader.varint32(stop);
+          if (t === 0x0a) scope.name = this.string(stop);
+          else if (t === 0x12) scope.version = this.string(stop);
+          else if (t === 0x1a) scope.attributes.push(this.keyValue(stop));
+          else if (t === 0x20) scope.droppedAttributesCount = reader.varint32(stop);
+          else this.unknown(t, stop, SCOPE_FIELDS, 'InstrumentationScope');
+        }
+      } else if (tag === 0x12) this.metric(s, reader.delimited(end));
+      else if (tag === 0x1a) scope.schemaUrl = this.string(end);
+      else this.unknown(tag, end, SCOPE_METRICS_FIELDS, 'ScopeMetrics');
+    }
+  }
+
+  metric(s: number, end: number): void {
+    const { reader, batch } = this;
+    const m = batch.addMetric(s, { name: '', type: MetricType.Empty });
+    const metric = batch.metrics[m];
+    while (reader.pos < end) {
+      const at = reader.pos;
+      const tag = reader.varint32(end);
+      const type = dataType(tag);
+      if (type !== MetricType.Empty) {
+        if (metric.type !== MetricType.Empty && metric.type !== type) {
+          throw new DecodeError(at, 'one data field per Metric', `"${metric.name}" has two kinds`);
+        }
+        metric.type = type;
+        this.data(m, type, reader.delimited(end));
+      } else if (tag === 0x0a) metric.name = this.string(end);
+      else if (tag === 0x12) metric.description = this.string(end);
+      else if (tag === 0x1a) metric.unit = this.string(end);
+      else if (tag === 0x62) metric.metadata.push(this.keyValue(end));
+      else this.unknown(tag, end, METRIC_FIELDS, 'Metric');
+    }
+  }
+
+  data(m: number, type: MetricType, end: number): void {
+    const { reader, batch } = this;
+    const metric = batch.metrics[m];
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === 0x0a) {
+        const stop = reader.delimited(end);
+        if (type === MetricType.Gauge || type === MetricType.Sum) this.numberPoint(m, stop);
+        else if (type === MetricType.Histogram) this.histogramPoint(m, stop);
+        else if (type === MetricType.ExponentialHistogram) this.exponentialPoint(m, stop);
+        else this.summaryPoint(m, stop);
+      } else if (tag === 0x10 && type !== MetricType.Gauge && type !== MetricType.Summary) {
+        const temporality = reader.varint32(end);
+        metric.temporality = (temporality <= 2 ? temporality : 0) as 0 | 1 | 2;
+      } else if (tag === 0x18 && type === MetricType.Sum) {
+        metric.monotonic = reader.varint32(end) !== 0;
+      } else this.unknown(tag, end, DATA_FIELDS, 'metric data');
+    }
+  }
+
+  numberPoint(m: number, end: number): void {
+    const { reader, batch, buf } = this;
+    const points = batch.points;
+    const i = batch.appendPointRow(0);
+    batch.attributes.beginSet();
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      switch (tag) {
+        case 0x11:
+          this.copy8(points.startTime.u8, i, end);
+          break;
+        case 0x19:
+          this.copy8(points.time.u8, i, end);
+          break;
+        case 0x21:
+          this.copy8(points.value.u8, i, end);
+          points.bits[i] = PointBits.HasValue;
+          break;
+        case 0x31:
+          this.copy8(points.value.u8, i, end);
+          points.bits[i] = PointBits.HasValue | PointBits.Int;
+          break;
+        case 0x2a:
+          this.exemplar(end);
+          break;
+        case 0x3a:
+          this.attribute(buf, end);
+          break;
+        case 0x40:
+          points.flags[i] = reader.varint32(end);
+          break;
+        default:
+          this.unknown(tag, end, NUMBER_POINT_FIELDS, 'NumberDataPoint');
+      }
+    }
+    this.endPoint(m, i);
+  }
+
+  histogramPoint(m: number, end: number): void {
+    const { reader, batch, buf } = this;
+    const points = batch.points;
+    const d = batch.distributions;
+    const i = batch.appendPointRow(0);
+    const row = batch.appendDistributionRow(i);
+    let counts = 0;
+    let bounds = 0;
+    batch.attributes.beginSet();
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      switch (tag) {
+        case 0x11:
+          this.copy8(points.startTime.u8, i, end);
+          break;
+        case 0x19:
+          this.copy8(points.time.u8, i, end);
+          break;
+        case 0x21:
+          this.copy8(d.total.u8, row, end);
+          break;
+        case 0x29:
+          this.copy8(points.value.u8, i, end);
+          points.bits[i] |= PointBits.HasSum;
+          break;
+        case 0x32:
+          counts += this.packed64(end, 'bucketCounts', counts);
+          break;
+        case 0x31:
+          counts += this.single64(end, 'bucketCounts', counts);
+          break;
+        case 0x3a:
+          bounds += this.packed64(end, 'floats', bounds);
+          break;
+        case 0x39:
+          bounds += this.single64(end, 'floats', bounds);
+          break;
+        case 0x42:
+          this.exemplar(end);
+          break;
+        case 0x4a:
+          this.attribute(buf, end);
+          break;
+        case 0x50:
+          points.flags[i] = reader.varint32(end);
+          break;
+        case 0x59:
+          d.min[row] = reader.double(end);
+          points.bits[i] |= PointBits.HasMin;
+          break;
+        case 0x61:
+          d.max[row] = reader.double(end);
+          points.bits[i] |= PointBits.HasMax;
+          break;
+        default:
+          this.unknown(tag, end, HISTOGRAM_POINT_FIELDS, 'HistogramDataPoint');
+      }
+    }
+    d.positiveStart[row] = d.bucketCountsUsed;
+    d.positiveLength[row] = counts;
+    d.bucketCountsUsed += counts;
+    d.commitBounds(row, bounds);
+    this.endPoint(m, i);
+  }
+
+  exponentialPoint(m: number, end: number): void {
+    const { reader, batch, buf } = this;
+    const points = batch.points;
+    const d = batch.distributions;
+    const i = batch.appendPointRow(0);
+    const row = batch.appendDistributionRow(i);
+    batch.attributes.beginSet();
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      switch (tag) {
+        case 0x0a:
+          this.attribute(buf, end);
+          break;
+        case 0x11:
+          this.copy8(points.startTime.u8, i, end);
+          break;
+        case 0x19:
+          this.copy8(points.time.u8, i, end);
+          break;
+        case 0x21:
+          this.copy8(d.total.u8, row, end);
+          break;
+        case 0x29:
+          this.copy8(points.value.u8, i, end);
+          points.bits[i] |= PointBits.HasSum;
+          break;
+        case 0x30:
+          d.scale[row] = unzigzag32(reader.varint32(end));
+          break;
+        case 0x39:
+          this.copy8(d.zeroCount.u8, row, end);
+          break;
+        case 0x42:
+          this.buckets(row, true, reader.delimited(end));
+          points.bits[i] |= PointBits.HasPositive;
+          break;
+        case 0x4a:
+          this.buckets(row, false, reader.delimited(end));
+          points.bits[i] |= PointBits.HasNegative;
+          break;
+        case 0x50:
+          points.flags[i] = reader.varint32(end);
+          break;
+        case 0x5a:
+          this.exemplar(end);
+          break;
+        case 0x61:
+          d.min[row] = reader.double(end);
+          points.bits[i] |= PointBits.HasMin;
+          break;
+        case 0x69:
+          d.max[row] = reader.double(end);
+          points.bits[i] |= PointBits.HasMax;
+          break;
+        case 0x71:
+          d.zeroThreshold[row] = reader.double(end);
+          break;
+        default:
+          this.unknown(tag, end, EXPONENTIAL_POINT_FIELDS, 'ExponentialHistogramDataPoint');
+      }
+    }
+    this.endPoint(m, i);
+  }
+
+  buckets(row: number, positive: boolean, end: number): void {
+    const { reader, batch } = this;
+    const d = batch.distributions;
+    let offset = 0;
+    let count = 0;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === 0x08) offset = unzigzag32(reader.varint32(end));
+      else if (tag === 0x12) {
+        const stop = reader.delimited(end);
+        while (reader.pos < stop) this.pushVarintCount(count++, stop);
+      } else if (tag === 0x10) this.pushVarintCount(count++, end);
+      else this.unknown(tag, end, BUCKETS_FIELDS, 'Buckets');
+    }
+    const start = d.bucketCountsUsed;
+    d.bucketCountsUsed += count;
+    if (positive) {
+      d.positiveOffset[row] = offset;
+      d.positiveStart[row] = start;
+      d.positiveLength[row] = count;
+    } else {
+      d.negativeOffset[row] = offset;
+      d.negativeStart[row] = start;
+      d.negativeLength[row] = count;
+    }
+  }
+
+  pushVarintCount(k: number, end: number): void {
+    const { reader } = this;
+    const d = this.batch.distributions;
+    reader.varint64(end);
+    d.reserveBucketCounts(k + 1);
+    const words = d.bucketCounts.u32;
+    const at = d.bucketCountsUsed + k;
+    words[2 * at] = reader.lo;
+    words[2 * at + 1] = reader.hi;
+  }
+
+  summaryPoint(m: number, end: number): void {
+    const { reader, batch, buf } = this;
+    const points = batch.points;
+    const d = batch.distributions;
+    const i = batch.appendPointRow(0);
+    const row = batch.appendDistributionRow(i);
+    let floats = 0;
+    batch.attributes.beginSet();
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      switch (tag) {
+        case 0x11:
+          this.copy8(points.startTime.u8, i, end);
+          break;
+        case 0x19:
+          this.copy8(points.time.u8, i, end);
+          break;
+        case 0x21:
+          this.copy8(d.total.u8, row, end);
+          break;
+        case 0x29:
+          this.copy8(points.value.u8, i, end);
+          break;
+        case 0x32: {
+          const stop = reader.delimited(end);
+          let quantile = 0;
+          let value = 0;
+          while (reader.pos < stop) {
+            const t = reader.varint32(stop);
+            if (t === 0x09) quantile = reader.double(stop);
+            else if (t === 0x11) value = reader.double(stop);
+            else this.unknown(t, stop, QUANTILE_FIELDS, 'ValueAtQuantile');
+          }
+          d.reserveFloats(floats + 2);
+          d.floats[d.floatsUsed + floats++] = quantile;
+          d.floats[d.floatsUsed + floats++] = value;
+          break;
+        }
+        case 0x3a:
+          this.attribute(buf, end);
+          break;
+        case 0x40:
+          points.flags[i] = reader.varint32(end);
+          break;
+        default:
+          this.unknown(tag, end, SUMMARY_POINT_FIELDS, 'SummaryDataPoint');
+      }
+    }
+    d.commitBounds(row, floats);
+    this.endPoint(m, i);
+  }
+
+  endPoint(m: number, i: number): void {
+    const batch = this.batch;
+    batch.points.series[i] = batch.seriesOf(m, batch.attributes.endSet());
+    batch.points.exemplarEnd[i] = batch.exemplars.length;
+  }
+
+  /** Validates one attribute `KeyValue` and appends it to the set being assembled. */
+  attribute(buf: Uint8Array, end: number): void {
+    const { reader } = this;
+    const lengthStart = reader.pos;
+    const stop = reader.delimited(end);
+    validateKeyValue(reader, stop, 0);
+    this.batch.attributes.appendEntry(buf, lengthStart, stop);
+  }
+
+  exemplar(end: number): void {
+    const { reader } = this;
+    const stop = reader.delimited(end);
+    const filteredAttributes: KeyValue[] = [];
+    let time = 0n;
+    let value: number | bigint | undefined;
+    let spanId: Uint8Array = new Uint8Array(0);
+    let traceId: Uint8Array = new Uint8Array(0);
+    while (reader.pos < stop) {
+      const tag = reader.varint32(stop);
+      switch (tag) {
+        case 0x11:
+          reader.fixed64(stop);
+          scratchWords[0] = reader.lo;
+          scratchWords[1] = reader.hi;
+          time = scratch[0];
+          break;
+        case 0x19:
+          value = reader.double(stop);
+          break;
+        case 0x22:
+          spanId = this.bytes(stop);
+          break;
+        case 0x2a:
+          traceId = this.bytes(stop);
+          break;
+        case 0x31:
+          reader.fixed64(stop);
+          scratchWords[0] = reader.lo;
+          scratchWords[1] = reader.hi;
+          value = scratchSigned[0];
+          break;
+        case 0x3a:
+          filteredAttributes.push(this.keyValue(stop));
+          break;
+        default:
+          this.unknown(tag, stop, EXEMPLAR_FIELDS, 'Exemplar');
+      }
+    }
+    this.batch.exemplars.push({ filteredAttributes, time, value, spanId, traceId });
+  }
+
+  /** Appends a packed run of 8-byte values to the flat column; returns how many. */
+  packed64(end: number, column: 'bucketCounts' | 'floats', already: number): number {
+    const { reader, buf } = this;
+    const at = reader.pos;
+    const stop = reader.delimited(end);
+    const length = stop - reader.pos;
+    if (length % 8 !== 0) {
+      throw new DecodeError(at, 'a packed run of 8-byte values', `length ${length} is not a multiple of 8`);
+    }
+    const n = length / 8;
+    const d = this.batch.distributions;
+    if (column === 'bucketCounts') {
+      d.reserveBucketCounts(already + n);
+      d.bucketCounts.u8.set(buf.subarray(reader.pos, stop), (d.bucketCountsUsed + already) * 8);
+    } else {
+      d.reserveFloats(already + n);
+      new Uint8Array(d.floats.buffer).set(buf.subarray(reader.pos, stop), (d.floatsUsed + already) * 8);
+    }
+    reader.pos = stop;
+    return n;
+  }
+
+  /** The unpacked form of a repeated 8-byte field: one value. */
+  single64(end: number, column: 'bucketCounts' | 'floats', already: number): number {
+    const { reader, buf } = this;
+    if (reader.pos + 8 > end) throw new DecodeError(reader.pos, 'an 8-byte value', 'message ends early');
+    const d = this.batch.distributions;
+    const from = buf.subarray(reader.pos, reader.pos + 8);
+    if (column === 'bucketCounts') {
+      d.reserveBucketCounts(already + 1);
+      d.bucketCounts.u8.set(from, (d.bucketCountsUsed + already) * 8);
+    } else {
+      d.reserveFloats(already + 1);
+      new Uint8Array(d.floats.buffer).set(from, (d.floatsUsed + already) * 8);
+    }
+    reader.pos += 8;
+    return 1;
+  }
+
+  copy8(column: Uint8Array, index: number, end: number): void {
+    const { reader, buf } = this;
+    const pos = reader.pos;
+    if (pos + 8 > end) throw new DecodeError(pos, 'an 8-byte fixed64 or double', 'message ends early');
+    const to = index * 8;
+    column[to] = buf[pos];
+    column[to + 1] = buf[pos + 1];
+    column[to + 2] = buf[pos + 2];
+    column[to + 3] = buf[pos + 3];
+    column[to + 4] = buf[pos + 4];
+    column[to + 5] = buf[pos + 5];
+    column[to + 6] = buf[pos + 6];
+    column[to + 7] = buf[pos + 7];
+    reader.pos = pos + 8;
+  }
+
+  string(end: number): string {
+    const { reader } = this;
+    const stop = reader.delimited(end);
+    const text = readUtf8(this.buf, reader.pos, stop);
+    reader.pos = stop;
+    return text;
+  }
+
+  bytes(end: number): Uint8Array {
+    const { reader } = this;
+    const stop = reader.delimited(end);
+    const out = this.buf.slice(reader.pos, stop);
+    reader.pos = stop;
+    return out;
+  }
+
+  keyValue(end: number): KeyValue {
+    const stop = this.reader.delimited(end);
+    return readKeyValue(this.reader, stop, 0);
+  }
+
+  unknown(tag: number, end: number, known: number, message: string): void {
+    const field = tag >>> 3;
+    if (field === 0) throw new DecodeError(this.reader.pos, `a field tag in ${message}`, 'field number 0');
+    if (field < 31 && (known & (1 << field)) !== 0) {
+      throw new DecodeError(
+        this.reader.pos,
+        `${message} field ${field} with its declared wire type`,
+        `got wire type ${tag & 7}`,
+      );
+    }
+    this.reader.skip(tag & 7, end);
+  }
+}
+
+function dataType(tag: number): MetricType {
+  switch (tag) {
+    case 0x2a:
+      return MetricType.Gauge;
+    case 0x3a:
+      return MetricType.Sum;
+    case 0x4a:
+      return MetricType.Histogram;
+    case 0x52:
+      return MetricType.ExponentialHistogram;
+    case 0x5a:
+      return MetricType.Summary;
+    default:
+      return MetricType.Empty;
+  }
+}
+
+function unzigzag32(n: number): number {
+  return (n >>> 1) ^ -(n & 1);
+}
+

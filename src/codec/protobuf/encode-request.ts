@@ -1,0 +1,584 @@
+import { keyValuesSize, writeKeyValues } from '../../model/key-value-bytes.js';
+import {
+  type Exemplar,
+  type MetricBatch,
+  type MetricDescriptor,
+  MetricType,
+  PointBits,
+} from '../../model/index.js';
+import { utf8Length, writeUtf8 } from '../../model/utf8.js';
+import { varint64Size, varintSize, writeVarint, writeVarint64 } from '../../model/wire.js';
+import { type BatchLayout, layoutBatch } from '../batch-layout.js';
+
+/**
+ * `MetricBatch` → OTLP `ExportMetricsServiceRequest` protobuf.
+ *
+ * Two passes over the columns: the first sizes every point and every enclosing message,
+ * the second writes into one exactly sized buffer, so nothing is copied or grown and no
+ * object is created per point. Attribute sets are copied from the batch's interned wire
+ * bytes; only their field tag is patched. Fields are written in field-number order and
+ * proto3 defaults are omitted, like the reference implementations.
+ */
+export function encodeMetricsRequest(batch: MetricBatch): Uint8Array {
+  return new RequestEncoder(batch).encode();
+}
+
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const i64 = new BigInt64Array(1);
+const i64Halves = new Uint32Array(i64.buffer);
+
+/** The attribute field tag of each point kind, indexed by `MetricType`. */
+const ATTRIBUTE_TAG = [0, 0x3a, 0x3a, 0x4a, 0x0a, 0x3a];
+/** The `Metric.data` oneof tag, indexed by `MetricType`. */
+const DATA_TAG = [0, 0x2a, 0x3a, 0x4a, 0x52, 0x5a];
+
+class RequestEncoder {
+  readonly batch: MetricBatch;
+  readonly layout: BatchLayout;
+  /** Encoded size of each point message body, by point index. */
+  readonly pointSize: Uint32Array;
+  readonly dataSize: Uint32Array;
+  readonly metricSize: Uint32Array;
+  readonly scopeSize: Uint32Array;
+  readonly scopeInfoSize: Uint32Array;
+  readonly resourceSize: Uint32Array;
+  readonly resourceInfoSize: Uint32Array;
+  readonly strings = new Map<string, number>();
+  /** The batch's flat bounds / quantiles column as bytes, for packed copies. */
+  readonly floatBytes: Uint8Array;
+  out = new Uint8Array(0);
+  pos = 0;
+
+  constructor(batch: MetricBatch) {
+    this.batch = batch;
+    this.layout = layoutBatch(batch);
+    this.pointSize = new Uint32Array(batch.pointCount);
+    this.dataSize = new Uint32Array(batch.metrics.length);
+    this.metricSize = new Uint32Array(batch.metrics.length);
+    this.scopeSize = new Uint32Array(batch.scopes.length);
+    this.scopeInfoSize = new Uint32Array(batch.scopes.length);
+    this.resourceSize = new Uint32Array(batch.resources.length);
+    this.resourceInfoSize = new Uint32Array(batch.resources.length);
+    const floats = batch.distributions.floats;
+    this.floatBytes = new Uint8Array(floats.buffer, floats.byteOffset, floats.byteLength);
+  }
+
+  encode(): Uint8Array {
+    const total = this.sizeRequest();
+    this.out = new Uint8Array(total);
+    this.pos = 0;
+    this.writeRequest();
+    return this.out;
+  }
+
+  // ---- sizing ---------------------------------------------------------------------------
+
+  sizeRequest(): number {
+    const { batch, layout } = this;
+    let total = 0;
+    for (let r = 0; r < batch.resources.length; r++) {
+      const resource = batch.resources[r];
+      const info =
+        keyValuesSize(resource.attributes) +
+        uint32FieldSize(resource.droppedAttributesCount);
+      this.resourceInfoSize[r] = info;
+      let body = 1 + varintSize(info) + info + this.stringFieldSize(resource.schemaUrl);
+      for (const s of layout.scopesOfResource[r]) {
+        const size = this.sizeScope(s);
+        body += 1 + varintSize(size) + size;
+      }
+      this.resourceSize[r] = body;
+      total += 1 + varintSize(body) + body;
+    }
+    return total;
+  }
+
+  sizeScope(s: number): number {
+    const scope = this.batch.scopes[s];
+    const info =
+      this.stringFieldSize(scope.name) +
+      this.stringFieldSize(scope.version) +
+      keyValuesSize(scope.attributes) +
+      uint32FieldSize(scope.droppedAttributesCount);
+    this.scopeInfoSize[s] = info;
+    let body = 1 + varintSize(info) + info + this.stringFieldSize(scope.schemaUrl);
+    for (const m of this.layout.metricsOfScope[s]) {
+      const size = this.sizeMetric(m);
+      body += 1 + varintSize(size) + size;
+    }
+    this.scopeSize[s] = body;
+    return body;
+  }
+
+  sizeMetric(m: number): number {
+    const metric = this.batch.metrics[m];
+    let body =
+      this.stringFieldSize(metric.name) +
+      this.stringFieldSize(metric.description) +
+      this.stringFieldSize(metric.unit) +
+      keyValuesSize(metric.metadata);
+    if (metric.type !== MetricType.Empty) {
+      let data = this.sizePoints(m, metric);
+      if (hasTemporality(metric.type)) data += uint32FieldSize(metric.temporality);
+      if (metric.monotonic && metric.type === MetricType.Sum) data += 2;
+      this.dataSize[m] = data;
+      body += 1 + varintSize(data) + data;
+    }
+    this.metricSize[m] = body;
+    return body;
+  }
+
+  sizePoints(m: number, metric: MetricDescriptor): number {
+    const { batch, layout, pointSize } = this;
+    const order = layout.order;
+    const points = batch.points;
+    const d = batch.distributions;
+    const bucketWords = d.bucketCounts.u32;
+    const attributes = batch.attributes;
+    const type = metric.type;
+    let total = 0;
+    for (let k = layout.metricStart[m]; k < layout.metricEnd[m]; k++) {
+      const i = order === undefined ? k : order[k];
+      const bits = points.bits[i];
+      let size =
+        attributes.byteLength(batch.seriesAttributes(points.series[i])) +
+        fixed64FieldSize(points.startTime.u32, i) +
+        fixed64FieldSize(points.time.u32, i) +
+        uint32FieldSize(points.flags[i]);
+      if (points.exemplarEnd[i] !== (i === 0 ? 0 : points.exemplarEnd[i - 1])) {
+        size += this.sizeExemplars(i);
+      }
+      if (type === MetricType.Gauge || type === MetricType.Sum) {
+        if (bits & PointBits.HasValue) size += 9;
+      } else {
+        const row = points.detail[i];
+        size += fixed64FieldSize(d.total.u32, row);
+        if (bits & PointBits.HasMin) size += 9;
+        if (bits & PointBits.HasMax) size += 9;
+        if (type === MetricType.Histogram) {
+          if (bits & PointBits.HasSum) size += 9;
+          size += packedFixedSize(d.positiveLength[row]) + packedFixedSize(d.boundsLength[row]);
+        } else if (type === MetricType.ExponentialHistogram) {
+          if (bits & PointBits.HasSum) size += 9;
+          const scale = d.scale[row];
+          if (scale !== 0) size += 1 + varintSize(zigzag32(scale));
+          size += fixed64FieldSize(d.zeroCount.u32, row);
+          size += fixed64FieldSize(doubleWords(d.zeroThreshold[row]), 0);
+          if (bits & PointBits.HasPositive) {
+            const b = bucketsSize(d.positiveOffset[row], bucketWords, d.positiveStart[row], d.positiveLength[row]);
+            size += 1 + varintSize(b) + b;
+          }
+          if (bits & PointBits.HasNegative) {
+            const b = bucketsSize(d.negativeOffset[row], bucketWords, d.negativeStart[row], d.negativeLength[row]);
+            size += 1 + varintSize(b) + b;
+          }
+        } else {
+          size += fixed64FieldSize(points.value.u32, i);
+          const start = d.boundsStart[row];
+          for (let q = 0; q < d.boundsLength[row]; q += 2) {
+            const entry =
+              fixed64FieldSize(doubleWords(d.floats[start + q]), 0) +
+              fixed64FieldSize(doubleWords(d.floats[start + q + 1]), 0);
+            size += 1 + varintSize(entry) + entry;
+          }
+        }
+      }
+      pointSize[i] = size;
+      total += 1 + varintSize(size) + size;
+    }
+    return total;
+  }
+
+  sizeExemplars(i: number): number {
+    const { batch } = this;
+    const end = batch.points.exemplarEnd[i];
+    let total = 0;
+    for (let e = i === 0 ? 0 : batch.points.exemplarEnd[i - 1]; e < end; e++) {
+      const size = exemplarSize(batch.exemplars[e]);
+      total += 1 + varintSize(size) + size;
+    }
+    return total;
+  }
+
+  stringFieldSize(text: string): number {
+    if (text.length === 0) return 0;
+    let n = this.strings.get(text);
+    if (n === undefined) {
+      n = utf8Length(text);
+      this.strings.set(text, n);
+    }
+    return 1 + varintSize(n) + n;
+  }
+
+  // ---- writing --------------------------------------------------------------------------
+
+  writeRequest(): void {
+    const { batch, layout } = this;
+    for (let r = 0; r < batch.resources.length; r++) {
+      const resource = batch.resources[r];
+      this.tagLength(0x0a, this.resourceSize[r]);
+      this.tagLength(0x0a, this.resourceInfoSize[r]);
+      this.pos = writeKeyValues(this.out, this.pos, resource.attributes, 0x0a);
+      this.uint32Field(0x10, resource.droppedAttributesCount);
+      for (const s of layout.scopesOfResource[r]) this.writeScope(s);
+      this.stringField(0x1a, resource.schemaUrl);
+    }
+  }
+
+  writeScope(s: number): void {
+    const scope = this.batch.scopes[s];
+    this.tagLength(0x12, this.scopeSize[s]);
+    this.tagLength(0x0a, this.scopeInfoSize[s]);
+    this.stringField(0x0a, scope.name);
+    this.stringField(0x12, scope.version);
+    this.pos = writeKeyValues(this.out, this.pos, scope.attributes, 0x1a);
+    this.uint32Field(0x20, scope.droppedAttributesCount);
+    for (const m of this.layout.metricsOfScope[s]) this.writeMetric(m);
+    this.stringField(0x1a, scope.schemaUrl);
+  }
+
+  writeMetric(m: number): void {
+    const metric = this.batch.metrics[m];
+    this.tagLength(0x12, this.metricSize[m]);
+    this.stringField(0x0a, metric.name);
+    this.stringField(0x12, metric.description);
+    this.stringField(0x1a, metric.unit);
+    const type = metric.type;
+    if (type !== MetricType.Empty) {
+      this.tagLength(DATA_TAG[type], this.dataSize[m]);
+      this.writePoints(m, type);
+      if (hasTemporality(type)) this.uint32Field(0x10, metric.temporality);
+      if (metric.monotonic && type === MetricType.Sum) {
+        this.out[this.pos++] = 0x18;
+        this.out[this.pos++] = 1;
+      }
+    }
+    this.pos = writeKeyValues(this.out, this.pos, metric.metadata, 0x62);
+  }
+
+  writePoints(m: number, type: MetricType): void {
+    const { batch, layout, pointSize } = this;
+    const order = layout.order;
+    const points = batch.points;
+    const attributeTag = ATTRIBUTE_TAG[type];
+    for (let k = layout.metricStart[m]; k < layout.metricEnd[m]; k++) {
+      const i = order === undefined ? k : order[k];
+      this.tagLength(0x0a, pointSize[i]);
+      if (type === MetricType.ExponentialHistogram) this.writeAttributes(i, attributeTag);
+      this.fixed64Field(0x11, points.startTime.u8, points.startTime.u32, i);
+      this.fixed64Field(0x19, points.time.u8, points.time.u32, i);
+      if (type === MetricType.Gauge || type === MetricType.Sum) this.writeNumberPoint(i);
+      else if (type === MetricType.Histogram) this.writeHistogramPoint(i);
+      else if (type === MetricType.ExponentialHistogram) this.writeExponentialPoint(i);
+      else this.writeSummaryPoint(i);
+    }
+  }
+
+  writeNumberPoint(i: number): void {
+    const points = this.batch.points;
+    const bits = points.bits[i];
+    if (bits & PointBits.HasValue) {
+      this.out[this.pos++] = bits & PointBits.Int ? 0x31 : 0x21;
+      this.copy8(points.value.u8, i);
+    }
+    this.writeExemplars(i, 0x2a);
+    this.writeAttributes(i, 0x3a);
+    this.uint32Field(0x40, points.flags[i]);
+  }
+
+  writeHistogramPoint(i: number): void {
+    const points = this.batch.points;
+    const d = this.batch.distributions;
+    const row = points.detail[i];
+    const bits = points.bits[i];
+    this.fixed64Field(0x21, d.total.u8, d.total.u32, row);
+    if (bits & PointBits.HasSum) {
+      this.out[this.pos++] = 0x29;
+      this.copy8(points.value.u8, i);
+    }
+    this.packedFixed(0x32, d.bucketCounts.u8, d.positiveStart[row], d.positiveLength[row]);
+    this.packedFixed(0x3a, this.floatBytes, d.boundsStart[row], d.boundsLength[row]);
+    this.writeExemplars(i, 0x42);
+    this.writeAttributes(i, 0x4a);
+    this.uint32Field(0x50, points.flags[i]);
+    this.writeMinMax(bits, row, 0x59, 0x61);
+  }
+
+  writeExponentialPoint(i: number): void {
+    const points = this.batch.points;
+    const d = this.batch.distributions;
+    const out = this.out;
+    const row = points.detail[i];
+    const bits = points.bits[i];
+    this.fixed64Field(0x21, d.total.u8, d.total.u32, row);
+    if (bits & PointBits.HasSum) {
+      out[this.pos++] = 0x29;
+      this.copy8(points.value.u8, i);
+    }
+    const scale = d.scale[row];
+    if (scale !== 0) {
+      out[this.pos++] = 0x30;
+      this.pos = writeVarint(out, this.pos, zigzag32(scale));
+    }
+    this.fixed64Field(0x39, d.zeroCount.u8, d.zeroCount.u32, row);
+    if (bits & PointBits.HasPositive) {
+      this.writeBuckets(0x42, d.positiveOffset[row], d.positiveStart[row], d.positiveLength[row]);
+    }
+    if (bits & PointBits.HasNegative) {
+      this.writeBuckets(0x4a, d.negativeOffset[row], d.negativeStart[row], d.negativeLength[row]);
+    }
+    this.uint32Field(0x50, points.flags[i]);
+    this.writeExemplars(i, 0x5a);
+    this.writeMinMax(bits, row, 0x61, 0x69);
+    this.doubleField(0x71, d.zeroThreshold[row]);
+  }
+
+  writeSummaryPoint(i: number): void {
+    const points = this.batch.points;
+    const d = this.batch.distributions;
+    const row = points.detail[i];
+    this.fixed64Field(0x21, d.total.u8, d.total.u32, row);
+    this.fixed64Field(0x29, points.value.u8, points.value.u32, i);
+    const start = d.boundsStart[row];
+    for (let q = 0; q < d.boundsLength[row]; q += 2) {
+      const quantile = d.floats[start + q];
+      const value = d.floats[start + q + 1];
+      const size =
+        fixed64FieldSize(doubleWords(quantile), 0) + fixed64FieldSize(doubleWords(value), 0);
+      this.tagLength(0x32, size);
+      this.doubleField(0x09, quantile);
+      this.doubleField(0x11, value);
+    }
+    this.writeAttributes(i, 0x3a);
+    this.uint32Field(0x40, points.flags[i]);
+  }
+
+  writeMinMax(bits: number, row: number, minTag: number, maxTag: number): void {
+    const d = this.batch.distributions;
+    if (bits & PointBits.HasMin) this.rawDouble(minTag, d.min[row]);
+    if (bits & PointBits.HasMax) this.rawDouble(maxTag, d.max[row]);
+  }
+
+  writeBuckets(tag: number, offset: number, start: number, length: number): void {
+    const words = this.batch.distributions.bucketCounts.u32;
+    const out = this.out;
+    this.tagLength(tag, bucketsSize(offset, words, start, length));
+    if (offset !== 0) {
+      out[this.pos++] = 0x08;
+      this.pos = writeVarint(out, this.pos, zigzag32(offset));
+    }
+    if (length === 0) return;
+    let packed = 0;
+    for (let k = start; k < start + length; k++) packed += varint64Size(words[2 * k], words[2 * k + 1]);
+    this.tagLength(0x12, packed);
+    let pos = this.pos;
+    for (let k = start; k < start + length; k++) pos = writeVarint64(out, pos, words[2 * k], words[2 * k + 1]);
+    this.pos = pos;
+  }
+
+  /** Copies the point's interned attribute bytes and retags each entry as `tag`. */
+  writeAttributes(i: number, tag: number): void {
+    const batch = this.batch;
+    const table = batch.attributes;
+    const set = batch.seriesAttributes(batch.points.series[i]);
+    const arena = table.arena;
+    const start = table.start(set);
+    const end = table.end(set);
+    const out = this.out;
+    let pos = this.pos;
+    if (end - start < 96) for (let k = start; k < end; k++) out[pos++] = arena[k];
+    else {
+      out.set(arena.subarray(start, end), pos);
+      pos += end - start;
+    }
+    if (tag !== 0x0a) {
+      // Each entry is: tag byte, varint length, body. Only the tag byte changes.
+      let p = this.pos;
+      while (p < pos) {
+        out[p++] = tag;
+        let length = out[p++];
+        if (length >= 0x80) {
+          length &= 0x7f;
+          let shift = 7;
+          let b: number;
+          do {
+            b = out[p++];
+            length += (b & 0x7f) * 2 ** shift;
+            shift += 7;
+          } while (b >= 0x80);
+        }
+        p += length;
+      }
+    }
+    this.pos = pos;
+  }
+
+  writeExemplars(i: number, tag: number): void {
+    const points = this.batch.points;
+    const end = points.exemplarEnd[i];
+    for (let e = i === 0 ? 0 : points.exemplarEnd[i - 1]; e < end; e++) {
+      const exemplar = this.batch.exemplars[e];
+      this.tagLength(tag, exemplarSize(exemplar));
+      this.pos = writeExemplar(this.out, this.pos, exemplar);
+    }
+  }
+
+  // ---- primitives -----------------------------------------------------------------------
+
+  tagLength(tag: number, length: number): void {
+    this.out[this.pos++] = tag;
+    this.pos = writeVarint(this.out, this.pos, length);
+  }
+
+  stringField(tag: number, text: string): void {
+    if (text.length === 0) return;
+    const n = this.strings.get(text) ?? utf8Length(text);
+    this.tagLength(tag, n);
+    this.pos = writeUtf8(this.out, this.pos, text, n);
+  }
+
+  uint32Field(tag: number, value: number): void {
+    if (value === 0) return;
+    this.out[this.pos++] = tag;
+    this.pos = writeVarint(this.out, this.pos, value);
+  }
+
+  /** A proto3 fixed64/double field from a column, omitted when all 64 bits are zero. */
+  fixed64Field(tag: number, bytes: Uint8Array, words: Uint32Array, index: number): void {
+    if (words[2 * index] === 0 && words[2 * index + 1] === 0) return;
+    this.out[this.pos++] = tag;
+    this.copy8(bytes, index);
+  }
+
+  /** A proto3 double, omitted only for +0 (so -0 survives, as with the reference encoders). */
+  doubleField(tag: number, value: number): void {
+    if (value === 0 && !Object.is(value, -0)) return;
+    this.rawDouble(tag, value);
+  }
+
+  rawDouble(tag: number, value: number): void {
+    const out = this.out;
+    out[this.pos++] = tag;
+    f64[0] = value;
+    for (let k = 0; k < 8; k++) out[this.pos + k] = f64Bytes[k];
+    this.pos += 8;
+  }
+
+  copy8(bytes: Uint8Array, index: number): void {
+    const out = this.out;
+    const pos = this.pos;
+    const from = index * 8;
+    out[pos] = bytes[from];
+    out[pos + 1] = bytes[from + 1];
+    out[pos + 2] = bytes[from + 2];
+    out[pos + 3] = bytes[from + 3];
+    out[pos + 4] = bytes[from + 4];
+    out[pos + 5] = bytes[from + 5];
+    out[pos + 6] = bytes[from + 6];
+    out[pos + 7] = bytes[from + 7];
+    this.pos = pos + 8;
+  }
+
+  /** A packed repeated fixed64/double field from `count` 8-byte values at `start`. */
+  packedFixed(tag: number, bytes: Uint8Array, start: number, count: number): void {
+    if (count === 0) return;
+    this.tagLength(tag, count * 8);
+    this.out.set(bytes.subarray(start * 8, (start + count) * 8), this.pos);
+    this.pos += count * 8;
+  }
+}
+
+function fixed64FieldSize(words: Uint32Array, index: number): number {
+  return words[2 * index] === 0 && words[2 * index + 1] === 0 ? 0 : 9;
+}
+
+const doubleScratch = new Float64Array(1);
+const doubleScratchWords = new Uint32Array(doubleScratch.buffer);
+function doubleWords(value: number): Uint32Array {
+  doubleScratch[0] = value;
+  return doubleScratchWords;
+}
+
+function hasTemporality(type: MetricType): boolean {
+  return (
+    type === MetricType.Sum ||
+    type === MetricType.Histogram ||
+    type === MetricType.ExponentialHistogram
+  );
+}
+
+function uint32FieldSize(value: number): number {
+  return value === 0 ? 0 : 1 + varintSize(value);
+}
+
+function packedFixedSize(count: number): number {
+  return count === 0 ? 0 : 1 + varintSize(count * 8) + count * 8;
+}
+
+function zigzag32(value: number): number {
+  return ((value << 1) ^ (value >> 31)) >>> 0;
+}
+
+function bucketsSize(offset: number, words: Uint32Array, start: number, length: number): number {
+  let size = offset === 0 ? 0 : 1 + varintSize(zigzag32(offset));
+  if (length > 0) {
+    let packed = 0;
+    for (let k = start; k < start + length; k++) packed += varint64Size(words[2 * k], words[2 * k + 1]);
+    size += 1 + varintSize(packed) + packed;
+  }
+  return size;
+}
+
+function exemplarSize(exemplar: Exemplar): number {
+  let size = keyValuesSize(exemplar.filteredAttributes);
+  if (exemplar.time !== 0n) size += 9;
+  if (exemplar.value !== undefined) size += 9;
+  if (exemplar.spanId.length > 0) size += 1 + varintSize(exemplar.spanId.length) + exemplar.spanId.length;
+  if (exemplar.traceId.length > 0) size += 1 + varintSize(exemplar.traceId.length) + exemplar.traceId.length;
+  return size;
+}
+
+function writeExemplar(out: Uint8Array, pos: number, exemplar: Exemplar): number {
+  if (exemplar.time !== 0n) {
+    out[pos++] = 0x11;
+    i64[0] = BigInt.asIntN(64, exemplar.time);
+    pos = writeWords(out, pos, i64Halves[0], i64Halves[1]);
+  }
+  if (typeof exemplar.value === 'number') {
+    out[pos++] = 0x19;
+    f64[0] = exemplar.value;
+    out.set(f64Bytes, pos);
+    pos += 8;
+  }
+  if (exemplar.spanId.length > 0) {
+    out[pos++] = 0x22;
+    pos = writeVarint(out, pos, exemplar.spanId.length);
+    out.set(exemplar.spanId, pos);
+    pos += exemplar.spanId.length;
+  }
+  if (exemplar.traceId.length > 0) {
+    out[pos++] = 0x2a;
+    pos = writeVarint(out, pos, exemplar.traceId.length);
+    out.set(exemplar.traceId, pos);
+    pos += exemplar.traceId.length;
+  }
+  if (typeof exemplar.value === 'bigint') {
+    out[pos++] = 0x31;
+    i64[0] = exemplar.value;
+    pos = writeWords(out, pos, i64Halves[0], i64Halves[1]);
+  }
+  return writeKeyValues(out, pos, exemplar.filteredAttributes, 0x3a);
+}
+
+function writeWords(out: Uint8Array, pos: number, lo: number, hi: number): number {
+  out[pos] = lo & 0xff;
+  out[pos + 1] = (lo >>> 8) & 0xff;
+  out[pos + 2] = (lo >>> 16) & 0xff;
+  out[pos + 3] = lo >>> 24;
+  out[pos + 4] = hi & 0xff;
+  out[pos + 5] = (hi >>> 8) & 0xff;
+  out[pos + 6] = (hi >>> 16) & 0xff;
+  out[pos + 7] = hi >>> 24;
+  return pos + 8;
+}

@@ -1,0 +1,191 @@
+import type { AttributesInput, KeyValue } from './any-value.js';
+import { toKeyValues } from './any-value.js';
+import { decodeKeyValues, keyValuesSize, writeKeyValues } from './key-value-bytes.js';
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+const NO_SET = -1;
+
+/**
+ * Interned attribute sets of one batch.
+ *
+ * Each set is stored once, in an arena, as its OTLP wire form: a run of `KeyValue`
+ * messages each tagged `0x0a`. Identity is by those bytes (our encoder is deterministic, so
+ * sets built from the same key-values in the same order are the same set), the hash is
+ * computed once at intern time, and the codecs copy the bytes into every point that uses
+ * the set instead of encoding attributes per point. Values are decoded only on demand.
+ */
+export class AttributeTable {
+  #arena = new Uint8Array(4096);
+  #used = 0;
+  #starts = new Uint32Array(64);
+  #ends = new Uint32Array(64);
+  #hashes = new Int32Array(64);
+  #chain = new Int32Array(64);
+  #byHash = new Map<number, number>();
+  #values: (KeyValue[] | undefined)[] = [];
+  #count = 0;
+  /** Where the set being assembled by `appendEntry` began. */
+  #tailStart = -1;
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Interns a set given as API attributes or key-values; returns its id. */
+  intern(attributes: AttributesInput | undefined): number {
+    const values = toKeyValues(attributes);
+    const size = keyValuesSize(values);
+    this.#ensureArena(size);
+    const start = this.#used;
+    writeKeyValues(this.#arena, start, values, 0x0a);
+    this.#used = start + size;
+    const id = this.#commit(start);
+    if (id === this.#count - 1 && this.#values[id] === undefined) this.#values[id] = values;
+    return id;
+  }
+
+  /** Interns a set already in wire form (a run of `KeyValue`s tagged with any field < 16). */
+  internEncoded(src: Uint8Array, start: number, end: number): number {
+    this.beginSet();
+    this.#ensureArena(end - start);
+    const arena = this.#arena;
+    arena.set(src.subarray(start, end), this.#used);
+    // Retag every entry as 0x0a so identical sets from different fields compare equal.
+    let pos = this.#used;
+    const stop = pos + (end - start);
+    while (pos < stop) {
+      arena[pos++] = 0x0a;
+      let length = 0;
+      let shift = 0;
+      let b: number;
+      do {
+        b = arena[pos++];
+        length += (b & 0x7f) * 2 ** shift;
+        shift += 7;
+      } while (b >= 0x80);
+      pos += length;
+    }
+    this.#used = stop;
+    return this.endSet();
+  }
+
+  /** Starts assembling a set entry by entry (used by the protobuf decoder). */
+  beginSet(): void {
+    this.#tailStart = this.#used;
+  }
+
+  /**
+   * Appends one entry to the set being assembled: `src[lengthStart, end)` is a length prefix
+   * followed by a `KeyValue` body, as found right after the field tag on the wire.
+   */
+  appendEntry(src: Uint8Array, lengthStart: number, end: number): void {
+    const n = end - lengthStart;
+    this.#ensureArena(n + 1);
+    const arena = this.#arena;
+    let pos = this.#used;
+    arena[pos++] = 0x0a;
+    if (n < 64) for (let i = lengthStart; i < end; i++) arena[pos++] = src[i];
+    else {
+      arena.set(src.subarray(lengthStart, end), pos);
+      pos += n;
+    }
+    this.#used = pos;
+  }
+
+  /** Finishes the set begun by `beginSet`; returns its id (an existing one when equal). */
+  endSet(): number {
+    const start = this.#tailStart;
+    this.#tailStart = -1;
+    return this.#commit(start);
+  }
+
+  /** The set's wire bytes: `KeyValue` entries each tagged `0x0a`. Do not modify. */
+  bytes(id: number): Uint8Array {
+    return this.#arena.subarray(this.#starts[id], this.#ends[id]);
+  }
+
+  byteLength(id: number): number {
+    return this.#ends[id] - this.#starts[id];
+  }
+
+  /** The arena and offsets, for codecs that copy sets without a subarray per point. */
+  get arena(): Uint8Array {
+    return this.#arena;
+  }
+  start(id: number): number {
+    return this.#starts[id];
+  }
+  end(id: number): number {
+    return this.#ends[id];
+  }
+
+  hash(id: number): number {
+    return this.#hashes[id];
+  }
+
+  /** The set's key-values, decoded on first use. Do not modify the result. */
+  values(id: number): KeyValue[] {
+    let values = this.#values[id];
+    if (values === undefined) {
+      values = decodeKeyValues(this.#arena, this.#starts[id], this.#ends[id]);
+      this.#values[id] = values;
+    }
+    return values;
+  }
+
+  #commit(start: number): number {
+    const end = this.#used;
+    const arena = this.#arena;
+    let hash = FNV_OFFSET;
+    for (let i = start; i < end; i++) hash = Math.imul(hash ^ arena[i], FNV_PRIME);
+    hash |= 0;
+    const length = end - start;
+    for (let id = this.#byHash.get(hash) ?? NO_SET; id !== NO_SET; id = this.#chain[id]) {
+      const s = this.#starts[id];
+      if (this.#ends[id] - s !== length) continue;
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (arena[s + i] !== arena[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        this.#used = start; // give the duplicate bytes back
+        return id;
+      }
+    }
+    const id = this.#count++;
+    if (id === this.#starts.length) this.#growIndex();
+    this.#starts[id] = start;
+    this.#ends[id] = end;
+    this.#hashes[id] = hash;
+    this.#chain[id] = this.#byHash.get(hash) ?? NO_SET;
+    this.#byHash.set(hash, id);
+    return id;
+  }
+
+  #ensureArena(extra: number): void {
+    const need = this.#used + extra;
+    if (need <= this.#arena.length) return;
+    let size = this.#arena.length * 2;
+    while (size < need) size *= 2;
+    const arena = new Uint8Array(size);
+    arena.set(this.#arena.subarray(0, this.#used));
+    this.#arena = arena;
+  }
+
+  #growIndex(): void {
+    const size = this.#starts.length * 2;
+    this.#starts = grow(this.#starts, new Uint32Array(size));
+    this.#ends = grow(this.#ends, new Uint32Array(size));
+    this.#hashes = grow(this.#hashes, new Int32Array(size));
+    this.#chain = grow(this.#chain, new Int32Array(size));
+  }
+}
+
+function grow<T extends Uint32Array | Int32Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}

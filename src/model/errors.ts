@@ -1,0 +1,37 @@
+/**
+ * Every error sluice throws on purpose is a `SluiceError` with a stable `code`, so callers
+ * can branch on `err.code` instead of parsing messages (undici's habit).
+ */
+export class SluiceError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * Malformed input to a decoder. `where` is a byte offset (protobuf) or a JSON path
+ * (`$.resourceMetrics[0].scopeMetrics[1]`), `expected` says what should have been there.
+ */
+export class DecodeError extends SluiceError {
+  readonly where: number | string;
+  readonly expected: string;
+  constructor(where: number | string, expected: string, detail?: string) {
+    const at = typeof where === 'number' ? `byte ${where}` : where;
+    super(
+      'SLUICE_ERR_DECODE',
+      `cannot decode OTLP metrics at ${at}: expected ${expected}${detail ? ` (${detail})` : ''}`,
+    );
+    this.where = where;
+    this.expected = expected;
+  }
+}
+
+/** A value handed to the model that it cannot represent (wrong kind, out of range). */
+export class InvalidMetricDataError extends SluiceError {
+  constructor(message: string) {
+    super('SLUICE_ERR_INVALID_DATA', message);
+  }
+}

@@ -1,0 +1,324 @@
+import { type AnyValue, type KeyValue, KeyValueList } from './any-value.js';
+import { DecodeError } from './errors.js';
+import { readUtf8, utf8Length, writeUtf8 } from './utf8.js';
+import {
+  WIRE_FIXED64,
+  WIRE_LEN,
+  WIRE_VARINT,
+  varint64Size,
+  varintSize,
+  writeVarint,
+  writeVarint64,
+} from './wire.js';
+import { WireReader } from './wire-reader.js';
+
+/**
+ * OTLP `KeyValue` / `AnyValue` protobuf encoding, used by the model to intern attribute
+ * sets in wire form and by the codecs for resources, scopes and exemplars.
+ *
+ * A "key-value run" is a sequence of `KeyValue` messages each preceded by the one-byte
+ * tag of the field that holds it (every attribute field in OTLP has a number below 16).
+ */
+
+const MAX_DEPTH = 64;
+const float = new Float64Array(1);
+const floatBytes = new Uint8Array(float.buffer);
+const bigWords = new BigInt64Array(1);
+const bigHalves = new Uint32Array(bigWords.buffer);
+
+export function keyValuesSize(values: readonly KeyValue[]): number {
+  let size = 0;
+  for (const kv of values) {
+    const body = keyValueSize(kv);
+    size += 1 + varintSize(body) + body;
+  }
+  return size;
+}
+
+/** Writes `values` as a key-value run with `tag` before each entry. */
+export function writeKeyValues(
+  buf: Uint8Array,
+  pos: number,
+  values: readonly KeyValue[],
+  tag: number,
+): number {
+  for (const kv of values) {
+    buf[pos++] = tag;
+    pos = writeVarint(buf, pos, keyValueSize(kv));
+    pos = writeKeyValue(buf, pos, kv);
+  }
+  return pos;
+}
+
+export function encodeKeyValues(values: readonly KeyValue[], tag = 0x0a): Uint8Array {
+  const out = new Uint8Array(keyValuesSize(values));
+  writeKeyValues(out, 0, values, tag);
+  return out;
+}
+
+function keyValueSize(kv: KeyValue): number {
+  const keyLength = utf8Length(kv.key);
+  const valueLength = anyValueSize(kv.value);
+  return (
+    (keyLength === 0 ? 0 : 1 + varintSize(keyLength) + keyLength) +
+    1 +
+    varintSize(valueLength) +
+    valueLength
+  );
+}
+
+function writeKeyValue(buf: Uint8Array, pos: number, kv: KeyValue): number {
+  const keyLength = utf8Length(kv.key);
+  if (keyLength !== 0) {
+    buf[pos++] = 0x0a;
+    pos = writeVarint(buf, pos, keyLength);
+    pos = writeUtf8(buf, pos, kv.key, keyLength);
+  }
+  // The value is always written, even when empty: the official serializers do the same.
+  buf[pos++] = 0x12;
+  pos = writeVarint(buf, pos, anyValueSize(kv.value));
+  return writeAnyValue(buf, pos, kv.value);
+}
+
+export function anyValueSize(value: AnyValue): number {
+  switch (typeof value) {
+    case 'string': {
+      const n = utf8Length(value);
+      return 1 + varintSize(n) + n;
+    }
+    case 'boolean':
+      return 2;
+    case 'number':
+      return 9;
+    case 'bigint':
+      bigWords[0] = value;
+      return 1 + varint64Size(bigHalves[0], bigHalves[1]);
+    default:
+      break;
+  }
+  if (value === null) return 0;
+  if (value instanceof Uint8Array) return 1 + varintSize(value.length) + value.length;
+  let inner = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const n = anyValueSize(item);
+      inner += 1 + varintSize(n) + n;
+    }
+  } else {
+    inner = keyValuesSize((value as KeyValueList).values);
+  }
+  return 1 + varintSize(inner) + inner;
+}
+
+function writeAnyValue(buf: Uint8Array, pos: number, value: AnyValue): number {
+  switch (typeof value) {
+    case 'string': {
+      const n = utf8Length(value);
+      buf[pos++] = 0x0a;
+      pos = writeVarint(buf, pos, n);
+      return writeUtf8(buf, pos, value, n);
+    }
+    case 'boolean':
+      buf[pos++] = 0x10;
+      buf[pos++] = value ? 1 : 0;
+      return pos;
+    case 'number':
+      buf[pos++] = 0x21;
+      float[0] = value;
+      buf.set(floatBytes, pos);
+      return pos + 8;
+    case 'bigint':
+      buf[pos++] = 0x18;
+      bigWords[0] = value;
+      return writeVarint64(buf, pos, bigHalves[0], bigHalves[1]);
+    default:
+      break;
+  }
+  if (value === null) return pos;
+  if (value instanceof Uint8Array) {
+    buf[pos++] = 0x3a;
+    pos = writeVarint(buf, pos, value.length);
+    buf.set(value, pos);
+    return pos + value.length;
+  }
+  if (Array.isArray(value)) {
+    let inner = 0;
+    for (const item of value) {
+      const n = anyValueSize(item);
+      inner += 1 + varintSize(n) + n;
+    }
+    buf[pos++] = 0x2a;
+    pos = writeVarint(buf, pos, inner);
+    for (const item of value) {
+      buf[pos++] = 0x0a;
+      pos = writeVarint(buf, pos, anyValueSize(item));
+      pos = writeAnyValue(buf, pos, item);
+    }
+    return pos;
+  }
+  const values = (value as KeyValueList).values;
+  buf[pos++] = 0x32;
+  pos = writeVarint(buf, pos, keyValuesSize(values));
+  return writeKeyValues(buf, pos, values, 0x0a);
+}
+
+/** Reads a key-value run whose entries are tagged with any field number. */
+export function decodeKeyValues(buf: Uint8Array, start: number, end: number): KeyValue[] {
+  const reader = new WireReader(buf);
+  reader.pos = start;
+  const out: KeyValue[] = [];
+  while (reader.pos < end) {
+    const tag = reader.varint32(end);
+    const stop = reader.delimited(end);
+    if ((tag & 7) !== WIRE_LEN) throw new DecodeError(reader.pos, 'a KeyValue message');
+    out.push(readKeyValue(reader, stop, 0));
+  }
+  return out;
+}
+
+/** Reads one `KeyValue` message body ending at `end`. */
+export function readKeyValue(reader: WireReader, end: number, depth: number): KeyValue {
+  if (depth > MAX_DEPTH) throw new DecodeError(reader.pos, `AnyValue nested at most ${MAX_DEPTH} deep`);
+  let key = '';
+  let value: AnyValue = null;
+  while (reader.pos < end) {
+    const tag = reader.varint32(end);
+    const field = tag >>> 3;
+    if (field === 1) {
+      reader.expect(tag & 7, WIRE_LEN, 'KeyValue.key');
+      const stop = reader.delimited(end);
+      key = readUtf8(reader.buf, reader.pos, stop);
+      reader.pos = stop;
+    } else if (field === 2) {
+      reader.expect(tag & 7, WIRE_LEN, 'KeyValue.value');
+      const stop = reader.delimited(end);
+      value = readAnyValue(reader, stop, depth + 1);
+    } else reader.skip(tag & 7, end);
+  }
+  return { key, value };
+}
+
+function readAnyValue(reader: WireReader, end: number, depth: number): AnyValue {
+  if (depth > MAX_DEPTH) throw new DecodeError(reader.pos, `AnyValue nested at most ${MAX_DEPTH} deep`);
+  let value: AnyValue = null;
+  while (reader.pos < end) {
+    const tag = reader.varint32(end);
+    const wireType = tag & 7;
+    switch (tag >>> 3) {
+      case 1: {
+        reader.expect(wireType, WIRE_LEN, 'AnyValue.string_value');
+        const stop = reader.delimited(end);
+        value = readUtf8(reader.buf, reader.pos, stop);
+        reader.pos = stop;
+        break;
+      }
+      case 2:
+        reader.expect(wireType, WIRE_VARINT, 'AnyValue.bool_value');
+        reader.varint64(end);
+        value = reader.lo !== 0 || reader.hi !== 0;
+        break;
+      case 3:
+        reader.expect(wireType, WIRE_VARINT, 'AnyValue.int_value');
+        reader.varint64(end);
+        bigHalves[0] = reader.lo;
+        bigHalves[1] = reader.hi;
+        value = bigWords[0];
+        break;
+      case 4:
+        reader.expect(wireType, WIRE_FIXED64, 'AnyValue.double_value');
+        value = reader.double(end);
+        break;
+      case 5: {
+        reader.expect(wireType, WIRE_LEN, 'AnyValue.array_value');
+        const stop = reader.delimited(end);
+        const items: AnyValue[] = [];
+        while (reader.pos < stop) {
+          const itemTag = reader.varint32(stop);
+          if (itemTag !== 0x0a) {
+            reader.skip(itemTag & 7, stop);
+            continue;
+          }
+          const itemStop = reader.delimited(stop);
+          items.push(readAnyValue(reader, itemStop, depth + 1));
+        }
+        value = items;
+        break;
+      }
+      case 6: {
+        reader.expect(wireType, WIRE_LEN, 'AnyValue.kvlist_value');
+        const stop = reader.delimited(end);
+        const entries: KeyValue[] = [];
+        while (reader.pos < stop) {
+          const entryTag = reader.varint32(stop);
+          if (entryTag !== 0x0a) {
+            reader.skip(entryTag & 7, stop);
+            continue;
+          }
+          const entryStop = reader.delimited(stop);
+          entries.push(readKeyValue(reader, entryStop, depth + 1));
+        }
+        value = new KeyValueList(entries);
+        break;
+      }
+      case 7: {
+        reader.expect(wireType, WIRE_LEN, 'AnyValue.bytes_value');
+        const stop = reader.delimited(end);
+        value = reader.buf.slice(reader.pos, stop);
+        reader.pos = stop;
+        break;
+      }
+      default:
+        reader.skip(wireType, end);
+    }
+  }
+  return value;
+}
+
+/**
+ * Walks a `KeyValue` body ending at `end` and throws a `DecodeError` if it is malformed,
+ * without building any objects: the decoder keeps attribute bytes as they came and
+ * materialises values only when somebody asks.
+ */
+export function validateKeyValue(reader: WireReader, end: number, depth: number): void {
+  if (depth > MAX_DEPTH) throw new DecodeError(reader.pos, `AnyValue nested at most ${MAX_DEPTH} deep`);
+  while (reader.pos < end) {
+    const tag = reader.varint32(end);
+    const field = tag >>> 3;
+    if (field === 2) {
+      reader.expect(tag & 7, WIRE_LEN, 'KeyValue.value');
+      const stop = reader.delimited(end);
+      validateAnyValue(reader, stop, depth + 1);
+    } else if (field === 1) {
+      reader.expect(tag & 7, WIRE_LEN, 'KeyValue.key');
+      reader.pos = reader.delimited(end);
+    } else reader.skip(tag & 7, end);
+  }
+}
+
+function validateAnyValue(reader: WireReader, end: number, depth: number): void {
+  if (depth > MAX_DEPTH) throw new DecodeError(reader.pos, `AnyValue nested at most ${MAX_DEPTH} deep`);
+  while (reader.pos < end) {
+    const tag = reader.varint32(end);
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if (field === 5 || field === 6) {
+      reader.expect(wireType, WIRE_LEN, field === 5 ? 'AnyValue.array_value' : 'AnyValue.kvlist_value');
+      const stop = reader.delimited(end);
+      while (reader.pos < stop) {
+        const itemTag = reader.varint32(stop);
+        if (itemTag !== 0x0a) {
+          reader.skip(itemTag & 7, stop);
+          continue;
+        }
+        const itemStop = reader.delimited(stop);
+        if (field === 5) validateAnyValue(reader, itemStop, depth + 1);
+        else validateKeyValue(reader, itemStop, depth + 1);
+      }
+    } else {
+      const want =
+        field === 2 || field === 3 ? WIRE_VARINT : field === 4 ? WIRE_FIXED64 : field === 1 || field === 7 ? WIRE_LEN : -1;
+      if (want !== -1) reader.expect(wireType, want, 'AnyValue field');
+      reader.skip(wireType, end);
+    }
+  }
+}

@@ -1,0 +1,403 @@
+import type { AttributesInput, KeyValue } from './any-value.js';
+import { toKeyValues } from './any-value.js';
+import { AttributeTable } from './attribute-table.js';
+import { InvalidMetricDataError } from './errors.js';
+import { DistributionColumns, PointColumns } from './point-columns.js';
+import { PointView } from './point-view.js';
+import {
+  type Exemplar,
+  type MetricDescriptor,
+  MetricType,
+  PointBits,
+  type Resource,
+  type Scope,
+  Temporality,
+} from './types.js';
+import { nextCapacity } from './words64.js';
+import { highBits, lowBits } from './wire.js';
+
+export interface ResourceInput {
+  attributes?: AttributesInput;
+  droppedAttributesCount?: number;
+  schemaUrl?: string;
+}
+
+export interface ScopeInput {
+  name?: string;
+  version?: string;
+  attributes?: AttributesInput;
+  droppedAttributesCount?: number;
+  schemaUrl?: string;
+}
+
+export interface MetricInput {
+  name: string;
+  type: MetricType;
+  description?: string;
+  unit?: string;
+  temporality?: Temporality;
+  monotonic?: boolean;
+  metadata?: AttributesInput;
+}
+
+interface PointCommon {
+  /** Nanoseconds since the Unix epoch; 0 or absent means unknown. */
+  startTime?: bigint;
+  time: bigint;
+  flags?: number;
+  exemplars?: Exemplar[];
+}
+
+export interface NumberPointInput extends PointCommon {
+  /** `bigint` records an int64 (`as_int`), `number` a double; absent records no value. */
+  value?: number | bigint;
+}
+
+export interface HistogramPointInput extends PointCommon {
+  count: number | bigint;
+  sum?: number;
+  min?: number;
+  max?: number;
+  bounds: ArrayLike<number>;
+  bucketCounts: ArrayLike<number | bigint>;
+}
+
+export interface BucketsInput {
+  offset: number;
+  bucketCounts: ArrayLike<number | bigint>;
+}
+
+export interface ExponentialHistogramPointInput extends PointCommon {
+  count: number | bigint;
+  sum?: number;
+  min?: number;
+  max?: number;
+  scale: number;
+  zeroCount: number | bigint;
+  zeroThreshold?: number;
+  positive?: BucketsInput;
+  negative?: BucketsInput;
+}
+
+export interface SummaryPointInput extends PointCommon {
+  count: number | bigint;
+  sum: number;
+  quantiles: ReadonlyArray<{ quantile: number; value: number }>;
+}
+
+const SERIES_KEY_SPAN = 2 ** 26;
+
+/**
+ * A batch of metrics in columnar form: the working format of every sluice component.
+ *
+ * Resources, scopes and metric descriptors are small tables of objects; attribute sets are
+ * interned ({@link AttributeTable}); a series is a (metric, attribute set) pair; points are
+ * rows of typed-array columns ({@link PointColumns}), distributions in side columns.
+ * Points may be appended in any order; codecs group them by resource, scope and metric.
+ *
+ * Ownership: a component that receives a batch through `consume` owns it; after handing a
+ * batch on, the sender must not touch it again.
+ */
+export class MetricBatch {
+  readonly resources: Resource[] = [];
+  readonly scopes: Scope[] = [];
+  readonly metrics: MetricDescriptor[] = [];
+  readonly attributes = new AttributeTable();
+  readonly points = new PointColumns();
+  readonly distributions = new DistributionColumns();
+  readonly exemplars: Exemplar[] = [];
+
+  #seriesMetric = new Uint32Array(16);
+  #seriesAttributes = new Uint32Array(16);
+  #seriesCount = 0;
+  #seriesByKey = new Map<number, number>();
+
+  get pointCount(): number {
+    return this.points.count;
+  }
+
+  get seriesCount(): number {
+    return this.#seriesCount;
+  }
+
+  seriesMetric(series: number): number {
+    return this.#seriesMetric[series];
+  }
+
+  seriesAttributes(series: number): number {
+    return this.#seriesAttributes[series];
+  }
+
+  /** A hash of the series identity (metric name and attribute set), stable within a process. */
+  seriesHash(series: number): number {
+    const metric = this.metrics[this.#seriesMetric[series]];
+    let hash = this.attributes.hash(this.#seriesAttributes[series]);
+    for (let i = 0; i < metric.name.length; i++) {
+      hash = Math.imul(hash ^ metric.name.charCodeAt(i), 0x01000193);
+    }
+    return hash | 0;
+  }
+
+  addResource(input: ResourceInput = {}): number {
+    this.resources.push({
+      attributes: toKeyValues(input.attributes),
+      droppedAttributesCount: input.droppedAttributesCount ?? 0,
+      schemaUrl: input.schemaUrl ?? '',
+    });
+    return this.resources.length - 1;
+  }
+
+  addScope(resource: number, input: ScopeInput = {}): number {
+    if (!(resource >= 0 && resource < this.resources.length)) {
+      throw new InvalidMetricDataError(`addScope: resource ${resource} does not exist in this batch`);
+    }
+    this.scopes.push({
+      resource,
+      name: input.name ?? '',
+      version: input.version ?? '',
+      attributes: toKeyValues(input.attributes),
+      droppedAttributesCount: input.droppedAttributesCount ?? 0,
+      schemaUrl: input.schemaUrl ?? '',
+    });
+    return this.scopes.length - 1;
+  }
+
+  addMetric(scope: number, input: MetricInput): number {
+    if (!(scope >= 0 && scope < this.scopes.length)) {
+      throw new InvalidMetricDataError(`addMetric: scope ${scope} does not exist in this batch`);
+    }
+    this.metrics.push({
+      scope,
+      name: input.name,
+      description: input.description ?? '',
+      unit: input.unit ?? '',
+      type: input.type,
+      temporality: input.temporality ?? Temporality.Unspecified,
+      monotonic: input.monotonic ?? false,
+      metadata: toKeyValues(input.metadata),
+    });
+    return this.metrics.length - 1;
+  }
+
+  /** The series of `metric` with the given attributes (an interned set id or the attributes). */
+  series(metric: number, attributes: number | AttributesInput = []): number {
+    const set = typeof attributes === 'number' ? attributes : this.attributes.intern(attributes);
+    return this.seriesOf(metric, set);
+  }
+
+  /** The series id for (metric, interned attribute set id), created on first use. */
+  seriesOf(metric: number, attributeSet: number): number {
+    const key = metric * SERIES_KEY_SPAN + attributeSet;
+    let series = this.#seriesByKey.get(key);
+    if (series === undefined) {
+      series = this.#seriesCount++;
+      if (series === this.#seriesMetric.length) {
+        const capacity = nextCapacity(series, series + 1);
+        const metrics = new Uint32Array(capacity);
+        metrics.set(this.#seriesMetric);
+        const sets = new Uint32Array(capacity);
+        sets.set(this.#seriesAttributes);
+        this.#seriesMetric = metrics;
+        this.#seriesAttributes = sets;
+      }
+      this.#seriesMetric[series] = metric;
+      this.#seriesAttributes[series] = attributeSet;
+      this.#seriesByKey.set(key, series);
+    }
+    return series;
+  }
+
+  addNumberPoint(series: number, input: NumberPointInput): number {
+    this.#expectType(series, 'number point', MetricType.Gauge, MetricType.Sum);
+    const i = this.#beginPoint(series, input);
+    const { value } = input;
+    const points = this.points;
+    if (typeof value === 'bigint') {
+      points.value.i64[i] = value;
+      points.bits[i] = PointBits.Int | PointBits.HasValue;
+    } else if (typeof value === 'number') {
+      points.value.f64[i] = value;
+      points.bits[i] = PointBits.HasValue;
+    }
+    return i;
+  }
+
+  addHistogramPoint(series: number, input: HistogramPointInput): number {
+    this.#expectType(series, 'histogram point', MetricType.Histogram);
+    const { bounds, bucketCounts } = input;
+    if (bucketCounts.length !== 0 && bucketCounts.length !== bounds.length + 1) {
+      throw new InvalidMetricDataError(
+        `histogram point: ${bucketCounts.length} bucket counts for ${bounds.length} bounds (need bounds + 1, or none)`,
+      );
+    }
+    const i = this.#beginPoint(series, input);
+    const row = this.#beginDistribution(i, input);
+    const d = this.distributions;
+    [d.positiveStart[row], d.positiveLength[row]] = this.#pushCounts(bucketCounts);
+    d.reserveFloats(bounds.length);
+    for (let k = 0; k < bounds.length; k++) d.floats[d.floatsUsed + k] = bounds[k];
+    d.commitBounds(row, bounds.length);
+    return i;
+  }
+
+  addExponentialHistogramPoint(series: number, input: ExponentialHistogramPointInput): number {
+    this.#expectType(series, 'exponential histogram point', MetricType.ExponentialHistogram);
+    const i = this.#beginPoint(series, input);
+    const row = this.#beginDistribution(i, input);
+    const d = this.distributions;
+    d.scale[row] = input.scale;
+    setU64(d.zeroCount.u32, row, input.zeroCount);
+    d.zeroThreshold[row] = input.zeroThreshold ?? 0;
+    if (input.positive) {
+      this.points.bits[i] |= PointBits.HasPositive;
+      d.positiveOffset[row] = input.positive.offset;
+      [d.positiveStart[row], d.positiveLength[row]] = this.#pushCounts(input.positive.bucketCounts);
+    }
+    if (input.negative) {
+      this.points.bits[i] |= PointBits.HasNegative;
+      d.negativeOffset[row] = input.negative.offset;
+      [d.negativeStart[row], d.negativeLength[row]] = this.#pushCounts(input.negative.bucketCounts);
+    }
+    return i;
+  }
+
+  addSummaryPoint(series: number, input: SummaryPointInput): number {
+    this.#expectType(series, 'summary point', MetricType.Summary);
+    const i = this.#beginPoint(series, input);
+    const row = this.#beginDistribution(i, input);
+    const d = this.distributions;
+    const n = input.quantiles.length * 2;
+    d.reserveFloats(n);
+    for (let k = 0; k < input.quantiles.length; k++) {
+      d.floats[d.floatsUsed + 2 * k] = input.quantiles[k].quantile;
+      d.floats[d.floatsUsed + 2 * k + 1] = input.quantiles[k].value;
+    }
+    d.commitBounds(row, n);
+    return i;
+  }
+
+  /** A reusable view of point `index`; call `view.at(j)` to move it without allocating. */
+  point(index: number): PointView {
+    return new PointView(this).at(index);
+  }
+
+  /** Iterates every point with one reused view (do not keep it across iterations). */
+  *pointViews(): IterableIterator<PointView> {
+    const view = new PointView(this);
+    for (let i = 0; i < this.points.count; i++) yield view.at(i);
+  }
+
+  /** Appends one point row; codecs fill the columns themselves after this. */
+  appendPointRow(series: number): number {
+    const points = this.points;
+    points.reserve(1);
+    const i = points.count++;
+    points.series[i] = series;
+    points.bits[i] = 0;
+    points.flags[i] = 0;
+    points.exemplarEnd[i] = this.exemplars.length;
+    return i;
+  }
+
+  /** Appends a distribution row for point `i`; returns the row. */
+  appendDistributionRow(i: number): number {
+    const d = this.distributions;
+    d.reserve(1);
+    const row = d.count++;
+    this.points.detail[i] = row;
+    d.positiveLength[row] = 0;
+    d.negativeLength[row] = 0;
+    d.boundsLength[row] = 0;
+    return row;
+  }
+
+  #expectType(series: number, what: string, ...types: MetricType[]): void {
+    if (!(series >= 0 && series < this.#seriesCount)) {
+      throw new InvalidMetricDataError(`${what}: series ${series} does not exist in this batch`);
+    }
+    const metric = this.metrics[this.#seriesMetric[series]];
+    if (!types.includes(metric.type)) {
+      throw new InvalidMetricDataError(
+        `${what}: metric "${metric.name}" has type ${metricTypeName(metric.type)}`,
+      );
+    }
+  }
+
+  #beginPoint(series: number, input: PointCommon): number {
+    const i = this.appendPointRow(series);
+    const points = this.points;
+    points.startTime.u64[i] = input.startTime ?? 0n;
+    points.time.u64[i] = input.time;
+    points.value.f64[i] = 0;
+    points.flags[i] = input.flags ?? 0;
+    if (input.exemplars && input.exemplars.length > 0) {
+      for (const exemplar of input.exemplars) this.exemplars.push(exemplar);
+      points.exemplarEnd[i] = this.exemplars.length;
+    }
+    return i;
+  }
+
+  #beginDistribution(
+    i: number,
+    input: { count: number | bigint; sum?: number; min?: number; max?: number },
+  ): number {
+    const row = this.appendDistributionRow(i);
+    const d = this.distributions;
+    const points = this.points;
+    setU64(d.total.u32, row, input.count);
+    let bits = 0;
+    if (input.sum !== undefined) {
+      points.value.f64[i] = input.sum;
+      bits |= PointBits.HasSum;
+    }
+    if (input.min !== undefined) {
+      d.min[row] = input.min;
+      bits |= PointBits.HasMin;
+    }
+    if (input.max !== undefined) {
+      d.max[row] = input.max;
+      bits |= PointBits.HasMax;
+    }
+    points.bits[i] = bits;
+    return row;
+  }
+
+  #pushCounts(counts: ArrayLike<number | bigint>): [number, number] {
+    const d = this.distributions;
+    d.reserveBucketCounts(counts.length);
+    const start = d.bucketCountsUsed;
+    for (let k = 0; k < counts.length; k++) setU64(d.bucketCounts.u32, start + k, counts[k]);
+    d.bucketCountsUsed = start + counts.length;
+    return [start, counts.length];
+  }
+}
+
+/** Stores a non-negative count given as a safe integer or a bigint. */
+function setU64(words: Uint32Array, index: number, value: number | bigint): void {
+  if (typeof value === 'bigint') {
+    words[2 * index] = Number(value & 0xffffffffn);
+    words[2 * index + 1] = Number((value >> 32n) & 0xffffffffn);
+  } else {
+    words[2 * index] = lowBits(value);
+    words[2 * index + 1] = highBits(value);
+  }
+}
+
+export function metricTypeName(type: MetricType): string {
+  switch (type) {
+    case MetricType.Gauge:
+      return 'gauge';
+    case MetricType.Sum:
+      return 'sum';
+    case MetricType.Histogram:
+      return 'histogram';
+    case MetricType.ExponentialHistogram:
+      return 'exponential_histogram';
+    case MetricType.Summary:
+      return 'summary';
+    default:
+      return 'empty';
+  }
+}
+
+export type { KeyValue };

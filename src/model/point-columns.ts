@@ -1,0 +1,140 @@
+import {
+  growFloat64,
+  growInt32,
+  growUint8,
+  growUint32,
+  nextCapacity,
+  Words64,
+} from './words64.js';
+
+/**
+ * One row per data point, whatever its kind. Times are unsigned nanoseconds; `value` is the
+ * number value (double or int64 per `PointBits.Int`) or, for distributions, the sum.
+ * Codecs read and write these arrays directly; everyone else goes through `PointView`.
+ */
+export class PointColumns {
+  count = 0;
+  series = new Uint32Array(16);
+  startTime = new Words64(16);
+  time = new Words64(16);
+  value = new Words64(16);
+  flags = new Uint32Array(16);
+  bits = new Uint8Array(16);
+  /** Row in `DistributionColumns` for histogram, exponential histogram and summary points. */
+  detail = new Uint32Array(16);
+  /** Exemplars of point `i` are `exemplars[exemplarEnd[i - 1] ?? 0 .. exemplarEnd[i])`. */
+  exemplarEnd = new Uint32Array(16);
+
+  /** Reserves room for `extra` more rows. */
+  reserve(extra: number): void {
+    const needed = this.count + extra;
+    const capacity = this.series.length;
+    if (needed <= capacity) return;
+    const next = nextCapacity(capacity, needed);
+    const keep = this.count;
+    this.series = growUint32(this.series, next);
+    this.startTime.resize(next, keep);
+    this.time.resize(next, keep);
+    this.value.resize(next, keep);
+    this.flags = growUint32(this.flags, next);
+    this.bits = growUint8(this.bits, next);
+    this.detail = growUint32(this.detail, next);
+    this.exemplarEnd = growUint32(this.exemplarEnd, next);
+  }
+}
+
+/**
+ * One row per histogram, exponential histogram or summary point. Bucket counts of all rows
+ * live in one flat `bucketCounts` column and bounds / quantiles in one flat `floats` column,
+ * addressed by start and length, so a batch holds a handful of arrays however many points.
+ * Explicit histograms use the `positive*` range for their bucket counts; summaries keep
+ * (quantile, value) pairs in `floats` at `boundsStart` with `boundsLength` doubles.
+ */
+export class DistributionColumns {
+  count = 0;
+  total = new Words64(16);
+  min = new Float64Array(16);
+  max = new Float64Array(16);
+  scale = new Int32Array(16);
+  zeroCount = new Words64(16);
+  zeroThreshold = new Float64Array(16);
+  positiveOffset = new Int32Array(16);
+  positiveStart = new Uint32Array(16);
+  positiveLength = new Uint32Array(16);
+  negativeOffset = new Int32Array(16);
+  negativeStart = new Uint32Array(16);
+  negativeLength = new Uint32Array(16);
+  boundsStart = new Uint32Array(16);
+  boundsLength = new Uint32Array(16);
+
+  bucketCounts = new Words64(64);
+  bucketCountsUsed = 0;
+  floats = new Float64Array(64);
+  floatsUsed = 0;
+
+  reserve(extra: number): void {
+    const needed = this.count + extra;
+    const capacity = this.min.length;
+    if (needed <= capacity) return;
+    const next = nextCapacity(capacity, needed);
+    const keep = this.count;
+    this.total.resize(next, keep);
+    this.min = growFloat64(this.min, next);
+    this.max = growFloat64(this.max, next);
+    this.scale = growInt32(this.scale, next);
+    this.zeroCount.resize(next, keep);
+    this.zeroThreshold = growFloat64(this.zeroThreshold, next);
+    this.positiveOffset = growInt32(this.positiveOffset, next);
+    this.positiveStart = growUint32(this.positiveStart, next);
+    this.positiveLength = growUint32(this.positiveLength, next);
+    this.negativeOffset = growInt32(this.negativeOffset, next);
+    this.negativeStart = growUint32(this.negativeStart, next);
+    this.negativeLength = growUint32(this.negativeLength, next);
+    this.boundsStart = growUint32(this.boundsStart, next);
+    this.boundsLength = growUint32(this.boundsLength, next);
+  }
+
+  reserveBucketCounts(extra: number): void {
+    const needed = this.bucketCountsUsed + extra;
+    const capacity = this.bucketCounts.capacity;
+    if (needed > capacity) {
+      // Keep everything: a decoder may have written counts past `bucketCountsUsed` that it
+      // has not committed yet.
+      this.bucketCounts.resize(nextCapacity(capacity, needed), capacity);
+    }
+  }
+
+  reserveFloats(extra: number): void {
+    const needed = this.floatsUsed + extra;
+    if (needed > this.floats.length) {
+      this.floats = growFloat64(this.floats, nextCapacity(this.floats.length, needed));
+    }
+  }
+
+  /**
+   * Points of one series usually share their bounds: reuse the previous row's range when
+   * the `length` doubles just written at `floatsUsed` equal it, so they are stored once.
+   */
+  commitBounds(row: number, length: number): void {
+    const start = this.floatsUsed;
+    if (row > 0 && this.boundsLength[row - 1] === length) {
+      const previous = this.boundsStart[row - 1];
+      const floats = this.floats;
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (!Object.is(floats[previous + i], floats[start + i])) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        this.boundsStart[row] = previous;
+        this.boundsLength[row] = length;
+        return;
+      }
+    }
+    this.boundsStart[row] = start;
+    this.boundsLength[row] = length;
+    this.floatsUsed = start + length;
+  }
+}

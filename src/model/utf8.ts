@@ -1,0 +1,47 @@
+/**
+ * UTF-8 helpers tuned for what metrics carry: short ASCII names and label values.
+ * A per-character loop beats `TextEncoder.encodeInto`'s call overhead below a few dozen bytes.
+ */
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8');
+const SHORT = 48;
+
+export function utf8Length(text: string): number {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    if (text.charCodeAt(i) >= 0x80) return Buffer.byteLength(text, 'utf8');
+  }
+  return n;
+}
+
+/** Writes `text` (whose UTF-8 length is `byteLength`) at `pos`; returns the new position. */
+export function writeUtf8(buf: Uint8Array, pos: number, text: string, byteLength: number): number {
+  if (byteLength === text.length && byteLength <= SHORT) {
+    for (let i = 0; i < byteLength; i++) buf[pos + i] = text.charCodeAt(i);
+    return pos + byteLength;
+  }
+  encoder.encodeInto(text, buf.subarray(pos, pos + byteLength));
+  return pos + byteLength;
+}
+
+export function readUtf8(buf: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  if (n <= SHORT) {
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      if (buf[i] >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      // String.fromCharCode on a subarray avoids TextDecoder's fixed cost for tiny strings.
+      return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+    }
+  }
+  return decoder.decode(buf.subarray(start, end));
+}
+
+export function encodeUtf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}

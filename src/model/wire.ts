@@ -1,0 +1,64 @@
+/**
+ * Protobuf wire primitives shared by the model and the codecs.
+ *
+ * They live in `model` because attribute sets are interned in their OTLP `KeyValue`
+ * encoding (see attribute-table.ts): the codecs then copy those bytes instead of encoding
+ * attributes again for every point, which is most of the cost of an OTLP request.
+ * Everything here works on plain `Uint8Array`s and never allocates.
+ */
+
+export const WIRE_VARINT = 0;
+export const WIRE_FIXED64 = 1;
+export const WIRE_LEN = 2;
+export const WIRE_FIXED32 = 5;
+
+const TWO_32 = 4294967296;
+
+/** Bytes taken by an unsigned varint `< 2^32`. */
+export function varintSize(value: number): number {
+  if (value < 0x80) return 1;
+  if (value < 0x4000) return 2;
+  if (value < 0x200000) return 3;
+  if (value < 0x10000000) return 4;
+  return 5;
+}
+
+/** Bytes taken by a 64-bit varint given as two unsigned 32-bit halves. */
+export function varint64Size(lo: number, hi: number): number {
+  if (hi === 0) return varintSize(lo);
+  // 32 bits of lo + bits of hi, 7 bits per byte.
+  return Math.ceil((64 - Math.clz32(hi)) / 7);
+}
+
+export function writeVarint(buf: Uint8Array, pos: number, value: number): number {
+  while (value > 0x7f) {
+    buf[pos++] = (value & 0x7f) | 0x80;
+    value >>>= 7;
+  }
+  buf[pos++] = value;
+  return pos;
+}
+
+export function writeVarint64(buf: Uint8Array, pos: number, lo: number, hi: number): number {
+  while (hi !== 0 || lo > 0x7f) {
+    buf[pos++] = (lo & 0x7f) | 0x80;
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
+  }
+  buf[pos++] = lo;
+  return pos;
+}
+
+/** Splits a safe integer into two's complement 32-bit halves (for int64 fields). */
+export function lowBits(value: number): number {
+  return value >>> 0;
+}
+export function highBits(value: number): number {
+  return Math.floor(value / TWO_32) >>> 0;
+}
+
+/** Little-endian platforms only: the columns alias `Float64Array` with `Uint32Array` halves. */
+export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+if (!LITTLE_ENDIAN) {
+  throw new Error('sluice needs a little-endian platform (its columns alias 64-bit words)');
+}
