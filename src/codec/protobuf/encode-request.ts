@@ -146,7 +146,11 @@ class RequestEncoder {
         fixed64FieldSize(points.startTime.u32, i) +
         fixed64FieldSize(points.time.u32, i) +
         uint32FieldSize(points.flags[i]);
-      if (points.exemplarEnd[i] !== (i === 0 ? 0 : points.exemplarEnd[i - 1])) {
+      // SummaryDataPoint has no exemplars field; the writer skips them there too.
+      if (
+        type !== MetricType.Summary &&
+        points.exemplarEnd[i] !== (i === 0 ? 0 : points.exemplarEnd[i - 1])
+      ) {
         size += this.sizeExemplars(i);
       }
       if (type === MetricType.Gauge || type === MetricType.Sum) {
