@@ -5,3 +5,6 @@ export type { MetricsPartialSuccess } from './codec/protobuf/response.js';
 export { decodeMetricsResponse, encodeMetricsResponse } from './codec/protobuf/response.js';
 export { decodeMetricsRequestJson } from './codec/json/decode-request-json.js';
 export { encodeMetricsRequestJson } from './codec/json/encode-request-json.js';
+export { fromResourceMetrics, ResourceMetricsConverter } from './codec/sdk/from-resource-metrics.js';
+export type { ToResourceMetricsResult } from './codec/sdk/to-resource-metrics.js';
+export { toResourceMetrics } from './codec/sdk/to-resource-metrics.js';

@@ -42,18 +42,17 @@ export type AttributeInput =
 export type AttributesInput = Readonly<Record<string, AttributeInput>> | readonly KeyValue[];
 
 /**
- * Converts API attributes to key-values the way the official OTLP transformer does:
- * an integral `number` becomes `int_value`, any other number `double_value`; `undefined`
- * entries are skipped.
+ * Converts API attributes to key-values the way the official OTLP serializer does: an
+ * integral `number` within int64 becomes `int_value`, any other number `double_value`,
+ * `undefined` and `null` an empty value.
  */
 export function toKeyValues(input: AttributesInput | undefined): KeyValue[] {
   if (input === undefined) return [];
   if (Array.isArray(input)) return input as KeyValue[];
   const out: KeyValue[] = [];
-  for (const key of Object.keys(input)) {
-    const value = (input as Record<string, AttributeInput>)[key];
-    if (value === undefined) continue;
-    out.push({ key, value: toAnyValue(value) });
+  for (const key in input) {
+    if (!Object.hasOwn(input, key)) continue;
+    out.push({ key, value: toAnyValue((input as Record<string, AttributeInput>)[key]) });
   }
   return out;
 }
@@ -65,7 +64,7 @@ export function toAnyValue(value: AttributeInput | unknown): AnyValue {
     case 'bigint':
       return value;
     case 'number':
-      return Number.isInteger(value) ? BigInt(value) : value;
+      return Number.isInteger(value) && value >= -(2 ** 63) && value < 2 ** 63 ? BigInt(value) : value;
     case 'object':
       if (value === null) return null;
       if (value instanceof Uint8Array) return value;

@@ -134,32 +134,55 @@ export class AttributeTable {
     return values;
   }
 
+  /**
+   * Interns a set given as canonical wire bytes (entries tagged `0x0a`, as `encodeKeyValues`
+   * writes them) whose FNV-1a hash the caller computed once and cached (see `hashBytes`).
+   * Found sets cost one hash lookup and one compare, and no copy.
+   */
+  internBytes(bytes: Uint8Array, hash: number): number {
+    const found = this.#find(hash, bytes, 0, bytes.length);
+    if (found !== NO_SET) return found;
+    this.#ensureArena(bytes.length);
+    const start = this.#used;
+    this.#arena.set(bytes, start);
+    this.#used = start + bytes.length;
+    return this.#add(start, hash);
+  }
+
   #commit(start: number): number {
     const end = this.#used;
+    const hash = hashBytes(this.#arena, start, end);
+    const found = this.#find(hash, this.#arena, start, end);
+    if (found !== NO_SET) {
+      this.#used = start; // give the duplicate bytes back
+      return found;
+    }
+    return this.#add(start, hash);
+  }
+
+  #find(hash: number, src: Uint8Array, start: number, end: number): number {
     const arena = this.#arena;
-    let hash = FNV_OFFSET;
-    for (let i = start; i < end; i++) hash = Math.imul(hash ^ arena[i], FNV_PRIME);
-    hash |= 0;
     const length = end - start;
     for (let id = this.#byHash.get(hash) ?? NO_SET; id !== NO_SET; id = this.#chain[id]) {
       const s = this.#starts[id];
       if (this.#ends[id] - s !== length) continue;
       let same = true;
       for (let i = 0; i < length; i++) {
-        if (arena[s + i] !== arena[start + i]) {
+        if (arena[s + i] !== src[start + i]) {
           same = false;
           break;
         }
       }
-      if (same) {
-        this.#used = start; // give the duplicate bytes back
-        return id;
-      }
+      if (same) return id;
     }
+    return NO_SET;
+  }
+
+  #add(start: number, hash: number): number {
     const id = this.#count++;
     if (id === this.#starts.length) this.#growIndex();
     this.#starts[id] = start;
-    this.#ends[id] = end;
+    this.#ends[id] = this.#used;
     this.#hashes[id] = hash;
     this.#chain[id] = this.#byHash.get(hash) ?? NO_SET;
     this.#byHash.set(hash, id);
@@ -183,6 +206,13 @@ export class AttributeTable {
     this.#hashes = grow(this.#hashes, new Int32Array(size));
     this.#chain = grow(this.#chain, new Int32Array(size));
   }
+}
+
+/** FNV-1a over `bytes[start, end)`: the attribute set hash. */
+export function hashBytes(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  let hash = FNV_OFFSET;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i], FNV_PRIME);
+  return hash | 0;
 }
 
 function grow<T extends Uint32Array | Int32Array>(from: T, to: T): T {

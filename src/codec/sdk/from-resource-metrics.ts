@@ -1,0 +1,233 @@
+import type { Attributes } from '@opentelemetry/api';
+import type {
+  DataPoint,
+  ExponentialHistogram,
+  Histogram,
+  MetricData,
+  ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { hashBytes } from '../../model/attribute-table.js';
+import { encodeKeyValues } from '../../model/key-value-bytes.js';
+import {
+  MetricBatch,
+  MetricType,
+  PointBits,
+  type Temporality,
+  toKeyValues,
+} from '../../model/index.js';
+import { highBits, lowBits } from '../../model/wire.js';
+import { writeHrTime } from './hr-time.js';
+
+// The SDK's enums, by value: importing them would tie us to one copy of sdk-metrics, while
+// an application may bring its own (the numbers have been stable since 1.0).
+const SDK_HISTOGRAM = 0;
+const SDK_EXPONENTIAL_HISTOGRAM = 1;
+const SDK_GAUGE = 2;
+const SDK_SUM = 3;
+const SDK_DELTA = 0;
+const SDK_CUMULATIVE = 1;
+const VALUE_TYPE_INT = 0;
+
+interface EncodedAttributes {
+  bytes: Uint8Array;
+  hash: number;
+}
+
+/**
+ * SDK `ResourceMetrics` → `MetricBatch`, with the same OTLP mapping as the official
+ * serializer (integral attribute numbers as `int_value`, INT instruments as `as_int`, ...).
+ *
+ * The SDK hands an exporter the same attributes object for a series at every collection,
+ * so the converter keeps each object's encoded bytes and hash in a `WeakMap`: steady-state
+ * exports encode no attributes at all. An attributes object must not be mutated after it
+ * was recorded (the SDK itself relies on that).
+ */
+export class ResourceMetricsConverter {
+  #encoded = new WeakMap<Attributes, EncodedAttributes>();
+
+  convert(resourceMetrics: ResourceMetrics, into: MetricBatch = new MetricBatch()): MetricBatch {
+    const batch = into;
+    const { resource } = resourceMetrics;
+    const r = batch.addResource({
+      attributes: resource.attributes,
+      schemaUrl: resource.schemaUrl ?? '',
+    });
+    for (const scopeMetrics of resourceMetrics.scopeMetrics) {
+      const { scope } = scopeMetrics;
+      const s = batch.addScope(r, {
+        name: scope.name,
+        version: scope.version ?? '',
+        schemaUrl: scope.schemaUrl ?? '',
+      });
+      for (const metric of scopeMetrics.metrics) this.#metric(batch, s, metric);
+    }
+    return batch;
+  }
+
+  #metric(batch: MetricBatch, s: number, metric: MetricData): void {
+    const { descriptor } = metric;
+    const m = batch.addMetric(s, {
+      name: descriptor.name,
+      description: descriptor.description,
+      unit: descriptor.unit,
+      type: metricType(metric.dataPointType),
+      temporality:
+        metric.dataPointType === SDK_GAUGE ? 0 : toOtlpTemporality(metric.aggregationTemporality),
+      monotonic: metric.dataPointType === SDK_SUM && metric.isMonotonic,
+    });
+    switch (metric.dataPointType) {
+      case SDK_GAUGE:
+      case SDK_SUM:
+        this.#numberPoints(batch, m, metric.dataPoints, descriptor.valueType === VALUE_TYPE_INT);
+        return;
+      case SDK_HISTOGRAM:
+        this.#histogramPoints(batch, m, metric.dataPoints);
+        return;
+      case SDK_EXPONENTIAL_HISTOGRAM:
+        this.#exponentialPoints(batch, m, metric.dataPoints);
+        return;
+    }
+  }
+
+  #numberPoints(batch: MetricBatch, m: number, dataPoints: DataPoint<number>[], isInt: boolean): void {
+    const points = batch.points;
+    points.reserve(dataPoints.length);
+    for (const dp of dataPoints) {
+      const i = batch.appendPointRow(batch.seriesOf(m, this.#attributeSet(batch, dp.attributes)));
+      writeHrTime(points.startTime.u32, i, dp.startTime);
+      writeHrTime(points.time.u32, i, dp.endTime);
+      if (isInt) {
+        const value = Math.trunc(dp.value);
+        points.value.u32[2 * i] = lowBits(value);
+        points.value.u32[2 * i + 1] = highBits(value);
+        points.bits[i] = PointBits.Int | PointBits.HasValue;
+      } else {
+        points.value.f64[i] = dp.value;
+        points.bits[i] = PointBits.HasValue;
+      }
+    }
+  }
+
+  #histogramPoints(batch: MetricBatch, m: number, dataPoints: DataPoint<Histogram>[]): void {
+    const points = batch.points;
+    const d = batch.distributions;
+    points.reserve(dataPoints.length);
+    d.reserve(dataPoints.length);
+    for (const dp of dataPoints) {
+      const i = batch.appendPointRow(batch.seriesOf(m, this.#attributeSet(batch, dp.attributes)));
+      const row = batch.appendDistributionRow(i);
+      writeHrTime(points.startTime.u32, i, dp.startTime);
+      writeHrTime(points.time.u32, i, dp.endTime);
+      const h = dp.value;
+      points.bits[i] = distributionBits(points.value.f64, d, i, row, h);
+      const { boundaries, counts } = h.buckets;
+      d.reserveFloats(boundaries.length);
+      const floats = d.floats;
+      const at = d.floatsUsed;
+      for (let k = 0; k < boundaries.length; k++) floats[at + k] = boundaries[k];
+      d.commitBounds(row, boundaries.length);
+      pushCounts(d, counts);
+      d.positiveStart[row] = d.bucketCountsUsed - counts.length;
+      d.positiveLength[row] = counts.length;
+    }
+  }
+
+  #exponentialPoints(batch: MetricBatch, m: number, dataPoints: DataPoint<ExponentialHistogram>[]): void {
+    const points = batch.points;
+    const d = batch.distributions;
+    points.reserve(dataPoints.length);
+    d.reserve(dataPoints.length);
+    for (const dp of dataPoints) {
+      const i = batch.appendPointRow(batch.seriesOf(m, this.#attributeSet(batch, dp.attributes)));
+      const row = batch.appendDistributionRow(i);
+      writeHrTime(points.startTime.u32, i, dp.startTime);
+      writeHrTime(points.time.u32, i, dp.endTime);
+      const h = dp.value;
+      points.bits[i] =
+        distributionBits(points.value.f64, d, i, row, h) | PointBits.HasPositive | PointBits.HasNegative;
+      d.scale[row] = h.scale;
+      d.zeroCount.u32[2 * row] = lowBits(h.zeroCount);
+      d.zeroCount.u32[2 * row + 1] = highBits(h.zeroCount);
+      pushCounts(d, h.positive.bucketCounts);
+      d.positiveOffset[row] = h.positive.offset;
+      d.positiveStart[row] = d.bucketCountsUsed - h.positive.bucketCounts.length;
+      d.positiveLength[row] = h.positive.bucketCounts.length;
+      pushCounts(d, h.negative.bucketCounts);
+      d.negativeOffset[row] = h.negative.offset;
+      d.negativeStart[row] = d.bucketCountsUsed - h.negative.bucketCounts.length;
+      d.negativeLength[row] = h.negative.bucketCounts.length;
+    }
+  }
+
+  #attributeSet(batch: MetricBatch, attributes: Attributes): number {
+    let encoded = this.#encoded.get(attributes);
+    if (encoded === undefined) {
+      const bytes = encodeKeyValues(toKeyValues(attributes));
+      encoded = { bytes, hash: hashBytes(bytes) };
+      this.#encoded.set(attributes, encoded);
+    }
+    return batch.attributes.internBytes(encoded.bytes, encoded.hash);
+  }
+}
+
+const sharedConverter = new ResourceMetricsConverter();
+
+/** Converts what `@opentelemetry/sdk-metrics` hands an exporter into a `MetricBatch`. */
+export function fromResourceMetrics(resourceMetrics: ResourceMetrics, into?: MetricBatch): MetricBatch {
+  return sharedConverter.convert(resourceMetrics, into);
+}
+
+type Distributions = MetricBatch['distributions'];
+
+function distributionBits(
+  values: Float64Array,
+  d: Distributions,
+  i: number,
+  row: number,
+  h: { count: number; sum?: number; min?: number; max?: number },
+): number {
+  d.total.u32[2 * row] = lowBits(h.count);
+  d.total.u32[2 * row + 1] = highBits(h.count);
+  let bits = 0;
+  if (h.sum !== undefined) {
+    values[i] = h.sum;
+    bits |= PointBits.HasSum;
+  }
+  if (h.min !== undefined) {
+    d.min[row] = h.min;
+    bits |= PointBits.HasMin;
+  }
+  if (h.max !== undefined) {
+    d.max[row] = h.max;
+    bits |= PointBits.HasMax;
+  }
+  return bits;
+}
+
+function pushCounts(d: Distributions, counts: readonly number[]): void {
+  d.reserveBucketCounts(counts.length);
+  const words = d.bucketCounts.u32;
+  let at = d.bucketCountsUsed;
+  for (let k = 0; k < counts.length; k++, at++) {
+    words[2 * at] = lowBits(counts[k]);
+    words[2 * at + 1] = highBits(counts[k]);
+  }
+  d.bucketCountsUsed = at;
+}
+
+function metricType(dataPointType: number): MetricType {
+  switch (dataPointType) {
+    case SDK_HISTOGRAM:
+      return MetricType.Histogram;
+    case SDK_EXPONENTIAL_HISTOGRAM:
+      return MetricType.ExponentialHistogram;
+    case SDK_GAUGE:
+      return MetricType.Gauge;
+    default:
+      return MetricType.Sum;
+  }
+}
+
+function toOtlpTemporality(temporality: number): Temporality {
+  return temporality === SDK_DELTA ? 1 : temporality === SDK_CUMULATIVE ? 2 : 0;
+}
