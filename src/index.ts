@@ -8,3 +8,5 @@ export { encodeMetricsRequestJson } from './codec/json/encode-request-json.js';
 export { fromResourceMetrics, ResourceMetricsConverter } from './codec/sdk/from-resource-metrics.js';
 export type { ToResourceMetricsResult } from './codec/sdk/to-resource-metrics.js';
 export { toResourceMetrics } from './codec/sdk/to-resource-metrics.js';
+export type { FlatPoint } from './codec/flat/flat-json-lines.js';
+export { encodeFlatJsonLines, flatPoints, formatNanos } from './codec/flat/flat-json-lines.js';

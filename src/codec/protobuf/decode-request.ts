@@ -354,6 +354,8 @@ class RequestDecoder {
     const d = batch.distributions;
     const i = batch.appendPointRow(0);
     const row = batch.appendDistributionRow(i);
+    // A summary's sum is not optional: mark it present, as the builder does.
+    points.bits[i] = PointBits.HasSum;
     let floats = 0;
     batch.attributes.beginSet();
     while (reader.pos < end) {
