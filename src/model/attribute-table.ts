@@ -1,5 +1,6 @@
 import type { AttributesInput, KeyValue } from './any-value.js';
 import { toKeyValues } from './any-value.js';
+import { IdHashIndex } from './id-hash-index.js';
 import { decodeKeyValues, keyValuesSize, writeKeyValues } from './key-value-bytes.js';
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -21,8 +22,7 @@ export class AttributeTable {
   #starts = new Uint32Array(64);
   #ends = new Uint32Array(64);
   #hashes = new Int32Array(64);
-  #chain = new Int32Array(64);
-  #byHash = new Map<number, number>();
+  #index = new IdHashIndex();
   #values: (KeyValue[] | undefined)[] = [];
   #count = 0;
   /** Where the set being assembled by `appendEntry` began. */
@@ -30,6 +30,15 @@ export class AttributeTable {
 
   get count(): number {
     return this.#count;
+  }
+
+  /** Forgets every set but keeps the memory, for a batch that is reused. */
+  clear(): void {
+    this.#used = 0;
+    this.#count = 0;
+    this.#values = [];
+    this.#index.clear();
+    this.#tailStart = -1;
   }
 
   /** Interns a set given as API attributes or key-values; returns its id. */
@@ -163,7 +172,10 @@ export class AttributeTable {
   #find(hash: number, src: Uint8Array, start: number, end: number): number {
     const arena = this.#arena;
     const length = end - start;
-    for (let id = this.#byHash.get(hash) ?? NO_SET; id !== NO_SET; id = this.#chain[id]) {
+    const index = this.#index;
+    for (let slot = index.first(hash); index.idAt(slot) !== NO_SET; slot = index.next(slot)) {
+      if (index.hashAt(slot) !== hash) continue;
+      const id = index.idAt(slot);
       const s = this.#starts[id];
       if (this.#ends[id] - s !== length) continue;
       let same = true;
@@ -184,8 +196,7 @@ export class AttributeTable {
     this.#starts[id] = start;
     this.#ends[id] = this.#used;
     this.#hashes[id] = hash;
-    this.#chain[id] = this.#byHash.get(hash) ?? NO_SET;
-    this.#byHash.set(hash, id);
+    this.#index.insert(hash, id);
     return id;
   }
 
@@ -204,7 +215,6 @@ export class AttributeTable {
     this.#starts = grow(this.#starts, new Uint32Array(size));
     this.#ends = grow(this.#ends, new Uint32Array(size));
     this.#hashes = grow(this.#hashes, new Int32Array(size));
-    this.#chain = grow(this.#chain, new Int32Array(size));
   }
 }
 

@@ -2,6 +2,7 @@ import type { AttributesInput, KeyValue } from './any-value.js';
 import { toKeyValues } from './any-value.js';
 import { AttributeTable } from './attribute-table.js';
 import { InvalidMetricDataError } from './errors.js';
+import { IdHashIndex } from './id-hash-index.js';
 import { DistributionColumns, PointColumns } from './point-columns.js';
 import { PointView } from './point-view.js';
 import {
@@ -85,8 +86,6 @@ export interface SummaryPointInput extends PointCommon {
   quantiles: ReadonlyArray<{ quantile: number; value: number }>;
 }
 
-const SERIES_KEY_SPAN = 2 ** 26;
-
 /**
  * A batch of metrics in columnar form: the working format of every sluice component.
  *
@@ -110,7 +109,25 @@ export class MetricBatch {
   #seriesMetric = new Uint32Array(16);
   #seriesAttributes = new Uint32Array(16);
   #seriesCount = 0;
-  #seriesByKey = new Map<number, number>();
+  #seriesIndex = new IdHashIndex();
+
+  /**
+   * Empties the batch but keeps its memory, so a producer that owns a batch for a moment
+   * (convert, encode, discard) does not allocate columns every time. Only for batches that
+   * were never handed to anyone else.
+   */
+  clear(): this {
+    this.resources.length = 0;
+    this.scopes.length = 0;
+    this.metrics.length = 0;
+    this.exemplars.length = 0;
+    this.attributes.clear();
+    this.points.clear();
+    this.distributions.clear();
+    this.#seriesCount = 0;
+    this.#seriesIndex.clear();
+    return this;
+  }
 
   get pointCount(): number {
     return this.points.count;
@@ -187,23 +204,27 @@ export class MetricBatch {
 
   /** The series id for (metric, interned attribute set id), created on first use. */
   seriesOf(metric: number, attributeSet: number): number {
-    const key = metric * SERIES_KEY_SPAN + attributeSet;
-    let series = this.#seriesByKey.get(key);
-    if (series === undefined) {
-      series = this.#seriesCount++;
-      if (series === this.#seriesMetric.length) {
-        const capacity = nextCapacity(series, series + 1);
-        const metrics = new Uint32Array(capacity);
-        metrics.set(this.#seriesMetric);
-        const sets = new Uint32Array(capacity);
-        sets.set(this.#seriesAttributes);
-        this.#seriesMetric = metrics;
-        this.#seriesAttributes = sets;
+    const hash = Math.imul(attributeSet ^ Math.imul(metric, 0x2c1b3c6d), 0x297a2d39) | 0;
+    const index = this.#seriesIndex;
+    for (let slot = index.first(hash); index.idAt(slot) !== -1; slot = index.next(slot)) {
+      const series = index.idAt(slot);
+      if (this.#seriesAttributes[series] === attributeSet && this.#seriesMetric[series] === metric) {
+        return series;
       }
-      this.#seriesMetric[series] = metric;
-      this.#seriesAttributes[series] = attributeSet;
-      this.#seriesByKey.set(key, series);
     }
+    const series = this.#seriesCount++;
+    if (series === this.#seriesMetric.length) {
+      const capacity = nextCapacity(series, series + 1);
+      const metrics = new Uint32Array(capacity);
+      metrics.set(this.#seriesMetric);
+      const sets = new Uint32Array(capacity);
+      sets.set(this.#seriesAttributes);
+      this.#seriesMetric = metrics;
+      this.#seriesAttributes = sets;
+    }
+    this.#seriesMetric[series] = metric;
+    this.#seriesAttributes[series] = attributeSet;
+    index.insert(hash, series);
     return series;
   }
 

@@ -25,6 +25,10 @@ export class PointColumns {
   /** Exemplars of point `i` are `exemplars[exemplarEnd[i - 1] ?? 0 .. exemplarEnd[i])`. */
   exemplarEnd = new Uint32Array(16);
 
+  clear(): void {
+    this.count = 0;
+  }
+
   /** Reserves room for `extra` more rows. */
   reserve(extra: number): void {
     const needed = this.count + extra;
@@ -71,6 +75,12 @@ export class DistributionColumns {
   bucketCountsUsed = 0;
   floats = new Float64Array(64);
   floatsUsed = 0;
+
+  clear(): void {
+    this.count = 0;
+    this.bucketCountsUsed = 0;
+    this.floatsUsed = 0;
+  }
 
   reserve(extra: number): void {
     const needed = this.count + extra;

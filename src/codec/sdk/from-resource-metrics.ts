@@ -16,6 +16,7 @@ import {
   toKeyValues,
 } from '../../model/index.js';
 import { highBits, lowBits } from '../../model/wire.js';
+import { encodeMetricsRequest } from '../protobuf/encode-request.js';
 import { writeHrTime } from './hr-time.js';
 
 // The SDK's enums, by value: importing them would tie us to one copy of sdk-metrics, while
@@ -31,6 +32,9 @@ const VALUE_TYPE_INT = 0;
 interface EncodedAttributes {
   bytes: Uint8Array;
   hash: number;
+  /** The conversion that last interned these bytes, and the set id it got there. */
+  conversion: number;
+  set: number;
 }
 
 /**
@@ -44,9 +48,25 @@ interface EncodedAttributes {
  */
 export class ResourceMetricsConverter {
   #encoded = new WeakMap<Attributes, EncodedAttributes>();
+  #conversion = 0;
+  #scratch: MetricBatch | undefined;
+
+  /**
+   * `ResourceMetrics` → OTLP protobuf bytes through a batch this converter keeps and reuses,
+   * so only the output is allocated: fresh typed arrays per export make V8 run full
+   * collections for "external memory pressure" over the application's whole heap.
+   */
+  encode(resourceMetrics: ResourceMetrics): Uint8Array {
+    this.#scratch ??= new MetricBatch();
+    const bytes = encodeMetricsRequest(this.convert(resourceMetrics, this.#scratch.clear()));
+    this.#scratch.clear();
+    return bytes;
+  }
 
   convert(resourceMetrics: ResourceMetrics, into: MetricBatch = new MetricBatch()): MetricBatch {
     const batch = into;
+    // A new conversion number invalidates the set ids memoised for the previous batch.
+    this.#conversion++;
     const { resource } = resourceMetrics;
     const r = batch.addResource({
       attributes: resource.attributes,
@@ -163,10 +183,16 @@ export class ResourceMetricsConverter {
     let encoded = this.#encoded.get(attributes);
     if (encoded === undefined) {
       const bytes = encodeKeyValues(toKeyValues(attributes));
-      encoded = { bytes, hash: hashBytes(bytes) };
+      encoded = { bytes, hash: hashBytes(bytes), conversion: -1, set: -1 };
       this.#encoded.set(attributes, encoded);
     }
-    return batch.attributes.internBytes(encoded.bytes, encoded.hash);
+    // Instruments of one meter usually share attribute objects: the second instrument's
+    // points find their set here without hashing or comparing bytes.
+    if (encoded.conversion !== this.#conversion) {
+      encoded.set = batch.attributes.internBytes(encoded.bytes, encoded.hash);
+      encoded.conversion = this.#conversion;
+    }
+    return encoded.set;
   }
 }
 

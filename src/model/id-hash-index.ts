@@ -1,0 +1,73 @@
+/**
+ * An open-addressing index from 32-bit hashes to ids, in two typed arrays. It replaces a
+ * `Map` on the per-point paths (attribute sets, series): no entry objects to collect, and
+ * a probe is a couple of array reads. The caller owns equality; it walks candidates with:
+ *
+ *   for (let slot = index.first(hash); index.idAt(slot) !== -1; slot = index.next(slot))
+ *     if (index.hashAt(slot) === hash && sameThing(index.idAt(slot))) ...
+ */
+export class IdHashIndex {
+  #ids: Int32Array;
+  #hashes: Int32Array;
+  #mask: number;
+  #size = 0;
+
+  constructor(capacity = 64) {
+    let slots = 16;
+    while (slots < capacity * 2) slots *= 2;
+    this.#ids = new Int32Array(slots).fill(-1);
+    this.#hashes = new Int32Array(slots);
+    this.#mask = slots - 1;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  first(hash: number): number {
+    // Fibonacci hashing spreads hashes whose low bits are alike (FNV's often are).
+    return (Math.imul(hash, 0x9e3779b1) >>> 0) & this.#mask;
+  }
+
+  next(slot: number): number {
+    return (slot + 1) & this.#mask;
+  }
+
+  idAt(slot: number): number {
+    return this.#ids[slot];
+  }
+
+  hashAt(slot: number): number {
+    return this.#hashes[slot];
+  }
+
+  clear(): void {
+    this.#ids.fill(-1);
+    this.#size = 0;
+  }
+
+  /** Adds `id` under `hash`; call only after a probe found no equal entry. */
+  insert(hash: number, id: number): void {
+    if ((this.#size + 1) * 2 > this.#ids.length) this.#grow();
+    this.#place(hash, id);
+    this.#size++;
+  }
+
+  #place(hash: number, id: number): void {
+    let slot = this.first(hash);
+    while (this.#ids[slot] !== -1) slot = (slot + 1) & this.#mask;
+    this.#ids[slot] = id;
+    this.#hashes[slot] = hash;
+  }
+
+  #grow(): void {
+    const ids = this.#ids;
+    const hashes = this.#hashes;
+    this.#ids = new Int32Array(ids.length * 2).fill(-1);
+    this.#hashes = new Int32Array(ids.length * 2);
+    this.#mask = this.#ids.length - 1;
+    for (let slot = 0; slot < ids.length; slot++) {
+      if (ids[slot] !== -1) this.#place(hashes[slot], ids[slot]);
+    }
+  }
+}
