@@ -141,11 +141,13 @@ export class ResourceMetricsConverter {
       const h = dp.value;
       points.bits[i] = distributionBits(points.value.f64, d, i, row, h);
       const { boundaries, counts } = h.buckets;
-      d.reserveFloats(boundaries.length);
-      const floats = d.floats;
-      const at = d.floatsUsed;
-      for (let k = 0; k < boundaries.length; k++) floats[at + k] = boundaries[k];
-      d.commitBounds(row, boundaries.length);
+      if (!sameAsPreviousBounds(d, row, boundaries)) {
+        d.reserveFloats(boundaries.length);
+        const floats = d.floats;
+        const at = d.floatsUsed;
+        for (let k = 0; k < boundaries.length; k++) floats[at + k] = boundaries[k];
+        d.commitBounds(row, boundaries.length);
+      }
       pushCounts(d, counts);
       d.positiveStart[row] = d.bucketCountsUsed - counts.length;
       d.positiveLength[row] = counts.length;
@@ -235,10 +237,31 @@ function pushCounts(d: Distributions, counts: readonly number[]): void {
   const words = d.bucketCounts.u32;
   let at = d.bucketCountsUsed;
   for (let k = 0; k < counts.length; k++, at++) {
-    words[2 * at] = lowBits(counts[k]);
-    words[2 * at + 1] = highBits(counts[k]);
+    const count = counts[k];
+    if (count <= 0xffffffff) {
+      words[2 * at] = count;
+      words[2 * at + 1] = 0;
+    } else {
+      words[2 * at] = lowBits(count);
+      words[2 * at + 1] = highBits(count);
+    }
   }
   d.bucketCountsUsed = at;
+}
+
+/** Points of one instrument share their boundaries: reuse the previous row's when equal. */
+function sameAsPreviousBounds(d: Distributions, row: number, boundaries: readonly number[]): boolean {
+  if (row === 0 || d.boundsLength[row - 1] !== boundaries.length) return false;
+  const start = d.boundsStart[row - 1];
+  const floats = d.floats;
+  for (let k = 0; k < boundaries.length; k++) {
+    const b = boundaries[k];
+    // `!==` alone would take -0 for 0; NaN never compares equal and falls back to a copy.
+    if (floats[start + k] !== b || (b === 0 && 1 / b !== 1 / floats[start + k])) return false;
+  }
+  d.boundsStart[row] = start;
+  d.boundsLength[row] = boundaries.length;
+  return true;
 }
 
 function metricType(dataPointType: number): MetricType {
