@@ -1,14 +1,22 @@
-import { encodeMetricsRequest, ResourceMetricsConverter, decodeMetricsRequest } from '/work/main/dist/index.js';
+import {
+  decodeMetricsRequest,
+  encodeMetricsRequest,
+  ResourceMetricsConverter,
+} from '/work/main/dist/index.js';
+
 const N = Number(process.env.N ?? 60);
+
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { collect } from '/work/main/bench/codec/data.js';
+
 const [first, second] = await collect(60000);
 const batch = new ResourceMetricsConverter().convert(second);
 console.log('points', batch.pointCount);
 const what = process.argv[2];
-const steady = new ResourceMetricsConverter(); steady.convert(first);
+const steady = new ResourceMetricsConverter();
+steady.convert(first);
 const bytes = encodeMetricsRequest(batch);
-let t = performance.now();
+const t = performance.now();
 for (let k = 0; k < N; k++) {
   if (what === 'encode') encodeMetricsRequest(batch);
   else if (what === 'steady') steady.encode(second);

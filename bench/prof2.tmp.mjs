@@ -1,6 +1,7 @@
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { decodeMetricsRequest, encodeMetricsRequest } from '/work/main/dist/index.js';
+
 const require = createRequire(import.meta.url);
 const root = require('otlp-transformer-057/build/src/generated/root.js');
 const Ref = root.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
@@ -17,6 +18,11 @@ const N = Number(process.env.N ?? 30);
 const batch = decodeMetricsRequest(bytes);
 for (const what of (process.argv[2] ?? 'ours,ref,ours,ref,encode').split(',')) {
   const t = performance.now();
-  for (let k = 0; k < N; k++) what === 'ours' ? decodeMetricsRequest(bytes) : what === 'ref' ? Ref.decode(bytes) : encodeMetricsRequest(batch);
+  for (let k = 0; k < N; k++)
+    what === 'ours'
+      ? decodeMetricsRequest(bytes)
+      : what === 'ref'
+        ? Ref.decode(bytes)
+        : encodeMetricsRequest(batch);
   console.log(what, ((performance.now() - t) / N).toFixed(1), 'ms');
 }

@@ -13,9 +13,13 @@ const suites = readdirSync(new URL('.', import.meta.url), { withFileTypes: true 
 
 let failed = false;
 for (const suite of suites) {
-  for (const file of readdirSync(new URL(`./${suite}/`, import.meta.url)).filter((f) => f.endsWith('.bench.js'))) {
+  for (const file of readdirSync(new URL(`./${suite}/`, import.meta.url)).filter((f) =>
+    f.endsWith('.bench.js'),
+  )) {
     const path = new URL(`./${suite}/${file}`, import.meta.url).pathname;
-    const result = spawnSync(process.execPath, ['--expose-gc', path, ...flags], { stdio: 'inherit' });
+    const result = spawnSync(process.execPath, ['--expose-gc', path, ...flags], {
+      stdio: 'inherit',
+    });
     if (result.status !== 0) failed = true;
   }
 }

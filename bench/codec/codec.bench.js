@@ -19,8 +19,13 @@ const RefRequest = root.opentelemetry.proto.collector.metrics.v1.ExportMetricsSe
 
 const series = Number(process.env.SERIES ?? 60_000);
 const [first, second] = await collect(series);
-const points = first.scopeMetrics.reduce((n, s) => n + s.metrics.reduce((k, m) => k + m.dataPoints.length, 0), 0);
-const sameAttributes = first.scopeMetrics[0].metrics[0].dataPoints[0].attributes === second.scopeMetrics[0].metrics[0].dataPoints[0].attributes;
+const points = first.scopeMetrics.reduce(
+  (n, s) => n + s.metrics.reduce((k, m) => k + m.dataPoints.length, 0),
+  0,
+);
+const sameAttributes =
+  first.scopeMetrics[0].metrics[0].dataPoints[0].attributes ===
+  second.scopeMetrics[0].metrics[0].dataPoints[0].attributes;
 
 const official = ProtobufMetricsSerializer.serializeRequest(second);
 const batch = new ResourceMetricsConverter().convert(second);
@@ -42,64 +47,67 @@ console.log(
 const steady = new ResourceMetricsConverter();
 steady.convert(first);
 
-const results = await runComparisons(`OTLP codec, ${points} points (${series} counters + ${series} 10-bucket histograms, 5 attributes)`, [
-  {
-    name: 'encode protobuf: MetricBatch → bytes',
-    unit: 'points/s',
-    work: points,
-    ours: () => encodeMetricsRequest(batch),
-    baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
-    baselineName: 'official ProtobufMetricsSerializer 0.223 (ResourceMetrics → bytes)',
-  },
-  {
-    name: 'ResourceMetrics → bytes, steady state',
-    unit: 'points/s',
-    work: points,
-    ours: () => steady.encode(second),
-    baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
-    baselineName: 'official ProtobufMetricsSerializer 0.223',
-  },
-  {
-    name: 'ResourceMetrics → bytes, first export',
-    unit: 'points/s',
-    work: points,
-    ours: () => new ResourceMetricsConverter().encode(second),
-    baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
-    baselineName: 'official ProtobufMetricsSerializer 0.223',
-  },
-  {
-    name: 'ResourceMetrics → bytes, first export (vs 0.57)',
-    unit: 'points/s',
-    work: points,
-    ours: () => new ResourceMetricsConverter().encode(second),
-    baseline: () => legacy.ProtobufMetricsSerializer.serializeRequest(second),
-    baselineName: 'official ProtobufMetricsSerializer 0.57 (protobufjs)',
-  },
-  {
-    name: 'decode protobuf: bytes → MetricBatch',
-    unit: 'points/s',
-    work: points,
-    ours: () => decodeMetricsRequest(official),
-    baseline: () => RefRequest.decode(official),
-    baselineName: 'protobufjs decode (official definitions)',
-  },
-  {
-    name: 'encode OTLP/JSON: MetricBatch → text',
-    unit: 'points/s',
-    work: points,
-    ours: () => encodeMetricsRequestJson(batch),
-    baseline: () => JsonMetricsSerializer.serializeRequest(second),
-    baselineName: 'official JsonMetricsSerializer 0.223',
-  },
-  {
-    name: 'decode OTLP/JSON: text → MetricBatch',
-    unit: 'points/s',
-    work: points,
-    ours: () => decodeMetricsRequestJson(json),
-    baseline: () => JSON.parse(json),
-    baselineName: 'JSON.parse alone (no OTLP mapping)',
-  },
-]);
+const results = await runComparisons(
+  `OTLP codec, ${points} points (${series} counters + ${series} 10-bucket histograms, 5 attributes)`,
+  [
+    {
+      name: 'encode protobuf: MetricBatch → bytes',
+      unit: 'points/s',
+      work: points,
+      ours: () => encodeMetricsRequest(batch),
+      baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
+      baselineName: 'official ProtobufMetricsSerializer 0.223 (ResourceMetrics → bytes)',
+    },
+    {
+      name: 'ResourceMetrics → bytes, steady state',
+      unit: 'points/s',
+      work: points,
+      ours: () => steady.encode(second),
+      baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
+      baselineName: 'official ProtobufMetricsSerializer 0.223',
+    },
+    {
+      name: 'ResourceMetrics → bytes, first export',
+      unit: 'points/s',
+      work: points,
+      ours: () => new ResourceMetricsConverter().encode(second),
+      baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
+      baselineName: 'official ProtobufMetricsSerializer 0.223',
+    },
+    {
+      name: 'ResourceMetrics → bytes, first export (vs 0.57)',
+      unit: 'points/s',
+      work: points,
+      ours: () => new ResourceMetricsConverter().encode(second),
+      baseline: () => legacy.ProtobufMetricsSerializer.serializeRequest(second),
+      baselineName: 'official ProtobufMetricsSerializer 0.57 (protobufjs)',
+    },
+    {
+      name: 'decode protobuf: bytes → MetricBatch',
+      unit: 'points/s',
+      work: points,
+      ours: () => decodeMetricsRequest(official),
+      baseline: () => RefRequest.decode(official),
+      baselineName: 'protobufjs decode (official definitions)',
+    },
+    {
+      name: 'encode OTLP/JSON: MetricBatch → text',
+      unit: 'points/s',
+      work: points,
+      ours: () => encodeMetricsRequestJson(batch),
+      baseline: () => JsonMetricsSerializer.serializeRequest(second),
+      baselineName: 'official JsonMetricsSerializer 0.223',
+    },
+    {
+      name: 'decode OTLP/JSON: text → MetricBatch',
+      unit: 'points/s',
+      work: points,
+      ours: () => decodeMetricsRequestJson(json),
+      baseline: () => JSON.parse(json),
+      baselineName: 'JSON.parse alone (no OTLP mapping)',
+    },
+  ],
+);
 
 if (process.argv.includes('--write-docs')) {
   writeDocsSection(

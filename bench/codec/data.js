@@ -21,7 +21,11 @@ export async function collect(series) {
     exportIntervalMillis: 3_600_000,
   });
   const provider = new MeterProvider({
-    resource: resourceFromAttributes({ 'service.name': 'bench', 'service.instance.id': 'bench-1', 'host.name': 'bench-host' }),
+    resource: resourceFromAttributes({
+      'service.name': 'bench',
+      'service.instance.id': 'bench-1',
+      'host.name': 'bench-host',
+    }),
     readers: [reader],
     // The SDK keeps 2000 series per instrument by default; the benchmark wants them all.
     views: [{ instrumentName: '*', aggregationCardinalityLimit: series + 1 }],

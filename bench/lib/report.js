@@ -45,7 +45,11 @@ export function table(results) {
   ];
   const widths = rows[0].map((_, k) => Math.max(...rows.map((row) => row[k].length)));
   const line = (row) => `| ${row.map((cell, k) => cell.padEnd(widths[k])).join(' | ')} |`;
-  return [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+  return [
+    line(rows[0]),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.slice(1).map(line),
+  ].join('\n');
 }
 
 /** Replaces the section between `<!-- bench:NAME -->` markers in docs/benchmarks.md. */
@@ -63,7 +67,10 @@ export function writeDocsSection(name, markdown) {
   const section = `${start}\n${markdown}\n${end}`;
   const from = doc.indexOf(start);
   const to = doc.indexOf(end);
-  doc = from >= 0 && to > from ? doc.slice(0, from) + section + doc.slice(to + end.length) : `${doc.trimEnd()}\n\n${section}\n`;
+  doc =
+    from >= 0 && to > from
+      ? doc.slice(0, from) + section + doc.slice(to + end.length)
+      : `${doc.trimEnd()}\n\n${section}\n`;
   writeFileSync(path, doc);
 }
 
@@ -73,5 +80,9 @@ function round(value, digits = 0) {
 }
 
 function format(value) {
-  return value >= 1e6 ? `${(value / 1e6).toFixed(2)}M` : value >= 1e3 ? `${(value / 1e3).toFixed(1)}k` : String(value);
+  return value >= 1e6
+    ? `${(value / 1e6).toFixed(2)}M`
+    : value >= 1e3
+      ? `${(value / 1e3).toFixed(1)}k`
+      : String(value);
 }

@@ -28,16 +28,11 @@ export class KeyValueList {
   }
 }
 
-/** What the OpenTelemetry API accepts as an attribute value. */
-export type AttributeInput =
-  | string
-  | number
-  | boolean
-  | bigint
-  | Uint8Array
-  | null
-  | undefined
-  | ReadonlyArray<string | number | boolean | bigint | null | undefined>;
+/**
+ * An attribute value as callers give it: what the OpenTelemetry API accepts, plus every
+ * AnyValue form. Integral numbers become `int_value` (see `toKeyValues`).
+ */
+export type AttributeInput = AnyValue | undefined | ReadonlyArray<AttributeInput>;
 
 export type AttributesInput = Readonly<Record<string, AttributeInput>> | readonly KeyValue[];
 
@@ -64,7 +59,9 @@ export function toAnyValue(value: AttributeInput | unknown): AnyValue {
     case 'bigint':
       return value;
     case 'number':
-      return Number.isInteger(value) && value >= -(2 ** 63) && value < 2 ** 63 ? BigInt(value) : value;
+      return Number.isInteger(value) && value >= -(2 ** 63) && value < 2 ** 63
+        ? BigInt(value)
+        : value;
     case 'object':
       if (value === null) return null;
       if (value instanceof Uint8Array) return value;

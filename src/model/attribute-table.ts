@@ -243,7 +243,13 @@ export function hashRange(view: DataView, start: number, end: number): number {
   return (hash ^ (hash >>> 16)) | 0;
 }
 
-function sameBytes(a: DataView, aStart: number, b: DataView, bStart: number, length: number): boolean {
+function sameBytes(
+  a: DataView,
+  aStart: number,
+  b: DataView,
+  bStart: number,
+  length: number,
+): boolean {
   let k = 0;
   for (; k + 4 <= length; k += 4) {
     if (a.getInt32(aStart + k, true) !== b.getInt32(bStart + k, true)) return false;

@@ -1,5 +1,11 @@
 export type { AnyValue, AttributeInput, AttributesInput, KeyValue } from './any-value.js';
-export { anyValueToPlain, KeyValueList, keyValuesToPlain, toAnyValue, toKeyValues } from './any-value.js';
+export {
+  anyValueToPlain,
+  KeyValueList,
+  keyValuesToPlain,
+  toAnyValue,
+  toKeyValues,
+} from './any-value.js';
 export { AttributeTable } from './attribute-table.js';
 export { DecodeError, InvalidMetricDataError, SluiceError } from './errors.js';
 export type {

@@ -2,11 +2,11 @@ import { type AnyValue, type KeyValue, KeyValueList } from './any-value.js';
 import { DecodeError } from './errors.js';
 import { readUtf8, utf8Length, writeUtf8 } from './utf8.js';
 import {
+  varint64Size,
+  varintSize,
   WIRE_FIXED64,
   WIRE_LEN,
   WIRE_VARINT,
-  varint64Size,
-  varintSize,
   writeVarint,
   writeVarint64,
 } from './wire.js';
@@ -178,7 +178,8 @@ export function decodeKeyValues(buf: Uint8Array, start: number, end: number): Ke
 
 /** Reads one `KeyValue` message body ending at `end`. */
 export function readKeyValue(reader: WireReader, end: number, depth: number): KeyValue {
-  if (depth > MAX_DEPTH) throw new DecodeError(reader.pos, `AnyValue nested at most ${MAX_DEPTH} deep`);
+  if (depth > MAX_DEPTH)
+    throw new DecodeError(reader.pos, `AnyValue nested at most ${MAX_DEPTH} deep`);
   let key = '';
   let value: AnyValue = null;
   while (reader.pos < end) {
@@ -199,7 +200,8 @@ export function readKeyValue(reader: WireReader, end: number, depth: number): Ke
 }
 
 function readAnyValue(reader: WireReader, end: number, depth: number): AnyValue {
-  if (depth > MAX_DEPTH) throw new DecodeError(reader.pos, `AnyValue nested at most ${MAX_DEPTH} deep`);
+  if (depth > MAX_DEPTH)
+    throw new DecodeError(reader.pos, `AnyValue nested at most ${MAX_DEPTH} deep`);
   let value: AnyValue = null;
   while (reader.pos < end) {
     const tag = reader.varint32(end);
@@ -280,7 +282,8 @@ function readAnyValue(reader: WireReader, end: number, depth: number): AnyValue 
  * materialises values only when somebody asks.
  */
 export function validateKeyValue(reader: WireReader, end: number, depth: number): void {
-  if (depth > MAX_DEPTH) throw new DecodeError(reader.pos, `AnyValue nested at most ${MAX_DEPTH} deep`);
+  if (depth > MAX_DEPTH)
+    throw new DecodeError(reader.pos, `AnyValue nested at most ${MAX_DEPTH} deep`);
   while (reader.pos < end) {
     const tag = reader.varint32(end);
     const field = tag >>> 3;
@@ -296,13 +299,18 @@ export function validateKeyValue(reader: WireReader, end: number, depth: number)
 }
 
 function validateAnyValue(reader: WireReader, end: number, depth: number): void {
-  if (depth > MAX_DEPTH) throw new DecodeError(reader.pos, `AnyValue nested at most ${MAX_DEPTH} deep`);
+  if (depth > MAX_DEPTH)
+    throw new DecodeError(reader.pos, `AnyValue nested at most ${MAX_DEPTH} deep`);
   while (reader.pos < end) {
     const tag = reader.varint32(end);
     const field = tag >>> 3;
     const wireType = tag & 7;
     if (field === 5 || field === 6) {
-      reader.expect(wireType, WIRE_LEN, field === 5 ? 'AnyValue.array_value' : 'AnyValue.kvlist_value');
+      reader.expect(
+        wireType,
+        WIRE_LEN,
+        field === 5 ? 'AnyValue.array_value' : 'AnyValue.kvlist_value',
+      );
       const stop = reader.delimited(end);
       while (reader.pos < stop) {
         const itemTag = reader.varint32(stop);
@@ -316,7 +324,13 @@ function validateAnyValue(reader: WireReader, end: number, depth: number): void 
       }
     } else {
       const want =
-        field === 2 || field === 3 ? WIRE_VARINT : field === 4 ? WIRE_FIXED64 : field === 1 || field === 7 ? WIRE_LEN : -1;
+        field === 2 || field === 3
+          ? WIRE_VARINT
+          : field === 4
+            ? WIRE_FIXED64
+            : field === 1 || field === 7
+              ? WIRE_LEN
+              : -1;
       if (want !== -1) reader.expect(wireType, want, 'AnyValue field');
       reader.skip(wireType, end);
     }

@@ -14,8 +14,8 @@ import {
   type Scope,
   Temporality,
 } from './types.js';
-import { nextCapacity } from './words64.js';
 import { highBits, lowBits } from './wire.js';
+import { nextCapacity } from './words64.js';
 
 export interface ResourceInput {
   attributes?: AttributesInput;
@@ -166,7 +166,9 @@ export class MetricBatch {
 
   addScope(resource: number, input: ScopeInput = {}): number {
     if (!(resource >= 0 && resource < this.resources.length)) {
-      throw new InvalidMetricDataError(`addScope: resource ${resource} does not exist in this batch`);
+      throw new InvalidMetricDataError(
+        `addScope: resource ${resource} does not exist in this batch`,
+      );
     }
     this.scopes.push({
       resource,
@@ -208,7 +210,10 @@ export class MetricBatch {
     const index = this.#seriesIndex;
     for (let slot = index.first(hash); index.idAt(slot) !== -1; slot = index.next(slot)) {
       const series = index.idAt(slot);
-      if (this.#seriesAttributes[series] === attributeSet && this.#seriesMetric[series] === metric) {
+      if (
+        this.#seriesAttributes[series] === attributeSet &&
+        this.#seriesMetric[series] === metric
+      ) {
         return series;
       }
     }

@@ -1,11 +1,4 @@
-import {
-  growFloat64,
-  growInt32,
-  growUint8,
-  growUint32,
-  nextCapacity,
-  Words64,
-} from './words64.js';
+import { growFloat64, growInt32, growUint8, growUint32, nextCapacity, Words64 } from './words64.js';
 
 /**
  * One row per data point, whatever its kind. Times are unsigned nanoseconds; `value` is the

@@ -90,7 +90,11 @@ export class WireReader {
     const length = this.varint32(end);
     const stop = this.pos + length;
     if (stop > end) {
-      throw new DecodeError(at, `${length} bytes of a length-delimited field`, `only ${end - this.pos} left`);
+      throw new DecodeError(
+        at,
+        `${length} bytes of a length-delimited field`,
+        `only ${end - this.pos} left`,
+      );
     }
     return stop;
   }
@@ -102,14 +106,16 @@ export class WireReader {
         this.varint64(end);
         return;
       case WIRE_FIXED64:
-        if (this.pos + 8 > end) throw new DecodeError(this.pos, 'an 8-byte field', 'message ends early');
+        if (this.pos + 8 > end)
+          throw new DecodeError(this.pos, 'an 8-byte field', 'message ends early');
         this.pos += 8;
         return;
       case WIRE_LEN:
         this.pos = this.delimited(end);
         return;
       case WIRE_FIXED32:
-        if (this.pos + 4 > end) throw new DecodeError(this.pos, 'a 4-byte field', 'message ends early');
+        if (this.pos + 4 > end)
+          throw new DecodeError(this.pos, 'a 4-byte field', 'message ends early');
         this.pos += 4;
         return;
       default:
@@ -120,7 +126,11 @@ export class WireReader {
   /** Asserts the wire type of a known field. */
   expect(wireType: number, want: number, field: string): void {
     if (wireType !== want) {
-      throw new DecodeError(this.pos, `${field} with wire type ${want}`, `got wire type ${wireType}`);
+      throw new DecodeError(
+        this.pos,
+        `${field} with wire type ${want}`,
+        `got wire type ${wireType}`,
+      );
     }
   }
 }

@@ -1,19 +1,42 @@
 import { describe, expect, it } from 'vitest';
-import { encodeFlatJsonLines, formatNanos, MetricBatch, MetricType, Temporality } from '../../src/index.js';
+import {
+  encodeFlatJsonLines,
+  formatNanos,
+  MetricBatch,
+  MetricType,
+  Temporality,
+} from '../../src/index.js';
 
 describe('flat JSON lines', () => {
   it('writes one self-contained object per point', () => {
     const batch = new MetricBatch();
     const r = batch.addResource({ attributes: { 'service.name': 'api' } });
     const s = batch.addScope(r, { name: 'lib', version: '2' });
-    const c = batch.addMetric(s, { name: 'requests', type: MetricType.Sum, temporality: Temporality.Delta, monotonic: true, unit: '1', description: 'd' });
-    const h = batch.addMetric(s, { name: 'latency', type: MetricType.Histogram, temporality: Temporality.Cumulative });
+    const c = batch.addMetric(s, {
+      name: 'requests',
+      type: MetricType.Sum,
+      temporality: Temporality.Delta,
+      monotonic: true,
+      unit: '1',
+      description: 'd',
+    });
+    const h = batch.addMetric(s, {
+      name: 'latency',
+      type: MetricType.Histogram,
+      temporality: Temporality.Cumulative,
+    });
     batch.addNumberPoint(batch.series(c, { route: '/a', code: 200 }), {
       startTime: 1_700_000_000_000_000_000n,
       time: 1_700_000_010_123_456_789n,
       value: 2n ** 60n,
     });
-    batch.addHistogramPoint(batch.series(h, {}), { time: 1_700_000_010_000_000_000n, count: 3, sum: Number.NaN, bounds: [1], bucketCounts: [1, 2] });
+    batch.addHistogramPoint(batch.series(h, {}), {
+      time: 1_700_000_010_000_000_000n,
+      count: 3,
+      sum: Number.NaN,
+      bounds: [1],
+      bucketCounts: [1, 2],
+    });
     const lines = encodeFlatJsonLines(batch).split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[2]).toBe('');

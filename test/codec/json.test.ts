@@ -8,15 +8,16 @@ import {
   decodeMetricsRequestJson,
   encodeMetricsRequest,
   encodeMetricsRequestJson,
-  KeyValueList,
+  type KeyValueList,
   MetricType,
   Temporality,
 } from '../../src/index.js';
 import { metricsRequest } from '../helpers/arbitraries.js';
-import { RefRequest, firstDifference, refCanonical, refEncode } from '../helpers/reference.js';
+import { firstDifference, RefRequest, refCanonical, refEncode } from '../helpers/reference.js';
 import { collectSdkMetrics } from '../helpers/sdk-data.js';
 
-const same = (a: Uint8Array, b: Uint8Array) => firstDifference(refCanonical(a), refCanonical(b)) ?? 'same';
+const same = (a: Uint8Array, b: Uint8Array) =>
+  firstDifference(refCanonical(a), refCanonical(b)) ?? 'same';
 
 /** Trace and span ids: hex in OTLP/JSON, base64 in protobufjs' object form. */
 function convertIds(value: unknown, to: 'hex' | 'base64'): unknown {
@@ -25,7 +26,10 @@ function convertIds(value: unknown, to: 'hex' | 'base64'): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
     if ((key === 'spanId' || key === 'traceId') && typeof v === 'string') {
-      out[key] = to === 'hex' ? Buffer.from(v, 'base64').toString('hex') : Buffer.from(v, 'hex').toString('base64');
+      out[key] =
+        to === 'hex'
+          ? Buffer.from(v, 'base64').toString('hex')
+          : Buffer.from(v, 'hex').toString('base64');
     } else out[key] = convertIds(v, to);
   }
   return out;
@@ -33,7 +37,11 @@ function convertIds(value: unknown, to: 'hex' | 'base64'): unknown {
 
 /** The reference's object form rendered as the OTLP/JSON text the specification describes. */
 function referenceToSpecJson(bytes: Uint8Array): string {
-  const object = RefRequest.toObject(RefRequest.decode(bytes), { longs: String, enums: Number, bytes: String });
+  const object = RefRequest.toObject(RefRequest.decode(bytes), {
+    longs: String,
+    enums: Number,
+    bytes: String,
+  });
   return JSON.stringify(convertIds(object, 'hex'), (_k, v) => {
     if (typeof v === 'number') {
       if (Number.isNaN(v)) return 'NaN';
@@ -89,7 +97,9 @@ describe('OTLP/JSON', () => {
   });
 
   it('reads the opentelemetry-proto example (bare-number timestamps)', () => {
-    const batch = decodeMetricsRequestJson(readFileSync(new URL('testdata/otlp-proto-example-metrics.json', import.meta.url)));
+    const batch = decodeMetricsRequestJson(
+      readFileSync(new URL('testdata/otlp-proto-example-metrics.json', import.meta.url)),
+    );
     expect(batch.metrics.map((m) => m.name)).toEqual(['my.counter', 'my.gauge', 'my.histogram']);
     const counter = batch.point(0);
     expect(counter.value).toBe(5);
@@ -100,16 +110,22 @@ describe('OTLP/JSON', () => {
     expect([...histogram.bucketCounts]).toEqual([1n, 1n, 1n]);
     expect([...histogram.bounds]).toEqual([1]);
     expect(histogram.sum).toBe(3);
-    expect(batch.scopes[0].attributes).toEqual([{ key: 'my.scope.attribute', value: 'some scope attribute' }]);
+    expect(batch.scopes[0].attributes).toEqual([
+      { key: 'my.scope.attribute', value: 'some scope attribute' },
+    ]);
   });
 
   it('reads OpenTelemetry Collector output with every kind and edge value', () => {
-    const batch = decodeMetricsRequestJson(readFileSync(new URL('testdata/collector-metrics.json', import.meta.url), 'utf8'));
+    const batch = decodeMetricsRequestJson(
+      readFileSync(new URL('testdata/collector-metrics.json', import.meta.url), 'utf8'),
+    );
     const resource = batch.resources[0];
     expect(resource.attributes[1]).toEqual({ key: 'host.cpu.count', value: 9007199254740993n });
     expect(resource.attributes[2].value).toEqual(['a', true]);
     expect([...(resource.attributes[3].value as Uint8Array)]).toEqual([0, 1, 2, 255]);
-    expect((resource.attributes[4].value as KeyValueList).values[0].value).toBe(Number.NEGATIVE_INFINITY);
+    expect((resource.attributes[4].value as KeyValueList).values[0].value).toBe(
+      Number.NEGATIVE_INFINITY,
+    );
     expect(resource.schemaUrl).toBe('https://opentelemetry.io/schemas/1.26.0');
     const cpu = batch.point(0);
     expect(cpu.time).toBe(1730000010123456789n);

@@ -12,7 +12,7 @@ describe('OTLP protobuf against the official definitions', () => {
       const batch = decodeMetricsRequest(official);
       expect(batch.pointCount).toBeGreaterThan(100);
       const ours = encodeMetricsRequest(batch);
-      expect(firstDifference(refCanonical(ours), refCanonical(official)) ?? "same").toBe("same");
+      expect(firstDifference(refCanonical(ours), refCanonical(official)) ?? 'same').toBe('same');
     }
   });
 });

@@ -38,12 +38,19 @@ describe('malformed protobuf', () => {
 
   it('random byte corruption never throws anything but DecodeError', () => {
     fc.assert(
-      fc.property(metricsRequest, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), (request, edits) => {
-        const bytes = refEncode(request).slice();
-        if (bytes.length === 0) return;
-        for (const [at, value] of edits) bytes[at % bytes.length] = value;
-        decodeOrDecodeError(bytes);
-      }),
+      fc.property(
+        metricsRequest,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        (request, edits) => {
+          const bytes = refEncode(request).slice();
+          if (bytes.length === 0) return;
+          for (const [at, value] of edits) bytes[at % bytes.length] = value;
+          decodeOrDecodeError(bytes);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -83,7 +90,9 @@ describe('malformed protobuf', () => {
   });
 
   it('an overlong varint is refused', () => {
-    const bytes = Uint8Array.from([0x0a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]);
+    const bytes = Uint8Array.from([
+      0x0a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01,
+    ]);
     expect(() => decodeMetricsRequest(bytes)).toThrow(DecodeError);
   });
 });
@@ -93,14 +102,21 @@ describe('ExportMetricsServiceResponse', () => {
     fc.assert(
       fc.property(fc.nat(), fc.string(), (rejected, message) => {
         const ours = encodeMetricsResponse({ rejectedDataPoints: rejected, errorMessage: message });
-        const ref = RefResponse.toObject(RefResponse.decode(ours), { longs: Number, defaults: true });
+        const ref = RefResponse.toObject(RefResponse.decode(ours), {
+          longs: Number,
+          defaults: true,
+        });
         if (rejected === 0 && message === '') expect(ref.partialSuccess).toBeNull();
         else {
           expect(ref.partialSuccess.rejectedDataPoints).toBe(rejected);
           expect(ref.partialSuccess.errorMessage).toBe(message);
         }
         const back = decodeMetricsResponse(
-          RefResponse.encode(RefResponse.fromObject({ partialSuccess: { rejectedDataPoints: rejected, errorMessage: message } })).finish(),
+          RefResponse.encode(
+            RefResponse.fromObject({
+              partialSuccess: { rejectedDataPoints: rejected, errorMessage: message },
+            }),
+          ).finish(),
         );
         expect(back).toEqual({ rejectedDataPoints: rejected, errorMessage: message });
       }),
@@ -108,7 +124,10 @@ describe('ExportMetricsServiceResponse', () => {
   });
 
   it('an empty response is full success', () => {
-    expect(decodeMetricsResponse(new Uint8Array(0))).toEqual({ rejectedDataPoints: 0, errorMessage: '' });
+    expect(decodeMetricsResponse(new Uint8Array(0))).toEqual({
+      rejectedDataPoints: 0,
+      errorMessage: '',
+    });
     expect(encodeMetricsResponse()).toHaveLength(0);
   });
 });

@@ -2,6 +2,7 @@ import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { writeHrTime } from '../../src/codec/sdk/hr-time.js';
 import {
   decodeMetricsRequest,
   encodeMetricsRequest,
@@ -11,11 +12,11 @@ import {
   ResourceMetricsConverter,
   toResourceMetrics,
 } from '../../src/index.js';
-import { writeHrTime } from '../../src/codec/sdk/hr-time.js';
 import { firstDifference, refCanonical } from '../helpers/reference.js';
 import { collectSdkMetrics } from '../helpers/sdk-data.js';
 
-const same = (a: Uint8Array, b: Uint8Array) => firstDifference(refCanonical(a), refCanonical(b)) ?? 'same';
+const same = (a: Uint8Array, b: Uint8Array) =>
+  firstDifference(refCanonical(a), refCanonical(b)) ?? 'same';
 
 describe('SDK ResourceMetrics', () => {
   for (const temporality of [AggregationTemporality.CUMULATIVE, AggregationTemporality.DELTA]) {
@@ -26,7 +27,9 @@ describe('SDK ResourceMetrics', () => {
         expect(batch.pointCount).toBe(25 * 6);
         expect(batch.seriesCount).toBe(25 * 6);
         expect(batch.attributes.count).toBe(25);
-        expect(same(encodeMetricsRequest(batch), ProtobufMetricsSerializer.serializeRequest(rm)!)).toBe('same');
+        expect(
+          same(encodeMetricsRequest(batch), ProtobufMetricsSerializer.serializeRequest(rm)!),
+        ).toBe('same');
       });
     }
   }
@@ -37,7 +40,11 @@ describe('SDK ResourceMetrics', () => {
     const first = encodeMetricsRequest(converter.convert(rm));
     const second = encodeMetricsRequest(converter.convert(rm));
     expect(Buffer.from(second).equals(Buffer.from(first))).toBe(true);
-    expect(Buffer.from(encodeMetricsRequest(new ResourceMetricsConverter().convert(rm))).equals(Buffer.from(first))).toBe(true);
+    expect(
+      Buffer.from(encodeMetricsRequest(new ResourceMetricsConverter().convert(rm))).equals(
+        Buffer.from(first),
+      ),
+    ).toBe(true);
   });
 
   it('toResourceMetrics feeds the official serializer the same data back', async () => {
@@ -47,14 +54,21 @@ describe('SDK ResourceMetrics', () => {
     const { resourceMetrics, skippedPoints } = toResourceMetrics(batch);
     expect(skippedPoints).toBe(0);
     expect(resourceMetrics).toHaveLength(1);
-    expect(same(ProtobufMetricsSerializer.serializeRequest(resourceMetrics[0])!, official)).toBe('same');
+    expect(same(ProtobufMetricsSerializer.serializeRequest(resourceMetrics[0])!, official)).toBe(
+      'same',
+    );
   });
 
   it('toResourceMetrics reports summaries it cannot carry', () => {
     const batch = new MetricBatch();
     const s = batch.addScope(batch.addResource());
     const m = batch.addMetric(s, { name: 'rpc.latency', type: MetricType.Summary });
-    batch.addSummaryPoint(batch.series(m, { a: 1 }), { time: 1n, count: 2, sum: 3, quantiles: [{ quantile: 0.5, value: 1 }] });
+    batch.addSummaryPoint(batch.series(m, { a: 1 }), {
+      time: 1n,
+      count: 2,
+      sum: 3,
+      quantiles: [{ quantile: 0.5, value: 1 }],
+    });
     const result = toResourceMetrics(batch);
     expect(result.skippedPoints).toBe(1);
     expect(result.resourceMetrics[0].scopeMetrics[0].metrics).toHaveLength(0);
@@ -64,10 +78,14 @@ describe('SDK ResourceMetrics', () => {
     const words = new Uint32Array(2);
     const big = new BigUint64Array(words.buffer);
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 999_999_999 }), (s, ns) => {
-        writeHrTime(words, 0, [s, ns]);
-        expect(big[0]).toBe(BigInt(s) * 1_000_000_000n + BigInt(ns));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        fc.integer({ min: 0, max: 999_999_999 }),
+        (s, ns) => {
+          writeHrTime(words, 0, [s, ns]);
+          expect(big[0]).toBe(BigInt(s) * 1_000_000_000n + BigInt(ns));
+        },
+      ),
       { numRuns: 2000 },
     );
   });

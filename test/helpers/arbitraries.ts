@@ -37,13 +37,12 @@ const exemplar = fc
   .record({
     filteredAttributes: attributes,
     timeUnixNano: uint64,
-    value: fc.oneof(
-      fc.record({ asDouble: double }),
-      fc.record({ asInt: int64 }),
-      fc.constant({}),
-    ),
+    value: fc.oneof(fc.record({ asDouble: double }), fc.record({ asInt: int64 }), fc.constant({})),
     spanId: fc.oneof(fc.uint8Array({ minLength: 8, maxLength: 8 }), fc.constant(new Uint8Array(0))),
-    traceId: fc.oneof(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.constant(new Uint8Array(0))),
+    traceId: fc.oneof(
+      fc.uint8Array({ minLength: 16, maxLength: 16 }),
+      fc.constant(new Uint8Array(0)),
+    ),
   })
   .map(({ value, ...rest }) => ({ ...rest, ...value }));
 const exemplars = fc.array(exemplar, { maxLength: 2 });
@@ -113,7 +112,10 @@ const metricData = fc.oneof(
     }),
   }),
   fc.record({
-    histogram: fc.record({ dataPoints: points(histogramPoint), aggregationTemporality: temporality }),
+    histogram: fc.record({
+      dataPoints: points(histogramPoint),
+      aggregationTemporality: temporality,
+    }),
   }),
   fc.record({
     exponentialHistogram: fc.record({
@@ -126,7 +128,13 @@ const metricData = fc.oneof(
 );
 
 const metric = fc
-  .record({ name: text, description: text, unit: text, metadata: fc.array(keyValue, { maxLength: 2 }), data: metricData })
+  .record({
+    name: text,
+    description: text,
+    unit: text,
+    metadata: fc.array(keyValue, { maxLength: 2 }),
+    data: metricData,
+  })
   .map(({ data, ...rest }) => ({ ...rest, ...data }));
 
 const scopeMetrics = fc.record({

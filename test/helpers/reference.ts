@@ -47,7 +47,11 @@ export function canonicalJson(value: unknown): string {
 /** The path and values of the first difference between two canonical JSON texts, or undefined. */
 export function firstDifference(actual: string, expected: string): string | undefined {
   const walk = (a: unknown, b: unknown, path: string): string | undefined => {
-    if (typeof a !== typeof b || Array.isArray(a) !== Array.isArray(b) || (a === null) !== (b === null)) {
+    if (
+      typeof a !== typeof b ||
+      Array.isArray(a) !== Array.isArray(b) ||
+      (a === null) !== (b === null)
+    ) {
       return `${path}: ${JSON.stringify(a)?.slice(0, 200)} != ${JSON.stringify(b)?.slice(0, 200)}`;
     }
     if (a !== null && typeof a === 'object') {

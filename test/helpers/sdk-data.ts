@@ -13,13 +13,13 @@ import {
  * Real `ResourceMetrics` from the official SDK: counters, up-down counters, gauges and
  * histograms (explicit and exponential) with attributes of every kind.
  */
-export async function collectSdkMetrics(options: {
-  series?: number;
-  temporality?: AggregationTemporality;
-  exponential?: boolean;
-} = {}): Promise<ResourceMetrics> {
+export async function collectSdkMetrics(
+  options: { series?: number; temporality?: AggregationTemporality; exponential?: boolean } = {},
+): Promise<ResourceMetrics> {
   const series = options.series ?? 20;
-  const exporter = new InMemoryMetricExporter(options.temporality ?? AggregationTemporality.CUMULATIVE);
+  const exporter = new InMemoryMetricExporter(
+    options.temporality ?? AggregationTemporality.CUMULATIVE,
+  );
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
   const provider = new MeterProvider({
     resource: resourceFromAttributes({
@@ -31,11 +31,21 @@ export async function collectSdkMetrics(options: {
     }),
     readers: [reader],
     views: options.exponential
-      ? [{ instrumentName: 'latency.exp', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }]
+      ? [
+          {
+            instrumentName: 'latency.exp',
+            aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM },
+          },
+        ]
       : [],
   });
-  const meter = provider.getMeter('sluice.test', '1.2.3', { schemaUrl: 'https://opentelemetry.io/schemas/1.24.0' });
-  const counter = meter.createCounter('http.server.requests', { description: 'requests', unit: '{request}' });
+  const meter = provider.getMeter('sluice.test', '1.2.3', {
+    schemaUrl: 'https://opentelemetry.io/schemas/1.24.0',
+  });
+  const counter = meter.createCounter('http.server.requests', {
+    description: 'requests',
+    unit: '{request}',
+  });
   const intCounter = meter.createCounter('bytes.sent', { unit: 'By', valueType: ValueType.INT });
   const upDown = meter.createUpDownCounter('queue.depth');
   const gauge = meter.createGauge('cpu.temperature', { unit: 'Cel' });

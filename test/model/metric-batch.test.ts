@@ -22,10 +22,24 @@ function newBatch() {
 describe('MetricBatch', () => {
   it('carries every point kind and reads it back through a PointView', () => {
     const { batch, s } = newBatch();
-    const sum = batch.addMetric(s, { name: 'requests', type: MetricType.Sum, temporality: Temporality.Cumulative, monotonic: true, unit: '{request}' });
+    const sum = batch.addMetric(s, {
+      name: 'requests',
+      type: MetricType.Sum,
+      temporality: Temporality.Cumulative,
+      monotonic: true,
+      unit: '{request}',
+    });
     const gauge = batch.addMetric(s, { name: 'temp', type: MetricType.Gauge });
-    const hist = batch.addMetric(s, { name: 'latency', type: MetricType.Histogram, temporality: Temporality.Delta });
-    const exp = batch.addMetric(s, { name: 'latency.exp', type: MetricType.ExponentialHistogram, temporality: Temporality.Delta });
+    const hist = batch.addMetric(s, {
+      name: 'latency',
+      type: MetricType.Histogram,
+      temporality: Temporality.Delta,
+    });
+    const exp = batch.addMetric(s, {
+      name: 'latency.exp',
+      type: MetricType.ExponentialHistogram,
+      temporality: Temporality.Delta,
+    });
     const summary = batch.addMetric(s, { name: 'legacy', type: MetricType.Summary });
     const traceId = Uint8Array.from({ length: 16 }, (_, k) => k);
     const spanId = Uint8Array.from({ length: 8 }, (_, k) => k + 100);
@@ -36,8 +50,14 @@ describe('MetricBatch', () => {
       value: 2n ** 62n + 1n,
       exemplars: [{ filteredAttributes: [], time: 2n, value: 0.5, spanId, traceId }],
     });
-    batch.addNumberPoint(batch.series(gauge, { big: 2n ** 63n - 1n }), { time: 18446744073709551615n, value: -0 });
-    batch.addNumberPoint(batch.series(gauge, {}), { time: 3n, flags: DataPointFlags.NoRecordedValue });
+    batch.addNumberPoint(batch.series(gauge, { big: 2n ** 63n - 1n }), {
+      time: 18446744073709551615n,
+      value: -0,
+    });
+    batch.addNumberPoint(batch.series(gauge, {}), {
+      time: 3n,
+      flags: DataPointFlags.NoRecordedValue,
+    });
     batch.addHistogramPoint(batch.series(hist, { route: '/a' }), {
       time: 4n,
       count: 6,
@@ -55,15 +75,18 @@ describe('MetricBatch', () => {
       zeroThreshold: 1e-9,
       positive: { offset: -2, bucketCounts: [1n, 2n] },
     });
-    batch.addSummaryPoint(batch.series(summary, { nested: new KeyValueList([{ key: 'k', value: [1n, 'x', null] }]) }), {
-      time: 6n,
-      count: 3,
-      sum: 9,
-      quantiles: [
-        { quantile: 0.5, value: 2 },
-        { quantile: 1, value: Number.POSITIVE_INFINITY },
-      ],
-    });
+    batch.addSummaryPoint(
+      batch.series(summary, { nested: new KeyValueList([{ key: 'k', value: [1n, 'x', null] }]) }),
+      {
+        time: 6n,
+        count: 3,
+        sum: 9,
+        quantiles: [
+          { quantile: 0.5, value: 2 },
+          { quantile: 1, value: Number.POSITIVE_INFINITY },
+        ],
+      },
+    );
 
     expect(batch.pointCount).toBe(6);
     const p = batch.point(0);
@@ -107,7 +130,12 @@ describe('MetricBatch', () => {
       q.at(i);
       expect(q.metric).toEqual(p.metric);
       expect(q.attributes).toEqual(p.attributes);
-      expect([q.time, q.startTime, q.flags, q.bits]).toEqual([p.time, p.startTime, p.flags, p.bits]);
+      expect([q.time, q.startTime, q.flags, q.bits]).toEqual([
+        p.time,
+        p.startTime,
+        p.flags,
+        p.bits,
+      ]);
     }
   });
 
@@ -134,31 +162,48 @@ describe('MetricBatch', () => {
     ).toThrow(new InvalidMetricDataError('histogram point: metric "temp" has type gauge'));
     const h = batch.addMetric(s, { name: 'h', type: MetricType.Histogram });
     expect(() =>
-      batch.addHistogramPoint(batch.series(h), { time: 1n, count: 1, bounds: [1, 2], bucketCounts: [1] }),
+      batch.addHistogramPoint(batch.series(h), {
+        time: 1n,
+        count: 1,
+        bounds: [1, 2],
+        bucketCounts: [1],
+      }),
     ).toThrow(/1 bucket counts for 2 bounds/);
-    expect(() => batch.addNumberPoint(99, { time: 1n, value: 1 })).toThrow(/series 99 does not exist/);
+    expect(() => batch.addNumberPoint(99, { time: 1n, value: 1 })).toThrow(
+      /series 99 does not exist/,
+    );
     expect(() => batch.addScope(7)).toThrow(/resource 7 does not exist/);
   });
 
   it('grows its columns and keeps points in any order grouped per metric on the wire', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(3), fc.nat(20), fc.double({ noNaN: true })), { maxLength: 3000 }), (rows) => {
-        const { batch, s } = newBatch();
-        const metrics = [0, 1, 2, 3].map((k) => batch.addMetric(s, { name: `m${k}`, type: MetricType.Gauge }));
-        const expected = new Map<string, number[]>();
-        rows.forEach(([metric, series, value], k) => {
-          batch.addNumberPoint(batch.series(metrics[metric], { series }), { time: BigInt(k + 1), value });
-          const key = `m${metric}`;
-          expected.set(key, [...(expected.get(key) ?? []), value]);
-        });
-        const decoded = RefRequest.toObject(RefRequest.decode(encodeMetricsRequest(batch)), { defaults: true });
-        const got = new Map<string, number[]>();
-        for (const metric of decoded.resourceMetrics[0].scopeMetrics[0].metrics) {
-          const values = metric.gauge.dataPoints.map((d: { asDouble: number }) => d.asDouble);
-          if (values.length) got.set(metric.name, values);
-        }
-        expect(got).toEqual(expected);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(3), fc.nat(20), fc.double({ noNaN: true })), { maxLength: 3000 }),
+        (rows) => {
+          const { batch, s } = newBatch();
+          const metrics = [0, 1, 2, 3].map((k) =>
+            batch.addMetric(s, { name: `m${k}`, type: MetricType.Gauge }),
+          );
+          const expected = new Map<string, number[]>();
+          rows.forEach(([metric, series, value], k) => {
+            batch.addNumberPoint(batch.series(metrics[metric], { series }), {
+              time: BigInt(k + 1),
+              value,
+            });
+            const key = `m${metric}`;
+            expected.set(key, [...(expected.get(key) ?? []), value]);
+          });
+          const decoded = RefRequest.toObject(RefRequest.decode(encodeMetricsRequest(batch)), {
+            defaults: true,
+          });
+          const got = new Map<string, number[]>();
+          for (const metric of decoded.resourceMetrics[0].scopeMetrics[0].metrics) {
+            const values = metric.gauge.dataPoints.map((d: { asDouble: number }) => d.asDouble);
+            if (values.length) got.set(metric.name, values);
+          }
+          expect(got).toEqual(expected);
+        },
+      ),
       { numRuns: 50 },
     );
   });

@@ -51,7 +51,9 @@ export function encodeFlatJsonLines(batch: MetricBatch): string {
 
 export function* flatPoints(batch: MetricBatch): IterableIterator<FlatPoint> {
   const resources = batch.resources.map((r) => keyValuesToPlain(r.attributes));
-  const scopes = batch.scopes.map((s) => (s.version ? { name: s.name, version: s.version } : { name: s.name }));
+  const scopes = batch.scopes.map((s) =>
+    s.version ? { name: s.name, version: s.version } : { name: s.name },
+  );
   const view = new PointView(batch);
   for (let i = 0; i < batch.pointCount; i++) {
     view.at(i);
@@ -80,7 +82,9 @@ export function* flatPoints(batch: MetricBatch): IterableIterator<FlatPoint> {
         ...(e.value !== undefined ? { value: exact(e.value) } : {}),
         ...(e.traceId.length ? { traceId: toHex(e.traceId) } : {}),
         ...(e.spanId.length ? { spanId: toHex(e.spanId) } : {}),
-        ...(e.filteredAttributes.length ? { attributes: keyValuesToPlain(e.filteredAttributes) } : {}),
+        ...(e.filteredAttributes.length
+          ? { attributes: keyValuesToPlain(e.filteredAttributes) }
+          : {}),
       }));
     }
     yield point;
@@ -114,10 +118,21 @@ function addValues(point: FlatPoint, view: PointView, type: MetricType): void {
     if (view.zeroThreshold !== 0) point.zeroThreshold = exact(view.zeroThreshold);
     const positive = view.positive;
     const negative = view.negative;
-    if (positive) point.positive = { offset: positive.offset, bucketCounts: [...positive.bucketCounts].map(exact) };
-    if (negative) point.negative = { offset: negative.offset, bucketCounts: [...negative.bucketCounts].map(exact) };
+    if (positive)
+      point.positive = {
+        offset: positive.offset,
+        bucketCounts: [...positive.bucketCounts].map(exact),
+      };
+    if (negative)
+      point.negative = {
+        offset: negative.offset,
+        bucketCounts: [...negative.bucketCounts].map(exact),
+      };
   } else {
-    point.quantiles = view.quantiles.map((q) => ({ quantile: exact(q.quantile), value: exact(q.value) }));
+    point.quantiles = view.quantiles.map((q) => ({
+      quantile: exact(q.quantile),
+      value: exact(q.value),
+    }));
   }
 }
 

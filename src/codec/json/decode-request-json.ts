@@ -1,3 +1,4 @@
+import { DecodeError } from '../../model/errors.js';
 import {
   type AnyValue,
   type Exemplar,
@@ -7,7 +8,6 @@ import {
   MetricType,
   type Temporality,
 } from '../../model/index.js';
-import { DecodeError } from '../../model/errors.js';
 
 /**
  * OTLP/JSON `ExportMetricsServiceRequest` → `MetricBatch`.
@@ -65,7 +65,10 @@ class JsonRequestDecoder {
     const resource = object(get(rm, 'resource'), resourcePath) ?? {};
     const r = batch.addResource({
       attributes: keyValues(get(resource, 'attributes'), `${resourcePath}.attributes`),
-      droppedAttributesCount: uint32(get(resource, 'droppedAttributesCount', 'dropped_attributes_count'), `${resourcePath}.droppedAttributesCount`),
+      droppedAttributesCount: uint32(
+        get(resource, 'droppedAttributesCount', 'dropped_attributes_count'),
+        `${resourcePath}.droppedAttributesCount`,
+      ),
       schemaUrl: string(get(rm, 'schemaUrl', 'schema_url'), `${path}.schemaUrl`),
     });
     each(get(rm, 'scopeMetrics', 'scope_metrics'), `${path}.scopeMetrics`, (sm, p) =>
@@ -80,7 +83,10 @@ class JsonRequestDecoder {
       name: string(get(scope, 'name'), `${scopePath}.name`),
       version: string(get(scope, 'version'), `${scopePath}.version`),
       attributes: keyValues(get(scope, 'attributes'), `${scopePath}.attributes`),
-      droppedAttributesCount: uint32(get(scope, 'droppedAttributesCount', 'dropped_attributes_count'), `${scopePath}.droppedAttributesCount`),
+      droppedAttributesCount: uint32(
+        get(scope, 'droppedAttributesCount', 'dropped_attributes_count'),
+        `${scopePath}.droppedAttributesCount`,
+      ),
       schemaUrl: string(get(sm, 'schemaUrl', 'schema_url'), `${path}.schemaUrl`),
     });
     each(get(sm, 'metrics'), `${path}.metrics`, (metric, p) => this.metric(s, metric, p));
@@ -95,7 +101,11 @@ class JsonRequestDecoder {
       const found = object(metric[key], `${path}.${key}`);
       if (found === undefined) continue;
       if (data !== undefined) {
-        throw new DecodeError(`${path}.${key}`, 'one data field per metric', `"${dataPath}" is set too`);
+        throw new DecodeError(
+          `${path}.${key}`,
+          'one data field per metric',
+          `"${dataPath}" is set too`,
+        );
       }
       data = found;
       type = kind;
@@ -106,8 +116,15 @@ class JsonRequestDecoder {
       description: string(get(metric, 'description'), `${path}.description`),
       unit: string(get(metric, 'unit'), `${path}.unit`),
       type,
-      temporality: data ? temporality(get(data, 'aggregationTemporality', 'aggregation_temporality'), `${dataPath}.aggregationTemporality`) : 0,
-      monotonic: data ? boolean(get(data, 'isMonotonic', 'is_monotonic'), `${dataPath}.isMonotonic`) : false,
+      temporality: data
+        ? temporality(
+            get(data, 'aggregationTemporality', 'aggregation_temporality'),
+            `${dataPath}.aggregationTemporality`,
+          )
+        : 0,
+      monotonic: data
+        ? boolean(get(data, 'isMonotonic', 'is_monotonic'), `${dataPath}.isMonotonic`)
+        : false,
       metadata: keyValues(get(metric, 'metadata'), `${path}.metadata`),
     });
     if (data === undefined) return;
@@ -120,7 +137,10 @@ class JsonRequestDecoder {
     const batch = this.batch;
     const series = batch.series(m, keyValues(get(point, 'attributes'), `${path}.attributes`));
     const common = {
-      startTime: uint64(get(point, 'startTimeUnixNano', 'start_time_unix_nano'), `${path}.startTimeUnixNano`),
+      startTime: uint64(
+        get(point, 'startTimeUnixNano', 'start_time_unix_nano'),
+        `${path}.startTimeUnixNano`,
+      ),
       time: uint64(get(point, 'timeUnixNano', 'time_unix_nano'), `${path}.timeUnixNano`),
       flags: uint32(get(point, 'flags'), `${path}.flags`),
       exemplars: exemplars(get(point, 'exemplars'), `${path}.exemplars`),
@@ -145,7 +165,10 @@ class JsonRequestDecoder {
         return;
       }
       case MetricType.Histogram: {
-        const bounds = array(get(point, 'explicitBounds', 'explicit_bounds'), `${path}.explicitBounds`);
+        const bounds = array(
+          get(point, 'explicitBounds', 'explicit_bounds'),
+          `${path}.explicitBounds`,
+        );
         const counts = array(get(point, 'bucketCounts', 'bucket_counts'), `${path}.bucketCounts`);
         const i = batch.addHistogramPoint(series, {
           ...common,
@@ -180,9 +203,10 @@ class JsonRequestDecoder {
           if (value === undefined) return undefined;
           return {
             offset: int32(get(value, 'offset'), `${path}.${camel}.offset`),
-            bucketCounts: array(get(value, 'bucketCounts', 'bucket_counts'), `${path}.${camel}.bucketCounts`).map(
-              (c, k) => uint64(c, `${path}.${camel}.bucketCounts[${k}]`),
-            ),
+            bucketCounts: array(
+              get(value, 'bucketCounts', 'bucket_counts'),
+              `${path}.${camel}.bucketCounts`,
+            ).map((c, k) => uint64(c, `${path}.${camel}.bucketCounts[${k}]`)),
           };
         };
         batch.addExponentialHistogramPoint(series, {
@@ -193,7 +217,10 @@ class JsonRequestDecoder {
           max: optional('max'),
           scale: int32(get(point, 'scale'), `${path}.scale`),
           zeroCount: uint64(get(point, 'zeroCount', 'zero_count'), `${path}.zeroCount`),
-          zeroThreshold: double(get(point, 'zeroThreshold', 'zero_threshold') ?? 0, `${path}.zeroThreshold`),
+          zeroThreshold: double(
+            get(point, 'zeroThreshold', 'zero_threshold') ?? 0,
+            `${path}.zeroThreshold`,
+          ),
           positive: bucketsAt('positive'),
           negative: bucketsAt('negative'),
         });
@@ -263,7 +290,8 @@ function string(value: unknown, path: string): string {
 
 function boolean(value: unknown, path: string): boolean {
   if (value == null) return false;
-  if (typeof value !== 'boolean') throw new DecodeError(path, 'true or false', `got ${describe(value)}`);
+  if (typeof value !== 'boolean')
+    throw new DecodeError(path, 'true or false', `got ${describe(value)}`);
   return value;
 }
 
@@ -280,11 +308,23 @@ function integer(value: unknown, path: string, what: string, min: bigint, max: b
 
 function uint64(value: unknown, path: string): bigint {
   if (value == null) return 0n;
-  return integer(value, path, 'an unsigned 64-bit integer (decimal string or number)', 0n, 2n ** 64n - 1n);
+  return integer(
+    value,
+    path,
+    'an unsigned 64-bit integer (decimal string or number)',
+    0n,
+    2n ** 64n - 1n,
+  );
 }
 
 function int64(value: unknown, path: string): bigint {
-  return integer(value, path, 'a signed 64-bit integer (decimal string or number)', -(2n ** 63n), 2n ** 63n - 1n);
+  return integer(
+    value,
+    path,
+    'a signed 64-bit integer (decimal string or number)',
+    -(2n ** 63n),
+    2n ** 63n - 1n,
+  );
 }
 
 function uint32(value: unknown, path: string): number {
@@ -306,20 +346,31 @@ function double(value: unknown, path: string): number {
     const n = Number(value);
     if (value.trim() !== '' && !Number.isNaN(n)) return n;
   }
-  throw new DecodeError(path, 'a number, or "NaN", "Infinity", "-Infinity"', `got ${describe(value)}`);
+  throw new DecodeError(
+    path,
+    'a number, or "NaN", "Infinity", "-Infinity"',
+    `got ${describe(value)}`,
+  );
 }
 
 function temporality(value: unknown, path: string): Temporality {
   if (value == null) return 0;
   if (typeof value === 'string' && value in TEMPORALITY_NAMES) return TEMPORALITY_NAMES[value];
   if (value === 0 || value === 1 || value === 2) return value;
-  throw new DecodeError(path, 'an aggregation temporality: 0, 1, 2 or its AGGREGATION_TEMPORALITY_* name', `got ${describe(value)}`);
+  throw new DecodeError(
+    path,
+    'an aggregation temporality: 0, 1, 2 or its AGGREGATION_TEMPORALITY_* name',
+    `got ${describe(value)}`,
+  );
 }
 
 function keyValues(value: unknown, path: string): KeyValue[] {
   const out: KeyValue[] = [];
   each(value, path, (kv, p) => {
-    out.push({ key: string(get(kv, 'key'), `${p}.key`), value: anyValue(get(kv, 'value'), `${p}.value`) });
+    out.push({
+      key: string(get(kv, 'key'), `${p}.key`),
+      value: anyValue(get(kv, 'value'), `${p}.value`),
+    });
   });
   return out;
 }
@@ -348,7 +399,10 @@ function anyValue(value: unknown, path: string): AnyValue {
         return base64(v, `${path}.${key}`);
       case 'arrayValue':
       case 'array_value': {
-        const values = array(get(object(v, `${path}.${key}`) ?? {}, 'values'), `${path}.${key}.values`);
+        const values = array(
+          get(object(v, `${path}.${key}`) ?? {}, 'values'),
+          `${path}.${key}.values`,
+        );
         return values.map((item, k) => anyValue(item, `${path}.${key}.values[${k}]`));
       }
       case 'kvlistValue':
@@ -369,7 +423,9 @@ function base64(value: unknown, path: string): Uint8Array {
   if (typeof value !== 'string' || !BASE64.test(value)) {
     throw new DecodeError(path, 'base64 bytes', `got ${describe(value)}`);
   }
-  return new Uint8Array(Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64'));
+  return new Uint8Array(
+    Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64'),
+  );
 }
 
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
@@ -378,7 +434,11 @@ const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 function hexId(value: unknown, path: string, length: number): Uint8Array {
   if (value == null || value === '') return new Uint8Array(0);
   if (typeof value !== 'string' || !HEX.test(value)) {
-    throw new DecodeError(path, `a ${length}-byte id as ${length * 2} hex digits`, `got ${describe(value)}`);
+    throw new DecodeError(
+      path,
+      `a ${length}-byte id as ${length * 2} hex digits`,
+      `got ${describe(value)}`,
+    );
   }
   return new Uint8Array(Buffer.from(value, 'hex'));
 }
@@ -389,9 +449,17 @@ function exemplars(value: unknown, path: string): Exemplar[] | undefined {
     const asInt = get(e, 'asInt', 'as_int');
     const asDouble = get(e, 'asDouble', 'as_double');
     out.push({
-      filteredAttributes: keyValues(get(e, 'filteredAttributes', 'filtered_attributes'), `${p}.filteredAttributes`),
+      filteredAttributes: keyValues(
+        get(e, 'filteredAttributes', 'filtered_attributes'),
+        `${p}.filteredAttributes`,
+      ),
       time: uint64(get(e, 'timeUnixNano', 'time_unix_nano'), `${p}.timeUnixNano`),
-      value: asInt != null ? int64(asInt, `${p}.asInt`) : asDouble != null ? double(asDouble, `${p}.asDouble`) : undefined,
+      value:
+        asInt != null
+          ? int64(asInt, `${p}.asInt`)
+          : asDouble != null
+            ? double(asDouble, `${p}.asDouble`)
+            : undefined,
       spanId: hexId(get(e, 'spanId', 'span_id'), `${p}.spanId`, 8),
       traceId: hexId(get(e, 'traceId', 'trace_id'), `${p}.traceId`, 16),
     });

@@ -81,7 +81,9 @@ class JsonRequestEncoder {
       const points = this.points(m, type);
       const data = fields([
         points.length ? `"dataPoints":[${points.join(',')}]` : '',
-        type === MetricType.Sum || type === MetricType.Histogram || type === MetricType.ExponentialHistogram
+        type === MetricType.Sum ||
+        type === MetricType.Histogram ||
+        type === MetricType.ExponentialHistogram
           ? uintField('aggregationTemporality', metric.temporality)
           : '',
         type === MetricType.Sum && metric.monotonic ? '"isMonotonic":true' : '',
@@ -93,7 +95,7 @@ class JsonRequestEncoder {
   }
 
   points(m: number, type: MetricType): string[] {
-    const { batch, layout } = this;
+    const { layout } = this;
     const { order } = layout;
     const out: string[] = [];
     for (let k = layout.metricStart[m]; k < layout.metricEnd[m]; k++) {
@@ -126,26 +128,40 @@ class JsonRequestEncoder {
       if (type === MetricType.Summary) parts.push(doubleField('sum', points.value.f64[i]));
       else if (bits & PointBits.HasSum) parts.push(`"sum":${formatDouble(points.value.f64[i])}`);
       if (type === MetricType.Histogram) {
-        parts.push(countsField('bucketCounts', d.bucketCounts.u64, d.positiveStart[row], d.positiveLength[row]));
+        parts.push(
+          countsField(
+            'bucketCounts',
+            d.bucketCounts.u64,
+            d.positiveStart[row],
+            d.positiveLength[row],
+          ),
+        );
         const start = d.boundsStart[row];
         const bounds: string[] = [];
-        for (let k = start; k < start + d.boundsLength[row]; k++) bounds.push(formatDouble(d.floats[k]));
+        for (let k = start; k < start + d.boundsLength[row]; k++)
+          bounds.push(formatDouble(d.floats[k]));
         if (bounds.length) parts.push(`"explicitBounds":[${bounds.join(',')}]`);
       } else if (type === MetricType.ExponentialHistogram) {
         parts.push(intField('scale', d.scale[row]));
         parts.push(u64Field('zeroCount', d.zeroCount.u64[row]));
         if (bits & PointBits.HasPositive) {
-          parts.push(`"positive":${buckets(d.positiveOffset[row], d.bucketCounts.u64, d.positiveStart[row], d.positiveLength[row])}`);
+          parts.push(
+            `"positive":${buckets(d.positiveOffset[row], d.bucketCounts.u64, d.positiveStart[row], d.positiveLength[row])}`,
+          );
         }
         if (bits & PointBits.HasNegative) {
-          parts.push(`"negative":${buckets(d.negativeOffset[row], d.bucketCounts.u64, d.negativeStart[row], d.negativeLength[row])}`);
+          parts.push(
+            `"negative":${buckets(d.negativeOffset[row], d.bucketCounts.u64, d.negativeStart[row], d.negativeLength[row])}`,
+          );
         }
         parts.push(doubleField('zeroThreshold', d.zeroThreshold[row]));
       } else {
         const start = d.boundsStart[row];
         const quantiles: string[] = [];
         for (let k = start; k < start + d.boundsLength[row]; k += 2) {
-          quantiles.push(fields([doubleField('quantile', d.floats[k]), doubleField('value', d.floats[k + 1])]));
+          quantiles.push(
+            fields([doubleField('quantile', d.floats[k]), doubleField('value', d.floats[k + 1])]),
+          );
         }
         if (quantiles.length) parts.push(`"quantileValues":[${quantiles.join(',')}]`);
       }
@@ -258,6 +274,7 @@ export function anyValueJson(value: AnyValue): string {
   }
   if (value === null) return '{}';
   if (value instanceof Uint8Array) return `{"bytesValue":"${toBase64(value)}"}`;
-  if (value instanceof KeyValueList) return `{"kvlistValue":{"values":${keyValuesJson(value.values)}}}`;
+  if (value instanceof KeyValueList)
+    return `{"kvlistValue":{"values":${keyValuesJson(value.values)}}}`;
   return `{"arrayValue":{"values":[${value.map(anyValueJson).join(',')}]}}`;
 }

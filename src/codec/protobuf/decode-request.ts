@@ -1,5 +1,5 @@
-import { type KeyValue, MetricBatch, MetricType, PointBits } from '../../model/index.js';
 import { DecodeError } from '../../model/errors.js';
+import { type KeyValue, MetricBatch, MetricType, PointBits } from '../../model/index.js';
 import { readKeyValue, validateKeyValue } from '../../model/key-value-bytes.js';
 import { readUtf8 } from '../../model/utf8.js';
 import { WireReader } from '../../model/wire-reader.js';
@@ -466,7 +466,11 @@ class RequestDecoder {
     const stop = reader.delimited(end);
     const length = stop - reader.pos;
     if (length % 8 !== 0) {
-      throw new DecodeError(at, 'a packed run of 8-byte values', `length ${length} is not a multiple of 8`);
+      throw new DecodeError(
+        at,
+        'a packed run of 8-byte values',
+        `length ${length} is not a multiple of 8`,
+      );
     }
     const n = length / 8;
     const d = this.batch.distributions;
@@ -475,7 +479,10 @@ class RequestDecoder {
       d.bucketCounts.u8.set(buf.subarray(reader.pos, stop), (d.bucketCountsUsed + already) * 8);
     } else {
       d.reserveFloats(already + n);
-      new Uint8Array(d.floats.buffer).set(buf.subarray(reader.pos, stop), (d.floatsUsed + already) * 8);
+      new Uint8Array(d.floats.buffer).set(
+        buf.subarray(reader.pos, stop),
+        (d.floatsUsed + already) * 8,
+      );
     }
     reader.pos = stop;
     return n;
@@ -484,7 +491,8 @@ class RequestDecoder {
   /** The unpacked form of a repeated 8-byte field: one value. */
   single64(end: number, column: 'bucketCounts' | 'floats', already: number): number {
     const { reader, buf } = this;
-    if (reader.pos + 8 > end) throw new DecodeError(reader.pos, 'an 8-byte value', 'message ends early');
+    if (reader.pos + 8 > end)
+      throw new DecodeError(reader.pos, 'an 8-byte value', 'message ends early');
     const d = this.batch.distributions;
     const from = buf.subarray(reader.pos, reader.pos + 8);
     if (column === 'bucketCounts') {
@@ -501,7 +509,8 @@ class RequestDecoder {
   copy8(column: Uint8Array, index: number, end: number): void {
     const { reader, buf } = this;
     const pos = reader.pos;
-    if (pos + 8 > end) throw new DecodeError(pos, 'an 8-byte fixed64 or double', 'message ends early');
+    if (pos + 8 > end)
+      throw new DecodeError(pos, 'an 8-byte fixed64 or double', 'message ends early');
     const to = index * 8;
     column[to] = buf[pos];
     column[to + 1] = buf[pos + 1];
@@ -537,7 +546,8 @@ class RequestDecoder {
 
   unknown(tag: number, end: number, known: number, message: string): void {
     const field = tag >>> 3;
-    if (field === 0) throw new DecodeError(this.reader.pos, `a field tag in ${message}`, 'field number 0');
+    if (field === 0)
+      throw new DecodeError(this.reader.pos, `a field tag in ${message}`, 'field number 0');
     if (field < 31 && (known & (1 << field)) !== 0) {
       throw new DecodeError(
         this.reader.pos,
@@ -569,4 +579,3 @@ function dataType(tag: number): MetricType {
 function unzigzag32(n: number): number {
   return (n >>> 1) ^ -(n & 1);
 }
-

@@ -1,4 +1,3 @@
-import { keyValuesSize, writeKeyValues } from '../../model/key-value-bytes.js';
 import {
   type Exemplar,
   type MetricBatch,
@@ -6,6 +5,7 @@ import {
   MetricType,
   PointBits,
 } from '../../model/index.js';
+import { keyValuesSize, writeKeyValues } from '../../model/key-value-bytes.js';
 import { utf8Length, writeUtf8 } from '../../model/utf8.js';
 import { varint64Size, varintSize, writeVarint, writeVarint64 } from '../../model/wire.js';
 import { type BatchLayout, layoutBatch } from '../batch-layout.js';
@@ -98,8 +98,7 @@ class RequestEncoder {
     for (let r = 0; r < batch.resources.length; r++) {
       const resource = batch.resources[r];
       const info =
-        keyValuesSize(resource.attributes) +
-        uint32FieldSize(resource.droppedAttributesCount);
+        keyValuesSize(resource.attributes) + uint32FieldSize(resource.droppedAttributesCount);
       this.resourceInfoSize[r] = info;
       let body = 1 + varintSize(info) + info + this.stringFieldSize(resource.schemaUrl);
       for (const s of layout.scopesOfResource[r]) {
@@ -188,11 +187,21 @@ class RequestEncoder {
           size += fixed64FieldSize(d.zeroCount.u32, row);
           size += fixed64FieldSize(doubleWords(d.zeroThreshold[row]), 0);
           if (bits & PointBits.HasPositive) {
-            const b = bucketsSize(d.positiveOffset[row], bucketWords, d.positiveStart[row], d.positiveLength[row]);
+            const b = bucketsSize(
+              d.positiveOffset[row],
+              bucketWords,
+              d.positiveStart[row],
+              d.positiveLength[row],
+            );
             size += 1 + varintSize(b) + b;
           }
           if (bits & PointBits.HasNegative) {
-            const b = bucketsSize(d.negativeOffset[row], bucketWords, d.negativeStart[row], d.negativeLength[row]);
+            const b = bucketsSize(
+              d.negativeOffset[row],
+              bucketWords,
+              d.negativeStart[row],
+              d.negativeLength[row],
+            );
             size += 1 + varintSize(b) + b;
           }
         } else {
@@ -319,8 +328,20 @@ class RequestEncoder {
       this.out[this.pos++] = 0x29;
       this.copy8(points.value.u8, i);
     }
-    this.packedFixed(0x32, d.bucketCounts.u8, this.bucketView, d.positiveStart[row], d.positiveLength[row]);
-    this.packedFixed(0x3a, this.floatBytes, this.floatView, d.boundsStart[row], d.boundsLength[row]);
+    this.packedFixed(
+      0x32,
+      d.bucketCounts.u8,
+      this.bucketView,
+      d.positiveStart[row],
+      d.positiveLength[row],
+    );
+    this.packedFixed(
+      0x3a,
+      this.floatBytes,
+      this.floatView,
+      d.boundsStart[row],
+      d.boundsLength[row],
+    );
     this.writeExemplars(i, 0x42);
     this.writeAttributes(i, 0x4a);
     this.uint32Field(0x50, points.flags[i]);
@@ -392,10 +413,12 @@ class RequestEncoder {
     }
     if (length === 0) return;
     let packed = 0;
-    for (let k = start; k < start + length; k++) packed += varint64Size(words[2 * k], words[2 * k + 1]);
+    for (let k = start; k < start + length; k++)
+      packed += varint64Size(words[2 * k], words[2 * k + 1]);
     this.tagLength(0x12, packed);
     let pos = this.pos;
-    for (let k = start; k < start + length; k++) pos = writeVarint64(out, pos, words[2 * k], words[2 * k + 1]);
+    for (let k = start; k < start + length; k++)
+      pos = writeVarint64(out, pos, words[2 * k], words[2 * k + 1]);
     this.pos = pos;
   }
 
@@ -562,7 +585,8 @@ function bucketsSize(offset: number, words: Uint32Array, start: number, length: 
   let size = offset === 0 ? 0 : 1 + varintSize(zigzag32(offset));
   if (length > 0) {
     let packed = 0;
-    for (let k = start; k < start + length; k++) packed += varint64Size(words[2 * k], words[2 * k + 1]);
+    for (let k = start; k < start + length; k++)
+      packed += varint64Size(words[2 * k], words[2 * k + 1]);
     size += 1 + varintSize(packed) + packed;
   }
   return size;
@@ -572,8 +596,10 @@ function exemplarSize(exemplar: Exemplar): number {
   let size = keyValuesSize(exemplar.filteredAttributes);
   if (exemplar.time !== 0n) size += 9;
   if (exemplar.value !== undefined) size += 9;
-  if (exemplar.spanId.length > 0) size += 1 + varintSize(exemplar.spanId.length) + exemplar.spanId.length;
-  if (exemplar.traceId.length > 0) size += 1 + varintSize(exemplar.traceId.length) + exemplar.traceId.length;
+  if (exemplar.spanId.length > 0)
+    size += 1 + varintSize(exemplar.spanId.length) + exemplar.spanId.length;
+  if (exemplar.traceId.length > 0)
+    size += 1 + varintSize(exemplar.traceId.length) + exemplar.traceId.length;
   return size;
 }
 

@@ -1,6 +1,13 @@
 import { DecodeError } from '../../model/errors.js';
 import { readUtf8, utf8Length, writeUtf8 } from '../../model/utf8.js';
-import { highBits, lowBits, varint64Size, varintSize, writeVarint, writeVarint64 } from '../../model/wire.js';
+import {
+  highBits,
+  lowBits,
+  varint64Size,
+  varintSize,
+  writeVarint,
+  writeVarint64,
+} from '../../model/wire.js';
 import { WireReader } from '../../model/wire-reader.js';
 
 /** `ExportMetricsServiceResponse.partial_success`; both zero/empty means full success. */

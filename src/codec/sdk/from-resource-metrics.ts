@@ -7,7 +7,6 @@ import type {
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { hashBytes } from '../../model/attribute-table.js';
-import { encodeKeyValues } from '../../model/key-value-bytes.js';
 import {
   MetricBatch,
   MetricType,
@@ -15,6 +14,7 @@ import {
   type Temporality,
   toKeyValues,
 } from '../../model/index.js';
+import { encodeKeyValues } from '../../model/key-value-bytes.js';
 import { highBits, lowBits } from '../../model/wire.js';
 import { encodeMetricsRequest } from '../protobuf/encode-request.js';
 import { writeHrTime } from './hr-time.js';
@@ -109,7 +109,12 @@ export class ResourceMetricsConverter {
     }
   }
 
-  #numberPoints(batch: MetricBatch, m: number, dataPoints: DataPoint<number>[], isInt: boolean): void {
+  #numberPoints(
+    batch: MetricBatch,
+    m: number,
+    dataPoints: DataPoint<number>[],
+    isInt: boolean,
+  ): void {
     const points = batch.points;
     points.reserve(dataPoints.length);
     for (const dp of dataPoints) {
@@ -154,7 +159,11 @@ export class ResourceMetricsConverter {
     }
   }
 
-  #exponentialPoints(batch: MetricBatch, m: number, dataPoints: DataPoint<ExponentialHistogram>[]): void {
+  #exponentialPoints(
+    batch: MetricBatch,
+    m: number,
+    dataPoints: DataPoint<ExponentialHistogram>[],
+  ): void {
     const points = batch.points;
     const d = batch.distributions;
     points.reserve(dataPoints.length);
@@ -166,7 +175,9 @@ export class ResourceMetricsConverter {
       writeHrTime(points.time.u32, i, dp.endTime);
       const h = dp.value;
       points.bits[i] =
-        distributionBits(points.value.f64, d, i, row, h) | PointBits.HasPositive | PointBits.HasNegative;
+        distributionBits(points.value.f64, d, i, row, h) |
+        PointBits.HasPositive |
+        PointBits.HasNegative;
       d.scale[row] = h.scale;
       d.zeroCount.u32[2 * row] = lowBits(h.zeroCount);
       d.zeroCount.u32[2 * row + 1] = highBits(h.zeroCount);
@@ -201,7 +212,10 @@ export class ResourceMetricsConverter {
 const sharedConverter = new ResourceMetricsConverter();
 
 /** Converts what `@opentelemetry/sdk-metrics` hands an exporter into a `MetricBatch`. */
-export function fromResourceMetrics(resourceMetrics: ResourceMetrics, into?: MetricBatch): MetricBatch {
+export function fromResourceMetrics(
+  resourceMetrics: ResourceMetrics,
+  into?: MetricBatch,
+): MetricBatch {
   return sharedConverter.convert(resourceMetrics, into);
 }
 
@@ -250,7 +264,11 @@ function pushCounts(d: Distributions, counts: readonly number[]): void {
 }
 
 /** Points of one instrument share their boundaries: reuse the previous row's when equal. */
-function sameAsPreviousBounds(d: Distributions, row: number, boundaries: readonly number[]): boolean {
+function sameAsPreviousBounds(
+  d: Distributions,
+  row: number,
+  boundaries: readonly number[],
+): boolean {
   if (row === 0 || d.boundsLength[row - 1] !== boundaries.length) return false;
   const start = d.boundsStart[row - 1];
   const floats = d.floats;

@@ -50,7 +50,11 @@ export function toResourceMetrics(batch: MetricBatch): ToResourceMetricsResult {
         else metrics.push(data);
       }
       return {
-        scope: { name: scope.name, version: scope.version || undefined, schemaUrl: scope.schemaUrl || undefined },
+        scope: {
+          name: scope.name,
+          version: scope.version || undefined,
+          schemaUrl: scope.schemaUrl || undefined,
+        },
         metrics,
       };
     });
@@ -89,7 +93,10 @@ function toMetricData(
   switch (type) {
     case MetricType.Gauge:
     case MetricType.Sum: {
-      const dataPoints: DataPoint<number>[] = indices.map((i) => ({ ...common(i), value: view.at(i).value }));
+      const dataPoints: DataPoint<number>[] = indices.map((i) => ({
+        ...common(i),
+        value: view.at(i).value,
+      }));
       return type === MetricType.Gauge
         ? { descriptor, aggregationTemporality: temporality, dataPointType: 2, dataPoints }
         : {

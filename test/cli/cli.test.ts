@@ -1,0 +1,51 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/cli.js';
+
+const { version } = JSON.parse(
+  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+);
+const bin = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+
+function run(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = runCli(args, { out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('sluice CLI', () => {
+  it('prints the package version', () => {
+    expect(run(['--version'])).toEqual({ code: 0, out: version, err: '' });
+    expect(run(['-v']).out).toBe(version);
+  });
+
+  it('prints help by default and on --help', () => {
+    for (const args of [[], ['--help'], ['help']]) {
+      const result = run(args);
+      expect(result.code).toBe(0);
+      expect(result.out).toContain('Usage:');
+      expect(result.out).toContain(`sluice ${version}`);
+    }
+  });
+
+  it('refuses unknown commands and options with exit code 2 and a hint', () => {
+    const command = run(['frobnicate']);
+    expect(command.code).toBe(2);
+    expect(command.err).toContain('unknown command "frobnicate"');
+    const option = run(['--frob']);
+    expect(option.code).toBe(2);
+    expect(option.err).toMatch(/Unknown option '--frob'/);
+    expect(option.err).toContain('sluice --help');
+  });
+
+  it('works as the installed bin (built dist)', () => {
+    expect(execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8' }).trim()).toBe(
+      version,
+    );
+    const bad = spawnSync(process.execPath, [bin, 'nope'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+  });
+});
