@@ -321,7 +321,13 @@ export class MetricBatch {
     points.series[i] = series;
     points.bits[i] = 0;
     points.flags[i] = 0;
+    points.detail[i] = 0;
     points.exemplarEnd[i] = this.exemplars.length;
+    // A cleared batch reuses rows: every field a decoder may leave unset starts at zero.
+    const at = 2 * i;
+    points.startTime.u32[at] = points.startTime.u32[at + 1] = 0;
+    points.time.u32[at] = points.time.u32[at + 1] = 0;
+    points.value.u32[at] = points.value.u32[at + 1] = 0;
     return i;
   }
 
@@ -331,9 +337,7 @@ export class MetricBatch {
     d.reserve(1);
     const row = d.count++;
     this.points.detail[i] = row;
-    d.positiveLength[row] = 0;
-    d.negativeLength[row] = 0;
-    d.boundsLength[row] = 0;
+    d.clearRow(row);
     return row;
   }
 

@@ -97,6 +97,18 @@ export class DistributionColumns {
     this.boundsLength = growUint32(this.boundsLength, next);
   }
 
+  /** Zeroes a row about to be filled (a cleared batch reuses rows). */
+  clearRow(row: number): void {
+    const at = 2 * row;
+    this.total.u32[at] = this.total.u32[at + 1] = 0;
+    this.zeroCount.u32[at] = this.zeroCount.u32[at + 1] = 0;
+    this.min[row] = this.max[row] = this.zeroThreshold[row] = 0;
+    this.scale[row] = this.positiveOffset[row] = this.negativeOffset[row] = 0;
+    this.positiveStart[row] = this.positiveLength[row] = 0;
+    this.negativeStart[row] = this.negativeLength[row] = 0;
+    this.boundsStart[row] = this.boundsLength[row] = 0;
+  }
+
   reserveBucketCounts(extra: number): void {
     const needed = this.bucketCountsUsed + extra;
     const capacity = this.bucketCounts.capacity;

@@ -7,12 +7,16 @@ import fc from 'fast-check';
  */
 const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String);
 const uint64 = fc
-  .oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 1000n }))
+  .oneof(
+    fc.constant(0n),
+    fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+    fc.bigInt({ min: 0n, max: 1000n }),
+  )
   .map(String);
 const uint32 = fc.integer({ min: 0, max: 0xffffffff });
-const int32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
+const int32 = fc.oneof(fc.constant(0), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }));
 const text = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 6 }));
-const double = fc.double();
+const double = fc.oneof(fc.constant(0), fc.double());
 const optionalDouble = fc.option(double, { nil: undefined });
 
 const { anyValue, keyValue } = fc.letrec((tie) => ({

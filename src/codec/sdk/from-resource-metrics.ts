@@ -48,6 +48,9 @@ interface EncodedAttributes {
  */
 export class ResourceMetricsConverter {
   #encoded = new WeakMap<Attributes, EncodedAttributes>();
+  /** Per instrument, the attributes of the previous export's points, in order. */
+  #previous = new Map<string, { attributes: Attributes[]; encoded: EncodedAttributes[] }>();
+  #sets = new Int32Array(1024);
   #conversion = 0;
   #scratch: MetricBatch | undefined;
 
@@ -79,12 +82,13 @@ export class ResourceMetricsConverter {
         version: scope.version ?? '',
         schemaUrl: scope.schemaUrl ?? '',
       });
-      for (const metric of scopeMetrics.metrics) this.#metric(batch, s, metric);
+      const scopeKey = `${scope.name}\0${scope.version ?? ''}\0`;
+      for (const metric of scopeMetrics.metrics) this.#metric(batch, s, scopeKey, metric);
     }
     return batch;
   }
 
-  #metric(batch: MetricBatch, s: number, metric: MetricData): void {
+  #metric(batch: MetricBatch, s: number, scopeKey: string, metric: MetricData): void {
     const { descriptor } = metric;
     const m = batch.addMetric(s, {
       name: descriptor.name,
@@ -95,16 +99,27 @@ export class ResourceMetricsConverter {
         metric.dataPointType === SDK_GAUGE ? 0 : toOtlpTemporality(metric.aggregationTemporality),
       monotonic: metric.dataPointType === SDK_SUM && metric.isMonotonic,
     });
+    const sets = this.#resolveSets(
+      batch,
+      `${scopeKey}${descriptor.name}\0${metric.dataPointType}`,
+      metric.dataPoints,
+    );
     switch (metric.dataPointType) {
       case SDK_GAUGE:
       case SDK_SUM:
-        this.#numberPoints(batch, m, metric.dataPoints, descriptor.valueType === VALUE_TYPE_INT);
+        this.#numberPoints(
+          batch,
+          m,
+          sets,
+          metric.dataPoints,
+          descriptor.valueType === VALUE_TYPE_INT,
+        );
         return;
       case SDK_HISTOGRAM:
-        this.#histogramPoints(batch, m, metric.dataPoints);
+        this.#histogramPoints(batch, m, sets, metric.dataPoints);
         return;
       case SDK_EXPONENTIAL_HISTOGRAM:
-        this.#exponentialPoints(batch, m, metric.dataPoints);
+        this.#exponentialPoints(batch, m, sets, metric.dataPoints);
         return;
     }
   }
@@ -112,13 +127,15 @@ export class ResourceMetricsConverter {
   #numberPoints(
     batch: MetricBatch,
     m: number,
+    sets: Int32Array,
     dataPoints: DataPoint<number>[],
     isInt: boolean,
   ): void {
     const points = batch.points;
     points.reserve(dataPoints.length);
-    for (const dp of dataPoints) {
-      const i = batch.appendPointRow(batch.seriesOf(m, this.#attributeSet(batch, dp.attributes)));
+    for (let k = 0; k < dataPoints.length; k++) {
+      const dp = dataPoints[k];
+      const i = batch.appendPointRow(batch.seriesOf(m, sets[k]));
       writeHrTime(points.startTime.u32, i, dp.startTime);
       writeHrTime(points.time.u32, i, dp.endTime);
       if (isInt) {
@@ -133,13 +150,19 @@ export class ResourceMetricsConverter {
     }
   }
 
-  #histogramPoints(batch: MetricBatch, m: number, dataPoints: DataPoint<Histogram>[]): void {
+  #histogramPoints(
+    batch: MetricBatch,
+    m: number,
+    sets: Int32Array,
+    dataPoints: DataPoint<Histogram>[],
+  ): void {
     const points = batch.points;
     const d = batch.distributions;
     points.reserve(dataPoints.length);
     d.reserve(dataPoints.length);
-    for (const dp of dataPoints) {
-      const i = batch.appendPointRow(batch.seriesOf(m, this.#attributeSet(batch, dp.attributes)));
+    for (let k = 0; k < dataPoints.length; k++) {
+      const dp = dataPoints[k];
+      const i = batch.appendPointRow(batch.seriesOf(m, sets[k]));
       const row = batch.appendDistributionRow(i);
       writeHrTime(points.startTime.u32, i, dp.startTime);
       writeHrTime(points.time.u32, i, dp.endTime);
@@ -162,14 +185,16 @@ export class ResourceMetricsConverter {
   #exponentialPoints(
     batch: MetricBatch,
     m: number,
+    sets: Int32Array,
     dataPoints: DataPoint<ExponentialHistogram>[],
   ): void {
     const points = batch.points;
     const d = batch.distributions;
     points.reserve(dataPoints.length);
     d.reserve(dataPoints.length);
-    for (const dp of dataPoints) {
-      const i = batch.appendPointRow(batch.seriesOf(m, this.#attributeSet(batch, dp.attributes)));
+    for (let k = 0; k < dataPoints.length; k++) {
+      const dp = dataPoints[k];
+      const i = batch.appendPointRow(batch.seriesOf(m, sets[k]));
       const row = batch.appendDistributionRow(i);
       writeHrTime(points.startTime.u32, i, dp.startTime);
       writeHrTime(points.time.u32, i, dp.endTime);
@@ -192,20 +217,52 @@ export class ResourceMetricsConverter {
     }
   }
 
-  #attributeSet(batch: MetricBatch, attributes: Attributes): number {
+  /**
+   * The attribute set id of every point, in order. An instrument's points come in the same
+   * order at every collection (the SDK keeps them in insertion order), so most points are
+   * matched by position against the previous export, with no hashing or map lookup at all.
+   */
+  #resolveSets(batch: MetricBatch, key: string, dataPoints: DataPoint<unknown>[]): Int32Array {
+    let memo = this.#previous.get(key);
+    if (memo === undefined) {
+      memo = { attributes: [], encoded: [] };
+      this.#previous.set(key, memo);
+    }
+    const n = dataPoints.length;
+    if (this.#sets.length < n) this.#sets = new Int32Array(n * 2);
+    const sets = this.#sets;
+    const conversion = this.#conversion;
+    const { attributes: previous, encoded: previousEncoded } = memo;
+    for (let k = 0; k < n; k++) {
+      const attributes = dataPoints[k].attributes;
+      let encoded: EncodedAttributes;
+      if (previous[k] === attributes) encoded = previousEncoded[k];
+      else {
+        encoded = this.#encodedOf(attributes);
+        previous[k] = attributes;
+        previousEncoded[k] = encoded;
+      }
+      // Instruments often share attribute objects: the second instrument's points find
+      // their set here without hashing or comparing bytes.
+      if (encoded.conversion !== conversion) {
+        encoded.set = batch.attributes.internBytes(encoded.bytes, encoded.hash);
+        encoded.conversion = conversion;
+      }
+      sets[k] = encoded.set;
+    }
+    previous.length = n;
+    previousEncoded.length = n;
+    return sets;
+  }
+
+  #encodedOf(attributes: Attributes): EncodedAttributes {
     let encoded = this.#encoded.get(attributes);
     if (encoded === undefined) {
       const bytes = encodeKeyValues(toKeyValues(attributes));
       encoded = { bytes, hash: hashBytes(bytes), conversion: -1, set: -1 };
       this.#encoded.set(attributes, encoded);
     }
-    // Instruments of one meter usually share attribute objects: the second instrument's
-    // points find their set here without hashing or comparing bytes.
-    if (encoded.conversion !== this.#conversion) {
-      encoded.set = batch.attributes.internBytes(encoded.bytes, encoded.hash);
-      encoded.conversion = this.#conversion;
-    }
-    return encoded.set;
+    return encoded;
   }
 }
 
