@@ -60,3 +60,12 @@ export async function collect(series) {
   await provider.shutdown();
   return collections;
 }
+
+export const SERIES = Number(process.env.SERIES ?? 60_000);
+
+export function countPoints(resourceMetrics) {
+  let n = 0;
+  for (const scope of resourceMetrics.scopeMetrics)
+    for (const metric of scope.metrics) n += metric.dataPoints.length;
+  return n;
+}

@@ -110,7 +110,7 @@ export function anyValueSize(value: AnyValue): number {
   return 1 + varintSize(inner) + inner;
 }
 
-function writeAnyValue(buf: Uint8Array, pos: number, value: AnyValue): number {
+export function writeAnyValue(buf: Uint8Array, pos: number, value: AnyValue): number {
   switch (typeof value) {
     case 'string': {
       const n = utf8Length(value);

@@ -12,11 +12,10 @@ import {
   MetricType,
   PointBits,
   type Temporality,
-  toKeyValues,
 } from '../../model/index.js';
-import { encodeKeyValues } from '../../model/key-value-bytes.js';
 import { highBits, lowBits } from '../../model/wire.js';
-import { encodeMetricsRequest } from '../protobuf/encode-request.js';
+import { encodeMetricsRequest, type MetricsRequestEncoder } from '../protobuf/encode-request.js';
+import { AttributeEncoder } from './attribute-encoder.js';
 import { writeHrTime } from './hr-time.js';
 
 // The SDK's enums, by value: importing them would tie us to one copy of sdk-metrics, while
@@ -53,15 +52,18 @@ export class ResourceMetricsConverter {
   #sets = new Int32Array(1024);
   #conversion = 0;
   #scratch: MetricBatch | undefined;
+  #attributeEncoder = new AttributeEncoder();
 
   /**
    * `ResourceMetrics` → OTLP protobuf bytes through a batch this converter keeps and reuses,
-   * so only the output is allocated: fresh typed arrays per export make V8 run full
-   * collections for "external memory pressure" over the application's whole heap.
+   * so only the output is allocated (and not even that with an `encoder`, whose bytes are
+   * valid until its next call): fresh typed arrays per export make V8 run full collections
+   * for "external memory pressure" over the application's whole heap.
    */
-  encode(resourceMetrics: ResourceMetrics): Uint8Array {
+  encode(resourceMetrics: ResourceMetrics, encoder?: MetricsRequestEncoder): Uint8Array {
     this.#scratch ??= new MetricBatch();
-    const bytes = encodeMetricsRequest(this.convert(resourceMetrics, this.#scratch.clear()));
+    const batch = this.convert(resourceMetrics, this.#scratch.clear());
+    const bytes = encoder ? encoder.encode(batch) : encodeMetricsRequest(batch);
     this.#scratch.clear();
     return bytes;
   }
@@ -258,7 +260,7 @@ export class ResourceMetricsConverter {
   #encodedOf(attributes: Attributes): EncodedAttributes {
     let encoded = this.#encoded.get(attributes);
     if (encoded === undefined) {
-      const bytes = encodeKeyValues(toKeyValues(attributes));
+      const bytes = this.#attributeEncoder.encode(attributes);
       encoded = { bytes, hash: hashBytes(bytes), conversion: -1, set: -1 };
       this.#encoded.set(attributes, encoded);
     }

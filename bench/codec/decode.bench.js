@@ -1,0 +1,70 @@
+// OTLP decoding: sluice against protobufjs code generated from the official definitions.
+// The request is made, then every SDK object is dropped: a receiver's heap holds no SDK.
+import { createRequire } from 'node:module';
+import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import {
+  decodeMetricsRequest,
+  decodeMetricsRequestJson,
+  encodeMetricsRequestJson,
+  MetricBatch,
+} from '../../dist/index.js';
+import { runComparisons, table, writeDocsSection } from '../lib/report.js';
+import { collect, countPoints, SERIES } from './data.js';
+
+const require = createRequire(import.meta.url);
+const root = require('otlp-transformer-057/build/src/generated/root.js');
+const RefRequest = root.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
+
+const { bytes, points } = await (async () => {
+  const [, second] = await collect(SERIES);
+  return { bytes: ProtobufMetricsSerializer.serializeRequest(second), points: countPoints(second) };
+})();
+const json = encodeMetricsRequestJson(decodeMetricsRequest(bytes));
+globalThis.gc?.();
+console.log(
+  JSON.stringify({
+    info: 'decode data',
+    points,
+    protobufBytes: bytes.length,
+    jsonBytes: json.length,
+  }),
+);
+
+const recycled = new MetricBatch();
+const results = await runComparisons(`OTLP decoding, ${points} points`, [
+  {
+    name: 'decode protobuf: bytes → MetricBatch',
+    unit: 'points/s',
+    work: points,
+    ours: () => decodeMetricsRequest(bytes),
+    baseline: () => RefRequest.decode(bytes),
+    baselineName: 'protobufjs decode (official definitions)',
+  },
+  {
+    name: 'decode protobuf into a recycled batch',
+    unit: 'points/s',
+    work: points,
+    ours: () => decodeMetricsRequest(bytes, recycled.clear()),
+    baseline: () => RefRequest.decode(bytes),
+    baselineName: 'protobufjs decode (official definitions)',
+  },
+  {
+    name: 'decode OTLP/JSON: text → MetricBatch',
+    unit: 'points/s',
+    work: points,
+    ours: () => decodeMetricsRequestJson(json),
+    baseline: () => RefRequest.fromObject(JSON.parse(json)),
+    baselineName: 'JSON.parse + protobufjs fromObject',
+  },
+]);
+
+if (process.argv.includes('--write-docs')) {
+  writeDocsSection(
+    'codec-decode',
+    [
+      `${points} points, protobuf ${bytes.length} bytes, JSON ${json.length} bytes, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
+      '',
+      table(results),
+    ].join('\n'),
+  );
+}

@@ -1,0 +1,108 @@
+// OTLP encoding: sluice against the official OpenTelemetry JS serializers on the same SDK
+// data, both with that data live in the heap (as in an application that exports metrics).
+import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import legacy from 'otlp-transformer-057';
+import {
+  encodeMetricsRequest,
+  encodeMetricsRequestJson,
+  MetricsRequestEncoder,
+  ResourceMetricsConverter,
+} from '../../dist/index.js';
+import { runComparisons, table, writeDocsSection } from '../lib/report.js';
+import { collect, countPoints, SERIES } from './data.js';
+
+const [first, second] = await collect(SERIES);
+const points = countPoints(second);
+const official = ProtobufMetricsSerializer.serializeRequest(second);
+const batch = new ResourceMetricsConverter().convert(second);
+const ours = encodeMetricsRequest(batch);
+const sameAttributes =
+  first.scopeMetrics[0].metrics[0].dataPoints[0].attributes ===
+  second.scopeMetrics[0].metrics[0].dataPoints[0].attributes;
+console.log(
+  JSON.stringify({
+    info: 'encode data',
+    series: SERIES,
+    points,
+    node: process.version,
+    officialBytes: official.length,
+    sluiceBytes: ours.length,
+    sdkReusesAttributeObjects: sameAttributes,
+  }),
+);
+
+// Steady state: this converter already saw the previous collection's attribute objects.
+const steady = new ResourceMetricsConverter();
+steady.convert(first);
+const reused = new MetricsRequestEncoder();
+const officialName = 'official ProtobufMetricsSerializer 0.223';
+
+const results = await runComparisons(`OTLP encoding, ${points} points`, [
+  {
+    name: 'encode protobuf: MetricBatch → bytes',
+    unit: 'points/s',
+    work: points,
+    ours: () => encodeMetricsRequest(batch),
+    baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
+    baselineName: officialName,
+  },
+  {
+    name: 'encode protobuf into a reused buffer',
+    unit: 'points/s',
+    work: points,
+    ours: () => reused.encode(batch),
+    baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
+    baselineName: officialName,
+  },
+  {
+    name: 'ResourceMetrics → bytes, steady state',
+    unit: 'points/s',
+    work: points,
+    ours: () => steady.encode(second),
+    baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
+    baselineName: officialName,
+  },
+  {
+    name: 'ResourceMetrics → reused buffer, steady',
+    unit: 'points/s',
+    work: points,
+    ours: () => steady.encode(second, reused),
+    baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
+    baselineName: officialName,
+  },
+  {
+    name: 'ResourceMetrics → bytes, first export',
+    unit: 'points/s',
+    work: points,
+    ours: () => new ResourceMetricsConverter().encode(second),
+    baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
+    baselineName: officialName,
+  },
+  {
+    name: 'ResourceMetrics → bytes, first export',
+    unit: 'points/s',
+    work: points,
+    ours: () => new ResourceMetricsConverter().encode(second),
+    baseline: () => legacy.ProtobufMetricsSerializer.serializeRequest(second),
+    baselineName: 'official ProtobufMetricsSerializer 0.57 (protobufjs)',
+  },
+  {
+    name: 'encode OTLP/JSON: MetricBatch → text',
+    unit: 'points/s',
+    work: points,
+    ours: () => encodeMetricsRequestJson(batch),
+    baseline: () => JsonMetricsSerializer.serializeRequest(second),
+    baselineName: 'official JsonMetricsSerializer 0.223',
+  },
+]);
+
+if (process.argv.includes('--write-docs')) {
+  writeDocsSection(
+    'codec-encode',
+    [
+      `${points} points (${SERIES} counters + ${SERIES} 10-bucket histograms, 5 attributes per series), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. Wire size: sluice ${ours.length} bytes, official ${official.length} bytes.`,
+      '',
+      table(results),
+    ].join('\n'),
+  );
+}
