@@ -232,33 +232,19 @@ function readAnyValue(reader: WireReader, end: number, depth: number): AnyValue 
         break;
       case 5: {
         reader.expect(wireType, WIRE_LEN, 'AnyValue.array_value');
-        const stop = reader.delimited(end);
         const items: AnyValue[] = [];
-        while (reader.pos < stop) {
-          const itemTag = reader.varint32(stop);
-          if (itemTag !== 0x0a) {
-            reader.skip(itemTag & 7, stop);
-            continue;
-          }
-          const itemStop = reader.delimited(stop);
-          items.push(readAnyValue(reader, itemStop, depth + 1));
-        }
+        eachEntry(reader, reader.delimited(end), (stop) => {
+          items.push(readAnyValue(reader, stop, depth + 1));
+        });
         value = items;
         break;
       }
       case 6: {
         reader.expect(wireType, WIRE_LEN, 'AnyValue.kvlist_value');
-        const stop = reader.delimited(end);
         const entries: KeyValue[] = [];
-        while (reader.pos < stop) {
-          const entryTag = reader.varint32(stop);
-          if (entryTag !== 0x0a) {
-            reader.skip(entryTag & 7, stop);
-            continue;
-          }
-          const entryStop = reader.delimited(stop);
-          entries.push(readKeyValue(reader, entryStop, depth + 1));
-        }
+        eachEntry(reader, reader.delimited(end), (stop) => {
+          entries.push(readKeyValue(reader, stop, depth + 1));
+        });
         value = new KeyValueList(entries);
         break;
       }
@@ -311,17 +297,10 @@ function validateAnyValue(reader: WireReader, end: number, depth: number): void 
         WIRE_LEN,
         field === 5 ? 'AnyValue.array_value' : 'AnyValue.kvlist_value',
       );
-      const stop = reader.delimited(end);
-      while (reader.pos < stop) {
-        const itemTag = reader.varint32(stop);
-        if (itemTag !== 0x0a) {
-          reader.skip(itemTag & 7, stop);
-          continue;
-        }
-        const itemStop = reader.delimited(stop);
-        if (field === 5) validateAnyValue(reader, itemStop, depth + 1);
-        else validateKeyValue(reader, itemStop, depth + 1);
-      }
+      eachEntry(reader, reader.delimited(end), (stop) => {
+        if (field === 5) validateAnyValue(reader, stop, depth + 1);
+        else validateKeyValue(reader, stop, depth + 1);
+      });
     } else {
       const want =
         field === 2 || field === 3
@@ -334,5 +313,20 @@ function validateAnyValue(reader: WireReader, end: number, depth: number): void 
       if (want !== -1) reader.expect(wireType, want, 'AnyValue field');
       reader.skip(wireType, end);
     }
+  }
+}
+
+/**
+ * Calls `visit(stop)` for each field-1 message (`ArrayValue.values`, `KeyValueList.values`)
+ * up to `end`, positioned at its body; other fields are skipped.
+ */
+function eachEntry(reader: WireReader, end: number, visit: (stop: number) => void): void {
+  while (reader.pos < end) {
+    const tag = reader.varint32(end);
+    if (tag !== 0x0a) {
+      reader.skip(tag & 7, end);
+      continue;
+    }
+    visit(reader.delimited(end));
   }
 }

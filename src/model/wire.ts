@@ -57,6 +57,18 @@ export function highBits(value: number): number {
   return Math.floor(value / TWO_32) >>> 0;
 }
 
+/** Copies one 8-byte value (a fixed64 or double, as raw little-endian bytes). */
+export function copy8(src: Uint8Array, from: number, dst: Uint8Array, to: number): void {
+  dst[to] = src[from];
+  dst[to + 1] = src[from + 1];
+  dst[to + 2] = src[from + 2];
+  dst[to + 3] = src[from + 3];
+  dst[to + 4] = src[from + 4];
+  dst[to + 5] = src[from + 5];
+  dst[to + 6] = src[from + 6];
+  dst[to + 7] = src[from + 7];
+}
+
 /** Little-endian platforms only: the columns alias `Float64Array` with `Uint32Array` halves. */
 export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 if (!LITTLE_ENDIAN) {

@@ -12,7 +12,12 @@ const scalar = fc.oneof(
   fc.integer(),
   fc.constantFrom(2 ** 63, -(2 ** 63), 2 ** 53 + 2, -0, Number.MAX_SAFE_INTEGER, 1e300),
 );
-const attributeValue = fc.oneof(scalar, fc.array(fc.oneof(scalar, fc.constant(null))), fc.constant(undefined), fc.constant(null));
+const attributeValue = fc.oneof(
+  scalar,
+  fc.array(fc.oneof(scalar, fc.constant(null))),
+  fc.constant(undefined),
+  fc.constant(null),
+);
 const record = fc.dictionary(fc.string(), attributeValue, { maxKeys: 8 });
 
 describe('AttributeEncoder', () => {

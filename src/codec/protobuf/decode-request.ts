@@ -2,6 +2,7 @@ import { DecodeError } from '../../model/errors.js';
 import { type KeyValue, MetricBatch, MetricType, PointBits } from '../../model/index.js';
 import { readKeyValue, validateKeyValue } from '../../model/key-value-bytes.js';
 import { readUtf8 } from '../../model/utf8.js';
+import { copy8 } from '../../model/wire.js';
 import { WireReader } from '../../model/wire-reader.js';
 
 /**
@@ -195,19 +196,6 @@ class RequestDecoder {
     while (reader.pos < end) {
       const tag = reader.varint32(end);
       switch (tag) {
-        case 0x11:
-          this.copy8(points.startTime.u8, i, end);
-          break;
-        case 0x19:
-          this.copy8(points.time.u8, i, end);
-          break;
-        case 0x21:
-          this.copy8(d.total.u8, row, end);
-          break;
-        case 0x29:
-          this.copy8(points.value.u8, i, end);
-          points.bits[i] |= PointBits.HasSum;
-          break;
         case 0x32:
           counts += this.packed64(end, 'bucketCounts', counts);
           break;
@@ -238,7 +226,9 @@ class RequestDecoder {
           points.bits[i] |= PointBits.HasMax;
           break;
         default:
-          this.unknown(tag, end, HISTOGRAM_POINT_FIELDS, 'HistogramDataPoint');
+          if (!this.distributionField(tag, i, row, end)) {
+            this.unknown(tag, end, HISTOGRAM_POINT_FIELDS, 'HistogramDataPoint');
+          }
       }
     }
     d.positiveStart[row] = d.bucketCountsUsed;
@@ -260,19 +250,6 @@ class RequestDecoder {
       switch (tag) {
         case 0x0a:
           this.attribute(buf, end);
-          break;
-        case 0x11:
-          this.copy8(points.startTime.u8, i, end);
-          break;
-        case 0x19:
-          this.copy8(points.time.u8, i, end);
-          break;
-        case 0x21:
-          this.copy8(d.total.u8, row, end);
-          break;
-        case 0x29:
-          this.copy8(points.value.u8, i, end);
-          points.bits[i] |= PointBits.HasSum;
           break;
         case 0x30:
           d.scale[row] = unzigzag32(reader.varint32(end));
@@ -306,7 +283,9 @@ class RequestDecoder {
           d.zeroThreshold[row] = reader.double(end);
           break;
         default:
-          this.unknown(tag, end, EXPONENTIAL_POINT_FIELDS, 'ExponentialHistogramDataPoint');
+          if (!this.distributionField(tag, i, row, end)) {
+            this.unknown(tag, end, EXPONENTIAL_POINT_FIELDS, 'ExponentialHistogramDataPoint');
+          }
       }
     }
     this.endPoint(m, i);
@@ -363,18 +342,6 @@ class RequestDecoder {
     while (reader.pos < end) {
       const tag = reader.varint32(end);
       switch (tag) {
-        case 0x11:
-          this.copy8(points.startTime.u8, i, end);
-          break;
-        case 0x19:
-          this.copy8(points.time.u8, i, end);
-          break;
-        case 0x21:
-          this.copy8(d.total.u8, row, end);
-          break;
-        case 0x29:
-          this.copy8(points.value.u8, i, end);
-          break;
         case 0x32: {
           const stop = reader.delimited(end);
           let quantile = 0;
@@ -397,11 +364,38 @@ class RequestDecoder {
           points.flags[i] = reader.varint32(end);
           break;
         default:
-          this.unknown(tag, end, SUMMARY_POINT_FIELDS, 'SummaryDataPoint');
+          if (!this.distributionField(tag, i, row, end)) {
+            this.unknown(tag, end, SUMMARY_POINT_FIELDS, 'SummaryDataPoint');
+          }
       }
     }
     d.commitBounds(row, floats);
     this.endPoint(m, i);
+  }
+
+  /**
+   * Fields 2 to 5 mean the same in histogram, exponential histogram and summary points:
+   * start time, time, count and sum (optional except in summaries, whose bit is preset).
+   */
+  distributionField(tag: number, i: number, row: number, end: number): boolean {
+    const points = this.batch.points;
+    switch (tag) {
+      case 0x11:
+        this.copy8(points.startTime.u8, i, end);
+        return true;
+      case 0x19:
+        this.copy8(points.time.u8, i, end);
+        return true;
+      case 0x21:
+        this.copy8(this.batch.distributions.total.u8, row, end);
+        return true;
+      case 0x29:
+        this.copy8(points.value.u8, i, end);
+        points.bits[i] |= PointBits.HasSum;
+        return true;
+      default:
+        return false;
+    }
   }
 
   endPoint(m: number, i: number): void {
@@ -509,19 +503,11 @@ class RequestDecoder {
   }
 
   copy8(column: Uint8Array, index: number, end: number): void {
-    const { reader, buf } = this;
+    const { reader } = this;
     const pos = reader.pos;
     if (pos + 8 > end)
       throw new DecodeError(pos, 'an 8-byte fixed64 or double', 'message ends early');
-    const to = index * 8;
-    column[to] = buf[pos];
-    column[to + 1] = buf[pos + 1];
-    column[to + 2] = buf[pos + 2];
-    column[to + 3] = buf[pos + 3];
-    column[to + 4] = buf[pos + 4];
-    column[to + 5] = buf[pos + 5];
-    column[to + 6] = buf[pos + 6];
-    column[to + 7] = buf[pos + 7];
+    copy8(this.buf, pos, column, index * 8);
     reader.pos = pos + 8;
   }
 

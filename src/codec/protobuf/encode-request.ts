@@ -7,7 +7,7 @@ import {
 } from '../../model/index.js';
 import { keyValuesSize, writeKeyValues } from '../../model/key-value-bytes.js';
 import { utf8Length, writeUtf8 } from '../../model/utf8.js';
-import { varint64Size, varintSize, writeVarint, writeVarint64 } from '../../model/wire.js';
+import { copy8, varint64Size, varintSize, writeVarint, writeVarint64 } from '../../model/wire.js';
 import { type BatchLayout, layoutBatch } from '../batch-layout.js';
 
 /**
@@ -528,18 +528,8 @@ class RequestEncoder {
   }
 
   copy8(bytes: Uint8Array, index: number): void {
-    const out = this.out;
-    const pos = this.pos;
-    const from = index * 8;
-    out[pos] = bytes[from];
-    out[pos + 1] = bytes[from + 1];
-    out[pos + 2] = bytes[from + 2];
-    out[pos + 3] = bytes[from + 3];
-    out[pos + 4] = bytes[from + 4];
-    out[pos + 5] = bytes[from + 5];
-    out[pos + 6] = bytes[from + 6];
-    out[pos + 7] = bytes[from + 7];
-    this.pos = pos + 8;
+    copy8(bytes, index * 8, this.out, this.pos);
+    this.pos += 8;
   }
 
   /** A packed repeated fixed64/double field from `count` 8-byte values at `start`. */

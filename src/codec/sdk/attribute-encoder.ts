@@ -2,7 +2,14 @@ import type { Attributes } from '@opentelemetry/api';
 import { toAnyValue } from '../../model/any-value.js';
 import { anyValueSize, writeAnyValue } from '../../model/key-value-bytes.js';
 import { utf8Length, writeUtf8 } from '../../model/utf8.js';
-import { highBits, lowBits, varint64Size, varintSize, writeVarint, writeVarint64 } from '../../model/wire.js';
+import {
+  highBits,
+  lowBits,
+  varint64Size,
+  varintSize,
+  writeVarint,
+  writeVarint64,
+} from '../../model/wire.js';
 
 const SLAB = 64 * 1024;
 const TWO_63 = 2 ** 63;
@@ -51,7 +58,8 @@ export class AttributeEncoder {
         default:
           any = value === null ? 0 : anyValueSize(toAnyValue(value));
       }
-      const kv = (keyLength === 0 ? 0 : 1 + varintSize(keyLength) + keyLength) + 1 + varintSize(any) + any;
+      const kv =
+        (keyLength === 0 ? 0 : 1 + varintSize(keyLength) + keyLength) + 1 + varintSize(any) + any;
       sizes[4 * k] = keyLength;
       sizes[4 * k + 1] = valueLength;
       sizes[4 * k + 2] = any;

@@ -7,12 +7,7 @@ import type {
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { hashBytes } from '../../model/attribute-table.js';
-import {
-  MetricBatch,
-  MetricType,
-  PointBits,
-  type Temporality,
-} from '../../model/index.js';
+import { MetricBatch, MetricType, PointBits, type Temporality } from '../../model/index.js';
 import { highBits, lowBits } from '../../model/wire.js';
 import { encodeMetricsRequest, type MetricsRequestEncoder } from '../protobuf/encode-request.js';
 import { AttributeEncoder } from './attribute-encoder.js';
@@ -164,12 +159,8 @@ export class ResourceMetricsConverter {
     d.reserve(dataPoints.length);
     for (let k = 0; k < dataPoints.length; k++) {
       const dp = dataPoints[k];
-      const i = batch.appendPointRow(batch.seriesOf(m, sets[k]));
-      const row = batch.appendDistributionRow(i);
-      writeHrTime(points.startTime.u32, i, dp.startTime);
-      writeHrTime(points.time.u32, i, dp.endTime);
       const h = dp.value;
-      points.bits[i] = distributionBits(points.value.f64, d, i, row, h);
+      const row = beginDistributionPoint(batch, m, sets[k], dp, 0);
       const { boundaries, counts } = h.buckets;
       if (!sameAsPreviousBounds(d, row, boundaries)) {
         d.reserveFloats(boundaries.length);
@@ -196,15 +187,9 @@ export class ResourceMetricsConverter {
     d.reserve(dataPoints.length);
     for (let k = 0; k < dataPoints.length; k++) {
       const dp = dataPoints[k];
-      const i = batch.appendPointRow(batch.seriesOf(m, sets[k]));
-      const row = batch.appendDistributionRow(i);
-      writeHrTime(points.startTime.u32, i, dp.startTime);
-      writeHrTime(points.time.u32, i, dp.endTime);
       const h = dp.value;
-      points.bits[i] =
-        distributionBits(points.value.f64, d, i, row, h) |
-        PointBits.HasPositive |
-        PointBits.HasNegative;
+      const both = PointBits.HasPositive | PointBits.HasNegative;
+      const row = beginDistributionPoint(batch, m, sets[k], dp, both);
       d.scale[row] = h.scale;
       d.zeroCount.u32[2 * row] = lowBits(h.zeroCount);
       d.zeroCount.u32[2 * row + 1] = highBits(h.zeroCount);
@@ -280,18 +265,29 @@ export function fromResourceMetrics(
 
 type Distributions = MetricBatch['distributions'];
 
-function distributionBits(
-  values: Float64Array,
-  d: Distributions,
-  i: number,
-  row: number,
-  h: { count: number; sum?: number; min?: number; max?: number },
+/**
+ * Appends a histogram or exponential histogram point and its distribution row, with times,
+ * count, sum, min and max; returns the row.
+ */
+function beginDistributionPoint(
+  batch: MetricBatch,
+  m: number,
+  set: number,
+  dp: DataPoint<{ count: number; sum?: number; min?: number; max?: number }>,
+  extraBits: number,
 ): number {
+  const points = batch.points;
+  const d = batch.distributions;
+  const i = batch.appendPointRow(batch.seriesOf(m, set));
+  const row = batch.appendDistributionRow(i);
+  writeHrTime(points.startTime.u32, i, dp.startTime);
+  writeHrTime(points.time.u32, i, dp.endTime);
+  const h = dp.value;
   d.total.u32[2 * row] = lowBits(h.count);
   d.total.u32[2 * row + 1] = highBits(h.count);
-  let bits = 0;
+  let bits = extraBits;
   if (h.sum !== undefined) {
-    values[i] = h.sum;
+    points.value.f64[i] = h.sum;
     bits |= PointBits.HasSum;
   }
   if (h.min !== undefined) {
@@ -302,7 +298,8 @@ function distributionBits(
     d.max[row] = h.max;
     bits |= PointBits.HasMax;
   }
-  return bits;
+  points.bits[i] = bits;
+  return row;
 }
 
 function pushCounts(d: Distributions, counts: readonly number[]): void {
