@@ -7,6 +7,7 @@ import {
   MetricType,
   PointBits,
 } from '../../model/index.js';
+import type { Words64 } from '../../model/words64.js';
 import { type BatchLayout, layoutBatch } from '../batch-layout.js';
 import { formatDouble, formatString, toBase64, toHex } from './json-scalars.js';
 
@@ -26,6 +27,12 @@ class JsonRequestEncoder {
   readonly batch: MetricBatch;
   readonly layout: BatchLayout;
   readonly attributeJson: (string | undefined)[] = [];
+  // Points of a batch mostly share their times and their bounds: render each once.
+  readonly startTimes = new LastU64Field('startTimeUnixNano');
+  readonly times = new LastU64Field('timeUnixNano');
+  #boundsStart = -1;
+  #boundsLength = -1;
+  #boundsJson = '';
 
   constructor(batch: MetricBatch) {
     this.batch = batch;
@@ -80,7 +87,7 @@ class JsonRequestEncoder {
     if (type !== MetricType.Empty) {
       const points = this.points(m, type);
       const data = fields([
-        points.length ? `"dataPoints":[${points.join(',')}]` : '',
+        points.length ? `"dataPoints":[${points}]` : '',
         type === MetricType.Sum ||
         type === MetricType.Histogram ||
         type === MetricType.ExponentialHistogram
@@ -94,14 +101,29 @@ class JsonRequestEncoder {
     return fields(parts);
   }
 
-  points(m: number, type: MetricType): string[] {
+  points(m: number, type: MetricType): string {
     const { layout } = this;
     const { order } = layout;
-    const out: string[] = [];
+    let out = '';
     for (let k = layout.metricStart[m]; k < layout.metricEnd[m]; k++) {
-      out.push(this.point(order === undefined ? k : order[k], type));
+      if (out !== '') out += ',';
+      out += this.point(order === undefined ? k : order[k], type);
     }
     return out;
+  }
+
+  bounds(start: number, length: number): string {
+    if (start !== this.#boundsStart || length !== this.#boundsLength) {
+      const floats = this.batch.distributions.floats;
+      let json = '';
+      for (let k = start; k < start + length; k++) {
+        json += k === start ? formatDouble(floats[k]) : `,${formatDouble(floats[k])}`;
+      }
+      this.#boundsStart = start;
+      this.#boundsLength = length;
+      this.#boundsJson = length === 0 ? '' : `"explicitBounds":[${json}]`;
+    }
+    return this.#boundsJson;
   }
 
   point(i: number, type: MetricType): string {
@@ -111,8 +133,8 @@ class JsonRequestEncoder {
     const bits = points.bits[i];
     const parts = [
       this.attributes(i),
-      u64Field('startTimeUnixNano', points.startTime.u64[i]),
-      u64Field('timeUnixNano', points.time.u64[i]),
+      this.startTimes.format(points.startTime, i),
+      this.times.format(points.time, i),
     ];
     if (type === MetricType.Gauge || type === MetricType.Sum) {
       if (bits & PointBits.HasValue) {
@@ -136,11 +158,7 @@ class JsonRequestEncoder {
             d.positiveLength[row],
           ),
         );
-        const start = d.boundsStart[row];
-        const bounds: string[] = [];
-        for (let k = start; k < start + d.boundsLength[row]; k++)
-          bounds.push(formatDouble(d.floats[k]));
-        if (bounds.length) parts.push(`"explicitBounds":[${bounds.join(',')}]`);
+        parts.push(this.bounds(d.boundsStart[row], d.boundsLength[row]));
       } else if (type === MetricType.ExponentialHistogram) {
         parts.push(intField('scale', d.scale[row]));
         parts.push(u64Field('zeroCount', d.zeroCount.u64[row]));
@@ -221,9 +239,33 @@ function doubleField(key: string, value: number): string {
 
 function countsField(key: string, counts: BigUint64Array, start: number, length: number): string {
   if (length === 0) return '';
-  const items: string[] = [];
-  for (let k = start; k < start + length; k++) items.push(`"${counts[k]}"`);
-  return `"${key}":[${items.join(',')}]`;
+  let items = '';
+  for (let k = start; k < start + length; k++)
+    items += k === start ? `"${counts[k]}"` : `,"${counts[k]}"`;
+  return `"${key}":[${items}]`;
+}
+
+/** A u64 field rendered from a column, remembering the last value (times repeat a lot). */
+class LastU64Field {
+  readonly #key: string;
+  #lo = -1;
+  #hi = -1;
+  #json = '';
+
+  constructor(key: string) {
+    this.#key = key;
+  }
+
+  format(column: Words64, index: number): string {
+    const lo = column.u32[2 * index];
+    const hi = column.u32[2 * index + 1];
+    if (lo !== this.#lo || hi !== this.#hi) {
+      this.#lo = lo;
+      this.#hi = hi;
+      this.#json = lo === 0 && hi === 0 ? '' : `"${this.#key}":"${column.u64[index]}"`;
+    }
+    return this.#json;
+  }
 }
 
 function buckets(offset: number, counts: BigUint64Array, start: number, length: number): string {
