@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DecodeError,
   decodeMetricsRequest,
+  decodeMetricsRequestJson,
   decodeMetricsResponse,
   encodeMetricsResponse,
 } from '../../src/index.js';
@@ -129,5 +130,46 @@ describe('ExportMetricsServiceResponse', () => {
       errorMessage: '',
     });
     expect(encodeMetricsResponse()).toHaveLength(0);
+  });
+});
+
+describe('nesting bombs', () => {
+  /** A resource attribute whose value is an array nested `depth` times. */
+  function nestedAttribute(depth: number): Uint8Array {
+    let value: Uint8Array = Uint8Array.from([0x0a, 0x00]); // AnyValue{string_value: ""}
+    for (let k = 0; k < depth; k++) {
+      const array = Uint8Array.from([0x0a, ...varint(value.length), ...value]); // ArrayValue{values}
+      value = Uint8Array.from([0x2a, ...varint(array.length), ...array]); // AnyValue{array_value}
+    }
+    const kv = Uint8Array.from([0x0a, 0x01, 0x6b, 0x12, ...varint(value.length), ...value]);
+    const resource = Uint8Array.from([0x0a, ...varint(kv.length), ...kv]);
+    const rm = Uint8Array.from([0x0a, ...varint(resource.length), ...resource]);
+    return Uint8Array.from([0x0a, ...varint(rm.length), ...rm]);
+  }
+  function varint(n: number): number[] {
+    const out: number[] = [];
+    while (n > 0x7f) {
+      out.push((n & 0x7f) | 0x80);
+      n >>>= 7;
+    }
+    out.push(n);
+    return out;
+  }
+
+  it('protobuf: 60 levels decode, 2,000 levels are a DecodeError (not a stack overflow)', () => {
+    expect(decodeMetricsRequest(nestedAttribute(60)).resources[0].attributes[0].key).toBe('k');
+    expect(() => decodeMetricsRequest(nestedAttribute(2_000))).toThrow(
+      /AnyValue nested at most 64 deep/,
+    );
+  });
+
+  it('JSON: 10,000 levels are a DecodeError with the path', () => {
+    let value = '{"stringValue":"x"}';
+    for (let k = 0; k < 10_000; k++) value = `{"arrayValue":{"values":[${value}]}}`;
+    const text = `{"resourceMetrics":[{"resource":{"attributes":[{"key":"k","value":${value}}]}}]}`;
+    expect(() => decodeMetricsRequestJson(text)).toThrow(DecodeError);
+    expect(() => decodeMetricsRequestJson(text)).toThrow(
+      /^cannot decode OTLP metrics at \$\.resourceMetrics\[0\]\.resource\.attributes\[0\]\.value\.arrayValue/,
+    );
   });
 });

@@ -364,18 +364,22 @@ function temporality(value: unknown, path: string): Temporality {
   );
 }
 
-function keyValues(value: unknown, path: string): KeyValue[] {
+/** AnyValues nest (arrays, key-value lists); deeper than this is an attack, not data. */
+const MAX_DEPTH = 64;
+
+function keyValues(value: unknown, path: string, depth = 0): KeyValue[] {
   const out: KeyValue[] = [];
   each(value, path, (kv, p) => {
     out.push({
       key: string(get(kv, 'key'), `${p}.key`),
-      value: anyValue(get(kv, 'value'), `${p}.value`),
+      value: anyValue(get(kv, 'value'), `${p}.value`, depth + 1),
     });
   });
   return out;
 }
 
-function anyValue(value: unknown, path: string): AnyValue {
+function anyValue(value: unknown, path: string, depth: number): AnyValue {
+  if (depth > MAX_DEPTH) throw new DecodeError(path, `AnyValue nested at most ${MAX_DEPTH} deep`);
   const av = object(value, path);
   if (av === undefined) return null;
   for (const key of Object.keys(av)) {
@@ -403,12 +407,16 @@ function anyValue(value: unknown, path: string): AnyValue {
           get(object(v, `${path}.${key}`) ?? {}, 'values'),
           `${path}.${key}.values`,
         );
-        return values.map((item, k) => anyValue(item, `${path}.${key}.values[${k}]`));
+        return values.map((item, k) => anyValue(item, `${path}.${key}.values[${k}]`, depth + 1));
       }
       case 'kvlistValue':
       case 'kvlist_value':
         return new KeyValueList(
-          keyValues(get(object(v, `${path}.${key}`) ?? {}, 'values'), `${path}.${key}.values`),
+          keyValues(
+            get(object(v, `${path}.${key}`) ?? {}, 'values'),
+            `${path}.${key}.values`,
+            depth + 1,
+          ),
         );
       default:
         break;
