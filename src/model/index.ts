@@ -7,6 +7,7 @@ export {
   toKeyValues,
 } from './any-value.js';
 export { AttributeTable } from './attribute-table.js';
+export { BatchCopier, splitBatch } from './batch-copier.js';
 export { DecodeError, InvalidMetricDataError, SluiceError } from './errors.js';
 export type {
   BucketsInput,
