@@ -3,7 +3,11 @@ export { encodeFlatJsonLines, flatPoints, formatNanos } from './codec/flat/flat-
 export { decodeMetricsRequestJson } from './codec/json/decode-request-json.js';
 export { encodeMetricsRequestJson } from './codec/json/encode-request-json.js';
 export { decodeMetricsRequest } from './codec/protobuf/decode-request.js';
-export { encodeMetricsRequest, MetricsRequestEncoder } from './codec/protobuf/encode-request.js';
+export {
+  encodeMetricsRequest,
+  MetricsRequestEncoder,
+  measureMetricsRequest,
+} from './codec/protobuf/encode-request.js';
 export type { MetricsPartialSuccess } from './codec/protobuf/response.js';
 export { decodeMetricsResponse, encodeMetricsResponse } from './codec/protobuf/response.js';
 export {
@@ -12,4 +16,29 @@ export {
 } from './codec/sdk/from-resource-metrics.js';
 export type { ToResourceMetricsResult } from './codec/sdk/to-resource-metrics.js';
 export { toResourceMetrics } from './codec/sdk/to-resource-metrics.js';
+export type { RetryOptions } from './delivery/backoff.js';
+export { Backoff, DEFAULT_RETRY, parseRetryAfter } from './delivery/backoff.js';
+export type { BreakerState, CircuitBreakerOptions } from './delivery/circuit-breaker.js';
+export { CircuitBreaker } from './delivery/circuit-breaker.js';
+export type { DeadLetterRecord } from './delivery/dead-letters.js';
+export { listDeadLetters } from './delivery/dead-letters.js';
+export type { BatchOptions, DeliveryOptions, ShutdownOptions } from './delivery/delivery-engine.js';
+export { DEFAULT_BATCH, DeliveryEngine } from './delivery/delivery-engine.js';
+export { DeliveryStats } from './delivery/delivery-stats.js';
+export {
+  PermanentError,
+  QueueFullError,
+  RetryableError,
+  ShutdownError,
+  ThrottleError,
+} from './delivery/errors.js';
+export type { QueueOptions, WhenFull } from './delivery/memory-queue.js';
+export type { Sender, SendResult } from './delivery/sender.js';
+export type { OtlpHttpSenderOptions } from './exporters/otlp-http-sender.js';
+export { OtlpHttpSender } from './exporters/otlp-http-sender.js';
 export * from './model/index.js';
+export type {
+  SluiceMetricExporterOptions,
+  TemporalityPreference,
+} from './sdk/sluice-metric-exporter.js';
+export { SluiceMetricExporter } from './sdk/sluice-metric-exporter.js';

@@ -23,6 +23,11 @@ export function encodeMetricsRequest(batch: MetricBatch): Uint8Array {
   return new RequestEncoder(batch).encode(undefined);
 }
 
+/** The exact size `encodeMetricsRequest(batch)` will have, from the sizing pass alone. */
+export function measureMetricsRequest(batch: MetricBatch): number {
+  return new RequestEncoder(batch).sizeRequest();
+}
+
 /**
  * An encoder that writes every request into one buffer it keeps, for senders that consume
  * the bytes before encoding the next batch (compress, write to a socket). A fresh buffer per

@@ -1,0 +1,388 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pino, { type Logger } from 'pino';
+import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
+import { InvalidMetricDataError } from '../model/errors.js';
+import type { MetricBatch } from '../model/metric-batch.js';
+import { Backoff, type RetryOptions, resolveRetryOptions } from './backoff.js';
+import {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  DEFAULT_CIRCUIT_BREAKER,
+} from './circuit-breaker.js';
+import { DeadLetterWriter } from './dead-letters.js';
+import { add, DeliveryStats } from './delivery-stats.js';
+import { PermanentError, RetryableError, ShutdownError, ThrottleError } from './errors.js';
+import {
+  DEFAULT_QUEUE,
+  MemoryQueue,
+  type QueueOptions,
+  type Ticket,
+  type Work,
+} from './memory-queue.js';
+import { RateLimitedLog } from './rate-limited-log.js';
+import type { Sender } from './sender.js';
+
+export interface BatchOptions {
+  /** Most points per request. */
+  maxPoints: number;
+  /** Most encoded bytes per request (defaults well under gRPC's 4 MiB). */
+  maxBytes: number;
+  /** Send what is queued after this long even if the batch is not full. */
+  flushIntervalMs: number;
+}
+
+export const DEFAULT_BATCH: BatchOptions = {
+  maxPoints: 8192,
+  maxBytes: 3 * 1024 * 1024,
+  flushIntervalMs: 200,
+};
+
+export interface DeliveryOptions {
+  sender: Sender;
+  queue?: Partial<QueueOptions>;
+  batch?: Partial<BatchOptions>;
+  /** Concurrent sends. */
+  numConsumers?: number;
+  retry?: Partial<RetryOptions>;
+  /** Per send attempt. */
+  timeoutMs?: number;
+  /** `false` turns the breaker off. */
+  circuitBreaker?: Partial<CircuitBreakerOptions> | false;
+  /** Where undeliverable requests are written; without it they are counted and logged. */
+  deadLetterDir?: string;
+  logger?: Logger;
+  /** How often repeated retry/drop logs are summarised. */
+  logIntervalMs?: number;
+}
+
+export interface ShutdownOptions {
+  /** How long to keep delivering before the rest goes to dead letters. */
+  deadlineMs?: number;
+}
+
+/**
+ * The delivery engine in front of one destination: a bounded queue, consumers that merge and
+ * split batches to the request limits, retries with exponential backoff and jitter (honouring
+ * the backend's Retry-After), a circuit breaker, dead letters, and a shutdown with a deadline.
+ *
+ * Invariant: every accepted point ends up sent, refused by the backend in a partial success,
+ * written to a dead letter, or counted as dropped with its reason — `stats` says which.
+ */
+export class DeliveryEngine {
+  readonly stats = new DeliveryStats();
+  readonly queue: MemoryQueue;
+  readonly #sender: Sender;
+  readonly #batch: BatchOptions;
+  readonly #retry: RetryOptions;
+  readonly #timeoutMs: number;
+  readonly #numConsumers: number;
+  readonly #breaker: CircuitBreaker | undefined;
+  readonly #deadLetters: DeadLetterWriter | undefined;
+  readonly #logger: Logger;
+  readonly #log: RateLimitedLog;
+  /** Aborts waits and in-flight sends once the shutdown deadline has passed. */
+  readonly #abort = new AbortController();
+  #unsettled = new Map<number, Ticket>();
+  #ticketPoints = new Map<number, number>();
+  #flushWaiters: { seq: number; resolve: () => void }[] = [];
+  #consumers: Promise<void>[] = [];
+  #started = false;
+  #accepting = true;
+  #shutdown: Promise<void> | undefined;
+
+  constructor(options: DeliveryOptions) {
+    this.#sender = options.sender;
+    this.queue = new MemoryQueue({ ...DEFAULT_QUEUE, ...options.queue });
+    this.#batch = { ...DEFAULT_BATCH, ...options.batch };
+    this.#retry = resolveRetryOptions(options.retry);
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#numConsumers = options.numConsumers ?? 4;
+    if (!(Number.isInteger(this.#numConsumers) && this.#numConsumers >= 1)) {
+      throw new InvalidMetricDataError(
+        `numConsumers must be a whole number ≥ 1, got ${options.numConsumers}`,
+      );
+    }
+    if (!(this.#batch.maxPoints >= 1)) {
+      throw new InvalidMetricDataError(`batch.maxPoints must be ≥ 1, got ${this.#batch.maxPoints}`);
+    }
+    this.#logger = (options.logger ?? pino({ name: 'sluice' })).child({
+      destination: this.#sender.destination,
+    });
+    this.#log = new RateLimitedLog(this.#logger, options.logIntervalMs);
+    if (options.circuitBreaker !== false) {
+      this.#breaker = new CircuitBreaker(
+        { ...DEFAULT_CIRCUIT_BREAKER, ...options.circuitBreaker },
+        (state, failures) => {
+          this.#logger.warn(
+            { breaker: state, consecutiveFailures: failures },
+            `circuit breaker ${state}`,
+          );
+        },
+      );
+    }
+    if (options.deadLetterDir) this.#deadLetters = new DeadLetterWriter(options.deadLetterDir);
+  }
+
+  get destination(): string {
+    return this.#sender.destination;
+  }
+
+  /** Starts the consumers (idempotent); `consume` calls it too. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    for (let k = 0; k < this.#numConsumers; k++) this.#consumers.push(this.#consumer());
+  }
+
+  /**
+   * Accepts `batch` into the queue (the caller must not touch it afterwards). Resolves once
+   * it is queued; rejects with `QueueFullError` or `ShutdownError` when it was not, so the
+   * caller knows. With `when_full: drop_newest` a full queue drops it, counted and logged.
+   */
+  async consume(batch: MetricBatch): Promise<void> {
+    const points = batch.pointCount;
+    if (!this.#accepting) {
+      add(this.stats.refused, 'shutdown', points);
+      throw new ShutdownError(
+        `exporter to ${this.destination} is shut down; ${points} points refused`,
+      );
+    }
+    if (points === 0) return;
+    this.start();
+    let offered: Awaited<ReturnType<MemoryQueue['offer']>>;
+    try {
+      offered = await this.queue.offer(batch, this.#abort.signal);
+    } catch (err) {
+      add(this.stats.refused, 'queue_full', points);
+      this.#log.note(
+        'refused',
+        'warn',
+        'queue full: batch refused',
+        { queuePoints: this.queue.points, queueBytes: this.queue.bytes },
+        points,
+      );
+      throw err;
+    }
+    if (offered.result === 'dropped') {
+      this.stats.accepted += points;
+      add(this.stats.dropped, 'queue_full', points);
+      this.#log.note(
+        'dropped:queue_full',
+        'warn',
+        'queue full: dropped newest batch',
+        { queuePoints: this.queue.points },
+        points,
+      );
+      return;
+    }
+    const ticket = offered.ticket!;
+    this.stats.accepted += points;
+    this.#unsettled.set(ticket.seq, ticket);
+    this.#ticketPoints.set(ticket.seq, points);
+  }
+
+  /** Resolves when everything accepted so far was delivered, dead-lettered or dropped. */
+  async forceFlush(): Promise<void> {
+    const last = this.#lastSeq();
+    if (last === undefined) return;
+    const endFlush = this.queue.beginFlush();
+    try {
+      await new Promise<void>((resolve) => {
+        this.#flushWaiters.push({ seq: last, resolve });
+        this.#checkFlushWaiters();
+      });
+    } finally {
+      endFlush();
+    }
+  }
+
+  /**
+   * Stops accepting, sends what is queued, and after `deadlineMs` aborts what is still in
+   * flight or queued into dead letters. Idempotent.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    this.#shutdown ??= this.#doShutdown(options.deadlineMs ?? 30_000);
+    return this.#shutdown;
+  }
+
+  async #doShutdown(deadlineMs: number): Promise<void> {
+    this.#accepting = false;
+    this.queue.close();
+    const drained = Promise.all(this.#consumers);
+    const deadline = sleep(deadlineMs, 'deadline', { ref: false });
+    const outcome = await Promise.race([drained.then(() => 'drained'), deadline]);
+    if (outcome === 'deadline') {
+      this.#logger.warn(
+        { deadlineMs, queuedPoints: this.queue.points },
+        'shutdown deadline reached: the rest goes to dead letters',
+      );
+      this.#abort.abort();
+      this.#breaker?.close();
+      for (const work of this.queue.drain()) await this.#deadLetter(work, 'shutdown', undefined);
+      await drained;
+    }
+    this.#breaker?.close();
+    await this.#sender.close?.();
+    this.#log.flush();
+    this.#logger.info({ stats: this.stats.toJSON() }, 'exporter shut down');
+  }
+
+  async #consumer(): Promise<void> {
+    const { maxPoints, maxBytes, flushIntervalMs } = this.#batch;
+    const signal = this.#abort.signal;
+    for (;;) {
+      await this.#breaker?.whenReady(signal);
+      const work = await this.queue.take(maxPoints, maxBytes, flushIntervalMs, signal);
+      if (work === undefined) return;
+      await this.#deliver(work);
+    }
+  }
+
+  async #deliver(work: Work): Promise<void> {
+    const backoff = new Backoff(this.#retry);
+    const started = Date.now();
+    const signal = this.#abort.signal;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) await this.#breaker?.whenReady(signal);
+      if (signal.aborted) return this.#deadLetter(work, 'shutdown', undefined);
+      const attemptSignal = AbortSignal.any([signal, AbortSignal.timeout(this.#timeoutMs)]);
+      let error: PermanentError | RetryableError;
+      try {
+        this.stats.requests++;
+        const result = await this.#sender.send(work.batch, attemptSignal);
+        this.#breaker?.recordSuccess();
+        const rejected = Math.min(work.points, Math.max(0, result.rejectedPoints));
+        this.stats.sent += work.points - rejected;
+        this.stats.rejected += rejected;
+        if (rejected > 0 || result.message) {
+          this.#log.note(
+            'partial_success',
+            'warn',
+            'backend accepted the request partially',
+            { message: result.message },
+            rejected,
+          );
+        }
+        this.#settle(work);
+        return;
+      } catch (err) {
+        error = this.#classify(err, attemptSignal);
+      }
+      if (signal.aborted) return this.#deadLetter(work, 'shutdown', error);
+      if (error instanceof PermanentError) {
+        this.#breaker?.recordSuccess(); // the backend answered: it is up
+        return this.#deadLetter(work, 'permanent', error);
+      }
+      this.#breaker?.recordFailure();
+      if (!this.#retry.enabled) return this.#deadLetter(work, 'send_failed', error);
+      const delay = error instanceof ThrottleError ? error.retryAfterMs : backoff.nextDelayMs();
+      const elapsed = Date.now() - started;
+      if (this.#retry.maxElapsedMs > 0 && elapsed + delay > this.#retry.maxElapsedMs) {
+        return this.#deadLetter(work, 'retries_exhausted', error);
+      }
+      this.stats.retries++;
+      this.#log.note(
+        'retry',
+        'warn',
+        'send failed, will retry',
+        { error: error.message, status: error.status, delayMs: delay, attempt: attempt + 1 },
+        work.points,
+      );
+      try {
+        await sleep(delay, undefined, { signal });
+      } catch {
+        return this.#deadLetter(work, 'shutdown', error);
+      }
+    }
+  }
+
+  #classify(err: unknown, signal: AbortSignal): PermanentError | RetryableError {
+    if (err instanceof PermanentError || err instanceof RetryableError) return err;
+    if (signal.aborted && !this.#abort.signal.aborted) {
+      return new RetryableError(`send timed out after ${this.#timeoutMs} ms`, { cause: err });
+    }
+    if (signal.aborted) return new RetryableError('send aborted by shutdown', { cause: err });
+    // Unknown failures (connection reset, DNS, a bug in a sender) are retried: losing data
+    // on a transient error is worse than one more attempt.
+    return new RetryableError((err as Error)?.message ?? String(err), { cause: err });
+  }
+
+  async #deadLetter(
+    work: Work,
+    reason: string,
+    error: PermanentError | RetryableError | undefined,
+  ): Promise<void> {
+    const status = error?.status;
+    const message = error?.message ?? reason;
+    if (this.#deadLetters) {
+      try {
+        const record = await this.#deadLetters.write(encodeMetricsRequest(work.batch), {
+          reason,
+          destination: this.destination,
+          status,
+          message,
+          points: work.points,
+        });
+        add(this.stats.deadLettered, reason, work.points);
+        this.#log.note(
+          `dead_letter:${reason}`,
+          'error',
+          `undeliverable (${reason}): written to dead letters`,
+          { reason, status, error: message, file: record.file, dir: this.#deadLetters.dir },
+          work.points,
+        );
+        this.#settle(work);
+        return;
+      } catch (writeError) {
+        add(this.stats.dropped, `${reason}_dead_letter_failed`, work.points);
+        this.#log.note(
+          `dropped:${reason}`,
+          'error',
+          `undeliverable (${reason}) and the dead-letter write failed: dropped`,
+          { reason, status, error: message, writeError: (writeError as Error).message },
+          work.points,
+        );
+        this.#settle(work);
+        return;
+      }
+    }
+    add(this.stats.dropped, reason, work.points);
+    this.#log.note(
+      `dropped:${reason}`,
+      'error',
+      `undeliverable (${reason}) and no dead_letter_dir configured: dropped`,
+      { reason, status, error: message },
+      work.points,
+    );
+    this.#settle(work);
+  }
+
+  #settle(work: Work): void {
+    for (const ticket of work.tickets) {
+      if (--ticket.pending === 0) {
+        this.#unsettled.delete(ticket.seq);
+        this.#ticketPoints.delete(ticket.seq);
+      }
+    }
+    this.#checkFlushWaiters();
+  }
+
+  #checkFlushWaiters(): void {
+    if (this.#flushWaiters.length === 0) return;
+    const oldest = this.#unsettled.keys().next();
+    const minUnsettled = oldest.done ? Number.POSITIVE_INFINITY : oldest.value;
+    this.#flushWaiters = this.#flushWaiters.filter((waiter) => {
+      if (waiter.seq < minUnsettled) {
+        waiter.resolve();
+        return false;
+      }
+      return true;
+    });
+  }
+
+  #lastSeq(): number | undefined {
+    let last: number | undefined;
+    for (const seq of this.#unsettled.keys()) last = seq;
+    return last;
+  }
+}

@@ -1,0 +1,242 @@
+import { measureMetricsRequest } from '../codec/protobuf/encode-request.js';
+import { BatchCopier } from '../model/batch-copier.js';
+import type { MetricBatch } from '../model/metric-batch.js';
+import { QueueFullError } from './errors.js';
+import { WakeList } from './wake-list.js';
+
+export type WhenFull = 'block' | 'drop_newest' | 'reject';
+
+export interface QueueOptions {
+  /** Most points held at once. */
+  maxPoints: number;
+  /** Most encoded bytes held at once (OTLP protobuf size). */
+  maxBytes: number;
+  /** What `offer` does when the batch does not fit. */
+  whenFull: WhenFull;
+}
+
+export const DEFAULT_QUEUE: QueueOptions = {
+  maxPoints: 1_000_000,
+  maxBytes: 256 * 1024 * 1024,
+  whenFull: 'reject',
+};
+
+/** One accepted batch, settled once every part of it was delivered or dead-lettered. */
+export class Ticket {
+  readonly seq: number;
+  /** Parts not settled yet: 1, plus one for every split. */
+  pending = 1;
+  constructor(seq: number) {
+    this.seq = seq;
+  }
+}
+
+interface Entry {
+  batch: MetricBatch;
+  points: number;
+  bytes: number;
+  ticket: Ticket;
+  enqueuedAt: number;
+}
+
+/** A batch ready to send: queued batches merged (or a large one's first part). */
+export interface Work {
+  batch: MetricBatch;
+  points: number;
+  bytes: number;
+  tickets: Ticket[];
+}
+
+export type OfferResult = 'accepted' | 'dropped';
+
+/**
+ * The bounded in-memory queue in front of an exporter, measured in points and in encoded
+ * bytes. Consumers `take` work: queued batches merged up to the batch limits (large ones
+ * split), as soon as enough is queued or the oldest batch waited `flushIntervalMs`.
+ * The same interface will front a persistent queue.
+ */
+export class MemoryQueue {
+  readonly options: QueueOptions;
+  #entries: Entry[] = [];
+  #head = 0;
+  #points = 0;
+  #bytes = 0;
+  #seq = 0;
+  #closed = false;
+  #flushing = 0;
+  #dataQueued = new WakeList();
+  #spaceFreed = new WakeList();
+
+  constructor(options: QueueOptions) {
+    this.options = options;
+  }
+
+  get points(): number {
+    return this.#points;
+  }
+  get bytes(): number {
+    return this.#bytes;
+  }
+  get length(): number {
+    return this.#entries.length - this.#head;
+  }
+
+  /**
+   * Queues `batch`. Resolves `accepted` with its ticket once it is in; when it does not fit:
+   * `block` waits for room (or `signal`), `drop_newest` resolves `dropped`, `reject` throws
+   * `QueueFullError`. A batch larger than the whole queue is refused in every mode.
+   */
+  async offer(
+    batch: MetricBatch,
+    signal?: AbortSignal,
+  ): Promise<{ result: OfferResult; ticket?: Ticket; bytes: number }> {
+    const points = batch.pointCount;
+    const bytes = measureMetricsRequest(batch);
+    const { maxPoints, maxBytes, whenFull } = this.options;
+    if (points > maxPoints || bytes > maxBytes) {
+      throw new QueueFullError(
+        `batch of ${points} points (${bytes} bytes) exceeds the whole queue (${maxPoints} points, ${maxBytes} bytes): raise queue.max_points / queue.max_bytes`,
+      );
+    }
+    while (this.#points + points > maxPoints || this.#bytes + bytes > maxBytes) {
+      if (whenFull === 'drop_newest') return { result: 'dropped', bytes };
+      if (whenFull === 'reject' || this.#closed || signal?.aborted) {
+        throw new QueueFullError(
+          `queue full: ${this.#points}/${maxPoints} points, ${this.#bytes}/${maxBytes} bytes; refused ${points} points`,
+        );
+      }
+      await this.#spaceFreed.wait(undefined, signal);
+    }
+    const ticket = new Ticket(++this.#seq);
+    this.#entries.push({ batch, points, bytes, ticket, enqueuedAt: Date.now() });
+    this.#points += points;
+    this.#bytes += bytes;
+    this.#dataQueued.wakeAll();
+    return { result: 'accepted', ticket, bytes };
+  }
+
+  /**
+   * The next work, at most `maxPoints` points and about `maxBytes` bytes. Waits until that
+   * much is queued, the oldest entry is `flushIntervalMs` old, a flush was requested or the
+   * queue closed; resolves undefined when closed and empty, or when `signal` aborts.
+   */
+  async take(
+    maxPoints: number,
+    maxBytes: number,
+    flushIntervalMs: number,
+    signal?: AbortSignal,
+  ): Promise<Work | undefined> {
+    for (;;) {
+      if (signal?.aborted) return undefined;
+      if (this.length === 0) {
+        if (this.#closed) return undefined;
+        await this.#dataQueued.wait(undefined, signal);
+        continue;
+      }
+      const age = Date.now() - this.#entries[this.#head].enqueuedAt;
+      if (
+        this.#points >= maxPoints ||
+        this.#bytes >= maxBytes ||
+        age >= flushIntervalMs ||
+        this.#flushing > 0 ||
+        this.#closed
+      ) {
+        return this.#assemble(maxPoints, maxBytes);
+      }
+      await this.#dataQueued.wait(flushIntervalMs - age, signal);
+    }
+  }
+
+  /** Makes `take` hand out what is queued now without waiting for the interval. */
+  beginFlush(): () => void {
+    this.#flushing++;
+    this.#dataQueued.wakeAll();
+    let ended = false;
+    return () => {
+      if (!ended) {
+        ended = true;
+        this.#flushing--;
+      }
+    };
+  }
+
+  /** No more offers; consumers drain what is left, then `take` returns undefined. */
+  close(): void {
+    this.#closed = true;
+    this.#dataQueued.wakeAll();
+    this.#spaceFreed.wakeAll();
+  }
+
+  /** Removes and returns everything queued (shutdown past its deadline). */
+  drain(): Work[] {
+    const out: Work[] = [];
+    while (this.length > 0) {
+      const entry = this.#shift();
+      out.push({
+        batch: entry.batch,
+        points: entry.points,
+        bytes: entry.bytes,
+        tickets: [entry.ticket],
+      });
+    }
+    return out;
+  }
+
+  #assemble(maxPoints: number, maxBytes: number): Work {
+    const first = this.#entries[this.#head];
+    if ((first.points > maxPoints || first.bytes > maxBytes) && first.points > 1) {
+      return this.#splitHead(maxPoints, maxBytes);
+    }
+    const taken: Entry[] = [];
+    let points = 0;
+    let bytes = 0;
+    while (this.length > 0) {
+      const entry = this.#entries[this.#head];
+      if (taken.length > 0 && (points + entry.points > maxPoints || bytes + entry.bytes > maxBytes))
+        break;
+      taken.push(this.#shift());
+      points += entry.points;
+      bytes += entry.bytes;
+    }
+    if (taken.length === 1)
+      return { batch: taken[0].batch, points, bytes, tickets: [taken[0].ticket] };
+    const copier = new BatchCopier();
+    for (const entry of taken) copier.append(entry.batch);
+    return { batch: copier.target, points, bytes, tickets: taken.map((e) => e.ticket) };
+  }
+
+  /** Cuts a part that fits off the head entry, which stays queued with the rest. */
+  #splitHead(maxPoints: number, maxBytes: number): Work {
+    const entry = this.#entries[this.#head];
+    const byBytes = Math.floor((entry.points * maxBytes) / entry.bytes);
+    const count = Math.max(1, Math.min(maxPoints, byBytes, entry.points - 1));
+    const head = new BatchCopier();
+    head.append(entry.batch, 0, count);
+    const rest = new BatchCopier();
+    rest.append(entry.batch, count, entry.points);
+    const headBytes = measureMetricsRequest(head.target);
+    const restBytes = measureMetricsRequest(rest.target);
+    this.#points -= count;
+    this.#bytes += restBytes - entry.bytes;
+    entry.batch = rest.target;
+    entry.points -= count;
+    entry.bytes = restBytes;
+    entry.ticket.pending++;
+    this.#spaceFreed.wakeAll();
+    return { batch: head.target, points: count, bytes: headBytes, tickets: [entry.ticket] };
+  }
+
+  #shift(): Entry {
+    const entry = this.#entries[this.#head];
+    this.#entries[this.#head] = undefined as unknown as Entry;
+    this.#head++;
+    if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#points -= entry.points;
+    this.#bytes -= entry.bytes;
+    this.#spaceFreed.wakeAll();
+    return entry;
+  }
+}

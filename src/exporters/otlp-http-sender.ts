@@ -1,0 +1,105 @@
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import { Agent, request } from 'undici';
+import { encodeMetricsRequestJson } from '../codec/json/encode-request-json.js';
+import { decodeMetricsRequestJsonResponse } from '../codec/json/response-json.js';
+import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
+import { decodeMetricsResponse } from '../codec/protobuf/response.js';
+import type { Sender, SendResult } from '../delivery/sender.js';
+import { InvalidMetricDataError } from '../model/errors.js';
+import type { MetricBatch } from '../model/metric-batch.js';
+import { errorForHttpStatus } from './http-status.js';
+
+const gzip = promisify(gzipCallback);
+
+export type HttpEncoding = 'protobuf' | 'json';
+export type HttpCompression = 'none' | 'gzip';
+
+export interface OtlpHttpSenderOptions {
+  /** Full URL of the metrics endpoint, e.g. `http://127.0.0.1:4318/v1/metrics`. */
+  url: string;
+  headers?: Record<string, string>;
+  encoding?: HttpEncoding;
+  compression?: HttpCompression;
+  /** Keep-alive connections to the endpoint (defaults to the number of consumers). */
+  connections?: number;
+}
+
+/**
+ * OTLP/HTTP (protobuf or JSON, gzip optional) over undici with keep-alive. Encoding happens
+ * per request, bounded by the batch limits, and gzip runs on libuv's thread pool.
+ */
+export class OtlpHttpSender implements Sender {
+  readonly destination: string;
+  readonly #url: URL;
+  readonly #headers: Record<string, string>;
+  readonly #encoding: HttpEncoding;
+  readonly #compression: HttpCompression;
+  readonly #agent: Agent;
+
+  constructor(options: OtlpHttpSenderOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.url);
+    } catch {
+      throw new InvalidMetricDataError(
+        `url: "${options.url}" is not a URL (expected e.g. http://127.0.0.1:4318/v1/metrics)`,
+      );
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new InvalidMetricDataError(`url: "${options.url}" must be http:// or https://`);
+    }
+    this.#url = url;
+    this.destination = url.toString();
+    this.#encoding = options.encoding ?? 'protobuf';
+    this.#compression = options.compression ?? 'none';
+    this.#headers = {
+      ...options.headers,
+      'content-type': this.#encoding === 'json' ? 'application/json' : 'application/x-protobuf',
+      ...(this.#compression === 'gzip' ? { 'content-encoding': 'gzip' } : {}),
+      'user-agent': 'sluice',
+    };
+    this.#agent = new Agent({ connections: options.connections ?? 8, keepAliveTimeout: 30_000 });
+  }
+
+  async send(batch: MetricBatch, signal: AbortSignal): Promise<SendResult> {
+    let body: Uint8Array =
+      this.#encoding === 'json'
+        ? Buffer.from(encodeMetricsRequestJson(batch))
+        : encodeMetricsRequest(batch);
+    if (this.#compression === 'gzip') body = await gzip(body);
+    const response = await request(this.#url, {
+      method: 'POST',
+      body,
+      headers: this.#headers,
+      signal,
+      dispatcher: this.#agent,
+    });
+    const responseBody = new Uint8Array(await response.body.arrayBuffer());
+    const contentType = header(response.headers['content-type']);
+    if (response.statusCode >= 200 && response.statusCode < 300) {
+      if (responseBody.length === 0) return { rejectedPoints: 0 };
+      const partial = contentType?.includes('json')
+        ? decodeMetricsRequestJsonResponse(responseBody)
+        : decodeMetricsResponse(responseBody);
+      return {
+        rejectedPoints: partial.rejectedDataPoints,
+        message: partial.errorMessage || undefined,
+      };
+    }
+    throw errorForHttpStatus(
+      response.statusCode,
+      responseBody,
+      contentType,
+      response.headers['retry-after'],
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,143 @@
+import type { ExportResult } from '@opentelemetry/core';
+import {
+  type AggregationOption,
+  AggregationTemporality,
+  AggregationType,
+  InstrumentType,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import type { Logger } from 'pino';
+import { ResourceMetricsConverter } from '../codec/sdk/from-resource-metrics.js';
+import type { RetryOptions } from '../delivery/backoff.js';
+import type { CircuitBreakerOptions } from '../delivery/circuit-breaker.js';
+import { type BatchOptions, DeliveryEngine } from '../delivery/delivery-engine.js';
+import type { DeliveryStats } from '../delivery/delivery-stats.js';
+import type { QueueOptions } from '../delivery/memory-queue.js';
+import type { Sender } from '../delivery/sender.js';
+import { OtlpHttpSender } from '../exporters/otlp-http-sender.js';
+import { InvalidMetricDataError } from '../model/errors.js';
+import { readOtlpEnvironment } from './env.js';
+
+export type TemporalityPreference = 'cumulative' | 'delta' | 'lowmemory';
+
+export interface SluiceMetricExporterOptions {
+  /** Metrics endpoint; default from `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`, else `http://localhost:4318/v1/metrics`. */
+  url?: string;
+  headers?: Record<string, string>;
+  /** Per request attempt (the official exporters' `timeoutMillis`). Default 10 s. */
+  timeoutMillis?: number;
+  compression?: 'none' | 'gzip';
+  /** `http/protobuf` (default) or `http/json`. */
+  protocol?: 'http/protobuf' | 'http/json';
+  temporalityPreference?: TemporalityPreference;
+  queue?: Partial<QueueOptions>;
+  batch?: Partial<BatchOptions>;
+  retry?: Partial<RetryOptions>;
+  circuitBreaker?: Partial<CircuitBreakerOptions> | false;
+  numConsumers?: number;
+  deadLetterDir?: string;
+  logger?: Logger;
+  /** How long `shutdown()` keeps delivering before the rest goes to dead letters. Default 30 s. */
+  shutdownDeadlineMillis?: number;
+  /** A custom destination instead of OTLP/HTTP (tests, other protocols). */
+  sender?: Sender;
+}
+
+/**
+ * A `PushMetricExporter` for `@opentelemetry/sdk-metrics` that never blocks the app on the
+ * network: `export()` converts and enqueues, then reports success; a pool of consumers sends
+ * batches with retries, backoff, a circuit breaker and dead letters. `forceFlush()` resolves
+ * once everything accepted so far was delivered or dead-lettered.
+ */
+export class SluiceMetricExporter implements PushMetricExporter {
+  readonly #engine: DeliveryEngine;
+  readonly #converter = new ResourceMetricsConverter();
+  readonly #temporality: TemporalityPreference;
+  readonly #shutdownDeadlineMs: number;
+
+  constructor(options: SluiceMetricExporterOptions = {}) {
+    const env = readOtlpEnvironment();
+    const protocol = options.protocol ?? env.protocol ?? 'http/protobuf';
+    if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
+      throw new InvalidMetricDataError(
+        `protocol: "${protocol}" is not supported yet (use http/protobuf or http/json)`,
+      );
+    }
+    const compression = options.compression ?? env.compression ?? 'none';
+    if (compression !== 'none' && compression !== 'gzip') {
+      throw new InvalidMetricDataError(
+        `compression: "${compression}" is not supported (use none or gzip)`,
+      );
+    }
+    const temporality = options.temporalityPreference ?? env.temporalityPreference ?? 'cumulative';
+    if (temporality !== 'cumulative' && temporality !== 'delta' && temporality !== 'lowmemory') {
+      throw new InvalidMetricDataError(
+        `temporalityPreference: "${temporality}" must be cumulative, delta or lowmemory`,
+      );
+    }
+    this.#temporality = temporality;
+    this.#shutdownDeadlineMs = options.shutdownDeadlineMillis ?? 30_000;
+    const sender =
+      options.sender ??
+      new OtlpHttpSender({
+        url: options.url ?? env.url ?? 'http://localhost:4318/v1/metrics',
+        headers: { ...env.headers, ...options.headers },
+        encoding: protocol === 'http/json' ? 'json' : 'protobuf',
+        compression,
+        connections: options.numConsumers ?? 4,
+      });
+    this.#engine = new DeliveryEngine({
+      sender,
+      queue: options.queue,
+      batch: options.batch,
+      retry: options.retry,
+      circuitBreaker: options.circuitBreaker,
+      numConsumers: options.numConsumers,
+      deadLetterDir: options.deadLetterDir,
+      timeoutMs: options.timeoutMillis ?? env.timeoutMillis ?? 10_000,
+      logger: options.logger,
+    });
+  }
+
+  /** Counters of what happened to every point (accepted, sent, dead-lettered, dropped...). */
+  get stats(): DeliveryStats {
+    return this.#engine.stats;
+  }
+
+  export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    let batch: ReturnType<ResourceMetricsConverter['convert']>;
+    try {
+      batch = this.#converter.convert(metrics);
+    } catch (error) {
+      resultCallback({ code: 1, error: error as Error });
+      return;
+    }
+    this.#engine.consume(batch).then(
+      () => resultCallback({ code: 0 }),
+      (error: Error) => resultCallback({ code: 1, error }),
+    );
+  }
+
+  forceFlush(): Promise<void> {
+    return this.#engine.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.#engine.shutdown({ deadlineMs: this.#shutdownDeadlineMs });
+  }
+
+  selectAggregationTemporality(instrumentType: InstrumentType): AggregationTemporality {
+    if (this.#temporality === 'cumulative') return AggregationTemporality.CUMULATIVE;
+    const delta =
+      this.#temporality === 'delta'
+        ? instrumentType !== InstrumentType.UP_DOWN_COUNTER &&
+          instrumentType !== InstrumentType.OBSERVABLE_UP_DOWN_COUNTER
+        : instrumentType === InstrumentType.COUNTER || instrumentType === InstrumentType.HISTOGRAM;
+    return delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
+  }
+
+  selectAggregation(_instrumentType: InstrumentType): AggregationOption {
+    return { type: AggregationType.DEFAULT };
+  }
+}

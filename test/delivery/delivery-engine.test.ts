@@ -1,0 +1,328 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  DeliveryEngine,
+  type DeliveryOptions,
+  decodeMetricsRequest,
+  listDeadLetters,
+  OtlpHttpSender,
+  QueueFullError,
+  ShutdownError,
+} from '../../src/index.js';
+import { counterBatch } from '../helpers/batches.js';
+import { OtlpSink, statusBody } from '../helpers/otlp-sink.js';
+
+const quiet = pino({ level: 'silent' });
+const fastRetry = { initialIntervalMs: 20, maxIntervalMs: 100, maxElapsedMs: 10_000 };
+
+let sink: OtlpSink;
+let dir: string;
+const engines: DeliveryEngine[] = [];
+
+beforeEach(async () => {
+  sink = new OtlpSink();
+  await sink.start();
+  dir = await mkdtemp(join(tmpdir(), 'sluice-dlq-'));
+});
+
+afterEach(async () => {
+  for (const engine of engines.splice(0)) await engine.shutdown({ deadlineMs: 100 });
+  await sink.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function engine(options: Partial<DeliveryOptions> = {}, url = sink.url): DeliveryEngine {
+  const created = new DeliveryEngine({
+    sender: new OtlpHttpSender({ url }),
+    retry: fastRetry,
+    batch: { flushIntervalMs: 10 },
+    deadLetterDir: dir,
+    logger: quiet,
+    ...options,
+  });
+  engines.push(created);
+  return created;
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Ids of every point written to a dead letter in `dir`, decoded from the .binpb files. */
+async function deadLetterIds(): Promise<string[]> {
+  const ids: string[] = [];
+  for (const record of await listDeadLetters(dir)) {
+    const batch = decodeMetricsRequest(await readFile(join(dir, record.file)));
+    for (const point of batch.pointViews())
+      ids.push(String(point.attributes.find((a) => a.key === 'id')?.value));
+  }
+  return ids;
+}
+
+/** The invariant of every test: each accepted point was delivered or is in a dead letter, and the counters agree. */
+async function expectNothingLost(e: DeliveryEngine, accepted: string[]): Promise<void> {
+  const delivered = sink.deliveredIds();
+  const dead = new Set(await deadLetterIds());
+  const missing = accepted.filter((id) => !delivered.has(id) && !dead.has(id));
+  expect(missing).toEqual([]);
+  const s = e.stats;
+  const deadLettered = Object.values(s.deadLettered).reduce((a, b) => a + b, 0);
+  const dropped = Object.values(s.dropped).reduce((a, b) => a + b, 0);
+  expect(s.accepted).toBe(accepted.length);
+  expect(s.sent + s.rejected + deadLettered + dropped).toBe(s.accepted);
+  expect(s.inFlight).toBe(0);
+}
+
+describe('DeliveryEngine over OTLP/HTTP', () => {
+  it('delivers everything, merging small batches and splitting large ones to the limits', async () => {
+    const e = engine({ batch: { maxPoints: 100, flushIntervalMs: 50 } });
+    const ids: string[] = [];
+    for (let k = 0; k < 30; k++) {
+      const { batch, ids: batchIds } = counterBatch(10);
+      ids.push(...batchIds);
+      await e.consume(batch);
+    }
+    const big = counterBatch(450);
+    ids.push(...big.ids);
+    await e.consume(big.batch);
+    await e.forceFlush();
+    expect(sink.deliveredIds().size).toBe(ids.length);
+    expect(Math.max(...sink.received.map((r) => r.points))).toBeLessThanOrEqual(100);
+    expect(sink.received.length).toBeLessThan(20); // 750 points in ≥ 8 requests, not 31
+    await expectNothingLost(e, ids);
+  });
+
+  it('retries 503 after the Retry-After the backend asked for', async () => {
+    const times: number[] = [];
+    sink.reply = (_r, index) => {
+      times.push(Date.now());
+      return index === 0 ? { status: 503, headers: { 'retry-after': '1' } } : {};
+    };
+    const e = engine();
+    const { batch, ids } = counterBatch(5);
+    await e.consume(batch);
+    await e.forceFlush();
+    expect(sink.received).toHaveLength(2);
+    expect(times[1] - times[0]).toBeGreaterThanOrEqual(950);
+    expect(e.stats.retries).toBe(1);
+    await expectNothingLost(e, ids);
+  });
+
+  it('retries 429 without Retry-After with backoff until it succeeds', async () => {
+    sink.reply = (_r, index) => (index < 3 ? { status: 429 } : {});
+    const e = engine();
+    const { batch, ids } = counterBatch(5);
+    await e.consume(batch);
+    await e.forceFlush();
+    expect(sink.received).toHaveLength(4);
+    expect(e.stats.retries).toBe(3);
+    expect(e.stats.sent).toBe(5);
+    await expectNothingLost(e, ids);
+  });
+
+  it('writes a 400 to a dead letter at once, with the backend message in the sidecar', async () => {
+    sink.reply = () => ({ status: 400, body: statusBody('metric name is invalid') });
+    const e = engine();
+    const { batch, ids } = counterBatch(7);
+    await e.consume(batch);
+    await e.forceFlush();
+    expect(sink.received).toHaveLength(1);
+    const [record] = await listDeadLetters(dir);
+    expect(record).toMatchObject({
+      reason: 'permanent',
+      status: 400,
+      points: 7,
+      destination: sink.url,
+    });
+    expect(record.message).toContain('metric name is invalid');
+    expect(record.file).toMatch(/permanent.*\.binpb$/);
+    expect(e.stats.deadLettered).toEqual({ permanent: 7 });
+    await expectNothingLost(e, ids);
+  });
+
+  it('counts and logs what it cannot deliver when no dead-letter directory is set', async () => {
+    sink.reply = () => ({ status: 413, body: 'too large' });
+    const lines: string[] = [];
+    const logger = pino(
+      new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }),
+    );
+    const e = engine({ deadLetterDir: undefined, logger });
+    const { batch } = counterBatch(3);
+    await e.consume(batch);
+    await e.forceFlush();
+    expect(e.stats.dropped).toEqual({ permanent: 3 });
+    const logged = lines.map((l) => JSON.parse(l)).find((l) => l.reason === 'permanent');
+    expect(logged).toMatchObject({ level: 50, points: 3, status: 413 });
+    expect(logged.msg).toContain('no dead_letter_dir configured');
+  });
+
+  it('survives connection refused and delivers once the backend comes up', async () => {
+    const port = sink.port;
+    await sink.stop();
+    // Refusals are fast: the breaker opens within the 150 ms; let it probe again soon.
+    const e = engine(
+      { circuitBreaker: { resetTimeoutMs: 100 } },
+      `http://127.0.0.1:${port}/v1/metrics`,
+    );
+    const { batch, ids } = counterBatch(4);
+    await e.consume(batch);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(e.stats.retries).toBeGreaterThan(0);
+    await sink.start(port);
+    await e.forceFlush();
+    expect(sink.deliveredIds().size).toBe(4);
+    await expectNothingLost(e, ids);
+  });
+
+  it('times out a hanging backend and retries', async () => {
+    sink.reply = (_r, index) => (index === 0 ? { delayMs: 1000 } : {});
+    const e = engine({ timeoutMs: 200 });
+    const { batch, ids } = counterBatch(3);
+    await e.consume(batch);
+    await e.forceFlush();
+    expect(e.stats.retries).toBeGreaterThanOrEqual(1);
+    expect(e.stats.sent).toBe(3);
+    await expectNothingLost(e, ids);
+  });
+
+  it('counts a partial success as rejected points and does not retry it', async () => {
+    const partial = Uint8Array.from([0x0a, 0x08, 0x08, 0x02, 0x12, 0x04, ...Buffer.from('dups')]);
+    sink.reply = () => ({ body: partial });
+    const e = engine();
+    const { batch } = counterBatch(6);
+    await e.consume(batch);
+    await e.forceFlush();
+    expect(sink.received).toHaveLength(1);
+    expect(e.stats.rejected).toBe(2);
+    expect(e.stats.sent).toBe(4);
+  });
+
+  it('keeps numConsumers requests in flight against a slow backend', async () => {
+    sink.reply = () => ({ delayMs: 150 });
+    const e = engine({ numConsumers: 4, batch: { maxPoints: 10, flushIntervalMs: 5 } });
+    const ids: string[] = [];
+    for (let k = 0; k < 12; k++) {
+      const { batch, ids: batchIds } = counterBatch(10);
+      ids.push(...batchIds);
+      await e.consume(batch);
+    }
+    await e.forceFlush();
+    expect(sink.maxInFlight).toBe(4);
+    await expectNothingLost(e, ids);
+  });
+
+  it('at the shutdown deadline, writes in-flight and queued data to dead letters', async () => {
+    sink.reply = () => ({ status: 503 });
+    const e = engine({ batch: { maxPoints: 10, flushIntervalMs: 5 }, numConsumers: 2 });
+    const ids: string[] = [];
+    for (let k = 0; k < 10; k++) {
+      const { batch, ids: batchIds } = counterBatch(10);
+      ids.push(...batchIds);
+      await e.consume(batch);
+    }
+    await e.shutdown({ deadlineMs: 300 });
+    expect(e.stats.deadLettered.shutdown).toBe(100);
+    await expectNothingLost(e, ids);
+    await expect(e.consume(counterBatch(1).batch)).rejects.toBeInstanceOf(ShutdownError);
+    expect(e.stats.refused.shutdown).toBe(1);
+  });
+
+  it('drains the queue on shutdown when the backend is up', async () => {
+    const e = engine({ batch: { maxPoints: 50, flushIntervalMs: 10_000 } });
+    const { batch, ids } = counterBatch(120);
+    await e.consume(batch);
+    await e.shutdown({ deadlineMs: 5_000 });
+    expect(e.stats.sent).toBe(120);
+    await expectNothingLost(e, ids);
+  });
+
+  it('gives up after max elapsed time and dead-letters with the last error', async () => {
+    sink.reply = () => ({ status: 502, body: 'bad gateway' });
+    const e = engine({
+      retry: { initialIntervalMs: 20, maxIntervalMs: 40, maxElapsedMs: 200 },
+      circuitBreaker: false,
+    });
+    const { batch, ids } = counterBatch(2);
+    await e.consume(batch);
+    await e.forceFlush();
+    const [record] = await listDeadLetters(dir);
+    expect(record).toMatchObject({ reason: 'retries_exhausted', status: 502 });
+    await expectNothingLost(e, ids);
+  });
+
+  it('refuses when the queue is full (reject) or drops and counts the newest (drop_newest)', async () => {
+    sink.reply = () => ({ delayMs: 300 });
+    const options = { numConsumers: 1, batch: { maxPoints: 10, flushIntervalMs: 10_000 } };
+    const rejecting = engine({ ...options, queue: { maxPoints: 20, whenFull: 'reject' } });
+    await rejecting.consume(counterBatch(10).batch);
+    await waitFor(() => sink.inFlight === 1); // the first batch left the queue
+    await rejecting.consume(counterBatch(10).batch);
+    await rejecting.consume(counterBatch(10).batch);
+    await expect(rejecting.consume(counterBatch(10).batch)).rejects.toThrow(QueueFullError);
+    await expect(rejecting.consume(counterBatch(10).batch)).rejects.toThrow(
+      /queue full: 20\/20 points/,
+    );
+    expect(rejecting.stats.refused.queue_full).toBe(20);
+
+    const dropping = engine({ ...options, queue: { maxPoints: 20, whenFull: 'drop_newest' } });
+    await dropping.consume(counterBatch(10).batch);
+    await waitFor(() => sink.inFlight === 2);
+    await dropping.consume(counterBatch(10).batch);
+    await dropping.consume(counterBatch(10).batch);
+    await dropping.consume(counterBatch(10).batch);
+    expect(dropping.stats.dropped.queue_full).toBe(10);
+    expect(dropping.stats.accepted).toBe(40);
+  });
+
+  it('refuses a batch larger than the whole queue, saying which limit to raise', async () => {
+    const e = engine({ queue: { maxPoints: 5 } });
+    await expect(e.consume(counterBatch(6).batch)).rejects.toThrow(
+      /exceeds the whole queue .* raise queue\.max_points/,
+    );
+  });
+
+  it('blocks when the queue is full (block) until there is room', async () => {
+    const e = engine({
+      queue: { maxPoints: 20, whenFull: 'block' },
+      batch: { maxPoints: 20, flushIntervalMs: 5 },
+    });
+    const ids: string[] = [];
+    for (let k = 0; k < 10; k++) {
+      const { batch, ids: batchIds } = counterBatch(15);
+      ids.push(...batchIds);
+      await e.consume(batch);
+      expect(e.queue.points).toBeLessThanOrEqual(20);
+    }
+    await e.forceFlush();
+    await expectNothingLost(e, ids);
+  });
+
+  it('opens the circuit breaker after consecutive failures, waits, then probes once', async () => {
+    let failing = true;
+    sink.reply = () => (failing ? { status: 503 } : {});
+    const e = engine({
+      circuitBreaker: { failureThreshold: 3, resetTimeoutMs: 400 },
+      retry: { initialIntervalMs: 10, maxIntervalMs: 10, maxElapsedMs: 60_000 },
+      numConsumers: 2,
+    });
+    const { batch, ids } = counterBatch(3);
+    await e.consume(batch);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const whileOpen = sink.received.length;
+    expect(whileOpen).toBe(3); // opened after 3 failures; nothing more until the reset timeout
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(sink.received.length).toBe(whileOpen);
+    failing = false;
+    await e.forceFlush();
+    expect(sink.received.length).toBe(whileOpen + 1); // the single half-open probe succeeded
+    await expectNothingLost(e, ids);
+  });
+});
