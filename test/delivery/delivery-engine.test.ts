@@ -152,7 +152,12 @@ describe('DeliveryEngine over OTLP/HTTP', () => {
     sink.reply = () => ({ status: 413, body: 'too large' });
     const lines: string[] = [];
     const logger = pino(
-      new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }),
+      new Writable({
+        write: (chunk, _encoding, done) => {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
     );
     const e = engine({ deadLetterDir: undefined, logger });
     const { batch } = counterBatch(3);
