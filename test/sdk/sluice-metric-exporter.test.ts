@@ -1,0 +1,201 @@
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import {
+  AggregationTemporality,
+  InstrumentType,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ShutdownError,
+  SluiceMetricExporter,
+  type SluiceMetricExporterOptions,
+} from '../../src/index.js';
+import { readOtlpEnvironment } from '../../src/sdk/env.js';
+import { OtlpSink } from '../helpers/otlp-sink.js';
+import { canonicalJson, RefRequest } from '../helpers/reference.js';
+import { collectSdkMetrics } from '../helpers/sdk-data.js';
+
+const quiet = pino({ level: 'silent' });
+let sink: OtlpSink;
+const cleanup: (() => Promise<unknown>)[] = [];
+
+beforeEach(async () => {
+  sink = new OtlpSink();
+  await sink.start();
+});
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+  await sink.stop();
+});
+
+function exporter(options: SluiceMetricExporterOptions = {}): SluiceMetricExporter {
+  const created = new SluiceMetricExporter({
+    url: sink.url,
+    logger: quiet,
+    batch: { flushIntervalMs: 10 },
+    ...options,
+  });
+  cleanup.push(() => created.shutdown());
+  return created;
+}
+
+function exportOnce(
+  e: { export: SluiceMetricExporter['export'] },
+  rm: Parameters<SluiceMetricExporter['export']>[0],
+) {
+  return new Promise<{ code: number; error?: Error }>((resolve) => e.export(rm, resolve));
+}
+
+describe('SluiceMetricExporter with @opentelemetry/sdk-metrics', () => {
+  it('ships what a MeterProvider records, visible at the backend after forceFlush', async () => {
+    const e = exporter();
+    const reader = new PeriodicExportingMetricReader({ exporter: e, exportIntervalMillis: 60_000 });
+    const provider = new MeterProvider({ readers: [reader] });
+    cleanup.push(() => provider.shutdown());
+    const meter = provider.getMeter('app');
+    const counter = meter.createCounter('orders', { unit: '{order}' });
+    const histogram = meter.createHistogram('latency', { unit: 'ms' });
+    counter.add(3, { region: 'eu' });
+    counter.add(4, { region: 'eu' });
+    histogram.record(12, { region: 'eu' });
+    histogram.record(30, { region: 'eu' });
+    await reader.forceFlush();
+    const metrics = sink.accepted.flatMap(
+      (r) => r.request.resourceMetrics[0].scopeMetrics[0].metrics,
+    );
+    const orders = metrics.find((m: any) => m.name === 'orders');
+    expect(orders.sum.dataPoints[0].asDouble).toBe(7);
+    expect(orders.sum.isMonotonic).toBe(true);
+    const latency = metrics.find((m: any) => m.name === 'latency');
+    expect(latency.histogram.dataPoints[0].count).toBe('2');
+    expect(latency.histogram.dataPoints[0].sum).toBe(42);
+    expect(e.stats.sent).toBe(2);
+  });
+
+  it('sends the same request as the official OTLPMetricExporter for the same data', async () => {
+    const rm = await collectSdkMetrics({ series: 20, exponential: true });
+    const ours = exporter();
+    expect((await exportOnce(ours, rm)).code).toBe(0);
+    await ours.forceFlush();
+    const official = new OTLPMetricExporter({ url: sink.url });
+    cleanup.push(() => official.shutdown());
+    expect((await exportOnce(official, rm)).code).toBe(0);
+    expect(sink.accepted).toHaveLength(2);
+    const canonical = (r: any) =>
+      canonicalJson(
+        RefRequest.toObject(RefRequest.fromObject(r.request), { longs: String, defaults: true }),
+      );
+    expect(canonical(sink.accepted[0])).toBe(canonical(sink.accepted[1]));
+  });
+
+  it('forceFlush waits until a slow backend has the data', async () => {
+    sink.reply = () => ({ delayMs: 300 });
+    const e = exporter();
+    const rm = await collectSdkMetrics({ series: 5 });
+    expect((await exportOnce(e, rm)).code).toBe(0);
+    expect(sink.accepted).toHaveLength(0); // export() returned before the send
+    await e.forceFlush();
+    expect(sink.accepted).toHaveLength(1);
+  });
+
+  it('reports FAILED to the SDK when the queue refuses, and after shutdown', async () => {
+    const e = exporter({ queue: { maxPoints: 10 } });
+    const rm = await collectSdkMetrics({ series: 5 }); // 30 points
+    const refused = await exportOnce(e, rm);
+    expect(refused.code).toBe(1);
+    expect(refused.error?.message).toMatch(/exceeds the whole queue/);
+    await e.shutdown();
+    const late = await exportOnce(e, await collectSdkMetrics({ series: 1 }));
+    expect(late.code).toBe(1);
+    expect(late.error).toBeInstanceOf(ShutdownError);
+  });
+
+  it('speaks OTLP/JSON with gzip when asked', async () => {
+    const e = exporter({
+      protocol: 'http/json',
+      compression: 'gzip',
+      headers: { 'x-team': 'metrics' },
+    });
+    await exportOnce(e, await collectSdkMetrics({ series: 3 }));
+    await e.forceFlush();
+    const [request] = sink.accepted;
+    expect(request.contentType).toBe('application/json');
+    expect(request.contentEncoding).toBe('gzip');
+    expect(request.headers['x-team']).toBe('metrics');
+    expect(request.points).toBe(18);
+  });
+
+  it('reads the OTEL_EXPORTER_OTLP_* environment like the official exporters', () => {
+    expect(
+      readOtlpEnvironment({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+        OTEL_EXPORTER_OTLP_HEADERS: 'api-key=a%20b,tenant=t1',
+        OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '2500',
+        OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+        OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'Delta',
+      }),
+    ).toEqual({
+      url: 'http://collector:4318/v1/metrics',
+      headers: { 'api-key': 'a b', tenant: 't1' },
+      timeoutMillis: 2500,
+      compression: 'gzip',
+      temporalityPreference: 'delta',
+    });
+    expect(
+      readOtlpEnvironment({
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:9/custom',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x',
+      }).url,
+    ).toBe('http://m:9/custom');
+  });
+
+  it('uses the environment when options are absent', async () => {
+    const saved = { ...process.env };
+    process.env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT = sink.url;
+    process.env.OTEL_EXPORTER_OTLP_HEADERS = 'authorization=Bearer%20t0ken';
+    try {
+      const e = new SluiceMetricExporter({ logger: quiet, batch: { flushIntervalMs: 10 } });
+      cleanup.push(() => e.shutdown());
+      await exportOnce(e, await collectSdkMetrics({ series: 1 }));
+      await e.forceFlush();
+      expect(sink.accepted[0].headers.authorization).toBe('Bearer t0ken');
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it('selects temporality like the official exporters', () => {
+    const delta = exporter({ temporalityPreference: 'delta' });
+    const lowMemory = exporter({ temporalityPreference: 'lowmemory' });
+    const cumulative = exporter();
+    expect(delta.selectAggregationTemporality(InstrumentType.COUNTER)).toBe(
+      AggregationTemporality.DELTA,
+    );
+    expect(delta.selectAggregationTemporality(InstrumentType.UP_DOWN_COUNTER)).toBe(
+      AggregationTemporality.CUMULATIVE,
+    );
+    expect(lowMemory.selectAggregationTemporality(InstrumentType.HISTOGRAM)).toBe(
+      AggregationTemporality.DELTA,
+    );
+    expect(lowMemory.selectAggregationTemporality(InstrumentType.OBSERVABLE_COUNTER)).toBe(
+      AggregationTemporality.CUMULATIVE,
+    );
+    expect(cumulative.selectAggregationTemporality(InstrumentType.COUNTER)).toBe(
+      AggregationTemporality.CUMULATIVE,
+    );
+  });
+
+  it('refuses bad options with a message that names them', () => {
+    expect(() => new SluiceMetricExporter({ url: 'not a url', logger: quiet })).toThrow(
+      /url: "not a url" is not a URL/,
+    );
+    expect(
+      () => new SluiceMetricExporter({ compression: 'brotli' as never, logger: quiet }),
+    ).toThrow(/compression: "brotli"/);
+    expect(() => new SluiceMetricExporter({ numConsumers: 0, logger: quiet })).toThrow(
+      /numConsumers must be a whole number/,
+    );
+  });
+});
