@@ -1,37 +1,37 @@
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
+import { listCommand, replayCommand } from './dlq.js';
+import type { CliIo } from './io.js';
+
+export type { CliIo } from './io.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
 
-export interface CliIo {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
-
 const HELP = `sluice ${version} — a high-throughput OpenTelemetry metrics pipeline for Node.js
 
 Usage:
-  sluice [command] [options]
+  sluice <command> [options]
 
 Commands:
-  help                 show this help
-  version              print the version
+  dlq list --dir DIR [--json]            list dead letters (undeliverable requests)
+  dlq replay --dir DIR --to URL          send them to an OTLP/HTTP endpoint again
+  help                                   show this help
+  version                                print the version
 
 Options:
   -h, --help           show this help
   -v, --version        print the version
 
-The collector (sluice run, validate, loadgen, dlq) arrives with the collector release;
-until then, use sluice as a library:
+Examples:
+  sluice dlq list --dir ./dead-letters
+  sluice dlq replay --dir ./dead-letters --to http://127.0.0.1:4318/v1/metrics
 
-  import { fromResourceMetrics, encodeMetricsRequest } from 'sluice';
-  const bytes = encodeMetricsRequest(fromResourceMetrics(resourceMetrics));
+The collector (sluice run, validate, loadgen) arrives with the collector release; until
+then, use sluice as a library (SluiceMetricExporter, the OTLP codecs): see README.md.`;
 
-Docs: README.md, docs/benchmarks.md`;
-
-/** Runs the `sluice` command line; returns the process exit code. */
-export function runCli(argv: string[], io: CliIo): number {
+/** Runs the `sluice` command line; resolves to the process exit code. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -40,17 +40,38 @@ export function runCli(argv: string[], io: CliIo): number {
     return 2;
   }
   const { values, positionals } = parsed;
-  if (values.version || positionals[0] === 'version') {
+  const [command, sub] = positionals;
+  if (values.version || command === 'version') {
     io.out(version);
     return 0;
   }
-  if (values.help || positionals.length === 0 || positionals[0] === 'help') {
+  if (values.help || command === undefined || command === 'help') {
     io.out(HELP);
     return 0;
   }
-  io.err(
-    `sluice: unknown command "${positionals[0]}" (known: help, version)\nRun "sluice --help" for usage.`,
-  );
+  if (command === 'dlq') {
+    if (!values.dir) return usage(io, 'dlq needs --dir DIR (the dead_letter_dir of the exporter)');
+    try {
+      if (sub === 'list') return await listCommand(values.dir, values.json ?? false, io);
+      if (sub === 'replay') {
+        if (!values.to)
+          return usage(io, 'dlq replay needs --to URL (an OTLP/HTTP metrics endpoint)');
+        const timeoutMs = Number(values.timeout ?? 10_000);
+        if (!(timeoutMs > 0))
+          return usage(io, `--timeout must be milliseconds > 0, got "${values.timeout}"`);
+        return await replayCommand(values.dir, values.to, timeoutMs, io);
+      }
+    } catch (err) {
+      io.err(`sluice dlq ${sub}: ${(err as Error).message}`);
+      return 1;
+    }
+    return usage(io, `unknown dlq command "${sub ?? ''}" (known: list, replay)`);
+  }
+  return usage(io, `unknown command "${command}" (known: dlq, help, version)`);
+}
+
+function usage(io: CliIo, message: string): number {
+  io.err(`sluice: ${message}\nRun "sluice --help" for usage.`);
   return 2;
 }
 
@@ -62,6 +83,10 @@ function parse(argv: string[]) {
     options: {
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
+      dir: { type: 'string' },
+      to: { type: 'string' },
+      json: { type: 'boolean' },
+      timeout: { type: 'string' },
     },
   });
 }

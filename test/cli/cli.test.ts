@@ -8,33 +8,33 @@ const { version } = JSON.parse(
 );
 const bin = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 
-function run(args: string[]) {
+async function run(args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = runCli(args, { out: (t) => out.push(t), err: (t) => err.push(t) });
+  const code = await runCli(args, { out: (t) => out.push(t), err: (t) => err.push(t) });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 describe('sluice CLI', () => {
-  it('prints the package version', () => {
-    expect(run(['--version'])).toEqual({ code: 0, out: version, err: '' });
-    expect(run(['-v']).out).toBe(version);
+  it('prints the package version', async () => {
+    expect(await run(['--version'])).toEqual({ code: 0, out: version, err: '' });
+    expect((await run(['-v'])).out).toBe(version);
   });
 
-  it('prints help by default and on --help', () => {
+  it('prints help by default and on --help', async () => {
     for (const args of [[], ['--help'], ['help']]) {
-      const result = run(args);
+      const result = await run(args);
       expect(result.code).toBe(0);
       expect(result.out).toContain('Usage:');
       expect(result.out).toContain(`sluice ${version}`);
     }
   });
 
-  it('refuses unknown commands and options with exit code 2 and a hint', () => {
-    const command = run(['frobnicate']);
+  it('refuses unknown commands and options with exit code 2 and a hint', async () => {
+    const command = await run(['frobnicate']);
     expect(command.code).toBe(2);
     expect(command.err).toContain('unknown command "frobnicate"');
-    const option = run(['--frob']);
+    const option = await run(['--frob']);
     expect(option.code).toBe(2);
     expect(option.err).toMatch(/Unknown option '--frob'/);
     expect(option.err).toContain('sluice --help');
