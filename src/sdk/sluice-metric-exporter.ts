@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { ResourceMetricsConverter } from '../codec/sdk/from-resource-metrics.js';
 import type { RetryOptions } from '../delivery/backoff.js';
 import type { CircuitBreakerOptions } from '../delivery/circuit-breaker.js';
-import { type BatchOptions, DeliveryEngine } from '../delivery/delivery-engine.js';
+import { type BatchOptions, DEFAULT_BATCH, DeliveryEngine } from '../delivery/delivery-engine.js';
 import type { DeliveryStats } from '../delivery/delivery-stats.js';
 import type { QueueOptions } from '../delivery/memory-queue.js';
 import type { Sender } from '../delivery/sender.js';
@@ -55,6 +55,7 @@ export class SluiceMetricExporter implements PushMetricExporter {
   readonly #converter = new ResourceMetricsConverter();
   readonly #temporality: TemporalityPreference;
   readonly #shutdownDeadlineMs: number;
+  readonly #chunkPoints: number;
 
   constructor(options: SluiceMetricExporterOptions = {}) {
     const env = readOtlpEnvironment();
@@ -78,6 +79,7 @@ export class SluiceMetricExporter implements PushMetricExporter {
     }
     this.#temporality = temporality;
     this.#shutdownDeadlineMs = options.shutdownDeadlineMillis ?? 30_000;
+    this.#chunkPoints = options.batch?.maxPoints ?? DEFAULT_BATCH.maxPoints;
     const sender =
       options.sender ??
       new OtlpHttpSender({
@@ -105,18 +107,28 @@ export class SluiceMetricExporter implements PushMetricExporter {
     return this.#engine.stats;
   }
 
+  /**
+   * Converts in slices that yield to the event loop (a million points never hold it for
+   * long), straight into batches of the request size, and queues them. Reports success once
+   * every slice was accepted; the sending happens later, on the consumers.
+   */
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
-    let batch: ReturnType<ResourceMetricsConverter['convert']>;
-    try {
-      batch = this.#converter.convert(metrics);
-    } catch (error) {
-      resultCallback({ code: 1, error: error as Error });
-      return;
-    }
-    this.#engine.consume(batch).then(
-      () => resultCallback({ code: 0 }),
-      (error: Error) => resultCallback({ code: 1, error }),
-    );
+    let firstError: Error | undefined;
+    this.#converter
+      .convertInChunks(metrics, {
+        maxPoints: this.#chunkPoints,
+        onBatch: async (batch) => {
+          try {
+            await this.#engine.consume(batch);
+          } catch (error) {
+            firstError ??= error as Error;
+          }
+        },
+      })
+      .then(
+        () => resultCallback(firstError ? { code: 1, error: firstError } : { code: 0 }),
+        (error: Error) => resultCallback({ code: 1, error }),
+      );
   }
 
   forceFlush(): Promise<void> {

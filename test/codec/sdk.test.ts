@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { writeHrTime } from '../../src/codec/sdk/hr-time.js';
 import {
   decodeMetricsRequest,
+  encodeFlatJsonLines,
   encodeMetricsRequest,
   fromResourceMetrics,
   MetricBatch,
@@ -88,5 +89,45 @@ describe('SDK ResourceMetrics', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('ResourceMetricsConverter.convertInChunks', () => {
+  it('gives the same points as convert, in batches of at most maxPoints', async () => {
+    const rm = await collectSdkMetrics({ series: 40, exponential: true });
+    const whole = encodeFlatJsonLines(new ResourceMetricsConverter().convert(rm));
+    for (const maxPoints of [1, 7, 40, 1000]) {
+      const chunks: MetricBatch[] = [];
+      await new ResourceMetricsConverter().convertInChunks(rm, {
+        maxPoints,
+        onBatch: (b) => void chunks.push(b),
+      });
+      expect(chunks.every((b) => b.pointCount <= maxPoints)).toBe(true);
+      expect(chunks.map(encodeFlatJsonLines).join('')).toBe(whole);
+      for (const chunk of chunks) refCanonical(encodeMetricsRequest(chunk));
+    }
+  });
+
+  it('yields to the event loop while it works', async () => {
+    const rm = await collectSdkMetrics({ series: 200 });
+    // Another task that runs whenever the event loop gets a turn.
+    let turns = 0;
+    let running = true;
+    const spin = () => {
+      turns++;
+      if (running) setImmediate(spin);
+    };
+    setImmediate(spin);
+    let batches = 0;
+    await new ResourceMetricsConverter().convertInChunks(rm, {
+      maxPoints: 50,
+      budgetMs: 0,
+      onBatch: () => {
+        batches++;
+      },
+    });
+    running = false;
+    expect(batches).toBe(24); // 1200 points
+    expect(turns).toBeGreaterThan(20);
   });
 });

@@ -5,6 +5,7 @@ import type {
   Histogram,
   MetricData,
   ResourceMetrics,
+  ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { hashBytes } from '../../model/attribute-table.js';
 import { MetricBatch, MetricType, PointBits, type Temporality } from '../../model/index.js';
@@ -22,6 +23,8 @@ const SDK_SUM = 3;
 const SDK_DELTA = 0;
 const SDK_CUMULATIVE = 1;
 const VALUE_TYPE_INT = 0;
+/** Points converted between two looks at the clock in `convertInChunks`. */
+const STEP_POINTS = 1024;
 
 interface EncodedAttributes {
   bytes: Uint8Array;
@@ -67,40 +70,77 @@ export class ResourceMetricsConverter {
     const batch = into;
     // A new conversion number invalidates the set ids memoised for the previous batch.
     this.#conversion++;
-    const { resource } = resourceMetrics;
-    const r = batch.addResource({
-      attributes: resource.attributes,
-      schemaUrl: resource.schemaUrl ?? '',
-    });
+    const r = addResource(batch, resourceMetrics);
     for (const scopeMetrics of resourceMetrics.scopeMetrics) {
-      const { scope } = scopeMetrics;
-      const s = batch.addScope(r, {
-        name: scope.name,
-        version: scope.version ?? '',
-        schemaUrl: scope.schemaUrl ?? '',
-      });
-      const scopeKey = `${scope.name}\0${scope.version ?? ''}\0`;
-      for (const metric of scopeMetrics.metrics) this.#metric(batch, s, scopeKey, metric);
+      const s = addScope(batch, r, scopeMetrics);
+      for (const metric of scopeMetrics.metrics) {
+        const m = addMetric(batch, s, metric);
+        this.#points(batch, m, memoKey(scopeMetrics, metric), metric, 0, metric.dataPoints.length);
+      }
     }
     return batch;
   }
 
-  #metric(batch: MetricBatch, s: number, scopeKey: string, metric: MetricData): void {
-    const { descriptor } = metric;
-    const m = batch.addMetric(s, {
-      name: descriptor.name,
-      description: descriptor.description,
-      unit: descriptor.unit,
-      type: metricType(metric.dataPointType),
-      temporality:
-        metric.dataPointType === SDK_GAUGE ? 0 : toOtlpTemporality(metric.aggregationTemporality),
-      monotonic: metric.dataPointType === SDK_SUM && metric.isMonotonic,
-    });
-    const sets = this.#resolveSets(
-      batch,
-      `${scopeKey}${descriptor.name}\0${metric.dataPointType}`,
-      metric.dataPoints,
-    );
+  /**
+   * Converts into batches of at most `maxPoints` points, handing each to `onBatch` when it
+   * is full (and the last one at the end), and yields to the event loop whenever `budgetMs`
+   * of work went by: a million-point export never stalls the application for long.
+   */
+  async convertInChunks(
+    resourceMetrics: ResourceMetrics,
+    options: {
+      maxPoints: number;
+      budgetMs?: number;
+      onBatch: (batch: MetricBatch) => void | Promise<void>;
+    },
+  ): Promise<void> {
+    const { maxPoints, onBatch } = options;
+    const budgetMs = options.budgetMs ?? 8;
+    let batch = new MetricBatch();
+    this.#conversion++;
+    let r = -1;
+    let s = -1;
+    let m = -1;
+    let sliceStart = performance.now();
+    for (const scopeMetrics of resourceMetrics.scopeMetrics) {
+      s = -1;
+      for (const metric of scopeMetrics.metrics) {
+        m = -1;
+        const n = metric.dataPoints.length;
+        for (let start = 0; start < n || (n === 0 && m === -1); ) {
+          if (r === -1) r = addResource(batch, resourceMetrics);
+          if (s === -1) s = addScope(batch, r, scopeMetrics);
+          if (m === -1) m = addMetric(batch, s, metric);
+          // Small steps, so the time budget is checked often whatever the batch size.
+          const end = Math.min(n, start + STEP_POINTS, start + maxPoints - batch.pointCount);
+          this.#points(batch, m, memoKey(scopeMetrics, metric), metric, start, end);
+          start = end;
+          if (batch.pointCount >= maxPoints) {
+            await onBatch(batch);
+            batch = new MetricBatch();
+            this.#conversion++;
+            r = s = m = -1;
+          }
+          if (performance.now() - sliceStart >= budgetMs) {
+            await new Promise((resolve) => setImmediate(resolve));
+            sliceStart = performance.now();
+          }
+          if (n === 0) break;
+        }
+      }
+    }
+    if (batch.pointCount > 0) await onBatch(batch);
+  }
+
+  #points(
+    batch: MetricBatch,
+    m: number,
+    key: string,
+    metric: MetricData,
+    start: number,
+    end: number,
+  ): void {
+    const sets = this.#resolveSets(batch, key, metric.dataPoints, start, end);
     switch (metric.dataPointType) {
       case SDK_GAUGE:
       case SDK_SUM:
@@ -109,14 +149,16 @@ export class ResourceMetricsConverter {
           m,
           sets,
           metric.dataPoints,
-          descriptor.valueType === VALUE_TYPE_INT,
+          start,
+          end,
+          metric.descriptor.valueType === VALUE_TYPE_INT,
         );
         return;
       case SDK_HISTOGRAM:
-        this.#histogramPoints(batch, m, sets, metric.dataPoints);
+        this.#histogramPoints(batch, m, sets, metric.dataPoints, start, end);
         return;
       case SDK_EXPONENTIAL_HISTOGRAM:
-        this.#exponentialPoints(batch, m, sets, metric.dataPoints);
+        this.#exponentialPoints(batch, m, sets, metric.dataPoints, start, end);
         return;
     }
   }
@@ -126,13 +168,15 @@ export class ResourceMetricsConverter {
     m: number,
     sets: Int32Array,
     dataPoints: DataPoint<number>[],
+    start: number,
+    end: number,
     isInt: boolean,
   ): void {
     const points = batch.points;
-    points.reserve(dataPoints.length);
-    for (let k = 0; k < dataPoints.length; k++) {
+    points.reserve(end - start);
+    for (let k = start; k < end; k++) {
       const dp = dataPoints[k];
-      const i = batch.appendPointRow(batch.seriesOf(m, sets[k]));
+      const i = batch.appendPointRow(batch.seriesOf(m, sets[k - start]));
       writeHrTime(points.startTime.u32, i, dp.startTime);
       writeHrTime(points.time.u32, i, dp.endTime);
       if (isInt) {
@@ -152,15 +196,17 @@ export class ResourceMetricsConverter {
     m: number,
     sets: Int32Array,
     dataPoints: DataPoint<Histogram>[],
+    start: number,
+    end: number,
   ): void {
     const points = batch.points;
     const d = batch.distributions;
-    points.reserve(dataPoints.length);
-    d.reserve(dataPoints.length);
-    for (let k = 0; k < dataPoints.length; k++) {
+    points.reserve(end - start);
+    d.reserve(end - start);
+    for (let k = start; k < end; k++) {
       const dp = dataPoints[k];
       const h = dp.value;
-      const row = beginDistributionPoint(batch, m, sets[k], dp, 0);
+      const row = beginDistributionPoint(batch, m, sets[k - start], dp, 0);
       const { boundaries, counts } = h.buckets;
       if (!sameAsPreviousBounds(d, row, boundaries)) {
         d.reserveFloats(boundaries.length);
@@ -180,16 +226,18 @@ export class ResourceMetricsConverter {
     m: number,
     sets: Int32Array,
     dataPoints: DataPoint<ExponentialHistogram>[],
+    start: number,
+    end: number,
   ): void {
     const points = batch.points;
     const d = batch.distributions;
-    points.reserve(dataPoints.length);
-    d.reserve(dataPoints.length);
-    for (let k = 0; k < dataPoints.length; k++) {
+    points.reserve(end - start);
+    d.reserve(end - start);
+    for (let k = start; k < end; k++) {
       const dp = dataPoints[k];
       const h = dp.value;
       const both = PointBits.HasPositive | PointBits.HasNegative;
-      const row = beginDistributionPoint(batch, m, sets[k], dp, both);
+      const row = beginDistributionPoint(batch, m, sets[k - start], dp, both);
       d.scale[row] = h.scale;
       d.zeroCount.u32[2 * row] = lowBits(h.zeroCount);
       d.zeroCount.u32[2 * row + 1] = highBits(h.zeroCount);
@@ -209,18 +257,23 @@ export class ResourceMetricsConverter {
    * order at every collection (the SDK keeps them in insertion order), so most points are
    * matched by position against the previous export, with no hashing or map lookup at all.
    */
-  #resolveSets(batch: MetricBatch, key: string, dataPoints: DataPoint<unknown>[]): Int32Array {
+  #resolveSets(
+    batch: MetricBatch,
+    key: string,
+    dataPoints: DataPoint<unknown>[],
+    start: number,
+    end: number,
+  ): Int32Array {
     let memo = this.#previous.get(key);
     if (memo === undefined) {
       memo = { attributes: [], encoded: [] };
       this.#previous.set(key, memo);
     }
-    const n = dataPoints.length;
-    if (this.#sets.length < n) this.#sets = new Int32Array(n * 2);
+    if (this.#sets.length < end - start) this.#sets = new Int32Array((end - start) * 2);
     const sets = this.#sets;
     const conversion = this.#conversion;
     const { attributes: previous, encoded: previousEncoded } = memo;
-    for (let k = 0; k < n; k++) {
+    for (let k = start; k < end; k++) {
       const attributes = dataPoints[k].attributes;
       let encoded: EncodedAttributes;
       if (previous[k] === attributes) encoded = previousEncoded[k];
@@ -235,10 +288,12 @@ export class ResourceMetricsConverter {
         encoded.set = batch.attributes.internBytes(encoded.bytes, encoded.hash);
         encoded.conversion = conversion;
       }
-      sets[k] = encoded.set;
+      sets[k - start] = encoded.set;
     }
-    previous.length = n;
-    previousEncoded.length = n;
+    if (end === dataPoints.length) {
+      previous.length = end;
+      previousEncoded.length = end;
+    }
     return sets;
   }
 
@@ -251,6 +306,42 @@ export class ResourceMetricsConverter {
     }
     return encoded;
   }
+}
+
+function addResource(batch: MetricBatch, resourceMetrics: ResourceMetrics): number {
+  const { resource } = resourceMetrics;
+  return batch.addResource({
+    attributes: resource.attributes,
+    schemaUrl: resource.schemaUrl ?? '',
+  });
+}
+
+function addScope(batch: MetricBatch, r: number, scopeMetrics: ScopeMetrics): number {
+  const { scope } = scopeMetrics;
+  return batch.addScope(r, {
+    name: scope.name,
+    version: scope.version ?? '',
+    schemaUrl: scope.schemaUrl ?? '',
+  });
+}
+
+function addMetric(batch: MetricBatch, s: number, metric: MetricData): number {
+  const { descriptor } = metric;
+  return batch.addMetric(s, {
+    name: descriptor.name,
+    description: descriptor.description,
+    unit: descriptor.unit,
+    type: metricType(metric.dataPointType),
+    temporality:
+      metric.dataPointType === SDK_GAUGE ? 0 : toOtlpTemporality(metric.aggregationTemporality),
+    monotonic: metric.dataPointType === SDK_SUM && metric.isMonotonic,
+  });
+}
+
+/** Identifies an instrument across exports, for the positional attribute memo. */
+function memoKey(scopeMetrics: ScopeMetrics, metric: MetricData): string {
+  const { scope } = scopeMetrics;
+  return `${scope.name}\0${scope.version ?? ''}\0${metric.descriptor.name}\0${metric.dataPointType}`;
 }
 
 const sharedConverter = new ResourceMetricsConverter();

@@ -1,0 +1,85 @@
+// SluiceMetricExporter against the official OTLPMetricExporter (protobuf) exporting the same
+// SDK data to a sink in another process: wall time, the longest event-loop stall, CPU time
+// per point, bytes on the wire and peak RSS, each run in a fresh process.
+import { fork } from 'node:child_process';
+import { table, writeDocsSection } from '../lib/report.js';
+
+const SIZES = (process.env.EXPORTER_SERIES ?? '100000,500000').split(',').map(Number);
+const here = (file) => new URL(file, import.meta.url).pathname;
+
+const sink = fork(here('sink.js'), { stdio: 'inherit' });
+const port = await new Promise((resolve) => sink.once('message', (m) => resolve(m.port)));
+
+async function run(which, series) {
+  await fetch(`http://127.0.0.1:${port}/reset`);
+  const child = fork(here('run-one.js'), [which, String(series), String(port)], {
+    execArgv: ['--expose-gc', '--max-old-space-size=16384'],
+    stdio: 'inherit',
+  });
+  const result = await new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once(
+      'exit',
+      (code) => code !== 0 && reject(new Error(`${which} ${series} exited ${code}`)),
+    );
+  });
+  const stats = await (await fetch(`http://127.0.0.1:${port}/stats`)).json();
+  return { ...result, wireBytes: stats.bytes, requests: stats.requests };
+}
+
+const rows = [];
+const results = [];
+for (const series of SIZES) {
+  const official = await run('official', series);
+  const ours = await run('sluice', series);
+  for (const r of [official, ours]) console.log(JSON.stringify({ info: 'run', ...r }));
+  const line = (name, unit, value, baseline) => {
+    const entry = {
+      name: `${name}, ${ours.points} points`,
+      unit,
+      value: round(value),
+      baseline: round(baseline),
+      ratio: round(baseline / value, 2),
+    };
+    console.log(JSON.stringify(entry));
+    results.push(entry);
+  };
+  line('max event-loop stall', 'ms', ours.maxStallMs, official.maxStallMs);
+  line('wall time to delivered', 'ms', ours.wallMs, official.wallMs);
+  line(
+    'CPU time per point',
+    'µs',
+    (ours.cpuMs * 1000) / ours.points,
+    (official.cpuMs * 1000) / official.points,
+  );
+  line('peak RSS', 'MB', ours.peakRssBytes / 2 ** 20, official.peakRssBytes / 2 ** 20);
+  line('bytes on the wire', 'MB', ours.wireBytes / 2 ** 20, official.wireBytes / 2 ** 20);
+  rows.push(official, ours);
+}
+sink.kill();
+
+const markdown = table(
+  results.map((r) => ({
+    ...r,
+    ratio: r.ratio,
+    baselineName: 'official OTLPMetricExporter (proto) 0.223',
+  })),
+);
+console.log(
+  `\nSluiceMetricExporter vs official OTLPMetricExporter (ratio = official / sluice, higher is better for sluice)\n${markdown}`,
+);
+if (process.argv.includes('--write-docs')) {
+  writeDocsSection(
+    'exporter',
+    [
+      `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. Counter + 10-bucket histogram per series, 5 attributes; the SDK collects first, then each exporter exports the same data once to a sink in another process. Ratio = official / sluice (above 1: sluice is better).`,
+      '',
+      markdown,
+    ].join('\n'),
+  );
+}
+
+function round(value, digits = 1) {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
