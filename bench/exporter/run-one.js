@@ -68,7 +68,11 @@ const exporter =
         url,
         logger: pino({ level: 'warn' }),
         timeoutMillis: 60_000,
-        queue: { maxPoints: 10_000_000, maxBytes: 4 * 1024 ** 3 },
+        queue: {
+          maxPoints: Number(process.env.QUEUE_POINTS ?? 10_000_000),
+          maxBytes: 4 * 1024 ** 3,
+          whenFull: process.env.WHEN_FULL ?? 'reject',
+        },
       });
 
 // One unmeasured export first (JIT warm-up, sluice's attribute cache), for both exporters.

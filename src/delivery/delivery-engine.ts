@@ -53,6 +53,11 @@ export interface DeliveryOptions {
   logger?: Logger;
   /** How often repeated retry/drop logs are summarised. */
   logIntervalMs?: number;
+  /**
+   * Called with every batch the engine is done with (sent, dead-lettered, or copied into a
+   * merged batch), so a producer can reuse its memory. The engine never touches it again.
+   */
+  releaseBatch?: (batch: MetricBatch) => void;
 }
 
 export interface ShutdownOptions {
@@ -80,10 +85,10 @@ export class DeliveryEngine {
   readonly #deadLetters: DeadLetterWriter | undefined;
   readonly #logger: Logger;
   readonly #log: RateLimitedLog;
+  readonly #release: (batch: MetricBatch) => void;
   /** Aborts waits and in-flight sends once the shutdown deadline has passed. */
   readonly #abort = new AbortController();
   #unsettled = new Map<number, Ticket>();
-  #ticketPoints = new Map<number, number>();
   #flushWaiters: { seq: number; resolve: () => void }[] = [];
   #consumers: Promise<void>[] = [];
   #started = false;
@@ -92,7 +97,8 @@ export class DeliveryEngine {
 
   constructor(options: DeliveryOptions) {
     this.#sender = options.sender;
-    this.queue = new MemoryQueue({ ...DEFAULT_QUEUE, ...options.queue });
+    this.#release = options.releaseBatch ?? (() => {});
+    this.queue = new MemoryQueue({ ...DEFAULT_QUEUE, ...options.queue }, this.#release);
     this.#batch = { ...DEFAULT_BATCH, ...options.batch };
     this.#retry = resolveRetryOptions(options.retry);
     this.#timeoutMs = options.timeoutMs ?? 10_000;
@@ -178,7 +184,6 @@ export class DeliveryEngine {
     const ticket = offered.ticket!;
     this.stats.accepted += points;
     this.#unsettled.set(ticket.seq, ticket);
-    this.#ticketPoints.set(ticket.seq, points);
   }
 
   /** Resolves when everything accepted so far was delivered, dead-lettered or dropped. */
@@ -358,10 +363,10 @@ export class DeliveryEngine {
   }
 
   #settle(work: Work): void {
+    this.#release(work.batch);
     for (const ticket of work.tickets) {
       if (--ticket.pending === 0) {
         this.#unsettled.delete(ticket.seq);
-        this.#ticketPoints.delete(ticket.seq);
       }
     }
     this.#checkFlushWaiters();

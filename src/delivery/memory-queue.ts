@@ -1,6 +1,6 @@
 import { measureMetricsRequest } from '../codec/protobuf/encode-request.js';
 import { BatchCopier } from '../model/batch-copier.js';
-import type { MetricBatch } from '../model/metric-batch.js';
+import { MetricBatch } from '../model/metric-batch.js';
 import { QueueFullError } from './errors.js';
 import { WakeList } from './wake-list.js';
 
@@ -67,8 +67,12 @@ export class MemoryQueue {
   #dataQueued = new WakeList();
   #spaceFreed = new WakeList();
 
-  constructor(options: QueueOptions) {
+  readonly #release: (batch: MetricBatch) => void;
+
+  /** `release` gets every batch the queue copied and will not touch again (for reuse). */
+  constructor(options: QueueOptions, release: (batch: MetricBatch) => void = () => {}) {
     this.options = options;
+    this.#release = release;
   }
 
   get points(): number {
@@ -200,8 +204,11 @@ export class MemoryQueue {
     }
     if (taken.length === 1)
       return { batch: taken[0].batch, points, bytes, tickets: [taken[0].ticket] };
-    const copier = new BatchCopier();
-    for (const entry of taken) copier.append(entry.batch);
+    const copier = new BatchCopier(new MetricBatch({ points }));
+    for (const entry of taken) {
+      copier.append(entry.batch);
+      this.#release(entry.batch);
+    }
     return { batch: copier.target, points, bytes, tickets: taken.map((e) => e.ticket) };
   }
 
@@ -218,6 +225,7 @@ export class MemoryQueue {
     const restBytes = measureMetricsRequest(rest.target);
     this.#points -= count;
     this.#bytes += restBytes - entry.bytes;
+    this.#release(entry.batch);
     entry.batch = rest.target;
     entry.points -= count;
     entry.bytes = restBytes;

@@ -17,17 +17,28 @@ const NO_SET = -1;
  * the set instead of encoding attributes per point. Values are decoded only on demand.
  */
 export class AttributeTable {
-  #arena = new Uint8Array(4096);
-  #arenaView = new DataView(this.#arena.buffer);
+  #arena: Uint8Array;
+  #arenaView: DataView;
   #used = 0;
-  #starts = new Uint32Array(64);
-  #ends = new Uint32Array(64);
-  #hashes = new Int32Array(64);
-  #index = new IdHashIndex();
+  #starts: Uint32Array;
+  #ends: Uint32Array;
+  #hashes: Int32Array;
+  #index: IdHashIndex;
   #values: (KeyValue[] | undefined)[] = [];
   #count = 0;
   /** Where the set being assembled by `appendEntry` began. */
   #tailStart = -1;
+
+  /** `sets` and `bytes` are the expected size; the table grows past them as needed. */
+  constructor(sets = 64, bytes = 4096) {
+    this.#arena = new Uint8Array(Math.max(64, bytes));
+    this.#arenaView = new DataView(this.#arena.buffer);
+    const capacity = Math.max(16, sets);
+    this.#starts = new Uint32Array(capacity);
+    this.#ends = new Uint32Array(capacity);
+    this.#hashes = new Int32Array(capacity);
+    this.#index = new IdHashIndex(capacity);
+  }
 
   get count(): number {
     return this.#count;

@@ -101,15 +101,28 @@ export class MetricBatch {
   readonly resources: Resource[] = [];
   readonly scopes: Scope[] = [];
   readonly metrics: MetricDescriptor[] = [];
-  readonly attributes = new AttributeTable();
-  readonly points = new PointColumns();
+  readonly attributes: AttributeTable;
+  readonly points: PointColumns;
   readonly distributions = new DistributionColumns();
   readonly exemplars: Exemplar[] = [];
 
-  #seriesMetric = new Uint32Array(16);
-  #seriesAttributes = new Uint32Array(16);
+  #seriesMetric: Uint32Array;
+  #seriesAttributes: Uint32Array;
   #seriesCount = 0;
-  #seriesIndex = new IdHashIndex();
+  #seriesIndex: IdHashIndex;
+
+  /**
+   * `capacity.points` sizes the columns up front for producers that know how much is coming
+   * (growing by doubling costs copies and, in bulk, garbage collections).
+   */
+  constructor(capacity: { points?: number } = {}) {
+    const points = Math.max(16, capacity.points ?? 16);
+    this.points = new PointColumns(points);
+    this.attributes = new AttributeTable(points, points * 48);
+    this.#seriesMetric = new Uint32Array(points);
+    this.#seriesAttributes = new Uint32Array(points);
+    this.#seriesIndex = new IdHashIndex(points);
+  }
 
   /**
    * Empties the batch but keeps its memory, so a producer that owns a batch for a moment

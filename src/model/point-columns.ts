@@ -7,16 +7,27 @@ import { growFloat64, growInt32, growUint8, growUint32, nextCapacity, Words64 } 
  */
 export class PointColumns {
   count = 0;
-  series = new Uint32Array(16);
-  startTime = new Words64(16);
-  time = new Words64(16);
-  value = new Words64(16);
-  flags = new Uint32Array(16);
-  bits = new Uint8Array(16);
+  series: Uint32Array<ArrayBuffer>;
+  startTime: Words64;
+  time: Words64;
+  value: Words64;
+  flags: Uint32Array<ArrayBuffer>;
+  bits: Uint8Array<ArrayBuffer>;
   /** Row in `DistributionColumns` for histogram, exponential histogram and summary points. */
-  detail = new Uint32Array(16);
+  detail: Uint32Array<ArrayBuffer>;
   /** Exemplars of point `i` are `exemplars[exemplarEnd[i - 1] ?? 0 .. exemplarEnd[i])`. */
-  exemplarEnd = new Uint32Array(16);
+  exemplarEnd: Uint32Array<ArrayBuffer>;
+
+  constructor(capacity = 16) {
+    this.series = new Uint32Array(capacity);
+    this.startTime = new Words64(capacity);
+    this.time = new Words64(capacity);
+    this.value = new Words64(capacity);
+    this.flags = new Uint32Array(capacity);
+    this.bits = new Uint8Array(capacity);
+    this.detail = new Uint32Array(capacity);
+    this.exemplarEnd = new Uint32Array(capacity);
+  }
 
   clear(): void {
     this.count = 0;
@@ -49,25 +60,43 @@ export class PointColumns {
  */
 export class DistributionColumns {
   count = 0;
-  total = new Words64(16);
-  min = new Float64Array(16);
-  max = new Float64Array(16);
-  scale = new Int32Array(16);
-  zeroCount = new Words64(16);
-  zeroThreshold = new Float64Array(16);
-  positiveOffset = new Int32Array(16);
-  positiveStart = new Uint32Array(16);
-  positiveLength = new Uint32Array(16);
-  negativeOffset = new Int32Array(16);
-  negativeStart = new Uint32Array(16);
-  negativeLength = new Uint32Array(16);
-  boundsStart = new Uint32Array(16);
-  boundsLength = new Uint32Array(16);
+  total: Words64;
+  min: Float64Array<ArrayBuffer>;
+  max: Float64Array<ArrayBuffer>;
+  scale: Int32Array<ArrayBuffer>;
+  zeroCount: Words64;
+  zeroThreshold: Float64Array<ArrayBuffer>;
+  positiveOffset: Int32Array<ArrayBuffer>;
+  positiveStart: Uint32Array<ArrayBuffer>;
+  positiveLength: Uint32Array<ArrayBuffer>;
+  negativeOffset: Int32Array<ArrayBuffer>;
+  negativeStart: Uint32Array<ArrayBuffer>;
+  negativeLength: Uint32Array<ArrayBuffer>;
+  boundsStart: Uint32Array<ArrayBuffer>;
+  boundsLength: Uint32Array<ArrayBuffer>;
 
-  bucketCounts = new Words64(64);
+  bucketCounts: Words64;
   bucketCountsUsed = 0;
   floats = new Float64Array(64);
   floatsUsed = 0;
+
+  constructor(capacity = 16) {
+    this.total = new Words64(capacity);
+    this.min = new Float64Array(capacity);
+    this.max = new Float64Array(capacity);
+    this.scale = new Int32Array(capacity);
+    this.zeroCount = new Words64(capacity);
+    this.zeroThreshold = new Float64Array(capacity);
+    this.positiveOffset = new Int32Array(capacity);
+    this.positiveStart = new Uint32Array(capacity);
+    this.positiveLength = new Uint32Array(capacity);
+    this.negativeOffset = new Int32Array(capacity);
+    this.negativeStart = new Uint32Array(capacity);
+    this.negativeLength = new Uint32Array(capacity);
+    this.boundsStart = new Uint32Array(capacity);
+    this.boundsLength = new Uint32Array(capacity);
+    this.bucketCounts = new Words64(capacity * 4);
+  }
 
   clear(): void {
     this.count = 0;

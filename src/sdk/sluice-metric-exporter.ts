@@ -17,6 +17,7 @@ import type { QueueOptions } from '../delivery/memory-queue.js';
 import type { Sender } from '../delivery/sender.js';
 import { OtlpHttpSender } from '../exporters/otlp-http-sender.js';
 import { InvalidMetricDataError } from '../model/errors.js';
+import { MetricBatch } from '../model/metric-batch.js';
 import { readOtlpEnvironment } from './env.js';
 
 export type TemporalityPreference = 'cumulative' | 'delta' | 'lowmemory';
@@ -56,6 +57,9 @@ export class SluiceMetricExporter implements PushMetricExporter {
   readonly #temporality: TemporalityPreference;
   readonly #shutdownDeadlineMs: number;
   readonly #chunkPoints: number;
+  /** Batches the engine is done with, reused for the next conversions (bounded). */
+  readonly #pool: MetricBatch[] = [];
+  readonly #poolSize: number;
 
   constructor(options: SluiceMetricExporterOptions = {}) {
     const env = readOtlpEnvironment();
@@ -89,7 +93,11 @@ export class SluiceMetricExporter implements PushMetricExporter {
         compression,
         connections: options.numConsumers ?? 4,
       });
+    this.#poolSize = 2 * (options.numConsumers ?? 4) + 4;
     this.#engine = new DeliveryEngine({
+      releaseBatch: (batch) => {
+        if (this.#pool.length < this.#poolSize) this.#pool.push(batch);
+      },
       sender,
       queue: options.queue,
       batch: options.batch,
@@ -117,6 +125,7 @@ export class SluiceMetricExporter implements PushMetricExporter {
     this.#converter
       .convertInChunks(metrics, {
         maxPoints: this.#chunkPoints,
+        newBatch: (points) => this.#pool.pop()?.clear() ?? new MetricBatch({ points }),
         onBatch: async (batch) => {
           try {
             await this.#engine.consume(batch);

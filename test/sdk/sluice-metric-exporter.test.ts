@@ -90,6 +90,40 @@ describe('SluiceMetricExporter with @opentelemetry/sdk-metrics', () => {
     expect(canonical(sink.accepted[0])).toBe(canonical(sink.accepted[1]));
   });
 
+  it('reuses batch memory across exports without mixing their data', async () => {
+    sink.reply = () => ({ delayMs: 5 });
+    const e = exporter({ batch: { maxPoints: 16, flushIntervalMs: 2 }, numConsumers: 2 });
+    const reader = new PeriodicExportingMetricReader({ exporter: e, exportIntervalMillis: 60_000 });
+    const provider = new MeterProvider({ readers: [reader] });
+    cleanup.push(() => provider.shutdown());
+    const counter = provider.getMeter('app').createCounter('ticks');
+    const rounds = 15;
+    for (let round = 1; round <= rounds; round++) {
+      for (let k = 0; k < 50; k++) counter.add(1, { id: `s${k}` });
+      await reader.forceFlush();
+    }
+    // Group what arrived by collection time: each collection has all 50 series at its round.
+    const byTime = new Map<string, Map<string, number>>();
+    for (const request of sink.accepted) {
+      for (const metric of request.request.resourceMetrics[0].scopeMetrics[0].metrics) {
+        for (const point of metric.sum.dataPoints) {
+          const id = point.attributes.find((a: any) => a.key === 'id').value.stringValue;
+          const group = byTime.get(point.timeUnixNano) ?? new Map();
+          expect(group.has(id)).toBe(false);
+          group.set(id, point.asDouble);
+          byTime.set(point.timeUnixNano, group);
+        }
+      }
+    }
+    expect(byTime.size).toBe(rounds);
+    const collections = [...byTime.entries()].sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1));
+    collections.forEach(([, group], index) => {
+      expect(group.size).toBe(50);
+      expect(new Set(group.values())).toEqual(new Set([index + 1]));
+    });
+    expect(e.stats.sent).toBe(rounds * 50);
+  });
+
   it('forceFlush waits until a slow backend has the data', async () => {
     sink.reply = () => ({ delayMs: 300 });
     const e = exporter();

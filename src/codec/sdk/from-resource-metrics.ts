@@ -92,11 +92,18 @@ export class ResourceMetricsConverter {
       maxPoints: number;
       budgetMs?: number;
       onBatch: (batch: MetricBatch) => void | Promise<void>;
+      /** Where empty batches come from (a pool); sized for what is left by default. */
+      newBatch?: (points: number) => MetricBatch;
     },
   ): Promise<void> {
     const { maxPoints, onBatch } = options;
     const budgetMs = options.budgetMs ?? 8;
-    let batch = new MetricBatch();
+    let remaining = 0;
+    for (const scopeMetrics of resourceMetrics.scopeMetrics) {
+      for (const metric of scopeMetrics.metrics) remaining += metric.dataPoints.length;
+    }
+    const newBatch = options.newBatch ?? ((points: number) => new MetricBatch({ points }));
+    let batch = newBatch(Math.min(maxPoints, remaining));
     this.#conversion++;
     let r = -1;
     let s = -1;
@@ -116,8 +123,9 @@ export class ResourceMetricsConverter {
           this.#points(batch, m, memoKey(scopeMetrics, metric), metric, start, end);
           start = end;
           if (batch.pointCount >= maxPoints) {
+            remaining -= batch.pointCount;
             await onBatch(batch);
-            batch = new MetricBatch();
+            batch = newBatch(Math.min(maxPoints, remaining));
             this.#conversion++;
             r = s = m = -1;
           }
