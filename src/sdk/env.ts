@@ -3,7 +3,10 @@
  * metrics-specific `OTEL_EXPORTER_OTLP_METRICS_*` first, then the generic `OTEL_EXPORTER_OTLP_*`.
  */
 export interface OtlpEnvironment {
+  /** For OTLP/HTTP: the metrics URL (the generic endpoint gets `/v1/metrics`). */
   url?: string;
+  /** For OTLP/gRPC: the endpoint as given (gRPC has no signal path). */
+  grpcEndpoint?: string;
   headers?: Record<string, string>;
   timeoutMillis?: number;
   compression?: string;
@@ -22,6 +25,7 @@ export function readOtlpEnvironment(env: NodeJS.ProcessEnv = process.env): OtlpE
   // The signal-specific endpoint is used as is; the generic one gets the signal path appended.
   if (specific) out.url = specific;
   else if (generic) out.url = `${generic.replace(/\/+$/, '')}/v1/metrics`;
+  if (specific || generic) out.grpcEndpoint = specific || generic;
   const headers = get('HEADERS');
   if (headers) out.headers = parseHeaders(headers);
   const timeout = get('TIMEOUT');

@@ -15,6 +15,7 @@ import { type BatchOptions, DEFAULT_BATCH, DeliveryEngine } from '../delivery/de
 import type { DeliveryStats } from '../delivery/delivery-stats.js';
 import type { QueueOptions } from '../delivery/memory-queue.js';
 import type { Sender } from '../delivery/sender.js';
+import { OtlpGrpcSender } from '../exporters/otlp-grpc-sender.js';
 import { OtlpHttpSender } from '../exporters/otlp-http-sender.js';
 import { InvalidMetricDataError } from '../model/errors.js';
 import { MetricBatch } from '../model/metric-batch.js';
@@ -29,8 +30,8 @@ export interface SluiceMetricExporterOptions {
   /** Per request attempt (the official exporters' `timeoutMillis`). Default 10 s. */
   timeoutMillis?: number;
   compression?: 'none' | 'gzip';
-  /** `http/protobuf` (default) or `http/json`. */
-  protocol?: 'http/protobuf' | 'http/json';
+  /** `http/protobuf` (default), `http/json` or `grpc`. */
+  protocol?: 'http/protobuf' | 'http/json' | 'grpc';
   temporalityPreference?: TemporalityPreference;
   queue?: Partial<QueueOptions>;
   batch?: Partial<BatchOptions>;
@@ -64,9 +65,9 @@ export class SluiceMetricExporter implements PushMetricExporter {
   constructor(options: SluiceMetricExporterOptions = {}) {
     const env = readOtlpEnvironment();
     const protocol = options.protocol ?? env.protocol ?? 'http/protobuf';
-    if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
+    if (protocol !== 'http/protobuf' && protocol !== 'http/json' && protocol !== 'grpc') {
       throw new InvalidMetricDataError(
-        `protocol: "${protocol}" is not supported yet (use http/protobuf or http/json)`,
+        `protocol: "${protocol}" is not supported (use http/protobuf, http/json or grpc)`,
       );
     }
     const compression = options.compression ?? env.compression ?? 'none';
@@ -86,6 +87,13 @@ export class SluiceMetricExporter implements PushMetricExporter {
     this.#chunkPoints = options.batch?.maxPoints ?? DEFAULT_BATCH.maxPoints;
     const sender =
       options.sender ??
+      (protocol === 'grpc'
+        ? new OtlpGrpcSender({
+            endpoint: options.url ?? env.grpcEndpoint ?? 'http://localhost:4317',
+            headers: { ...env.headers, ...options.headers },
+            compression,
+          })
+        : undefined) ??
       new OtlpHttpSender({
         url: options.url ?? env.url ?? 'http://localhost:4318/v1/metrics',
         headers: { ...env.headers, ...options.headers },

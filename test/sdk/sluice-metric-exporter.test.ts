@@ -13,6 +13,7 @@ import {
   type SluiceMetricExporterOptions,
 } from '../../src/index.js';
 import { readOtlpEnvironment } from '../../src/sdk/env.js';
+import { GrpcSink } from '../helpers/grpc-sink.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 import { canonicalJson, RefRequest } from '../helpers/reference.js';
 import { collectSdkMetrics } from '../helpers/sdk-data.js';
@@ -116,7 +117,9 @@ describe('SluiceMetricExporter with @opentelemetry/sdk-metrics', () => {
       }
     }
     expect(byTime.size).toBe(rounds);
-    const collections = [...byTime.entries()].sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1));
+    const collections = [...byTime.entries()].sort((a, b) =>
+      BigInt(a[0]) < BigInt(b[0]) ? -1 : 1,
+    );
     collections.forEach(([, group], index) => {
       expect(group.size).toBe(50);
       expect(new Set(group.values())).toEqual(new Set([index + 1]));
@@ -159,6 +162,17 @@ describe('SluiceMetricExporter with @opentelemetry/sdk-metrics', () => {
     expect(request.contentEncoding).toBe('gzip');
     expect(request.headers['x-team']).toBe('metrics');
     expect(request.points).toBe(18);
+  });
+
+  it('speaks OTLP/gRPC when asked', async () => {
+    const grpc = new GrpcSink();
+    const endpoint = await grpc.start();
+    cleanup.push(() => grpc.stop());
+    const e = exporter({ protocol: 'grpc', url: endpoint, compression: 'gzip' });
+    expect((await exportOnce(e, await collectSdkMetrics({ series: 4 }))).code).toBe(0);
+    await e.forceFlush();
+    expect(grpc.requests).toBe(1);
+    expect(e.stats.sent).toBe(24);
   });
 
   it('reads the OTEL_EXPORTER_OTLP_* environment like the official exporters', () => {
