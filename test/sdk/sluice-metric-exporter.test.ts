@@ -186,6 +186,7 @@ describe('SluiceMetricExporter with @opentelemetry/sdk-metrics', () => {
       }),
     ).toEqual({
       url: 'http://collector:4318/v1/metrics',
+      grpcEndpoint: 'http://collector:4318/',
       headers: { 'api-key': 'a b', tenant: 't1' },
       timeoutMillis: 2500,
       compression: 'gzip',
