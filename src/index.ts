@@ -34,6 +34,9 @@ export {
 } from './delivery/errors.js';
 export type { QueueOptions, WhenFull } from './delivery/memory-queue.js';
 export type { Sender, SendResult } from './delivery/sender.js';
+export { ConsoleSender } from './exporters/console-sender.js';
+export type { FileSenderOptions } from './exporters/file-sender.js';
+export { FileSender } from './exporters/file-sender.js';
 export type { OtlpGrpcSenderOptions } from './exporters/otlp-grpc-sender.js';
 export { OtlpGrpcSender } from './exporters/otlp-grpc-sender.js';
 export type { OtlpHttpSenderOptions } from './exporters/otlp-http-sender.js';

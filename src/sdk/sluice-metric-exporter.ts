@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import type { ExportResult } from '@opentelemetry/core';
 import {
   type AggregationOption,
@@ -15,6 +16,8 @@ import { type BatchOptions, DEFAULT_BATCH, DeliveryEngine } from '../delivery/de
 import type { DeliveryStats } from '../delivery/delivery-stats.js';
 import type { QueueOptions } from '../delivery/memory-queue.js';
 import type { Sender } from '../delivery/sender.js';
+import { ConsoleSender } from '../exporters/console-sender.js';
+import { FileSender, type FileSenderOptions } from '../exporters/file-sender.js';
 import { OtlpGrpcSender } from '../exporters/otlp-grpc-sender.js';
 import { OtlpHttpSender } from '../exporters/otlp-http-sender.js';
 import { InvalidMetricDataError } from '../model/errors.js';
@@ -42,7 +45,11 @@ export interface SluiceMetricExporterOptions {
   logger?: Logger;
   /** How long `shutdown()` keeps delivering before the rest goes to dead letters. Default 30 s. */
   shutdownDeadlineMillis?: number;
-  /** A custom destination instead of OTLP/HTTP (tests, other protocols). */
+  /** Write JSON lines to a file (with size rotation) instead of sending OTLP. */
+  file?: FileSenderOptions;
+  /** Print readable lines to stdout (`true`) or a stream instead of sending OTLP. */
+  console?: boolean | Writable;
+  /** A custom destination instead of OTLP (tests, other protocols). */
   sender?: Sender;
 }
 
@@ -87,6 +94,10 @@ export class SluiceMetricExporter implements PushMetricExporter {
     this.#chunkPoints = options.batch?.maxPoints ?? DEFAULT_BATCH.maxPoints;
     const sender =
       options.sender ??
+      (options.file ? new FileSender(options.file) : undefined) ??
+      (options.console
+        ? new ConsoleSender(options.console === true ? process.stdout : options.console)
+        : undefined) ??
       (protocol === 'grpc'
         ? new OtlpGrpcSender({
             endpoint: options.url ?? env.grpcEndpoint ?? 'http://localhost:4317',
