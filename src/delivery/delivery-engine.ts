@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { MeterProvider } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
 import { InvalidMetricDataError } from '../model/errors.js';
 import type { MetricBatch } from '../model/metric-batch.js';
 import { Backoff, type RetryOptions, resolveRetryOptions } from './backoff.js';
 import {
+  type BreakerState,
   CircuitBreaker,
   type CircuitBreakerOptions,
   DEFAULT_CIRCUIT_BREAKER,
@@ -20,6 +22,7 @@ import {
   type Work,
 } from './memory-queue.js';
 import { RateLimitedLog } from './rate-limited-log.js';
+import { SelfMetrics } from './self-metrics.js';
 import type { Sender } from './sender.js';
 
 export interface BatchOptions {
@@ -58,6 +61,8 @@ export interface DeliveryOptions {
    * merged batch), so a producer can reuse its memory. The engine never touches it again.
    */
   releaseBatch?: (batch: MetricBatch) => void;
+  /** Where the engine's own metrics go; the global meter provider by default, `false` for none. */
+  meterProvider?: MeterProvider | false;
 }
 
 export interface ShutdownOptions {
@@ -86,6 +91,7 @@ export class DeliveryEngine {
   readonly #logger: Logger;
   readonly #log: RateLimitedLog;
   readonly #release: (batch: MetricBatch) => void;
+  readonly #selfMetrics: SelfMetrics | undefined;
   /** Aborts waits and in-flight sends once the shutdown deadline has passed. */
   readonly #abort = new AbortController();
   #unsettled = new Map<number, Ticket>();
@@ -127,6 +133,13 @@ export class DeliveryEngine {
       );
     }
     if (options.deadLetterDir) this.#deadLetters = new DeadLetterWriter(options.deadLetterDir);
+    if (options.meterProvider !== false)
+      this.#selfMetrics = new SelfMetrics(this, options.meterProvider);
+  }
+
+  /** The circuit breaker's state, or undefined when it is off. */
+  get breakerState(): BreakerState | undefined {
+    return this.#breaker?.state;
   }
 
   get destination(): string {
@@ -229,6 +242,7 @@ export class DeliveryEngine {
     this.#breaker?.close();
     await this.#sender.close?.();
     this.#log.flush();
+    this.#selfMetrics?.close();
     this.#logger.info({ stats: this.stats.toJSON() }, 'exporter shut down');
   }
 
@@ -252,9 +266,11 @@ export class DeliveryEngine {
       if (signal.aborted) return this.#deadLetter(work, 'shutdown', undefined);
       const attemptSignal = AbortSignal.any([signal, AbortSignal.timeout(this.#timeoutMs)]);
       let error: PermanentError | RetryableError;
+      const sentAt = performance.now();
       try {
         this.stats.requests++;
         const result = await this.#sender.send(work.batch, attemptSignal);
+        this.#selfMetrics?.recordSend((performance.now() - sentAt) / 1000, 'success');
         this.#breaker?.recordSuccess();
         const rejected = Math.min(work.points, Math.max(0, result.rejectedPoints));
         this.stats.sent += work.points - rejected;
@@ -272,6 +288,8 @@ export class DeliveryEngine {
         return;
       } catch (err) {
         error = this.#classify(err, attemptSignal);
+        const outcome = error instanceof PermanentError ? 'permanent' : 'retryable';
+        this.#selfMetrics?.recordSend((performance.now() - sentAt) / 1000, outcome);
       }
       if (signal.aborted) return this.#deadLetter(work, 'shutdown', error);
       if (error instanceof PermanentError) {

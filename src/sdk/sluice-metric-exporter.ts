@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import type { MeterProvider } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import {
   type AggregationOption,
@@ -49,6 +50,8 @@ export interface SluiceMetricExporterOptions {
   file?: FileSenderOptions;
   /** Print readable lines to stdout (`true`) or a stream instead of sending OTLP. */
   console?: boolean | Writable;
+  /** Where the exporter's own metrics go: the global provider by default, `false` for none. */
+  meterProvider?: MeterProvider | false;
   /** A custom destination instead of OTLP (tests, other protocols). */
   sender?: Sender;
 }
@@ -126,6 +129,7 @@ export class SluiceMetricExporter implements PushMetricExporter {
       deadLetterDir: options.deadLetterDir,
       timeoutMs: options.timeoutMillis ?? env.timeoutMillis ?? 10_000,
       logger: options.logger,
+      meterProvider: options.meterProvider,
     });
   }
 
