@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { Agent, request } from 'undici';
+import { compress as zstdCompress } from 'zstd-napi';
 import { encodeMetricsRequestJson } from '../codec/json/encode-request-json.js';
 import { decodeMetricsRequestJsonResponse } from '../codec/json/response-json.js';
 import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
@@ -13,7 +14,7 @@ import { errorForHttpStatus } from './http-status.js';
 const gzip = promisify(gzipCallback);
 
 export type HttpEncoding = 'protobuf' | 'json';
-export type HttpCompression = 'none' | 'gzip';
+export type HttpCompression = 'none' | 'gzip' | 'zstd';
 
 export interface OtlpHttpSenderOptions {
   /** Full URL of the metrics endpoint, e.g. `http://127.0.0.1:4318/v1/metrics`. */
@@ -26,7 +27,7 @@ export interface OtlpHttpSenderOptions {
 }
 
 /**
- * OTLP/HTTP (protobuf or JSON, gzip optional) over undici with keep-alive. Encoding happens
+ * OTLP/HTTP (protobuf or JSON; gzip or zstd) over undici with keep-alive. Encoding happens
  * per request, bounded by the batch limits, and gzip runs on libuv's thread pool.
  */
 export class OtlpHttpSender implements Sender {
@@ -53,10 +54,15 @@ export class OtlpHttpSender implements Sender {
     this.destination = url.toString();
     this.#encoding = options.encoding ?? 'protobuf';
     this.#compression = options.compression ?? 'none';
+    if (!['none', 'gzip', 'zstd'].includes(this.#compression)) {
+      throw new InvalidMetricDataError(
+        `compression: "${this.#compression}" must be none, gzip or zstd`,
+      );
+    }
     this.#headers = {
       ...options.headers,
       'content-type': this.#encoding === 'json' ? 'application/json' : 'application/x-protobuf',
-      ...(this.#compression === 'gzip' ? { 'content-encoding': 'gzip' } : {}),
+      ...(this.#compression !== 'none' ? { 'content-encoding': this.#compression } : {}),
       'user-agent': 'sluice',
     };
     this.#agent = new Agent({ connections: options.connections ?? 8, keepAliveTimeout: 30_000 });
@@ -68,6 +74,8 @@ export class OtlpHttpSender implements Sender {
         ? Buffer.from(encodeMetricsRequestJson(batch))
         : encodeMetricsRequest(batch);
     if (this.#compression === 'gzip') body = await gzip(body);
+    // zstd-napi compresses synchronously; batches are bounded (a few MB, a few ms at level 3).
+    else if (this.#compression === 'zstd') body = zstdCompress(body);
     const response = await request(this.#url, {
       method: 'POST',
       body,

@@ -33,7 +33,7 @@ export interface SluiceMetricExporterOptions {
   headers?: Record<string, string>;
   /** Per request attempt (the official exporters' `timeoutMillis`). Default 10 s. */
   timeoutMillis?: number;
-  compression?: 'none' | 'gzip';
+  compression?: 'none' | 'gzip' | 'zstd';
   /** `http/protobuf` (default), `http/json` or `grpc`. */
   protocol?: 'http/protobuf' | 'http/json' | 'grpc';
   temporalityPreference?: TemporalityPreference;
@@ -81,9 +81,14 @@ export class SluiceMetricExporter implements PushMetricExporter {
       );
     }
     const compression = options.compression ?? env.compression ?? 'none';
-    if (compression !== 'none' && compression !== 'gzip') {
+    if (compression !== 'none' && compression !== 'gzip' && compression !== 'zstd') {
       throw new InvalidMetricDataError(
-        `compression: "${compression}" is not supported (use none or gzip)`,
+        `compression: "${compression}" is not supported (use none, gzip or zstd)`,
+      );
+    }
+    if (protocol === 'grpc' && compression === 'zstd') {
+      throw new InvalidMetricDataError(
+        'compression: zstd is for OTLP/HTTP; gRPC supports none or gzip',
       );
     }
     const temporality = options.temporalityPreference ?? env.temporalityPreference ?? 'cumulative';
@@ -105,7 +110,7 @@ export class SluiceMetricExporter implements PushMetricExporter {
         ? new OtlpGrpcSender({
             endpoint: options.url ?? env.grpcEndpoint ?? 'http://localhost:4317',
             headers: { ...env.headers, ...options.headers },
-            compression,
+            compression: compression === 'gzip' ? 'gzip' : 'none',
           })
         : undefined) ??
       new OtlpHttpSender({

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import { decompress as zstdDecompress } from 'zstd-napi';
 import { RefRequest } from './reference.js';
 
 export interface SinkReply {
@@ -74,8 +75,9 @@ export class OtlpSink {
     try {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
-      let body = Buffer.concat(chunks);
+      let body: Buffer = Buffer.concat(chunks);
       if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+      else if (req.headers['content-encoding'] === 'zstd') body = zstdDecompress(body);
       const contentType = req.headers['content-type'];
       const request = contentType?.includes('json')
         ? JSON.parse(body.toString('utf8'))

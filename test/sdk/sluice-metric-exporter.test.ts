@@ -164,6 +164,17 @@ describe('SluiceMetricExporter with @opentelemetry/sdk-metrics', () => {
     expect(request.points).toBe(18);
   });
 
+  it('compresses with zstd', async () => {
+    const e = exporter({ compression: 'zstd' });
+    await exportOnce(e, await collectSdkMetrics({ series: 3 }));
+    await e.forceFlush();
+    expect(sink.accepted[0].contentEncoding).toBe('zstd');
+    expect(sink.accepted[0].points).toBe(18);
+    expect(() => exporter({ protocol: 'grpc', compression: 'zstd' })).toThrow(
+      /zstd is for OTLP\/HTTP/,
+    );
+  });
+
   it('speaks OTLP/gRPC when asked', async () => {
     const grpc = new GrpcSink();
     const endpoint = await grpc.start();
