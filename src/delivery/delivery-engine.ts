@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
 import { InvalidMetricDataError } from '../model/errors.js';
 import type { MetricBatch } from '../model/metric-batch.js';
+import { Temporality } from '../model/types.js';
 import { Backoff, type RetryOptions, resolveRetryOptions } from './backoff.js';
 import {
   type BreakerState,
@@ -61,6 +62,11 @@ export interface DeliveryOptions {
    * merged batch), so a producer can reuse its memory. The engine never touches it again.
    */
   releaseBatch?: (batch: MetricBatch) => void;
+  /**
+   * `per_series` (default): points of one series are delivered in order even with several
+   * consumers (cumulative and gauge points; delta points are independent). `none`: no order.
+   */
+  ordering?: 'per_series' | 'none';
   /** Where the engine's own metrics go; the global meter provider by default, `false` for none. */
   meterProvider?: MeterProvider | false;
 }
@@ -97,6 +103,8 @@ export class DeliveryEngine {
   #unsettled = new Map<number, Ticket>();
   #flushWaiters: { seq: number; resolve: () => void }[] = [];
   #consumers: Promise<void>[] = [];
+  #inFlight = new Set<{ keys: Set<number> | undefined; delivery: Promise<void> }>();
+  readonly #ordered: boolean;
   #started = false;
   #accepting = true;
   #shutdown: Promise<void> | undefined;
@@ -109,6 +117,7 @@ export class DeliveryEngine {
     this.#retry = resolveRetryOptions(options.retry);
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#numConsumers = options.numConsumers ?? 4;
+    this.#ordered = (options.ordering ?? 'per_series') === 'per_series';
     if (!(Number.isInteger(this.#numConsumers) && this.#numConsumers >= 1)) {
       throw new InvalidMetricDataError(
         `numConsumers must be a whole number ≥ 1, got ${options.numConsumers}`,
@@ -150,7 +159,7 @@ export class DeliveryEngine {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    for (let k = 0; k < this.#numConsumers; k++) this.#consumers.push(this.#consumer());
+    this.#consumers.push(this.#dispatch());
   }
 
   /**
@@ -246,14 +255,45 @@ export class DeliveryEngine {
     this.#logger.info({ stats: this.stats.toJSON() }, 'exporter shut down');
   }
 
-  async #consumer(): Promise<void> {
+  /**
+   * Takes work off the queue in order and runs up to `numConsumers` deliveries at once.
+   * Work that shares a series with a delivery still in flight (a retry, a slow request)
+   * waits for it, so points of one series reach the backend in order; unrelated work
+   * proceeds in parallel. Delta points carry no such constraint and are not tracked.
+   */
+  async #dispatch(): Promise<void> {
     const { maxPoints, maxBytes, flushIntervalMs } = this.#batch;
     const signal = this.#abort.signal;
+    const running = new Set<Promise<void>>();
     for (;;) {
+      while (running.size >= this.#numConsumers) await Promise.race(running);
       await this.#breaker?.whenReady(signal);
       const work = await this.queue.take(maxPoints, maxBytes, flushIntervalMs, signal);
-      if (work === undefined) return;
-      await this.#deliver(work);
+      if (work === undefined) break;
+      const keys = this.#ordered ? orderingKeys(work.batch) : undefined;
+      if (keys) await this.#waitForOverlaps(keys);
+      const delivery: Promise<void> = this.#deliver(work).finally(() => {
+        running.delete(delivery);
+        this.#inFlight.delete(entry);
+      });
+      const entry = { keys, delivery };
+      this.#inFlight.add(entry);
+      running.add(delivery);
+    }
+    await Promise.all(running);
+  }
+
+  async #waitForOverlaps(keys: Set<number>): Promise<void> {
+    for (;;) {
+      let blocking: Promise<void> | undefined;
+      for (const entry of this.#inFlight) {
+        if (entry.keys && overlaps(keys, entry.keys)) {
+          blocking = entry.delivery;
+          break;
+        }
+      }
+      if (!blocking) return;
+      await blocking;
     }
   }
 
@@ -408,4 +448,25 @@ export class DeliveryEngine {
     for (const seq of this.#unsettled.keys()) last = seq;
     return last;
   }
+}
+
+/** Series keys of the points whose order matters (everything but delta temporality). */
+function orderingKeys(batch: MetricBatch): Set<number> | undefined {
+  const keys = new Set<number>();
+  const seen = new Uint8Array(batch.seriesCount);
+  const series = batch.points.series;
+  for (let i = 0; i < batch.pointCount; i++) {
+    const s = series[i];
+    if (seen[s]) continue;
+    seen[s] = 1;
+    if (batch.metrics[batch.seriesMetric(s)].temporality === Temporality.Delta) continue;
+    keys.add(batch.seriesHash(s));
+  }
+  return keys.size > 0 ? keys : undefined;
+}
+
+function overlaps(a: Set<number>, b: Set<number>): boolean {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  for (const key of small) if (large.has(key)) return true;
+  return false;
 }

@@ -9,6 +9,8 @@ import {
   type DeliveryOptions,
   decodeMetricsRequest,
   listDeadLetters,
+  MetricBatch,
+  MetricType,
   OtlpHttpSender,
   QueueFullError,
   ShutdownError,
@@ -222,6 +224,49 @@ describe('DeliveryEngine over OTLP/HTTP', () => {
     await e.forceFlush();
     expect(sink.maxInFlight).toBe(4);
     await expectNothingLost(e, ids);
+  });
+
+  it('delivers points of one series in order even while an earlier request is retried', async () => {
+    // The first request fails once; the later values of the same series must wait for it.
+    sink.reply = (_r, index) =>
+      index === 0 ? { status: 503, headers: { 'retry-after': '0' }, delayMs: 50 } : {};
+    const e = engine({ numConsumers: 4, batch: { maxPoints: 1, flushIntervalMs: 1 } });
+    for (let value = 1; value <= 6; value++) {
+      const batch = new MetricBatch();
+      const scope = batch.addScope(batch.addResource());
+      const m = batch.addMetric(scope, { name: 'depth', type: MetricType.Gauge });
+      batch.addNumberPoint(batch.series(m, { queue: 'a' }), { time: BigInt(value), value });
+      await e.consume(batch);
+    }
+    await e.forceFlush();
+    const values = sink.accepted.map(
+      (r) => r.request.resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[0].asDouble,
+    );
+    expect(values).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(e.stats.retries).toBe(1);
+  });
+
+  it('without ordering, later requests overtake a retried one', async () => {
+    sink.reply = (_r, index) =>
+      index === 0 ? { status: 503, headers: { 'retry-after': '0' }, delayMs: 50 } : {};
+    const e = engine({
+      ordering: 'none',
+      numConsumers: 4,
+      batch: { maxPoints: 1, flushIntervalMs: 1 },
+    });
+    for (let value = 1; value <= 6; value++) {
+      const batch = new MetricBatch();
+      const scope = batch.addScope(batch.addResource());
+      const m = batch.addMetric(scope, { name: 'depth', type: MetricType.Gauge });
+      batch.addNumberPoint(batch.series(m, { queue: 'a' }), { time: BigInt(value), value });
+      await e.consume(batch);
+    }
+    await e.forceFlush();
+    const values = sink.accepted.map(
+      (r) => r.request.resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[0].asDouble,
+    );
+    expect(values).not.toEqual([1, 2, 3, 4, 5, 6]);
+    expect([...values].sort()).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it('at the shutdown deadline, writes in-flight and queued data to dead letters', async () => {
