@@ -68,11 +68,15 @@ const exporter =
         url,
         logger: pino({ level: 'warn' }),
         timeoutMillis: 60_000,
-        queue: {
-          maxPoints: Number(process.env.QUEUE_POINTS ?? 10_000_000),
-          maxBytes: 4 * 1024 ** 3,
-          whenFull: process.env.WHEN_FULL ?? 'reject',
-        },
+        // Defaults unless overridden for experiments (QUEUE_POINTS, WHEN_FULL).
+        ...(process.env.QUEUE_POINTS
+          ? {
+              queue: {
+                maxPoints: Number(process.env.QUEUE_POINTS),
+                whenFull: process.env.WHEN_FULL ?? 'block',
+              },
+            }
+          : {}),
       });
 
 // One unmeasured export first (JIT warm-up, sluice's attribute cache), for both exporters.

@@ -13,12 +13,15 @@ export interface QueueOptions {
   maxBytes: number;
   /** What `offer` does when the batch does not fit. */
   whenFull: WhenFull;
+  /** With `block`: how long an offer may wait for room before it is refused (0: forever). */
+  blockTimeoutMs: number;
 }
 
 export const DEFAULT_QUEUE: QueueOptions = {
   maxPoints: 1_000_000,
   maxBytes: 256 * 1024 * 1024,
   whenFull: 'reject',
+  blockTimeoutMs: 30_000,
 };
 
 /** One accepted batch, settled once every part of it was delivered or dead-lettered. */
@@ -102,14 +105,17 @@ export class MemoryQueue {
         `batch of ${points} points (${bytes} bytes) exceeds the whole queue (${maxPoints} points, ${maxBytes} bytes): raise queue.max_points / queue.max_bytes`,
       );
     }
+    const { blockTimeoutMs } = this.options;
+    const giveUpAt = blockTimeoutMs > 0 ? Date.now() + blockTimeoutMs : Number.POSITIVE_INFINITY;
     while (this.#points + points > maxPoints || this.#bytes + bytes > maxBytes) {
       if (whenFull === 'drop_newest') return { result: 'dropped', bytes };
-      if (whenFull === 'reject' || this.#closed || signal?.aborted) {
+      const waited = whenFull === 'block' && Date.now() >= giveUpAt;
+      if (whenFull === 'reject' || waited || this.#closed || signal?.aborted) {
         throw new QueueFullError(
-          `queue full: ${this.#points}/${maxPoints} points, ${this.#bytes}/${maxBytes} bytes; refused ${points} points`,
+          `queue full${waited ? ` for ${blockTimeoutMs} ms` : ''}: ${this.#points}/${maxPoints} points, ${this.#bytes}/${maxBytes} bytes; refused ${points} points`,
         );
       }
-      await this.#spaceFreed.wait(undefined, signal);
+      await this.#spaceFreed.wait(giveUpAt - Date.now(), signal);
     }
     const ticket = new Ticket(++this.#seq);
     this.#entries.push({ batch, points, bytes, ticket, enqueuedAt: Date.now() });

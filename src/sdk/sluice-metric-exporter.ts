@@ -126,7 +126,10 @@ export class SluiceMetricExporter implements PushMetricExporter {
         if (this.#pool.length < this.#poolSize) this.#pool.push(batch);
       },
       sender,
-      queue: options.queue,
+      // An exporter converts big collections slice by slice: a bounded queue that makes
+      // export() wait for room keeps memory flat and lets batches be reused, and the wait is
+      // capped so a dead backend fails exports instead of piling them up.
+      queue: { maxPoints: 262_144, whenFull: 'block', blockTimeoutMs: 30_000, ...options.queue },
       batch: options.batch,
       retry: options.retry,
       circuitBreaker: options.circuitBreaker,

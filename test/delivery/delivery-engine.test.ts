@@ -376,3 +376,20 @@ describe('DeliveryEngine over OTLP/HTTP', () => {
     await expectNothingLost(e, ids);
   });
 });
+
+describe('blocking queue', () => {
+  it('refuses after block_timeout when no room appears', async () => {
+    sink.reply = () => ({ delayMs: 2_000 });
+    const e = engine({
+      queue: { maxPoints: 10, whenFull: 'block', blockTimeoutMs: 150 },
+      numConsumers: 1,
+      batch: { maxPoints: 10, flushIntervalMs: 10_000 },
+    });
+    await e.consume(counterBatch(10).batch);
+    await waitFor(() => sink.inFlight === 1);
+    await e.consume(counterBatch(10).batch);
+    const started = Date.now();
+    await expect(e.consume(counterBatch(5).batch)).rejects.toThrow(/queue full for 150 ms/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+  });
+});
