@@ -270,7 +270,7 @@ export class MetricBatch {
       );
     }
     const i = this.#beginPoint(series, input);
-    const row = this.#beginDistribution(i, input);
+    const row = this.appendDistribution(i, input);
     const d = this.distributions;
     [d.positiveStart[row], d.positiveLength[row]] = this.#pushCounts(bucketCounts);
     d.reserveFloats(bounds.length);
@@ -282,7 +282,7 @@ export class MetricBatch {
   addExponentialHistogramPoint(series: number, input: ExponentialHistogramPointInput): number {
     this.#expectType(series, 'exponential histogram point', MetricType.ExponentialHistogram);
     const i = this.#beginPoint(series, input);
-    const row = this.#beginDistribution(i, input);
+    const row = this.appendDistribution(i, input);
     const d = this.distributions;
     d.scale[row] = input.scale;
     setU64(d.zeroCount.u32, row, input.zeroCount);
@@ -303,7 +303,7 @@ export class MetricBatch {
   addSummaryPoint(series: number, input: SummaryPointInput): number {
     this.#expectType(series, 'summary point', MetricType.Summary);
     const i = this.#beginPoint(series, input);
-    const row = this.#beginDistribution(i, input);
+    const row = this.appendDistribution(i, input);
     const d = this.distributions;
     const n = input.quantiles.length * 2;
     d.reserveFloats(n);
@@ -380,15 +380,20 @@ export class MetricBatch {
     return i;
   }
 
-  #beginDistribution(
+  /**
+   * Appends the distribution row of point `i` with its count, sum, min and max (sets the
+   * point's presence bits, plus `extraBits`); returns the row. For builders and converters.
+   */
+  appendDistribution(
     i: number,
     input: { count: number | bigint; sum?: number; min?: number; max?: number },
+    extraBits = 0,
   ): number {
     const row = this.appendDistributionRow(i);
     const d = this.distributions;
     const points = this.points;
     setU64(d.total.u32, row, input.count);
-    let bits = 0;
+    let bits = extraBits;
     if (input.sum !== undefined) {
       points.value.f64[i] = input.sum;
       bits |= PointBits.HasSum;

@@ -376,29 +376,10 @@ function beginDistributionPoint(
   extraBits: number,
 ): number {
   const points = batch.points;
-  const d = batch.distributions;
   const i = batch.appendPointRow(batch.seriesOf(m, set));
-  const row = batch.appendDistributionRow(i);
   writeHrTime(points.startTime.u32, i, dp.startTime);
   writeHrTime(points.time.u32, i, dp.endTime);
-  const h = dp.value;
-  d.total.u32[2 * row] = lowBits(h.count);
-  d.total.u32[2 * row + 1] = highBits(h.count);
-  let bits = extraBits;
-  if (h.sum !== undefined) {
-    points.value.f64[i] = h.sum;
-    bits |= PointBits.HasSum;
-  }
-  if (h.min !== undefined) {
-    d.min[row] = h.min;
-    bits |= PointBits.HasMin;
-  }
-  if (h.max !== undefined) {
-    d.max[row] = h.max;
-    bits |= PointBits.HasMax;
-  }
-  points.bits[i] = bits;
-  return row;
+  return batch.appendDistribution(i, dp.value, extraBits);
 }
 
 function pushCounts(d: Distributions, counts: readonly number[]): void {
