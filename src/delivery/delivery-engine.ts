@@ -279,6 +279,9 @@ export class DeliveryEngine {
       const entry = { keys, delivery };
       this.#inFlight.add(entry);
       running.add(delivery);
+      // Starting a delivery encodes a request synchronously (a few ms): let timers and I/O
+      // run between two of them rather than starting all consumers in one go.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     await Promise.all(running);
   }
