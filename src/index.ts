@@ -32,7 +32,8 @@ export {
   ShutdownError,
   ThrottleError,
 } from './delivery/errors.js';
-export type { QueueOptions, WhenFull } from './delivery/memory-queue.js';
+export type { Queue, QueueOptions, WhenFull } from './delivery/memory-queue.js';
+export { MemoryQueue } from './delivery/memory-queue.js';
 export type { Sender, SendResult } from './delivery/sender.js';
 export { ConsoleSender } from './exporters/console-sender.js';
 export type { FileSenderOptions } from './exporters/file-sender.js';

@@ -18,6 +18,7 @@ import { PermanentError, RetryableError, ShutdownError, ThrottleError } from './
 import {
   DEFAULT_QUEUE,
   MemoryQueue,
+  type Queue,
   type QueueOptions,
   type Ticket,
   type Work,
@@ -86,7 +87,7 @@ export interface ShutdownOptions {
  */
 export class DeliveryEngine {
   readonly stats = new DeliveryStats();
-  readonly queue: MemoryQueue;
+  readonly queue: Queue;
   readonly #sender: Sender;
   readonly #batch: BatchOptions;
   readonly #retry: RetryOptions;
@@ -177,7 +178,7 @@ export class DeliveryEngine {
     }
     if (points === 0) return;
     this.start();
-    let offered: Awaited<ReturnType<MemoryQueue['offer']>>;
+    let offered: Awaited<ReturnType<Queue['offer']>>;
     try {
       offered = await this.queue.offer(batch, this.#abort.signal);
     } catch (err) {

@@ -53,12 +53,38 @@ export interface Work {
 export type OfferResult = 'accepted' | 'dropped';
 
 /**
+ * What the delivery engine needs from a queue. `MemoryQueue` is the in-memory one; a
+ * persistent (write-ahead) queue implements the same contract, with `offer` resolving only
+ * once the batch is durable.
+ */
+export interface Queue {
+  readonly options: QueueOptions;
+  /** Points, encoded bytes and entries held now. */
+  readonly points: number;
+  readonly bytes: number;
+  readonly length: number;
+  offer(
+    batch: MetricBatch,
+    signal?: AbortSignal,
+  ): Promise<{ result: OfferResult; ticket?: Ticket; bytes: number }>;
+  take(
+    maxPoints: number,
+    maxBytes: number,
+    flushIntervalMs: number,
+    signal?: AbortSignal,
+  ): Promise<Work | undefined>;
+  beginFlush(): () => void;
+  close(): void;
+  drain(): Work[];
+}
+
+/**
  * The bounded in-memory queue in front of an exporter, measured in points and in encoded
  * bytes. Consumers `take` work: queued batches merged up to the batch limits (large ones
  * split), as soon as enough is queued or the oldest batch waited `flushIntervalMs`.
  * The same interface will front a persistent queue.
  */
-export class MemoryQueue {
+export class MemoryQueue implements Queue {
   readonly options: QueueOptions;
   #entries: Entry[] = [];
   #head = 0;

@@ -9,14 +9,14 @@ import type {
 import { metrics } from '@opentelemetry/api';
 import type { BreakerState } from './circuit-breaker.js';
 import type { DeliveryStats } from './delivery-stats.js';
-import type { MemoryQueue } from './memory-queue.js';
+import type { Queue } from './memory-queue.js';
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
 export interface SelfMetricsSource {
   readonly destination: string;
   readonly stats: DeliveryStats;
-  readonly queue: MemoryQueue;
+  readonly queue: Queue;
   readonly breakerState: BreakerState | undefined;
 }
 

@@ -8,7 +8,9 @@ import {
   status,
 } from '@grpc/grpc-js';
 import { METRICS_EXPORT_METHOD } from '../../src/exporters/otlp-grpc-sender.js';
-import { decodeMetricsRequest, encodeMetricsResponse } from '../../src/index.js';
+import { encodeMetricsResponse } from '../../src/index.js';
+import { countPoints } from './otlp-sink.js';
+import { RefRequest } from './reference.js';
 
 export interface GrpcReply {
   code?: number;
@@ -58,9 +60,9 @@ export class GrpcSink {
             callback(error as ServiceError);
             return;
           }
-          const batch = decodeMetricsRequest(call.request);
-          for (const point of batch.pointViews())
-            this.ids.push(String(point.attributes.find((a) => a.key === 'id')?.value));
+          // Decoded with the reference definitions, not sluice's own decoder.
+          const request = RefRequest.toObject(RefRequest.decode(call.request), { longs: String });
+          this.ids.push(...countPoints(request).ids);
           callback(
             null,
             Buffer.from(
