@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { listCommand, replayCommand } from './dlq.js';
 import type { CliIo } from './io.js';
+import { runCommand, validateCommand } from './run.js';
 
 export type { CliIo } from './io.js';
 
@@ -14,6 +15,8 @@ Usage:
   sluice <command> [options]
 
 Commands:
+  run [--config FILE]                    run the collector (the default command)
+  validate --config FILE                 check a config; exit 1 listing every problem
   dlq list --dir DIR [--json]            list dead letters (undeliverable requests)
   dlq replay --dir DIR --to URL          send them to an OTLP/HTTP endpoint again
   help                                   show this help
@@ -24,11 +27,14 @@ Options:
   -v, --version        print the version
 
 Examples:
+  sluice                                  # OTLP on 127.0.0.1:4317/4318, admin on :8888
+  sluice run --config collector.yaml
+  sluice validate --config collector.yaml
   sluice dlq list --dir ./dead-letters
   sluice dlq replay --dir ./dead-letters --to http://127.0.0.1:4318/v1/metrics
 
-The collector (sluice run, validate, loadgen) arrives with the collector release; until
-then, use sluice as a library (SluiceMetricExporter, the OTLP codecs): see README.md.`;
+Configs use the OpenTelemetry Collector's shape (receivers, processors, exporters,
+service.pipelines) with \${env:NAME} and \${env:NAME:-default}. See README.md.`;
 
 /** Runs the `sluice` command line; resolves to the process exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -45,9 +51,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.out(version);
     return 0;
   }
-  if (values.help || command === undefined || command === 'help') {
+  if (values.help || command === 'help') {
     io.out(HELP);
     return 0;
+  }
+  if (command === undefined || command === 'run') return runCommand(values.config, io);
+  if (command === 'validate') {
+    if (!values.config) return usage(io, 'validate needs --config FILE');
+    return validateCommand(values.config, io);
   }
   if (command === 'dlq') {
     if (!values.dir) return usage(io, 'dlq needs --dir DIR (the dead_letter_dir of the exporter)');
@@ -67,7 +78,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     return usage(io, `unknown dlq command "${sub ?? ''}" (known: list, replay)`);
   }
-  return usage(io, `unknown command "${command}" (known: dlq, help, version)`);
+  return usage(io, `unknown command "${command}" (known: run, validate, dlq, help, version)`);
 }
 
 function usage(io: CliIo, message: string): number {
@@ -87,6 +98,7 @@ function parse(argv: string[]) {
       to: { type: 'string' },
       json: { type: 'boolean' },
       timeout: { type: 'string' },
+      config: { type: 'string', short: 'c' },
     },
   });
 }

@@ -8,6 +8,7 @@ export {
 } from './any-value.js';
 export { AttributeTable } from './attribute-table.js';
 export { BatchCopier, splitBatch } from './batch-copier.js';
+export type { Component, ComponentSettings, Consumer } from './consumer.js';
 export { DecodeError, InvalidMetricDataError, SluiceError } from './errors.js';
 export type {
   BucketsInput,

@@ -21,8 +21,8 @@ describe('sluice CLI', () => {
     expect((await run(['-v'])).out).toBe(version);
   });
 
-  it('prints help by default and on --help', async () => {
-    for (const args of [[], ['--help'], ['help']]) {
+  it('prints help on --help and help', async () => {
+    for (const args of [['--help'], ['help']]) {
       const result = await run(args);
       expect(result.code).toBe(0);
       expect(result.out).toContain('Usage:');

@@ -1,0 +1,104 @@
+import pino, { type Logger } from 'pino';
+import { AdminServer } from '../collector/admin-server.js';
+import { Collector } from '../collector/collector.js';
+import {
+  type CollectorConfig,
+  ConfigError,
+  DEFAULT_CONFIG,
+  loadConfigFile,
+  parseConfig,
+} from '../collector/config/load-config.js';
+import type { CliIo } from './io.js';
+
+const SHUTDOWN_DEADLINE_MS = 30_000;
+
+async function load(path: string | undefined): Promise<CollectorConfig> {
+  return path ? loadConfigFile(path) : parseConfig(DEFAULT_CONFIG, '(built-in default)');
+}
+
+/** `sluice validate --config FILE`: exit 0 when the config would run, 1 with every problem. */
+export async function validateCommand(path: string, io: CliIo): Promise<number> {
+  try {
+    const config = await load(path);
+    io.out(
+      `${path}: valid (${config.pipelines.length} pipeline${config.pipelines.length === 1 ? '' : 's'}: ${config.pipelines.map((p) => p.name).join(', ')})`,
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(err.message);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+/**
+ * `sluice run [--config FILE]`: runs the collector until SIGTERM or SIGINT (graceful
+ * shutdown with a deadline); SIGHUP reloads the config when it is valid and keeps the
+ * running one when it is not.
+ */
+export async function runCommand(path: string | undefined, io: CliIo): Promise<number> {
+  let config: CollectorConfig;
+  try {
+    config = await load(path);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(err.message);
+      return 1;
+    }
+    throw err;
+  }
+  const logger: Logger = pino({ name: 'sluice' });
+  let collector = new Collector(config, logger);
+  const admin = new AdminServer(config.adminAddress, () => collector);
+  try {
+    await collector.start();
+    await admin.start();
+  } catch (err) {
+    io.err(`sluice: could not start: ${(err as Error).message}`);
+    await collector.shutdown(1_000);
+    await admin.stop();
+    return 1;
+  }
+  const banner = (c: Collector) => {
+    io.out(`sluice is running${path ? ` with ${path}` : ' with the built-in default config'}`);
+    for (const address of c.addresses) io.out(`  receiving ${address}`);
+    for (const id of c.exporters.keys()) io.out(`  exporting to ${id}`);
+    io.out(`  admin http://${admin.address}/metrics (also /healthz, /readyz)`);
+  };
+  banner(collector);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal, deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutting down');
+      await collector.shutdown(SHUTDOWN_DEADLINE_MS);
+      await admin.stop();
+      process.off('SIGHUP', reload);
+      resolve(0);
+    };
+    const reload = async () => {
+      let next: CollectorConfig;
+      try {
+        next = await load(path);
+      } catch (err) {
+        logger.error(
+          { problems: (err as ConfigError).problems ?? [(err as Error).message] },
+          'config reload refused: keeping the running config',
+        );
+        return;
+      }
+      logger.info('reloading config');
+      await collector.shutdown(SHUTDOWN_DEADLINE_MS);
+      collector = new Collector(next, logger);
+      await collector.start();
+      banner(collector);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGHUP', reload);
+  });
+}

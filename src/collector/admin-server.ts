@@ -1,0 +1,240 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseListenEndpoint } from '../receivers/parse-endpoint.js';
+import type { Collector } from './collector.js';
+
+/**
+ * `/healthz` (the process runs), `/readyz` (every receiver listens) and `/metrics`: the
+ * collector's own counters in the Prometheus text format, for scraping.
+ */
+export class AdminServer {
+  readonly #address: string;
+  readonly #collector: () => Collector | undefined;
+  readonly #loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  #server: Server | undefined;
+
+  constructor(address: string, collector: () => Collector | undefined) {
+    this.#address = address;
+    this.#collector = collector;
+  }
+
+  get address(): string {
+    const bound = this.#server?.address() as AddressInfo | null;
+    return bound ? `${bound.address}:${bound.port}` : this.#address;
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = parseListenEndpoint(this.#address, 'service.telemetry.metrics.address');
+    this.#loopDelay.enable();
+    this.#server = createServer((req, res) => {
+      const collector = this.#collector();
+      const path = req.url?.split('?')[0];
+      if (path === '/healthz') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      } else if (path === '/readyz') {
+        const ready = collector?.ready ?? false;
+        res
+          .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
+          .end(ready ? 'ready\n' : 'not ready\n');
+      } else if (path === '/metrics') {
+        res
+          .writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+          .end(collector ? this.#metrics(collector) : '');
+      } else {
+        res
+          .writeHead(404, { 'content-type': 'text/plain' })
+          .end('try /healthz, /readyz or /metrics\n');
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.#server!.once('error', reject);
+      this.#server!.listen(port, host, () => resolve());
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#loopDelay.disable();
+    const server = this.#server;
+    this.#server = undefined;
+    if (server)
+      await new Promise<void>((resolve) => server.close(() => resolve()).closeAllConnections());
+  }
+
+  #metrics(collector: Collector): string {
+    const out = new PrometheusText();
+    for (const [id, receiver] of collector.receivers) {
+      for (const [transport, part] of Object.entries({
+        http: (receiver as { http?: { stats: ReceiverStatsLike } }).http,
+        grpc: (receiver as { grpc?: { stats: ReceiverStatsLike } }).grpc,
+      })) {
+        if (!part) continue;
+        const labels = { receiver: id, transport };
+        const s = part.stats;
+        out.counter('sluice_receiver_requests_total', 'Requests received', labels, s.requests);
+        out.counter(
+          'sluice_receiver_received_points_total',
+          'Points decoded from requests',
+          labels,
+          s.received,
+        );
+        out.counter(
+          'sluice_receiver_accepted_points_total',
+          'Points the pipeline accepted',
+          labels,
+          s.accepted,
+        );
+        out.counter(
+          'sluice_receiver_malformed_requests_total',
+          'Requests that could not be decoded',
+          labels,
+          s.malformed,
+        );
+        for (const [reason, value] of Object.entries(s.refused)) {
+          out.counter(
+            'sluice_receiver_refused_points_total',
+            'Points refused, by reason',
+            { ...labels, reason },
+            value,
+          );
+        }
+      }
+    }
+    for (const [id, exporter] of collector.exporters) {
+      const engine = exporter.engine;
+      if (!engine) continue;
+      const s = engine.stats;
+      const labels = { exporter: id };
+      out.counter(
+        'sluice_exporter_accepted_points_total',
+        'Points accepted into the queue',
+        labels,
+        s.accepted,
+      );
+      out.counter(
+        'sluice_exporter_sent_points_total',
+        'Points the backend accepted',
+        labels,
+        s.sent,
+      );
+      out.counter(
+        'sluice_exporter_rejected_points_total',
+        'Points refused by the backend in a partial success',
+        labels,
+        s.rejected,
+      );
+      out.counter('sluice_exporter_retries_total', 'Send attempts retried', labels, s.retries);
+      for (const [reason, value] of Object.entries(s.deadLettered)) {
+        out.counter(
+          'sluice_exporter_dead_lettered_points_total',
+          'Points written to dead letters, by reason',
+          { ...labels, reason },
+          value,
+        );
+      }
+      for (const [reason, value] of Object.entries(s.dropped)) {
+        out.counter(
+          'sluice_dropped_points_total',
+          'Points lost, by reason',
+          { ...labels, reason },
+          value,
+        );
+      }
+      out.gauge(
+        'sluice_exporter_queue_points',
+        'Points waiting in the queue',
+        labels,
+        engine.queue.points,
+      );
+      out.gauge(
+        'sluice_exporter_queue_capacity_points',
+        'Queue capacity in points',
+        labels,
+        engine.queue.options.maxPoints,
+      );
+      out.gauge(
+        'sluice_exporter_breaker_state',
+        'Circuit breaker: 0 closed, 1 half-open, 2 open',
+        labels,
+        { closed: 0, half_open: 1, open: 2 }[engine.breakerState ?? 'closed'],
+      );
+    }
+    for (const { id, component } of collector.processors) {
+      const refused = (component as { refused?: Record<string, number> }).refused ?? {};
+      for (const [reason, value] of Object.entries(refused)) {
+        out.counter(
+          'sluice_dropped_points_total',
+          'Points lost, by reason',
+          { processor: id, reason },
+          value,
+        );
+      }
+    }
+    const memory = process.memoryUsage();
+    out.gauge('sluice_process_heap_used_bytes', 'V8 heap in use', {}, memory.heapUsed);
+    out.gauge('sluice_process_resident_memory_bytes', 'Resident set size', {}, memory.rss);
+    out.gauge(
+      'sluice_event_loop_delay_max_seconds',
+      'Largest event-loop delay since the last scrape',
+      {},
+      this.#loopDelay.max / 1e9,
+    );
+    out.gauge(
+      'sluice_event_loop_delay_p99_seconds',
+      'p99 event-loop delay since the last scrape',
+      {},
+      this.#loopDelay.percentile(99) / 1e9,
+    );
+    this.#loopDelay.reset();
+    return out.text();
+  }
+}
+
+interface ReceiverStatsLike {
+  requests: number;
+  received: number;
+  accepted: number;
+  malformed: number;
+  refused: Record<string, number>;
+}
+
+/** Just enough of the Prometheus text format 0.0.4 for the collector's own metrics. */
+class PrometheusText {
+  #families = new Map<string, { type: string; help: string; lines: string[] }>();
+
+  counter(name: string, help: string, labels: Record<string, string>, value: number): void {
+    this.#add(name, 'counter', help, labels, value);
+  }
+
+  gauge(name: string, help: string, labels: Record<string, string>, value: number): void {
+    this.#add(name, 'gauge', help, labels, value);
+  }
+
+  text(): string {
+    let out = '';
+    for (const [name, family] of this.#families) {
+      out += `# HELP ${name} ${family.help}\n# TYPE ${name} ${family.type}\n${family.lines.join('')}`;
+    }
+    return out;
+  }
+
+  #add(
+    name: string,
+    type: string,
+    help: string,
+    labels: Record<string, string>,
+    value: number,
+  ): void {
+    let family = this.#families.get(name);
+    if (!family) {
+      family = { type, help, lines: [] };
+      this.#families.set(name, family);
+    }
+    const rendered = Object.entries(labels)
+      .map(
+        ([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+      )
+      .join(',');
+    family.lines.push(`${name}${rendered ? `{${rendered}}` : ''} ${value}\n`);
+  }
+}

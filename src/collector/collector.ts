@@ -1,0 +1,95 @@
+import type { Logger } from 'pino';
+import type { Exporter } from '../exporters/helper/queued-exporter.js';
+import type { Component, Consumer } from '../model/consumer.js';
+import type { CollectorConfig } from './config/load-config.js';
+import { FanOut } from './fan-out.js';
+import { exporters, processors, receivers } from './registry.js';
+
+interface Listening {
+  readonly listening: boolean;
+  readonly addresses?: string[];
+}
+
+/**
+ * The pipeline graph of one config: exporters (shared by the pipelines that name them),
+ * processors (one chain per pipeline), receivers (shared, fanning out to their pipelines).
+ * Starts exporters first and receivers last; shuts down in the reverse order, so accepted
+ * data drains receivers → processors → exporters.
+ */
+export class Collector {
+  readonly exporters = new Map<string, Exporter>();
+  readonly processors: { pipeline: string; id: string; component: Component & Consumer }[] = [];
+  readonly receivers = new Map<string, Component & Listening>();
+  readonly #logger: Logger;
+  #shutdown: Promise<void> | undefined;
+
+  constructor(config: CollectorConfig, logger: Logger) {
+    this.#logger = logger;
+    for (const [id, entry] of config.exporters) {
+      if (!config.pipelines.some((p) => p.exporters.includes(id))) continue;
+      this.exporters.set(id, exporters[entry.type].create({ id, logger }, entry.config as never));
+    }
+    const entryPoints = new Map<string, { id: string; consumer: Consumer }[]>();
+    for (const pipeline of config.pipelines) {
+      let next: Consumer = new FanOut(
+        pipeline.exporters.map((id) => ({ id, consumer: this.exporters.get(id)! })),
+        logger,
+      );
+      for (const id of [...pipeline.processors].reverse()) {
+        const entry = config.processors.get(id)!;
+        const component = processors[entry.type].create(
+          { id, logger },
+          entry.config as never,
+          next,
+        );
+        this.processors.unshift({ pipeline: pipeline.name, id, component });
+        next = component;
+      }
+      for (const id of pipeline.receivers) {
+        const list = entryPoints.get(id) ?? [];
+        list.push({ id: `pipeline ${pipeline.name}`, consumer: next });
+        entryPoints.set(id, list);
+      }
+    }
+    for (const [id, targets] of entryPoints) {
+      const entry = config.receivers.get(id)!;
+      const component = receivers[entry.type].create(
+        { id, logger },
+        entry.config as never,
+        new FanOut(targets, logger),
+      );
+      this.receivers.set(id, component as Component & Listening);
+    }
+  }
+
+  /** Ready when every receiver listens. */
+  get ready(): boolean {
+    return [...this.receivers.values()].every((r) => r.listening);
+  }
+
+  get addresses(): string[] {
+    return [...this.receivers.values()].flatMap((r) => r.addresses ?? []);
+  }
+
+  async start(): Promise<void> {
+    for (const exporter of this.exporters.values()) await exporter.start();
+    for (const { component } of this.processors) await component.start();
+    for (const receiver of this.receivers.values()) await receiver.start();
+  }
+
+  shutdown(deadlineMs = 30_000): Promise<void> {
+    this.#shutdown ??= (async () => {
+      const until = Date.now() + deadlineMs;
+      const left = () => Math.max(0, until - Date.now());
+      await Promise.all(
+        [...this.receivers.values()].map((r) => r.shutdown({ deadlineMs: left() })),
+      );
+      for (const { component } of this.processors) await component.shutdown({ deadlineMs: left() });
+      await Promise.all(
+        [...this.exporters.values()].map((e) => e.shutdown({ deadlineMs: left() })),
+      );
+      this.#logger.info('collector stopped');
+    })();
+    return this.#shutdown;
+  }
+}

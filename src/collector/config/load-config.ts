@@ -1,0 +1,211 @@
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { SluiceError } from '../../model/errors.js';
+import { exporters, processors, receivers } from '../registry.js';
+import { MissingEnvironmentError, substituteEnvironment } from './substitute-env.js';
+
+/** A config that cannot run: every problem, each naming its key path. */
+export class ConfigError extends SluiceError {
+  readonly problems: string[];
+  constructor(source: string, problems: string[]) {
+    super(
+      'SLUICE_ERR_CONFIG',
+      `invalid config ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+    this.problems = problems;
+  }
+}
+
+export interface ComponentConfig {
+  /** `type` or `type/name`, as written. */
+  id: string;
+  type: string;
+  config: unknown;
+}
+
+export interface PipelineConfig {
+  name: string;
+  receivers: string[];
+  processors: string[];
+  exporters: string[];
+}
+
+export interface CollectorConfig {
+  receivers: Map<string, ComponentConfig>;
+  processors: Map<string, ComponentConfig>;
+  exporters: Map<string, ComponentConfig>;
+  pipelines: PipelineConfig[];
+  /** `service.telemetry.metrics.address`: the admin server. */
+  adminAddress: string;
+}
+
+const idList = z.array(z.string().min(1)).default([]);
+const topLevel = z.strictObject({
+  receivers: z.record(z.string(), z.unknown()).default({}),
+  processors: z.record(z.string(), z.unknown()).default({}),
+  exporters: z.record(z.string(), z.unknown()).default({}),
+  extensions: z.record(z.string(), z.unknown()).optional(),
+  connectors: z.record(z.string(), z.unknown()).optional(),
+  service: z.strictObject({
+    extensions: z.array(z.string()).optional(),
+    pipelines: z.record(
+      z.string(),
+      z.strictObject({ receivers: idList, processors: idList, exporters: idList }),
+    ),
+    telemetry: z
+      .strictObject({
+        metrics: z
+          .strictObject({
+            address: z.string().default('127.0.0.1:8888'),
+            level: z.string().optional(),
+          })
+          .prefault({}),
+        logs: z
+          .strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
+          .prefault({}),
+      })
+      .prefault({}),
+  }),
+});
+
+export async function loadConfigFile(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CollectorConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, [`cannot read the file: ${(err as Error).message}`]);
+  }
+  return parseConfig(text, path, env);
+}
+
+/** Parses and validates a YAML config; throws `ConfigError` listing every problem. */
+export function parseConfig(
+  text: string,
+  source = '(config)',
+  env: NodeJS.ProcessEnv = process.env,
+): CollectorConfig {
+  const document = parseDocument(text, { prettyErrors: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      document.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`),
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = substituteEnvironment(document.toJS() ?? {}, env);
+  } catch (err) {
+    if (err instanceof MissingEnvironmentError) throw new ConfigError(source, [err.message]);
+    throw err;
+  }
+  const top = topLevel.safeParse(raw);
+  if (!top.success)
+    throw new ConfigError(
+      source,
+      top.error.issues.map((issue) => formatIssue(issue)),
+    );
+  const problems: string[] = [];
+  const parsed = top.data;
+  const section = <F extends { configSchema: z.ZodType }>(
+    kind: string,
+    entries: Record<string, unknown>,
+    registry: Record<string, F>,
+  ) => {
+    const out = new Map<string, ComponentConfig>();
+    for (const [id, value] of Object.entries(entries)) {
+      const type = id.split('/')[0];
+      const factory = registry[type];
+      if (!factory) {
+        problems.push(
+          `${kind}.${id}: unknown ${kind.slice(0, -1)} type "${type}" (known: ${Object.keys(registry).join(', ')})`,
+        );
+        continue;
+      }
+      const result = factory.configSchema.safeParse(value ?? {});
+      if (!result.success) {
+        for (const issue of result.error.issues) problems.push(formatIssue(issue, `${kind}.${id}`));
+        continue;
+      }
+      out.set(id, { id, type, config: result.data });
+    }
+    return out;
+  };
+  const config: CollectorConfig = {
+    receivers: section('receivers', parsed.receivers, receivers),
+    processors: section('processors', parsed.processors, processors),
+    exporters: section('exporters', parsed.exporters, exporters),
+    pipelines: [],
+    adminAddress: parsed.service.telemetry.metrics.address,
+  };
+  for (const [name, pipeline] of Object.entries(parsed.service.pipelines)) {
+    const signal = name.split('/')[0];
+    if (signal !== 'metrics') {
+      problems.push(
+        `service.pipelines.${name}: sluice runs metrics pipelines only (got "${signal}")`,
+      );
+      continue;
+    }
+    const check = (kind: 'receivers' | 'processors' | 'exporters', ids: string[]) => {
+      for (const id of ids) {
+        if (!(id in parsed[kind])) {
+          problems.push(
+            `service.pipelines.${name}.${kind}: "${id}" is not defined under ${kind} (defined: ${Object.keys(parsed[kind]).join(', ') || 'none'})`,
+          );
+        }
+      }
+    };
+    check('receivers', pipeline.receivers);
+    check('processors', pipeline.processors);
+    check('exporters', pipeline.exporters);
+    if (pipeline.receivers.length === 0)
+      problems.push(`service.pipelines.${name}.receivers: a pipeline needs at least one receiver`);
+    if (pipeline.exporters.length === 0)
+      problems.push(`service.pipelines.${name}.exporters: a pipeline needs at least one exporter`);
+    config.pipelines.push({ name, ...pipeline });
+  }
+  if (config.pipelines.length === 0 && problems.length === 0)
+    problems.push('service.pipelines: define at least one metrics pipeline');
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return config;
+}
+
+function formatIssue(issue: z.core.$ZodIssue, prefix = ''): string {
+  const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    return `${path || '(root)'}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  }
+  if (issue.code === 'invalid_value' && 'values' in issue) {
+    return `${path}: ${issue.message.replace('Invalid option: ', '')}`;
+  }
+  return `${path || '(root)'}: ${issue.message}`;
+}
+
+/** The built-in config `sluice run` uses without `--config`. */
+export const DEFAULT_CONFIG = `# sluice's built-in default: OTLP in, batched, printed as a summary.
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:4317
+      http:
+        endpoint: 127.0.0.1:4318
+processors:
+  batch:
+    timeout: 1s
+exporters:
+  debug:
+    verbosity: basic
+service:
+  telemetry:
+    metrics:
+      address: 127.0.0.1:8888
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [debug]
+`;

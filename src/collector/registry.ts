@@ -1,0 +1,41 @@
+import type { z } from 'zod';
+import { debugExporterFactory } from '../exporters/debug/factory.js';
+import { fileExporterFactory } from '../exporters/file/factory.js';
+import type { Exporter } from '../exporters/helper/queued-exporter.js';
+import { otlpExporterFactory } from '../exporters/otlp/factory.js';
+import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
+import type { Component, ComponentSettings, Consumer } from '../model/consumer.js';
+import { batchProcessorFactory } from '../processors/batch/factory.js';
+import { otlpReceiverFactory } from '../receivers/otlp/factory.js';
+
+export interface ReceiverFactory {
+  type: string;
+  configSchema: z.ZodType;
+  create(settings: ComponentSettings, config: never, next: Consumer): Component;
+}
+export interface ProcessorFactory {
+  type: string;
+  configSchema: z.ZodType;
+  create(settings: ComponentSettings, config: never, next: Consumer): Component & Consumer;
+}
+export interface ExporterFactory {
+  type: string;
+  configSchema: z.ZodType;
+  create(settings: ComponentSettings, config: never): Exporter;
+}
+
+/** Adding a component: one folder, one line here. */
+export const receivers: Record<string, ReceiverFactory> = {
+  otlp: otlpReceiverFactory as ReceiverFactory,
+};
+
+export const processors: Record<string, ProcessorFactory> = {
+  batch: batchProcessorFactory as ProcessorFactory,
+};
+
+export const exporters: Record<string, ExporterFactory> = {
+  otlphttp: otlphttpExporterFactory as ExporterFactory,
+  otlp: otlpExporterFactory as ExporterFactory,
+  debug: debugExporterFactory as ExporterFactory,
+  file: fileExporterFactory as ExporterFactory,
+};

@@ -1,0 +1,23 @@
+import type { MetricBatch } from './metric-batch.js';
+
+/**
+ * The one data-path contract (the OpenTelemetry Collector's): `consume` resolves once the
+ * batch is accepted — queued, durably where the queue is persistent — and rejects with a
+ * typed error (`QueueFullError`, ...) when it is not. After it resolves the caller must not
+ * touch the batch: ownership passed on.
+ */
+export interface Consumer {
+  consume(batch: MetricBatch): Promise<void>;
+}
+
+/** Every receiver, processor and exporter: started once, shut down once (twice is a no-op). */
+export interface Component {
+  start(): Promise<void>;
+  shutdown(options: { deadlineMs: number }): Promise<void>;
+}
+
+/** What a factory gets besides its config: its id (`type/name`) and a logger. */
+export interface ComponentSettings {
+  id: string;
+  logger: import('pino').Logger;
+}

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { BatchCopier } from '../../model/batch-copier.js';
+import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
+import { duration } from '../../model/duration.js';
+import type { MetricBatch } from '../../model/metric-batch.js';
+
+/** The Collector's `batch` processor keys. */
+export const batchConfig = z.strictObject({
+  send_batch_size: z.number().int().min(1).default(8192),
+  send_batch_max_size: z.number().int().min(0).default(0),
+  timeout: duration.default(200),
+});
+
+export type BatchConfig = z.infer<typeof batchConfig>;
+
+/**
+ * Merges small batches into batches of `send_batch_size` points (at most
+ * `send_batch_max_size`), or whatever arrived within `timeout`. `consume` resolves once the
+ * batch is buffered; what the next component refuses at flush is counted and logged, and
+ * shutdown flushes what is buffered.
+ */
+export class BatchProcessor implements Consumer, Component {
+  readonly id: string;
+  readonly #config: BatchConfig;
+  readonly #next: Consumer;
+  readonly #settings: ComponentSettings;
+  #pending: MetricBatch[] = [];
+  #points = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+  /** Points the next component refused at flush, by reason. */
+  readonly refused: Record<string, number> = {};
+
+  constructor(settings: ComponentSettings, config: BatchConfig, next: Consumer) {
+    this.id = settings.id;
+    this.#settings = settings;
+    this.#config = config;
+    this.#next = next;
+  }
+
+  async start(): Promise<void> {}
+
+  async consume(batch: MetricBatch): Promise<void> {
+    if (batch.pointCount === 0) return;
+    this.#pending.push(batch);
+    this.#points += batch.pointCount;
+    if (this.#points >= this.#config.send_batch_size) this.#flush();
+    else this.#timer ??= setTimeout(() => this.#flush(), this.#config.timeout);
+  }
+
+  async shutdown(): Promise<void> {
+    this.#flush();
+    await this.#flushing;
+  }
+
+  #flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pending.length === 0) return;
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#points = 0;
+    const max = this.#config.send_batch_max_size;
+    const out: MetricBatch[] = [];
+    let copier: BatchCopier | undefined;
+    for (const batch of pending) {
+      if (pending.length === 1 && (max === 0 || batch.pointCount <= max)) {
+        out.push(batch);
+        break;
+      }
+      for (let start = 0; start < batch.pointCount; ) {
+        copier ??= new BatchCopier();
+        const room = max === 0 ? batch.pointCount - start : max - copier.target.pointCount;
+        const end = Math.min(batch.pointCount, start + room);
+        copier.append(batch, start, end);
+        start = end;
+        if (max !== 0 && copier.target.pointCount >= max) {
+          out.push(copier.target);
+          copier = undefined;
+        }
+      }
+    }
+    if (copier && copier.target.pointCount > 0) out.push(copier.target);
+    this.#flushing = this.#flushing.then(() => this.#send(out));
+  }
+
+  async #send(batches: MetricBatch[]): Promise<void> {
+    for (const batch of batches) {
+      const points = batch.pointCount;
+      try {
+        await this.#next.consume(batch);
+      } catch (err) {
+        const reason =
+          (err as { code?: string }).code === 'SLUICE_ERR_QUEUE_FULL' ? 'queue_full' : 'refused';
+        this.refused[reason] = (this.refused[reason] ?? 0) + points;
+        this.#settings.logger.error(
+          { processor: this.id, points, reason, error: (err as Error).message },
+          'batch processor: next component refused a batch; points dropped',
+        );
+      }
+    }
+  }
+}
+
+export const batchProcessorFactory = {
+  type: 'batch',
+  configSchema: batchConfig,
+  create(settings: ComponentSettings, config: BatchConfig, next: Consumer) {
+    return new BatchProcessor(settings, config, next);
+  },
+};

@@ -1,0 +1,157 @@
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type ServiceError,
+  type sendUnaryData,
+  status,
+} from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { decodeMetricsRequest } from '../../codec/protobuf/decode-request.js';
+import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
+import type { Component, Consumer } from '../../model/consumer.js';
+import { DecodeError, type SluiceError } from '../../model/errors.js';
+import type { MetricBatch } from '../../model/metric-batch.js';
+import { parseListenEndpoint } from '../parse-endpoint.js';
+import { ReceiverStats } from '../receiver-stats.js';
+
+export const METRICS_SERVICE_EXPORT =
+  '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
+
+export interface OtlpGrpcReceiverOptions {
+  endpoint: string;
+  maxReceiveBytes: number;
+  /** Delay asked of senders (RetryInfo) when the pipeline is full. */
+  retryAfterSeconds: number;
+}
+
+const identity = (value: Buffer) => value;
+
+/**
+ * OTLP/gRPC with `@grpc/grpc-js`: requests are decoded by sluice's own codec (the service is
+ * registered with identity serializers), gzip is handled by grpc-js. A full pipeline answers
+ * RESOURCE_EXHAUSTED with a RetryInfo, which the OTLP exporters retry; bad data answers
+ * INVALID_ARGUMENT with the decoder's message.
+ */
+export class OtlpGrpcReceiver implements Component {
+  readonly stats = new ReceiverStats();
+  readonly #options: OtlpGrpcReceiverOptions;
+  readonly #next: Consumer;
+  readonly #logger: Logger;
+  #server: Server | undefined;
+  #port = 0;
+  #listening = false;
+
+  constructor(options: OtlpGrpcReceiverOptions, next: Consumer, logger: Logger) {
+    this.#options = options;
+    this.#next = next;
+    this.#logger = logger;
+    parseListenEndpoint(options.endpoint, 'protocols.grpc.endpoint');
+  }
+
+  get listening(): boolean {
+    return this.#listening;
+  }
+
+  get address(): string {
+    const { host } = parseListenEndpoint(this.#options.endpoint, 'protocols.grpc.endpoint');
+    return `${host}:${this.#port}`;
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = parseListenEndpoint(this.#options.endpoint, 'protocols.grpc.endpoint');
+    const server = new Server({ 'grpc.max_receive_message_length': this.#options.maxReceiveBytes });
+    server.addService(
+      {
+        Export: {
+          path: METRICS_SERVICE_EXPORT,
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: identity,
+          requestDeserialize: identity,
+          responseSerialize: identity,
+          responseDeserialize: identity,
+        },
+      },
+      {
+        Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) =>
+          void this.#export(call, callback),
+      },
+    );
+    const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    this.#port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(target, ServerCredentials.createInsecure(), (err, bound) =>
+        err ? reject(err) : resolve(bound),
+      ),
+    );
+    this.#server = server;
+    this.#listening = true;
+  }
+
+  async shutdown(options: { deadlineMs: number }): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    this.#listening = false;
+    await Promise.race([
+      new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+      new Promise<void>((resolve) => setTimeout(resolve, options.deadlineMs).unref()),
+    ]);
+    server.forceShutdown();
+  }
+
+  async #export(
+    call: ServerUnaryCall<Buffer, Buffer>,
+    callback: sendUnaryData<Buffer>,
+  ): Promise<void> {
+    this.stats.requests++;
+    let batch: MetricBatch;
+    try {
+      batch = decodeMetricsRequest(call.request);
+    } catch (err) {
+      this.stats.malformed++;
+      const message = err instanceof DecodeError ? err.message : String(err);
+      this.#logger.warn({ error: message }, 'refused a malformed OTLP/gRPC request');
+      callback(serviceError(status.INVALID_ARGUMENT, message));
+      return;
+    }
+    const points = batch.pointCount;
+    this.stats.received += points;
+    try {
+      await this.#next.consume(batch);
+      this.stats.accepted += points;
+      callback(null, Buffer.from(encodeMetricsResponse()));
+    } catch (err) {
+      const code = (err as SluiceError).code;
+      if (code === 'SLUICE_ERR_QUEUE_FULL') {
+        this.stats.refuse('queue_full', points);
+        callback(
+          serviceError(
+            status.RESOURCE_EXHAUSTED,
+            (err as Error).message,
+            retryInfo(this.#options.retryAfterSeconds),
+          ),
+        );
+      } else {
+        this.stats.refuse(code === 'SLUICE_ERR_SHUT_DOWN' ? 'shutdown' : 'pipeline_error', points);
+        callback(serviceError(status.UNAVAILABLE, (err as Error).message));
+      }
+    }
+  }
+}
+
+function serviceError(code: status, details: string, statusDetails?: Buffer): ServiceError {
+  const metadata = new Metadata();
+  if (statusDetails) metadata.set('grpc-status-details-bin', statusDetails);
+  return Object.assign(new Error(details), { code, details, metadata }) as ServiceError;
+}
+
+/** google.rpc.Status { code: RESOURCE_EXHAUSTED, details: [RetryInfo { retry_delay }] }. */
+function retryInfo(seconds: number): Buffer {
+  const duration = [0x08, seconds & 0x7f];
+  const info = [0x0a, duration.length, ...duration];
+  const typeUrl = Buffer.from('type.googleapis.com/google.rpc.RetryInfo');
+  const any = [0x0a, typeUrl.length, ...typeUrl, 0x12, info.length, ...info];
+  return Buffer.from([0x08, status.RESOURCE_EXHAUSTED, 0x1a, any.length, ...any]);
+}

@@ -1,0 +1,201 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createGunzip, createInflate } from 'node:zlib';
+import type { Logger } from 'pino';
+import { DecompressStream } from 'zstd-napi';
+import { decodeMetricsRequestJson } from '../../codec/json/decode-request-json.js';
+import { encodeMetricsResponseJson } from '../../codec/json/response-json.js';
+import { decodeMetricsRequest } from '../../codec/protobuf/decode-request.js';
+import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
+import type { Component, Consumer } from '../../model/consumer.js';
+import { DecodeError, type SluiceError } from '../../model/errors.js';
+import type { MetricBatch } from '../../model/metric-batch.js';
+import { parseListenEndpoint } from '../parse-endpoint.js';
+import { ReceiverStats } from '../receiver-stats.js';
+
+export interface OtlpHttpReceiverOptions {
+  endpoint: string;
+  /** Largest body accepted, checked on the wire and again after decompression. */
+  maxRequestBodySize: number;
+  metricsPath: string;
+  /** Seconds sent in Retry-After when the pipeline is full. */
+  retryAfterSeconds: number;
+}
+
+class BodyTooLarge extends Error {}
+
+/**
+ * OTLP/HTTP: `POST /v1/metrics` with protobuf or JSON bodies, identity, gzip, deflate or zstd
+ * encoded. Answers with an `ExportMetricsServiceResponse` in the request's content type, 400
+ * with the decoder's message for bad data, 413 for bodies over the limit, and 429 with
+ * Retry-After when the pipeline is full — which the official exporters retry.
+ */
+export class OtlpHttpReceiver implements Component {
+  readonly stats = new ReceiverStats();
+  readonly #options: OtlpHttpReceiverOptions;
+  readonly #next: Consumer;
+  readonly #logger: Logger;
+  #server: Server | undefined;
+  #listening = false;
+
+  constructor(options: OtlpHttpReceiverOptions, next: Consumer, logger: Logger) {
+    this.#options = options;
+    this.#next = next;
+    this.#logger = logger;
+    parseListenEndpoint(options.endpoint, 'protocols.http.endpoint');
+  }
+
+  get listening(): boolean {
+    return this.#listening;
+  }
+
+  /** The bound address (after `start`), e.g. `127.0.0.1:4318`. */
+  get address(): string {
+    const address = this.#server?.address() as AddressInfo | null;
+    return address ? `${address.address}:${address.port}` : this.#options.endpoint;
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = parseListenEndpoint(this.#options.endpoint, 'protocols.http.endpoint');
+    this.#server = createServer((req, res) => {
+      void this.#handle(req, res);
+    });
+    this.#server.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      this.#server!.once('error', reject);
+      this.#server!.listen(port, host, () => {
+        this.#server!.off('error', reject);
+        resolve();
+      });
+    });
+    this.#listening = true;
+  }
+
+  async shutdown(): Promise<void> {
+    if (!this.#server) return;
+    this.#listening = false;
+    const server = this.#server;
+    this.#server = undefined;
+    // Stop accepting; let requests in flight finish (their data reaches the pipeline).
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const json = (req.headers['content-type'] ?? '').includes('json');
+    const fail = (status: number, message: string, headers: Record<string, string> = {}) => {
+      res.writeHead(status, {
+        'content-type': json ? 'application/json' : 'application/x-protobuf',
+        ...headers,
+      });
+      res.end(
+        json
+          ? JSON.stringify({ code: status === 400 ? 3 : 14, message })
+          : statusProto(status === 400 ? 3 : 14, message),
+      );
+    };
+    const url = req.url?.split('?')[0];
+    if (url !== this.#options.metricsPath)
+      return fail(404, `not found: this receiver takes POST ${this.#options.metricsPath}`);
+    if (req.method !== 'POST') return fail(405, `method ${req.method} not allowed: use POST`);
+    const type = req.headers['content-type'] ?? '';
+    if (!type.includes('application/x-protobuf') && !type.includes('application/json')) {
+      return fail(
+        415,
+        `unsupported content-type "${type}": use application/x-protobuf or application/json`,
+      );
+    }
+    this.stats.requests++;
+    let body: Buffer;
+    try {
+      body = await this.#readBody(req);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) {
+        this.stats.malformed++;
+        // The rest of the body is not worth reading: answer, then drop the connection.
+        res.once('finish', () => req.socket.destroy());
+        return fail(413, err.message, { connection: 'close' });
+      }
+      this.stats.malformed++;
+      return fail(400, `could not read the body: ${(err as Error).message}`);
+    }
+    let batch: MetricBatch;
+    try {
+      batch = json ? decodeMetricsRequestJson(body) : decodeMetricsRequest(body);
+    } catch (err) {
+      this.stats.malformed++;
+      const message =
+        err instanceof DecodeError ? err.message : `cannot decode: ${(err as Error).message}`;
+      this.#logger.warn({ error: message }, 'refused a malformed OTLP/HTTP request');
+      return fail(400, message);
+    }
+    const points = batch.pointCount;
+    this.stats.received += points;
+    try {
+      await this.#next.consume(batch);
+      this.stats.accepted += points;
+    } catch (err) {
+      const code = (err as SluiceError).code;
+      const reason =
+        code === 'SLUICE_ERR_QUEUE_FULL'
+          ? 'queue_full'
+          : code === 'SLUICE_ERR_SHUT_DOWN'
+            ? 'shutdown'
+            : 'pipeline_error';
+      this.stats.refuse(reason, points);
+      const retryAfter = String(this.#options.retryAfterSeconds);
+      if (reason === 'queue_full')
+        return fail(429, (err as Error).message, { 'retry-after': retryAfter });
+      return fail(503, (err as Error).message, { 'retry-after': retryAfter });
+    }
+    res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
+    res.end(json ? encodeMetricsResponseJson() : encodeMetricsResponse());
+  }
+
+  async #readBody(req: IncomingMessage): Promise<Buffer> {
+    const limit = this.#options.maxRequestBodySize;
+    const declared = Number(req.headers['content-length']);
+    if (declared > limit)
+      throw new BodyTooLarge(`body of ${declared} bytes exceeds max_request_body_size ${limit}`);
+    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    let source: NodeJS.ReadableStream = req;
+    if (encoding === 'gzip') source = req.pipe(createGunzip());
+    else if (encoding === 'deflate') source = req.pipe(createInflate());
+    else if (encoding === 'zstd') source = req.pipe(new DecompressStream());
+    else if (encoding !== 'identity')
+      throw new Error(
+        `unsupported content-encoding "${encoding}" (use gzip, deflate, zstd or none)`,
+      );
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of source) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        throw new BodyTooLarge(
+          `body exceeds max_request_body_size ${limit} bytes${encoding !== 'identity' ? ' after decompression' : ''}`,
+        );
+      }
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks);
+  }
+}
+
+/** A `google.rpc.Status` protobuf: the OTLP/HTTP error body. */
+function statusProto(code: number, message: string): Buffer {
+  const text = Buffer.from(message);
+  const length = varint(text.length);
+  return Buffer.concat([Buffer.from([0x08, code, 0x12, ...length]), text]);
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  out.push(n);
+  return out;
+}

@@ -1,0 +1,181 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/cli.js';
+import {
+  ConfigError,
+  DEFAULT_CONFIG,
+  parseConfig,
+} from '../../src/collector/config/load-config.js';
+import { parseDuration } from '../../src/model/duration.js';
+
+function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(text, 'test.yaml', env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+const valid = `
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: \${env:HTTP_ENDPOINT:-127.0.0.1:4318}
+      grpc:
+exporters:
+  otlphttp/backend:
+    endpoint: http://127.0.0.1:9999
+    compression: zstd
+    sending_queue:
+      num_consumers: \${env:CONSUMERS}
+      queue_size: 5000
+    retry_on_failure:
+      initial_interval: 250ms
+      max_elapsed_time: 2m
+  debug:
+processors:
+  batch:
+    timeout: 2s
+service:
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [otlphttp/backend, debug]
+`;
+
+describe('collector config', () => {
+  it('parses the Collector shape with env substitution, typed names and defaults', () => {
+    const config = parseConfig(valid, 'test.yaml', { CONSUMERS: '8' });
+    const exporter = config.exporters.get('otlphttp/backend')!;
+    expect(exporter.type).toBe('otlphttp');
+    expect(exporter.config).toMatchObject({
+      endpoint: 'http://127.0.0.1:9999',
+      compression: 'zstd',
+      sending_queue: { num_consumers: 8, queue_size: 5000, enabled: true },
+      retry_on_failure: { initial_interval: 250, max_elapsed_time: 120_000, multiplier: 1.5 },
+      timeout: 5000,
+    });
+    expect(config.receivers.get('otlp')!.config).toMatchObject({
+      protocols: {
+        http: { endpoint: '127.0.0.1:4318', max_request_body_size: 20 * 1024 * 1024 },
+        grpc: { endpoint: '127.0.0.1:4317' },
+      },
+    });
+    expect(config.processors.get('batch')!.config).toMatchObject({
+      timeout: 2000,
+      send_batch_size: 8192,
+    });
+    expect(config.pipelines).toEqual([
+      {
+        name: 'metrics',
+        receivers: ['otlp'],
+        processors: ['batch'],
+        exporters: ['otlphttp/backend', 'debug'],
+      },
+    ]);
+    expect(config.adminAddress).toBe('127.0.0.1:8888');
+  });
+
+  it('names the key path, the value and what is allowed for every problem', () => {
+    const found = problems(
+      `
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: nowhere
+        max_body: 1
+  kafka: {}
+exporters:
+  otlphttp:
+    endpoint: ftp://x
+    compression: brotli
+    retry_on_failure:
+      initial_interval: soon
+processors: {}
+service:
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [otlphttp, missing]
+    traces:
+      receivers: [otlp]
+      exporters: [otlphttp]
+`,
+    );
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('receivers.otlp.protocols.http.endpoint: expected host:port'),
+        'receivers.otlp.protocols.http: unknown key "max_body"',
+        expect.stringMatching(/^receivers\.kafka: unknown receiver type "kafka" \(known: otlp\)$/),
+        expect.stringContaining('exporters.otlphttp.endpoint: expected an http:// or https:// URL'),
+        expect.stringMatching(
+          /^exporters\.otlphttp\.compression: expected one of "gzip"\|"zstd"\|"none"/,
+        ),
+        'exporters.otlphttp.retry_on_failure.initial_interval: expected a duration such as 200ms, 5s or 1m30s, got "soon"',
+        expect.stringContaining(
+          'service.pipelines.metrics.processors: "batch" is not defined under processors',
+        ),
+        expect.stringContaining(
+          'service.pipelines.metrics.exporters: "missing" is not defined under exporters',
+        ),
+        'service.pipelines.traces: sluice runs metrics pipelines only (got "traces")',
+      ]),
+    );
+  });
+
+  it('refuses a reference to an unset environment variable without a default', () => {
+    expect(problems(valid)).toEqual([
+      'exporters.otlphttp/backend.sending_queue.num_consumers: environment variable CONSUMERS is not set (write ${env:CONSUMERS:-default} for a default)',
+    ]);
+  });
+
+  it('reports YAML syntax errors', () => {
+    expect(problems('receivers: [unclosed')[0]).toMatch(/^YAML: /);
+  });
+
+  it('parses durations the Go way', () => {
+    expect(parseDuration('1m30s')).toBe(90_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('1.5s')).toBe(1500);
+    expect(parseDuration('5 s')).toBeUndefined();
+    expect(parseDuration('')).toBeUndefined();
+  });
+
+  it('the built-in default config is valid', () => {
+    expect(parseConfig(DEFAULT_CONFIG).pipelines).toHaveLength(1);
+  });
+
+  it('sluice validate exits 0 for a valid file and 1 listing problems otherwise', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-config-'));
+    try {
+      const good = join(dir, 'good.yaml');
+      const bad = join(dir, 'bad.yaml');
+      await writeFile(good, DEFAULT_CONFIG);
+      await writeFile(
+        bad,
+        'receivers: {}\nexporters: {}\nservice:\n  pipelines:\n    metrics:\n      receivers: [otlp]\n      exporters: [debug]\n',
+      );
+      const out: string[] = [];
+      const err: string[] = [];
+      const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
+      expect(await runCli(['validate', '--config', good], io)).toBe(0);
+      expect(out.join('\n')).toContain('valid (1 pipeline: metrics)');
+      expect(await runCli(['validate', '--config', bad], io)).toBe(1);
+      expect(err.join('\n')).toContain(
+        'service.pipelines.metrics.receivers: "otlp" is not defined under receivers',
+      );
+      expect(await runCli(['validate', '--config', join(dir, 'nope.yaml')], io)).toBe(1);
+      expect(err.join('\n')).toContain('cannot read the file');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
