@@ -133,6 +133,7 @@ service:
 
   it('refuses a reference to an unset environment variable without a default', () => {
     expect(problems(valid)).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the message shows config syntax
       'exporters.otlphttp/backend.sending_queue.num_consumers: environment variable CONSUMERS is not set (write ${env:CONSUMERS:-default} for a default)',
     ]);
   });
