@@ -106,7 +106,7 @@ export function parseConfig(
   if (!top.success)
     throw new ConfigError(
       source,
-      top.error.issues.map((issue) => formatIssue(issue)),
+      top.error.issues.map((issue) => formatIssue(issue, '', raw)),
     );
   const problems: string[] = [];
   const parsed = top.data;
@@ -127,7 +127,8 @@ export function parseConfig(
       }
       const result = factory.configSchema.safeParse(value ?? {});
       if (!result.success) {
-        for (const issue of result.error.issues) problems.push(formatIssue(issue, `${kind}.${id}`));
+        for (const issue of result.error.issues)
+          problems.push(formatIssue(issue, `${kind}.${id}`, value));
         continue;
       }
       out.set(id, { id, type, config: result.data });
@@ -173,15 +174,21 @@ export function parseConfig(
   return config;
 }
 
-function formatIssue(issue: z.core.$ZodIssue, prefix = ''): string {
+function formatIssue(issue: z.core.$ZodIssue, prefix: string, root: unknown): string {
   const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
   if (issue.code === 'unrecognized_keys') {
     return `${path || '(root)'}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   }
-  if (issue.code === 'invalid_value' && 'values' in issue) {
-    return `${path}: ${issue.message.replace('Invalid option: ', '')}`;
-  }
-  return `${path || '(root)'}: ${issue.message}`;
+  const message =
+    issue.code === 'invalid_value' ? issue.message.replace('Invalid option: ', '') : issue.message;
+  // Say what was there, unless the message already does or nothing was.
+  let value: unknown = root;
+  for (const key of issue.path)
+    value =
+      value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  const shown =
+    value === undefined || message.includes('got ') ? '' : ` (got ${JSON.stringify(value)})`;
+  return `${path || '(root)'}: ${message}${shown}`;
 }
 
 /** The built-in config `sluice run` uses without `--config`. */

@@ -3,9 +3,8 @@ import type { Component, ComponentSettings, Consumer } from '../../model/consume
 import { OtlpGrpcReceiver } from './otlp-grpc-receiver.js';
 import { OtlpHttpReceiver } from './otlp-http-receiver.js';
 
-const endpoint = z
-  .string()
-  .regex(/^(\[[^\]]+\]|[^:]*):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:4318');
+const HOST_PORT = 'expected host:port, e.g. 127.0.0.1:4318';
+const endpoint = z.string({ error: HOST_PORT }).regex(/^(\[[^\]]+\]|[^:]*):\d{1,5}$/, HOST_PORT);
 
 /** The Collector's `otlp` receiver keys. `http:` or `grpc:` with no value enables defaults. */
 export const otlpReceiverConfig = z.strictObject({

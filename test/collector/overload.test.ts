@@ -1,0 +1,112 @@
+import { gzipSync } from 'node:zlib';
+import { credentials, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Collector } from '../../src/collector/collector.js';
+import { parseConfig } from '../../src/collector/config/load-config.js';
+import { retryDelayMs } from '../../src/exporters/grpc-status.js';
+import { encodeMetricsRequest } from '../../src/index.js';
+import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
+import { counterBatch } from '../helpers/batches.js';
+import { OtlpSink } from '../helpers/otlp-sink.js';
+
+let sink: OtlpSink;
+let collector: Collector;
+
+beforeEach(async () => {
+  sink = new OtlpSink();
+  sink.reply = () => ({ delayMs: 500 }); // a slow backend
+  await sink.start();
+  collector = new Collector(
+    parseConfig(`
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+        max_request_body_size: 4000
+      grpc:
+        endpoint: 127.0.0.1:0
+exporters:
+  otlphttp:
+    metrics_endpoint: ${sink.url}
+    sending_queue:
+      num_consumers: 1
+      queue_size: 20
+    batch:
+      max_points: 10
+      flush_interval: 1ms
+service:
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      exporters: [otlphttp]
+`),
+    pino({ level: 'silent' }),
+  );
+  await collector.start();
+});
+
+afterEach(async () => {
+  await collector.shutdown(200);
+  await sink.stop();
+});
+
+const receiver = () => collector.receivers.get('otlp') as unknown as OtlpReceiver;
+const post = (body: Uint8Array, headers: Record<string, string> = {}) =>
+  fetch(`http://${receiver().http!.address}/v1/metrics`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-protobuf', ...headers },
+    body,
+  });
+
+describe('backpressure and limits', () => {
+  it('answers 429 with Retry-After when the exporter queue is full', async () => {
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let k = 0; k < 6; k++) {
+      const response = await post(encodeMetricsRequest(counterBatch(10).batch));
+      statuses.push(response.status);
+      if (response.status === 429) retryAfter = response.headers.get('retry-after');
+      await response.arrayBuffer();
+    }
+    expect(statuses).toContain(200);
+    expect(statuses).toContain(429);
+    expect(retryAfter).toBe('1');
+    expect(receiver().http!.stats.refused.queue_full).toBeGreaterThan(0);
+  });
+
+  it('answers RESOURCE_EXHAUSTED with RetryInfo over gRPC when the queue is full', async () => {
+    const Client = makeGenericClientConstructor({}, 'MetricsService');
+    const client = new Client(receiver().grpc!.address, credentials.createInsecure());
+    const call = (bytes: Uint8Array) =>
+      new Promise<ServiceError | null>((resolve) =>
+        client.makeUnaryRequest(
+          '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          Buffer.from(bytes),
+          (error) => resolve(error),
+        ),
+      );
+    const errors: (ServiceError | null)[] = [];
+    for (let k = 0; k < 6; k++)
+      errors.push(await call(encodeMetricsRequest(counterBatch(10).batch)));
+    client.close();
+    const exhausted = errors.find((e) => e?.code === 8)!;
+    expect(exhausted).toBeDefined();
+    expect(retryDelayMs(exhausted.metadata.get('grpc-status-details-bin')[0] as Buffer)).toBe(1000);
+  });
+
+  it('refuses bodies over max_request_body_size, before and after decompression', async () => {
+    const big = encodeMetricsRequest(counterBatch(200).batch);
+    expect(big.length).toBeGreaterThan(4000);
+    const plain = await post(big);
+    expect(plain.status).toBe(413);
+    const zipped = gzipSync(big);
+    expect(zipped.length).toBeLessThan(4000);
+    const bomb = await post(zipped, { 'content-encoding': 'gzip' });
+    expect(bomb.status).toBe(413);
+    expect(Buffer.from(await bomb.arrayBuffer()).toString()).toContain('after decompression');
+  });
+});
