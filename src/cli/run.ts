@@ -64,7 +64,13 @@ export async function runCommand(path: string | undefined, io: CliIo): Promise<n
   const banner = (c: Collector) => {
     io.out(`sluice is running${path ? ` with ${path}` : ' with the built-in default config'}`);
     for (const address of c.addresses) io.out(`  receiving ${address}`);
-    for (const id of c.exporters.keys()) io.out(`  exporting to ${id}`);
+    for (const [id, exporter] of c.exporters) {
+      const scrape =
+        'address' in exporter
+          ? ` (scrape http://${(exporter as { address: string }).address}/metrics)`
+          : '';
+      io.out(`  exporting to ${id}${scrape}`);
+    }
     io.out(`  admin http://${admin.address}/metrics (also /healthz, /readyz)`);
   };
   banner(collector);

@@ -4,6 +4,7 @@ import { fileExporterFactory } from '../exporters/file/factory.js';
 import type { Exporter } from '../exporters/helper/queued-exporter.js';
 import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
+import { prometheusExporterFactory } from '../exporters/prometheus/factory.js';
 import type { Component, ComponentSettings, Consumer } from '../model/consumer.js';
 import { batchProcessorFactory } from '../processors/batch/factory.js';
 import { otlpReceiverFactory } from '../receivers/otlp/factory.js';
@@ -38,4 +39,5 @@ export const exporters: Record<string, ExporterFactory> = {
   otlp: otlpExporterFactory as ExporterFactory,
   debug: debugExporterFactory as ExporterFactory,
   file: fileExporterFactory as ExporterFactory,
+  prometheus: prometheusExporterFactory as ExporterFactory,
 };

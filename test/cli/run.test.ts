@@ -118,11 +118,15 @@ service:
     expect(err).toContain('receivers.otlp.protocols.http.endpoint: expected host:port');
   });
 
-  it('npm start: the built-in default listens on 4317/4318 with admin on 8888, and stops on SIGTERM', async () => {
+  it('npm start: the built-in default listens on 4317/4318, serves Prometheus on 9464 and admin on 8888, stops on SIGTERM', async () => {
     const running = await start([]);
     expect(running.output()).toContain('receiving OTLP/gRPC 127.0.0.1:4317');
     expect(running.output()).toContain('receiving OTLP/HTTP http://127.0.0.1:4318/v1/metrics');
     expect((await fetch('http://127.0.0.1:8888/readyz')).status).toBe(200);
+    expect(running.output()).toContain(
+      'exporting to prometheus (scrape http://127.0.0.1:9464/metrics)',
+    );
+    expect((await fetch('http://127.0.0.1:9464/metrics')).status).toBe(200);
     child!.kill('SIGTERM');
     expect(await running.exited).toBe(0);
   });

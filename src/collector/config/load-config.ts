@@ -192,7 +192,7 @@ function formatIssue(issue: z.core.$ZodIssue, prefix: string, root: unknown): st
 }
 
 /** The built-in config `sluice run` uses without `--config`. */
-export const DEFAULT_CONFIG = `# sluice's built-in default: OTLP in, batched, printed as a summary.
+export const DEFAULT_CONFIG = `# sluice's built-in default: OTLP in, batched, served for Prometheus to scrape.
 receivers:
   otlp:
     protocols:
@@ -204,8 +204,8 @@ processors:
   batch:
     timeout: 1s
 exporters:
-  debug:
-    verbosity: basic
+  prometheus:
+    endpoint: 127.0.0.1:9464
 service:
   telemetry:
     metrics:
@@ -214,5 +214,5 @@ service:
     metrics:
       receivers: [otlp]
       processors: [batch]
-      exporters: [debug]
+      exporters: [prometheus]
 `;

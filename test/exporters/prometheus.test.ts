@@ -1,0 +1,179 @@
+import { AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  InstrumentType,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  prometheusName,
+  sanitizeLabelName,
+  unitSuffix,
+} from '../../src/codec/prometheus/naming.js';
+import { Collector } from '../../src/collector/collector.js';
+import { parseConfig } from '../../src/collector/config/load-config.js';
+import type { PrometheusExporter } from '../../src/exporters/prometheus/factory.js';
+import { MetricType, Temporality } from '../../src/index.js';
+import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
+
+describe('OTel → Prometheus names', () => {
+  const metric = (name: string, unit: string, type: MetricType, monotonic = false) => ({
+    scope: 0,
+    name,
+    unit,
+    type,
+    monotonic,
+    description: '',
+    temporality: Temporality.Cumulative,
+    metadata: [],
+  });
+  it.each([
+    [
+      'http.server.request.duration',
+      's',
+      MetricType.Histogram,
+      false,
+      'http_server_request_duration_seconds',
+    ],
+    ['http.server.requests', '{request}', MetricType.Sum, true, 'http_server_requests_total'],
+    ['system.filesystem.usage', 'By', MetricType.Gauge, false, 'system_filesystem_usage_bytes'],
+    ['system.memory.utilization', '1', MetricType.Gauge, false, 'system_memory_utilization_ratio'],
+    ['network.io', 'By/s', MetricType.Gauge, false, 'network_io_bytes_per_second'],
+    ['requests_total', '1', MetricType.Sum, true, 'requests_total'],
+    ['latency_seconds', 's', MetricType.Gauge, false, 'latency_seconds'],
+    ['(lambda).function.executions(#)', '', MetricType.Sum, false, 'lambda_function_executions'],
+    ['2xx.count', 'packets', MetricType.Sum, true, '_2xx_count_packets_total'],
+  ])('%s [%s] → %s', (name, unit, type, monotonic, expected) => {
+    expect(
+      prometheusName(
+        metric(name as string, unit as string, type as MetricType, monotonic as boolean),
+      ),
+    ).toBe(expected);
+  });
+  it('spells units and sanitises labels', () => {
+    expect(unitSuffix('ms')).toBe('milliseconds');
+    expect(unitSuffix('{packet}/s')).toBe('per_second');
+    expect(sanitizeLabelName('http.route')).toBe('http_route');
+    expect(sanitizeLabelName('2fa.enabled')).toBe('key_2fa_enabled');
+  });
+});
+
+describe('prometheus exporter end to end', () => {
+  let collector: Collector;
+  beforeEach(async () => {
+    collector = new Collector(
+      parseConfig(`
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+exporters:
+  prometheus:
+    endpoint: 127.0.0.1:0
+    enable_open_metrics: true
+service:
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      exporters: [prometheus]
+`),
+      pino({ level: 'silent' }),
+    );
+    await collector.start();
+  });
+  afterEach(async () => {
+    await collector.shutdown(1_000);
+  });
+
+  async function send(
+    temporality: AggregationTemporality,
+    record: (meter: ReturnType<MeterProvider['getMeter']>) => void,
+  ) {
+    const http = (collector.receivers.get('otlp') as unknown as OtlpReceiver).http!;
+    const exporter = new OTLPMetricExporter({
+      url: `http://${http.address}/v1/metrics`,
+      temporalityPreference:
+        temporality === AggregationTemporality.DELTA
+          ? AggregationTemporalityPreference.DELTA
+          : AggregationTemporalityPreference.CUMULATIVE,
+    });
+    expect(exporter.selectAggregationTemporality(InstrumentType.COUNTER)).toBe(temporality);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+    const provider = new MeterProvider({
+      resource: resourceFromAttributes({
+        'service.name': 'checkout',
+        'service.instance.id': 'pod-1',
+        'host.arch': 'amd64',
+      }),
+      readers: [reader],
+    });
+    record(provider.getMeter('shop', '2.0'));
+    await reader.forceFlush();
+    return provider;
+  }
+
+  const scrape = async (accept?: string) => {
+    const prometheus = collector.exporters.get('prometheus') as unknown as PrometheusExporter;
+    const response = await fetch(`http://${prometheus.address}/metrics`, {
+      headers: accept ? { accept } : {},
+    });
+    return { type: response.headers.get('content-type'), text: await response.text() };
+  };
+
+  it('exposes counters, gauges and histograms with translated names, job/instance and target_info', async () => {
+    const provider = await send(AggregationTemporality.CUMULATIVE, (meter) => {
+      meter
+        .createCounter('http.server.requests', {
+          unit: '{request}',
+          description: 'Requests served',
+        })
+        .add(3, { 'http.route': '/cart' });
+      meter.createGauge('cpu.utilization', { unit: '1' }).record(0.25);
+      const h = meter.createHistogram('http.server.duration', {
+        unit: 'ms',
+        advice: { explicitBucketBoundaries: [10, 100] },
+      });
+      h.record(5);
+      h.record(50);
+      h.record(500);
+    });
+    const { type, text } = await scrape();
+    expect(type).toContain('version=0.0.4');
+    const job = 'instance="pod-1",job="checkout",otel_scope_name="shop",otel_scope_version="2.0"';
+    expect(text).toContain(
+      '# HELP http_server_requests_total Requests served\n# TYPE http_server_requests_total counter\n',
+    );
+    expect(text).toContain(`http_server_requests_total{http_route="/cart",${job}} 3\n`);
+    expect(text).toContain(`cpu_utilization_ratio{${job}} 0.25\n`);
+    expect(text).toContain(`http_server_duration_milliseconds_bucket{${job},le="10"} 1\n`);
+    expect(text).toContain(`http_server_duration_milliseconds_bucket{${job},le="100"} 2\n`);
+    expect(text).toContain(`http_server_duration_milliseconds_bucket{${job},le="+Inf"} 3\n`);
+    expect(text).toContain(`http_server_duration_milliseconds_sum{${job}} 555\n`);
+    expect(text).toContain(`http_server_duration_milliseconds_count{${job}} 3\n`);
+    expect(text).toContain('target_info{host_arch="amd64",instance="pod-1",job="checkout"} 1\n');
+    const open = await scrape('application/openmetrics-text; version=1.0.0');
+    expect(open.type).toContain('application/openmetrics-text');
+    expect(open.text).toContain('# TYPE http_server_requests counter\n');
+    expect(open.text).toContain('# UNIT http_server_duration_milliseconds milliseconds\n');
+    expect(open.text.endsWith('# EOF\n')).toBe(true);
+    await provider.shutdown();
+  });
+
+  it('accumulates delta sums into a cumulative counter', async () => {
+    let counter: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']> | undefined;
+    const provider = await send(AggregationTemporality.DELTA, (meter) => {
+      counter = meter.createCounter('jobs.done');
+      counter.add(2);
+    });
+    counter!.add(5);
+    await provider.forceFlush();
+    const { text } = await scrape();
+    expect(text).toMatch(/jobs_done_total\{[^}]*\} 7\n/);
+    await provider.shutdown();
+  });
+});
