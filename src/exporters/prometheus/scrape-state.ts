@@ -66,9 +66,9 @@ export class ScrapeState {
     const resourceLabels = batch.resources.map((resource) =>
       this.#resourceLabels(resource.attributes),
     );
-    batch.resources.forEach((resource, r) =>
-      this.#targetInfo(resource.attributes, resourceLabels[r], now),
-    );
+    for (let r = 0; r < batch.resources.length; r++) {
+      this.#targetInfo(batch.resources[r].attributes, resourceLabels[r], now);
+    }
     const view = new PointView(batch);
     for (let i = 0; i < batch.pointCount; i++) {
       view.at(i);
