@@ -18,6 +18,14 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** Starts `sluice` and resolves with its stdout so far once the banner lists the admin server. */
 function start(args: string[]): Promise<{ output: () => string; exited: Promise<number | null> }> {
   child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -98,6 +106,42 @@ service:
     const lines = (await readFile(out, 'utf8')).trim().split('\n');
     expect(lines).toHaveLength(7);
     expect(running.output()).toContain('collector stopped');
+  });
+
+  it('SIGHUP reloads a valid config and keeps the running one when the new file is invalid', async () => {
+    const config = join(dir, 'collector.yaml');
+    const write = (path: string) =>
+      writeFile(
+        config,
+        `receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:0\nexporters:\n  file:\n    path: ${path}\n    format: flat\n    batch:\n      flush_interval: 5ms\nservice:\n  telemetry:\n    metrics:\n      address: 127.0.0.1:0\n  pipelines:\n    metrics:\n      receivers: [otlp]\n      exporters: [file]\n`,
+      );
+    const first = join(dir, 'first.jsonl');
+    const second = join(dir, 'second.jsonl');
+    await write(first);
+    const running = await start(['run', '--config', config]);
+    const latestOtlp = () =>
+      [...running.output().matchAll(/receiving OTLP\/HTTP (http:\/\/\S+)/g)].at(-1)![1];
+    const send = async (points: number) => {
+      const response = await fetch(latestOtlp(), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: encodeMetricsRequest(counterBatch(points).batch),
+      });
+      expect(response.status).toBe(200);
+    };
+    await send(2);
+    await writeFile(config, 'receivers: [not, a, map]\n');
+    child!.kill('SIGHUP');
+    await waitFor(() => running.output().includes('config reload refused'));
+    await send(3); // still the first config
+    await write(second);
+    child!.kill('SIGHUP');
+    await waitFor(() => running.output().split('sluice is running').length === 3);
+    await send(4);
+    child!.kill('SIGTERM');
+    expect(await running.exited).toBe(0);
+    expect((await readFile(first, 'utf8')).trim().split('\n')).toHaveLength(5);
+    expect((await readFile(second, 'utf8')).trim().split('\n')).toHaveLength(4);
   });
 
   it('exits 1 with the problems when the config is invalid', async () => {
