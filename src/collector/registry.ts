@@ -6,7 +6,12 @@ import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { prometheusExporterFactory } from '../exporters/prometheus/factory.js';
 import type { Component, ComponentSettings, Consumer } from '../model/consumer.js';
+import {
+  attributesProcessorFactory,
+  resourceProcessorFactory,
+} from '../processors/attributes/factory.js';
 import { batchProcessorFactory } from '../processors/batch/factory.js';
+import { filterProcessorFactory } from '../processors/filter/factory.js';
 import { otlpReceiverFactory } from '../receivers/otlp/factory.js';
 
 export interface ReceiverFactory {
@@ -32,6 +37,9 @@ export const receivers: Record<string, ReceiverFactory> = {
 
 export const processors: Record<string, ProcessorFactory> = {
   batch: batchProcessorFactory as ProcessorFactory,
+  filter: filterProcessorFactory as ProcessorFactory,
+  attributes: attributesProcessorFactory as ProcessorFactory,
+  resource: resourceProcessorFactory as ProcessorFactory,
 };
 
 export const exporters: Record<string, ExporterFactory> = {

@@ -1,3 +1,4 @@
+import type { KeyValue } from './any-value.js';
 import { encodeKeyValues } from './key-value-bytes.js';
 import { MetricBatch } from './metric-batch.js';
 import type { MetricDescriptor, Resource, Scope } from './types.js';
@@ -18,16 +19,28 @@ export class BatchCopier {
     this.target = target;
   }
 
-  /** Appends points `[start, end)` of `source` (all of them by default). */
-  append(source: MetricBatch, start = 0, end = source.pointCount): void {
+  /**
+   * Appends points `[start, end)` of `source` (all of them by default). `options.keep`
+   * selects points; `mapAttributes` / `mapResourceAttributes` rewrite point and resource
+   * attributes (called once per distinct set or resource), for processors.
+   */
+  append(source: MetricBatch, start = 0, end = source.pointCount, options: CopyOptions = {}): void {
     const target = this.target;
+    const { keep, mapAttributes, mapResourceAttributes } = options;
     const metricMap = new Int32Array(source.metrics.length).fill(-1);
     const setMap = new Int32Array(source.attributes.count).fill(-1);
     const scopeMap = new Int32Array(source.scopes.length).fill(-1);
     const resourceMap = new Int32Array(source.resources.length).fill(-1);
 
     const mapResource = (r: number): number => {
-      if (resourceMap[r] === -1) resourceMap[r] = this.#resource(source.resources[r]);
+      if (resourceMap[r] === -1) {
+        const resource = source.resources[r];
+        resourceMap[r] = this.#resource(
+          mapResourceAttributes
+            ? { ...resource, attributes: mapResourceAttributes(resource.attributes) }
+            : resource,
+        );
+      }
       return resourceMap[r];
     };
     const mapScope = (s: number): number => {
@@ -52,10 +65,13 @@ export class BatchCopier {
     const sourceSets = source.attributes;
     tp.reserve(end - start);
     for (let i = start; i < end; i++) {
+      if (keep && !keep(i)) continue;
       const series = sp.series[i];
       const set = source.seriesAttributes(series);
       if (setMap[set] === -1) {
-        setMap[set] = target.attributes.internBytes(sourceSets.bytes(set), sourceSets.hash(set));
+        setMap[set] = mapAttributes
+          ? target.attributes.intern(mapAttributes(sourceSets.values(set)))
+          : target.attributes.internBytes(sourceSets.bytes(set), sourceSets.hash(set));
       }
       const j = target.appendPointRow(
         target.seriesOf(mapMetric(source.seriesMetric(series)), setMap[set]),
@@ -148,6 +164,12 @@ export class BatchCopier {
     }
     return m;
   }
+}
+
+export interface CopyOptions {
+  keep?: (point: number) => boolean;
+  mapAttributes?: (values: KeyValue[]) => KeyValue[];
+  mapResourceAttributes?: (values: KeyValue[]) => KeyValue[];
 }
 
 /**

@@ -44,16 +44,17 @@ export class BatchProcessor implements Consumer, Component {
     if (batch.pointCount === 0) return;
     this.#pending.push(batch);
     this.#points += batch.pointCount;
-    if (this.#points >= this.#config.send_batch_size) this.#flush();
-    else this.#timer ??= setTimeout(() => this.#flush(), this.#config.timeout);
+    if (this.#points >= this.#config.send_batch_size) this.#flush(false);
+    else this.#timer ??= setTimeout(() => this.#flush(true), this.#config.timeout);
   }
 
   async shutdown(): Promise<void> {
-    this.#flush();
+    this.#flush(true);
     await this.#flushing;
   }
 
-  #flush(): void {
+  /** Sends what is buffered; unless `all`, a remainder under `send_batch_size` stays buffered. */
+  #flush(all: boolean): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#pending.length === 0) return;
@@ -81,6 +82,13 @@ export class BatchProcessor implements Consumer, Component {
       }
     }
     if (copier && copier.target.pointCount > 0) out.push(copier.target);
+    const last = out.at(-1);
+    if (!all && out.length > 1 && last && last.pointCount < this.#config.send_batch_size) {
+      out.pop();
+      this.#pending = [last];
+      this.#points = last.pointCount;
+      this.#timer = setTimeout(() => this.#flush(true), this.#config.timeout);
+    }
     this.#flushing = this.#flushing.then(() => this.#send(out));
   }
 

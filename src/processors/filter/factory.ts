@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import { anyValueToPlain, type KeyValue } from '../../model/any-value.js';
+import { BatchCopier } from '../../model/batch-copier.js';
+import type { ComponentSettings, Consumer } from '../../model/consumer.js';
+import type { MetricBatch } from '../../model/metric-batch.js';
+import { TransformProcessor } from '../processor-base.js';
+
+const attributeMatch = z.strictObject({
+  key: z.string().min(1),
+  value: z.union([z.string(), z.number(), z.boolean()]).optional(),
+});
+
+const matchProperties = z
+  .strictObject({
+    match_type: z.enum(['strict', 'regexp']).default('strict'),
+    metric_names: z.array(z.string()).default([]),
+    /** Resource attributes that must all match. */
+    resource_attributes: z.array(attributeMatch).default([]),
+    /** Point attributes that must all match (sluice). */
+    attributes: z.array(attributeMatch).default([]),
+  })
+  .superRefine((match, context) => {
+    if (match.match_type !== 'regexp') return;
+    match.metric_names.forEach((pattern, k) => {
+      try {
+        new RegExp(pattern);
+      } catch (err) {
+        context.addIssue({
+          code: 'custom',
+          path: ['metric_names', k],
+          message: `not a regular expression: ${(err as Error).message}`,
+        });
+      }
+    });
+  });
+
+/** The Collector's `filter` processor (its `metrics.include` / `metrics.exclude` form). */
+export const filterConfig = z.strictObject({
+  metrics: z
+    .strictObject({ include: matchProperties.optional(), exclude: matchProperties.optional() })
+    .prefault({}),
+});
+
+export type FilterConfig = z.infer<typeof filterConfig>;
+type Match = z.infer<typeof matchProperties>;
+
+/**
+ * Keeps the points that match `include` (all of them when absent) and do not match
+ * `exclude`. A rule matches when the metric name is one of `metric_names` (or matches one of
+ * them as a regular expression) and every listed attribute is present (with the value, when
+ * given). Filtered points are intentional, counted in `filtered`, not logged as drops.
+ */
+export class FilterProcessor extends TransformProcessor {
+  filtered = 0;
+  readonly #include: CompiledMatch | undefined;
+  readonly #exclude: CompiledMatch | undefined;
+
+  constructor(settings: ComponentSettings, config: FilterConfig, next: Consumer) {
+    super(settings, next);
+    this.#include =
+      config.metrics.include &&
+      compile(config.metrics.include, `processors.${settings.id}.metrics.include`);
+    this.#exclude =
+      config.metrics.exclude &&
+      compile(config.metrics.exclude, `processors.${settings.id}.metrics.exclude`);
+  }
+
+  protected transform(batch: MetricBatch): MetricBatch {
+    const metricKept = batch.metrics.map((metric) => {
+      const name = metric.name;
+      return (
+        (!this.#include || this.#include.name(name)) &&
+        !(this.#exclude?.name(name) && this.#exclude.attributeless)
+      );
+    });
+    const resourceOf = (m: number) => batch.scopes[batch.metrics[m].scope].resource;
+    const keep = (i: number) => {
+      const series = batch.points.series[i];
+      const m = batch.seriesMetric(series);
+      if (!metricKept[m]) return false;
+      const name = batch.metrics[m].name;
+      const resource = batch.resources[resourceOf(m)].attributes;
+      const attributes = () => batch.attributes.values(batch.seriesAttributes(series));
+      if (
+        this.#include &&
+        !(this.#include.name(name) && this.#include.attributes(resource, attributes))
+      )
+        return false;
+      if (this.#exclude?.name(name) && this.#exclude.attributes(resource, attributes)) return false;
+      return true;
+    };
+    let all = true;
+    for (let i = 0; i < batch.pointCount && all; i++) all = keep(i);
+    if (all) return batch;
+    const copier = new BatchCopier();
+    copier.append(batch, 0, batch.pointCount, { keep });
+    this.filtered += batch.pointCount - copier.target.pointCount;
+    return copier.target;
+  }
+}
+
+interface CompiledMatch {
+  name(name: string): boolean;
+  attributes(resource: KeyValue[], point: () => KeyValue[]): boolean;
+  /** True when the rule has no attribute conditions (whole metrics match by name). */
+  attributeless: boolean;
+}
+
+function compile(match: Match, path: string): CompiledMatch {
+  let name: (n: string) => boolean;
+  if (match.metric_names.length === 0) name = () => true;
+  else if (match.match_type === 'strict') {
+    const names = new Set(match.metric_names);
+    name = (n) => names.has(n);
+  } else {
+    const patterns = match.metric_names.map((pattern, k) => {
+      try {
+        return new RegExp(pattern);
+      } catch (err) {
+        throw new Error(
+          `${path}.metric_names[${k}]: "${pattern}" is not a regular expression (${(err as Error).message})`,
+        );
+      }
+    });
+    name = (n) => patterns.some((p) => p.test(n));
+  }
+  const has = (values: KeyValue[], rule: z.infer<typeof attributeMatch>) =>
+    values.some(
+      (kv) =>
+        kv.key === rule.key &&
+        (rule.value === undefined || String(anyValueToPlain(kv.value)) === String(rule.value)),
+    );
+  return {
+    name,
+    attributeless: match.resource_attributes.length === 0 && match.attributes.length === 0,
+    attributes: (resource, point) =>
+      match.resource_attributes.every((rule) => has(resource, rule)) &&
+      (match.attributes.length === 0 || match.attributes.every((rule) => has(point(), rule))),
+  };
+}
+
+export const filterProcessorFactory = {
+  type: 'filter',
+  configSchema: filterConfig,
+  create(settings: ComponentSettings, config: FilterConfig, next: Consumer) {
+    return new FilterProcessor(settings, config, next);
+  },
+};

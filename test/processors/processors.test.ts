@@ -1,0 +1,207 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../src/collector/config/load-config.js';
+import {
+  type Consumer,
+  encodeFlatJsonLines,
+  MetricBatch,
+  MetricType,
+  Temporality,
+} from '../../src/index.js';
+import {
+  applyActions,
+  attributesProcessorFactory,
+  resourceProcessorFactory,
+} from '../../src/processors/attributes/factory.js';
+import { batchProcessorFactory } from '../../src/processors/batch/factory.js';
+import { filterConfig, filterProcessorFactory } from '../../src/processors/filter/factory.js';
+
+const settings = { id: 'p', logger: pino({ level: 'silent' }) };
+
+class Capture implements Consumer {
+  readonly batches: MetricBatch[] = [];
+  async consume(batch: MetricBatch): Promise<void> {
+    this.batches.push(batch);
+  }
+  lines(): Record<string, unknown>[] {
+    return this.batches.flatMap((b) =>
+      encodeFlatJsonLines(b)
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+    );
+  }
+}
+
+function sample(): MetricBatch {
+  const batch = new MetricBatch();
+  const r = batch.addResource({ attributes: { 'service.name': 'api', env: 'prod' } });
+  const s = batch.addScope(r, { name: 'lib' });
+  const requests = batch.addMetric(s, {
+    name: 'http.server.requests',
+    type: MetricType.Sum,
+    temporality: Temporality.Cumulative,
+    monotonic: true,
+  });
+  const internal = batch.addMetric(s, { name: 'internal.debug', type: MetricType.Gauge });
+  batch.addNumberPoint(batch.series(requests, { route: '/a', user: 'alice' }), {
+    time: 1n,
+    value: 1,
+  });
+  batch.addNumberPoint(batch.series(requests, { route: '/health', user: 'bob' }), {
+    time: 1n,
+    value: 2,
+  });
+  batch.addNumberPoint(batch.series(internal, { route: '/a' }), { time: 1n, value: 3 });
+  return batch;
+}
+
+describe('filter processor', () => {
+  it('keeps include matches and drops exclude matches, by name (strict, regexp) and attribute', async () => {
+    const out = new Capture();
+    const config = filterConfig.parse({
+      metrics: {
+        include: { match_type: 'regexp', metric_names: ['^http\\.'] },
+        exclude: {
+          match_type: 'strict',
+          metric_names: ['http.server.requests'],
+          attributes: [{ key: 'route', value: '/health' }],
+        },
+      },
+    });
+    const processor = filterProcessorFactory.create(settings, config, out);
+    await processor.consume(sample());
+    expect(out.lines().map((l) => [l.name, (l.attributes as { route: string }).route])).toEqual([
+      ['http.server.requests', '/a'],
+    ]);
+    expect(processor.filtered).toBe(2);
+  });
+
+  it('passes a batch through untouched when everything matches, and drops a batch filtered empty', async () => {
+    const out = new Capture();
+    const processor = filterProcessorFactory.create(
+      settings,
+      filterConfig.parse({ metrics: { exclude: { metric_names: ['nothing'] } } }),
+      out,
+    );
+    const batch = sample();
+    await processor.consume(batch);
+    expect(out.batches[0]).toBe(batch);
+    const dropAll = filterProcessorFactory.create(
+      settings,
+      filterConfig.parse({ metrics: { include: { metric_names: ['none'] } } }),
+      out,
+    );
+    await dropAll.consume(sample());
+    expect(out.batches).toHaveLength(1);
+  });
+
+  it('filters by resource attribute', async () => {
+    const out = new Capture();
+    const processor = filterProcessorFactory.create(
+      settings,
+      filterConfig.parse({
+        metrics: { exclude: { resource_attributes: [{ key: 'env', value: 'prod' }] } },
+      }),
+      out,
+    );
+    await processor.consume(sample());
+    expect(out.batches).toHaveLength(0);
+  });
+
+  it('refuses an invalid regular expression at validation, naming the key', () => {
+    const yaml = `receivers: {otlp: {protocols: {http: null}}}
+processors: {filter: {metrics: {include: {match_type: regexp, metric_names: ["(unclosed"]}}}}
+exporters: {debug: null}
+service: {pipelines: {metrics: {receivers: [otlp], processors: [filter], exporters: [debug]}}}`;
+    expect(() => parseConfig(yaml)).toThrow(ConfigError);
+    try {
+      parseConfig(yaml);
+    } catch (err) {
+      expect((err as ConfigError).problems[0]).toMatch(
+        /^processors\.filter\.metrics\.include\.metric_names\.0: not a regular expression/,
+      );
+    }
+  });
+});
+
+describe('attributes and resource processors', () => {
+  it('insert, update, upsert, delete and hash, in order', () => {
+    const values = applyActions(
+      [
+        { key: 'route', value: '/a' },
+        { key: 'user', value: 'alice' },
+      ],
+      [
+        { key: 'team', action: 'insert', value: 'core' },
+        { key: 'route', action: 'insert', value: 'ignored' },
+        { key: 'missing', action: 'update', value: 'x' },
+        { key: 'route', action: 'update', value: '/b' },
+        { key: 'copy', action: 'upsert', from_attribute: 'route' },
+        { key: 'user', action: 'hash' },
+        { key: 'team', action: 'delete' },
+      ],
+    );
+    expect(values).toEqual([
+      { key: 'route', value: '/b' },
+      { key: 'user', value: '2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90' },
+      { key: 'copy', value: '/b' },
+    ]);
+  });
+
+  it('rewrites point attributes (merging series that become equal) or resource attributes', async () => {
+    const out = new Capture();
+    await attributesProcessorFactory
+      .create(settings, { actions: [{ key: 'user', action: 'delete' }] }, out)
+      .consume(sample());
+    const lines = out.lines();
+    expect(lines.map((l) => l.attributes)).toEqual([
+      { route: '/a' },
+      { route: '/health' },
+      { route: '/a' },
+    ]);
+    const resourceOut = new Capture();
+    await resourceProcessorFactory
+      .create(
+        settings,
+        { actions: [{ key: 'env', action: 'upsert', value: 'staging' }] },
+        resourceOut,
+      )
+      .consume(sample());
+    expect(resourceOut.lines()[0].resource).toEqual({ 'service.name': 'api', env: 'staging' });
+  });
+});
+
+describe('batch processor', () => {
+  it('merges small batches up to send_batch_size and flushes the rest on timeout and shutdown', async () => {
+    const out = new Capture();
+    const processor = batchProcessorFactory.create(
+      settings,
+      { send_batch_size: 6, send_batch_max_size: 0, timeout: 50 },
+      out,
+    );
+    await processor.consume(sample());
+    await processor.consume(sample());
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(out.batches.map((b) => b.pointCount)).toEqual([6]);
+    await processor.consume(sample());
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(out.batches.map((b) => b.pointCount)).toEqual([6, 3]);
+    await processor.consume(sample());
+    await processor.shutdown();
+    expect(out.batches.map((b) => b.pointCount)).toEqual([6, 3, 3]);
+  });
+
+  it('splits to send_batch_max_size', async () => {
+    const out = new Capture();
+    const processor = batchProcessorFactory.create(
+      settings,
+      { send_batch_size: 4, send_batch_max_size: 4, timeout: 1000 },
+      out,
+    );
+    for (let k = 0; k < 3; k++) await processor.consume(sample());
+    await processor.shutdown();
+    expect(out.batches.map((b) => b.pointCount)).toEqual([4, 4, 1]);
+  });
+});
