@@ -10,6 +10,7 @@ import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
 import type { Component, Consumer } from '../../model/consumer.js';
 import { DecodeError, type SluiceError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
+import { writeVarint } from '../../model/wire.js';
 import { parseListenEndpoint } from '../parse-endpoint.js';
 import { ReceiverStats } from '../receiver-stats.js';
 
@@ -186,16 +187,11 @@ export class OtlpHttpReceiver implements Component {
 /** A `google.rpc.Status` protobuf: the OTLP/HTTP error body. */
 function statusProto(code: number, message: string): Buffer {
   const text = Buffer.from(message);
-  const length = varint(text.length);
-  return Buffer.concat([Buffer.from([0x08, code, 0x12, ...length]), text]);
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return out;
+  const out = Buffer.allocUnsafe(2 + 1 + 5 + text.length);
+  out[0] = 0x08;
+  out[1] = code;
+  out[2] = 0x12;
+  const pos = writeVarint(out, 3, text.length);
+  text.copy(out, pos);
+  return out.subarray(0, pos + text.length);
 }
