@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../model/duration.js';
 import { listCommand, replayCommand } from './dlq.js';
 import type { CliIo } from './io.js';
+import { runLoad } from './loadgen.js';
 import { runCommand, validateCommand } from './run.js';
 
 export type { CliIo } from './io.js';
@@ -17,6 +19,8 @@ Usage:
 Commands:
   run [--config FILE]                    run the collector (the default command)
   validate --config FILE                 check a config; exit 1 listing every problem
+  loadgen [--endpoint URL] [--protocol http|grpc] [--series N] [--rate N] [--duration 10s]
+                                         OTLP load with a progress line; prints a JSON summary
   dlq list --dir DIR [--json]            list dead letters (undeliverable requests)
   dlq replay --dir DIR --to URL          send them to an OTLP/HTTP endpoint again
   help                                   show this help
@@ -60,6 +64,39 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (!values.config) return usage(io, 'validate needs --config FILE');
     return validateCommand(values.config, io);
   }
+  if (command === 'loadgen') {
+    const protocol = values.protocol ?? 'http';
+    if (protocol !== 'http' && protocol !== 'grpc')
+      return usage(io, `--protocol must be http or grpc, got "${protocol}"`);
+    const durationMs = parseDuration(values.duration ?? '10s');
+    if (durationMs === undefined)
+      return usage(io, `--duration: "${values.duration}" is not a duration such as 10s`);
+    const numbers = { series: 10_000, rate: 0, 'batch-points': 1000, concurrency: 8 };
+    for (const key of Object.keys(numbers) as (keyof typeof numbers)[]) {
+      const raw = values[key];
+      if (raw === undefined) continue;
+      const n = Number(raw);
+      if (!(Number.isInteger(n) && n >= 0))
+        return usage(io, `--${key} must be a whole number, got "${raw}"`);
+      numbers[key] = n;
+    }
+    const result = await runLoad(
+      {
+        endpoint:
+          values.endpoint ??
+          (protocol === 'grpc' ? '127.0.0.1:4317' : 'http://127.0.0.1:4318/v1/metrics'),
+        protocol,
+        series: Math.max(1, numbers.series),
+        batchPoints: Math.max(1, numbers['batch-points']),
+        rate: numbers.rate,
+        durationMs,
+        concurrency: Math.max(1, numbers.concurrency),
+      },
+      io,
+    );
+    io.out(JSON.stringify(result));
+    return result.failedRequests === 0 ? 0 : 1;
+  }
   if (command === 'dlq') {
     if (!values.dir) return usage(io, 'dlq needs --dir DIR (the dead_letter_dir of the exporter)');
     try {
@@ -78,7 +115,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     return usage(io, `unknown dlq command "${sub ?? ''}" (known: list, replay)`);
   }
-  return usage(io, `unknown command "${command}" (known: run, validate, dlq, help, version)`);
+  return usage(
+    io,
+    `unknown command "${command}" (known: run, validate, loadgen, dlq, help, version)`,
+  );
 }
 
 function usage(io: CliIo, message: string): number {
@@ -99,6 +139,13 @@ function parse(argv: string[]) {
       json: { type: 'boolean' },
       timeout: { type: 'string' },
       config: { type: 'string', short: 'c' },
+      endpoint: { type: 'string' },
+      protocol: { type: 'string' },
+      series: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      'batch-points': { type: 'string' },
+      concurrency: { type: 'string' },
     },
   });
 }
