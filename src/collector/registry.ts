@@ -11,6 +11,8 @@ import {
   resourceProcessorFactory,
 } from '../processors/attributes/factory.js';
 import { batchProcessorFactory } from '../processors/batch/factory.js';
+import { cumulativeToDeltaProcessorFactory } from '../processors/cumulativetodelta/factory.js';
+import { deltaToCumulativeProcessorFactory } from '../processors/deltatocumulative/factory.js';
 import { filterProcessorFactory } from '../processors/filter/factory.js';
 import { otlpReceiverFactory } from '../receivers/otlp/factory.js';
 
@@ -40,6 +42,8 @@ export const processors: Record<string, ProcessorFactory> = {
   filter: filterProcessorFactory as ProcessorFactory,
   attributes: attributesProcessorFactory as ProcessorFactory,
   resource: resourceProcessorFactory as ProcessorFactory,
+  cumulativetodelta: cumulativeToDeltaProcessorFactory as ProcessorFactory,
+  deltatocumulative: deltaToCumulativeProcessorFactory as ProcessorFactory,
 };
 
 export const exporters: Record<string, ExporterFactory> = {

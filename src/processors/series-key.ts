@@ -1,0 +1,40 @@
+import { encodeKeyValues } from '../model/key-value-bytes.js';
+import type { MetricBatch } from '../model/metric-batch.js';
+
+/**
+ * Identity of a series across batches, for stateful processors: resource, scope, metric name
+ * and type, and the point's attribute set, as one string. Resource and scope parts are
+ * computed once per batch.
+ */
+export class SeriesKeys {
+  readonly #batch: MetricBatch;
+  readonly #metricPrefix: string[];
+  readonly #setKey: (string | undefined)[] = [];
+
+  constructor(batch: MetricBatch) {
+    this.#batch = batch;
+    const resourceKeys = batch.resources.map((r) => latin1(encodeKeyValues(r.attributes)));
+    const scopeKeys = batch.scopes.map(
+      (s) => `${resourceKeys[s.resource]}\u0001${s.name}\u0001${s.version}`,
+    );
+    this.#metricPrefix = batch.metrics.map(
+      (m) => `${scopeKeys[m.scope]}\u0001${m.name}\u0001${m.type}\u0001`,
+    );
+  }
+
+  of(point: number): string {
+    const batch = this.#batch;
+    const series = batch.points.series[point];
+    const set = batch.seriesAttributes(series);
+    let setKey = this.#setKey[set];
+    if (setKey === undefined) {
+      setKey = latin1(batch.attributes.bytes(set));
+      this.#setKey[set] = setKey;
+    }
+    return this.#metricPrefix[batch.seriesMetric(series)] + setKey;
+  }
+}
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
