@@ -6,6 +6,7 @@ import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { prometheusExporterFactory } from '../exporters/prometheus/factory.js';
 import type { Component, ComponentSettings, Consumer } from '../model/consumer.js';
+import { aggregateProcessorFactory } from '../processors/aggregate/factory.js';
 import {
   attributesProcessorFactory,
   resourceProcessorFactory,
@@ -38,6 +39,7 @@ export const receivers: Record<string, ReceiverFactory> = {
 };
 
 export const processors: Record<string, ProcessorFactory> = {
+  aggregate: aggregateProcessorFactory as ProcessorFactory,
   batch: batchProcessorFactory as ProcessorFactory,
   filter: filterProcessorFactory as ProcessorFactory,
   attributes: attributesProcessorFactory as ProcessorFactory,

@@ -320,10 +320,12 @@ export class MetricBatch {
     return new PointView(this).at(index);
   }
 
-  /** Iterates every point with one reused view (do not keep it across iterations). */
+  /**
+   * Iterates every point, a view each (safe to keep, e.g. `[...batch.pointViews()]`). Hot
+   * loops should move one `PointView` with `at(i)` instead.
+   */
   *pointViews(): IterableIterator<PointView> {
-    const view = new PointView(this);
-    for (let i = 0; i < this.points.count; i++) yield view.at(i);
+    for (let i = 0; i < this.points.count; i++) yield new PointView(this).at(i);
   }
 
   /** Appends one point row; codecs fill the columns themselves after this. */

@@ -22,6 +22,11 @@ export class SeriesKeys {
     );
   }
 
+  /** The resource, scope and metric part of the key of metric `m`. */
+  metricPrefix(m: number): string {
+    return this.#metricPrefix[m];
+  }
+
   of(point: number): string {
     const batch = this.#batch;
     const series = batch.points.series[point];

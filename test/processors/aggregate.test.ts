@@ -1,0 +1,228 @@
+import fc from 'fast-check';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { type Consumer, MetricBatch, MetricType, Temporality } from '../../src/index.js';
+import { aggregateConfig } from '../../src/processors/aggregate/config.js';
+import { AggregateProcessor } from '../../src/processors/aggregate/factory.js';
+
+const settings = { id: 'aggregate', logger: pino({ level: 'silent' }) };
+
+class Capture implements Consumer {
+  readonly batches: MetricBatch[] = [];
+  async consume(batch: MetricBatch): Promise<void> {
+    this.batches.push(batch);
+  }
+  points() {
+    return this.batches.flatMap((b) =>
+      [...b.pointViews()].map((p) => ({
+        name: p.metric.name,
+        temporality: p.metric.temporality,
+        attributes: Object.fromEntries(p.attributes.map((kv) => [kv.key, kv.value])),
+        start: p.startTime,
+        time: p.time,
+        value:
+          p.metric.type === MetricType.Gauge || p.metric.type === MetricType.Sum
+            ? p.value
+            : undefined,
+        count: p.isDistribution ? Number(p.count) : undefined,
+        sum: p.isDistribution ? p.sum : undefined,
+        counts:
+          p.metric.type === MetricType.Histogram ? [...p.bucketCounts].map(Number) : undefined,
+        exp:
+          p.metric.type === MetricType.ExponentialHistogram
+            ? { scale: p.scale, positive: p.positive, zero: Number(p.zeroCount) }
+            : undefined,
+        min: p.isDistribution ? p.min : undefined,
+        max: p.isDistribution ? p.max : undefined,
+      })),
+    );
+  }
+}
+
+function processor(rules: unknown[], out: Consumer): AggregateProcessor {
+  return new AggregateProcessor(settings, aggregateConfig.parse({ interval: '1h', rules }), out);
+}
+
+function sumBatch(
+  temporality: Temporality,
+  rows: [Record<string, string>, number, bigint][],
+): MetricBatch {
+  const batch = new MetricBatch();
+  const scope = batch.addScope(batch.addResource({ attributes: { 'service.name': 'api' } }), {
+    name: 'lib',
+  });
+  const m = batch.addMetric(scope, {
+    name: 'http.server.requests',
+    type: MetricType.Sum,
+    temporality,
+    monotonic: true,
+  });
+  const other = batch.addMetric(scope, { name: 'process.cpu', type: MetricType.Gauge });
+  for (const [attributes, value, time] of rows)
+    batch.addNumberPoint(batch.series(m, attributes), { startTime: 1n, time, value });
+  batch.addNumberPoint(batch.series(other, { host: 'h1' }), { time: 5n, value: 0.5 });
+  return batch;
+}
+
+describe('aggregate processor', () => {
+  it('sums delta points across dropped attributes, preserving totals (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(fc.constantFrom('/a', '/b'), fc.constantFrom('h1', 'h2', 'h3'), fc.nat(100)),
+          { minLength: 1, maxLength: 30 },
+        ),
+        async (rows) => {
+          const out = new Capture();
+          const p = processor([{ metrics: ['http.server.*'], drop_attributes: ['host'] }], out);
+          let time = 10n;
+          for (const [route, host, value] of rows)
+            await p.consume(sumBatch(Temporality.Delta, [[{ route, host }, value, (time += 1n)]]));
+          p.flush();
+          await p.shutdown();
+          const aggregated = out.points().filter((x) => x.name === 'http.server.requests');
+          for (const route of ['/a', '/b']) {
+            const expected = rows.filter(([r]) => r === route).reduce((n, [, , v]) => n + v, 0);
+            const got = aggregated.filter((x) => x.attributes.route === route);
+            if (expected === 0 && got.length === 0) continue;
+            expect(got).toHaveLength(1);
+            expect(got[0].value).toBe(expected);
+            expect(got[0].attributes).toEqual({ route });
+          }
+          // The unmatched gauge passed straight through, once per input batch.
+          expect(out.points().filter((x) => x.name === 'process.cpu')).toHaveLength(rows.length);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('merges cumulative members into a monotonic cumulative total, through a member reset', async () => {
+    const out = new Capture();
+    const p = processor([{ metrics: ['http.server.requests'], group_by: [] }], out);
+    await p.consume(
+      sumBatch(Temporality.Cumulative, [
+        [{ host: 'h1' }, 10, 10n],
+        [{ host: 'h2' }, 5, 10n],
+      ]),
+    );
+    p.flush();
+    await p.consume(
+      sumBatch(Temporality.Cumulative, [
+        [{ host: 'h1' }, 14, 20n],
+        [{ host: 'h2' }, 2, 20n],
+      ]),
+    ); // h2 restarted
+    p.flush();
+    await p.shutdown();
+    const totals = out.points().filter((x) => x.name === 'http.server.requests');
+    expect(totals.map((t) => [t.value, t.start, t.time, t.temporality])).toEqual([
+      [15, 1n, 10n, Temporality.Cumulative],
+      [21, 1n, 20n, Temporality.Cumulative],
+    ]);
+  });
+
+  it('merges histograms bucket by bucket and exponential histograms at the coarser scale', async () => {
+    const out = new Capture();
+    const p = processor([{ metrics: ['latency*'], drop_attributes: ['host'] }], out);
+    const batch = new MetricBatch();
+    const scope = batch.addScope(batch.addResource());
+    const h = batch.addMetric(scope, {
+      name: 'latency',
+      type: MetricType.Histogram,
+      temporality: Temporality.Delta,
+    });
+    const e = batch.addMetric(scope, {
+      name: 'latency.exp',
+      type: MetricType.ExponentialHistogram,
+      temporality: Temporality.Delta,
+    });
+    batch.addHistogramPoint(batch.series(h, { host: 'a' }), {
+      startTime: 1n,
+      time: 10n,
+      count: 3,
+      sum: 30,
+      min: 1,
+      max: 20,
+      bounds: [10],
+      bucketCounts: [2, 1],
+    });
+    batch.addHistogramPoint(batch.series(h, { host: 'b' }), {
+      startTime: 1n,
+      time: 10n,
+      count: 4,
+      sum: 40,
+      min: 0.5,
+      max: 15,
+      bounds: [10],
+      bucketCounts: [1, 3],
+    });
+    // Scale 1 buckets 4,5 (offset 4) and scale 0 bucket 2: at scale 0, 4 and 5 become 2.
+    batch.addExponentialHistogramPoint(batch.series(e, { host: 'a' }), {
+      startTime: 1n,
+      time: 10n,
+      count: 3,
+      sum: 9,
+      scale: 1,
+      zeroCount: 1,
+      positive: { offset: 4, bucketCounts: [1, 1] },
+    });
+    batch.addExponentialHistogramPoint(batch.series(e, { host: 'b' }), {
+      startTime: 1n,
+      time: 10n,
+      count: 2,
+      sum: 6,
+      scale: 0,
+      zeroCount: 0,
+      positive: { offset: 2, bucketCounts: [2] },
+    });
+    await p.consume(batch);
+    await p.shutdown();
+    const [histogram, exp] = out.points();
+    expect(histogram).toMatchObject({
+      name: 'latency',
+      counts: [3, 4],
+      count: 7,
+      sum: 70,
+      min: 0.5,
+      max: 20,
+      attributes: {},
+    });
+    expect(exp.name).toBe('latency.exp');
+    expect(exp.count).toBe(5);
+    expect(exp.exp).toEqual({
+      scale: 0,
+      zero: 1,
+      positive: { offset: 2, bucketCounts: BigUint64Array.from([4n]) },
+    });
+  });
+
+  it('keeps the last gauge value, or the mean when asked', async () => {
+    for (const [mode, expected] of [
+      ['last', 3],
+      ['mean', 2],
+    ] as const) {
+      const out = new Capture();
+      const p = processor([{ metrics: ['temp'], drop_attributes: ['sensor'], gauge: mode }], out);
+      const batch = new MetricBatch();
+      const scope = batch.addScope(batch.addResource());
+      const g = batch.addMetric(scope, { name: 'temp', type: MetricType.Gauge });
+      batch.addNumberPoint(batch.series(g, { sensor: 'x' }), { time: 10n, value: 1 });
+      batch.addNumberPoint(batch.series(g, { sensor: 'y' }), { time: 30n, value: 3 });
+      batch.addNumberPoint(batch.series(g, { sensor: 'z' }), { time: 20n, value: 2 });
+      await p.consume(batch);
+      await p.shutdown();
+      expect(out.points()[0].value).toBe(expected);
+    }
+  });
+
+  it('validates rules', () => {
+    expect(
+      aggregateConfig.safeParse({
+        rules: [{ metrics: ['x'], group_by: ['a'], drop_attributes: ['b'] }],
+      }).success,
+    ).toBe(false);
+    expect(aggregateConfig.safeParse({ rules: [{ metrics: ['x'] }] }).success).toBe(false);
+    expect(aggregateConfig.safeParse({ rules: [] }).success).toBe(false);
+  });
+});
