@@ -76,8 +76,10 @@ describe('aggregate processor', () => {
           const out = new Capture();
           const p = processor([{ metrics: ['http.server.*'], drop_attributes: ['host'] }], out);
           let time = 10n;
-          for (const [route, host, value] of rows)
-            await p.consume(sumBatch(Temporality.Delta, [[{ route, host }, value, (time += 1n)]]));
+          for (const [route, host, value] of rows) {
+            time += 1n;
+            await p.consume(sumBatch(Temporality.Delta, [[{ route, host }, value, time]]));
+          }
           p.flush();
           await p.shutdown();
           const aggregated = out.points().filter((x) => x.name === 'http.server.requests');
