@@ -236,7 +236,7 @@ export class MemoryQueue implements Queue {
     }
     if (taken.length === 1)
       return { batch: taken[0].batch, points, bytes, tickets: [taken[0].ticket] };
-    const copier = new BatchCopier(new MetricBatch({ points }));
+    const copier = new BatchCopier(new MetricBatch({ points, attributeBytes: points * 192 }));
     for (const entry of taken) {
       copier.append(entry.batch);
       this.#release(entry.batch);

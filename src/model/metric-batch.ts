@@ -103,7 +103,7 @@ export class MetricBatch {
   readonly metrics: MetricDescriptor[] = [];
   readonly attributes: AttributeTable;
   readonly points: PointColumns;
-  readonly distributions = new DistributionColumns();
+  readonly distributions: DistributionColumns;
   readonly exemplars: Exemplar[] = [];
 
   #seriesMetric: Uint32Array;
@@ -115,10 +115,12 @@ export class MetricBatch {
    * `capacity.points` sizes the columns up front for producers that know how much is coming
    * (growing by doubling costs copies and, in bulk, garbage collections).
    */
-  constructor(capacity: { points?: number } = {}) {
+  constructor(capacity: { points?: number; attributeBytes?: number } = {}) {
     const points = Math.max(16, capacity.points ?? 16);
     this.points = new PointColumns(points);
-    this.attributes = new AttributeTable(points, points * 48);
+    // Half the points as distributions is a fair guess for mixed data; rows grow past it.
+    this.distributions = new DistributionColumns(capacity.points ? Math.max(16, points >> 1) : 16);
+    this.attributes = new AttributeTable(points, capacity.attributeBytes ?? points * 48);
     this.#seriesMetric = new Uint32Array(points);
     this.#seriesAttributes = new Uint32Array(points);
     this.#seriesIndex = new IdHashIndex(points);

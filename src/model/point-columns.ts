@@ -95,7 +95,7 @@ export class DistributionColumns {
     this.negativeLength = new Uint32Array(capacity);
     this.boundsStart = new Uint32Array(capacity);
     this.boundsLength = new Uint32Array(capacity);
-    this.bucketCounts = new Words64(capacity * 4);
+    this.bucketCounts = new Words64(capacity * 8);
   }
 
   clear(): void {

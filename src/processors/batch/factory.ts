@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { BatchCopier } from '../../model/batch-copier.js';
 import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
 import { duration } from '../../model/duration.js';
-import type { MetricBatch } from '../../model/metric-batch.js';
+import { MetricBatch } from '../../model/metric-batch.js';
 
 /** The Collector's `batch` processor keys. */
 export const batchConfig = z.strictObject({
@@ -70,7 +70,7 @@ export class BatchProcessor implements Consumer, Component {
         break;
       }
       for (let start = 0; start < batch.pointCount; ) {
-        copier ??= new BatchCopier();
+        copier ??= new BatchCopier(new MetricBatch({ points: max || this.#config.send_batch_size, attributeBytes: (max || this.#config.send_batch_size) * 192 }));
         const room = max === 0 ? batch.pointCount - start : max - copier.target.pointCount;
         const end = Math.min(batch.pointCount, start + room);
         copier.append(batch, start, end);
