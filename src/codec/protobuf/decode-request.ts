@@ -18,7 +18,8 @@ import { WireReader } from '../../model/wire-reader.js';
 export function decodeMetricsRequest(bytes: Uint8Array, into?: MetricBatch): MetricBatch {
   // Sized from the request: a point takes ~40-400 bytes on the wire, attribute sets at most
   // what the request holds; growing by doubling instead costs copies and collections.
-  const batch = into ?? new MetricBatch({ points: bytes.length >> 7, attributeBytes: bytes.length >> 1 });
+  const batch =
+    into ?? new MetricBatch({ points: bytes.length >> 7, attributeBytes: bytes.length >> 1 });
   return new RequestDecoder(bytes, batch).decode();
 }
 

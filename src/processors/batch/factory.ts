@@ -70,7 +70,12 @@ export class BatchProcessor implements Consumer, Component {
         break;
       }
       for (let start = 0; start < batch.pointCount; ) {
-        copier ??= new BatchCopier(new MetricBatch({ points: max || this.#config.send_batch_size, attributeBytes: (max || this.#config.send_batch_size) * 192 }));
+        copier ??= new BatchCopier(
+          new MetricBatch({
+            points: max || this.#config.send_batch_size,
+            attributeBytes: (max || this.#config.send_batch_size) * 192,
+          }),
+        );
         const room = max === 0 ? batch.pointCount - start : max - copier.target.pointCount;
         const end = Math.min(batch.pointCount, start + room);
         copier.append(batch, start, end);
