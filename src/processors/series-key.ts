@@ -9,17 +9,26 @@ import type { MetricBatch } from '../model/metric-batch.js';
 export class SeriesKeys {
   readonly #batch: MetricBatch;
   readonly #metricPrefix: string[];
+  readonly #resourceKeys: string[];
   readonly #setKey: (string | undefined)[] = [];
 
   constructor(batch: MetricBatch) {
     this.#batch = batch;
-    const resourceKeys = batch.resources.map((r) => latin1(encodeKeyValues(r.attributes)));
+    const resourceKeys = batch.resources.map(
+      (r) => `${latin1(encodeKeyValues(r.attributes))}\u0001${r.schemaUrl}`,
+    );
+    this.#resourceKeys = resourceKeys;
     const scopeKeys = batch.scopes.map(
       (s) => `${resourceKeys[s.resource]}\u0001${s.name}\u0001${s.version}`,
     );
     this.#metricPrefix = batch.metrics.map(
       (m) => `${scopeKeys[m.scope]}\u0001${m.name}\u0001${m.type}\u0001`,
     );
+  }
+
+  /** Identity of resource `r`. */
+  resourceKey(r: number): string {
+    return this.#resourceKeys[r];
   }
 
   /** The resource, scope and metric part of the key of metric `m`. */

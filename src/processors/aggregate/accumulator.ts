@@ -1,4 +1,6 @@
 import type { KeyValue } from '../../model/any-value.js';
+import { hashBytes } from '../../model/attribute-table.js';
+import { encodeKeyValues } from '../../model/key-value-bytes.js';
 import type { PointView } from '../../model/point-view.js';
 import {
   type MetricDescriptor,
@@ -11,6 +13,10 @@ import {
 /** One output series of the aggregate processor and what it has accumulated. */
 export interface OutputSeries {
   resource: Resource;
+  /** Identity of the resource, and the output attribute set in wire form, computed once. */
+  resourceKey: string;
+  attributeBytes: Uint8Array;
+  attributeHash: number;
   scope: Scope;
   metric: MetricDescriptor;
   attributes: KeyValue[];
@@ -41,13 +47,18 @@ export interface OutputSeries {
 
 export function newOutputSeries(
   resource: Resource,
+  resourceKey: string,
   scope: Scope,
   metric: MetricDescriptor,
   attributes: KeyValue[],
   view: PointView,
 ): OutputSeries {
+  const attributeBytes = encodeKeyValues(attributes);
   return {
     resource,
+    resourceKey,
+    attributeBytes,
+    attributeHash: hashBytes(attributeBytes),
     scope,
     metric,
     attributes,

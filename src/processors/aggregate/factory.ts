@@ -104,6 +104,7 @@ export class AggregateProcessor implements Consumer, Component {
         const scope = batch.scopes[metric.scope];
         out = newOutputSeries(
           { ...batch.resources[scope.resource] },
+          keys.resourceKey(scope.resource),
           { ...scope },
           { ...metric },
           reduced[set]!,
@@ -191,9 +192,7 @@ export class AggregateProcessor implements Consumer, Component {
     const metrics = new Map<string, number>();
     for (const out of this.#outputs.values()) {
       if (!out.updated) continue;
-      const resourceKey =
-        Buffer.from(encodeKeyValues(out.resource.attributes)).toString('latin1') +
-        out.resource.schemaUrl;
+      const resourceKey = out.resourceKey;
       let r = resources.get(resourceKey);
       if (r === undefined) {
         r = batch.addResource(out.resource);
@@ -212,7 +211,10 @@ export class AggregateProcessor implements Consumer, Component {
         m = batch.addMetric(s, m0);
         metrics.set(metricKey, m);
       }
-      const series = batch.series(m, out.attributes);
+      const series = batch.seriesOf(
+        m,
+        batch.attributes.internBytes(out.attributeBytes, out.attributeHash),
+      );
       const times = { startTime: m0.type === MetricType.Gauge ? 0n : out.start, time: out.time };
       const minMax = out.min <= out.max ? { min: out.min, max: out.max } : {};
       switch (m0.type) {
