@@ -1,6 +1,4 @@
-import type { KeyValue } from '../../model/any-value.js';
 import { hashBytes } from '../../model/attribute-table.js';
-import { encodeKeyValues } from '../../model/key-value-bytes.js';
 import type { PointView } from '../../model/point-view.js';
 import {
   type MetricDescriptor,
@@ -19,7 +17,6 @@ export interface OutputSeries {
   attributeHash: number;
   scope: Scope;
   metric: MetricDescriptor;
-  attributes: KeyValue[];
   start: bigint;
   time: bigint;
   updated: boolean;
@@ -50,10 +47,9 @@ export function newOutputSeries(
   resourceKey: string,
   scope: Scope,
   metric: MetricDescriptor,
-  attributes: KeyValue[],
+  attributeBytes: Uint8Array,
   view: PointView,
 ): OutputSeries {
-  const attributeBytes = encodeKeyValues(attributes);
   return {
     resource,
     resourceKey,
@@ -61,7 +57,6 @@ export function newOutputSeries(
     attributeHash: hashBytes(attributeBytes),
     scope,
     metric,
-    attributes,
     start: view.startTime !== 0n ? view.startTime : view.time,
     time: view.time,
     updated: false,

@@ -1,7 +1,6 @@
-import type { KeyValue } from '../../model/any-value.js';
+import { AttributeProjection } from '../../model/attribute-projection.js';
 import { BatchCopier } from '../../model/batch-copier.js';
 import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
-import { encodeKeyValues } from '../../model/key-value-bytes.js';
 import { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { MetricType, Temporality } from '../../model/types.js';
@@ -49,6 +48,7 @@ export class AggregateProcessor implements Consumer, Component {
   readonly #next: Consumer;
   readonly #settings: ComponentSettings;
   readonly #rules: { rule: AggregateRule; patterns: RegExp[] }[];
+  readonly #projections: Map<AggregateRule, AttributeProjection>;
   readonly #outputs = new Map<string, OutputSeries>();
   readonly #inputs = new Map<string, InputState>();
   #timer: NodeJS.Timeout | undefined;
@@ -60,6 +60,14 @@ export class AggregateProcessor implements Consumer, Component {
     this.#config = config;
     this.#next = next;
     this.#rules = config.rules.map((rule) => ({ rule, patterns: rule.metrics.map(globToRegExp) }));
+    this.#projections = new Map(
+      config.rules.map((rule) => [
+        rule,
+        rule.group_by
+          ? new AttributeProjection(rule.group_by, true)
+          : new AttributeProjection(rule.drop_attributes!, false),
+      ]),
+    );
   }
 
   async start(): Promise<void> {
@@ -82,20 +90,21 @@ export class AggregateProcessor implements Consumer, Component {
     let matched = 0;
     const keys = new SeriesKeys(batch);
     const view = new PointView(batch);
-    const reduced: (KeyValue[] | undefined)[] = [];
+    const reducedBytes: Uint8Array[] = [];
     const reducedKey: (string | undefined)[] = [];
+    const projections = this.#projections;
     for (let i = 0; i < batch.pointCount; i++) {
       view.at(i);
       const rule = ruleOf[view.metricIndex];
       if (!rule) continue;
       matched++;
       const set = view.attributeSet;
-      if (reduced[set] === undefined) {
-        const values = view.attributes.filter((kv) =>
-          rule.group_by ? rule.group_by.includes(kv.key) : !rule.drop_attributes!.includes(kv.key),
+      if (reducedKey[set] === undefined) {
+        const bytes = projections.get(rule)!.project(batch.attributes.bytes(set));
+        reducedBytes[set] = bytes;
+        reducedKey[set] = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(
+          'latin1',
         );
-        reduced[set] = values;
-        reducedKey[set] = Buffer.from(encodeKeyValues(values)).toString('latin1');
       }
       const metric = view.metric;
       const outputKey = `${keys.metricPrefix(view.metricIndex)}${metric.temporality}\u0001${metric.unit}\u0001${reducedKey[set]}`;
@@ -107,7 +116,7 @@ export class AggregateProcessor implements Consumer, Component {
           keys.resourceKey(scope.resource),
           { ...scope },
           { ...metric },
-          reduced[set]!,
+          reducedBytes[set],
           view,
         );
         this.#outputs.set(outputKey, out);
