@@ -21,7 +21,9 @@ describe('AttributeProjection', () => {
         (attributes, listed, keep) => {
           const values = toKeyValues(attributes);
           const projected = new AttributeProjection(listed, keep).project(encodeKeyValues(values));
-          const expected = encodeKeyValues(values.filter((kv) => listed.includes(kv.key) === keep));
+          const expected = encodeKeyValues(
+            values.filter((kv) => (listed as string[]).includes(kv.key) === keep),
+          );
           expect(Buffer.from(projected).equals(Buffer.from(expected))).toBe(true);
         },
       ),
