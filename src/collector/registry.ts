@@ -15,6 +15,7 @@ import { batchProcessorFactory } from '../processors/batch/factory.js';
 import { cumulativeToDeltaProcessorFactory } from '../processors/cumulativetodelta/factory.js';
 import { deltaToCumulativeProcessorFactory } from '../processors/deltatocumulative/factory.js';
 import { filterProcessorFactory } from '../processors/filter/factory.js';
+import { memoryLimiterProcessorFactory } from '../processors/memorylimiter/factory.js';
 import { otlpReceiverFactory } from '../receivers/otlp/factory.js';
 
 export interface ReceiverFactory {
@@ -46,6 +47,7 @@ export const processors: Record<string, ProcessorFactory> = {
   resource: resourceProcessorFactory as ProcessorFactory,
   cumulativetodelta: cumulativeToDeltaProcessorFactory as ProcessorFactory,
   deltatocumulative: deltaToCumulativeProcessorFactory as ProcessorFactory,
+  memory_limiter: memoryLimiterProcessorFactory as ProcessorFactory,
 };
 
 export const exporters: Record<string, ExporterFactory> = {

@@ -15,6 +15,10 @@ import {
 } from '../../src/processors/attributes/factory.js';
 import { batchProcessorFactory } from '../../src/processors/batch/factory.js';
 import { filterConfig, filterProcessorFactory } from '../../src/processors/filter/factory.js';
+import {
+  MemoryLimiterProcessor,
+  memoryLimiterConfig,
+} from '../../src/processors/memorylimiter/factory.js';
 
 const settings = { id: 'p', logger: pino({ level: 'silent' }) };
 
@@ -203,5 +207,41 @@ describe('batch processor', () => {
     for (let k = 0; k < 3; k++) await processor.consume(sample());
     await processor.shutdown();
     expect(out.batches.map((b) => b.pointCount)).toEqual([4, 4, 1]);
+  });
+});
+
+describe('memory_limiter processor', () => {
+  it('refuses data above the soft limit and accepts again below it, with a retryable error', async () => {
+    const out = new Capture();
+    let rss = 100 * 1024 * 1024;
+    const limiter = new MemoryLimiterProcessor(
+      settings,
+      memoryLimiterConfig.parse({ limit_mib: 200, spike_limit_mib: 50 }),
+      out,
+      () => rss,
+    );
+    await limiter.start();
+    await limiter.consume(sample());
+    rss = 160 * 1024 * 1024; // over the 150 MiB soft limit
+    limiter.check();
+    await expect(limiter.consume(sample())).rejects.toMatchObject({
+      code: 'SLUICE_ERR_MEMORY_LIMIT',
+    });
+    expect(limiter.refused).toBe(3);
+    rss = 120 * 1024 * 1024;
+    limiter.check();
+    await limiter.consume(sample());
+    expect(out.batches).toHaveLength(2);
+    await limiter.shutdown();
+  });
+
+  it('needs limit_mib and a spike below it', () => {
+    expect(memoryLimiterConfig.safeParse({}).success).toBe(false);
+    expect(memoryLimiterConfig.safeParse({ limit_mib: 100, spike_limit_mib: 100 }).success).toBe(
+      false,
+    );
+    expect(memoryLimiterConfig.safeParse({ limit_mib: 100, check_interval: '1s' }).success).toBe(
+      true,
+    );
   });
 });

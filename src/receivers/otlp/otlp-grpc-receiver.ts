@@ -134,7 +134,13 @@ export class OtlpGrpcReceiver implements Component {
           ),
         );
       } else {
-        this.stats.refuse(code === 'SLUICE_ERR_SHUT_DOWN' ? 'shutdown' : 'pipeline_error', points);
+        const reason =
+          code === 'SLUICE_ERR_MEMORY_LIMIT'
+            ? 'memory_limit'
+            : code === 'SLUICE_ERR_SHUT_DOWN'
+              ? 'shutdown'
+              : 'pipeline_error';
+        this.stats.refuse(reason, points);
         callback(serviceError(status.UNAVAILABLE, (err as Error).message));
       }
     }

@@ -142,9 +142,11 @@ export class OtlpHttpReceiver implements Component {
       const reason =
         code === 'SLUICE_ERR_QUEUE_FULL'
           ? 'queue_full'
-          : code === 'SLUICE_ERR_SHUT_DOWN'
-            ? 'shutdown'
-            : 'pipeline_error';
+          : code === 'SLUICE_ERR_MEMORY_LIMIT'
+            ? 'memory_limit'
+            : code === 'SLUICE_ERR_SHUT_DOWN'
+              ? 'shutdown'
+              : 'pipeline_error';
       this.stats.refuse(reason, points);
       const retryAfter = String(this.#options.retryAfterSeconds);
       if (reason === 'queue_full')

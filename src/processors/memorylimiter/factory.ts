@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
+import { duration } from '../../model/duration.js';
+import { SluiceError } from '../../model/errors.js';
+import type { MetricBatch } from '../../model/metric-batch.js';
+
+/** The Collector's `memory_limiter` keys (sizes in MiB of resident memory). */
+export const memoryLimiterConfig = z
+  .strictObject({
+    check_interval: duration.default(1_000),
+    limit_mib: z.number().positive().optional(),
+    spike_limit_mib: z.number().nonnegative().optional(),
+  })
+  .refine((c) => c.limit_mib !== undefined, {
+    message: 'set limit_mib (the hard limit, in MiB)',
+    path: ['limit_mib'],
+  })
+  .refine(
+    (c) =>
+      c.spike_limit_mib === undefined ||
+      c.limit_mib === undefined ||
+      c.spike_limit_mib < c.limit_mib,
+    {
+      message: 'spike_limit_mib must be below limit_mib',
+      path: ['spike_limit_mib'],
+    },
+  );
+
+export type MemoryLimiterConfig = z.infer<typeof memoryLimiterConfig>;
+
+/** Data refused because the process is over its memory soft limit; senders should retry. */
+export class MemoryLimitError extends SluiceError {
+  constructor(message: string) {
+    super('SLUICE_ERR_MEMORY_LIMIT', message);
+  }
+}
+
+/**
+ * Refuses data while resident memory is above the soft limit (`limit_mib - spike_limit_mib`,
+ * spike defaulting to 20 % of the limit), so receivers answer "retry later" instead of the
+ * process growing until it is killed. Above the hard limit it also asks V8 for a collection
+ * when `--expose-gc` is on. Refusals are counted in `refused` and logged on each transition.
+ */
+export class MemoryLimiterProcessor implements Consumer, Component {
+  readonly id: string;
+  refused = 0;
+  readonly #next: Consumer;
+  readonly #settings: ComponentSettings;
+  readonly #softBytes: number;
+  readonly #hardBytes: number;
+  readonly #intervalMs: number;
+  readonly #readRss: () => number;
+  #over = false;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    settings: ComponentSettings,
+    config: MemoryLimiterConfig,
+    next: Consumer,
+    readRss: () => number = () => process.memoryUsage.rss(),
+  ) {
+    this.id = settings.id;
+    this.#settings = settings;
+    this.#next = next;
+    const limit = config.limit_mib! * 1024 * 1024;
+    const spike = (config.spike_limit_mib ?? config.limit_mib! * 0.2) * 1024 * 1024;
+    this.#hardBytes = limit;
+    this.#softBytes = limit - spike;
+    this.#intervalMs = config.check_interval;
+    this.#readRss = readRss;
+  }
+
+  get overLimit(): boolean {
+    return this.#over;
+  }
+
+  async start(): Promise<void> {
+    this.check();
+    this.#timer = setInterval(() => this.check(), this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  async shutdown(): Promise<void> {
+    clearInterval(this.#timer);
+  }
+
+  /** Reads memory once (the timer calls it every `check_interval`). */
+  check(): void {
+    const rss = this.#readRss();
+    const over = rss > this.#softBytes;
+    if (over !== this.#over) {
+      this.#over = over;
+      const mib = Math.round(rss / 1024 / 1024);
+      if (over)
+        this.#settings.logger.warn(
+          { processor: this.id, rssMiB: mib, softLimitMiB: Math.round(this.#softBytes / 1048576) },
+          'memory above the soft limit: refusing data',
+        );
+      else
+        this.#settings.logger.info(
+          { processor: this.id, rssMiB: mib },
+          'memory back under the soft limit: accepting data',
+        );
+    }
+    if (rss > this.#hardBytes) (globalThis as { gc?: () => void }).gc?.();
+  }
+
+  async consume(batch: MetricBatch): Promise<void> {
+    if (this.#over) {
+      this.refused += batch.pointCount;
+      throw new MemoryLimitError(
+        `memory_limiter ${this.id}: resident memory above the soft limit ${Math.round(this.#softBytes / 1048576)} MiB; retry later`,
+      );
+    }
+    await this.#next.consume(batch);
+  }
+}
+
+export const memoryLimiterProcessorFactory = {
+  type: 'memory_limiter',
+  configSchema: memoryLimiterConfig,
+  create(settings: ComponentSettings, config: MemoryLimiterConfig, next: Consumer) {
+    return new MemoryLimiterProcessor(settings, config, next);
+  },
+};
