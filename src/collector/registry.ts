@@ -15,6 +15,7 @@ import { batchProcessorFactory } from '../processors/batch/factory.js';
 import { cumulativeToDeltaProcessorFactory } from '../processors/cumulativetodelta/factory.js';
 import { deltaToCumulativeProcessorFactory } from '../processors/deltatocumulative/factory.js';
 import { filterProcessorFactory } from '../processors/filter/factory.js';
+import { intervalProcessorFactory } from '../processors/interval/factory.js';
 import { memoryLimiterProcessorFactory } from '../processors/memorylimiter/factory.js';
 import { otlpReceiverFactory } from '../receivers/otlp/factory.js';
 
@@ -48,6 +49,7 @@ export const processors: Record<string, ProcessorFactory> = {
   cumulativetodelta: cumulativeToDeltaProcessorFactory as ProcessorFactory,
   deltatocumulative: deltaToCumulativeProcessorFactory as ProcessorFactory,
   memory_limiter: memoryLimiterProcessorFactory as ProcessorFactory,
+  interval: intervalProcessorFactory as ProcessorFactory,
 };
 
 export const exporters: Record<string, ExporterFactory> = {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { type Consumer, MetricBatch, MetricType, Temporality } from '../../src/index.js';
 import { cumulativeToDeltaProcessorFactory } from '../../src/processors/cumulativetodelta/factory.js';
 import { deltaToCumulativeProcessorFactory } from '../../src/processors/deltatocumulative/factory.js';
+import { intervalProcessorFactory } from '../../src/processors/interval/factory.js';
 
 const settings = { id: 'p', logger: pino({ level: 'silent' }) };
 
@@ -216,5 +217,35 @@ describe('deltatocumulative', () => {
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('interval processor', () => {
+  it('emits the latest point per series each interval and passes deltas through at once', async () => {
+    const out = new Capture();
+    const processor = intervalProcessorFactory.create(settings, { interval: 3_600_000 }, out);
+    await processor.consume(
+      sums(Temporality.Cumulative, [
+        { series: 'a', start: 1n, time: 10n, value: 1 },
+        { series: 'b', start: 1n, time: 10n, value: 5 },
+      ]),
+    );
+    await processor.consume(
+      sums(Temporality.Cumulative, [{ series: 'a', start: 1n, time: 30n, value: 3 }]),
+    );
+    await processor.consume(
+      sums(Temporality.Cumulative, [{ series: 'a', start: 1n, time: 20n, value: 2 }]),
+    ); // late
+    await processor.consume(
+      sums(Temporality.Delta, [{ series: 'd', start: 1n, time: 10n, value: 7 }]),
+    );
+    expect(out.points.map((p) => [p.series, p.value])).toEqual([['d', 7]]);
+    processor.flush();
+    await processor.shutdown();
+    const emitted = out.points.slice(1).map((p) => [p.series, p.time, p.value]);
+    expect(emitted.sort()).toEqual([
+      ['a', 30n, 3],
+      ['b', 10n, 5],
+    ]);
   });
 });

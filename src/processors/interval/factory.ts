@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { BatchCopier } from '../../model/batch-copier.js';
+import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
+import { duration } from '../../model/duration.js';
+import { MetricBatch } from '../../model/metric-batch.js';
+import { Temporality } from '../../model/types.js';
+import { SeriesKeys } from '../series-key.js';
+
+/** The Collector's `interval` processor keys. */
+export const intervalConfig = z.strictObject({ interval: duration.default(60_000) });
+export type IntervalConfig = z.infer<typeof intervalConfig>;
+
+/**
+ * Lowers the rate of cumulative and gauge data: keeps the latest point of each series and
+ * emits them every `interval`. Delta points carry increments, not states, and pass through
+ * at once. What the next component refuses at an emit is counted and logged.
+ */
+export class IntervalProcessor implements Consumer, Component {
+  readonly id: string;
+  readonly dropped: Record<string, number> = {};
+  readonly #next: Consumer;
+  readonly #settings: ComponentSettings;
+  readonly #intervalMs: number;
+  #pending = new BatchCopier(new MetricBatch());
+  #timer: NodeJS.Timeout | undefined;
+  #emitting: Promise<void> = Promise.resolve();
+
+  constructor(settings: ComponentSettings, config: IntervalConfig, next: Consumer) {
+    this.id = settings.id;
+    this.#settings = settings;
+    this.#next = next;
+    this.#intervalMs = config.interval;
+  }
+
+  async start(): Promise<void> {
+    this.#timer = setInterval(() => this.flush(), this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  async shutdown(): Promise<void> {
+    clearInterval(this.#timer);
+    this.flush();
+    await this.#emitting;
+  }
+
+  async consume(batch: MetricBatch): Promise<void> {
+    const isDelta = (i: number) =>
+      batch.metrics[batch.seriesMetric(batch.points.series[i])].temporality === Temporality.Delta;
+    let deltas = 0;
+    for (let i = 0; i < batch.pointCount; i++) if (isDelta(i)) deltas++;
+    if (deltas < batch.pointCount)
+      this.#pending.append(batch, 0, batch.pointCount, { keep: (i) => !isDelta(i) });
+    if (deltas === 0) return;
+    if (deltas === batch.pointCount) return this.#next.consume(batch);
+    const passing = new BatchCopier();
+    passing.append(batch, 0, batch.pointCount, { keep: isDelta });
+    await this.#next.consume(passing.target);
+  }
+
+  /** Emits the latest point of every series held since the last emit. */
+  flush(): void {
+    const held = this.#pending.target;
+    if (held.pointCount === 0) return;
+    this.#pending = new BatchCopier(new MetricBatch());
+    const keys = new SeriesKeys(held);
+    const latest = new Map<string, number>();
+    const times = held.points.time.u64;
+    for (let i = 0; i < held.pointCount; i++) {
+      const key = keys.of(i);
+      const previous = latest.get(key);
+      if (previous === undefined || times[i] >= times[previous]) latest.set(key, i);
+    }
+    const keep = new Uint8Array(held.pointCount);
+    for (const i of latest.values()) keep[i] = 1;
+    const out = new BatchCopier();
+    out.append(held, 0, held.pointCount, { keep: (i) => keep[i] === 1 });
+    const batch = out.target;
+    this.#emitting = this.#emitting.then(async () => {
+      try {
+        await this.#next.consume(batch);
+      } catch (err) {
+        this.dropped.refused_downstream = (this.dropped.refused_downstream ?? 0) + batch.pointCount;
+        this.#settings.logger.error(
+          { processor: this.id, points: batch.pointCount, error: (err as Error).message },
+          'interval: the next component refused a batch; points dropped',
+        );
+      }
+    });
+  }
+}
+
+export const intervalProcessorFactory = {
+  type: 'interval',
+  configSchema: intervalConfig,
+  create(settings: ComponentSettings, config: IntervalConfig, next: Consumer) {
+    return new IntervalProcessor(settings, config, next);
+  },
+};
