@@ -18,6 +18,7 @@ import { filterProcessorFactory } from '../processors/filter/factory.js';
 import { intervalProcessorFactory } from '../processors/interval/factory.js';
 import { memoryLimiterProcessorFactory } from '../processors/memorylimiter/factory.js';
 import { otlpReceiverFactory } from '../receivers/otlp/factory.js';
+import { remoteWriteReceiverFactory } from '../receivers/prometheusremotewrite/factory.js';
 
 export interface ReceiverFactory {
   type: string;
@@ -38,6 +39,7 @@ export interface ExporterFactory {
 /** Adding a component: one folder, one line here. */
 export const receivers: Record<string, ReceiverFactory> = {
   otlp: otlpReceiverFactory as ReceiverFactory,
+  prometheusremotewrite: remoteWriteReceiverFactory as ReceiverFactory,
 };
 
 export const processors: Record<string, ProcessorFactory> = {

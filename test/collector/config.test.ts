@@ -114,7 +114,9 @@ service:
       expect.arrayContaining([
         expect.stringContaining('receivers.otlp.protocols.http.endpoint: expected host:port'),
         'receivers.otlp.protocols.http: unknown key "max_body"',
-        expect.stringMatching(/^receivers\.kafka: unknown receiver type "kafka" \(known: otlp\)$/),
+        expect.stringMatching(
+          /^receivers\.kafka: unknown receiver type "kafka" \(known: otlp, prometheusremotewrite\)$/,
+        ),
         expect.stringContaining('exporters.otlphttp.endpoint: expected an http:// or https:// URL'),
         expect.stringMatching(
           /^exporters\.otlphttp\.compression: expected one of "gzip"\|"zstd"\|"none"/,

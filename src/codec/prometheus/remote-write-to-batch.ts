@@ -1,0 +1,211 @@
+import { MetricBatch } from '../../model/metric-batch.js';
+import { MetricType, Temporality } from '../../model/types.js';
+import type { RemoteWriteMetadata, WriteRequest } from './remote-write.js';
+
+const RESOURCE_LABELS = new Set(['job', 'instance']);
+
+interface Group {
+  attributes: [string, string][];
+  /** Histograms: cumulative count per `le`; summaries: value per quantile. */
+  buckets: Map<number, number>;
+  sum?: number;
+  count?: number;
+}
+
+/**
+ * Prometheus remote write → OTel metrics, the way the OpenTelemetry Collector maps
+ * Prometheus data: `job` and `instance` become `service.name` (`service.namespace` before a
+ * `/`) and `service.instance.id`; counters (metadata type, or a `_total` name) become
+ * monotonic cumulative sums without the suffix; classic histograms (`_bucket{le}`, `_sum`,
+ * `_count`) become histograms; summaries (`{quantile}`, `_sum`, `_count`) become summaries;
+ * everything else becomes a gauge. Timestamps are milliseconds; start times are unknown.
+ */
+export function remoteWriteToBatch(request: WriteRequest): MetricBatch {
+  const batch = new MetricBatch({ points: request.timeseries.length });
+  const meta = new Map<string, RemoteWriteMetadata>(request.metadata.map((m) => [m.family, m]));
+  const names = new Set(request.timeseries.map((s) => labelValue(s.labels, '__name__')));
+  const quantileNames = new Set(
+    request.timeseries
+      .filter((s) => s.labels.some(([k]) => k === 'quantile'))
+      .map((s) => labelValue(s.labels, '__name__')),
+  );
+  const resources = new Map<string, number>();
+  const scopes = new Map<number, number>();
+  const metrics = new Map<string, number>();
+  const distributions = new Map<
+    string,
+    { scope: number; family: string; type: MetricType; byTime: Map<number, Group> }
+  >();
+
+  const scopeOf = (labels: [string, string][]) => {
+    const job = labelValue(labels, 'job');
+    const instance = labelValue(labels, 'instance');
+    const key = `${job}\u0000${instance}`;
+    let r = resources.get(key);
+    if (r === undefined) {
+      const slash = job.indexOf('/');
+      const attributes: Record<string, string> = {};
+      if (job) {
+        if (slash > 0) {
+          attributes['service.namespace'] = job.slice(0, slash);
+          attributes['service.name'] = job.slice(slash + 1);
+        } else attributes['service.name'] = job;
+      }
+      if (instance) attributes['service.instance.id'] = instance;
+      r = batch.addResource({ attributes });
+      resources.set(key, r);
+      scopes.set(r, batch.addScope(r, { name: 'sluice/prometheusremotewrite' }));
+    }
+    return { resource: r, scope: scopes.get(r)! };
+  };
+  const metricOf = (
+    scope: number,
+    name: string,
+    type: MetricType,
+    help: string,
+    unit: string,
+    monotonic = false,
+  ) => {
+    const key = `${scope}\u0000${name}\u0000${type}`;
+    let m = metrics.get(key);
+    if (m === undefined) {
+      m = batch.addMetric(scope, {
+        name,
+        type,
+        description: help,
+        unit,
+        temporality:
+          type === MetricType.Gauge || type === MetricType.Summary
+            ? Temporality.Unspecified
+            : Temporality.Cumulative,
+        monotonic,
+      });
+      metrics.set(key, m);
+    }
+    return m;
+  };
+
+  for (const series of request.timeseries) {
+    const name = labelValue(series.labels, '__name__');
+    if (!name) continue;
+    const { scope } = scopeOf(series.labels);
+    const plain = series.labels.filter(([k]) => k !== '__name__' && !RESOURCE_LABELS.has(k));
+    const family = familyOf(name, meta, names, quantileNames, series.labels);
+    if (family.type === MetricType.Histogram || family.type === MetricType.Summary) {
+      const special = family.type === MetricType.Histogram ? 'le' : 'quantile';
+      const attributes = plain.filter(([k]) => k !== special);
+      const key = `${scope}\u0000${family.name}\u0000${JSON.stringify(attributes)}`;
+      let d = distributions.get(key);
+      if (!d) {
+        d = { scope, family: family.name, type: family.type, byTime: new Map() };
+        distributions.set(key, d);
+      }
+      for (const sample of series.samples) {
+        let group = d.byTime.get(sample.timestampMs);
+        if (!group) {
+          group = { attributes, buckets: new Map() };
+          d.byTime.set(sample.timestampMs, group);
+        }
+        if (name.endsWith('_sum')) group.sum = sample.value;
+        else if (name.endsWith('_count')) group.count = sample.value;
+        else {
+          const bound = labelValue(series.labels, special);
+          group.buckets.set(
+            bound === '+Inf' ? Number.POSITIVE_INFINITY : Number(bound),
+            sample.value,
+          );
+        }
+      }
+      continue;
+    }
+    const m = metricOf(
+      scope,
+      family.name,
+      family.type,
+      family.help,
+      family.unit,
+      family.type === MetricType.Sum,
+    );
+    const s = batch.series(m, Object.fromEntries(plain));
+    for (const sample of series.samples)
+      batch.addNumberPoint(s, {
+        time: BigInt(sample.timestampMs) * 1_000_000n,
+        value: sample.value,
+      });
+  }
+
+  for (const d of distributions.values()) {
+    const info = meta.get(d.family);
+    const m = metricOf(d.scope, d.family, d.type, info?.help ?? '', info?.unit ?? '');
+    for (const [timestampMs, group] of d.byTime) {
+      const s = batch.series(m, Object.fromEntries(group.attributes));
+      const time = BigInt(timestampMs) * 1_000_000n;
+      if (d.type === MetricType.Summary) {
+        const quantiles = [...group.buckets]
+          .sort(([a], [b]) => a - b)
+          .map(([quantile, value]) => ({ quantile, value }));
+        batch.addSummaryPoint(s, {
+          time,
+          count: Math.round(group.count ?? 0),
+          sum: group.sum ?? 0,
+          quantiles,
+        });
+        continue;
+      }
+      const entries = [...group.buckets].sort(([a], [b]) => a - b);
+      const bounds = entries.filter(([le]) => Number.isFinite(le)).map(([le]) => le);
+      const total = group.count ?? entries.at(-1)?.[1] ?? 0;
+      const counts: number[] = [];
+      let previous = 0;
+      for (const [le, cumulative] of entries) {
+        if (!Number.isFinite(le)) continue;
+        counts.push(Math.max(0, Math.round(cumulative - previous)));
+        previous = cumulative;
+      }
+      counts.push(Math.max(0, Math.round(total - previous)));
+      batch.addHistogramPoint(s, {
+        time,
+        count: Math.round(total),
+        sum: group.sum,
+        bounds,
+        bucketCounts: counts,
+      });
+    }
+  }
+  return batch;
+}
+
+function familyOf(
+  name: string,
+  meta: Map<string, RemoteWriteMetadata>,
+  names: Set<string>,
+  quantileNames: Set<string>,
+  labels: [string, string][],
+): { name: string; type: MetricType; help: string; unit: string } {
+  const strip = (suffix: string) =>
+    name.endsWith(suffix) ? name.slice(0, -suffix.length) : undefined;
+  const described = (family: string, type: MetricType) => ({
+    name: family,
+    type,
+    help: meta.get(family)?.help ?? meta.get(name)?.help ?? '',
+    unit: meta.get(family)?.unit ?? '',
+  });
+  const base = strip('_bucket') ?? strip('_sum') ?? strip('_count');
+  if (base !== undefined) {
+    const type = meta.get(base)?.type;
+    if (type === 3 || names.has(`${base}_bucket`)) return described(base, MetricType.Histogram);
+    if (type === 5 || quantileNames.has(base)) return described(base, MetricType.Summary);
+  }
+  if (labels.some(([k]) => k === 'quantile')) return described(name, MetricType.Summary);
+  const counterBase = strip('_total');
+  const type =
+    meta.get(name)?.type ?? (counterBase !== undefined ? meta.get(counterBase)?.type : undefined);
+  if (type === 1 || (type === undefined && counterBase !== undefined))
+    return described(counterBase ?? name, MetricType.Sum);
+  return described(name, MetricType.Gauge);
+}
+
+function labelValue(labels: [string, string][], key: string): string {
+  for (const [k, v] of labels) if (k === key) return v;
+  return '';
+}
