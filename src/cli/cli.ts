@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../model/duration.js';
-import { listCommand, replayCommand } from './dlq.js';
+import { listCommand, replayCommand, showCommand } from './dlq.js';
 import type { CliIo } from './io.js';
 import { runLoad } from './loadgen.js';
 import { runCommand, validateCommand } from './run.js';
@@ -22,6 +22,7 @@ Commands:
   loadgen [--endpoint URL] [--protocol http|grpc] [--series N] [--rate N] [--duration 10s]
                                          OTLP load with a progress line; prints a JSON summary
   dlq list --dir DIR [--json]            list dead letters (undeliverable requests)
+  dlq show --dir DIR [FILE]              print their points as JSON lines
   dlq replay --dir DIR --to URL          send them to an OTLP/HTTP endpoint again
   help                                   show this help
   version                                print the version
@@ -101,6 +102,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (!values.dir) return usage(io, 'dlq needs --dir DIR (the dead_letter_dir of the exporter)');
     try {
       if (sub === 'list') return await listCommand(values.dir, values.json ?? false, io);
+      if (sub === 'show') return await showCommand(values.dir, positionals[2], io);
       if (sub === 'replay') {
         if (!values.to)
           return usage(io, 'dlq replay needs --to URL (an OTLP/HTTP metrics endpoint)');
@@ -113,7 +115,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.err(`sluice dlq ${sub}: ${(err as Error).message}`);
       return 1;
     }
-    return usage(io, `unknown dlq command "${sub ?? ''}" (known: list, replay)`);
+    return usage(io, `unknown dlq command "${sub ?? ''}" (known: list, show, replay)`);
   }
   return usage(
     io,

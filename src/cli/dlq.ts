@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { encodeFlatJsonLines } from '../codec/flat/flat-json-lines.js';
 import { decodeMetricsRequest } from '../codec/protobuf/decode-request.js';
 import { listDeadLetters } from '../delivery/dead-letters.js';
 import { OtlpHttpSender } from '../exporters/otlp-http-sender.js';
@@ -37,6 +38,27 @@ export async function listCommand(dir: string, json: boolean, io: CliIo): Promis
     );
   const points = records.reduce((n, r) => n + r.points, 0);
   io.out(`${records.length} dead letters, ${points} points`);
+  return 0;
+}
+
+/** `sluice dlq show --dir DIR [FILE]`: the points of one or every dead letter, as flat JSON lines. */
+export async function showCommand(
+  dir: string,
+  file: string | undefined,
+  io: CliIo,
+): Promise<number> {
+  const records = await listDeadLetters(dir);
+  const chosen = file
+    ? records.filter((r) => r.file === file || r.file === `${file}.binpb`)
+    : records;
+  if (file && chosen.length === 0) {
+    io.err(`sluice dlq show: no dead letter named "${file}" in ${dir} (see sluice dlq list)`);
+    return 1;
+  }
+  for (const record of chosen) {
+    const batch = decodeMetricsRequest(await readFile(join(dir, record.file)));
+    io.out(encodeFlatJsonLines(batch).trimEnd());
+  }
   return 0;
 }
 

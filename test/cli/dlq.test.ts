@@ -59,6 +59,19 @@ describe('sluice dlq', () => {
     expect(json.map((r: { points: number }) => r.points)).toEqual([5, 5, 2]);
   });
 
+  it('shows the points of every dead letter, or of one, as JSON lines', async () => {
+    const ids = await makeDeadLetters();
+    const all = await run(['dlq', 'show', '--dir', dir]);
+    expect(all.code).toBe(0);
+    const lines = all.out.split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.attributes.id).sort()).toEqual([...ids].sort());
+    expect(lines[0]).toMatchObject({ name: 'requests', type: 'sum' });
+    const [first] = JSON.parse((await run(['dlq', 'list', '--dir', dir, '--json'])).out);
+    const one = await run(['dlq', 'show', '--dir', dir, first.file]);
+    expect(one.out.split('\n')).toHaveLength(first.points);
+    expect((await run(['dlq', 'show', '--dir', dir, 'nope'])).code).toBe(1);
+  });
+
   it('replays them to a healthy endpoint and moves them aside', async () => {
     const ids = await makeDeadLetters();
     const replayed = await run(['dlq', 'replay', '--dir', dir, '--to', healthy.url]);
