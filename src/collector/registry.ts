@@ -12,6 +12,7 @@ import {
   resourceProcessorFactory,
 } from '../processors/attributes/factory.js';
 import { batchProcessorFactory } from '../processors/batch/factory.js';
+import { cardinalityLimitProcessorFactory } from '../processors/cardinalitylimit/factory.js';
 import { cumulativeToDeltaProcessorFactory } from '../processors/cumulativetodelta/factory.js';
 import { deltaToCumulativeProcessorFactory } from '../processors/deltatocumulative/factory.js';
 import { filterProcessorFactory } from '../processors/filter/factory.js';
@@ -52,6 +53,7 @@ export const processors: Record<string, ProcessorFactory> = {
   deltatocumulative: deltaToCumulativeProcessorFactory as ProcessorFactory,
   memory_limiter: memoryLimiterProcessorFactory as ProcessorFactory,
   interval: intervalProcessorFactory as ProcessorFactory,
+  cardinality_limit: cardinalityLimitProcessorFactory as ProcessorFactory,
 };
 
 export const exporters: Record<string, ExporterFactory> = {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { type Consumer, MetricBatch, MetricType, Temporality } from '../../src/index.js';
 import { aggregateConfig } from '../../src/processors/aggregate/config.js';
 import { AggregateProcessor } from '../../src/processors/aggregate/factory.js';
+import { cardinalityLimitProcessorFactory } from '../../src/processors/cardinalitylimit/factory.js';
 
 const settings = { id: 'aggregate', logger: pino({ level: 'silent' }) };
 
@@ -226,5 +227,87 @@ describe('aggregate processor', () => {
     ).toBe(false);
     expect(aggregateConfig.safeParse({ rules: [{ metrics: ['x'] }] }).success).toBe(false);
     expect(aggregateConfig.safeParse({ rules: [] }).success).toBe(false);
+  });
+});
+
+describe('cardinality_limit processor', () => {
+  it('passes the first max_series - 1 series and merges the rest into the overflow series', async () => {
+    const out = new Capture();
+    const limiter = cardinalityLimitProcessorFactory.create(
+      settings,
+      { max_series: 3, overflow_interval: 3_600_000 },
+      out,
+    );
+    await limiter.start();
+    const delta = (rows: [string, number][], time: bigint) =>
+      sumBatch(
+        Temporality.Delta,
+        rows.map(([host, value]) => [{ host }, value, time]),
+      );
+    await limiter.consume(
+      delta(
+        [
+          ['h1', 1],
+          ['h2', 2],
+          ['h3', 5],
+          ['h4', 7],
+        ],
+        10n,
+      ),
+    );
+    await limiter.consume(
+      delta(
+        [
+          ['h1', 1],
+          ['h3', 1],
+        ],
+        20n,
+      ),
+    );
+    expect(limiter.overflowed).toBe(3);
+    limiter.flushOverflow();
+    await limiter.shutdown();
+    const requests = out.points().filter((p) => p.name === 'http.server.requests');
+    const regular = requests.filter((p) => !('otel.metric.overflow' in p.attributes));
+    expect(regular.map((p) => [p.attributes.host, p.value])).toEqual([
+      ['h1', 1],
+      ['h2', 2],
+      ['h1', 1],
+    ]);
+    const overflow = requests.filter((p) => p.attributes['otel.metric.overflow'] === true);
+    expect(overflow.map((p) => p.value)).toEqual([13]);
+    // The unrelated gauge in each batch is its own metric, well under the limit.
+    expect(out.points().filter((p) => p.name === 'process.cpu')).toHaveLength(2);
+  });
+
+  it('keeps the overflow of cumulative series monotonic', async () => {
+    const out = new Capture();
+    const limiter = cardinalityLimitProcessorFactory.create(
+      settings,
+      { max_series: 2, overflow_interval: 3_600_000 },
+      out,
+    );
+    await limiter.consume(
+      sumBatch(Temporality.Cumulative, [
+        [{ host: 'h1' }, 1, 10n],
+        [{ host: 'h2' }, 10, 10n],
+        [{ host: 'h3' }, 20, 10n],
+      ]),
+    );
+    limiter.flushOverflow();
+    await limiter.consume(
+      sumBatch(Temporality.Cumulative, [
+        [{ host: 'h1' }, 2, 20n],
+        [{ host: 'h2' }, 15, 20n],
+        [{ host: 'h3' }, 25, 20n],
+      ]),
+    );
+    limiter.flushOverflow();
+    await limiter.shutdown();
+    const overflow = out.points().filter((p) => p.attributes['otel.metric.overflow'] === true);
+    expect(overflow.map((p) => [p.value, p.temporality])).toEqual([
+      [30, Temporality.Cumulative],
+      [40, Temporality.Cumulative],
+    ]);
   });
 });
