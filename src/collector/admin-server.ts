@@ -159,7 +159,20 @@ export class AdminServer {
         { closed: 0, half_open: 1, open: 2 }[engine.breakerState ?? 'closed'],
       );
     }
-    for (const { id, component } of collector.processors) {
+    for (const { id, pipeline, component, counts } of collector.processors) {
+      const labels = { processor: id, pipeline };
+      out.counter(
+        'sluice_processor_incoming_points_total',
+        'Points handed to the processor',
+        labels,
+        counts.in,
+      );
+      out.counter(
+        'sluice_processor_outgoing_points_total',
+        'Points the processor passed on',
+        labels,
+        counts.out,
+      );
       const refused = (component as { refused?: Record<string, number> }).refused ?? {};
       for (const [reason, value] of Object.entries(refused)) {
         out.counter(

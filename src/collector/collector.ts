@@ -18,7 +18,13 @@ interface Listening {
  */
 export class Collector {
   readonly exporters = new Map<string, Exporter>();
-  readonly processors: { pipeline: string; id: string; component: Component & Consumer }[] = [];
+  /** Processors in pipeline order, with the points that went into and out of each. */
+  readonly processors: {
+    pipeline: string;
+    id: string;
+    component: Component & Consumer;
+    counts: { in: number; out: number };
+  }[] = [];
   readonly receivers = new Map<string, Component & Listening>();
   readonly #logger: Logger;
   #shutdown: Promise<void> | undefined;
@@ -37,13 +43,21 @@ export class Collector {
       );
       for (const id of [...pipeline.processors].reverse()) {
         const entry = config.processors.get(id)!;
-        const component = processors[entry.type].create(
-          { id, logger },
-          entry.config as never,
-          next,
-        );
-        this.processors.unshift({ pipeline: pipeline.name, id, component });
-        next = component;
+        const counts = { in: 0, out: 0 };
+        const downstream = next;
+        const component = processors[entry.type].create({ id, logger }, entry.config as never, {
+          consume: (batch) => {
+            counts.out += batch.pointCount;
+            return downstream.consume(batch);
+          },
+        });
+        this.processors.unshift({ pipeline: pipeline.name, id, component, counts });
+        next = {
+          consume: (batch) => {
+            counts.in += batch.pointCount;
+            return component.consume(batch);
+          },
+        };
       }
       for (const id of pipeline.receivers) {
         const list = entryPoints.get(id) ?? [];

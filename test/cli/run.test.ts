@@ -67,6 +67,11 @@ describe('sluice run', () => {
     protocols:
       http:
         endpoint: 127.0.0.1:0
+processors:
+  filter:
+    metrics:
+      exclude:
+        metric_names: [nothing]
 exporters:
   file:
     path: ${out}
@@ -80,6 +85,7 @@ service:
   pipelines:
     metrics:
       receivers: [otlp]
+      processors: [filter]
       exporters: [file]
 `,
     );
@@ -101,6 +107,12 @@ service:
       'sluice_receiver_accepted_points_total{receiver="otlp",transport="http"} 7',
     );
     expect(metrics).toContain('# TYPE sluice_exporter_queue_points gauge');
+    expect(metrics).toContain(
+      'sluice_processor_incoming_points_total{processor="filter",pipeline="metrics"} 7',
+    );
+    expect(metrics).toContain(
+      'sluice_processor_outgoing_points_total{processor="filter",pipeline="metrics"} 7',
+    );
     child!.kill('SIGTERM');
     expect(await running.exited).toBe(0);
     const lines = (await readFile(out, 'utf8')).trim().split('\n');
