@@ -173,8 +173,11 @@ export class AdminServer {
         labels,
         counts.out,
       );
-      const refused = (component as { refused?: Record<string, number> }).refused ?? {};
-      for (const [reason, value] of Object.entries(refused)) {
+      // Processors that can lose points count them in a `dropped` record, by reason.
+      const dropped = (component as { dropped?: unknown }).dropped;
+      const droppedByReason =
+        dropped !== null && typeof dropped === 'object' ? (dropped as Record<string, number>) : {};
+      for (const [reason, value] of Object.entries(droppedByReason)) {
         out.counter(
           'sluice_dropped_points_total',
           'Points lost, by reason',

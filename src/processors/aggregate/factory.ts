@@ -4,6 +4,7 @@ import type { Component, ComponentSettings, Consumer } from '../../model/consume
 import { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { MetricType, Temporality } from '../../model/types.js';
+import { ScheduledEmitter } from '../scheduled-emitter.js';
 import { SeriesKeys } from '../series-key.js';
 import {
   accumulate,
@@ -42,23 +43,20 @@ interface InputState {
  */
 export class AggregateProcessor implements Consumer, Component {
   readonly id: string;
-  /** Points that could not be merged (histograms whose bounds differ), by reason. */
-  readonly dropped: Record<string, number> = {};
   readonly #config: AggregateConfig;
   readonly #next: Consumer;
-  readonly #settings: ComponentSettings;
   readonly #rules: { rule: AggregateRule; patterns: RegExp[] }[];
   readonly #projections: Map<AggregateRule, AttributeProjection>;
   readonly #outputs = new Map<string, OutputSeries>();
   readonly #inputs = new Map<string, InputState>();
   #timer: NodeJS.Timeout | undefined;
-  #emitting: Promise<void> = Promise.resolve();
+  readonly #emitter: ScheduledEmitter;
 
   constructor(settings: ComponentSettings, config: AggregateConfig, next: Consumer) {
     this.id = settings.id;
-    this.#settings = settings;
     this.#config = config;
     this.#next = next;
+    this.#emitter = new ScheduledEmitter(settings, next);
     this.#rules = config.rules.map((rule) => ({ rule, patterns: rule.metrics.map(globToRegExp) }));
     this.#projections = new Map(
       config.rules.map((rule) => [
@@ -70,6 +68,11 @@ export class AggregateProcessor implements Consumer, Component {
     );
   }
 
+  /** Points dropped, by reason: histograms whose bounds differ, refusals downstream. */
+  get dropped(): Record<string, number> {
+    return this.#emitter.dropped;
+  }
+
   async start(): Promise<void> {
     this.#timer = setInterval(() => this.flush(), this.#config.interval);
     this.#timer.unref();
@@ -78,7 +81,7 @@ export class AggregateProcessor implements Consumer, Component {
   async shutdown(): Promise<void> {
     clearInterval(this.#timer);
     this.flush();
-    await this.#emitting;
+    await this.#emitter.settled();
   }
 
   async consume(batch: MetricBatch): Promise<void> {
@@ -123,7 +126,7 @@ export class AggregateProcessor implements Consumer, Component {
       }
       const contribution = this.#contribution(keys.of(i), view);
       if (!accumulate(out, view, contribution, rule.gauge)) {
-        this.dropped.histogram_bounds_differ = (this.dropped.histogram_bounds_differ ?? 0) + 1;
+        this.#emitter.count('histogram_bounds_differ', 1);
       }
     }
     if (matched === batch.pointCount) return;
@@ -139,18 +142,7 @@ export class AggregateProcessor implements Consumer, Component {
   flush(): void {
     const batch = this.#build();
     if (batch.pointCount === 0) return;
-    const points = batch.pointCount;
-    this.#emitting = this.#emitting.then(async () => {
-      try {
-        await this.#next.consume(batch);
-      } catch (err) {
-        this.dropped.refused_downstream = (this.dropped.refused_downstream ?? 0) + points;
-        this.#settings.logger.error(
-          { processor: this.id, points, error: (err as Error).message },
-          'aggregate: the next component refused the aggregated batch; points dropped',
-        );
-      }
-    });
+    this.#emitter.emit([batch]);
   }
 
   #contribution(inputKey: string, view: PointView): Contribution {

@@ -3,6 +3,7 @@ import { BatchCopier } from '../../model/batch-copier.js';
 import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
 import { duration } from '../../model/duration.js';
 import { MetricBatch } from '../../model/metric-batch.js';
+import { ScheduledEmitter } from '../scheduled-emitter.js';
 
 /** The Collector's `batch` processor keys. */
 export const batchConfig = z.strictObject({
@@ -22,20 +23,20 @@ export type BatchConfig = z.infer<typeof batchConfig>;
 export class BatchProcessor implements Consumer, Component {
   readonly id: string;
   readonly #config: BatchConfig;
-  readonly #next: Consumer;
-  readonly #settings: ComponentSettings;
   #pending: MetricBatch[] = [];
   #points = 0;
   #timer: NodeJS.Timeout | undefined;
-  #flushing: Promise<void> = Promise.resolve();
-  /** Points the next component refused at flush, by reason. */
-  readonly refused: Record<string, number> = {};
+  readonly #emitter: ScheduledEmitter;
 
   constructor(settings: ComponentSettings, config: BatchConfig, next: Consumer) {
     this.id = settings.id;
-    this.#settings = settings;
     this.#config = config;
-    this.#next = next;
+    this.#emitter = new ScheduledEmitter(settings, next);
+  }
+
+  /** Points the next component refused at a flush, by reason. */
+  get dropped(): Record<string, number> {
+    return this.#emitter.dropped;
   }
 
   async start(): Promise<void> {}
@@ -50,7 +51,7 @@ export class BatchProcessor implements Consumer, Component {
 
   async shutdown(): Promise<void> {
     this.#flush(true);
-    await this.#flushing;
+    await this.#emitter.settled();
   }
 
   /** Sends what is buffered; unless `all`, a remainder under `send_batch_size` stays buffered. */
@@ -94,24 +95,7 @@ export class BatchProcessor implements Consumer, Component {
       this.#points = last.pointCount;
       this.#timer = setTimeout(() => this.#flush(true), this.#config.timeout);
     }
-    this.#flushing = this.#flushing.then(() => this.#send(out));
-  }
-
-  async #send(batches: MetricBatch[]): Promise<void> {
-    for (const batch of batches) {
-      const points = batch.pointCount;
-      try {
-        await this.#next.consume(batch);
-      } catch (err) {
-        const reason =
-          (err as { code?: string }).code === 'SLUICE_ERR_QUEUE_FULL' ? 'queue_full' : 'refused';
-        this.refused[reason] = (this.refused[reason] ?? 0) + points;
-        this.#settings.logger.error(
-          { processor: this.id, points, reason, error: (err as Error).message },
-          'batch processor: next component refused a batch; points dropped',
-        );
-      }
-    }
+    this.#emitter.emit(out);
   }
 }
 

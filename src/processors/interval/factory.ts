@@ -4,6 +4,7 @@ import type { Component, ComponentSettings, Consumer } from '../../model/consume
 import { duration } from '../../model/duration.js';
 import { MetricBatch } from '../../model/metric-batch.js';
 import { Temporality } from '../../model/types.js';
+import { ScheduledEmitter } from '../scheduled-emitter.js';
 import { SeriesKeys } from '../series-key.js';
 
 /** The Collector's `interval` processor keys. */
@@ -17,19 +18,22 @@ export type IntervalConfig = z.infer<typeof intervalConfig>;
  */
 export class IntervalProcessor implements Consumer, Component {
   readonly id: string;
-  readonly dropped: Record<string, number> = {};
   readonly #next: Consumer;
-  readonly #settings: ComponentSettings;
+  readonly #emitter: ScheduledEmitter;
   readonly #intervalMs: number;
   #pending = new BatchCopier(new MetricBatch());
   #timer: NodeJS.Timeout | undefined;
-  #emitting: Promise<void> = Promise.resolve();
 
   constructor(settings: ComponentSettings, config: IntervalConfig, next: Consumer) {
     this.id = settings.id;
-    this.#settings = settings;
     this.#next = next;
+    this.#emitter = new ScheduledEmitter(settings, next);
     this.#intervalMs = config.interval;
+  }
+
+  /** Points the next component refused at an emit, by reason. */
+  get dropped(): Record<string, number> {
+    return this.#emitter.dropped;
   }
 
   async start(): Promise<void> {
@@ -40,7 +44,7 @@ export class IntervalProcessor implements Consumer, Component {
   async shutdown(): Promise<void> {
     clearInterval(this.#timer);
     this.flush();
-    await this.#emitting;
+    await this.#emitter.settled();
   }
 
   async consume(batch: MetricBatch): Promise<void> {
@@ -74,18 +78,7 @@ export class IntervalProcessor implements Consumer, Component {
     for (const i of latest.values()) keep[i] = 1;
     const out = new BatchCopier();
     out.append(held, 0, held.pointCount, { keep: (i) => keep[i] === 1 });
-    const batch = out.target;
-    this.#emitting = this.#emitting.then(async () => {
-      try {
-        await this.#next.consume(batch);
-      } catch (err) {
-        this.dropped.refused_downstream = (this.dropped.refused_downstream ?? 0) + batch.pointCount;
-        this.#settings.logger.error(
-          { processor: this.id, points: batch.pointCount, error: (err as Error).message },
-          'interval: the next component refused a batch; points dropped',
-        );
-      }
-    });
+    this.#emitter.emit([out.target]);
   }
 }
 

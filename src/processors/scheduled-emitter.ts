@@ -1,0 +1,54 @@
+import type { ComponentSettings, Consumer } from '../model/consumer.js';
+import type { MetricBatch } from '../model/metric-batch.js';
+
+/**
+ * Hands batches a processor emits on its own schedule (a flush, an interval) to the next
+ * component, one after the other. Nobody waits on these calls, so what the next component
+ * refuses is counted in `dropped` by reason and logged: never lost silently.
+ */
+export class ScheduledEmitter {
+  /** Points dropped, by reason (refusals from downstream, and whatever the owner counts). */
+  readonly dropped: Record<string, number> = {};
+  readonly #next: Consumer;
+  readonly #settings: ComponentSettings;
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(settings: ComponentSettings, next: Consumer) {
+    this.#settings = settings;
+    this.#next = next;
+  }
+
+  emit(batches: MetricBatch[]): void {
+    this.#chain = this.#chain.then(async () => {
+      for (const batch of batches) {
+        try {
+          await this.#next.consume(batch);
+        } catch (err) {
+          const reason =
+            (err as { code?: string }).code === 'SLUICE_ERR_QUEUE_FULL'
+              ? 'queue_full'
+              : 'refused_downstream';
+          this.count(reason, batch.pointCount);
+          this.#settings.logger.error(
+            {
+              processor: this.#settings.id,
+              points: batch.pointCount,
+              reason,
+              error: (err as Error).message,
+            },
+            `${this.#settings.id}: the next component refused a batch; points dropped`,
+          );
+        }
+      }
+    });
+  }
+
+  count(reason: string, points: number): void {
+    this.dropped[reason] = (this.dropped[reason] ?? 0) + points;
+  }
+
+  /** Resolves once everything emitted so far was handed on (shutdown). */
+  settled(): Promise<void> {
+    return this.#chain;
+  }
+}
