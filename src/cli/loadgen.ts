@@ -1,6 +1,7 @@
 import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import { Agent, request } from 'undici';
 import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
+import { METRICS_EXPORT_METHOD } from '../codec/protobuf/service.js';
 import { MetricBatch } from '../model/metric-batch.js';
 import { MetricType, Temporality } from '../model/types.js';
 import type { CliIo } from './io.js';
@@ -115,7 +116,7 @@ export async function runLoad(options: LoadgenOptions, io: CliIo): Promise<Loadg
     if (grpc) {
       return new Promise((resolve) => {
         grpc.makeUnaryRequest(
-          '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+          METRICS_EXPORT_METHOD,
           (b: Buffer) => b,
           (b: Buffer) => b,
           Buffer.from(body.buffer, body.byteOffset, body.byteLength),

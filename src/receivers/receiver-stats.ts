@@ -14,3 +14,14 @@ export class ReceiverStats {
     this.refused[reason] = (this.refused[reason] ?? 0) + points;
   }
 }
+
+const REFUSAL_REASONS: Record<string, string> = {
+  SLUICE_ERR_QUEUE_FULL: 'queue_full',
+  SLUICE_ERR_MEMORY_LIMIT: 'memory_limit',
+  SLUICE_ERR_SHUT_DOWN: 'shutdown',
+};
+
+/** Why the pipeline refused a batch, as a `refused` reason: from the error's code. */
+export function refusalReason(err: unknown): string {
+  return REFUSAL_REASONS[(err as { code?: string }).code ?? ''] ?? 'pipeline_error';
+}

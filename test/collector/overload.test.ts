@@ -2,6 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { credentials, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { METRICS_EXPORT_METHOD } from '../../src/codec/protobuf/service.js';
 import { Collector } from '../../src/collector/collector.js';
 import { parseConfig } from '../../src/collector/config/load-config.js';
 import { retryDelayMs } from '../../src/exporters/grpc-status.js';
@@ -82,7 +83,7 @@ describe('backpressure and limits', () => {
     const call = (bytes: Uint8Array) =>
       new Promise<ServiceError | null>((resolve) =>
         client.makeUnaryRequest(
-          '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+          METRICS_EXPORT_METHOD,
           (b: Buffer) => b,
           (b: Buffer) => b,
           Buffer.from(bytes),

@@ -7,7 +7,7 @@ import {
   type sendUnaryData,
   status,
 } from '@grpc/grpc-js';
-import { METRICS_EXPORT_METHOD } from '../../src/exporters/otlp-grpc-sender.js';
+import { METRICS_EXPORT_METHOD } from '../../src/codec/protobuf/service.js';
 import { encodeMetricsResponse } from '../../src/index.js';
 import { countPoints } from './otlp-sink.js';
 import { RefRequest } from './reference.js';

@@ -10,14 +10,12 @@ import {
 import type { Logger } from 'pino';
 import { decodeMetricsRequest } from '../../codec/protobuf/decode-request.js';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
+import { METRICS_EXPORT_METHOD } from '../../codec/protobuf/service.js';
 import type { Component, Consumer } from '../../model/consumer.js';
-import { DecodeError, type SluiceError } from '../../model/errors.js';
+import { DecodeError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { parseListenEndpoint } from '../parse-endpoint.js';
-import { ReceiverStats } from '../receiver-stats.js';
-
-export const METRICS_SERVICE_EXPORT =
-  '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
+import { ReceiverStats, refusalReason } from '../receiver-stats.js';
 
 export interface OtlpGrpcReceiverOptions {
   endpoint: string;
@@ -65,7 +63,7 @@ export class OtlpGrpcReceiver implements Component {
     server.addService(
       {
         Export: {
-          path: METRICS_SERVICE_EXPORT,
+          path: METRICS_EXPORT_METHOD,
           requestStream: false,
           responseStream: false,
           requestSerialize: identity,
@@ -123,9 +121,9 @@ export class OtlpGrpcReceiver implements Component {
       this.stats.accepted += points;
       callback(null, Buffer.from(encodeMetricsResponse()));
     } catch (err) {
-      const code = (err as SluiceError).code;
-      if (code === 'SLUICE_ERR_QUEUE_FULL') {
-        this.stats.refuse('queue_full', points);
+      const reason = refusalReason(err);
+      this.stats.refuse(reason, points);
+      if (reason === 'queue_full') {
         callback(
           serviceError(
             status.RESOURCE_EXHAUSTED,
@@ -134,13 +132,6 @@ export class OtlpGrpcReceiver implements Component {
           ),
         );
       } else {
-        const reason =
-          code === 'SLUICE_ERR_MEMORY_LIMIT'
-            ? 'memory_limit'
-            : code === 'SLUICE_ERR_SHUT_DOWN'
-              ? 'shutdown'
-              : 'pipeline_error';
-        this.stats.refuse(reason, points);
         callback(serviceError(status.UNAVAILABLE, (err as Error).message));
       }
     }

@@ -8,11 +8,11 @@ import { encodeMetricsResponseJson } from '../../codec/json/response-json.js';
 import { decodeMetricsRequest } from '../../codec/protobuf/decode-request.js';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
 import type { Component, Consumer } from '../../model/consumer.js';
-import { DecodeError, type SluiceError } from '../../model/errors.js';
+import { DecodeError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { writeVarint } from '../../model/wire.js';
 import { parseListenEndpoint } from '../parse-endpoint.js';
-import { ReceiverStats } from '../receiver-stats.js';
+import { ReceiverStats, refusalReason } from '../receiver-stats.js';
 
 export interface OtlpHttpReceiverOptions {
   endpoint: string;
@@ -138,15 +138,7 @@ export class OtlpHttpReceiver implements Component {
       await this.#next.consume(batch);
       this.stats.accepted += points;
     } catch (err) {
-      const code = (err as SluiceError).code;
-      const reason =
-        code === 'SLUICE_ERR_QUEUE_FULL'
-          ? 'queue_full'
-          : code === 'SLUICE_ERR_MEMORY_LIMIT'
-            ? 'memory_limit'
-            : code === 'SLUICE_ERR_SHUT_DOWN'
-              ? 'shutdown'
-              : 'pipeline_error';
+      const reason = refusalReason(err);
       this.stats.refuse(reason, points);
       const retryAfter = String(this.#options.retryAfterSeconds);
       if (reason === 'queue_full')

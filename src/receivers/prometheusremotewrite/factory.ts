@@ -6,9 +6,8 @@ import { z } from 'zod';
 import { decodeWriteRequest } from '../../codec/prometheus/remote-write.js';
 import { remoteWriteToBatch } from '../../codec/prometheus/remote-write-to-batch.js';
 import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
-import type { SluiceError } from '../../model/errors.js';
 import { parseListenEndpoint } from '../parse-endpoint.js';
-import { ReceiverStats } from '../receiver-stats.js';
+import { ReceiverStats, refusalReason } from '../receiver-stats.js';
 
 const HOST_PORT = 'expected host:port, e.g. 127.0.0.1:9090';
 
@@ -137,13 +136,7 @@ export class RemoteWriteReceiver implements Component {
       this.stats.accepted += points;
       reply(204);
     } catch (err) {
-      const code = (err as SluiceError).code;
-      const reason =
-        code === 'SLUICE_ERR_QUEUE_FULL'
-          ? 'queue_full'
-          : code === 'SLUICE_ERR_MEMORY_LIMIT'
-            ? 'memory_limit'
-            : 'pipeline_error';
+      const reason = refusalReason(err);
       this.stats.refuse(reason, points);
       reply(reason === 'queue_full' ? 429 : 503, (err as Error).message, { 'retry-after': '1' });
     }
