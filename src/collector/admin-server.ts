@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { parseListenEndpoint } from '../receivers/parse-endpoint.js';
+import { parseListenEndpoint } from '../model/endpoint.js';
 import type { Collector } from './collector.js';
 
 /**

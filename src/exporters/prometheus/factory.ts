@@ -3,16 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { ComponentSettings } from '../../model/consumer.js';
 import { duration } from '../../model/duration.js';
+import { listenEndpoint, parseListenEndpoint } from '../../model/endpoint.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
-import { parseListenEndpoint } from '../../receivers/parse-endpoint.js';
 import type { Exporter } from '../helper/queued-exporter.js';
 import { ScrapeState } from './scrape-state.js';
 
 /** The Collector's `prometheus` exporter keys. */
 export const prometheusConfig = z.strictObject({
-  endpoint: z
-    .string({ error: 'expected host:port, e.g. 127.0.0.1:9464' })
-    .regex(/^(\[[^\]]+\]|[^:]*):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464'),
+  endpoint: listenEndpoint('127.0.0.1:9464'),
   namespace: z.string().optional(),
   const_labels: z.record(z.string(), z.string()).default({}),
   send_timestamps: z.boolean().default(false),

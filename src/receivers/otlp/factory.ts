@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
+import { listenEndpoint } from '../../model/endpoint.js';
 import { OtlpGrpcReceiver } from './otlp-grpc-receiver.js';
 import { OtlpHttpReceiver } from './otlp-http-receiver.js';
 
-const HOST_PORT = 'expected host:port, e.g. 127.0.0.1:4318';
-const endpoint = z.string({ error: HOST_PORT }).regex(/^(\[[^\]]+\]|[^:]*):\d{1,5}$/, HOST_PORT);
+const endpoint = listenEndpoint('127.0.0.1:4318');
 
 /** The Collector's `otlp` receiver keys. `http:` or `grpc:` with no value enables defaults. */
 export const otlpReceiverConfig = z.strictObject({

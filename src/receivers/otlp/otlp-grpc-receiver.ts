@@ -12,9 +12,9 @@ import { decodeMetricsRequest } from '../../codec/protobuf/decode-request.js';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
 import { METRICS_EXPORT_METHOD } from '../../codec/protobuf/service.js';
 import type { Component, Consumer } from '../../model/consumer.js';
+import { parseListenEndpoint } from '../../model/endpoint.js';
 import { DecodeError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
-import { parseListenEndpoint } from '../parse-endpoint.js';
 import { ReceiverStats, refusalReason } from '../receiver-stats.js';
 
 export interface OtlpGrpcReceiverOptions {

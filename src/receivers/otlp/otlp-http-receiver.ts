@@ -8,10 +8,10 @@ import { encodeMetricsResponseJson } from '../../codec/json/response-json.js';
 import { decodeMetricsRequest } from '../../codec/protobuf/decode-request.js';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
 import type { Component, Consumer } from '../../model/consumer.js';
+import { parseListenEndpoint } from '../../model/endpoint.js';
 import { DecodeError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { writeVarint } from '../../model/wire.js';
-import { parseListenEndpoint } from '../parse-endpoint.js';
 import { ReceiverStats, refusalReason } from '../receiver-stats.js';
 
 export interface OtlpHttpReceiverOptions {

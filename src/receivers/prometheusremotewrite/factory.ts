@@ -6,17 +6,12 @@ import { z } from 'zod';
 import { decodeWriteRequest } from '../../codec/prometheus/remote-write.js';
 import { remoteWriteToBatch } from '../../codec/prometheus/remote-write-to-batch.js';
 import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
-import { parseListenEndpoint } from '../parse-endpoint.js';
+import { listenEndpoint, parseListenEndpoint } from '../../model/endpoint.js';
 import { ReceiverStats, refusalReason } from '../receiver-stats.js';
-
-const HOST_PORT = 'expected host:port, e.g. 127.0.0.1:9090';
 
 /** The contrib `prometheusremotewrite` receiver's keys. */
 export const remoteWriteReceiverConfig = z.strictObject({
-  endpoint: z
-    .string({ error: HOST_PORT })
-    .regex(/^(\[[^\]]+\]|[^:]*):\d{1,5}$/, HOST_PORT)
-    .default('127.0.0.1:9090'),
+  endpoint: listenEndpoint('127.0.0.1:9090').default('127.0.0.1:9090'),
   max_request_body_size: z
     .number()
     .int()
