@@ -3,6 +3,7 @@ import { anyValueToPlain, type KeyValue } from '../../model/any-value.js';
 import { BatchCopier } from '../../model/batch-copier.js';
 import type { ComponentSettings, Consumer } from '../../model/consumer.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
+import { nameMatcher, regexpsCompile } from '../metric-match.js';
 import { TransformProcessor } from '../processor-base.js';
 
 const attributeMatch = z.strictObject({
@@ -19,20 +20,7 @@ const matchProperties = z
     /** Point attributes that must all match (sluice). */
     attributes: z.array(attributeMatch).default([]),
   })
-  .superRefine((match, context) => {
-    if (match.match_type !== 'regexp') return;
-    match.metric_names.forEach((pattern, k) => {
-      try {
-        new RegExp(pattern);
-      } catch (err) {
-        context.addIssue({
-          code: 'custom',
-          path: ['metric_names', k],
-          message: `not a regular expression: ${(err as Error).message}`,
-        });
-      }
-    });
-  });
+  .superRefine(regexpsCompile('metric_names'));
 
 /** The Collector's `filter` processor (its `metrics.include` / `metrics.exclude` form). */
 export const filterConfig = z.strictObject({
@@ -57,12 +45,8 @@ export class FilterProcessor extends TransformProcessor {
 
   constructor(settings: ComponentSettings, config: FilterConfig, next: Consumer) {
     super(settings, next);
-    this.#include =
-      config.metrics.include &&
-      compile(config.metrics.include, `processors.${settings.id}.metrics.include`);
-    this.#exclude =
-      config.metrics.exclude &&
-      compile(config.metrics.exclude, `processors.${settings.id}.metrics.exclude`);
+    this.#include = config.metrics.include && compile(config.metrics.include);
+    this.#exclude = config.metrics.exclude && compile(config.metrics.exclude);
   }
 
   protected transform(batch: MetricBatch): MetricBatch {
@@ -106,24 +90,12 @@ interface CompiledMatch {
   attributeless: boolean;
 }
 
-function compile(match: Match, path: string): CompiledMatch {
-  let name: (n: string) => boolean;
-  if (match.metric_names.length === 0) name = () => true;
-  else if (match.match_type === 'strict') {
-    const names = new Set(match.metric_names);
-    name = (n) => names.has(n);
-  } else {
-    const patterns = match.metric_names.map((pattern, k) => {
-      try {
-        return new RegExp(pattern);
-      } catch (err) {
-        throw new Error(
-          `${path}.metric_names[${k}]: "${pattern}" is not a regular expression (${(err as Error).message})`,
-        );
-      }
-    });
-    name = (n) => patterns.some((p) => p.test(n));
-  }
+/** The schema already refused patterns that do not compile. */
+function compile(match: Match): CompiledMatch {
+  const name =
+    match.metric_names.length === 0
+      ? () => true
+      : nameMatcher(match.match_type, match.metric_names);
   const has = (values: KeyValue[], rule: z.infer<typeof attributeMatch>) =>
     values.some(
       (kv) =>
