@@ -1,6 +1,12 @@
 import type { ComponentSettings, Consumer } from '../model/consumer.js';
 import type { MetricBatch } from '../model/metric-batch.js';
 
+/** A processor's own flush, and how often to call it. */
+export interface Schedule {
+  intervalMs: number;
+  flush: () => void;
+}
+
 /**
  * Hands batches a processor emits on its own schedule (a flush, an interval) to the next
  * component, one after the other. Nobody waits on these calls, so what the next component
@@ -12,10 +18,13 @@ export class ScheduledEmitter {
   readonly #next: Consumer;
   readonly #settings: ComponentSettings;
   #chain: Promise<void> = Promise.resolve();
+  readonly #schedule: Schedule | undefined;
+  #timer: NodeJS.Timeout | undefined;
 
-  constructor(settings: ComponentSettings, next: Consumer) {
+  constructor(settings: ComponentSettings, next: Consumer, schedule?: Schedule) {
     this.#settings = settings;
     this.#next = next;
+    this.#schedule = schedule;
   }
 
   emit(batches: MetricBatch[]): void {
@@ -45,6 +54,20 @@ export class ScheduledEmitter {
 
   count(reason: string, points: number): void {
     this.dropped[reason] = (this.dropped[reason] ?? 0) + points;
+  }
+
+  /** Starts the schedule: `flush` every `intervalMs`, without keeping the process alive. */
+  start(): void {
+    if (!this.#schedule) return;
+    this.#timer = setInterval(this.#schedule.flush, this.#schedule.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Ends the schedule, flushes once more, and resolves once all of it was handed on. */
+  stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#schedule?.flush();
+    return this.settled();
   }
 
   /** Resolves once everything emitted so far was handed on (shutdown). */

@@ -43,20 +43,20 @@ interface InputState {
  */
 export class AggregateProcessor implements Consumer, Component {
   readonly id: string;
-  readonly #config: AggregateConfig;
   readonly #next: Consumer;
   readonly #rules: { rule: AggregateRule; patterns: RegExp[] }[];
   readonly #projections: Map<AggregateRule, AttributeProjection>;
   readonly #outputs = new Map<string, OutputSeries>();
   readonly #inputs = new Map<string, InputState>();
-  #timer: NodeJS.Timeout | undefined;
   readonly #emitter: ScheduledEmitter;
 
   constructor(settings: ComponentSettings, config: AggregateConfig, next: Consumer) {
     this.id = settings.id;
-    this.#config = config;
     this.#next = next;
-    this.#emitter = new ScheduledEmitter(settings, next);
+    this.#emitter = new ScheduledEmitter(settings, next, {
+      intervalMs: config.interval,
+      flush: () => this.flush(),
+    });
     this.#rules = config.rules.map((rule) => ({ rule, patterns: rule.metrics.map(globToRegExp) }));
     this.#projections = new Map(
       config.rules.map((rule) => [
@@ -74,14 +74,11 @@ export class AggregateProcessor implements Consumer, Component {
   }
 
   async start(): Promise<void> {
-    this.#timer = setInterval(() => this.flush(), this.#config.interval);
-    this.#timer.unref();
+    this.#emitter.start();
   }
 
   async shutdown(): Promise<void> {
-    clearInterval(this.#timer);
-    this.flush();
-    await this.#emitter.settled();
+    await this.#emitter.stop();
   }
 
   async consume(batch: MetricBatch): Promise<void> {

@@ -20,15 +20,15 @@ export class IntervalProcessor implements Consumer, Component {
   readonly id: string;
   readonly #next: Consumer;
   readonly #emitter: ScheduledEmitter;
-  readonly #intervalMs: number;
   #pending = new BatchCopier(new MetricBatch());
-  #timer: NodeJS.Timeout | undefined;
 
   constructor(settings: ComponentSettings, config: IntervalConfig, next: Consumer) {
     this.id = settings.id;
     this.#next = next;
-    this.#emitter = new ScheduledEmitter(settings, next);
-    this.#intervalMs = config.interval;
+    this.#emitter = new ScheduledEmitter(settings, next, {
+      intervalMs: config.interval,
+      flush: () => this.flush(),
+    });
   }
 
   /** Points the next component refused at an emit, by reason. */
@@ -37,14 +37,11 @@ export class IntervalProcessor implements Consumer, Component {
   }
 
   async start(): Promise<void> {
-    this.#timer = setInterval(() => this.flush(), this.#intervalMs);
-    this.#timer.unref();
+    this.#emitter.start();
   }
 
   async shutdown(): Promise<void> {
-    clearInterval(this.#timer);
-    this.flush();
-    await this.#emitter.settled();
+    await this.#emitter.stop();
   }
 
   async consume(batch: MetricBatch): Promise<void> {
