@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AdminServer } from '../../src/collector/admin-server.js';
 import { Collector } from '../../src/collector/collector.js';
 import { parseConfig } from '../../src/collector/config/load-config.js';
-import { encodeMetricsRequest, MetricBatch } from '../../src/index.js';
-import { MetricType, Temporality } from '../../src/model/types.js';
+import { encodeMetricsRequest, Temporality } from '../../src/index.js';
 import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
+import { monotonicSums } from '../helpers/batches.js';
 
 let collector: Collector | undefined;
 let admin: AdminServer | undefined;
@@ -14,22 +14,6 @@ afterEach(async () => {
   await admin?.stop();
   await collector?.shutdown(200);
 });
-
-/** A delta counter with one point for each series named. */
-function deltaCounter(...series: string[]): MetricBatch {
-  const batch = new MetricBatch();
-  const scope = batch.addScope(batch.addResource());
-  const metric = batch.addMetric(scope, {
-    name: 'requests',
-    type: MetricType.Sum,
-    temporality: Temporality.Delta,
-    monotonic: true,
-  });
-  for (const s of series) {
-    batch.addNumberPoint(batch.series(metric, { s }), { startTime: 1n, time: 2n, value: 1 });
-  }
-  return batch;
-}
 
 describe('admin /metrics', () => {
   it('reports what a processor dropped, by processor and reason', async () => {
@@ -62,7 +46,12 @@ service:
     const response = await fetch(`http://${receiver.http!.address}/v1/metrics`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-protobuf' },
-      body: encodeMetricsRequest(deltaCounter('a', 'b', 'c')),
+      body: encodeMetricsRequest(
+        monotonicSums(
+          Temporality.Delta,
+          ['a', 'b', 'c'].map((series) => ({ series, start: 1n, time: 2n, value: 1 })),
+        ),
+      ),
     });
     expect(response.status).toBe(200);
 

@@ -25,3 +25,25 @@ export function counterBatch(
   }
   return { batch, ids };
 }
+
+/** A monotonic sum `c` with one point per entry, its series named by the `s` attribute. */
+export function monotonicSums(
+  temporality: Temporality,
+  values: { series: string; start: bigint; time: bigint; value: number | bigint }[],
+): MetricBatch {
+  const batch = new MetricBatch();
+  const scope = batch.addScope(batch.addResource({ attributes: { 'service.name': 's' } }));
+  const m = batch.addMetric(scope, {
+    name: 'c',
+    type: MetricType.Sum,
+    temporality,
+    monotonic: true,
+  });
+  for (const v of values)
+    batch.addNumberPoint(batch.series(m, { s: v.series }), {
+      startTime: v.start,
+      time: v.time,
+      value: v.value,
+    });
+  return batch;
+}

@@ -5,6 +5,7 @@ import { type Consumer, MetricBatch, MetricType, Temporality } from '../../src/i
 import { cumulativeToDeltaProcessorFactory } from '../../src/processors/cumulativetodelta/factory.js';
 import { deltaToCumulativeProcessorFactory } from '../../src/processors/deltatocumulative/factory.js';
 import { intervalProcessorFactory } from '../../src/processors/interval/factory.js';
+import { monotonicSums as sums } from '../helpers/batches.js';
 
 const settings = { id: 'p', logger: pino({ level: 'silent' }) };
 
@@ -29,27 +30,6 @@ class Capture implements Consumer {
       });
     }
   }
-}
-
-function sums(
-  temporality: Temporality,
-  values: { series: string; start: bigint; time: bigint; value: number | bigint }[],
-): MetricBatch {
-  const batch = new MetricBatch();
-  const scope = batch.addScope(batch.addResource({ attributes: { 'service.name': 's' } }));
-  const m = batch.addMetric(scope, {
-    name: 'c',
-    type: MetricType.Sum,
-    temporality,
-    monotonic: true,
-  });
-  for (const v of values)
-    batch.addNumberPoint(batch.series(m, { s: v.series }), {
-      startTime: v.start,
-      time: v.time,
-      value: v.value,
-    });
-  return batch;
 }
 
 describe('cumulativetodelta', () => {
