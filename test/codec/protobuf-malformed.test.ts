@@ -9,6 +9,7 @@ import {
 } from '../../src/index.js';
 import { metricsRequest } from '../helpers/arbitraries.js';
 import { RefResponse, refEncode } from '../helpers/reference.js';
+import { varint } from '../helpers/varint.js';
 
 function decodeOrDecodeError(bytes: Uint8Array): 'ok' | 'decode-error' {
   try {
@@ -145,15 +146,6 @@ describe('nesting bombs', () => {
     const resource = Uint8Array.from([0x0a, ...varint(kv.length), ...kv]);
     const rm = Uint8Array.from([0x0a, ...varint(resource.length), ...resource]);
     return Uint8Array.from([0x0a, ...varint(rm.length), ...rm]);
-  }
-  function varint(n: number): number[] {
-    const out: number[] = [];
-    while (n > 0x7f) {
-      out.push((n & 0x7f) | 0x80);
-      n >>>= 7;
-    }
-    out.push(n);
-    return out;
   }
 
   it('protobuf: 60 levels decode, 2,000 levels are a DecodeError (not a stack overflow)', () => {

@@ -11,6 +11,7 @@ import { METRICS_EXPORT_METHOD } from '../../src/codec/protobuf/service.js';
 import { encodeMetricsResponse } from '../../src/index.js';
 import { countPoints } from './otlp-sink.js';
 import { RefRequest } from './reference.js';
+import { varint } from './varint.js';
 
 export interface GrpcReply {
   code?: number;
@@ -96,14 +97,4 @@ export function retryInfoStatus(code: number, seconds: number, nanos = 0): Uint8
   const typeUrl = Buffer.from('type.googleapis.com/google.rpc.RetryInfo');
   const any = [0x0a, typeUrl.length, ...typeUrl, 0x12, retryInfo.length, ...retryInfo];
   return Uint8Array.from([0x08, code, 0x1a, any.length, ...any]);
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return out;
 }
