@@ -4,7 +4,7 @@ import { Agent, request } from 'undici';
 import { compress as zstdCompress } from 'zstd-napi';
 import { encodeMetricsRequestJson } from '../codec/json/encode-request-json.js';
 import { decodeMetricsRequestJsonResponse } from '../codec/json/response-json.js';
-import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
+import { MetricsRequestEncoder } from '../codec/protobuf/encode-request.js';
 import { decodeMetricsResponse } from '../codec/protobuf/response.js';
 import type { Sender, SendResult } from '../delivery/sender.js';
 import { InvalidMetricDataError } from '../model/errors.js';
@@ -12,6 +12,9 @@ import type { MetricBatch } from '../model/metric-batch.js';
 import { errorForHttpStatus } from './http-status.js';
 
 const gzip = promisify(gzipCallback);
+
+/** Request buffers kept for reuse: one per concurrent request is all a sender needs. */
+const MAX_SPARE_ENCODERS = 16;
 
 export type HttpEncoding = 'protobuf' | 'json';
 export type HttpCompression = 'none' | 'gzip' | 'zstd';
@@ -37,6 +40,7 @@ export class OtlpHttpSender implements Sender {
   readonly #encoding: HttpEncoding;
   readonly #compression: HttpCompression;
   readonly #agent: Agent;
+  readonly #encoders: MetricsRequestEncoder[] = [];
 
   constructor(options: OtlpHttpSenderOptions) {
     let url: URL;
@@ -69,13 +73,25 @@ export class OtlpHttpSender implements Sender {
   }
 
   async send(batch: MetricBatch, signal: AbortSignal): Promise<SendResult> {
-    let body: Uint8Array =
-      this.#encoding === 'json'
-        ? Buffer.from(encodeMetricsRequestJson(batch))
-        : encodeMetricsRequest(batch);
+    // Protobuf bodies are written into a buffer kept from an earlier request: a fresh
+    // multi-MB buffer per request is external memory that makes V8 collect the whole
+    // application heap far more often (measured: most of the exporter's CPU time).
+    const encoder =
+      this.#encoding === 'json' ? undefined : (this.#encoders.pop() ?? new MetricsRequestEncoder());
+    let body: Uint8Array = encoder
+      ? encoder.encode(batch)
+      : Buffer.from(encodeMetricsRequestJson(batch));
     if (this.#compression === 'gzip') body = await gzip(body);
     // zstd-napi compresses synchronously; batches are bounded (a few MB, a few ms at level 3).
     else if (this.#compression === 'zstd') body = zstdCompress(body);
+    const result = await this.#post(body, signal);
+    // Only a complete exchange proves the body was written out: after an error or an abort
+    // the socket may still hold it, so that buffer is left to the GC.
+    if (encoder && this.#encoders.length < MAX_SPARE_ENCODERS) this.#encoders.push(encoder);
+    return result;
+  }
+
+  async #post(body: Uint8Array, signal: AbortSignal): Promise<SendResult> {
     const response = await request(this.#url, {
       method: 'POST',
       body,

@@ -110,6 +110,9 @@ export class MetricBatch {
   #seriesAttributes: Uint32Array;
   #seriesCount = 0;
   #seriesIndex: IdHashIndex;
+  /** `#nameHash` cache: the name each value was computed from (decoders rename metrics). */
+  #nameHashOf: string[] = [];
+  #nameHashValue: number[] = [];
 
   /**
    * `capacity.points` sizes the columns up front for producers that know how much is coming
@@ -162,12 +165,19 @@ export class MetricBatch {
 
   /** A hash of the series identity (metric name and attribute set), stable within a process. */
   seriesHash(series: number): number {
-    const metric = this.metrics[this.#seriesMetric[series]];
-    let hash = this.attributes.hash(this.#seriesAttributes[series]);
-    for (let i = 0; i < metric.name.length; i++) {
-      hash = Math.imul(hash ^ metric.name.charCodeAt(i), 0x01000193);
-    }
-    return hash | 0;
+    const hash = this.attributes.hash(this.#seriesAttributes[series]);
+    return Math.imul(hash ^ this.#nameHash(this.#seriesMetric[series]), 0x01000193) | 0;
+  }
+
+  /** FNV-1a of metric `m`'s name, kept per metric: a batch has many series per metric. */
+  #nameHash(m: number): number {
+    const name = this.metrics[m].name;
+    if (this.#nameHashOf[m] === name) return this.#nameHashValue[m];
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
+    this.#nameHashOf[m] = name;
+    this.#nameHashValue[m] = hash;
+    return hash;
   }
 
   addResource(input: ResourceInput = {}): number {

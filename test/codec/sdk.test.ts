@@ -121,7 +121,7 @@ describe('ResourceMetricsConverter.convertInChunks', () => {
     let batches = 0;
     await new ResourceMetricsConverter().convertInChunks(rm, {
       maxPoints: 50,
-      budgetMs: 0,
+      pace: () => new Promise((resolve) => setImmediate(resolve)),
       onBatch: () => {
         batches++;
       },

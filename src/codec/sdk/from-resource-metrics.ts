@@ -83,21 +83,25 @@ export class ResourceMetricsConverter {
 
   /**
    * Converts into batches of at most `maxPoints` points, handing each to `onBatch` when it
-   * is full (and the last one at the end), and yields to the event loop whenever `budgetMs`
-   * of work went by: a million-point export never stalls the application for long.
+   * is full (and the last one at the end), and asks `pace` every few hundred points whether
+   * to yield to the event loop: a million-point export never stalls the application for long.
    */
   async convertInChunks(
     resourceMetrics: ResourceMetrics,
     options: {
       maxPoints: number;
-      budgetMs?: number;
+      /**
+       * `undefined` to go on, or a promise to wait for first (a shared `EventLoopBudget`'s
+       * `take`). Default: yield with `setImmediate` after every 8 ms of work.
+       */
+      pace?: () => Promise<void> | undefined;
       onBatch: (batch: MetricBatch) => void | Promise<void>;
       /** Where empty batches come from (a pool); sized for what is left by default. */
       newBatch?: (points: number) => MetricBatch;
     },
   ): Promise<void> {
     const { maxPoints, onBatch } = options;
-    const budgetMs = options.budgetMs ?? 8;
+    const pace = options.pace ?? yieldEvery(8);
     let remaining = 0;
     for (const scopeMetrics of resourceMetrics.scopeMetrics) {
       for (const metric of scopeMetrics.metrics) remaining += metric.dataPoints.length;
@@ -108,7 +112,6 @@ export class ResourceMetricsConverter {
     let r = -1;
     let s = -1;
     let m = -1;
-    let sliceStart = performance.now();
     for (const scopeMetrics of resourceMetrics.scopeMetrics) {
       s = -1;
       for (const metric of scopeMetrics.metrics) {
@@ -129,10 +132,8 @@ export class ResourceMetricsConverter {
             this.#conversion++;
             r = s = m = -1;
           }
-          if (performance.now() - sliceStart >= budgetMs) {
-            await new Promise((resolve) => setImmediate(resolve));
-            sliceStart = performance.now();
-          }
+          const wait = pace();
+          if (wait) await wait;
           if (n === 0) break;
         }
       }
@@ -433,4 +434,18 @@ function metricType(dataPointType: number): MetricType {
 
 function toOtlpTemporality(temporality: number): Temporality {
   return temporality === SDK_DELTA ? 1 : temporality === SDK_CUMULATIVE ? 2 : 0;
+}
+
+/** A pace for callers without a shared budget: yields after every `budgetMs` of work. */
+function yieldEvery(budgetMs: number): () => Promise<void> | undefined {
+  let sliceStart = performance.now();
+  return () => {
+    if (performance.now() - sliceStart < budgetMs) return undefined;
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        sliceStart = performance.now();
+        resolve();
+      }),
+    );
+  };
 }
