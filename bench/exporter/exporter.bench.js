@@ -78,10 +78,10 @@ for (const series of SIZES) {
     official.peakRssBytes / 2 ** 20,
   );
   line(
-    'RSS growth during the export',
+    'peak RSS during the export',
     'MB',
-    ours.exportRssGrowthBytes / 2 ** 20,
-    official.exportRssGrowthBytes / 2 ** 20,
+    ours.exportPeakRssBytes / 2 ** 20,
+    official.exportPeakRssBytes / 2 ** 20,
   );
   line('bytes on the wire', 'MB', ours.wireBytes / 2 ** 20, official.wireBytes / 2 ** 20);
   rows.push(official, ours);

@@ -125,6 +125,6 @@ process.send?.({
   cpuMs: (used.user + used.system) / 1000,
   peakRssBytes: peakRss,
   rssBeforeBytes: rssBefore,
-  exportRssGrowthBytes: exportRss - rssBefore,
+  exportPeakRssBytes: exportRss,
 });
 process.exit(0);

@@ -1,0 +1,130 @@
+// One measured export in a fresh process: `node run-one.js <official|sluice> <series> <port>`.
+// The SDK data is collected first (its cost is the SDK's, the same for both), then the
+// exporter exports it once; we watch the event loop with a 1 ms interval meanwhile.
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import pino from 'pino';
+import { SluiceMetricExporter } from '../../dist/index.js';
+
+const [which, seriesText, port] = process.argv.slice(2);
+const series = Number(seriesText);
+const url = `http://127.0.0.1:${port}/v1/metrics`;
+
+const memory = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+const reader = new PeriodicExportingMetricReader({
+  exporter: memory,
+  exportIntervalMillis: 3_600_000,
+});
+const provider = new MeterProvider({
+  resource: resourceFromAttributes({ 'service.name': 'bench' }),
+  readers: [reader],
+  views: [{ instrumentName: '*', aggregationCardinalityLimit: series + 1 }],
+});
+const meter = provider.getMeter('bench');
+const counter = meter.createCounter('http.server.requests');
+const histogram = meter.createHistogram('http.server.duration', {
+  advice: { explicitBucketBoundaries: [5, 10, 25, 50, 100, 250, 500, 1000, 2500] },
+});
+const attributes = [];
+for (let s = 0; s < series; s++) {
+  attributes.push({
+    'http.route': `/items/${s}`,
+    'http.method': 'GET',
+    'http.status_code': 200 + (s % 5),
+    host: `h${s % 16}`,
+    ok: s % 3 !== 0,
+  });
+}
+const record = (round) => {
+  for (let s = 0; s < series; s++) {
+    counter.add(1, attributes[s]);
+    histogram.record((s + round * 7) % 3000, attributes[s]);
+  }
+};
+record(0);
+await reader.forceFlush();
+const [warmup] = memory.getMetrics();
+record(1);
+await reader.forceFlush();
+// The second collection is the one measured: an exporter runs every interval, and the SDK
+// hands it the same attribute objects each time (sluice caches their encoding).
+const rm = memory.getMetrics()[1];
+const points = rm.scopeMetrics.reduce(
+  (n, sm) => n + sm.metrics.reduce((k, m) => k + m.dataPoints.length, 0),
+  0,
+);
+globalThis.gc?.();
+
+const exporter =
+  which === 'official'
+    ? new OTLPMetricExporter({ url, timeoutMillis: 60_000 })
+    : new SluiceMetricExporter({
+        url,
+        logger: pino({ level: 'warn' }),
+        timeoutMillis: 60_000,
+        // Defaults unless overridden for experiments (QUEUE_POINTS, WHEN_FULL).
+        ...(process.env.QUEUE_POINTS
+          ? {
+              queue: {
+                maxPoints: Number(process.env.QUEUE_POINTS),
+                whenFull: process.env.WHEN_FULL ?? 'block',
+              },
+            }
+          : {}),
+      });
+
+// Two unmeasured exports first (JIT warm-up; sluice's attribute cache and batch pool reach
+// their steady state, as in an app after its first minutes), for both exporters.
+for (let i = 0; i < 2; i++) {
+  await new Promise((resolve) => exporter.export(warmup, resolve));
+  await exporter.forceFlush();
+}
+globalThis.gc?.();
+
+await fetch(`http://127.0.0.1:${port}/reset`);
+let maxStall = 0;
+let last = performance.now();
+const rssBefore = process.memoryUsage.rss();
+let exportRss = rssBefore;
+const watch = setInterval(() => {
+  const now = performance.now();
+  maxStall = Math.max(maxStall, now - last);
+  last = now;
+  exportRss = Math.max(exportRss, process.memoryUsage.rss());
+}, 1);
+
+const cpu = process.cpuUsage();
+const started = performance.now(); const startUs = Number(process.hrtime.bigint() / 1000n);
+last = started;
+const result = await new Promise((resolve) => exporter.export(rm, resolve));
+const exportReturned = performance.now() - started;
+await exporter.forceFlush();
+const wall = performance.now() - started;
+const used = process.cpuUsage(cpu);
+clearInterval(watch);
+// The last interval gap (from the final tick to now) counts too.
+maxStall = Math.max(maxStall, performance.now() - last);
+exportRss = Math.max(exportRss, process.memoryUsage.rss());
+const peakRss = process.resourceUsage().maxRSS * 1024;
+await exporter.shutdown();
+await provider.shutdown();
+console.log(JSON.stringify({startUs, gaps: [], endUs: Number(process.hrtime.bigint() / 1000n)})); process.send?.({
+  which,
+  series,
+  points,
+  ok: result.code === 0,
+  wallMs: wall,
+  exportCallbackMs: exportReturned,
+  maxStallMs: maxStall,
+  cpuMs: (used.user + used.system) / 1000,
+  peakRssBytes: peakRss,
+  rssBeforeBytes: rssBefore,
+  exportRssGrowthBytes: exportRss - rssBefore,
+});
+process.exit(0);
