@@ -14,6 +14,10 @@ const here = (file) => new URL(file, import.meta.url).pathname;
 const sink = fork(here('../exporter/sink.js'), { stdio: 'inherit' });
 const sinkPort = await new Promise((resolve) => sink.once('message', (m) => resolve(m.port)));
 async function scenario(name, processorsYaml, processorList) {
+  // COLLECTOR_SCENARIOS=aggregate runs only the scenarios whose processors match.
+  if (process.env.COLLECTOR_SCENARIOS && !process.env.COLLECTOR_SCENARIOS.includes(processorList)) {
+    return [];
+  }
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   const config = join(dir, 'collector.yaml');
   writeFileSync(
@@ -45,7 +49,14 @@ service:
   );
   const collector = spawn(
     process.execPath,
-    [here('../../dist/cli/main.js'), 'run', '--config', config],
+    // COLLECTOR_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the collector.
+    [
+      ...(process.env.COLLECTOR_NODE_ARGS?.split(' ') ?? []),
+      here('../../dist/cli/main.js'),
+      'run',
+      '--config',
+      config,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let banner = '';

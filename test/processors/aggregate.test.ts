@@ -200,6 +200,78 @@ describe('aggregate processor', () => {
     });
   });
 
+  it('merges cumulative histograms by their changes, through a reset and a stale point', async () => {
+    const out = new Capture();
+    const p = processor([{ metrics: ['latency'], group_by: [] }], out);
+    // Times past 2^32 ns, so both halves of the u64 words matter.
+    const t = (n: number) => 10_000_000_000n + BigInt(n);
+    const send = async (rows: [string, number, number[], bigint][]) => {
+      const batch = new MetricBatch();
+      const scope = batch.addScope(batch.addResource());
+      const h = batch.addMetric(scope, {
+        name: 'latency',
+        type: MetricType.Histogram,
+        temporality: Temporality.Cumulative,
+      });
+      for (const [host, sum, bucketCounts, time] of rows) {
+        batch.addHistogramPoint(batch.series(h, { host }), {
+          startTime: t(0),
+          time,
+          count: bucketCounts.reduce((a, b) => a + b, 0),
+          sum,
+          bounds: [10],
+          bucketCounts,
+        });
+      }
+      await p.consume(batch);
+      p.flush();
+    };
+    await send([
+      ['a', 10, [1, 1], t(10)],
+      ['b', 5, [2, 0], t(10)],
+    ]);
+    await send([
+      ['a', 30, [2, 3], t(20)], // +1, +2
+      ['b', 1, [1, 0], t(20)], // restarted: all of it counts
+      ['b', 99, [50, 50], t(15)], // older than b's last point: nothing
+    ]);
+    await p.shutdown();
+    const points = out.points();
+    expect(points.map((x) => [x.counts, x.count, x.sum, x.start, x.time])).toEqual([
+      [[3, 1], 4, 15, t(0), t(10)],
+      [[5, 3], 8, 36, t(0), t(20)],
+    ]);
+  });
+
+  it('reads int64 sums exactly and keeps times past 2^32 ns', async () => {
+    const out = new Capture();
+    const p = processor([{ metrics: ['bytes'], drop_attributes: ['host'] }], out);
+    const batch = new MetricBatch();
+    const scope = batch.addScope(batch.addResource());
+    const m = batch.addMetric(scope, {
+      name: 'bytes',
+      type: MetricType.Sum,
+      temporality: Temporality.Delta,
+      monotonic: true,
+    });
+    const start = 1_700_000_000_000_000_000n;
+    batch.addNumberPoint(batch.series(m, { host: 'a' }), {
+      startTime: start,
+      time: start + 5n,
+      value: 2n ** 40n,
+    });
+    batch.addNumberPoint(batch.series(m, { host: 'b' }), {
+      startTime: start - 3n,
+      time: start + 4n,
+      value: -7n,
+    });
+    await p.consume(batch);
+    await p.shutdown();
+    expect(out.points().map((x) => [x.value, x.start, x.time])).toEqual([
+      [2 ** 40 - 7, start - 3n, start + 5n],
+    ]);
+  });
+
   it('keeps the last gauge value, or the mean when asked', async () => {
     for (const [mode, expected] of [
       ['last', 3],

@@ -1,14 +1,18 @@
 import { hashBytes } from '../../model/attribute-table.js';
+import type { PointColumns } from '../../model/point-columns.js';
 import type { PointView } from '../../model/point-view.js';
 import {
   type MetricDescriptor,
-  MetricType,
   type Resource,
   type Scope,
   Temporality,
 } from '../../model/types.js';
 
-/** One output series of the aggregate processor and what it has accumulated. */
+/**
+ * One output series of the aggregate processor and what it has accumulated. Times are kept
+ * as the two 32-bit halves of their u64 nanoseconds, as the batch columns hold them, so
+ * merging a point creates no `bigint`.
+ */
 export interface OutputSeries {
   resource: Resource;
   /** Identity of the resource, and the output attribute set in wire form, computed once. */
@@ -17,19 +21,24 @@ export interface OutputSeries {
   attributeHash: number;
   scope: Scope;
   metric: MetricDescriptor;
-  start: bigint;
-  time: bigint;
+  /** Earliest start of the members. */
+  startHi: number;
+  startLo: number;
+  /** Latest time of the members. */
+  timeHi: number;
+  timeLo: number;
   updated: boolean;
   /** Sums: the total (cumulative running total, or this interval's delta). */
   value: number;
   /** Gauges. */
   last: number;
-  lastTime: bigint;
+  lastHi: number;
+  lastLo: number;
   sum: number;
   samples: number;
   /** Explicit histograms. */
-  bounds?: number[];
-  counts?: number[];
+  bounds?: Float64Array;
+  counts?: Float64Array;
   count: number;
   histogramSum: number;
   min: number;
@@ -42,14 +51,20 @@ export interface OutputSeries {
   negative: Map<number, number>;
 }
 
+/** A new output series, its time range that of point `i` (its start, or its time if none). */
 export function newOutputSeries(
   resource: Resource,
   resourceKey: string,
   scope: Scope,
   metric: MetricDescriptor,
   attributeBytes: Uint8Array,
-  view: PointView,
+  points: PointColumns,
+  i: number,
+  scale: number,
 ): OutputSeries {
+  const start = points.startTime.u32;
+  const time = points.time.u32;
+  const hasStart = (start[2 * i] | start[2 * i + 1]) !== 0;
   return {
     resource,
     resourceKey,
@@ -57,19 +72,22 @@ export function newOutputSeries(
     attributeHash: hashBytes(attributeBytes),
     scope,
     metric,
-    start: view.startTime !== 0n ? view.startTime : view.time,
-    time: view.time,
+    startHi: hasStart ? start[2 * i + 1] : time[2 * i + 1],
+    startLo: hasStart ? start[2 * i] : time[2 * i],
+    timeHi: time[2 * i + 1],
+    timeLo: time[2 * i],
     updated: false,
     value: 0,
     last: 0,
-    lastTime: 0n,
+    lastHi: 0,
+    lastLo: 0,
     sum: 0,
     samples: 0,
     count: 0,
     histogramSum: 0,
     min: Number.POSITIVE_INFINITY,
     max: Number.NEGATIVE_INFINITY,
-    scale: view.metric.type === MetricType.ExponentialHistogram ? view.scale : 0,
+    scale,
     zeroCount: 0,
     zeroThreshold: 0,
     positive: new Map(),
@@ -77,10 +95,57 @@ export function newOutputSeries(
   };
 }
 
-/** The part of an input point that adds to its output: the point itself for deltas, the change since the previous point of the same input series for cumulatives. */
-export interface Contribution {
-  value: number;
-  counts?: number[];
+/** Whether u64 time `a` (halves) is before `b`. */
+export function before(aHi: number, aLo: number, bHi: number, bLo: number): boolean {
+  return aHi < bHi || (aHi === bHi && aLo < bLo);
+}
+
+/** `hi`, `lo` halves → the u64 as a bigint. */
+export function timeOf(hi: number, lo: number): bigint {
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+/** Marks `out` updated by point `i`: earliest start, latest time. */
+export function widenTimes(out: OutputSeries, points: PointColumns, i: number): void {
+  const start = points.startTime.u32;
+  const startHi = start[2 * i + 1];
+  const startLo = start[2 * i];
+  if ((startHi | startLo) !== 0 && before(startHi, startLo, out.startHi, out.startLo)) {
+    out.startHi = startHi;
+    out.startLo = startLo;
+  }
+  const time = points.time.u32;
+  const timeHi = time[2 * i + 1];
+  const timeLo = time[2 * i];
+  if (before(out.timeHi, out.timeLo, timeHi, timeLo)) {
+    out.timeHi = timeHi;
+    out.timeLo = timeLo;
+  }
+  out.updated = true;
+}
+
+/** A gauge point: the latest value wins (ties to the later arrival); `mean` also averages. */
+export function addGauge(
+  out: OutputSeries,
+  value: number,
+  points: PointColumns,
+  i: number,
+  mode: 'last' | 'mean',
+): void {
+  if (mode === 'mean') {
+    out.sum += value;
+    out.samples++;
+  }
+  const time = points.time.u32;
+  if (!before(time[2 * i + 1], time[2 * i], out.lastHi, out.lastLo)) {
+    out.last = value;
+    out.lastHi = time[2 * i + 1];
+    out.lastLo = time[2 * i];
+  }
+}
+
+/** The part of an exponential histogram point that adds to its output. */
+export interface ExponentialContribution {
   count: number;
   sum: number;
   positive?: Map<number, number>;
@@ -88,75 +153,28 @@ export interface Contribution {
   zeroCount: number;
 }
 
-/** Adds one contribution; histograms with other bounds than the series' are refused (false). */
-export function accumulate(
+/** Merges an exponential histogram contribution at the coarser of the two scales. */
+export function addExponential(
   out: OutputSeries,
   view: PointView,
-  c: Contribution,
-  gaugeMode: 'last' | 'mean',
-): boolean {
-  const metric = view.metric;
-  if (view.startTime !== 0n && view.startTime < out.start) out.start = view.startTime;
-  if (view.time > out.time) out.time = view.time;
-  out.updated = true;
-  switch (metric.type) {
-    case MetricType.Gauge: {
-      const value = view.value;
-      if (gaugeMode === 'mean') {
-        out.sum += value;
-        out.samples++;
-      }
-      if (view.time >= out.lastTime) {
-        out.last = value;
-        out.lastTime = view.time;
-      }
-      return true;
-    }
-    case MetricType.Sum:
-      out.value += c.value;
-      return true;
-    case MetricType.Histogram: {
-      const bounds = [...view.bounds];
-      if (!out.bounds) {
-        out.bounds = bounds;
-        out.counts = new Array(bounds.length + 1).fill(0);
-      } else if (
-        out.bounds.length !== bounds.length ||
-        out.bounds.some((b, k) => b !== bounds[k])
-      ) {
-        return false;
-      }
-      c.counts?.forEach((n, k) => {
-        out.counts![k] += n;
-      });
-      out.count += c.count;
-      out.histogramSum += c.sum;
-      if (view.min !== undefined) out.min = Math.min(out.min, view.min);
-      if (view.max !== undefined) out.max = Math.max(out.max, view.max);
-      return true;
-    }
-    case MetricType.ExponentialHistogram: {
-      // Merge at the coarser scale: each bucket index i at scale s is i >> (s - target) at target.
-      const target = Math.min(out.scale, view.scale);
-      if (target < out.scale) {
-        out.positive = downscale(out.positive, out.scale - target);
-        out.negative = downscale(out.negative, out.scale - target);
-        out.scale = target;
-      }
-      const shift = view.scale - target;
-      for (const [index, n] of c.positive ?? []) add(out.positive, index >> shift, n);
-      for (const [index, n] of c.negative ?? []) add(out.negative, index >> shift, n);
-      out.zeroCount += c.zeroCount;
-      out.zeroThreshold = Math.max(out.zeroThreshold, view.zeroThreshold);
-      out.count += c.count;
-      out.histogramSum += c.sum;
-      if (view.min !== undefined) out.min = Math.min(out.min, view.min);
-      if (view.max !== undefined) out.max = Math.max(out.max, view.max);
-      return true;
-    }
-    default:
-      return false;
+  c: ExponentialContribution,
+): void {
+  // Each bucket index i at scale s is i >> (s - target) at the target scale.
+  const target = Math.min(out.scale, view.scale);
+  if (target < out.scale) {
+    out.positive = downscale(out.positive, out.scale - target);
+    out.negative = downscale(out.negative, out.scale - target);
+    out.scale = target;
   }
+  const shift = view.scale - target;
+  for (const [index, n] of c.positive ?? []) add(out.positive, index >> shift, n);
+  for (const [index, n] of c.negative ?? []) add(out.negative, index >> shift, n);
+  out.zeroCount += c.zeroCount;
+  out.zeroThreshold = Math.max(out.zeroThreshold, view.zeroThreshold);
+  out.count += c.count;
+  out.histogramSum += c.sum;
+  if (view.min !== undefined) out.min = Math.min(out.min, view.min);
+  if (view.max !== undefined) out.max = Math.max(out.max, view.max);
 }
 
 /** After an emit: deltas start over; cumulative totals carry on. */
@@ -165,11 +183,12 @@ export function resetAfterEmit(out: OutputSeries): void {
   out.sum = 0;
   out.samples = 0;
   if (out.metric.temporality !== Temporality.Delta) return;
-  out.start = out.time;
+  out.startHi = out.timeHi;
+  out.startLo = out.timeLo;
   out.value = 0;
   out.count = 0;
   out.histogramSum = 0;
-  out.counts = out.counts?.map(() => 0);
+  out.counts?.fill(0);
   out.min = Number.POSITIVE_INFINITY;
   out.max = Number.NEGATIVE_INFINITY;
   out.zeroCount = 0;

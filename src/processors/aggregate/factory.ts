@@ -3,16 +3,20 @@ import { BatchCopier } from '../../model/batch-copier.js';
 import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
 import { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
-import { MetricType, Temporality } from '../../model/types.js';
+import { MetricType, PointBits, Temporality } from '../../model/types.js';
 import { ScheduledEmitter } from '../scheduled-emitter.js';
 import { SeriesKeys } from '../series-key.js';
 import {
-  accumulate,
+  addExponential,
+  addGauge,
+  before,
   bucketMap,
-  type Contribution,
+  type ExponentialContribution,
   newOutputSeries,
   type OutputSeries,
   resetAfterEmit,
+  timeOf,
+  widenTimes,
 } from './accumulator.js';
 import {
   type AggregateConfig,
@@ -20,18 +24,15 @@ import {
   aggregateConfig,
   globToRegExp,
 } from './config.js';
+import { InputSeriesTable } from './input-series.js';
 
-interface InputState {
+/** The previous point of a cumulative exponential histogram input (rare: kept in objects). */
+interface ExponentialState extends ExponentialContribution {
   time: bigint;
-  value: number;
-  counts?: number[];
-  count: number;
-  sum: number;
   scale: number;
-  positive?: Map<number, number>;
-  negative?: Map<number, number>;
-  zeroCount: number;
 }
+
+const TWO_32 = 2 ** 32;
 
 /**
  * Re-aggregates selected metrics across the attributes a rule removes (`drop_attributes`)
@@ -40,14 +41,22 @@ interface InputState {
  * gauges keep the last value or the mean. Cumulative inputs contribute their change since
  * their previous point (a drop is a reset), so merged cumulative outputs stay monotonic and
  * start at the earliest start time of their members. Other metrics pass straight through.
+ *
+ * The per-point path reads the batch columns directly: an input series is found by hash
+ * and bytes in `InputSeriesTable`, its output by index, and sums, gauges and histograms
+ * merge without allocating.
  */
 export class AggregateProcessor implements Consumer, Component {
   readonly id: string;
   readonly #next: Consumer;
   readonly #rules: { rule: AggregateRule; patterns: RegExp[] }[];
   readonly #projections: Map<AggregateRule, AttributeProjection>;
-  readonly #outputs = new Map<string, OutputSeries>();
-  readonly #inputs = new Map<string, InputState>();
+  readonly #outputs: OutputSeries[] = [];
+  readonly #outputIndex = new Map<string, number>();
+  readonly #inputs = new InputSeriesTable();
+  /** Persistent ids of metric identities (resource, scope, name, type, temporality, unit). */
+  readonly #metricIds = new Map<string, number>();
+  readonly #exponentialInputs = new Map<number, ExponentialState>();
   readonly #emitter: ScheduledEmitter;
 
   constructor(settings: ComponentSettings, config: AggregateConfig, next: Consumer) {
@@ -87,52 +96,215 @@ export class AggregateProcessor implements Consumer, Component {
         ? undefined
         : this.#rules.find((r) => r.patterns.some((p) => p.test(metric.name)))?.rule,
     );
-    let matched = 0;
+    if (!ruleOf.some((rule) => rule !== undefined)) return this.#next.consume(batch);
     const keys = new SeriesKeys(batch);
+    const metricIds = ruleOf.map((rule, m) => (rule ? this.#metricId(batch, keys, m) : -1));
+    const seriesInput = new Int32Array(batch.seriesCount).fill(-1);
+    const points = batch.points;
+    const series = points.series;
     const view = new PointView(batch);
-    const reducedBytes: Uint8Array[] = [];
-    const reducedKey: (string | undefined)[] = [];
-    const projections = this.#projections;
+    let matched = 0;
     for (let i = 0; i < batch.pointCount; i++) {
-      view.at(i);
-      const rule = ruleOf[view.metricIndex];
+      const s = series[i];
+      const m = batch.seriesMetric(s);
+      const rule = ruleOf[m];
       if (!rule) continue;
       matched++;
-      const set = view.attributeSet;
-      if (reducedKey[set] === undefined) {
-        const bytes = projections.get(rule)!.project(batch.attributes.bytes(set));
-        reducedBytes[set] = bytes;
-        reducedKey[set] = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(
-          'latin1',
-        );
+      let input = seriesInput[s];
+      if (input === -1) {
+        input = this.#inputOf(batch, keys, rule, metricIds[m], s, i);
+        seriesInput[s] = input;
       }
-      const metric = view.metric;
-      const outputKey = `${keys.metricPrefix(view.metricIndex)}${metric.temporality}\u0001${metric.unit}\u0001${reducedKey[set]}`;
-      let out = this.#outputs.get(outputKey);
-      if (!out) {
-        const scope = batch.scopes[metric.scope];
-        out = newOutputSeries(
-          { ...batch.resources[scope.resource] },
-          keys.resourceKey(scope.resource),
-          { ...scope },
-          { ...metric },
-          reducedBytes[set],
-          view,
-        );
-        this.#outputs.set(outputKey, out);
-      }
-      const contribution = this.#contribution(keys.of(i), view);
-      if (!accumulate(out, view, contribution, rule.gauge)) {
-        this.#emitter.count('histogram_bounds_differ', 1);
+      const out = this.#outputs[this.#inputs.output[input]];
+      const metric = batch.metrics[m];
+      switch (metric.type) {
+        case MetricType.Gauge:
+          widenTimes(out, points, i);
+          addGauge(out, numberValue(batch, i), points, i, rule.gauge);
+          break;
+        case MetricType.Sum:
+          widenTimes(out, points, i);
+          out.value += this.#sumChange(input, metric.temporality, batch, i);
+          break;
+        case MetricType.Histogram:
+          if (this.#addHistogram(out, input, metric.temporality, batch, i)) {
+            widenTimes(out, points, i);
+          } else {
+            this.#emitter.count('histogram_bounds_differ', 1);
+          }
+          break;
+        case MetricType.ExponentialHistogram:
+          widenTimes(out, points, i);
+          view.at(i);
+          addExponential(out, view, this.#exponentialChange(input, view));
+          break;
       }
     }
     if (matched === batch.pointCount) return;
-    if (matched === 0) return this.#next.consume(batch);
     const copier = new BatchCopier();
     copier.append(batch, 0, batch.pointCount, {
       keep: (i) => !ruleOf[batch.seriesMetric(batch.points.series[i])],
     });
     await this.#next.consume(copier.target);
+  }
+
+  #metricId(batch: MetricBatch, keys: SeriesKeys, m: number): number {
+    const metric = batch.metrics[m];
+    const key = `${keys.metricPrefix(m)}${metric.temporality}\u0001${metric.unit}`;
+    let id = this.#metricIds.get(key);
+    if (id === undefined) {
+      id = this.#metricIds.size;
+      this.#metricIds.set(key, id);
+    }
+    return id;
+  }
+
+  /** The input id of series `s` (first seen at point `i`), with its output, found or made. */
+  #inputOf(
+    batch: MetricBatch,
+    keys: SeriesKeys,
+    rule: AggregateRule,
+    metricId: number,
+    s: number,
+    i: number,
+  ): number {
+    const set = batch.seriesAttributes(s);
+    const bytes = batch.attributes.bytes(set);
+    const hash = batch.attributes.hash(set);
+    const found = this.#inputs.find(metricId, bytes, hash);
+    if (found !== -1) return found;
+    const reduced = this.#projections.get(rule)!.project(bytes);
+    const outputKey = `${metricId}\u0001${latin1(reduced)}`;
+    let output = this.#outputIndex.get(outputKey);
+    if (output === undefined) {
+      const metric = batch.metrics[batch.seriesMetric(s)];
+      const scope = batch.scopes[metric.scope];
+      const d = batch.distributions;
+      output = this.#outputs.length;
+      this.#outputs.push(
+        newOutputSeries(
+          { ...batch.resources[scope.resource] },
+          keys.resourceKey(scope.resource),
+          { ...scope },
+          { ...metric },
+          reduced === bytes ? bytes.slice() : reduced,
+          batch.points,
+          i,
+          metric.type === MetricType.ExponentialHistogram ? d.scale[batch.points.detail[i]] : 0,
+        ),
+      );
+      this.#outputIndex.set(outputKey, output);
+    }
+    return this.#inputs.add(metricId, bytes, hash, output);
+  }
+
+  /**
+   * What a sum point adds: itself when delta; when cumulative, the change since the input's
+   * previous point (all of it after a reset, nothing for a point not newer than that one).
+   */
+  #sumChange(input: number, temporality: Temporality, batch: MetricBatch, i: number): number {
+    const value = numberValue(batch, i);
+    if (temporality !== Temporality.Cumulative) return value;
+    const t = this.#inputs;
+    const time = batch.points.time.u32;
+    const hi = time[2 * i + 1];
+    const lo = time[2 * i];
+    const hadPrevious = t.hasPrevious[input] === 1;
+    if (hadPrevious && !before(t.previousHi[input], t.previousLo[input], hi, lo)) return 0;
+    const previous = t.previousValue[input];
+    t.hasPrevious[input] = 1;
+    t.previousHi[input] = hi;
+    t.previousLo[input] = lo;
+    t.previousValue[input] = value;
+    return !hadPrevious || value < previous ? value : value - previous;
+  }
+
+  /** Merges a histogram point bucket-wise; false (nothing merged) when its bounds differ. */
+  #addHistogram(
+    out: OutputSeries,
+    input: number,
+    temporality: Temporality,
+    batch: MetricBatch,
+    i: number,
+  ): boolean {
+    const points = batch.points;
+    const d = batch.distributions;
+    const row = points.detail[i];
+    const boundsStart = d.boundsStart[row];
+    const boundsLength = d.boundsLength[row];
+    if (!out.bounds || !out.counts) {
+      out.bounds = d.floats.slice(boundsStart, boundsStart + boundsLength);
+      out.counts = new Float64Array(boundsLength + 1);
+    } else if (!sameBounds(out.bounds, d.floats, boundsStart, boundsLength)) {
+      return false;
+    }
+    const bits = points.bits[i];
+    const count = u64(d.total.u32, row);
+    const sum = bits & PointBits.HasSum ? points.value.f64[i] : 0;
+    const countsAt = d.positiveStart[row];
+    const n = Math.min(d.positiveLength[row], out.counts.length);
+    const bucketWords = d.bucketCounts.u32;
+    const counts = out.counts;
+    if (temporality === Temporality.Cumulative) {
+      const t = this.#inputs;
+      const time = points.time.u32;
+      const hi = time[2 * i + 1];
+      const lo = time[2 * i];
+      const hadPrevious = t.hasPrevious[input] === 1;
+      if (hadPrevious && !before(t.previousHi[input], t.previousLo[input], hi, lo)) return true;
+      const sameLayout = t.countsLength[input] === n;
+      const at = t.reserveCounts(input, n);
+      const previous = t.counts;
+      let reset = !hadPrevious || !sameLayout || count < t.previousValue[input];
+      for (let k = 0; k < n && !reset; k++) {
+        if (u64(bucketWords, countsAt + k) < previous[at + k]) reset = true;
+      }
+      for (let k = 0; k < n; k++) {
+        const c = u64(bucketWords, countsAt + k);
+        counts[k] += reset ? c : c - previous[at + k];
+        previous[at + k] = c;
+      }
+      out.count += reset ? count : count - t.previousValue[input];
+      out.histogramSum += reset ? sum : sum - t.previousSum[input];
+      t.hasPrevious[input] = 1;
+      t.previousHi[input] = hi;
+      t.previousLo[input] = lo;
+      t.previousValue[input] = count;
+      t.previousSum[input] = sum;
+    } else {
+      for (let k = 0; k < n; k++) counts[k] += u64(bucketWords, countsAt + k);
+      out.count += count;
+      out.histogramSum += sum;
+    }
+    if (bits & PointBits.HasMin) out.min = Math.min(out.min, d.min[row]);
+    if (bits & PointBits.HasMax) out.max = Math.max(out.max, d.max[row]);
+    return true;
+  }
+
+  #exponentialChange(input: number, view: PointView): ExponentialContribution {
+    const current: ExponentialState = {
+      time: view.time,
+      count: Number(view.count),
+      sum: view.sum ?? 0,
+      scale: view.scale,
+      positive: bucketMap(view.positive),
+      negative: bucketMap(view.negative),
+      zeroCount: Number(view.zeroCount),
+    };
+    if (view.metric.temporality !== Temporality.Cumulative) return current;
+    const previous = this.#exponentialInputs.get(input);
+    if (previous && previous.time >= current.time) return { count: 0, sum: 0, zeroCount: 0 };
+    this.#exponentialInputs.set(input, current);
+    if (!previous || current.count < previous.count || current.scale !== previous.scale) {
+      return current;
+    }
+    return {
+      count: current.count - previous.count,
+      sum: current.sum - previous.sum,
+      positive: diff(current.positive, previous.positive),
+      negative: diff(current.negative, previous.negative),
+      zeroCount: current.zeroCount - previous.zeroCount,
+    };
   }
 
   /** Emits every output series updated since the last flush. */
@@ -142,53 +314,12 @@ export class AggregateProcessor implements Consumer, Component {
     this.#emitter.emit([batch]);
   }
 
-  #contribution(inputKey: string, view: PointView): Contribution {
-    const metric = view.metric;
-    const type = metric.type;
-    const current: InputState = {
-      time: view.time,
-      value: type === MetricType.Sum ? view.value : 0,
-      counts: type === MetricType.Histogram ? [...view.bucketCounts].map(Number) : undefined,
-      count:
-        type === MetricType.Histogram || type === MetricType.ExponentialHistogram
-          ? Number(view.count)
-          : 0,
-      sum: view.isDistribution ? (view.sum ?? 0) : 0,
-      scale: type === MetricType.ExponentialHistogram ? view.scale : 0,
-      positive: type === MetricType.ExponentialHistogram ? bucketMap(view.positive) : undefined,
-      negative: type === MetricType.ExponentialHistogram ? bucketMap(view.negative) : undefined,
-      zeroCount: type === MetricType.ExponentialHistogram ? Number(view.zeroCount) : 0,
-    };
-    if (metric.temporality !== Temporality.Cumulative || type === MetricType.Gauge) return current;
-    const previous = this.#inputs.get(inputKey);
-    this.#inputs.set(inputKey, current);
-    if (!previous || previous.time >= current.time)
-      return previous && previous.time >= current.time ? zero() : current;
-    const reset =
-      current.value < previous.value ||
-      current.count < previous.count ||
-      current.scale !== previous.scale ||
-      (current.counts !== undefined &&
-        (previous.counts?.length !== current.counts.length ||
-          current.counts.some((c, k) => c < previous.counts![k])));
-    if (reset) return current;
-    return {
-      value: current.value - previous.value,
-      counts: current.counts?.map((c, k) => c - (previous.counts?.[k] ?? 0)),
-      count: current.count - previous.count,
-      sum: current.sum - previous.sum,
-      positive: diff(current.positive, previous.positive),
-      negative: diff(current.negative, previous.negative),
-      zeroCount: current.zeroCount - previous.zeroCount,
-    };
-  }
-
   #build(): MetricBatch {
     const batch = new MetricBatch();
     const resources = new Map<string, number>();
     const scopes = new Map<string, number>();
     const metrics = new Map<string, number>();
-    for (const out of this.#outputs.values()) {
+    for (const out of this.#outputs) {
       if (!out.updated) continue;
       const resourceKey = out.resourceKey;
       let r = resources.get(resourceKey);
@@ -213,7 +344,11 @@ export class AggregateProcessor implements Consumer, Component {
         m,
         batch.attributes.internBytes(out.attributeBytes, out.attributeHash),
       );
-      const times = { startTime: m0.type === MetricType.Gauge ? 0n : out.start, time: out.time };
+      const time = timeOf(out.timeHi, out.timeLo);
+      const times = {
+        startTime: m0.type === MetricType.Gauge ? 0n : timeOf(out.startHi, out.startLo),
+        time,
+      };
       const minMax = out.min <= out.max ? { min: out.min, max: out.max } : {};
       switch (m0.type) {
         case MetricType.Gauge:
@@ -255,10 +390,6 @@ export class AggregateProcessor implements Consumer, Component {
   }
 }
 
-function zero(): Contribution {
-  return { value: 0, count: 0, sum: 0, zeroCount: 0 };
-}
-
 function diff(
   current: Map<number, number> | undefined,
   previous: Map<number, number> | undefined,
@@ -289,3 +420,30 @@ export const aggregateProcessorFactory = {
     return new AggregateProcessor(settings, config, next);
   },
 };
+
+/** A number point's value as a double (int64 through its halves, no bigint). */
+function numberValue(batch: MetricBatch, i: number): number {
+  const points = batch.points;
+  if ((points.bits[i] & PointBits.Int) === 0) return points.value.f64[i];
+  return (points.value.u32[2 * i + 1] | 0) * TWO_32 + points.value.u32[2 * i];
+}
+
+/** Unsigned 64-bit word `k` of `words` (u32 halves) as a double. */
+function u64(words: Uint32Array, k: number): number {
+  return words[2 * k + 1] * TWO_32 + words[2 * k];
+}
+
+function sameBounds(
+  bounds: Float64Array,
+  floats: Float64Array,
+  start: number,
+  length: number,
+): boolean {
+  if (bounds.length !== length) return false;
+  for (let k = 0; k < length; k++) if (bounds[k] !== floats[start + k]) return false;
+  return true;
+}
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}

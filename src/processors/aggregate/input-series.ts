@@ -1,0 +1,99 @@
+import { AttributeTable } from '../../model/attribute-table.js';
+import { IdHashIndex } from '../../model/id-hash-index.js';
+import {
+  growFloat64,
+  growInt32,
+  growUint8,
+  growUint32,
+  nextCapacity,
+} from '../../model/words64.js';
+
+/**
+ * The input series the aggregate processor has seen, by identity — a metric id (resource,
+ * scope, name, type, temporality, unit) and the attribute set in wire form — with numbers
+ * in typed columns: the output each one feeds and, for cumulative inputs, its previous
+ * point, which a new point's change is measured against.
+ *
+ * Lookups hash the batch's precomputed set hash with the metric id and compare bytes; no
+ * string key or object per point, which is what bounds the processor's speed.
+ */
+export class InputSeriesTable {
+  readonly #sets = new AttributeTable(1024, 64 * 1024);
+  readonly #index = new IdHashIndex(1024);
+  count = 0;
+  #metric = new Int32Array(1024);
+  #set = new Int32Array(1024);
+  output = new Int32Array(1024);
+  /** Whether the input has a previous (cumulative) point yet. */
+  hasPrevious = new Uint8Array(1024);
+  /** Time of the previous point, as the halves of its u64 nanoseconds. */
+  previousHi = new Uint32Array(1024);
+  previousLo = new Uint32Array(1024);
+  /** Sums: the previous value; histograms: the previous count. */
+  previousValue = new Float64Array(1024);
+  /** Histograms: the previous sum. */
+  previousSum = new Float64Array(1024);
+  /** Histograms: the previous bucket counts, `counts[countsStart .. + countsLength]`. */
+  countsStart = new Int32Array(1024);
+  countsLength = new Int32Array(1024);
+  counts = new Float64Array(16 * 1024);
+  #countsUsed = 0;
+
+  /** The input id of (`metric`, attribute set `bytes` with `hash`), or -1 if never seen. */
+  find(metric: number, bytes: Uint8Array, hash: number): number {
+    const set = this.#sets.internBytes(bytes, hash);
+    const key = mix(metric, set);
+    const index = this.#index;
+    for (let slot = index.first(key); index.idAt(slot) !== -1; slot = index.next(slot)) {
+      const id = index.idAt(slot);
+      if (index.hashAt(slot) === key && this.#metric[id] === metric && this.#set[id] === set) {
+        return id;
+      }
+    }
+    return -1;
+  }
+
+  /** Adds an input (after `find` said -1 for the same arguments) feeding `output`. */
+  add(metric: number, bytes: Uint8Array, hash: number, output: number): number {
+    const set = this.#sets.internBytes(bytes, hash);
+    const id = this.count++;
+    if (id === this.output.length) this.#grow(nextCapacity(id, id + 1));
+    this.#metric[id] = metric;
+    this.#set[id] = set;
+    this.output[id] = output;
+    this.hasPrevious[id] = 0;
+    this.countsLength[id] = -1;
+    this.#index.insert(mix(metric, set), id);
+    return id;
+  }
+
+  /** Room for `length` previous bucket counts of input `id` (new when the layout changed). */
+  reserveCounts(id: number, length: number): number {
+    if (this.countsLength[id] === length) return this.countsStart[id];
+    const start = this.#countsUsed;
+    if (start + length > this.counts.length) {
+      this.counts = growFloat64(this.counts, nextCapacity(this.counts.length, start + length));
+    }
+    this.#countsUsed = start + length;
+    this.countsStart[id] = start;
+    this.countsLength[id] = length;
+    return start;
+  }
+
+  #grow(capacity: number): void {
+    this.#metric = growInt32(this.#metric, capacity);
+    this.#set = growInt32(this.#set, capacity);
+    this.output = growInt32(this.output, capacity);
+    this.hasPrevious = growUint8(this.hasPrevious, capacity);
+    this.previousHi = growUint32(this.previousHi, capacity);
+    this.previousLo = growUint32(this.previousLo, capacity);
+    this.previousValue = growFloat64(this.previousValue, capacity);
+    this.previousSum = growFloat64(this.previousSum, capacity);
+    this.countsStart = growInt32(this.countsStart, capacity);
+    this.countsLength = growInt32(this.countsLength, capacity);
+  }
+}
+
+function mix(metric: number, set: number): number {
+  return Math.imul(Math.imul(set, 0x01000193) ^ metric, 0x9e3779b1) | 0;
+}
