@@ -36,6 +36,8 @@ export class Ticket {
 
 interface Entry {
   batch: MetricBatch;
+  /** First point of `batch` not handed out yet (a large batch leaves in several parts). */
+  offset: number;
   points: number;
   bytes: number;
   ticket: Ticket;
@@ -144,7 +146,7 @@ export class MemoryQueue implements Queue {
       await this.#spaceFreed.wait(giveUpAt - Date.now(), signal);
     }
     const ticket = new Ticket(++this.#seq);
-    this.#entries.push({ batch, points, bytes, ticket, enqueuedAt: Date.now() });
+    this.#entries.push({ batch, offset: 0, points, bytes, ticket, enqueuedAt: Date.now() });
     this.#points += points;
     this.#bytes += bytes;
     this.#dataQueued.wakeAll();
@@ -209,7 +211,7 @@ export class MemoryQueue implements Queue {
     while (this.length > 0) {
       const entry = this.#shift();
       out.push({
-        batch: entry.batch,
+        batch: this.#remainder(entry),
         points: entry.points,
         bytes: entry.bytes,
         tickets: [entry.ticket],
@@ -235,35 +237,46 @@ export class MemoryQueue implements Queue {
       bytes += entry.bytes;
     }
     if (taken.length === 1)
-      return { batch: taken[0].batch, points, bytes, tickets: [taken[0].ticket] };
+      return { batch: this.#remainder(taken[0]), points, bytes, tickets: [taken[0].ticket] };
     const copier = new BatchCopier(new MetricBatch({ points, attributeBytes: points * 192 }));
     for (const entry of taken) {
-      copier.append(entry.batch);
+      copier.append(entry.batch, entry.offset);
       this.#release(entry.batch);
     }
     return { batch: copier.target, points, bytes, tickets: taken.map((e) => e.ticket) };
   }
 
-  /** Cuts a part that fits off the head entry, which stays queued with the rest. */
+  /**
+   * Copies a part that fits off the front of the head entry, which stays queued with the
+   * rest: the rest is not copied (it stays in the original batch, from `offset` on), so
+   * cutting a large batch into n parts copies it once, not n times. The rest's size is the
+   * entry's minus the part's, close enough for accounting (only repeated headers differ).
+   */
   #splitHead(maxPoints: number, maxBytes: number): Work {
     const entry = this.#entries[this.#head];
     const byBytes = Math.floor((entry.points * maxBytes) / entry.bytes);
     const count = Math.max(1, Math.min(maxPoints, byBytes, entry.points - 1));
     const head = new BatchCopier();
-    head.append(entry.batch, 0, count);
-    const rest = new BatchCopier();
-    rest.append(entry.batch, count, entry.points);
+    head.append(entry.batch, entry.offset, entry.offset + count);
     const headBytes = measureMetricsRequest(head.target);
-    const restBytes = measureMetricsRequest(rest.target);
+    const restBytes = Math.max(0, entry.bytes - headBytes);
     this.#points -= count;
     this.#bytes += restBytes - entry.bytes;
-    this.#release(entry.batch);
-    entry.batch = rest.target;
+    entry.offset += count;
     entry.points -= count;
     entry.bytes = restBytes;
     entry.ticket.pending++;
     this.#spaceFreed.wakeAll();
     return { batch: head.target, points: count, bytes: headBytes, tickets: [entry.ticket] };
+  }
+
+  /** What is left of an entry's batch as a batch of its own. */
+  #remainder(entry: Entry): MetricBatch {
+    if (entry.offset === 0) return entry.batch;
+    const rest = new BatchCopier();
+    rest.append(entry.batch, entry.offset);
+    this.#release(entry.batch);
+    return rest.target;
   }
 
   #shift(): Entry {

@@ -180,6 +180,24 @@ export class AttributeTable {
     return this.#add(start, hash);
   }
 
+  /**
+   * Interns set `id` of another table (its bytes and hash as they are there): the stateful
+   * processors keep their own long-lived table and look every incoming set up in it.
+   * Compares word-wise, arena to arena, without a subarray per call.
+   */
+  internFrom(source: AttributeTable, id: number): number {
+    const start = source.#starts[id];
+    const end = source.#ends[id];
+    const hash = source.#hashes[id];
+    const found = this.#find(hash, source.#arenaView, start, end);
+    if (found !== NO_SET) return found;
+    this.#ensureArena(end - start);
+    const at = this.#used;
+    this.#arena.set(source.#arena.subarray(start, end), at);
+    this.#used = at + end - start;
+    return this.#add(at, hash);
+  }
+
   #commit(start: number): number {
     const end = this.#used;
     const hash = hashRange(this.#arenaView, start, end);

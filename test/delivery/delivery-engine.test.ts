@@ -99,6 +99,10 @@ describe('DeliveryEngine over OTLP/HTTP', () => {
     expect(sink.deliveredIds().size).toBe(ids.length);
     expect(Math.max(...sink.received.map((r) => r.points))).toBeLessThanOrEqual(100);
     expect(sink.received.length).toBeLessThan(20); // 750 points in ≥ 8 requests, not 31
+    // Every point was delivered exactly once (split parts neither overlap nor leave gaps),
+    // and the queue's accounting came back to zero.
+    expect(sink.received.reduce((n, r) => n + r.points, 0)).toBe(ids.length);
+    expect([e.queue.points, e.queue.bytes, e.queue.length]).toEqual([0, 0, 0]);
     await expectNothingLost(e, ids);
   });
 

@@ -169,10 +169,9 @@ export class AggregateProcessor implements Consumer, Component {
     i: number,
   ): number {
     const set = batch.seriesAttributes(s);
-    const bytes = batch.attributes.bytes(set);
-    const hash = batch.attributes.hash(set);
-    const found = this.#inputs.find(metricId, bytes, hash);
+    const found = this.#inputs.find(metricId, batch.attributes, set);
     if (found !== -1) return found;
+    const bytes = batch.attributes.bytes(set);
     const reduced = this.#projections.get(rule)!.project(bytes);
     const outputKey = `${metricId}\u0001${latin1(reduced)}`;
     let output = this.#outputIndex.get(outputKey);
@@ -195,7 +194,7 @@ export class AggregateProcessor implements Consumer, Component {
       );
       this.#outputIndex.set(outputKey, output);
     }
-    return this.#inputs.add(metricId, bytes, hash, output);
+    return this.#inputs.add(metricId, output);
   }
 
   /**

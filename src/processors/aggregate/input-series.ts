@@ -38,10 +38,20 @@ export class InputSeriesTable {
   countsLength = new Int32Array(1024);
   counts = new Float64Array(16 * 1024);
   #countsUsed = 0;
+  /** The set `find` interned last, for the `add` that follows it. */
+  #lastSet = -1;
 
-  /** The input id of (`metric`, attribute set `bytes` with `hash`), or -1 if never seen. */
-  find(metric: number, bytes: Uint8Array, hash: number): number {
-    const set = this.#sets.internBytes(bytes, hash);
+  /**
+   * The input id of (`metric`, set `set` of `table`), or -1 if never seen. The set is kept
+   * either way: `add` follows for a new input.
+   */
+  find(metric: number, table: AttributeTable, set: number): number {
+    const own = this.#sets.internFrom(table, set);
+    this.#lastSet = own;
+    return this.#lookup(metric, own);
+  }
+
+  #lookup(metric: number, set: number): number {
     const key = mix(metric, set);
     const index = this.#index;
     for (let slot = index.first(key); index.idAt(slot) !== -1; slot = index.next(slot)) {
@@ -53,9 +63,9 @@ export class InputSeriesTable {
     return -1;
   }
 
-  /** Adds an input (after `find` said -1 for the same arguments) feeding `output`. */
-  add(metric: number, bytes: Uint8Array, hash: number, output: number): number {
-    const set = this.#sets.internBytes(bytes, hash);
+  /** Adds an input feeding `output`, right after `find` said -1 for it. */
+  add(metric: number, output: number): number {
+    const set = this.#lastSet;
     const id = this.count++;
     if (id === this.output.length) this.#grow(nextCapacity(id, id + 1));
     this.#metric[id] = metric;
