@@ -30,12 +30,25 @@ export interface LoadgenResult {
 
 const BOUNDS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500];
 
-/** Request bodies cycling through `series` series, built once so the generator is cheap. */
-function buildBodies(options: LoadgenOptions): Uint8Array[] {
-  const bodies: Uint8Array[] = [];
+/** A prebuilt request and where its points' `time_unix_nano` words are. */
+interface Body {
+  bytes: Uint8Array;
+  timeOffsets: number[];
+}
+
+/**
+ * Request bodies cycling through `series` series, built once so the generator is cheap.
+ * Each send stamps the current time into the points (see `stampTime`): cumulative series
+ * that repeat one timestamp would be stale after their first point, and a collector would
+ * rightly skip most of its work on them.
+ */
+function buildBodies(options: LoadgenOptions): Body[] {
+  const bodies: Body[] = [];
   const perBody = options.batchPoints;
   const count = Math.max(1, Math.ceil(options.series / perBody));
   const now = BigInt(Date.now()) * 1_000_000n;
+  // Point times start one nanosecond after the start times, so their bytes can be told apart.
+  const time = now + 1n;
   for (let b = 0; b < count; b++) {
     const batch = new MetricBatch({ points: perBody });
     const scope = batch.addScope(
@@ -68,22 +81,46 @@ function buildBodies(options: LoadgenOptions): Uint8Array[] {
       if (s % 2 === 0)
         batch.addNumberPoint(batch.series(counter, attributes), {
           startTime: now,
-          time: now,
+          time,
           value: s,
         });
       else
         batch.addHistogramPoint(batch.series(histogram, attributes), {
           startTime: now,
-          time: now,
+          time,
           count: 10,
           sum: 100,
           bounds: BOUNDS,
           bucketCounts: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
         });
     }
-    bodies.push(encodeMetricsRequest(batch));
+    const bytes = encodeMetricsRequest(batch);
+    bodies.push({ bytes, timeOffsets: offsetsOf(bytes, time) });
   }
   return bodies;
+}
+
+/** Where the little-endian u64 `value` occurs in `bytes`. */
+function offsetsOf(bytes: Uint8Array, value: bigint): number[] {
+  const pattern = new Uint8Array(8);
+  new DataView(pattern.buffer).setBigUint64(0, value, true);
+  const haystack = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const offsets: number[] = [];
+  for (let at = haystack.indexOf(pattern); at !== -1; at = haystack.indexOf(pattern, at + 8)) {
+    offsets.push(at);
+  }
+  return offsets;
+}
+
+/** Writes `nanos` into every point time of `body` (concurrent sends of it see either). */
+function stampTime(body: Body, nanos: bigint): void {
+  const view = new DataView(body.bytes.buffer, body.bytes.byteOffset, body.bytes.byteLength);
+  const low = Number(nanos & 0xffffffffn);
+  const high = Number(nanos >> 32n);
+  for (const at of body.timeOffsets) {
+    view.setUint32(at, low, true);
+    view.setUint32(at + 4, high, true);
+  }
 }
 
 /**
@@ -146,9 +183,10 @@ export async function runLoad(options: LoadgenOptions, io: CliIo): Promise<Loadg
         if (performance.now() >= until) break;
       }
       const body = bodies[next++ % bodies.length];
+      stampTime(body, BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)));
       let status: string;
       try {
-        status = await sendOne(body);
+        status = await sendOne(body.bytes);
       } catch (err) {
         status = (err as { code?: string }).code ?? 'error';
       }

@@ -37,6 +37,23 @@ describe('sluice loadgen', () => {
     expect(result.failedRequests).toBe(0);
     expect(http.accepted.reduce((n, r) => n + r.points, 0)).toBe(result.sentPoints);
     expect(result.seconds).toBeLessThan(2);
+    // Every request carries the time it was sent in every point, after the points' start:
+    // cumulative series move forward like a real app's instead of repeating one timestamp.
+    const times = http.accepted.map((r) => {
+      const points = r.request.resourceMetrics[0].scopeMetrics[0].metrics.flatMap(
+        (m: any) => (m.sum ?? m.histogram).dataPoints,
+      );
+      const distinct = new Set(points.map((p: any) => p.timeUnixNano));
+      expect(distinct.size).toBe(1);
+      expect(points.every((p: any) => BigInt(p.timeUnixNano) > BigInt(p.startTimeUnixNano))).toBe(
+        true,
+      );
+      return BigInt(points[0].timeUnixNano);
+    });
+    expect(times.length).toBeGreaterThan(5);
+    expect(new Set(times).size).toBe(times.length);
+    const nowNanos = BigInt(Date.now()) * 1_000_000n;
+    expect(times.every((t) => t <= nowNanos && t > nowNanos - 10_000_000_000n)).toBe(true);
   });
 
   it('holds a rate', async () => {
