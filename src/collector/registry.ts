@@ -5,6 +5,7 @@ import type { Exporter } from '../exporters/helper/queued-exporter.js';
 import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { prometheusExporterFactory } from '../exporters/prometheus/factory.js';
+import { remoteWriteExporterFactory } from '../exporters/prometheusremotewrite/factory.js';
 import type { Component, ComponentSettings, Consumer } from '../model/consumer.js';
 import { aggregateProcessorFactory } from '../processors/aggregate/factory.js';
 import {
@@ -62,4 +63,5 @@ export const exporters: Record<string, ExporterFactory> = {
   debug: debugExporterFactory as ExporterFactory,
   file: fileExporterFactory as ExporterFactory,
   prometheus: prometheusExporterFactory as ExporterFactory,
+  prometheusremotewrite: remoteWriteExporterFactory as ExporterFactory,
 };

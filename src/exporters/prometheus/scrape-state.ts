@@ -1,11 +1,16 @@
 import {
-  isCounter,
-  isDelta,
-  prometheusName,
-  sanitizeLabelName,
-  unitSuffix,
-} from '../../codec/prometheus/naming.js';
-import { anyValueToPlain, type KeyValue } from '../../model/any-value.js';
+  attributeLabels,
+  type FamilyType,
+  familyType,
+  formatNumber,
+  type LabelPair,
+  mergeLabels,
+  resourceLabels,
+  scopeLabels,
+  targetInfoLabels,
+} from '../../codec/prometheus/labels.js';
+import { isDelta, prometheusName, unitSuffix } from '../../codec/prometheus/naming.js';
+import type { KeyValue } from '../../model/any-value.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, MetricType } from '../../model/types.js';
@@ -20,8 +25,6 @@ export interface ScrapeOptions {
   /** Forget series not updated for this long. */
   expirationMs: number;
 }
-
-type FamilyType = 'counter' | 'gauge' | 'histogram' | 'summary';
 
 interface Series {
   labels: string;
@@ -43,8 +46,6 @@ interface Family {
   series: Map<string, Series>;
 }
 
-const RESOURCE_IDENTITY = new Set(['service.name', 'service.namespace', 'service.instance.id']);
-
 /**
  * What a `prometheus` scrape endpoint serves: the latest value of every series, updated from
  * batches (delta sums and histograms accumulated into cumulative ones, as Prometheus needs),
@@ -63,11 +64,11 @@ export class ScrapeState {
   }
 
   update(batch: MetricBatch, now = Date.now()): void {
-    const resourceLabels = batch.resources.map((resource) =>
-      this.#resourceLabels(resource.attributes),
+    const identity = batch.resources.map((resource) =>
+      resourceLabels(resource.attributes, this.#options.resourceToLabels),
     );
     for (let r = 0; r < batch.resources.length; r++) {
-      this.#targetInfo(batch.resources[r].attributes, resourceLabels[r], now);
+      this.#targetInfo(batch.resources[r].attributes, identity[r], now);
     }
     const view = new PointView(batch);
     for (let i = 0; i < batch.pointCount; i++) {
@@ -81,14 +82,7 @@ export class ScrapeState {
         continue;
       }
       const scope = batch.scopes[metric.scope];
-      const type: FamilyType =
-        metric.type === MetricType.Histogram
-          ? 'histogram'
-          : metric.type === MetricType.Summary
-            ? 'summary'
-            : isCounter(metric)
-              ? 'counter'
-              : 'gauge';
+      const type = familyType(metric);
       const name = prometheusName(metric, {
         namespace: this.#options.namespace,
         addSuffixes: this.#options.addSuffixes,
@@ -100,10 +94,9 @@ export class ScrapeState {
         this.#options.addSuffixes ? unitSuffix(metric.unit) : '',
       );
       const labels = renderLabels([
-        ...labelPairs(view.attributes),
-        ...resourceLabels[scope.resource],
-        ...(scope.name ? [['otel_scope_name', scope.name] as [string, string]] : []),
-        ...(scope.version ? [['otel_scope_version', scope.version] as [string, string]] : []),
+        ...attributeLabels(view.attributes),
+        ...identity[scope.resource],
+        ...scopeLabels(scope),
         ...Object.entries(this.#options.constLabels),
       ]);
       const timestampMs = Number(view.time / 1_000_000n);
@@ -190,34 +183,12 @@ export class ScrapeState {
     return family;
   }
 
-  #resourceLabels(attributes: KeyValue[]): [string, string][] {
-    const get = (key: string) => {
-      const found = attributes.find((kv) => kv.key === key);
-      return found === undefined ? undefined : String(anyValueToPlain(found.value));
-    };
-    const service = get('service.name');
-    const namespace = get('service.namespace');
-    const instance = get('service.instance.id');
-    const labels: [string, string][] = [];
-    if (service) labels.push(['job', namespace ? `${namespace}/${service}` : service]);
-    if (instance) labels.push(['instance', instance]);
-    if (this.#options.resourceToLabels) {
-      for (const kv of attributes)
-        if (!RESOURCE_IDENTITY.has(kv.key))
-          labels.push([kv.key, String(anyValueToPlain(kv.value))]);
-    }
-    return labels;
-  }
-
   /** `target_info`: the resource attributes other than the job/instance identity, value 1. */
-  #targetInfo(attributes: KeyValue[], identity: [string, string][], now: number): void {
-    const rest = attributes.filter((kv) => !RESOURCE_IDENTITY.has(kv.key));
-    if (rest.length === 0 && identity.length === 0) return;
+  #targetInfo(attributes: KeyValue[], identity: LabelPair[], now: number): void {
+    const pairs = targetInfoLabels(attributes, identity);
+    if (!pairs) return;
     const family = this.#family('target_info', 'gauge', 'Target metadata', '');
-    const labels = renderLabels([
-      ...labelPairs(rest),
-      ...identity.filter(([k]) => k === 'job' || k === 'instance'),
-    ]);
+    const labels = renderLabels(pairs);
     family.series.set(labels, { labels, value: 1, updatedAt: now, timestampMs: now });
   }
 
@@ -229,25 +200,10 @@ export class ScrapeState {
   }
 }
 
-function labelPairs(attributes: readonly KeyValue[]): [string, string][] {
-  return attributes.map((kv) => {
-    const plain = anyValueToPlain(kv.value);
-    return [kv.key, typeof plain === 'string' ? plain : JSON.stringify(plain)];
-  });
-}
-
-/** Sanitised names; keys that collide after sanitising are joined with `;` (sorted), per the spec. */
-function renderLabels(pairs: [string, string][]): string {
-  const merged = new Map<string, string[]>();
-  for (const [key, value] of pairs) {
-    const name = sanitizeLabelName(key);
-    const values = merged.get(name) ?? [];
-    values.push(value);
-    merged.set(name, values);
-  }
-  return [...merged.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, values]) => `${name}="${escapeValue(values.sort().join(';'))}"`)
+/** Labels in text-format form: `name="value",...`. */
+function renderLabels(pairs: LabelPair[]): string {
+  return mergeLabels(pairs)
+    .map(([name, value]) => `${name}="${escapeValue(value)}"`)
     .join(',');
 }
 
@@ -265,11 +221,4 @@ function escapeValue(value: string): string {
 
 function escapeHelp(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-}
-
-export function formatNumber(value: number): string {
-  if (Number.isNaN(value)) return 'NaN';
-  if (value === Number.POSITIVE_INFINITY) return '+Inf';
-  if (value === Number.NEGATIVE_INFINITY) return '-Inf';
-  return String(value);
 }

@@ -1,0 +1,96 @@
+# Shared by the service scripts: `source` it, then call `service_main "$@"` after defining
+#   SERVICE_NAME     the name used in messages and temp folders
+#   SERVICE_PACKAGE  the Debian package that provides it
+#   SERVICE_BINARY   the command that must exist after installing it
+#   service_run      starts the server in the foreground (with exec) on $PORT with data in $DATA
+#   service_ready    exits 0 once the server answers on $PORT
+#
+# `<script> start` prints `<host:port> <state dir>` once the server is ready; `<script> stop
+# <state dir>` stops it and removes its data. Servers listen on 127.0.0.1 only, on a free port.
+set -euo pipefail
+
+die() {
+  echo "$SERVICE_NAME: $*" >&2
+  exit 1
+}
+
+ensure_installed() {
+  command -v "$SERVICE_BINARY" >/dev/null 2>&1 && return 0
+  [ "$(id -u)" = 0 ] || die "$SERVICE_BINARY is missing and installing $SERVICE_PACKAGE needs root (apt-get install -y $SERVICE_PACKAGE)"
+  # One `apt-get update` per machine: the lists are reused by the next services.
+  local stamp=/var/lib/apt/periodic/sluice-update-stamp
+  if [ ! -e "$stamp" ]; then
+    apt-get update -qq >&2
+    mkdir -p "$(dirname "$stamp")" && touch "$stamp"
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$SERVICE_PACKAGE" >&2 \
+    || die "apt-get install $SERVICE_PACKAGE failed"
+  command -v "$SERVICE_BINARY" >/dev/null 2>&1 || die "$SERVICE_PACKAGE installed but $SERVICE_BINARY is not on PATH"
+}
+
+free_port() {
+  node -e "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })"
+}
+
+http_ok() {
+  node -e "fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" "$1"
+}
+
+service_start() {
+  ensure_installed
+  STATE="$(mktemp -d "${TMPDIR:-/tmp}/sluice-$SERVICE_NAME.XXXXXX")"
+  DATA="$STATE/data"
+  mkdir -p "$DATA"
+  PORT="$(free_port)"
+  echo "$PORT" >"$STATE/port"
+  ( service_run >"$STATE/log" 2>&1 ) &
+  echo $! >"$STATE/pid"
+  local waited=0
+  until service_ready; do
+    if ! kill -0 "$(cat "$STATE/pid")" 2>/dev/null; then
+      tail -n 20 "$STATE/log" >&2
+      die "exited before it was ready (log above)"
+    fi
+    sleep 0.2
+    waited=$((waited + 1))
+    if [ "$waited" -gt 300 ]; then
+      tail -n 20 "$STATE/log" >&2
+      service_kill
+      die "not ready after 60 s (log above)"
+    fi
+  done
+  echo "127.0.0.1:$PORT $STATE"
+}
+
+service_kill() {
+  local pid
+  pid="$(cat "$STATE/pid" 2>/dev/null || true)"
+  [ -n "$pid" ] || return 0
+  # The subshell's children first (the server), then the subshell itself.
+  pkill -TERM -P "$pid" 2>/dev/null || true
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  pkill -KILL -P "$pid" 2>/dev/null || true
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+service_stop() {
+  STATE="${1:-}"
+  [ -n "$STATE" ] && [ -d "$STATE" ] || die "usage: $0 stop <state dir printed by start>"
+  PORT="$(cat "$STATE/port")"
+  DATA="$STATE/data"
+  service_kill
+  rm -rf "$STATE"
+}
+
+service_main() {
+  case "${1:-}" in
+    start) service_start ;;
+    stop) service_stop "${2:-}" ;;
+    install) ensure_installed ;;
+    *) die "usage: $0 start | stop <state dir> | install" ;;
+  esac
+}

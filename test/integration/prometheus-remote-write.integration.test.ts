@@ -1,0 +1,208 @@
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Collector } from '../../src/collector/collector.js';
+import { parseConfig } from '../../src/collector/config/load-config.js';
+import { PermanentError } from '../../src/delivery/errors.js';
+import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
+import { RemoteWriteSender } from '../../src/exporters/prometheusremotewrite/remote-write-sender.js';
+import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
+import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
+import {
+  type RunningService,
+  type ServiceName,
+  startService,
+  waitForSeries,
+} from '../helpers/services.js';
+
+const quiet = pino({ level: 'silent' });
+
+/** Real OTel SDK data, exported by the official OTLP exporter into a sluice collector. */
+async function recordThroughSluice(
+  collector: Collector,
+  temporality = AggregationTemporality.CUMULATIVE,
+): Promise<void> {
+  const receiver = collector.receivers.get('otlp') as unknown as OtlpReceiver;
+  const exporter = new OTLPMetricExporter({
+    url: `http://${receiver.http!.address}/v1/metrics`,
+    temporalityPreference: temporality,
+  });
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({
+      'service.name': 'checkout',
+      'service.instance.id': 'pod-1',
+      'deployment.environment': 'prod',
+    }),
+    readers: [reader],
+  });
+  const meter = provider.getMeter('app', '1.2.0');
+  const requests = meter.createCounter('http.server.requests');
+  requests.add(5, { 'http.route': '/cart', 'http.method': 'GET' });
+  requests.add(2, { 'http.route': '/cart', 'http.method': 'GET' });
+  requests.add(1, { 'http.route': '/pay', 'http.method': 'POST' });
+  const duration = meter.createHistogram('http.server.duration', {
+    unit: 'ms',
+    advice: { explicitBucketBoundaries: [10, 100] },
+  });
+  for (const ms of [3, 30, 300]) duration.record(ms, { 'http.route': '/cart' });
+  meter.createUpDownCounter('active.sessions').add(3);
+  meter.createObservableGauge('queue.depth').addCallback((result) => result.observe(7));
+  await reader.forceFlush();
+  await provider.shutdown();
+}
+
+function collectorFor(endpoint: string): Collector {
+  return new Collector(
+    parseConfig(`
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+exporters:
+  prometheusremotewrite:
+    endpoint: ${endpoint}
+    external_labels:
+      cluster: test
+    send_metadata: true
+    batch:
+      flush_interval: 10ms
+    retry_on_failure:
+      enabled: false
+service:
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      exporters: [prometheusremotewrite]
+`),
+    quiet,
+  );
+}
+
+const value = (series: { value: [number, string] }[]) => series.map((s) => Number(s.value[1]));
+
+for (const backend of ['prometheus', 'victoria-metrics'] as ServiceName[]) {
+  describe(`prometheusremotewrite exporter → real ${backend}`, () => {
+    let server: RunningService;
+    let collector: Collector;
+    // VictoriaMetrics makes new samples searchable after its in-memory buffers are flushed.
+    const query = async (promql: string, count = 1) => {
+      if (backend === 'victoria-metrics') await fetch(`${server.url}/internal/force_flush`);
+      return waitForSeries(server.url, promql, count);
+    };
+
+    beforeAll(async () => {
+      server = await startService(backend);
+      collector = collectorFor(`${server.url}/api/v1/write`);
+      await collector.start();
+      await recordThroughSluice(collector);
+      await (
+        collector.exporters.get('prometheusremotewrite') as QueuedExporter
+      ).engine.forceFlush();
+    });
+
+    afterAll(async () => {
+      await collector?.shutdown(2_000);
+      await server?.stop();
+    });
+
+    it('stores counters with _total, job/instance from the service, labels sanitised', async () => {
+      const series = await query('http_server_requests_total', 2);
+      const cart = series.find((s) => s.metric.http_route === '/cart')!;
+      expect(cart.metric).toMatchObject({
+        __name__: 'http_server_requests_total',
+        job: 'checkout',
+        instance: 'pod-1',
+        http_method: 'GET',
+        otel_scope_name: 'app',
+        otel_scope_version: '1.2.0',
+        cluster: 'test',
+      });
+      expect(Number(cart.value[1])).toBe(7);
+      expect(value(await query('http_server_requests_total{http_route="/pay"}'))).toEqual([1]);
+    });
+
+    it('stores histograms as cumulative _bucket{le}, _sum and _count with the unit suffix', async () => {
+      const name = 'http_server_duration_milliseconds';
+      expect(value(await query(`${name}_bucket{le="10"}`))).toEqual([1]);
+      expect(value(await query(`${name}_bucket{le="100"}`))).toEqual([2]);
+      expect(value(await query(`${name}_bucket{le="+Inf"}`))).toEqual([3]);
+      expect(value(await query(`${name}_sum`))).toEqual([333]);
+      expect(value(await query(`${name}_count`))).toEqual([3]);
+      // PromQL over what we wrote: the median lies in the (10, 100] bucket.
+      const [median] = value(await query(`histogram_quantile(0.5, ${name}_bucket)`));
+      expect(median).toBeGreaterThan(10);
+      expect(median).toBeLessThanOrEqual(100);
+    });
+
+    it('stores gauges and non-monotonic sums as gauges, and target_info per resource', async () => {
+      expect(value(await query('queue_depth{job="checkout"}'))).toEqual([7]);
+      expect(value(await query('active_sessions{job="checkout"}'))).toEqual([3]);
+      const [info] = await query('target_info');
+      expect(info.metric).toMatchObject({
+        job: 'checkout',
+        instance: 'pod-1',
+        deployment_environment: 'prod',
+        cluster: 'test',
+      });
+    });
+
+    it('counts and explains delta points instead of sending them', async () => {
+      const engine = (collector.exporters.get('prometheusremotewrite') as QueuedExporter).engine;
+      const rejectedBefore = engine.stats.rejected;
+      await recordThroughSluice(collector, AggregationTemporality.DELTA);
+      await engine.forceFlush();
+      // Counter and histogram are delta; the up-down counter and the gauge stay cumulative.
+      expect(engine.stats.rejected - rejectedBefore).toBe(3);
+    });
+  });
+}
+
+describe('prometheusremotewrite against a real Prometheus: refusals', () => {
+  let server: RunningService;
+  beforeAll(async () => {
+    server = await startService('prometheus');
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('treats an out-of-order sample as permanent (dead letter), not as something to retry', async () => {
+    const sender = new RemoteWriteSender({
+      endpoint: `${server.url}/api/v1/write`,
+      headers: {},
+      connections: 1,
+      addSuffixes: true,
+      resourceToLabels: false,
+      targetInfo: false,
+      sendMetadata: false,
+      externalLabels: {},
+    });
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const batchAt = (time: bigint, value: number) => {
+      const batch = new MetricBatch();
+      const m = batch.addMetric(batch.addScope(batch.addResource()), {
+        name: 'jobs.done',
+        type: MetricType.Sum,
+        temporality: Temporality.Cumulative,
+        monotonic: true,
+      });
+      batch.addNumberPoint(batch.series(m, { queue: 'a' }), { startTime: 1n, time, value });
+      return batch;
+    };
+    const signal = new AbortController().signal;
+    await sender.send(batchAt(now, 10), signal);
+    const older = sender.send(batchAt(now - 60_000_000_000n, 4), signal);
+    await expect(older).rejects.toBeInstanceOf(PermanentError);
+    await expect(older).rejects.toThrow(/HTTP 400.*out of order/i);
+    expect(value(await waitForSeries(server.url, 'jobs_done_total'))).toEqual([10]);
+    await sender.close();
+  });
+});
