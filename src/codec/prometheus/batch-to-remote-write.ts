@@ -64,9 +64,12 @@ export function batchToRemoteWrite(
   const skip = (reason: string) => {
     skipped[reason] = (skipped[reason] ?? 0) + 1;
   };
-  const external = Object.entries(options.externalLabels);
+  const external = mergeLabels(Object.entries(options.externalLabels));
+  const externalNames = new Set(external.map(([name]) => name));
   const add = (name: string, pairs: LabelPair[], value: number, timestampMs: number) => {
-    const labels: LabelPair[] = [['__name__', name], ...mergeLabels([...pairs, ...external])];
+    // External labels win over the data's labels of the same name, as in Prometheus.
+    const own = mergeLabels(pairs).filter(([label]) => !externalNames.has(label));
+    const labels: LabelPair[] = [['__name__', name], ...own, ...external];
     // Names sort after `__name__` except upper-case ones; Prometheus wants them in order.
     labels.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const key = labels.map(([k, v]) => `${k}\u0000${v}`).join('\u0001');

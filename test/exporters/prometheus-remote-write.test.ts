@@ -1,0 +1,193 @@
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { batchToRemoteWrite } from '../../src/codec/prometheus/batch-to-remote-write.js';
+import { decodeWriteRequest, encodeWriteRequest } from '../../src/codec/prometheus/remote-write.js';
+import { Collector } from '../../src/collector/collector.js';
+import { parseConfig } from '../../src/collector/config/load-config.js';
+import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
+import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
+import type { RemoteWriteReceiver } from '../../src/receivers/prometheusremotewrite/factory.js';
+import { OtlpSink } from '../helpers/otlp-sink.js';
+
+const options = {
+  addSuffixes: true,
+  resourceToLabels: false,
+  targetInfo: true,
+  sendMetadata: true,
+  externalLabels: { cluster: 'eu-1', env: 'override' },
+};
+
+function sampleBatch(): MetricBatch {
+  const batch = new MetricBatch();
+  const resource = batch.addResource({
+    attributes: { 'service.name': 'api', 'service.namespace': 'shop', 'host.name': 'h1' },
+  });
+  const scope = batch.addScope(resource, { name: 'lib', version: '2' });
+  const requests = batch.addMetric(scope, {
+    name: 'http.requests',
+    type: MetricType.Sum,
+    temporality: Temporality.Cumulative,
+    monotonic: true,
+    description: 'Requests served',
+  });
+  const latency = batch.addMetric(scope, {
+    name: 'latency',
+    type: MetricType.Histogram,
+    temporality: Temporality.Cumulative,
+    unit: 's',
+  });
+  const deltas = batch.addMetric(scope, {
+    name: 'bytes',
+    type: MetricType.Sum,
+    temporality: Temporality.Delta,
+    monotonic: true,
+  });
+  const t = 1_700_000_000_000_000_000n;
+  const labels = { Zone: 'a', 'env-name': 'x', env: 'prod', 'env.name': 'y' };
+  // Two points of one series, newest first: they must reach the server in time order.
+  batch.addNumberPoint(batch.series(requests, labels), {
+    startTime: 1n,
+    time: t + 2_000_000n,
+    value: 9,
+  });
+  batch.addNumberPoint(batch.series(requests, labels), { startTime: 1n, time: t, value: 4 });
+  batch.addHistogramPoint(batch.series(latency, {}), {
+    startTime: 1n,
+    time: t,
+    count: 6,
+    sum: 2.5,
+    bounds: [0.1, 1],
+    bucketCounts: [1, 2, 3],
+  });
+  batch.addNumberPoint(batch.series(deltas, {}), { startTime: 1n, time: t, value: 100 });
+  return batch;
+}
+
+describe('OTel → Prometheus remote write translation', () => {
+  it('names, sorts and merges labels per the compatibility rules; histograms as buckets', () => {
+    const { request, points, skipped } = batchToRemoteWrite(sampleBatch(), options);
+    // Through the wire and back, so what is checked is what a server would read.
+    const decoded = decodeWriteRequest(encodeWriteRequest(request));
+    const byName = new Map(
+      decoded.timeseries.map((s) => [
+        s.labels.map(([k, v]) => `${k}=${v}`).join(','),
+        s.samples.map((x) => [x.value, x.timestampMs]),
+      ]),
+    );
+    const ms = 1_700_000_000_000;
+    expect([...byName]).toEqual([
+      [
+        // `env-name` and `env.name` both become env_name: values joined, sorted. `env` from
+        // the point is overridden by the external label. `Zone` sorts before `__name__`.
+        'Zone=a,__name__=http_requests_total,cluster=eu-1,env=override,env_name=x;y,job=shop/api,otel_scope_name=lib,otel_scope_version=2',
+        [
+          [4, ms],
+          [9, ms + 2],
+        ],
+      ],
+      [
+        '__name__=latency_seconds_bucket,cluster=eu-1,env=override,job=shop/api,le=0.1,otel_scope_name=lib,otel_scope_version=2',
+        [[1, ms]],
+      ],
+      [
+        '__name__=latency_seconds_bucket,cluster=eu-1,env=override,job=shop/api,le=1,otel_scope_name=lib,otel_scope_version=2',
+        [[3, ms]],
+      ],
+      [
+        '__name__=latency_seconds_bucket,cluster=eu-1,env=override,job=shop/api,le=+Inf,otel_scope_name=lib,otel_scope_version=2',
+        [[6, ms]],
+      ],
+      [
+        '__name__=latency_seconds_sum,cluster=eu-1,env=override,job=shop/api,otel_scope_name=lib,otel_scope_version=2',
+        [[2.5, ms]],
+      ],
+      [
+        '__name__=latency_seconds_count,cluster=eu-1,env=override,job=shop/api,otel_scope_name=lib,otel_scope_version=2',
+        [[6, ms]],
+      ],
+      ['__name__=target_info,cluster=eu-1,env=override,host_name=h1,job=shop/api', [[1, ms + 2]]],
+    ]);
+    expect(points).toBe(3);
+    expect(skipped).toEqual({ delta_temporality: 1 });
+    expect(decoded.metadata).toEqual([
+      { type: 1, family: 'http_requests_total', help: 'Requests served', unit: '' },
+      { type: 3, family: 'latency_seconds', help: '', unit: 'seconds' },
+    ]);
+  });
+});
+
+describe('sluice remote-writing into sluice', () => {
+  let receiving: Collector | undefined;
+  let sending: Collector | undefined;
+  let sink: OtlpSink | undefined;
+  afterEach(async () => {
+    await sending?.shutdown(2_000);
+    await receiving?.shutdown(2_000);
+    await sink?.stop();
+  });
+
+  it('arrives as OTLP with the same values, and the delta point is counted as rejected', async () => {
+    sink = new OtlpSink();
+    await sink.start();
+    const quiet = pino({ level: 'silent' });
+    receiving = new Collector(
+      parseConfig(`
+receivers:
+  prometheusremotewrite:
+    endpoint: 127.0.0.1:0
+exporters:
+  otlphttp:
+    metrics_endpoint: ${sink.url}
+    batch: { flush_interval: 10ms }
+service:
+  pipelines:
+    metrics: { receivers: [prometheusremotewrite], exporters: [otlphttp] }
+`),
+      quiet,
+    );
+    await receiving.start();
+    const address = (
+      receiving.receivers.get('prometheusremotewrite') as unknown as RemoteWriteReceiver
+    ).address;
+    sending = new Collector(
+      parseConfig(`
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:0 }
+exporters:
+  prometheusremotewrite:
+    endpoint: http://${address}/api/v1/write
+    batch: { flush_interval: 10ms }
+service:
+  pipelines:
+    metrics: { receivers: [otlp], exporters: [prometheusremotewrite] }
+`),
+      quiet,
+    );
+    await sending.start();
+    const exporter = sending.exporters.get('prometheusremotewrite') as QueuedExporter;
+    await exporter.consume(sampleBatch());
+    await exporter.engine.forceFlush();
+    expect(exporter.engine.stats.sent).toBe(3);
+    expect(exporter.engine.stats.rejected).toBe(1);
+    const until = Date.now() + 5_000;
+    while (sink.accepted.length === 0 && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 10));
+    const metrics = sink.accepted.flatMap((r) =>
+      r.request.resourceMetrics.flatMap((rm: any) =>
+        rm.scopeMetrics.flatMap((sm: any) => sm.metrics),
+      ),
+    );
+    // The receiver reads `_total` as the counter suffix, as the Collector's receivers do.
+    const requests = metrics.find((m: any) => m.name === 'http_requests');
+    expect(requests.sum.dataPoints.map((p: any) => p.asDouble)).toEqual([4, 9]);
+    const latency = metrics.find((m: any) => m.name === 'latency_seconds');
+    expect(latency.histogram.dataPoints[0]).toMatchObject({
+      count: '6',
+      sum: 2.5,
+      bucketCounts: ['1', '2', '3'],
+      explicitBounds: [0.1, 1],
+    });
+  });
+});
