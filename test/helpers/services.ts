@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const scripts = new URL('../../scripts/services/', import.meta.url).pathname;
 
-export type ServiceName = 'prometheus' | 'victoria-metrics';
+export type ServiceName = 'prometheus' | 'victoria-metrics' | 'vmagent';
 
 export interface RunningService {
   /** `127.0.0.1:port` */
@@ -17,11 +17,18 @@ export interface RunningService {
 
 /**
  * Starts a real server from Debian's packages with `scripts/services/<name>.sh` (installing
- * it first when missing) on a free loopback port. Call `stop` in `afterAll`.
+ * it first when missing) on a free loopback port, with `env` for the script's settings.
+ * Call `stop` in `afterAll`.
  */
-export async function startService(name: ServiceName): Promise<RunningService> {
+export async function startService(
+  name: ServiceName,
+  env: Record<string, string> = {},
+): Promise<RunningService> {
   const script = `${scripts}${name}.sh`;
-  const { stdout } = await run('bash', [script, 'start'], { timeout: 600_000 });
+  const { stdout } = await run('bash', [script, 'start'], {
+    timeout: 600_000,
+    env: { ...process.env, ...env },
+  });
   const [address, stateDir] = stdout.trim().split('\n').at(-1)!.split(' ');
   return {
     address,
