@@ -4,6 +4,7 @@ import { fileExporterFactory } from '../exporters/file/factory.js';
 import type { Exporter } from '../exporters/helper/queued-exporter.js';
 import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
+import { postgresqlExporterFactory } from '../exporters/postgresql/factory.js';
 import { prometheusExporterFactory } from '../exporters/prometheus/factory.js';
 import { remoteWriteExporterFactory } from '../exporters/prometheusremotewrite/factory.js';
 import type { Component, ComponentSettings, Consumer } from '../model/consumer.js';
@@ -64,4 +65,5 @@ export const exporters: Record<string, ExporterFactory> = {
   file: fileExporterFactory as ExporterFactory,
   prometheus: prometheusExporterFactory as ExporterFactory,
   prometheusremotewrite: remoteWriteExporterFactory as ExporterFactory,
+  postgresql: postgresqlExporterFactory as ExporterFactory,
 };

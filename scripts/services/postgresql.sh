@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# PostgreSQL (Debian's, version 15 on bookworm) on 127.0.0.1 with trust auth for the user
+# `postgres`, a throwaway cluster in the state dir; see lib.sh. Connect with
+# postgres://postgres@127.0.0.1:<port>/postgres.
+SERVICE_NAME=postgresql
+SERVICE_PACKAGE=postgresql
+# pg_ctlcluster is on PATH once Debian's packages are in; the server binaries are not.
+SERVICE_BINARY=pg_ctlcluster
+source "$(dirname "$0")/lib.sh"
+
+pg_bin() {
+  local dir
+  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  [ -n "$dir" ] || die "no /usr/lib/postgresql/<version>/bin after installing $SERVICE_PACKAGE"
+  echo "$dir"
+}
+
+# The server refuses to run as root: as root, run it as the package's `postgres` user.
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+service_run() {
+  local bin
+  bin="$(pg_bin)"
+  [ "$(id -u)" = 0 ] && chown -R postgres "$STATE"
+  as_owner "$bin/initdb" -D "$DATA" -U postgres --auth=trust --encoding=UTF8 --no-sync >/dev/null
+  runuser_or_exec "$bin/postgres" -D "$DATA" -h 127.0.0.1 -p "$PORT" -k "$STATE" \
+    -c fsync=off -c synchronous_commit=off -c full_page_writes=off
+}
+
+runuser_or_exec() {
+  if [ "$(id -u)" = 0 ]; then exec runuser -u postgres -- "$@"; else exec "$@"; fi
+}
+
+service_ready() {
+  "$(pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$PORT"
+}
+
+service_main "$@"

@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto';
+import { keyValuesToPlain } from '../../model/any-value.js';
+import { encodeKeyValues } from '../../model/key-value-bytes.js';
+import type { MetricBatch } from '../../model/metric-batch.js';
+import { PointView } from '../../model/point-view.js';
+import { DataPointFlags, MetricType, Temporality } from '../../model/types.js';
+
+/** A batch as the text of two `COPY ... FROM STDIN` streams (PostgreSQL's text format). */
+export interface CopyRows {
+  points: string;
+  pointRows: number;
+  histograms: string;
+  histogramRows: number;
+  /** Points with no row, by reason. */
+  skipped: Record<string, number>;
+}
+
+const TYPE_NAME = ['', 'gauge', 'sum', 'histogram', 'exponential_histogram', 'summary'];
+const NULL = '\\N';
+
+/** Rows in the column order of `POINT_COLUMNS` and `HISTOGRAM_COLUMNS` (schema.ts). */
+export function copyRows(batch: MetricBatch): CopyRows {
+  const out: CopyRows = { points: '', pointRows: 0, histograms: '', histogramRows: 0, skipped: {} };
+  const resources = batch.resources.map((r) => ({
+    json: copyText(JSON.stringify(keyValuesToPlain(r.attributes))),
+    bytes: encodeKeyValues(r.attributes),
+  }));
+  const seriesHash: (string | undefined)[] = [];
+  const view = new PointView(batch);
+  for (let i = 0; i < batch.pointCount; i++) {
+    view.at(i);
+    const metric = view.metric;
+    if (metric.type === MetricType.Empty || view.flags & DataPointFlags.NoRecordedValue) {
+      const reason = metric.type === MetricType.Empty ? 'empty_metric' : 'no_recorded_value';
+      out.skipped[reason] = (out.skipped[reason] ?? 0) + 1;
+      continue;
+    }
+    const scope = batch.scopes[metric.scope];
+    const resource = resources[scope.resource];
+    let hash = seriesHash[view.series];
+    if (hash === undefined) {
+      hash = identityHash(
+        resource.bytes,
+        scope.name,
+        scope.version,
+        metric.name,
+        metric.type,
+        batch.attributes.bytes(view.attributeSet),
+      );
+      seriesHash[view.series] = hash;
+    }
+    const time = view.time;
+    const start = view.startTime;
+    const common = [
+      timestamp(time),
+      start === 0n ? NULL : timestamp(start),
+      time.toString(),
+      copyText(metric.name),
+      TYPE_NAME[metric.type],
+      metric.temporality === Temporality.Delta
+        ? 'delta'
+        : metric.temporality === Temporality.Cumulative
+          ? 'cumulative'
+          : NULL,
+      copyText(metric.unit),
+      copyText(JSON.stringify(keyValuesToPlain(view.attributes))),
+      resource.json,
+      copyText(scope.version ? `${scope.name}@${scope.version}` : scope.name),
+      hash,
+    ];
+    if (metric.type === MetricType.Gauge || metric.type === MetricType.Sum) {
+      const monotonic = metric.type === MetricType.Sum ? String(metric.monotonic) : NULL;
+      out.points += `${common.join('\t')}\t${monotonic}\t${number(view.value)}\n`;
+      out.pointRows++;
+      continue;
+    }
+    const sum = view.sum;
+    const min = view.min;
+    const max = view.max;
+    const row = [...common, view.count.toString(), sum === undefined ? NULL : number(sum)];
+    row.push(min === undefined ? NULL : number(min), max === undefined ? NULL : number(max));
+    if (metric.type === MetricType.Histogram) {
+      row.push(
+        array(view.bounds),
+        array(view.bucketCounts),
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+      );
+    } else if (metric.type === MetricType.ExponentialHistogram) {
+      const positive = view.positive;
+      const negative = view.negative;
+      row.push(NULL, NULL, String(view.scale), view.zeroCount.toString());
+      row.push(
+        positive ? String(positive.offset) : NULL,
+        positive ? array(positive.bucketCounts) : NULL,
+      );
+      row.push(
+        negative ? String(negative.offset) : NULL,
+        negative ? array(negative.bucketCounts) : NULL,
+      );
+      row.push(NULL);
+    } else {
+      row.push(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+      row.push(
+        copyText(
+          JSON.stringify(view.quantiles.map((q) => ({ quantile: q.quantile, value: q.value }))),
+        ),
+      );
+    }
+    out.histograms += `${row.join('\t')}\n`;
+    out.histogramRows++;
+  }
+  return out;
+}
+
+/**
+ * A signed 64-bit series identity (resource, scope, metric name and type, attributes) as
+ * decimal text: the dedup key with the point's time. SHA-1 truncated to 64 bits makes a
+ * collision between two series practically impossible, unlike the batch's 32-bit hashes.
+ */
+function identityHash(
+  resource: Uint8Array,
+  scopeName: string,
+  scopeVersion: string,
+  name: string,
+  type: number,
+  attributes: Uint8Array,
+): string {
+  const digest = createHash('sha1')
+    .update(resource)
+    .update(`\0${scopeName}\0${scopeVersion}\0${name}\0${type}\0`)
+    .update(attributes)
+    .digest();
+  return digest.readBigInt64BE(0).toString();
+}
+
+/** Nanoseconds since the epoch as a `timestamptz` literal (PostgreSQL keeps microseconds). */
+function timestamp(nanos: bigint): string {
+  const micros = nanos / 1000n;
+  const seconds = micros / 1_000_000n;
+  const fraction = (micros % 1_000_000n).toString().padStart(6, '0');
+  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${fraction}Z`;
+}
+
+function number(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Number.POSITIVE_INFINITY) return 'Infinity';
+  if (value === Number.NEGATIVE_INFINITY) return '-Infinity';
+  return String(value);
+}
+
+function array(values: ArrayLike<number | bigint>): string {
+  const parts: string[] = [];
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k];
+    parts.push(typeof v === 'bigint' ? v.toString() : number(v));
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/** COPY text format: backslash, tab, newline and carriage return are escaped. */
+function copyText(text: string): string {
+  return /[\\\t\n\r]/.test(text)
+    ? text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
+    : text;
+}

@@ -1,0 +1,211 @@
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AggregationType,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import pg from 'pg';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Collector } from '../../src/collector/collector.js';
+import { parseConfig } from '../../src/collector/config/load-config.js';
+import { PermanentError } from '../../src/delivery/errors.js';
+import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
+import { PostgresSender } from '../../src/exporters/postgresql/postgres-sender.js';
+import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
+import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
+import { type RunningService, startService } from '../helpers/services.js';
+
+describe('postgresql exporter → a real PostgreSQL', () => {
+  let server: RunningService;
+  let collector: Collector;
+  let db: pg.Client;
+  let endpoint: string;
+
+  beforeAll(async () => {
+    server = await startService('postgresql');
+    endpoint = `postgres://postgres@${server.address}/postgres`;
+    db = new pg.Client({ connectionString: endpoint });
+    await db.connect();
+    collector = new Collector(
+      parseConfig(`
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:0 }
+exporters:
+  postgresql:
+    endpoint: ${endpoint}
+    schema: telemetry
+    batch: { flush_interval: 10ms }
+service:
+  pipelines:
+    metrics: { receivers: [otlp], exporters: [postgresql] }
+`),
+      pino({ level: 'silent' }),
+    );
+    await collector.start();
+    const receiver = collector.receivers.get('otlp') as unknown as OtlpReceiver;
+    const reader = new PeriodicExportingMetricReader({
+      exporter: new OTLPMetricExporter({ url: `http://${receiver.http!.address}/v1/metrics` }),
+      exportIntervalMillis: 60_000,
+    });
+    const provider = new MeterProvider({
+      resource: resourceFromAttributes({ 'service.name': 'orders', 'host.name': "o'brien\t1" }),
+      readers: [reader],
+      views: [
+        {
+          instrumentName: 'payload.size',
+          aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM },
+        },
+      ],
+    });
+    const meter = provider.getMeter('app', '3.1');
+    meter.createCounter('orders.placed').add(17, { 'http.route': '/orders', note: 'a\\b\nc' });
+    const latency = meter.createHistogram('orders.latency', {
+      unit: 'ms',
+      advice: { explicitBucketBoundaries: [10, 100] },
+    });
+    for (const ms of [5, 50, 70, 500]) latency.record(ms);
+    const size = meter.createHistogram('payload.size', { unit: 'By' });
+    for (const bytes of [100, 200, 400, 800, 1600]) size.record(bytes);
+    meter.createObservableGauge('orders.pending').addCallback((r) => r.observe(4.5));
+    // One collection: shutdown collects and exports once (a forceFlush before it would
+    // export a second set of rows, one collection later).
+    await provider.shutdown();
+    await (collector.exporters.get('postgresql') as QueuedExporter).engine.forceFlush();
+  });
+
+  afterAll(async () => {
+    await collector?.shutdown(2_000);
+    await db?.end();
+    await server?.stop();
+  });
+
+  it('writes number points with their attributes and resource as jsonb', async () => {
+    const { rows } = await db.query(
+      `SELECT metric, type, temporality, monotonic, value, attributes, resource, scope, unit
+       FROM telemetry.metric_points ORDER BY metric`,
+    );
+    expect(rows).toEqual([
+      {
+        metric: 'orders.pending',
+        type: 'gauge',
+        temporality: null,
+        monotonic: null,
+        value: 4.5,
+        attributes: {},
+        resource: expect.objectContaining({ 'service.name': 'orders', 'host.name': "o'brien\t1" }),
+        scope: 'app@3.1',
+        unit: '',
+      },
+      {
+        metric: 'orders.placed',
+        type: 'sum',
+        temporality: 'cumulative',
+        monotonic: true,
+        value: 17,
+        // Tabs, newlines and backslashes survive COPY's text format.
+        attributes: { 'http.route': '/orders', note: 'a\\b\nc' },
+        resource: expect.objectContaining({ 'service.name': 'orders' }),
+        scope: 'app@3.1',
+        unit: '',
+      },
+    ]);
+  });
+
+  it('writes histograms and exponential histograms with their buckets', async () => {
+    const { rows } = await db.query(
+      `SELECT metric, type, count, sum, min, max, bounds, bucket_counts, scale, zero_count,
+              positive_counts, unit
+       FROM telemetry.metric_histograms ORDER BY metric`,
+    );
+    expect(rows[0]).toMatchObject({
+      metric: 'orders.latency',
+      type: 'histogram',
+      count: '4',
+      sum: 625,
+      min: 5,
+      max: 500,
+      bounds: [10, 100],
+      bucket_counts: ['1', '2', '1'],
+      unit: 'ms',
+    });
+    expect(rows[1]).toMatchObject({
+      metric: 'payload.size',
+      type: 'exponential_histogram',
+      count: '5',
+    });
+    const positive = (rows[1].positive_counts as string[]).map(Number);
+    expect(positive.reduce((a, b) => a + b, 0)).toBe(5);
+    expect(typeof rows[1].scale).toBe('number');
+  });
+
+  it('keeps exact times and indexes time and metric name', async () => {
+    const { rows } = await db.query(
+      `SELECT time_unix_nano, (extract(epoch from time) * 1e6)::bigint AS micros
+       FROM telemetry.metric_points`,
+    );
+    for (const row of rows) expect(BigInt(row.micros)).toBe(BigInt(row.time_unix_nano) / 1000n);
+    const { rows: indexes } = await db.query(
+      `SELECT indexname FROM pg_indexes WHERE schemaname = 'telemetry' ORDER BY indexname`,
+    );
+    expect(indexes.map((r) => r.indexname)).toEqual([
+      'metric_histograms_metric_time',
+      'metric_histograms_pkey',
+      'metric_points_metric_time',
+      'metric_points_pkey',
+    ]);
+  });
+
+  it('adds nothing twice when a batch is sent again (a retry after a lost answer)', async () => {
+    const sender = new PostgresSender({
+      endpoint,
+      tables: { schema: 'retry', points: 'p', histograms: 'h' },
+      createTables: true,
+      poolSize: 2,
+      statementTimeoutMs: 5_000,
+    });
+    const batch = new MetricBatch();
+    const m = batch.addMetric(batch.addScope(batch.addResource()), {
+      name: 'jobs',
+      type: MetricType.Sum,
+      temporality: Temporality.Delta,
+      monotonic: true,
+    });
+    for (let k = 0; k < 50; k++) {
+      batch.addNumberPoint(batch.series(m, { worker: `w${k % 5}` }), {
+        startTime: 1n,
+        time: 1_700_000_000_000_000_000n + BigInt(k),
+        value: k,
+      });
+    }
+    const signal = new AbortController().signal;
+    await sender.send(batch, signal);
+    await sender.send(batch, signal);
+    const { rows } = await db.query('SELECT count(*)::int AS n, sum(value) AS total FROM retry.p');
+    expect(rows[0]).toEqual({ n: 50, total: 1225 });
+    await sender.close();
+  });
+
+  it('fails for good, with the SQLSTATE, when its table is missing and may not be created', async () => {
+    const sender = new PostgresSender({
+      endpoint,
+      tables: { schema: 'public', points: 'no_such_table', histograms: 'h' },
+      createTables: false,
+      poolSize: 1,
+      statementTimeoutMs: 5_000,
+    });
+    const batch = new MetricBatch();
+    const g = batch.addMetric(batch.addScope(batch.addResource()), {
+      name: 'g',
+      type: MetricType.Gauge,
+    });
+    batch.addNumberPoint(batch.series(g, {}), { time: 5n, value: 1 });
+    const sent = sender.send(batch, new AbortController().signal);
+    await expect(sent).rejects.toBeInstanceOf(PermanentError);
+    await expect(sent).rejects.toThrow(/no_such_table.*SQLSTATE 42P01/);
+    await sender.close();
+  });
+});
