@@ -49,6 +49,7 @@ service_start() {
   until service_ready; do
     if ! kill -0 "$(cat "$STATE/pid")" 2>/dev/null; then
       tail -n 20 "$STATE/log" >&2
+      rm -rf "$STATE"
       die "exited before it was ready (log above)"
     fi
     sleep 0.2
@@ -56,6 +57,7 @@ service_start() {
     if [ "$waited" -gt 300 ]; then
       tail -n 20 "$STATE/log" >&2
       service_kill
+      rm -rf "$STATE"
       die "not ready after 60 s (log above)"
     fi
   done
