@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { debugExporterFactory } from '../exporters/debug/factory.js';
 import { fileExporterFactory } from '../exporters/file/factory.js';
 import type { Exporter } from '../exporters/helper/queued-exporter.js';
+import { influxdbExporterFactory } from '../exporters/influxdb/factory.js';
 import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { postgresqlExporterFactory } from '../exporters/postgresql/factory.js';
@@ -66,4 +67,5 @@ export const exporters: Record<string, ExporterFactory> = {
   prometheus: prometheusExporterFactory as ExporterFactory,
   prometheusremotewrite: remoteWriteExporterFactory as ExporterFactory,
   postgresql: postgresqlExporterFactory as ExporterFactory,
+  influxdb: influxdbExporterFactory as ExporterFactory,
 };

@@ -25,13 +25,20 @@ export function errorForHttpStatus(
     : new ThrottleError(`${message} (retry after ${delay} ms)`, delay, { status });
 }
 
-/** The `message` of a `google.rpc.Status` body (protobuf or JSON), else the text, trimmed. */
+/**
+ * The `message` of a `google.rpc.Status` body (protobuf or JSON) or the `error` of a JSON
+ * error (InfluxDB's), else the text, trimmed.
+ */
 export function statusMessage(body: Uint8Array, contentType: string | undefined): string {
   if (body.length === 0) return '';
   try {
     if (contentType?.includes('json')) {
-      const parsed = JSON.parse(Buffer.from(body).toString('utf8')) as { message?: unknown };
+      const parsed = JSON.parse(Buffer.from(body).toString('utf8')) as {
+        message?: unknown;
+        error?: unknown;
+      };
       if (typeof parsed.message === 'string') return parsed.message;
+      if (typeof parsed.error === 'string') return parsed.error;
     } else if (contentType?.includes('protobuf')) {
       const reader = new WireReader(body);
       while (reader.pos < body.length) {

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const scripts = new URL('../../scripts/services/', import.meta.url).pathname;
 
-export type ServiceName = 'prometheus' | 'victoria-metrics' | 'vmagent' | 'postgresql';
+export type ServiceName = 'prometheus' | 'victoria-metrics' | 'vmagent' | 'postgresql' | 'influxdb';
 
 export interface RunningService {
   /** `127.0.0.1:port` */
