@@ -6,7 +6,9 @@
 #   service_ready    exits 0 once the server answers on $PORT
 #
 # `<script> start` prints `<host:port> <state dir>` once the server is ready; `<script> stop
-# <state dir>` stops it and removes its data. Servers listen on 127.0.0.1 only, on a free port.
+# <state dir>` stops it and removes its data; `<script> restart <state dir>` stops it and
+# starts it again on the same port with the same data. Servers listen on 127.0.0.1 only,
+# on a free port.
 set -euo pipefail
 
 die() {
@@ -43,7 +45,14 @@ service_start() {
   mkdir -p "$DATA"
   PORT="$(free_port)"
   echo "$PORT" >"$STATE/port"
-  ( service_run >"$STATE/log" 2>&1 ) &
+  launch
+  echo "127.0.0.1:$PORT $STATE"
+}
+
+# Starts the server of $STATE on $PORT and waits until it is ready; removes $STATE when it
+# cannot start.
+launch() {
+  ( service_run >>"$STATE/log" 2>&1 ) &
   echo $! >"$STATE/pid"
   local waited=0
   until service_ready; do
@@ -61,7 +70,22 @@ service_start() {
       die "not ready after 60 s (log above)"
     fi
   done
+}
+
+# Stops the server and starts it again on the same port with the same data (tests of
+# reconnection and durability).
+service_restart() {
+  load_state "${1:-}"
+  service_kill
+  launch
   echo "127.0.0.1:$PORT $STATE"
+}
+
+load_state() {
+  STATE="${1:-}"
+  [ -n "$STATE" ] && [ -d "$STATE" ] || die "usage: $0 stop|restart <state dir printed by start>"
+  PORT="$(cat "$STATE/port")"
+  DATA="$STATE/data"
 }
 
 service_kill() {
@@ -80,10 +104,7 @@ service_kill() {
 }
 
 service_stop() {
-  STATE="${1:-}"
-  [ -n "$STATE" ] && [ -d "$STATE" ] || die "usage: $0 stop <state dir printed by start>"
-  PORT="$(cat "$STATE/port")"
-  DATA="$STATE/data"
+  load_state "${1:-}"
   service_kill
   rm -rf "$STATE"
 }
@@ -92,7 +113,8 @@ service_main() {
   case "${1:-}" in
     start) service_start ;;
     stop) service_stop "${2:-}" ;;
+    restart) service_restart "${2:-}" ;;
     install) ensure_installed ;;
-    *) die "usage: $0 start | stop <state dir> | install" ;;
+    *) die "usage: $0 start | stop <state dir> | restart <state dir> | install" ;;
   esac
 }

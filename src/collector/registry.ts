@@ -3,6 +3,7 @@ import { debugExporterFactory } from '../exporters/debug/factory.js';
 import { fileExporterFactory } from '../exporters/file/factory.js';
 import type { Exporter } from '../exporters/helper/queued-exporter.js';
 import { influxdbExporterFactory } from '../exporters/influxdb/factory.js';
+import { natsExporterFactory } from '../exporters/nats/factory.js';
 import { otlpExporterFactory } from '../exporters/otlp/factory.js';
 import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { postgresqlExporterFactory } from '../exporters/postgresql/factory.js';
@@ -21,6 +22,7 @@ import { deltaToCumulativeProcessorFactory } from '../processors/deltatocumulati
 import { filterProcessorFactory } from '../processors/filter/factory.js';
 import { intervalProcessorFactory } from '../processors/interval/factory.js';
 import { memoryLimiterProcessorFactory } from '../processors/memorylimiter/factory.js';
+import { natsReceiverFactory } from '../receivers/nats/factory.js';
 import { otlpReceiverFactory } from '../receivers/otlp/factory.js';
 import { remoteWriteReceiverFactory } from '../receivers/prometheusremotewrite/factory.js';
 
@@ -44,6 +46,7 @@ export interface ExporterFactory {
 export const receivers: Record<string, ReceiverFactory> = {
   otlp: otlpReceiverFactory as ReceiverFactory,
   prometheusremotewrite: remoteWriteReceiverFactory as ReceiverFactory,
+  nats: natsReceiverFactory as ReceiverFactory,
 };
 
 export const processors: Record<string, ProcessorFactory> = {
@@ -68,4 +71,5 @@ export const exporters: Record<string, ExporterFactory> = {
   prometheusremotewrite: remoteWriteExporterFactory as ExporterFactory,
   postgresql: postgresqlExporterFactory as ExporterFactory,
   influxdb: influxdbExporterFactory as ExporterFactory,
+  nats: natsExporterFactory as ExporterFactory,
 };

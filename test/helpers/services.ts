@@ -4,7 +4,13 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const scripts = new URL('../../scripts/services/', import.meta.url).pathname;
 
-export type ServiceName = 'prometheus' | 'victoria-metrics' | 'vmagent' | 'postgresql' | 'influxdb';
+export type ServiceName =
+  | 'prometheus'
+  | 'victoria-metrics'
+  | 'vmagent'
+  | 'postgresql'
+  | 'influxdb'
+  | 'nats-server';
 
 export interface RunningService {
   /** `127.0.0.1:port` */
@@ -13,6 +19,8 @@ export interface RunningService {
   /** The server's config, data and log live here (see scripts/services/lib.sh). */
   stateDir: string;
   stop(): Promise<void>;
+  /** Stops the server and starts it again on the same port with the same data. */
+  restart(): Promise<void>;
 }
 
 /**
@@ -36,6 +44,9 @@ export async function startService(
     stateDir,
     stop: async () => {
       await run('bash', [script, 'stop', stateDir], { timeout: 30_000 });
+    },
+    restart: async () => {
+      await run('bash', [script, 'restart', stateDir], { timeout: 60_000 });
     },
   };
 }

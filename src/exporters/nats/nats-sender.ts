@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import { connect, type JetStreamClient, type NatsConnection, nanos, StorageType } from 'nats';
+import { encodeMetricsRequest } from '../../codec/protobuf/encode-request.js';
+import { PermanentError, RetryableError } from '../../delivery/errors.js';
+import type { Sender, SendResult } from '../../delivery/sender.js';
+import { BatchCopier } from '../../model/batch-copier.js';
+import type { MetricBatch } from '../../model/metric-batch.js';
+
+export interface NatsSenderOptions {
+  /** `nats://host:port` (several, comma-separated, for a cluster). */
+  url: string;
+  stream: string;
+  subject: string;
+  /** 0: one subject; N: `<subject>.<series hash mod N>`, so consumers can partition. */
+  partitions: number;
+  /** Create the stream (file storage, subjects `<subject>` and `<subject>.>`) when missing. */
+  createStream: boolean;
+  /** How long JetStream remembers message ids, so a retried publish is stored once. */
+  duplicateWindowMs: number;
+  user?: string;
+  password?: string;
+  token?: string;
+}
+
+/**
+ * Publishes each batch as an OTLP `ExportMetricsServiceRequest` to NATS JetStream and waits
+ * for the stream's acknowledgement. Every message carries a `Nats-Msg-Id` derived from its
+ * bytes: a publish retried after a lost acknowledgement is stored once (within the stream's
+ * duplicate window). The connection reconnects by itself; a publish while the server is
+ * away fails and the delivery engine retries it.
+ */
+export class NatsSender implements Sender {
+  readonly destination: string;
+  readonly #options: NatsSenderOptions;
+  #connection: Promise<{ nc: NatsConnection; js: JetStreamClient }> | undefined;
+
+  constructor(options: NatsSenderOptions) {
+    this.#options = options;
+    this.destination = `${options.url} (stream ${options.stream}, subject ${options.subject})`;
+  }
+
+  async send(batch: MetricBatch, signal: AbortSignal): Promise<SendResult> {
+    const { js, nc } = await this.#connect();
+    for (const [subject, part] of this.#parts(batch)) {
+      if (signal.aborted) throw new RetryableError('send aborted');
+      const payload = encodeMetricsRequest(part);
+      const max = nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
+      if (payload.length > max) {
+        throw new PermanentError(
+          `a request of ${payload.length} bytes exceeds the server's max_payload (${max}): set batch.max_bytes below it`,
+        );
+      }
+      const msgID = createHash('sha256').update(payload).digest('hex').slice(0, 32);
+      try {
+        await js.publish(subject, payload, { msgID, timeout: 5_000 });
+      } catch (err) {
+        throw classify(err);
+      }
+    }
+    return { rejectedPoints: 0 };
+  }
+
+  async close(): Promise<void> {
+    const connection = this.#connection;
+    this.#connection = undefined;
+    if (!connection) return;
+    try {
+      await (await connection).nc.drain();
+    } catch {
+      // Never connected, or already closed.
+    }
+  }
+
+  /** The batch whole, or split by series hash into one part per partition subject. */
+  *#parts(batch: MetricBatch): Generator<[string, MetricBatch]> {
+    const { subject, partitions } = this.#options;
+    if (partitions <= 0) {
+      yield [subject, batch];
+      return;
+    }
+    const series = batch.points.series;
+    const partitionOf = (i: number) => (batch.seriesHash(series[i]) >>> 0) % partitions;
+    for (let p = 0; p < partitions; p++) {
+      const copier = new BatchCopier();
+      copier.append(batch, 0, batch.pointCount, { keep: (i) => partitionOf(i) === p });
+      if (copier.target.pointCount > 0) yield [`${subject}.${p}`, copier.target];
+    }
+  }
+
+  #connect(): Promise<{ nc: NatsConnection; js: JetStreamClient }> {
+    this.#connection ??= this.#open().catch((err) => {
+      this.#connection = undefined; // the next send tries again
+      throw classify(err);
+    });
+    return this.#connection;
+  }
+
+  async #open(): Promise<{ nc: NatsConnection; js: JetStreamClient }> {
+    const { url, user, password, token } = this.#options;
+    const nc = await connect({
+      servers: url.split(','),
+      name: 'sluice',
+      user,
+      pass: password,
+      token,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+    if (this.#options.createStream) await ensureStream(nc, this.#options);
+    return { nc, js: nc.jetstream() };
+  }
+}
+
+/** Adds the stream when missing (file storage, the subject and its partitions). */
+export async function ensureStream(
+  nc: NatsConnection,
+  options: Pick<NatsSenderOptions, 'stream' | 'subject' | 'duplicateWindowMs'>,
+): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  try {
+    await jsm.streams.info(options.stream);
+  } catch {
+    await jsm.streams.add({
+      name: options.stream,
+      subjects: [options.subject, `${options.subject}.>`],
+      storage: StorageType.File,
+      duplicate_window: nanos(options.duplicateWindowMs),
+    });
+  }
+}
+
+/** Authorization and permission failures are permanent; the rest (timeouts, no responders while the server restarts, a lost connection) is retried. */
+function classify(err: unknown): PermanentError | RetryableError {
+  const e = err as Error & { code?: string };
+  const message = `NATS: ${e?.message ?? String(err)}`;
+  if (
+    /authorization|permissions violation/i.test(e?.message ?? '') ||
+    e?.code === 'AUTHORIZATION_VIOLATION'
+  ) {
+    return new PermanentError(message);
+  }
+  return new RetryableError(message, { cause: err });
+}

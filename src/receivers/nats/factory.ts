@@ -1,0 +1,164 @@
+import {
+  AckPolicy,
+  connect,
+  type Consumer as JsConsumer,
+  type JsMsg,
+  type NatsConnection,
+} from 'nats';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { decodeMetricsRequest } from '../../codec/protobuf/decode-request.js';
+import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
+import { ReceiverStats, refusalReason } from '../receiver-stats.js';
+
+export const natsReceiverConfig = z.strictObject({
+  url: z
+    .string()
+    .regex(
+      /^nats:\/\/[^,\s]+(,nats:\/\/[^,\s]+)*$/,
+      'expected nats://host:port (comma-separated for several)',
+    ),
+  stream: z.string().default('SLUICE_METRICS'),
+  /** Durable consumer name: several collectors with the same name share the work. */
+  consumer: z
+    .string()
+    .regex(/^[^.\s*>]+$/, 'a consumer name has no dots, spaces, * or >')
+    .default('sluice'),
+  /** Only these subjects of the stream (e.g. one partition, `sluice.metrics.3`). */
+  filter_subject: z.string().optional(),
+  /** Messages handed out at once and not yet acknowledged. */
+  max_ack_pending: z.number().int().min(1).default(256),
+  user: z.string().optional(),
+  password: z.string().optional(),
+  token: z.string().optional(),
+});
+
+export type NatsReceiverConfig = z.infer<typeof natsReceiverConfig>;
+
+/**
+ * A durable JetStream pull consumer: each message is an OTLP protobuf request; it is
+ * acknowledged only once the pipeline accepted its batch, so nothing is lost when sluice
+ * or the pipeline stops half-way (JetStream redelivers). Under backpressure the message is
+ * negatively acknowledged with a delay; a message that cannot be decoded is terminated
+ * (never redelivered), counted and logged.
+ */
+export class NatsReceiver implements Component {
+  readonly id: string;
+  readonly stats = new ReceiverStats();
+  readonly #config: NatsReceiverConfig;
+  readonly #next: Consumer;
+  readonly #logger: Logger;
+  #nc: NatsConnection | undefined;
+  #loop: Promise<void> | undefined;
+  #stopping = false;
+
+  constructor(settings: ComponentSettings, config: NatsReceiverConfig, next: Consumer) {
+    this.id = settings.id;
+    this.#config = config;
+    this.#next = next;
+    this.#logger = settings.logger.child({ receiver: settings.id });
+  }
+
+  get addresses(): string[] {
+    return [
+      `NATS JetStream ${this.#config.url} stream ${this.#config.stream}, consumer ${this.#config.consumer}`,
+    ];
+  }
+
+  async start(): Promise<void> {
+    const { url, user, password, token } = this.#config;
+    this.#nc = await connect({
+      servers: url.split(','),
+      name: `sluice ${this.id}`,
+      user,
+      pass: password,
+      token,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+    this.#loop = this.#run();
+  }
+
+  async shutdown(): Promise<void> {
+    this.#stopping = true;
+    const nc = this.#nc;
+    this.#nc = undefined;
+    // Draining stops the deliveries and waits for the messages in hand to be handled.
+    await nc?.drain().catch(() => {});
+    await this.#loop;
+  }
+
+  /**
+   * Consumes until shutdown. The stream is the producer's (the nats exporter creates it):
+   * until it exists this waits and says so; a consumer that ends (a server restart) is
+   * fetched again.
+   */
+  async #run(): Promise<void> {
+    let waitingSaid = false;
+    while (!this.#stopping && this.#nc) {
+      try {
+        const jsm = await this.#nc.jetstreamManager();
+        await jsm.consumers.add(this.#config.stream, {
+          durable_name: this.#config.consumer,
+          ack_policy: AckPolicy.Explicit,
+          max_ack_pending: this.#config.max_ack_pending,
+          ...(this.#config.filter_subject ? { filter_subject: this.#config.filter_subject } : {}),
+        });
+        waitingSaid = false;
+        const consumer: JsConsumer = await this.#nc
+          .jetstream()
+          .consumers.get(this.#config.stream, this.#config.consumer);
+        const messages = await consumer.consume({
+          max_messages: Math.min(64, this.#config.max_ack_pending),
+        });
+        for await (const message of messages) await this.#handle(message);
+      } catch (err) {
+        if (this.#stopping) return;
+        if (!waitingSaid) {
+          this.#logger.warn(
+            { error: (err as Error).message, stream: this.#config.stream },
+            'NATS stream or consumer not available; retrying every second',
+          );
+          waitingSaid = true;
+        }
+      }
+      if (!this.#stopping) await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+
+  async #handle(message: JsMsg): Promise<void> {
+    this.stats.requests++;
+    let batch: ReturnType<typeof decodeMetricsRequest>;
+    try {
+      batch = decodeMetricsRequest(message.data);
+    } catch (err) {
+      this.stats.malformed++;
+      this.#logger.warn(
+        { error: (err as Error).message, subject: message.subject, seq: message.seq },
+        'terminated a NATS message that is not an OTLP metrics request',
+      );
+      message.term();
+      return;
+    }
+    const points = batch.pointCount;
+    this.stats.received += points;
+    try {
+      await this.#next.consume(batch);
+      this.stats.accepted += points;
+      message.ack();
+    } catch (err) {
+      const reason = refusalReason(err);
+      this.stats.refuse(reason, points);
+      // JetStream keeps it and hands it out again a second later.
+      message.nak(1_000);
+    }
+  }
+}
+
+export const natsReceiverFactory = {
+  type: 'nats',
+  configSchema: natsReceiverConfig,
+  create(settings: ComponentSettings, config: NatsReceiverConfig, next: Consumer) {
+    return new NatsReceiver(settings, config, next);
+  },
+};

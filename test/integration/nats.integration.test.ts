@@ -1,0 +1,132 @@
+import { connect } from 'nats';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Collector } from '../../src/collector/collector.js';
+import { parseConfig } from '../../src/collector/config/load-config.js';
+import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
+import type { NatsReceiver } from '../../src/receivers/nats/factory.js';
+import { counterBatch } from '../helpers/batches.js';
+import { OtlpSink } from '../helpers/otlp-sink.js';
+import { type RunningService, startService } from '../helpers/services.js';
+
+const quiet = pino({ level: 'silent' });
+
+describe('nats exporter and receiver through a real nats-server with JetStream', () => {
+  let server: RunningService;
+  let producer: Collector;
+  let consumer: Collector;
+  let sink: OtlpSink;
+
+  beforeAll(async () => {
+    server = await startService('nats-server');
+    const url = `nats://${server.address}`;
+    sink = new OtlpSink();
+    await sink.start();
+    producer = new Collector(
+      parseConfig(`
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:0 }
+exporters:
+  nats:
+    url: ${url}
+    stream: METRICS
+    subject: metrics.otlp
+    partitions: 4
+    batch: { max_points: 200, flush_interval: 10ms }
+    retry_on_failure: { initial_interval: 100ms, max_interval: 500ms, max_elapsed_time: 60s }
+    circuit_breaker: { enabled: false }
+service:
+  pipelines:
+    metrics: { receivers: [otlp], exporters: [nats] }
+`),
+      quiet,
+    );
+    await producer.start();
+    consumer = new Collector(
+      parseConfig(`
+receivers:
+  nats:
+    url: ${url}
+    stream: METRICS
+    consumer: sluice-test
+exporters:
+  otlphttp:
+    metrics_endpoint: ${sink.url}
+    batch: { flush_interval: 10ms }
+service:
+  pipelines:
+    metrics: { receivers: [nats], exporters: [otlphttp] }
+`),
+      quiet,
+    );
+    await consumer.start();
+  });
+
+  afterAll(async () => {
+    await producer?.shutdown(2_000);
+    await consumer?.shutdown(2_000);
+    await sink?.stop();
+    await server?.stop();
+  });
+
+  async function waitFor(ids: string[], timeoutMs = 30_000): Promise<string[]> {
+    const until = Date.now() + timeoutMs;
+    let missing = ids;
+    while (Date.now() < until) {
+      const delivered = sink.deliveredIds();
+      missing = ids.filter((id) => !delivered.has(id));
+      if (missing.length === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return missing;
+  }
+
+  it('publishes to partition subjects and the durable consumer forwards every point', async () => {
+    const exporter = producer.exporters.get('nats') as QueuedExporter;
+    const { batch, ids } = counterBatch(1_000, 'nats.first');
+    await exporter.consume(batch);
+    await exporter.engine.forceFlush();
+    expect(await waitFor(ids)).toEqual([]);
+    // The stream holds the messages under the series-hash subjects.
+    const nc = await connect({ servers: `nats://${server.address}` });
+    const info = await (await nc.jetstreamManager()).streams.info('METRICS', {
+      subjects_filter: '>',
+    });
+    await nc.close();
+    const subjects = Object.keys(info.state.subjects ?? {}).sort();
+    expect(subjects).toEqual([
+      'metrics.otlp.0',
+      'metrics.otlp.1',
+      'metrics.otlp.2',
+      'metrics.otlp.3',
+    ]);
+    const receiver = consumer.receivers.get('nats') as unknown as NatsReceiver;
+    expect(receiver.stats.accepted).toBe(1_000);
+  });
+
+  it('loses nothing when the server restarts in the middle of the run', async () => {
+    const exporter = producer.exporters.get('nats') as QueuedExporter;
+    const all: string[] = [];
+    const sendSome = async (n: number) => {
+      const { batch, ids } = counterBatch(n, 'nats.restart');
+      all.push(...ids);
+      await exporter.consume(batch);
+    };
+    for (let k = 0; k < 5; k++) await sendSome(300);
+    const restarting = server.restart();
+    // Accepted while the server is away: queued and retried until it is back.
+    for (let k = 0; k < 5; k++) {
+      await sendSome(300);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await restarting;
+    for (let k = 0; k < 5; k++) await sendSome(300);
+    await exporter.engine.forceFlush();
+    expect(exporter.engine.stats.accepted).toBeGreaterThanOrEqual(all.length);
+    expect(await waitFor(all, 60_000)).toEqual([]);
+    const dead = Object.values(exporter.engine.stats.deadLettered).reduce((a, b) => a + b, 0);
+    expect(dead).toBe(0);
+  });
+});
