@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { batchToRemoteWrite } from '../../src/codec/prometheus/batch-to-remote-write.js';
+import { exponentialAsClassic } from '../../src/codec/prometheus/exponential-buckets.js';
 import { decodeWriteRequest, encodeWriteRequest } from '../../src/codec/prometheus/remote-write.js';
 import { Collector } from '../../src/collector/collector.js';
 import { parseConfig } from '../../src/collector/config/load-config.js';
@@ -15,6 +16,8 @@ const options = {
   targetInfo: true,
   sendMetadata: true,
   externalLabels: { cluster: 'eu-1', env: 'override' },
+  exponentialHistograms: 'classic' as const,
+  exponentialMaxBuckets: 32,
 };
 
 function sampleBatch(): MetricBatch {
@@ -113,6 +116,82 @@ describe('OTel → Prometheus remote write translation', () => {
       { type: 1, family: 'http_requests_total', help: 'Requests served', unit: '' },
       { type: 3, family: 'latency_seconds', help: '', unit: 'seconds' },
     ]);
+  });
+});
+
+describe('exponential histograms as classic buckets', () => {
+  it('puts each bucket at its upper bound, zero bucket at its threshold, negatives mirrored', () => {
+    // Scale 0: base 2, positive bucket i covers (2^i, 2^(i+1)].
+    const classic = exponentialAsClassic(
+      {
+        scale: 0,
+        zeroCount: 1,
+        zeroThreshold: 0,
+        positive: { offset: 1, bucketCounts: [3n, 0n, 2n] }, // (2,4], (4,8], (8,16]
+        negative: { offset: 0, bucketCounts: [4n] }, // [-2, -1)
+      },
+      32,
+    );
+    expect(classic).toEqual({ bounds: [-1, 0, 4, 16], counts: [4, 1, 3, 2] });
+  });
+
+  it('lowers the scale until the buckets fit, keeping every count', () => {
+    const counts = Array.from({ length: 40 }, (_, k) => BigInt(k + 1));
+    const classic = exponentialAsClassic(
+      { scale: 3, zeroCount: 0, zeroThreshold: 0, positive: { offset: 5, bucketCounts: counts } },
+      8,
+    );
+    expect(classic.bounds.length - 1).toBeLessThanOrEqual(8);
+    expect(classic.counts.reduce((a, b) => a + b, 0)).toBe(820);
+    // Still ascending, and the last bound covers the largest original bucket's upper bound.
+    expect([...classic.bounds].sort((a, b) => a - b)).toEqual(classic.bounds);
+    expect(classic.bounds.at(-1)).toBeGreaterThanOrEqual(2 ** (45 / 8));
+  });
+
+  it('writes them as _bucket series in remote write, or drops them with a count', () => {
+    const batch = new MetricBatch();
+    const m = batch.addMetric(batch.addScope(batch.addResource()), {
+      name: 'payload',
+      type: MetricType.ExponentialHistogram,
+      temporality: Temporality.Cumulative,
+      unit: 'By',
+    });
+    batch.addExponentialHistogramPoint(batch.series(m, {}), {
+      startTime: 1n,
+      time: 2_000_000n,
+      count: 5,
+      sum: 40,
+      scale: 0,
+      zeroCount: 0,
+      positive: { offset: 2, bucketCounts: [5] }, // (4, 8]
+    });
+    const names = (mode: 'classic' | 'drop') => {
+      const { request, skipped } = batchToRemoteWrite(batch, {
+        ...options,
+        targetInfo: false,
+        exponentialHistograms: mode,
+      });
+      return {
+        series: request.timeseries.map((s) =>
+          s.labels
+            .filter(([k]) => k === '__name__' || k === 'le')
+            .map(([, v]) => v)
+            .join(' '),
+        ),
+        skipped,
+      };
+    };
+    expect(names('classic')).toEqual({
+      series: [
+        'payload_bytes_bucket 0',
+        'payload_bytes_bucket 8',
+        'payload_bytes_bucket +Inf',
+        'payload_bytes_sum',
+        'payload_bytes_count',
+      ],
+      skipped: {},
+    });
+    expect(names('drop')).toEqual({ series: [], skipped: { exponential_histogram: 1 } });
   });
 });
 

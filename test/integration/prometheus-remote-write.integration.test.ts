@@ -2,6 +2,7 @@ import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
+  AggregationType,
   MeterProvider,
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
@@ -41,6 +42,12 @@ async function recordThroughSluice(
       'deployment.environment': 'prod',
     }),
     readers: [reader],
+    views: [
+      {
+        instrumentName: 'payload.size',
+        aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM },
+      },
+    ],
   });
   const meter = provider.getMeter('app', '1.2.0');
   const requests = meter.createCounter('http.server.requests');
@@ -52,6 +59,8 @@ async function recordThroughSluice(
     advice: { explicitBucketBoundaries: [10, 100] },
   });
   for (const ms of [3, 30, 300]) duration.record(ms, { 'http.route': '/cart' });
+  const payload = meter.createHistogram('payload.size', { unit: 'By' });
+  for (const bytes of [100, 200, 400, 800, 1600]) payload.record(bytes);
   meter.createUpDownCounter('active.sessions').add(3);
   meter.createObservableGauge('queue.depth').addCallback((result) => result.observe(7));
   await reader.forceFlush();
@@ -87,6 +96,7 @@ service:
 }
 
 const value = (series: { value: [number, string] }[]) => series.map((s) => Number(s.value[1]));
+const le = (text: string) => (text === '+Inf' ? Number.POSITIVE_INFINITY : Number(text));
 
 for (const backend of ['prometheus', 'victoria-metrics'] as ServiceName[]) {
   describe(`prometheusremotewrite exporter → real ${backend}`, () => {
@@ -142,6 +152,23 @@ for (const backend of ['prometheus', 'victoria-metrics'] as ServiceName[]) {
       expect(median).toBeLessThanOrEqual(100);
     });
 
+    it('stores exponential histograms as classic buckets', async () => {
+      const name = 'payload_size_bytes';
+      expect(value(await query(`${name}_count`))).toEqual([5]);
+      expect(value(await query(`${name}_sum`))).toEqual([3100]);
+      expect(value(await query(`${name}_bucket{le="+Inf"}`))).toEqual([5]);
+      const buckets = await query(`${name}_bucket`, 3);
+      // Cumulative counts rise with le; 100 lies at or below the first populated bound.
+      const sorted = buckets
+        .map((b) => [le(b.metric.le), Number(b.value[1])])
+        .sort((a, b) => a[0] - b[0]);
+      for (let k = 1; k < sorted.length; k++)
+        expect(sorted[k][1]).toBeGreaterThanOrEqual(sorted[k - 1][1]);
+      const [median] = value(await query(`histogram_quantile(0.5, ${name}_bucket)`));
+      expect(median).toBeGreaterThan(200);
+      expect(median).toBeLessThanOrEqual(800);
+    });
+
     it('stores gauges and non-monotonic sums as gauges, and target_info per resource', async () => {
       expect(value(await query('queue_depth{job="checkout"}'))).toEqual([7]);
       expect(value(await query('active_sessions{job="checkout"}'))).toEqual([3]);
@@ -159,8 +186,9 @@ for (const backend of ['prometheus', 'victoria-metrics'] as ServiceName[]) {
       const rejectedBefore = engine.stats.rejected;
       await recordThroughSluice(collector, AggregationTemporality.DELTA);
       await engine.forceFlush();
-      // Counter and histogram are delta; the up-down counter and the gauge stay cumulative.
-      expect(engine.stats.rejected - rejectedBefore).toBe(3);
+      // Counter and both histograms are delta; the up-down counter and the gauge stay
+      // cumulative.
+      expect(engine.stats.rejected - rejectedBefore).toBe(4);
     });
   });
 }
@@ -184,6 +212,8 @@ describe('prometheusremotewrite against a real Prometheus: refusals', () => {
       targetInfo: false,
       sendMetadata: false,
       externalLabels: {},
+      exponentialHistograms: 'classic',
+      exponentialMaxBuckets: 32,
     });
     const now = BigInt(Date.now()) * 1_000_000n;
     const batchAt = (time: bigint, value: number) => {

@@ -1,6 +1,7 @@
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, type MetricDescriptor, MetricType } from '../../model/types.js';
+import { exponentialAsClassic } from './exponential-buckets.js';
 import {
   attributeLabels,
   type FamilyType,
@@ -27,6 +28,9 @@ export interface RemoteWriteTranslation {
   sendMetadata: boolean;
   /** Added to every series, overriding labels of the same name. */
   externalLabels: Record<string, string>;
+  /** Exponential histograms as classic `le` buckets (at most `exponentialMaxBuckets` per sign), or dropped with a count. */
+  exponentialHistograms: 'classic' | 'drop';
+  exponentialMaxBuckets: number;
 }
 
 /** A request and the points that have no remote-write form, by reason. */
@@ -51,8 +55,9 @@ const METADATA_TYPE: Record<FamilyType, number> = {
  * `_bucket{le}` / `_sum` / `_count`, summaries as `{quantile}` / `_sum` / `_count`.
  *
  * Prometheus stores cumulative series only: delta sums and histograms are skipped (the
- * `deltatocumulative` processor converts them first), as are exponential histograms (no
- * classic form without losing resolution) and points flagged "no recorded value".
+ * `deltatocumulative` processor converts them first), as are points flagged "no recorded
+ * value". Exponential histograms become classic `le` buckets (see `exponentialAsClassic`)
+ * or, if so configured, are skipped.
  */
 export function batchToRemoteWrite(
   batch: MetricBatch,
@@ -89,7 +94,7 @@ export function batchToRemoteWrite(
   for (let i = 0; i < batch.pointCount; i++) {
     view.at(i);
     const metric = view.metric;
-    const reason = unsupported(metric, view.flags);
+    const reason = unsupported(metric, view.flags, options.exponentialHistograms);
     if (reason) {
       skip(reason);
       continue;
@@ -117,12 +122,23 @@ export function batchToRemoteWrite(
     latestMs[scope.resource] = Math.max(latestMs[scope.resource], ms);
     points++;
     if (type === 'histogram') {
-      const bounds = view.bounds;
-      const counts = view.bucketCounts;
+      const classic =
+        metric.type === MetricType.ExponentialHistogram
+          ? exponentialAsClassic(
+              {
+                scale: view.scale,
+                zeroCount: Number(view.zeroCount),
+                zeroThreshold: view.zeroThreshold,
+                positive: view.positive,
+                negative: view.negative,
+              },
+              options.exponentialMaxBuckets,
+            )
+          : { bounds: view.bounds, counts: view.bucketCounts };
       let cumulative = 0;
-      for (let k = 0; k < bounds.length; k++) {
-        cumulative += Number(counts[k] ?? 0n);
-        add(`${name}_bucket`, [...labels, ['le', formatNumber(bounds[k])]], cumulative, ms);
+      for (let k = 0; k < classic.bounds.length; k++) {
+        cumulative += Number(classic.counts[k] ?? 0);
+        add(`${name}_bucket`, [...labels, ['le', formatNumber(classic.bounds[k])]], cumulative, ms);
       }
       const count = Number(view.count);
       add(`${name}_bucket`, [...labels, ['le', '+Inf']], count, ms);
@@ -150,10 +166,21 @@ export function batchToRemoteWrite(
   return { request: { timeseries, metadata: [...metadata.values()] }, points, skipped };
 }
 
-function unsupported(metric: MetricDescriptor, flags: number): string | undefined {
+function unsupported(
+  metric: MetricDescriptor,
+  flags: number,
+  exponential: 'classic' | 'drop',
+): string | undefined {
   if (metric.type === MetricType.Empty) return 'empty_metric';
-  if (metric.type === MetricType.ExponentialHistogram) return 'exponential_histogram';
-  if ((metric.type === MetricType.Sum || metric.type === MetricType.Histogram) && isDelta(metric)) {
+  if (metric.type === MetricType.ExponentialHistogram && exponential === 'drop') {
+    return 'exponential_histogram';
+  }
+  if (
+    (metric.type === MetricType.Sum ||
+      metric.type === MetricType.Histogram ||
+      metric.type === MetricType.ExponentialHistogram) &&
+    isDelta(metric)
+  ) {
     return 'delta_temporality';
   }
   if (flags & DataPointFlags.NoRecordedValue) return 'no_recorded_value';

@@ -15,9 +15,11 @@ export const RESOURCE_IDENTITY = new Set([
   'service.instance.id',
 ]);
 
-/** The Prometheus type of a metric (not for exponential histograms, which have none). */
+/** The Prometheus type of a metric (exponential histograms become classic histograms). */
 export function familyType(metric: MetricDescriptor): FamilyType {
-  if (metric.type === MetricType.Histogram) return 'histogram';
+  if (metric.type === MetricType.Histogram || metric.type === MetricType.ExponentialHistogram) {
+    return 'histogram';
+  }
   if (metric.type === MetricType.Summary) return 'summary';
   return isCounter(metric) ? 'counter' : 'gauge';
 }

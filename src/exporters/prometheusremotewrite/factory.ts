@@ -25,6 +25,13 @@ export const remoteWriteExporterConfig = z
       .prefault({}),
     target_info: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
     send_metadata: z.boolean().default(false),
+    /** sluice's: exponential histograms as classic buckets (default) or dropped with a count. */
+    exponential_histograms: z
+      .strictObject({
+        mode: z.enum(['classic', 'drop']).default('classic'),
+        max_buckets: z.number().int().min(1).max(160).default(32),
+      })
+      .prefault({}),
     basic_auth: z.strictObject({ username: z.string(), password: z.string() }).optional(),
     bearer_token: z.string().optional(),
     ...exporterHelperKeys,
@@ -57,6 +64,8 @@ export const remoteWriteExporterFactory = {
       targetInfo: config.target_info.enabled,
       sendMetadata: config.send_metadata,
       externalLabels: config.external_labels,
+      exponentialHistograms: config.exponential_histograms.mode,
+      exponentialMaxBuckets: config.exponential_histograms.max_buckets,
     });
     return new QueuedExporter(settings, config as ExporterHelperConfig, sender);
   },
