@@ -115,7 +115,7 @@ service:
         expect.stringContaining('receivers.otlp.protocols.http.endpoint: expected host:port'),
         'receivers.otlp.protocols.http: unknown key "max_body"',
         expect.stringMatching(
-          /^receivers\.kafka: unknown receiver type "kafka" \(known: otlp, prometheusremotewrite\)$/,
+          /^receivers\.kafka: unknown receiver type "kafka" \(known: otlp, prometheusremotewrite, nats\)$/,
         ),
         expect.stringContaining('exporters.otlphttp.endpoint: expected an http:// or https:// URL'),
         expect.stringMatching(
