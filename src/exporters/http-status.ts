@@ -1,3 +1,4 @@
+import type { Dispatcher } from 'undici';
 import { parseRetryAfter } from '../delivery/backoff.js';
 import { PermanentError, RetryableError, ThrottleError } from '../delivery/errors.js';
 import { readUtf8 } from '../model/utf8.js';
@@ -56,4 +57,18 @@ export function statusMessage(body: Uint8Array, contentType: string | undefined)
   }
   const text = Buffer.from(body).toString('utf8').trim();
   return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
+/**
+ * Reads a response to the end: its body and content type when the status is 2xx; for any
+ * other status, throws the error class the status calls for (with the server's message).
+ */
+export async function successBody(
+  response: Dispatcher.ResponseData,
+): Promise<{ body: Uint8Array; contentType: string | undefined }> {
+  const body = new Uint8Array(await response.body.arrayBuffer());
+  const header = response.headers['content-type'];
+  const contentType = Array.isArray(header) ? header[0] : header;
+  if (response.statusCode >= 200 && response.statusCode < 300) return { body, contentType };
+  throw errorForHttpStatus(response.statusCode, body, contentType, response.headers['retry-after']);
 }

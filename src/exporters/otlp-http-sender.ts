@@ -9,7 +9,7 @@ import { decodeMetricsResponse } from '../codec/protobuf/response.js';
 import type { Sender, SendResult } from '../delivery/sender.js';
 import { InvalidMetricDataError } from '../model/errors.js';
 import type { MetricBatch } from '../model/metric-batch.js';
-import { errorForHttpStatus } from './http-status.js';
+import { successBody } from './http-status.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -99,31 +99,18 @@ export class OtlpHttpSender implements Sender {
       signal,
       dispatcher: this.#agent,
     });
-    const responseBody = new Uint8Array(await response.body.arrayBuffer());
-    const contentType = header(response.headers['content-type']);
-    if (response.statusCode >= 200 && response.statusCode < 300) {
-      if (responseBody.length === 0) return { rejectedPoints: 0 };
-      const partial = contentType?.includes('json')
-        ? decodeMetricsRequestJsonResponse(responseBody)
-        : decodeMetricsResponse(responseBody);
-      return {
-        rejectedPoints: partial.rejectedDataPoints,
-        message: partial.errorMessage || undefined,
-      };
-    }
-    throw errorForHttpStatus(
-      response.statusCode,
-      responseBody,
-      contentType,
-      response.headers['retry-after'],
-    );
+    const { body: responseBody, contentType } = await successBody(response);
+    if (responseBody.length === 0) return { rejectedPoints: 0 };
+    const partial = contentType?.includes('json')
+      ? decodeMetricsRequestJsonResponse(responseBody)
+      : decodeMetricsResponse(responseBody);
+    return {
+      rejectedPoints: partial.rejectedDataPoints,
+      message: partial.errorMessage || undefined,
+    };
   }
 
   async close(): Promise<void> {
     await this.#agent.close();
   }
-}
-
-function header(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }

@@ -1,3 +1,6 @@
+import type { Consumer } from '../model/consumer.js';
+import type { MetricBatch } from '../model/metric-batch.js';
+
 /** Counters of one receiver: what came in, what the pipeline accepted, what was refused and why. */
 export class ReceiverStats {
   requests = 0;
@@ -12,6 +15,28 @@ export class ReceiverStats {
 
   refuse(reason: string, points: number): void {
     this.refused[reason] = (this.refused[reason] ?? 0) + points;
+  }
+
+  /**
+   * Hands a decoded batch to the pipeline and counts what happened: undefined when it was
+   * accepted, else why not (`queue_full`, `memory_limit`, ...) and the pipeline's error,
+   * for the receiver to tell its client (429/503, RESOURCE_EXHAUSTED, a NATS nak).
+   */
+  async forward(
+    next: Consumer,
+    batch: MetricBatch,
+  ): Promise<{ reason: string; error: Error } | undefined> {
+    const points = batch.pointCount;
+    this.received += points;
+    try {
+      await next.consume(batch);
+      this.accepted += points;
+      return undefined;
+    } catch (err) {
+      const reason = refusalReason(err);
+      this.refuse(reason, points);
+      return { reason, error: err as Error };
+    }
   }
 }
 

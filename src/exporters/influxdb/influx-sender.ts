@@ -3,7 +3,8 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { Agent, request } from 'undici';
 import type { Sender, SendResult } from '../../delivery/sender.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
-import { errorForHttpStatus } from '../http-status.js';
+import { successBody } from '../http-status.js';
+import { skippedResult } from '../skipped-points.js';
 import { toLineProtocol } from './line-protocol.js';
 
 const gzip = promisify(gzipCallback);
@@ -36,16 +37,7 @@ export class InfluxSender implements Sender {
 
   async send(batch: MetricBatch, signal: AbortSignal): Promise<SendResult> {
     const { text, lines, skipped } = toLineProtocol(batch);
-    const rejectedPoints = Object.values(skipped).reduce((a, b) => a + b, 0);
-    const result: SendResult = {
-      rejectedPoints,
-      message:
-        rejectedPoints > 0
-          ? Object.entries(skipped)
-              .map(([reason, n]) => `${n} points skipped (${reason})`)
-              .join('; ')
-          : undefined,
-    };
+    const result = skippedResult(skipped);
     if (lines === 0) return result;
     const gzipped = this.#options.compression === 'gzip';
     const response = await request(this.#options.writeUrl, {
@@ -60,15 +52,8 @@ export class InfluxSender implements Sender {
       signal,
       dispatcher: this.#agent,
     });
-    const body = new Uint8Array(await response.body.arrayBuffer());
-    if (response.statusCode >= 200 && response.statusCode < 300) return result;
-    const contentType = response.headers['content-type'];
-    throw errorForHttpStatus(
-      response.statusCode,
-      body,
-      Array.isArray(contentType) ? contentType[0] : contentType,
-      response.headers['retry-after'],
-    );
+    await successBody(response);
+    return result;
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { PermanentError, RetryableError } from '../../delivery/errors.js';
 import type { Sender, SendResult } from '../../delivery/sender.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
+import { skippedResult } from '../skipped-points.js';
 import { copyRows } from './copy-rows.js';
 import {
   createTablesSql,
@@ -56,16 +57,7 @@ export class PostgresSender implements Sender {
 
   async send(batch: MetricBatch, signal: AbortSignal): Promise<SendResult> {
     const rows = copyRows(batch);
-    const rejectedPoints = Object.values(rows.skipped).reduce((a, b) => a + b, 0);
-    const result: SendResult = {
-      rejectedPoints,
-      message:
-        rejectedPoints > 0
-          ? Object.entries(rows.skipped)
-              .map(([reason, n]) => `${n} points skipped (${reason})`)
-              .join('; ')
-          : undefined,
-    };
+    const result = skippedResult(rows.skipped);
     if (rows.pointRows + rows.histogramRows === 0) return result;
     try {
       await this.#createTables();

@@ -7,7 +7,8 @@ import {
 import { encodeWriteRequest } from '../../codec/prometheus/remote-write.js';
 import type { Sender, SendResult } from '../../delivery/sender.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
-import { errorForHttpStatus } from '../http-status.js';
+import { successBody } from '../http-status.js';
+import { skippedResult } from '../skipped-points.js';
 
 export interface RemoteWriteSenderOptions extends RemoteWriteTranslation {
   /** The receiver's URL, e.g. `http://127.0.0.1:9090/api/v1/write`. */
@@ -44,11 +45,7 @@ export class RemoteWriteSender implements Sender {
 
   async send(batch: MetricBatch, signal: AbortSignal): Promise<SendResult> {
     const { request: writeRequest, skipped } = batchToRemoteWrite(batch, this.#options);
-    const rejectedPoints = Object.values(skipped).reduce((a, b) => a + b, 0);
-    const result: SendResult = {
-      rejectedPoints,
-      message: rejectedPoints > 0 ? skippedMessage(skipped) : undefined,
-    };
+    const result = skippedResult(skipped);
     if (writeRequest.timeseries.length === 0) return result;
     const body = compressSync(Buffer.from(encodeWriteRequest(writeRequest)));
     const response = await request(this.#options.endpoint, {
@@ -58,32 +55,11 @@ export class RemoteWriteSender implements Sender {
       signal,
       dispatcher: this.#agent,
     });
-    const responseBody = new Uint8Array(await response.body.arrayBuffer());
-    if (response.statusCode >= 200 && response.statusCode < 300) return result;
-    const contentType = response.headers['content-type'];
-    throw errorForHttpStatus(
-      response.statusCode,
-      responseBody,
-      Array.isArray(contentType) ? contentType[0] : contentType,
-      response.headers['retry-after'],
-    );
+    await successBody(response);
+    return result;
   }
 
   async close(): Promise<void> {
     await this.#agent.close();
   }
-}
-
-const HINTS: Record<string, string> = {
-  delta_temporality:
-    'delta points have no Prometheus form: put the deltatocumulative processor before this exporter',
-  exponential_histogram: 'exponential histograms have no remote write 1.0 form',
-  no_recorded_value: 'points flagged "no recorded value"',
-  empty_metric: 'metrics without data',
-};
-
-function skippedMessage(skipped: Record<string, number>): string {
-  return Object.entries(skipped)
-    .map(([reason, n]) => `${n} skipped (${reason}): ${HINTS[reason] ?? reason}`)
-    .join('; ');
 }

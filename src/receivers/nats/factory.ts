@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { decodeMetricsRequest } from '../../codec/protobuf/decode-request.js';
 import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
-import { ReceiverStats, refusalReason } from '../receiver-stats.js';
+import { ReceiverStats } from '../receiver-stats.js';
 
 export const natsReceiverConfig = z.strictObject({
   url: z
@@ -140,18 +140,10 @@ export class NatsReceiver implements Component {
       message.term();
       return;
     }
-    const points = batch.pointCount;
-    this.stats.received += points;
-    try {
-      await this.#next.consume(batch);
-      this.stats.accepted += points;
-      message.ack();
-    } catch (err) {
-      const reason = refusalReason(err);
-      this.stats.refuse(reason, points);
-      // JetStream keeps it and hands it out again a second later.
-      message.nak(1_000);
-    }
+    const refused = await this.stats.forward(this.#next, batch);
+    // Refused: JetStream keeps it and hands it out again a second later.
+    if (refused) message.nak(1_000);
+    else message.ack();
   }
 }
 

@@ -15,7 +15,7 @@ import type { Component, Consumer } from '../../model/consumer.js';
 import { parseListenEndpoint } from '../../model/endpoint.js';
 import { DecodeError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
-import { ReceiverStats, refusalReason } from '../receiver-stats.js';
+import { ReceiverStats } from '../receiver-stats.js';
 
 export interface OtlpGrpcReceiverOptions {
   endpoint: string;
@@ -114,27 +114,17 @@ export class OtlpGrpcReceiver implements Component {
       callback(serviceError(status.INVALID_ARGUMENT, message));
       return;
     }
-    const points = batch.pointCount;
-    this.stats.received += points;
-    try {
-      await this.#next.consume(batch);
-      this.stats.accepted += points;
-      callback(null, Buffer.from(encodeMetricsResponse()));
-    } catch (err) {
-      const reason = refusalReason(err);
-      this.stats.refuse(reason, points);
-      if (reason === 'queue_full') {
-        callback(
-          serviceError(
-            status.RESOURCE_EXHAUSTED,
-            (err as Error).message,
-            retryInfo(this.#options.retryAfterSeconds),
-          ),
-        );
-      } else {
-        callback(serviceError(status.UNAVAILABLE, (err as Error).message));
-      }
-    }
+    const refused = await this.stats.forward(this.#next, batch);
+    if (!refused) callback(null, Buffer.from(encodeMetricsResponse()));
+    else if (refused.reason === 'queue_full') {
+      callback(
+        serviceError(
+          status.RESOURCE_EXHAUSTED,
+          refused.error.message,
+          retryInfo(this.#options.retryAfterSeconds),
+        ),
+      );
+    } else callback(serviceError(status.UNAVAILABLE, refused.error.message));
   }
 }
 

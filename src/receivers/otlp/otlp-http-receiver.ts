@@ -12,7 +12,7 @@ import { parseListenEndpoint } from '../../model/endpoint.js';
 import { DecodeError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { writeVarint } from '../../model/wire.js';
-import { ReceiverStats, refusalReason } from '../receiver-stats.js';
+import { ReceiverStats } from '../receiver-stats.js';
 
 export interface OtlpHttpReceiverOptions {
   endpoint: string;
@@ -132,18 +132,12 @@ export class OtlpHttpReceiver implements Component {
       this.#logger.warn({ error: message }, 'refused a malformed OTLP/HTTP request');
       return fail(400, message);
     }
-    const points = batch.pointCount;
-    this.stats.received += points;
-    try {
-      await this.#next.consume(batch);
-      this.stats.accepted += points;
-    } catch (err) {
-      const reason = refusalReason(err);
-      this.stats.refuse(reason, points);
-      const retryAfter = String(this.#options.retryAfterSeconds);
-      if (reason === 'queue_full')
-        return fail(429, (err as Error).message, { 'retry-after': retryAfter });
-      return fail(503, (err as Error).message, { 'retry-after': retryAfter });
+    const refused = await this.stats.forward(this.#next, batch);
+    if (refused) {
+      const status = refused.reason === 'queue_full' ? 429 : 503;
+      return fail(status, refused.error.message, {
+        'retry-after': String(this.#options.retryAfterSeconds),
+      });
     }
     res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
     res.end(json ? encodeMetricsResponseJson() : encodeMetricsResponse());

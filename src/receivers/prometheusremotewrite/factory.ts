@@ -7,7 +7,7 @@ import { decodeWriteRequest } from '../../codec/prometheus/remote-write.js';
 import { remoteWriteToBatch } from '../../codec/prometheus/remote-write-to-batch.js';
 import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
 import { listenEndpoint, parseListenEndpoint } from '../../model/endpoint.js';
-import { ReceiverStats, refusalReason } from '../receiver-stats.js';
+import { ReceiverStats } from '../receiver-stats.js';
 
 /** The contrib `prometheusremotewrite` receiver's keys. */
 export const remoteWriteReceiverConfig = z.strictObject({
@@ -124,17 +124,11 @@ export class RemoteWriteReceiver implements Component {
       );
       return reply(400, `cannot decode the remote write request: ${(err as Error).message}`);
     }
-    const points = batch.pointCount;
-    this.stats.received += points;
-    try {
-      await this.#next.consume(batch);
-      this.stats.accepted += points;
-      reply(204);
-    } catch (err) {
-      const reason = refusalReason(err);
-      this.stats.refuse(reason, points);
-      reply(reason === 'queue_full' ? 429 : 503, (err as Error).message, { 'retry-after': '1' });
-    }
+    const refused = await this.stats.forward(this.#next, batch);
+    if (!refused) return reply(204);
+    reply(refused.reason === 'queue_full' ? 429 : 503, refused.error.message, {
+      'retry-after': '1',
+    });
   }
 }
 
