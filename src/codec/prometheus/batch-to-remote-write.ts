@@ -63,107 +63,192 @@ export function batchToRemoteWrite(
   batch: MetricBatch,
   options: RemoteWriteTranslation,
 ): TranslatedBatch {
-  const series = new Map<string, RemoteWriteSeries>();
-  const metadata = new Map<string, RemoteWriteMetadata>();
-  const skipped: Record<string, number> = {};
-  const skip = (reason: string) => {
-    skipped[reason] = (skipped[reason] ?? 0) + 1;
-  };
-  const external = mergeLabels(Object.entries(options.externalLabels));
-  const externalNames = new Set(external.map(([name]) => name));
-  const add = (name: string, pairs: LabelPair[], value: number, timestampMs: number) => {
-    // External labels win over the data's labels of the same name, as in Prometheus.
-    const own = mergeLabels(pairs).filter(([label]) => !externalNames.has(label));
-    const labels: LabelPair[] = [['__name__', name], ...own, ...external];
+  return new RemoteWriteTranslator(options).translate(batch);
+}
+
+/** A series' labels in final form, and its identity as one string. */
+interface FinalLabels {
+  labels: LabelPair[];
+  key: string;
+}
+
+/** Label sets remembered across batches: more than this and the memory starts over. */
+const CACHE_LIMIT = 200_000;
+
+/**
+ * `batchToRemoteWrite` for a stream of batches: the labels of a series (sanitised, merged,
+ * sorted, with external labels) are worked out the first time it is seen and remembered,
+ * keyed by its metric context and attribute bytes, so a steady stream pays a string and a
+ * map lookup per point instead of building and sorting labels every time.
+ */
+export class RemoteWriteTranslator {
+  readonly #options: RemoteWriteTranslation;
+  readonly #external: LabelPair[];
+  readonly #externalNames: Set<string>;
+  #cache = new Map<string, Map<string, FinalLabels>>();
+  #cached = 0;
+
+  constructor(options: RemoteWriteTranslation) {
+    this.#options = options;
+    this.#external = mergeLabels(Object.entries(options.externalLabels));
+    this.#externalNames = new Set(this.#external.map(([name]) => name));
+  }
+
+  translate(batch: MetricBatch): TranslatedBatch {
+    const options = this.#options;
+    const series = new Map<string, RemoteWriteSeries>();
+    const metadata = new Map<string, RemoteWriteMetadata>();
+    const skipped: Record<string, number> = {};
+    const identity = batch.resources.map((r) =>
+      resourceLabels(r.attributes, options.resourceToLabels),
+    );
+    const resourceKeys = identity.map((labels) => JSON.stringify(labels));
+    // Per metric of this batch: its Prometheus name and the context part of cache keys.
+    const names: (string | undefined)[] = [];
+    const contexts: (string | undefined)[] = [];
+    /** Per batch series: the labels of every remote-write series it feeds, by feed. */
+    const feeds: (Map<string, FinalLabels> | undefined)[] = [];
+    const latestMs = new Array<number>(batch.resources.length).fill(0);
+    const view = new PointView(batch);
+    let points = 0;
+    for (let i = 0; i < batch.pointCount; i++) {
+      view.at(i);
+      const metric = view.metric;
+      const reason = unsupported(metric, view.flags, options.exponentialHistograms);
+      if (reason) {
+        skipped[reason] = (skipped[reason] ?? 0) + 1;
+        continue;
+      }
+      const m = view.metricIndex;
+      const scope = batch.scopes[metric.scope];
+      const type = familyType(metric);
+      let name = names[m];
+      if (name === undefined) {
+        name = prometheusName(metric, {
+          namespace: options.namespace,
+          addSuffixes: options.addSuffixes,
+        });
+        names[m] = name;
+        contexts[m] = `${resourceKeys[scope.resource]}\u0002${scope.name}\u0002${scope.version}`;
+        if (options.sendMetadata && !metadata.has(name)) {
+          metadata.set(name, {
+            type: METADATA_TYPE[type],
+            family: name,
+            help: metric.description,
+            unit: options.addSuffixes ? unitSuffix(metric.unit) : '',
+          });
+        }
+      }
+      let feed = feeds[view.series];
+      if (feed === undefined) {
+        const bytes = batch.attributes.bytes(view.attributeSet);
+        const cacheKey = `${contexts[m]}\u0002${latin1(bytes)}`;
+        feed = this.#cache.get(cacheKey);
+        if (feed === undefined) {
+          if (this.#cached >= CACHE_LIMIT) {
+            this.#cache = new Map();
+            this.#cached = 0;
+          }
+          feed = new Map();
+          this.#cache.set(cacheKey, feed);
+          this.#cached++;
+        }
+        feeds[view.series] = feed;
+      }
+      const own = () =>
+        this.#own([
+          ...attributeLabels(view.attributes),
+          ...identity[scope.resource],
+          ...scopeLabels(scope),
+        ]);
+      const add = (
+        family: string,
+        extra: LabelPair | undefined,
+        value: number,
+        timestampMs: number,
+      ) => {
+        const feedKey = extra ? `${family}\u0000${extra[1]}` : family;
+        let final = feed.get(feedKey);
+        if (final === undefined) {
+          final = this.#final(family, own(), extra);
+          feed.set(feedKey, final);
+        }
+        let s = series.get(final.key);
+        if (!s) {
+          s = { labels: final.labels, samples: [] };
+          series.set(final.key, s);
+        }
+        s.samples.push({ value, timestampMs });
+      };
+      const ms = Number(view.time / 1_000_000n);
+      latestMs[scope.resource] = Math.max(latestMs[scope.resource], ms);
+      points++;
+      if (type === 'histogram') {
+        const classic =
+          metric.type === MetricType.ExponentialHistogram
+            ? exponentialAsClassic(
+                {
+                  scale: view.scale,
+                  zeroCount: Number(view.zeroCount),
+                  zeroThreshold: view.zeroThreshold,
+                  positive: view.positive,
+                  negative: view.negative,
+                },
+                options.exponentialMaxBuckets,
+              )
+            : { bounds: view.bounds, counts: view.bucketCounts };
+        let cumulative = 0;
+        for (let k = 0; k < classic.bounds.length; k++) {
+          cumulative += Number(classic.counts[k] ?? 0);
+          add(`${name}_bucket`, ['le', formatNumber(classic.bounds[k])], cumulative, ms);
+        }
+        const count = Number(view.count);
+        add(`${name}_bucket`, ['le', '+Inf'], count, ms);
+        add(`${name}_sum`, undefined, view.sum ?? 0, ms);
+        add(`${name}_count`, undefined, count, ms);
+      } else if (type === 'summary') {
+        for (const q of view.quantiles) {
+          add(name, ['quantile', formatNumber(q.quantile)], q.value, ms);
+        }
+        add(`${name}_sum`, undefined, view.sum ?? 0, ms);
+        add(`${name}_count`, undefined, Number(view.count), ms);
+      } else {
+        add(name, undefined, view.value, ms);
+      }
+    }
+    if (options.targetInfo) {
+      for (let r = 0; r < batch.resources.length; r++) {
+        const pairs = targetInfoLabels(batch.resources[r].attributes, identity[r]);
+        if (!pairs || latestMs[r] === 0) continue;
+        const final = this.#final('target_info', this.#own(pairs));
+        const s = series.get(final.key) ?? { labels: final.labels, samples: [] };
+        series.set(final.key, s);
+        s.samples.push({ value: 1, timestampMs: latestMs[r] });
+      }
+    }
+    const timeseries = [...series.values()];
+    // Samples of one series must reach Prometheus in time order.
+    for (const s of timeseries) s.samples.sort((a, b) => a.timestampMs - b.timestampMs);
+    return { request: { timeseries, metadata: [...metadata.values()] }, points, skipped };
+  }
+
+  /** The data's labels, sanitised and merged; external labels win over the same names. */
+  #own(pairs: LabelPair[]): LabelPair[] {
+    return mergeLabels(pairs).filter(([label]) => !this.#externalNames.has(label));
+  }
+
+  #final(name: string, own: LabelPair[], extra?: LabelPair): FinalLabels {
+    const labels: LabelPair[] = [['__name__', name], ...this.#external];
+    for (const pair of own) if (!extra || pair[0] !== extra[0]) labels.push(pair);
+    if (extra) labels.push(extra);
     // Names sort after `__name__` except upper-case ones; Prometheus wants them in order.
     labels.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const key = labels.map(([k, v]) => `${k}\u0000${v}`).join('\u0001');
-    let s = series.get(key);
-    if (!s) {
-      s = { labels, samples: [] };
-      series.set(key, s);
-    }
-    s.samples.push({ value, timestampMs });
-  };
-  const identity = batch.resources.map((r) =>
-    resourceLabels(r.attributes, options.resourceToLabels),
-  );
-  const latestMs = new Array<number>(batch.resources.length).fill(0);
-  const view = new PointView(batch);
-  let points = 0;
-  for (let i = 0; i < batch.pointCount; i++) {
-    view.at(i);
-    const metric = view.metric;
-    const reason = unsupported(metric, view.flags, options.exponentialHistograms);
-    if (reason) {
-      skip(reason);
-      continue;
-    }
-    const scope = batch.scopes[metric.scope];
-    const type = familyType(metric);
-    const name = prometheusName(metric, {
-      namespace: options.namespace,
-      addSuffixes: options.addSuffixes,
-    });
-    if (options.sendMetadata && !metadata.has(name)) {
-      metadata.set(name, {
-        type: METADATA_TYPE[type],
-        family: name,
-        help: metric.description,
-        unit: options.addSuffixes ? unitSuffix(metric.unit) : '',
-      });
-    }
-    const labels = [
-      ...attributeLabels(view.attributes),
-      ...identity[scope.resource],
-      ...scopeLabels(scope),
-    ];
-    const ms = Number(view.time / 1_000_000n);
-    latestMs[scope.resource] = Math.max(latestMs[scope.resource], ms);
-    points++;
-    if (type === 'histogram') {
-      const classic =
-        metric.type === MetricType.ExponentialHistogram
-          ? exponentialAsClassic(
-              {
-                scale: view.scale,
-                zeroCount: Number(view.zeroCount),
-                zeroThreshold: view.zeroThreshold,
-                positive: view.positive,
-                negative: view.negative,
-              },
-              options.exponentialMaxBuckets,
-            )
-          : { bounds: view.bounds, counts: view.bucketCounts };
-      let cumulative = 0;
-      for (let k = 0; k < classic.bounds.length; k++) {
-        cumulative += Number(classic.counts[k] ?? 0);
-        add(`${name}_bucket`, [...labels, ['le', formatNumber(classic.bounds[k])]], cumulative, ms);
-      }
-      const count = Number(view.count);
-      add(`${name}_bucket`, [...labels, ['le', '+Inf']], count, ms);
-      add(`${name}_sum`, labels, view.sum ?? 0, ms);
-      add(`${name}_count`, labels, count, ms);
-    } else if (type === 'summary') {
-      for (const q of view.quantiles) {
-        add(name, [...labels, ['quantile', formatNumber(q.quantile)]], q.value, ms);
-      }
-      add(`${name}_sum`, labels, view.sum ?? 0, ms);
-      add(`${name}_count`, labels, Number(view.count), ms);
-    } else {
-      add(name, labels, view.value, ms);
-    }
+    return { labels, key: labels.map(([k, v]) => `${k}\u0000${v}`).join('\u0001') };
   }
-  if (options.targetInfo) {
-    for (let r = 0; r < batch.resources.length; r++) {
-      const pairs = targetInfoLabels(batch.resources[r].attributes, identity[r]);
-      if (pairs && latestMs[r] > 0) add('target_info', pairs, 1, latestMs[r]);
-    }
-  }
-  const timeseries = [...series.values()];
-  // Samples of one series must reach Prometheus in time order.
-  for (const s of timeseries) s.samples.sort((a, b) => a.timestampMs - b.timestampMs);
-  return { request: { timeseries, metadata: [...metadata.values()] }, points, skipped };
+}
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
 function unsupported(

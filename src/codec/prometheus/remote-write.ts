@@ -92,54 +92,96 @@ function metadata(reader: WireReader, end: number, bytes: Uint8Array): RemoteWri
   return out;
 }
 
-/** Encodes a `WriteRequest` (for tests and the remote-write exporter). */
+/**
+ * Encodes a `WriteRequest` in two passes (sizes, then bytes into one buffer), without an
+ * intermediate array per label or sample: the remote-write exporter's hot path.
+ */
 export function encodeWriteRequest(request: WriteRequest): Uint8Array {
-  const parts: Uint8Array[] = [];
-  const message = (tag: number, body: Uint8Array) => {
-    const head = new Uint8Array(1 + varintSize(body.length));
-    head[0] = tag;
-    writeVarint(head, 1, body.length);
-    return concat([head, body]);
-  };
-  const text = (tag: number, value: string) => {
-    const n = utf8Length(value);
-    const out = new Uint8Array(1 + varintSize(n) + n);
-    out[0] = tag;
-    writeUtf8(out, writeVarint(out, 1, n), value, n);
-    return out;
-  };
-  for (const s of request.timeseries) {
-    const body: Uint8Array[] = [];
-    for (const [name, value] of s.labels)
-      body.push(message(0x0a, concat([text(0x0a, name), text(0x12, value)])));
+  const seriesSizes = new Array<number>(request.timeseries.length);
+  let total = 0;
+  for (let t = 0; t < request.timeseries.length; t++) {
+    const size = seriesSize(request.timeseries[t]);
+    seriesSizes[t] = size;
+    total += 1 + varintSize(size) + size;
+  }
+  const metadataSizes = request.metadata.map(metadataSize);
+  for (const size of metadataSizes) total += 1 + varintSize(size) + size;
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  let pos = 0;
+  for (let t = 0; t < request.timeseries.length; t++) {
+    const s = request.timeseries[t];
+    out[pos++] = 0x0a;
+    pos = writeVarint(out, pos, seriesSizes[t]);
+    for (const [name, value] of s.labels) {
+      const nameLength = utf8Length(name);
+      const valueLength = utf8Length(value);
+      out[pos++] = 0x0a;
+      pos = writeVarint(out, pos, labelSize(nameLength, valueLength));
+      pos = writeText(out, pos, 0x0a, name, nameLength);
+      pos = writeText(out, pos, 0x12, value, valueLength);
+    }
     for (const sample of s.samples) {
-      const v = new Uint8Array(9);
-      v[0] = 0x09;
-      new DataView(v.buffer).setFloat64(1, sample.value, true);
       const lo = sample.timestampMs >>> 0;
       const hi = Math.floor(sample.timestampMs / 4294967296) >>> 0;
-      const t = new Uint8Array(1 + varint64Size(lo, hi));
-      t[0] = 0x10;
-      writeVarint64(t, 1, lo, hi);
-      body.push(message(0x12, concat([v, t])));
+      out[pos++] = 0x12;
+      pos = writeVarint(out, pos, 10 + varint64Size(lo, hi));
+      out[pos++] = 0x09;
+      view.setFloat64(pos, sample.value, true);
+      pos += 8;
+      out[pos++] = 0x10;
+      pos = writeVarint64(out, pos, lo, hi);
     }
-    parts.push(message(0x0a, concat(body)));
   }
-  for (const m of request.metadata) {
-    const type = new Uint8Array([0x08, m.type]);
-    parts.push(
-      message(0x1a, concat([type, text(0x12, m.family), text(0x22, m.help), text(0x2a, m.unit)])),
-    );
-  }
-  return concat(parts);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
+  for (let k = 0; k < request.metadata.length; k++) {
+    const m = request.metadata[k];
+    out[pos++] = 0x1a;
+    pos = writeVarint(out, pos, metadataSizes[k]);
+    out[pos++] = 0x08;
+    out[pos++] = m.type;
+    pos = writeText(out, pos, 0x12, m.family, utf8Length(m.family));
+    pos = writeText(out, pos, 0x22, m.help, utf8Length(m.help));
+    pos = writeText(out, pos, 0x2a, m.unit, utf8Length(m.unit));
   }
   return out;
+}
+
+function seriesSize(s: RemoteWriteSeries): number {
+  let size = 0;
+  for (const [name, value] of s.labels) {
+    const body = labelSize(utf8Length(name), utf8Length(value));
+    size += 1 + varintSize(body) + body;
+  }
+  for (const sample of s.samples) {
+    const lo = sample.timestampMs >>> 0;
+    const hi = Math.floor(sample.timestampMs / 4294967296) >>> 0;
+    const body = 10 + varint64Size(lo, hi);
+    size += 1 + varintSize(body) + body;
+  }
+  return size;
+}
+
+function labelSize(nameLength: number, valueLength: number): number {
+  return 2 + varintSize(nameLength) + nameLength + varintSize(valueLength) + valueLength;
+}
+
+function metadataSize(m: RemoteWriteMetadata): number {
+  const text = (value: string) => {
+    const n = utf8Length(value);
+    return 1 + varintSize(n) + n;
+  };
+  return 2 + text(m.family) + text(m.help) + text(m.unit);
+}
+
+function writeText(
+  out: Uint8Array,
+  pos: number,
+  tag: number,
+  value: string,
+  length: number,
+): number {
+  out[pos++] = tag;
+  const at = writeVarint(out, pos, length);
+  writeUtf8(out, at, value, length);
+  return at + length;
 }

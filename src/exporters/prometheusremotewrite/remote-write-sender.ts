@@ -1,8 +1,8 @@
 import { compressSync } from 'snappy';
 import { Agent, request } from 'undici';
 import {
-  batchToRemoteWrite,
   type RemoteWriteTranslation,
+  RemoteWriteTranslator,
 } from '../../codec/prometheus/batch-to-remote-write.js';
 import { encodeWriteRequest } from '../../codec/prometheus/remote-write.js';
 import type { Sender, SendResult } from '../../delivery/sender.js';
@@ -27,12 +27,14 @@ export interface RemoteWriteSenderOptions extends RemoteWriteTranslation {
 export class RemoteWriteSender implements Sender {
   readonly destination: string;
   readonly #options: RemoteWriteSenderOptions;
+  readonly #translator: RemoteWriteTranslator;
   readonly #headers: Record<string, string>;
   readonly #agent: Agent;
 
   constructor(options: RemoteWriteSenderOptions) {
     this.destination = options.endpoint;
     this.#options = options;
+    this.#translator = new RemoteWriteTranslator(options);
     this.#headers = {
       ...options.headers,
       'content-type': 'application/x-protobuf',
@@ -44,7 +46,7 @@ export class RemoteWriteSender implements Sender {
   }
 
   async send(batch: MetricBatch, signal: AbortSignal): Promise<SendResult> {
-    const { request: writeRequest, skipped } = batchToRemoteWrite(batch, this.#options);
+    const { request: writeRequest, skipped } = this.#translator.translate(batch);
     const result = skippedResult(skipped);
     if (writeRequest.timeseries.length === 0) return result;
     const body = compressSync(Buffer.from(encodeWriteRequest(writeRequest)));
