@@ -17,7 +17,8 @@ import {
 import { Collector } from '../../src/collector/collector.js';
 import { parseConfig } from '../../src/collector/config/load-config.js';
 import type { PrometheusExporter } from '../../src/exporters/prometheus/factory.js';
-import { MetricType, Temporality } from '../../src/index.js';
+import { ScrapeState } from '../../src/exporters/prometheus/scrape-state.js';
+import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
 import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
 
 describe('OTel → Prometheus names', () => {
@@ -175,5 +176,46 @@ service:
     const { text } = await scrape();
     expect(text).toMatch(/jobs_done_total\{[^}]*\} 7\n/);
     await provider.shutdown();
+  });
+});
+
+describe('prometheus scrape state: exponential histograms', () => {
+  it('shows cumulative ones as classic buckets and counts the delta ones it cannot add up', () => {
+    const state = new ScrapeState({
+      constLabels: {},
+      addSuffixes: true,
+      resourceToLabels: false,
+      sendTimestamps: false,
+      expirationMs: 60_000,
+    });
+    const batch = new MetricBatch();
+    const scope = batch.addScope(batch.addResource());
+    for (const temporality of [Temporality.Cumulative, Temporality.Delta]) {
+      const m = batch.addMetric(scope, {
+        name: temporality === Temporality.Cumulative ? 'payload' : 'payload.delta',
+        type: MetricType.ExponentialHistogram,
+        temporality,
+        unit: 'By',
+      });
+      batch.addExponentialHistogramPoint(batch.series(m, {}), {
+        startTime: 1n,
+        time: 2n,
+        count: 6,
+        sum: 50,
+        scale: 0,
+        zeroCount: 1,
+        positive: { offset: 2, bucketCounts: [2, 3] }, // (4, 8] and (8, 16]
+      });
+    }
+    state.update(batch);
+    const text = state.render(false);
+    expect(text).toContain('# TYPE payload_bytes histogram\n');
+    expect(text).toContain('payload_bytes_bucket{le="0"} 1\n');
+    expect(text).toContain('payload_bytes_bucket{le="8"} 3\n');
+    expect(text).toContain('payload_bytes_bucket{le="16"} 6\n');
+    expect(text).toContain('payload_bytes_bucket{le="+Inf"} 6\n');
+    expect(text).toContain('payload_bytes_count 6\n');
+    expect(text).not.toContain('payload_delta');
+    expect(state.skipped).toEqual({ delta_exponential_histogram: 1 });
   });
 });

@@ -1,3 +1,4 @@
+import { exponentialAsClassic } from '../../codec/prometheus/exponential-buckets.js';
 import {
   attributeLabels,
   type FamilyType,
@@ -46,12 +47,16 @@ interface Family {
   series: Map<string, Series>;
 }
 
+/** Bucket bounds per sign when an exponential histogram is shown as a classic one. */
+const EXPONENTIAL_MAX_BUCKETS = 32;
+
 /**
  * What a `prometheus` scrape endpoint serves: the latest value of every series, updated from
  * batches (delta sums and histograms accumulated into cumulative ones, as Prometheus needs),
  * rendered as text format 0.0.4 or OpenMetrics 1.0. Series not updated for
- * `metric_expiration` disappear. Exponential histograms have no classic form here and are
- * counted in `skipped`.
+ * `metric_expiration` disappear. Cumulative exponential histograms are exposed as classic
+ * `le` buckets (at most 32 per sign, see `exponentialAsClassic`); delta ones cannot be
+ * accumulated that way and are counted in `skipped`.
  */
 export class ScrapeState {
   readonly #options: ScrapeOptions;
@@ -75,9 +80,11 @@ export class ScrapeState {
       view.at(i);
       const metric = view.metric;
       if (view.flags & DataPointFlags.NoRecordedValue) continue;
-      if (metric.type === MetricType.ExponentialHistogram || metric.type === MetricType.Empty) {
-        const reason =
-          metric.type === MetricType.Empty ? 'empty_metric' : 'exponential_histogram_unsupported';
+      const exponential = metric.type === MetricType.ExponentialHistogram;
+      // Delta exponential histograms cannot be summed as classic buckets: their bounds
+      // follow the data and change from one point to the next.
+      if (metric.type === MetricType.Empty || (exponential && isDelta(metric))) {
+        const reason = exponential ? 'delta_exponential_histogram' : 'empty_metric';
         this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
         continue;
       }
@@ -109,8 +116,19 @@ export class ScrapeState {
       series.updatedAt = now;
       series.timestampMs = timestampMs;
       if (type === 'histogram') {
-        const bounds = [...view.bounds];
-        const counts = [...view.bucketCounts].map(Number);
+        const classic = exponential
+          ? exponentialAsClassic(
+              {
+                scale: view.scale,
+                zeroCount: Number(view.zeroCount),
+                zeroThreshold: view.zeroThreshold,
+                positive: view.positive,
+                negative: view.negative,
+              },
+              EXPONENTIAL_MAX_BUCKETS,
+            )
+          : { bounds: [...view.bounds], counts: [...view.bucketCounts].map(Number) };
+        const { bounds, counts } = classic;
         const sameBounds =
           series.bounds !== undefined &&
           series.bounds.length === bounds.length &&
