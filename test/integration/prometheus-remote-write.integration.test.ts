@@ -236,3 +236,77 @@ describe('prometheusremotewrite against a real Prometheus: refusals', () => {
     await sender.close();
   });
 });
+
+describe('prometheusremotewrite with basic auth, against VictoriaMetrics requiring it', () => {
+  let server: RunningService;
+  const authorization = `Basic ${Buffer.from('writer:s3cret').toString('base64')}`;
+  beforeAll(async () => {
+    server = await startService('victoria-metrics', {
+      VM_BASIC_AUTH_USER: 'writer',
+      VM_BASIC_AUTH_PASSWORD: 's3cret',
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  const gauge = (value: number) => {
+    const batch = new MetricBatch();
+    const m = batch.addMetric(batch.addScope(batch.addResource()), {
+      name: 'door.open',
+      type: MetricType.Gauge,
+    });
+    batch.addNumberPoint(batch.series(m, {}), { time: BigInt(Date.now()) * 1_000_000n, value });
+    return batch;
+  };
+
+  it('sends with basic_auth; without it the 401 is permanent', async () => {
+    const exporterFor = (extra: string) =>
+      new Collector(
+        parseConfig(`
+exporters:
+  prometheusremotewrite:
+    endpoint: ${server.url}/api/v1/write
+${extra}
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:0 }
+service:
+  pipelines:
+    metrics: { receivers: [otlp], exporters: [prometheusremotewrite] }
+`),
+        quiet,
+      );
+    const withAuth = exporterFor('    basic_auth: { username: writer, password: s3cret }');
+    const without = exporterFor('    retry_on_failure: { enabled: false }');
+    await withAuth.start();
+    await without.start();
+    try {
+      const ok = withAuth.exporters.get('prometheusremotewrite') as QueuedExporter;
+      await ok.consume(gauge(1));
+      await ok.engine.forceFlush();
+      expect(ok.engine.stats.sent).toBe(1);
+      const refused = without.exporters.get('prometheusremotewrite') as QueuedExporter;
+      await refused.consume(gauge(2));
+      await refused.engine.forceFlush();
+      expect(refused.engine.stats.sent).toBe(0);
+      expect(refused.engine.stats.dropped).toEqual({ permanent: 1 });
+      await fetch(`${server.url}/internal/force_flush`, { headers: { authorization } });
+      const until = Date.now() + 20_000;
+      let values: number[] = [];
+      while (values.length === 0 && Date.now() < until) {
+        const response = await fetch(`${server.url}/api/v1/query?query=door_open`, {
+          headers: { authorization },
+        });
+        const body = (await response.json()) as { data: { result: { value: [number, string] }[] } };
+        values = value(body.data.result);
+        if (values.length === 0) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(values).toEqual([1]);
+    } finally {
+      await withAuth.shutdown(2_000);
+      await without.shutdown(2_000);
+    }
+  });
+});
