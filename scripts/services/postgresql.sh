@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # PostgreSQL (Debian's, version 15 on bookworm) on 127.0.0.1 with trust auth for the user
 # `postgres`, a throwaway cluster in the state dir; see lib.sh. Connect with
-# postgres://postgres@127.0.0.1:<port>/postgres.
+# postgres://postgres@127.0.0.1:<port>/postgres. With PG_SSL_CERT_FILE and PG_SSL_KEY_FILE
+# (PEM) it also accepts TLS with that certificate.
 SERVICE_NAME=postgresql
 SERVICE_PACKAGE=postgresql
 # pg_ctlcluster is on PATH once Debian's packages are in; the server binaries are not.
@@ -25,8 +26,16 @@ service_run() {
   bin="$(pg_bin)"
   [ "$(id -u)" = 0 ] && chown -R postgres "$STATE"
   as_owner "$bin/initdb" -D "$DATA" -U postgres --auth=trust --encoding=UTF8 --no-sync >/dev/null
+  local tls=()
+  if [ -n "${PG_SSL_CERT_FILE:-}" ]; then
+    # The server reads the key only if its owner alone may: copies it owns.
+    install -m 0600 "$PG_SSL_CERT_FILE" "$STATE/server.crt"
+    install -m 0600 "$PG_SSL_KEY_FILE" "$STATE/server.key"
+    [ "$(id -u)" = 0 ] && chown postgres "$STATE/server.crt" "$STATE/server.key"
+    tls=(-c ssl=on -c ssl_cert_file="$STATE/server.crt" -c ssl_key_file="$STATE/server.key")
+  fi
   runuser_or_exec "$bin/postgres" -D "$DATA" -h 127.0.0.1 -p "$PORT" -k "$STATE" \
-    -c fsync=off -c synchronous_commit=off -c full_page_writes=off
+    -c fsync=off -c synchronous_commit=off -c full_page_writes=off "${tls[@]}"
 }
 
 runuser_or_exec() {

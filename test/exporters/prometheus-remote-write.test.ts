@@ -1,4 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pino from 'pino';
+import { uncompressSync } from 'snappy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { batchToRemoteWrite } from '../../src/codec/prometheus/batch-to-remote-write.js';
 import { exponentialAsClassic } from '../../src/codec/prometheus/exponential-buckets.js';
@@ -268,5 +271,81 @@ service:
       bucketCounts: ['1', '2', '3'],
       explicitBounds: [0.1, 1],
     });
+  });
+});
+
+describe('prometheusremotewrite requests', () => {
+  it('carry summaries as quantile series, the bearer token and the remote-write headers', async () => {
+    const seen: { headers: Record<string, unknown>; body: Buffer }[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ headers: req.headers, body: Buffer.concat(chunks) });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const collector = new Collector(
+      parseConfig(`
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:0 }
+exporters:
+  prometheusremotewrite:
+    endpoint: http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/write
+    bearer_token: t0k3n
+    target_info: { enabled: false }
+service:
+  pipelines:
+    metrics: { receivers: [otlp], exporters: [prometheusremotewrite] }
+`),
+      pino({ level: 'silent' }),
+    );
+    await collector.start();
+    try {
+      const batch = new MetricBatch();
+      const m = batch.addMetric(batch.addScope(batch.addResource()), {
+        name: 'rpc.latency',
+        type: MetricType.Summary,
+        unit: 's',
+      });
+      batch.addSummaryPoint(batch.series(m, {}), {
+        startTime: 1n,
+        time: 3_000_000n,
+        count: 10,
+        sum: 4,
+        quantiles: [
+          { quantile: 0.5, value: 0.3 },
+          { quantile: 0.99, value: 1.2 },
+        ],
+      });
+      const exporter = collector.exporters.get('prometheusremotewrite') as QueuedExporter;
+      await exporter.consume(batch);
+      await exporter.engine.forceFlush();
+    } finally {
+      await collector.shutdown(2_000);
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(seen).toHaveLength(1);
+    expect(seen[0].headers).toMatchObject({
+      authorization: 'Bearer t0k3n',
+      'content-encoding': 'snappy',
+      'content-type': 'application/x-protobuf',
+      'x-prometheus-remote-write-version': '0.1.0',
+    });
+    const request = decodeWriteRequest(uncompressSync(seen[0].body) as Buffer);
+    expect(
+      request.timeseries.map((t) => [
+        t.labels.map(([k, v]) => `${k}=${v}`).join(','),
+        t.samples[0].value,
+      ]),
+    ).toEqual([
+      ['__name__=rpc_latency_seconds,quantile=0.5', 0.3],
+      ['__name__=rpc_latency_seconds,quantile=0.99', 1.2],
+      ['__name__=rpc_latency_seconds_sum', 4],
+      ['__name__=rpc_latency_seconds_count', 10],
+    ]);
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collector } from '../../src/collector/collector.js';
 import { parseConfig } from '../../src/collector/config/load-config.js';
 import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
+import { NatsSender } from '../../src/exporters/nats/nats-sender.js';
 import type { NatsReceiver } from '../../src/receivers/nats/factory.js';
 import { counterBatch } from '../helpers/batches.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
@@ -104,6 +105,28 @@ service:
     ]);
     const receiver = consumer.receivers.get('nats') as unknown as NatsReceiver;
     expect(receiver.stats.accepted).toBe(1_000);
+  });
+
+  it('stores a retried publish once (Nats-Msg-Id within the duplicate window)', async () => {
+    const sender = new NatsSender({
+      url: `nats://${server.address}`,
+      stream: 'METRICS',
+      subject: 'metrics.otlp',
+      partitions: 0,
+      createStream: true,
+      duplicateWindowMs: 120_000,
+    });
+    const nc = await connect({ servers: `nats://${server.address}` });
+    const jsm = await nc.jetstreamManager();
+    const before = (await jsm.streams.info('METRICS')).state.messages;
+    const { batch } = counterBatch(10, 'nats.dedup');
+    const signal = new AbortController().signal;
+    await sender.send(batch, signal);
+    await sender.send(batch, signal); // as after a lost acknowledgement
+    const after = (await jsm.streams.info('METRICS')).state.messages;
+    await nc.close();
+    await sender.close();
+    expect(after - before).toBe(1);
   });
 
   it('loses nothing when the server restarts in the middle of the run', async () => {

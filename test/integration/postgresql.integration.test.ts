@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -12,6 +16,10 @@ import { Collector } from '../../src/collector/collector.js';
 import { parseConfig } from '../../src/collector/config/load-config.js';
 import { PermanentError } from '../../src/delivery/errors.js';
 import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
+import {
+  postgresqlExporterConfig,
+  postgresqlExporterFactory,
+} from '../../src/exporters/postgresql/factory.js';
 import { PostgresSender } from '../../src/exporters/postgresql/postgres-sender.js';
 import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
 import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
@@ -207,5 +215,80 @@ service:
     await expect(sent).rejects.toBeInstanceOf(PermanentError);
     await expect(sent).rejects.toThrow(/no_such_table.*SQLSTATE 42P01/);
     await sender.close();
+  });
+});
+
+describe('postgresql exporter over TLS', () => {
+  let server: RunningService;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-pg-tls-'));
+    // A self-signed certificate for 127.0.0.1, which the exporter then trusts as its CA.
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    server = await startService('postgresql', {
+      PG_SSL_CERT_FILE: join(dir, 'cert.pem'),
+      PG_SSL_KEY_FILE: join(dir, 'key.pem'),
+    });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('verifies the server against ca_file and writes over an encrypted connection', async () => {
+    const endpoint = `postgres://postgres@${server.address}/postgres`;
+    const exporter = postgresqlExporterFactory.create(
+      { id: 'postgresql', logger: pino({ level: 'silent' }) },
+      postgresqlExporterConfig.parse({
+        endpoint,
+        tls: { ca_file: join(dir, 'cert.pem') },
+        retry_on_failure: { enabled: false },
+      }),
+    );
+    await exporter.start();
+    const batch = new MetricBatch();
+    const g = batch.addMetric(batch.addScope(batch.addResource()), {
+      name: 'secure.gauge',
+      type: MetricType.Gauge,
+    });
+    batch.addNumberPoint(batch.series(g, {}), { time: 1_700_000_000_000_000_000n, value: 42 });
+    await exporter.consume(batch);
+    await exporter.engine.forceFlush();
+    expect(exporter.engine.stats.sent).toBe(1);
+    const db = new pg.Client({ connectionString: endpoint });
+    await db.connect();
+    const { rows } = await db.query(
+      `SELECT bool_and(s.ssl) AS ssl, count(*)::int AS n
+       FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+       WHERE a.application_name = 'sluice'`,
+    );
+    const { rows: points } = await db.query('SELECT value FROM metric_points');
+    await db.end();
+    await exporter.shutdown({ deadlineMs: 2_000 });
+    expect(rows[0].n).toBeGreaterThan(0);
+    expect(rows[0].ssl).toBe(true);
+    expect(points).toEqual([{ value: 42 }]);
   });
 });
