@@ -1,15 +1,9 @@
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Collector } from '../../src/collector/collector.js';
-import { parseConfig } from '../../src/collector/config/load-config.js';
+import type { Collector } from '../../src/collector/collector.js';
 import { PermanentError } from '../../src/delivery/errors.js';
-import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
 import { InfluxSender } from '../../src/exporters/influxdb/influx-sender.js';
 import { MetricBatch, MetricType } from '../../src/index.js';
-import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
+import { otlpHttpUrl, otlpInto, queuedExporter, recordWithSdk } from '../helpers/collectors.js';
 import { type RunningService, startService } from '../helpers/services.js';
 
 describe('influxdb exporter → a real InfluxDB 1.x', () => {
@@ -36,43 +30,26 @@ describe('influxdb exporter → a real InfluxDB 1.x', () => {
     await fetch(`${server.url}/query?q=${encodeURIComponent('CREATE DATABASE metrics')}`, {
       method: 'POST',
     });
-    collector = new Collector(
-      parseConfig(`
-receivers:
-  otlp:
-    protocols:
-      http: { endpoint: 127.0.0.1:0 }
-exporters:
-  influxdb:
-    endpoint: ${server.url}
+    collector = await otlpInto(
+      'influxdb',
+      `    endpoint: ${server.url}
     v1_compatibility: { enabled: true, db: metrics }
-    batch: { flush_interval: 10ms }
-service:
-  pipelines:
-    metrics: { receivers: [otlp], exporters: [influxdb] }
-`),
-      pino({ level: 'silent' }),
+    batch: { flush_interval: 10ms }`,
     );
-    await collector.start();
-    const receiver = collector.receivers.get('otlp') as unknown as OtlpReceiver;
-    const reader = new PeriodicExportingMetricReader({
-      exporter: new OTLPMetricExporter({ url: `http://${receiver.http!.address}/v1/metrics` }),
-      exportIntervalMillis: 60_000,
-    });
-    const provider = new MeterProvider({
-      resource: resourceFromAttributes({ 'service.name': 'shop api', 'host.name': 'h=1,2' }),
-      readers: [reader],
-    });
-    const meter = provider.getMeter('app');
-    meter.createCounter('orders.placed').add(17, { 'http.route': '/orders, new' });
-    const latency = meter.createHistogram('orders.latency', {
-      unit: 'ms',
-      advice: { explicitBucketBoundaries: [10, 100] },
-    });
-    for (const ms of [5, 50, 70, 500]) latency.record(ms);
-    meter.createObservableGauge('orders.pending').addCallback((r) => r.observe(4.5));
-    await provider.shutdown();
-    await (collector.exporters.get('influxdb') as QueuedExporter).engine.forceFlush();
+    await recordWithSdk(
+      otlpHttpUrl(collector),
+      { 'service.name': 'shop api', 'host.name': 'h=1,2' },
+      (meter) => {
+        meter.createCounter('orders.placed').add(17, { 'http.route': '/orders, new' });
+        const latency = meter.createHistogram('orders.latency', {
+          unit: 'ms',
+          advice: { explicitBucketBoundaries: [10, 100] },
+        });
+        for (const ms of [5, 50, 70, 500]) latency.record(ms);
+        meter.createObservableGauge('orders.pending').addCallback((r) => r.observe(4.5));
+      },
+    );
+    await queuedExporter(collector, 'influxdb').engine.forceFlush();
   });
 
   afterAll(async () => {

@@ -2,27 +2,19 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AggregationType,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics';
+import { AggregationType } from '@opentelemetry/sdk-metrics';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Collector } from '../../src/collector/collector.js';
-import { parseConfig } from '../../src/collector/config/load-config.js';
+import type { Collector } from '../../src/collector/collector.js';
 import { PermanentError } from '../../src/delivery/errors.js';
-import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
 import {
   postgresqlExporterConfig,
   postgresqlExporterFactory,
 } from '../../src/exporters/postgresql/factory.js';
 import { PostgresSender } from '../../src/exporters/postgresql/postgres-sender.js';
 import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
-import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
+import { otlpHttpUrl, otlpInto, queuedExporter, recordWithSdk } from '../helpers/collectors.js';
 import { type RunningService, startService } from '../helpers/services.js';
 
 describe('postgresql exporter → a real PostgreSQL', () => {
@@ -36,53 +28,38 @@ describe('postgresql exporter → a real PostgreSQL', () => {
     endpoint = `postgres://postgres@${server.address}/postgres`;
     db = new pg.Client({ connectionString: endpoint });
     await db.connect();
-    collector = new Collector(
-      parseConfig(`
-receivers:
-  otlp:
-    protocols:
-      http: { endpoint: 127.0.0.1:0 }
-exporters:
-  postgresql:
-    endpoint: ${endpoint}
+    collector = await otlpInto(
+      'postgresql',
+      `    endpoint: ${endpoint}
     schema: telemetry
-    batch: { flush_interval: 10ms }
-service:
-  pipelines:
-    metrics: { receivers: [otlp], exporters: [postgresql] }
-`),
-      pino({ level: 'silent' }),
+    batch: { flush_interval: 10ms }`,
     );
-    await collector.start();
-    const receiver = collector.receivers.get('otlp') as unknown as OtlpReceiver;
-    const reader = new PeriodicExportingMetricReader({
-      exporter: new OTLPMetricExporter({ url: `http://${receiver.http!.address}/v1/metrics` }),
-      exportIntervalMillis: 60_000,
-    });
-    const provider = new MeterProvider({
-      resource: resourceFromAttributes({ 'service.name': 'orders', 'host.name': "o'brien\t1" }),
-      readers: [reader],
-      views: [
-        {
-          instrumentName: 'payload.size',
-          aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM },
-        },
-      ],
-    });
-    const meter = provider.getMeter('app', '3.1');
-    meter.createCounter('orders.placed').add(17, { 'http.route': '/orders', note: 'a\\b\nc' });
-    const latency = meter.createHistogram('orders.latency', {
-      unit: 'ms',
-      advice: { explicitBucketBoundaries: [10, 100] },
-    });
-    for (const ms of [5, 50, 70, 500]) latency.record(ms);
-    const size = meter.createHistogram('payload.size', { unit: 'By' });
-    for (const bytes of [100, 200, 400, 800, 1600]) size.record(bytes);
-    meter.createObservableGauge('orders.pending').addCallback((r) => r.observe(4.5));
-    // One collection: shutdown collects and exports once (a forceFlush before it would
-    // export a second set of rows, one collection later).
-    await provider.shutdown();
-    await (collector.exporters.get('postgresql') as QueuedExporter).engine.forceFlush();
+    // One collection: shutdown collects and exports once.
+    await recordWithSdk(
+      otlpHttpUrl(collector),
+      { 'service.name': 'orders', 'host.name': "o'brien\t1" },
+      (meter) => {
+        meter.createCounter('orders.placed').add(17, { 'http.route': '/orders', note: 'a\\b\nc' });
+        const latency = meter.createHistogram('orders.latency', {
+          unit: 'ms',
+          advice: { explicitBucketBoundaries: [10, 100] },
+        });
+        for (const ms of [5, 50, 70, 500]) latency.record(ms);
+        const size = meter.createHistogram('payload.size', { unit: 'By' });
+        for (const bytes of [100, 200, 400, 800, 1600]) size.record(bytes);
+        meter.createObservableGauge('orders.pending').addCallback((r) => r.observe(4.5));
+      },
+      {
+        meterVersion: '3.1',
+        views: [
+          {
+            instrumentName: 'payload.size',
+            aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM },
+          },
+        ],
+      },
+    );
+    await queuedExporter(collector, 'postgresql').engine.forceFlush();
   });
 
   afterAll(async () => {

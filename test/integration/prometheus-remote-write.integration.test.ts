@@ -1,11 +1,4 @@
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AggregationTemporality,
-  AggregationType,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, AggregationType } from '@opentelemetry/sdk-metrics';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collector } from '../../src/collector/collector.js';
@@ -14,7 +7,7 @@ import { PermanentError } from '../../src/delivery/errors.js';
 import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
 import { RemoteWriteSender } from '../../src/exporters/prometheusremotewrite/remote-write-sender.js';
 import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
-import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
+import { otlpHttpUrl, otlpInto, queuedExporter, recordWithSdk } from '../helpers/collectors.js';
 import {
   type RunningService,
   type ServiceName,
@@ -25,73 +18,56 @@ import {
 const quiet = pino({ level: 'silent' });
 
 /** Real OTel SDK data, exported by the official OTLP exporter into a sluice collector. */
-async function recordThroughSluice(
+function recordThroughSluice(
   collector: Collector,
   temporality = AggregationTemporality.CUMULATIVE,
 ): Promise<void> {
-  const receiver = collector.receivers.get('otlp') as unknown as OtlpReceiver;
-  const exporter = new OTLPMetricExporter({
-    url: `http://${receiver.http!.address}/v1/metrics`,
-    temporalityPreference: temporality,
-  });
-  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
-  const provider = new MeterProvider({
-    resource: resourceFromAttributes({
+  return recordWithSdk(
+    otlpHttpUrl(collector),
+    {
       'service.name': 'checkout',
       'service.instance.id': 'pod-1',
       'deployment.environment': 'prod',
-    }),
-    readers: [reader],
-    views: [
-      {
-        instrumentName: 'payload.size',
-        aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM },
-      },
-    ],
-  });
-  const meter = provider.getMeter('app', '1.2.0');
-  const requests = meter.createCounter('http.server.requests');
-  requests.add(5, { 'http.route': '/cart', 'http.method': 'GET' });
-  requests.add(2, { 'http.route': '/cart', 'http.method': 'GET' });
-  requests.add(1, { 'http.route': '/pay', 'http.method': 'POST' });
-  const duration = meter.createHistogram('http.server.duration', {
-    unit: 'ms',
-    advice: { explicitBucketBoundaries: [10, 100] },
-  });
-  for (const ms of [3, 30, 300]) duration.record(ms, { 'http.route': '/cart' });
-  const payload = meter.createHistogram('payload.size', { unit: 'By' });
-  for (const bytes of [100, 200, 400, 800, 1600]) payload.record(bytes);
-  meter.createUpDownCounter('active.sessions').add(3);
-  meter.createObservableGauge('queue.depth').addCallback((result) => result.observe(7));
-  await reader.forceFlush();
-  await provider.shutdown();
+    },
+    (meter) => {
+      const requests = meter.createCounter('http.server.requests');
+      requests.add(5, { 'http.route': '/cart', 'http.method': 'GET' });
+      requests.add(2, { 'http.route': '/cart', 'http.method': 'GET' });
+      requests.add(1, { 'http.route': '/pay', 'http.method': 'POST' });
+      const duration = meter.createHistogram('http.server.duration', {
+        unit: 'ms',
+        advice: { explicitBucketBoundaries: [10, 100] },
+      });
+      for (const ms of [3, 30, 300]) duration.record(ms, { 'http.route': '/cart' });
+      const payload = meter.createHistogram('payload.size', { unit: 'By' });
+      for (const bytes of [100, 200, 400, 800, 1600]) payload.record(bytes);
+      meter.createUpDownCounter('active.sessions').add(3);
+      meter.createObservableGauge('queue.depth').addCallback((result) => result.observe(7));
+    },
+    {
+      temporality,
+      meterVersion: '1.2.0',
+      views: [
+        {
+          instrumentName: 'payload.size',
+          aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM },
+        },
+      ],
+    },
+  );
 }
 
-function collectorFor(endpoint: string): Collector {
-  return new Collector(
-    parseConfig(`
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  prometheusremotewrite:
-    endpoint: ${endpoint}
+function collectorFor(endpoint: string): Promise<Collector> {
+  return otlpInto(
+    'prometheusremotewrite',
+    `    endpoint: ${endpoint}
     external_labels:
       cluster: test
     send_metadata: true
     batch:
       flush_interval: 10ms
     retry_on_failure:
-      enabled: false
-service:
-  pipelines:
-    metrics:
-      receivers: [otlp]
-      exporters: [prometheusremotewrite]
-`),
-    quiet,
+      enabled: false`,
   );
 }
 
@@ -110,8 +86,7 @@ for (const backend of ['prometheus', 'victoria-metrics'] as ServiceName[]) {
 
     beforeAll(async () => {
       server = await startService(backend);
-      collector = collectorFor(`${server.url}/api/v1/write`);
-      await collector.start();
+      collector = await collectorFor(`${server.url}/api/v1/write`);
       await recordThroughSluice(collector);
       await (
         collector.exporters.get('prometheusremotewrite') as QueuedExporter
@@ -182,7 +157,7 @@ for (const backend of ['prometheus', 'victoria-metrics'] as ServiceName[]) {
     });
 
     it('counts and explains delta points instead of sending them', async () => {
-      const engine = (collector.exporters.get('prometheusremotewrite') as QueuedExporter).engine;
+      const engine = queuedExporter(collector, 'prometheusremotewrite').engine;
       const rejectedBefore = engine.stats.rejected;
       await recordThroughSluice(collector, AggregationTemporality.DELTA);
       await engine.forceFlush();

@@ -1,14 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Collector } from '../../src/collector/collector.js';
-import { parseConfig } from '../../src/collector/config/load-config.js';
+import type { Collector } from '../../src/collector/collector.js';
 import type { PrometheusExporter } from '../../src/exporters/prometheus/factory.js';
-import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
+import { otlpHttpUrl, otlpInto, recordWithSdk } from '../helpers/collectors.js';
 import { type RunningService, startService, waitForSeries } from '../helpers/services.js';
 
 describe('prometheus exporter scraped by a real Prometheus', () => {
@@ -17,25 +12,7 @@ describe('prometheus exporter scraped by a real Prometheus', () => {
 
   beforeAll(async () => {
     server = await startService('prometheus');
-    collector = new Collector(
-      parseConfig(`
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  prometheus:
-    endpoint: 127.0.0.1:0
-service:
-  pipelines:
-    metrics:
-      receivers: [otlp]
-      exporters: [prometheus]
-`),
-      pino({ level: 'silent' }),
-    );
-    await collector.start();
+    collector = await otlpInto('prometheus', '    endpoint: 127.0.0.1:0');
     const target = (collector.exporters.get('prometheus') as unknown as PrometheusExporter).address;
     writeFileSync(
       join(server.stateDir, 'prometheus.yml'),
@@ -51,24 +28,18 @@ scrape_configs:
     const reload = await fetch(`${server.url}/-/reload`, { method: 'POST' });
     expect(reload.status).toBe(200);
 
-    const receiver = collector.receivers.get('otlp') as unknown as OtlpReceiver;
-    const reader = new PeriodicExportingMetricReader({
-      exporter: new OTLPMetricExporter({ url: `http://${receiver.http!.address}/v1/metrics` }),
-      exportIntervalMillis: 60_000,
-    });
-    const provider = new MeterProvider({
-      resource: resourceFromAttributes({ 'service.name': 'billing', 'service.instance.id': 'b-7' }),
-      readers: [reader],
-    });
-    const meter = provider.getMeter('app');
-    meter.createCounter('invoices.sent').add(12, { currency: 'EUR' });
-    const size = meter.createHistogram('invoice.size', {
-      unit: 'By',
-      advice: { explicitBucketBoundaries: [1000, 10000] },
-    });
-    for (const bytes of [500, 5000, 50000, 600]) size.record(bytes);
-    await reader.forceFlush();
-    await provider.shutdown();
+    await recordWithSdk(
+      otlpHttpUrl(collector),
+      { 'service.name': 'billing', 'service.instance.id': 'b-7' },
+      (meter) => {
+        meter.createCounter('invoices.sent').add(12, { currency: 'EUR' });
+        const size = meter.createHistogram('invoice.size', {
+          unit: 'By',
+          advice: { explicitBucketBoundaries: [1000, 10000] },
+        });
+        for (const bytes of [500, 5000, 50000, 600]) size.record(bytes);
+      },
+    );
   });
 
   afterAll(async () => {
