@@ -6,11 +6,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { batchToRemoteWrite } from '../../src/codec/prometheus/batch-to-remote-write.js';
 import { exponentialAsClassic } from '../../src/codec/prometheus/exponential-buckets.js';
 import { decodeWriteRequest, encodeWriteRequest } from '../../src/codec/prometheus/remote-write.js';
-import { Collector } from '../../src/collector/collector.js';
-import { parseConfig } from '../../src/collector/config/load-config.js';
+import type { Collector } from '../../src/collector/collector.js';
 import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
 import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
 import type { RemoteWriteReceiver } from '../../src/receivers/prometheusremotewrite/factory.js';
+import { startCollector } from '../helpers/collectors.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 
 const options = {
@@ -211,9 +211,8 @@ describe('sluice remote-writing into sluice', () => {
   it('arrives as OTLP with the same values, and the delta point is counted as rejected', async () => {
     sink = new OtlpSink();
     await sink.start();
-    const quiet = pino({ level: 'silent' });
-    receiving = new Collector(
-      parseConfig(`
+    const _quiet = pino({ level: 'silent' });
+    receiving = await startCollector(`
 receivers:
   prometheusremotewrite:
     endpoint: 127.0.0.1:0
@@ -224,15 +223,11 @@ exporters:
 service:
   pipelines:
     metrics: { receivers: [prometheusremotewrite], exporters: [otlphttp] }
-`),
-      quiet,
-    );
-    await receiving.start();
+`);
     const address = (
       receiving.receivers.get('prometheusremotewrite') as unknown as RemoteWriteReceiver
     ).address;
-    sending = new Collector(
-      parseConfig(`
+    sending = await startCollector(`
 receivers:
   otlp:
     protocols:
@@ -244,10 +239,7 @@ exporters:
 service:
   pipelines:
     metrics: { receivers: [otlp], exporters: [prometheusremotewrite] }
-`),
-      quiet,
-    );
-    await sending.start();
+`);
     const exporter = sending.exporters.get('prometheusremotewrite') as QueuedExporter;
     await exporter.consume(sampleBatch());
     await exporter.engine.forceFlush();
@@ -286,8 +278,7 @@ describe('prometheusremotewrite requests', () => {
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const collector = new Collector(
-      parseConfig(`
+    const collector = await startCollector(`
 receivers:
   otlp:
     protocols:
@@ -300,10 +291,7 @@ exporters:
 service:
   pipelines:
     metrics: { receivers: [otlp], exporters: [prometheusremotewrite] }
-`),
-      pino({ level: 'silent' }),
-    );
-    await collector.start();
+`);
     try {
       const batch = new MetricBatch();
       const m = batch.addMetric(batch.addScope(batch.addResource()), {

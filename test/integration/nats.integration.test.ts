@@ -1,16 +1,16 @@
 import { connect } from 'nats';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Collector } from '../../src/collector/collector.js';
-import { parseConfig } from '../../src/collector/config/load-config.js';
+import type { Collector } from '../../src/collector/collector.js';
 import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
 import { NatsSender } from '../../src/exporters/nats/nats-sender.js';
 import type { NatsReceiver } from '../../src/receivers/nats/factory.js';
 import { counterBatch } from '../helpers/batches.js';
+import { startCollector } from '../helpers/collectors.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 import { type RunningService, startService } from '../helpers/services.js';
 
-const quiet = pino({ level: 'silent' });
+const _quiet = pino({ level: 'silent' });
 
 describe('nats exporter and receiver through a real nats-server with JetStream', () => {
   let server: RunningService;
@@ -23,8 +23,7 @@ describe('nats exporter and receiver through a real nats-server with JetStream',
     const url = `nats://${server.address}`;
     sink = new OtlpSink();
     await sink.start();
-    producer = new Collector(
-      parseConfig(`
+    producer = await startCollector(`
 receivers:
   otlp:
     protocols:
@@ -41,12 +40,8 @@ exporters:
 service:
   pipelines:
     metrics: { receivers: [otlp], exporters: [nats] }
-`),
-      quiet,
-    );
-    await producer.start();
-    consumer = new Collector(
-      parseConfig(`
+`);
+    consumer = await startCollector(`
 receivers:
   nats:
     url: ${url}
@@ -59,10 +54,7 @@ exporters:
 service:
   pipelines:
     metrics: { receivers: [nats], exporters: [otlphttp] }
-`),
-      quiet,
-    );
-    await consumer.start();
+`);
   });
 
   afterAll(async () => {

@@ -1,8 +1,7 @@
 import { AggregationTemporality, AggregationType } from '@opentelemetry/sdk-metrics';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Collector } from '../../src/collector/collector.js';
-import { parseConfig } from '../../src/collector/config/load-config.js';
+import type { Collector } from '../../src/collector/collector.js';
 import { PermanentError } from '../../src/delivery/errors.js';
 import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
 import { RemoteWriteSender } from '../../src/exporters/prometheusremotewrite/remote-write-sender.js';
@@ -15,7 +14,7 @@ import {
   waitForSeries,
 } from '../helpers/services.js';
 
-const quiet = pino({ level: 'silent' });
+const _quiet = pino({ level: 'silent' });
 
 /** Real OTel SDK data, exported by the official OTLP exporter into a sluice collector. */
 function recordThroughSluice(
@@ -237,32 +236,15 @@ describe('prometheusremotewrite with basic auth, against VictoriaMetrics requiri
 
   it('sends with basic_auth; without it the 401 is permanent', async () => {
     const exporterFor = (extra: string) =>
-      new Collector(
-        parseConfig(`
-exporters:
-  prometheusremotewrite:
-    endpoint: ${server.url}/api/v1/write
-${extra}
-receivers:
-  otlp:
-    protocols:
-      http: { endpoint: 127.0.0.1:0 }
-service:
-  pipelines:
-    metrics: { receivers: [otlp], exporters: [prometheusremotewrite] }
-`),
-        quiet,
-      );
-    const withAuth = exporterFor('    basic_auth: { username: writer, password: s3cret }');
-    const without = exporterFor('    retry_on_failure: { enabled: false }');
-    await withAuth.start();
-    await without.start();
+      otlpInto('prometheusremotewrite', `    endpoint: ${server.url}/api/v1/write\n${extra}`);
+    const withAuth = await exporterFor('    basic_auth: { username: writer, password: s3cret }');
+    const without = await exporterFor('    retry_on_failure: { enabled: false }');
     try {
-      const ok = withAuth.exporters.get('prometheusremotewrite') as QueuedExporter;
+      const ok = queuedExporter(withAuth, 'prometheusremotewrite');
       await ok.consume(gauge(1));
       await ok.engine.forceFlush();
       expect(ok.engine.stats.sent).toBe(1);
-      const refused = without.exporters.get('prometheusremotewrite') as QueuedExporter;
+      const refused = queuedExporter(without, 'prometheusremotewrite');
       await refused.consume(gauge(2));
       await refused.engine.forceFlush();
       expect(refused.engine.stats.sent).toBe(0);

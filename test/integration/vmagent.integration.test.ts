@@ -5,15 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Collector } from '../../src/collector/collector.js';
-import { parseConfig } from '../../src/collector/config/load-config.js';
+import type { Collector } from '../../src/collector/collector.js';
 import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
 import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
 import type { RemoteWriteReceiver } from '../../src/receivers/prometheusremotewrite/factory.js';
+import { startCollector } from '../helpers/collectors.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 import { type RunningService, startService, waitForSeries } from '../helpers/services.js';
 
-const quiet = pino({ level: 'silent' });
+const _quiet = pino({ level: 'silent' });
 
 describe('vmagent remote-writing into sluice', () => {
   let target: Server;
@@ -39,8 +39,7 @@ describe('vmagent remote-writing into sluice', () => {
     await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
     sink = new OtlpSink();
     await sink.start();
-    collector = new Collector(
-      parseConfig(`
+    collector = await startCollector(`
 receivers:
   prometheusremotewrite:
     endpoint: 127.0.0.1:0
@@ -51,10 +50,7 @@ exporters:
 service:
   pipelines:
     metrics: { receivers: [prometheusremotewrite], exporters: [otlphttp] }
-`),
-      quiet,
-    );
-    await collector.start();
+`);
     const receiver = collector.receivers.get(
       'prometheusremotewrite',
     ) as unknown as RemoteWriteReceiver;
@@ -123,8 +119,7 @@ describe('sluice remote-writing through vmagent into VictoriaMetrics', () => {
     agent = await startService('vmagent', {
       VMAGENT_REMOTE_WRITE_URL: `${storage.url}/api/v1/write`,
     });
-    collector = new Collector(
-      parseConfig(`
+    collector = await startCollector(`
 receivers:
   otlp:
     protocols:
@@ -136,10 +131,7 @@ exporters:
 service:
   pipelines:
     metrics: { receivers: [otlp], exporters: [prometheusremotewrite] }
-`),
-      quiet,
-    );
-    await collector.start();
+`);
   });
 
   afterAll(async () => {
