@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { AdminServer } from '../collector/admin-server.js';
 import { Collector } from '../collector/collector.js';
 import {
@@ -9,6 +9,7 @@ import {
   parseConfig,
 } from '../collector/config/load-config.js';
 import type { CliIo } from './io.js';
+import { cliLogger } from './logger.js';
 
 const SHUTDOWN_DEADLINE_MS = 30_000;
 
@@ -49,7 +50,7 @@ export async function runCommand(path: string | undefined, io: CliIo): Promise<n
     }
     throw err;
   }
-  const logger: Logger = pino({ name: 'sluice' });
+  const logger: Logger = cliLogger();
   let collector = new Collector(config, logger);
   const admin = new AdminServer(config.adminAddress, () => collector);
   try {

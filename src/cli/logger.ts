@@ -1,0 +1,34 @@
+import type { Writable } from 'node:stream';
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+
+export type LogFormat = 'json' | 'pretty';
+
+/**
+ * The collector's logger: JSON lines (for log shippers) unless the output is a terminal,
+ * where a person reads it: then one coloured line per event. `SLUICE_LOG_FORMAT=json|pretty`
+ * and `SLUICE_LOG_LEVEL` (default `info`) override.
+ */
+export function cliLogger(
+  stream: Writable & { isTTY?: boolean } = process.stdout,
+  env: NodeJS.ProcessEnv = process.env,
+): Logger {
+  const level = env.SLUICE_LOG_LEVEL ?? 'info';
+  const format: LogFormat =
+    env.SLUICE_LOG_FORMAT === 'json' || env.SLUICE_LOG_FORMAT === 'pretty'
+      ? env.SLUICE_LOG_FORMAT
+      : stream.isTTY
+        ? 'pretty'
+        : 'json';
+  if (format === 'json') return pino({ name: 'sluice', level }, stream);
+  return pino(
+    { name: 'sluice', level },
+    pretty({
+      destination: stream,
+      colorize: stream.isTTY === true,
+      translateTime: 'HH:MM:ss.l',
+      ignore: 'pid,hostname,name',
+      sync: true,
+    }),
+  );
+}
