@@ -267,7 +267,7 @@ service:
 });
 
 describe('prometheusremotewrite requests', () => {
-  it('carry summaries as quantile series, the bearer token and the remote-write headers', async () => {
+  it('carry summaries as quantile series, the bearer token, custom and remote-write headers', async () => {
     const seen: { headers: Record<string, unknown>; body: Buffer }[] = [];
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -287,6 +287,7 @@ exporters:
   prometheusremotewrite:
     endpoint: http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/write
     bearer_token: t0k3n
+    headers: { X-Scope-OrgID: tenant-7 }
     target_info: { enabled: false }
 service:
   pipelines:
@@ -319,6 +320,7 @@ service:
     expect(seen).toHaveLength(1);
     expect(seen[0].headers).toMatchObject({
       authorization: 'Bearer t0k3n',
+      'x-scope-orgid': 'tenant-7',
       'content-encoding': 'snappy',
       'content-type': 'application/x-protobuf',
       'x-prometheus-remote-write-version': '0.1.0',
