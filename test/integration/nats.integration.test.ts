@@ -97,6 +97,7 @@ service:
     ]);
     const receiver = consumer.receivers.get('nats') as unknown as NatsReceiver;
     expect(receiver.stats.accepted).toBe(1_000);
+    expect(consumer.ready).toBe(true);
   });
 
   it('stores a retried publish once (Nats-Msg-Id within the duplicate window)', async () => {

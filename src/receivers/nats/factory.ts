@@ -51,6 +51,7 @@ export class NatsReceiver implements Component {
   #nc: NatsConnection | undefined;
   #loop: Promise<void> | undefined;
   #stopping = false;
+  #consuming = false;
 
   constructor(settings: ComponentSettings, config: NatsReceiverConfig, next: Consumer) {
     this.id = settings.id;
@@ -65,17 +66,13 @@ export class NatsReceiver implements Component {
     ];
   }
 
+  /** Ready (for `/readyz`) while connected with the consumer delivering. */
+  get listening(): boolean {
+    return this.#consuming && !this.#nc?.isClosed();
+  }
+
+  /** Returns at once: connecting, and reconnecting, happen in the background. */
   async start(): Promise<void> {
-    const { url, user, password, token } = this.#config;
-    this.#nc = await connect({
-      servers: url.split(','),
-      name: `sluice ${this.id}`,
-      user,
-      pass: password,
-      token,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-    });
     this.#loop = this.#run();
   }
 
@@ -89,41 +86,65 @@ export class NatsReceiver implements Component {
   }
 
   /**
-   * Consumes until shutdown. The stream is the producer's (the nats exporter creates it):
-   * until it exists this waits and says so; a consumer that ends (a server restart) is
-   * fetched again.
+   * Connects and consumes until shutdown, retrying every second while the server is away or
+   * the stream does not exist yet (the nats exporter creates it), and saying so once; a
+   * consumer that ends (a server restart) is fetched again.
    */
   async #run(): Promise<void> {
-    let waitingSaid = false;
-    while (!this.#stopping && this.#nc) {
+    let troubleSaid = false;
+    while (!this.#stopping) {
       try {
-        const jsm = await this.#nc.jetstreamManager();
+        const nc = await this.#connection();
+        const jsm = await nc.jetstreamManager();
         await jsm.consumers.add(this.#config.stream, {
           durable_name: this.#config.consumer,
           ack_policy: AckPolicy.Explicit,
           max_ack_pending: this.#config.max_ack_pending,
           ...(this.#config.filter_subject ? { filter_subject: this.#config.filter_subject } : {}),
         });
-        waitingSaid = false;
-        const consumer: JsConsumer = await this.#nc
+        const consumer: JsConsumer = await nc
           .jetstream()
           .consumers.get(this.#config.stream, this.#config.consumer);
         const messages = await consumer.consume({
           max_messages: Math.min(64, this.#config.max_ack_pending),
         });
+        this.#consuming = true;
+        troubleSaid = false;
         for await (const message of messages) await this.#handle(message);
       } catch (err) {
-        if (this.#stopping) return;
-        if (!waitingSaid) {
+        if (this.#stopping) break;
+        if (!troubleSaid) {
           this.#logger.warn(
-            { error: (err as Error).message, stream: this.#config.stream },
-            'NATS stream or consumer not available; retrying every second',
+            { error: (err as Error).message, url: this.#config.url, stream: this.#config.stream },
+            'NATS server, stream or consumer not available; retrying every second',
           );
-          waitingSaid = true;
+          troubleSaid = true;
         }
       }
+      this.#consuming = false;
       if (!this.#stopping) await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
+    this.#consuming = false;
+  }
+
+  async #connection(): Promise<NatsConnection> {
+    if (this.#nc && !this.#nc.isClosed()) return this.#nc;
+    const { url, user, password, token } = this.#config;
+    const nc = await connect({
+      servers: url.split(','),
+      name: `sluice ${this.id}`,
+      user,
+      pass: password,
+      token,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+    if (this.#stopping) {
+      await nc.close();
+      throw new Error('shutting down');
+    }
+    this.#nc = nc;
+    return nc;
   }
 
   async #handle(message: JsMsg): Promise<void> {
