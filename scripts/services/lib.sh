@@ -45,20 +45,21 @@ service_start() {
   mkdir -p "$DATA"
   PORT="$(free_port)"
   echo "$PORT" >"$STATE/port"
-  launch
+  launch fresh
   echo "127.0.0.1:$PORT $STATE"
 }
 
-# Starts the server of $STATE on $PORT and waits until it is ready; removes $STATE when it
-# cannot start.
+# Starts the server of $STATE on $PORT and waits until it is ready. When it cannot start,
+# a `fresh` state dir is removed; a restarted one is kept, with its log, for a look.
 launch() {
+  local fresh="${1:-}"
   ( service_run >>"$STATE/log" 2>&1 ) &
   echo $! >"$STATE/pid"
   local waited=0
   until service_ready; do
     if ! kill -0 "$(cat "$STATE/pid")" 2>/dev/null; then
       tail -n 20 "$STATE/log" >&2
-      rm -rf "$STATE"
+      [ -n "$fresh" ] && rm -rf "$STATE"
       die "exited before it was ready (log above)"
     fi
     sleep 0.2
@@ -66,7 +67,7 @@ launch() {
     if [ "$waited" -gt 300 ]; then
       tail -n 20 "$STATE/log" >&2
       service_kill
-      rm -rf "$STATE"
+      [ -n "$fresh" ] && rm -rf "$STATE"
       die "not ready after 60 s (log above)"
     fi
   done

@@ -25,7 +25,9 @@ service_run() {
   local bin
   bin="$(pg_bin)"
   [ "$(id -u)" = 0 ] && chown -R postgres "$STATE"
-  as_owner "$bin/initdb" -D "$DATA" -U postgres --auth=trust --encoding=UTF8 --no-sync >/dev/null
+  # A restart keeps the cluster it made the first time.
+  [ -e "$DATA/PG_VERSION" ] ||
+    as_owner "$bin/initdb" -D "$DATA" -U postgres --auth=trust --encoding=UTF8 --no-sync >/dev/null
   local tls=()
   if [ -n "${PG_SSL_CERT_FILE:-}" ]; then
     # The server reads the key only if its owner alone may: copies it owns.

@@ -269,3 +269,60 @@ describe('postgresql exporter over TLS', () => {
     expect(points).toEqual([{ value: 42 }]);
   });
 });
+
+describe('postgresql exporter when the server restarts', () => {
+  let server: RunningService;
+  beforeAll(async () => {
+    server = await startService('postgresql');
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('retries through the outage and writes every point exactly once', async () => {
+    const endpoint = `postgres://postgres@${server.address}/postgres`;
+    const exporter = postgresqlExporterFactory.create(
+      { id: 'postgresql', logger: pino({ level: 'silent' }) },
+      postgresqlExporterConfig.parse({
+        endpoint,
+        batch: { max_points: 100, flush_interval: '10ms' },
+        retry_on_failure: { initial_interval: '100ms', max_interval: '500ms' },
+        circuit_breaker: { enabled: false },
+      }),
+    );
+    await exporter.start();
+    const batchOf = (first: number) => {
+      const batch = new MetricBatch();
+      const m = batch.addMetric(batch.addScope(batch.addResource()), {
+        name: 'orders',
+        type: MetricType.Sum,
+        temporality: Temporality.Delta,
+        monotonic: true,
+      });
+      for (let k = first; k < first + 100; k++) {
+        batch.addNumberPoint(batch.series(m, { shard: `s${k % 10}` }), {
+          startTime: 1n,
+          time: 1_700_000_000_000_000_000n + BigInt(k),
+          value: 1,
+        });
+      }
+      return batch;
+    };
+    for (let k = 0; k < 5; k++) await exporter.consume(batchOf(k * 100));
+    const restarting = server.restart();
+    for (let k = 5; k < 10; k++) await exporter.consume(batchOf(k * 100));
+    await restarting;
+    for (let k = 10; k < 15; k++) await exporter.consume(batchOf(k * 100));
+    await exporter.engine.forceFlush();
+    const stats = exporter.engine.stats;
+    await exporter.shutdown({ deadlineMs: 2_000 });
+    expect(stats.sent).toBe(1_500);
+    const db = new pg.Client({ connectionString: endpoint });
+    await db.connect();
+    const { rows } = await db.query(
+      'SELECT count(*)::int AS n, count(DISTINCT time_unix_nano)::int AS distinct_times FROM metric_points',
+    );
+    await db.end();
+    expect(rows[0]).toEqual({ n: 1_500, distinct_times: 1_500 });
+  });
+});

@@ -72,8 +72,8 @@ interface FinalLabels {
   key: string;
 }
 
-/** Label sets remembered across batches: more than this and the memory starts over. */
-const CACHE_LIMIT = 200_000;
+/** Series whose labels are remembered across batches (roughly 1 KB each); past this the memory starts over. */
+const CACHE_LIMIT = 100_000;
 
 /**
  * `batchToRemoteWrite` for a stream of batches: the labels of a series (sanitised, merged,
