@@ -1,6 +1,7 @@
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, type MetricDescriptor, MetricType } from '../../model/types.js';
+import { BoundedCache, latin1Key } from '../bounded-cache.js';
 import { exponentialAsClassic } from './exponential-buckets.js';
 import {
   attributeLabels,
@@ -85,8 +86,7 @@ export class RemoteWriteTranslator {
   readonly #options: RemoteWriteTranslation;
   readonly #external: LabelPair[];
   readonly #externalNames: Set<string>;
-  #cache = new Map<string, Map<string, FinalLabels>>();
-  #cached = 0;
+  readonly #cache = new BoundedCache<Map<string, FinalLabels>>(CACHE_LIMIT);
 
   constructor(options: RemoteWriteTranslation) {
     this.#options = options;
@@ -142,17 +142,7 @@ export class RemoteWriteTranslator {
       let feed = feeds[view.series];
       if (feed === undefined) {
         const bytes = batch.attributes.bytes(view.attributeSet);
-        const cacheKey = `${contexts[m]}\u0002${latin1(bytes)}`;
-        feed = this.#cache.get(cacheKey);
-        if (feed === undefined) {
-          if (this.#cached >= CACHE_LIMIT) {
-            this.#cache = new Map();
-            this.#cached = 0;
-          }
-          feed = new Map();
-          this.#cache.set(cacheKey, feed);
-          this.#cached++;
-        }
+        feed = this.#cache.get(`${contexts[m]}\u0002${latin1Key(bytes)}`, () => new Map());
         feeds[view.series] = feed;
       }
       const own = () =>
@@ -245,10 +235,6 @@ export class RemoteWriteTranslator {
     labels.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return { labels, key: labels.map(([k, v]) => `${k}\u0000${v}`).join('\u0001') };
   }
-}
-
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
 function unsupported(

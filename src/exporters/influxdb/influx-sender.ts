@@ -5,7 +5,7 @@ import type { Sender, SendResult } from '../../delivery/sender.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { successBody } from '../http-status.js';
 import { skippedResult } from '../skipped-points.js';
-import { toLineProtocol } from './line-protocol.js';
+import { LineProtocolWriter } from './line-protocol.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -26,6 +26,7 @@ export class InfluxSender implements Sender {
   readonly destination: string;
   readonly #options: InfluxSenderOptions;
   readonly #agent: Agent;
+  readonly #lines = new LineProtocolWriter();
 
   constructor(options: InfluxSenderOptions) {
     this.#options = options;
@@ -36,7 +37,7 @@ export class InfluxSender implements Sender {
   }
 
   async send(batch: MetricBatch, signal: AbortSignal): Promise<SendResult> {
-    const { text, lines, skipped } = toLineProtocol(batch);
+    const { text, lines, skipped } = this.#lines.write(batch);
     const result = skippedResult(skipped);
     if (lines === 0) return result;
     const gzipped = this.#options.compression === 'gzip';

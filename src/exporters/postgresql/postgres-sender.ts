@@ -6,7 +6,7 @@ import { PermanentError, RetryableError } from '../../delivery/errors.js';
 import type { Sender, SendResult } from '../../delivery/sender.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { skippedResult } from '../skipped-points.js';
-import { copyRows } from './copy-rows.js';
+import { CopyRowsWriter } from './copy-rows.js';
 import {
   createTablesSql,
   HISTOGRAM_COLUMNS,
@@ -37,6 +37,7 @@ export class PostgresSender implements Sender {
   readonly destination: string;
   readonly #options: PostgresSenderOptions;
   readonly #pool: pg.Pool;
+  readonly #rows = new CopyRowsWriter();
   #ready: Promise<void> | undefined;
 
   constructor(options: PostgresSenderOptions) {
@@ -56,7 +57,7 @@ export class PostgresSender implements Sender {
   }
 
   async send(batch: MetricBatch, signal: AbortSignal): Promise<SendResult> {
-    const rows = copyRows(batch);
+    const rows = this.#rows.write(batch);
     const result = skippedResult(rows.skipped);
     if (rows.pointRows + rows.histogramRows === 0) return result;
     try {
