@@ -1,6 +1,5 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pino from 'pino';
 import { uncompressSync } from 'snappy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { batchToRemoteWrite } from '../../src/codec/prometheus/batch-to-remote-write.js';
@@ -9,8 +8,7 @@ import { decodeWriteRequest, encodeWriteRequest } from '../../src/codec/promethe
 import type { Collector } from '../../src/collector/collector.js';
 import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
 import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
-import type { RemoteWriteReceiver } from '../../src/receivers/prometheusremotewrite/factory.js';
-import { startCollector } from '../helpers/collectors.js';
+import { remoteWriteInto, startCollector } from '../helpers/collectors.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 
 const options = {
@@ -211,22 +209,8 @@ describe('sluice remote-writing into sluice', () => {
   it('arrives as OTLP with the same values, and the delta point is counted as rejected', async () => {
     sink = new OtlpSink();
     await sink.start();
-    const _quiet = pino({ level: 'silent' });
-    receiving = await startCollector(`
-receivers:
-  prometheusremotewrite:
-    endpoint: 127.0.0.1:0
-exporters:
-  otlphttp:
-    metrics_endpoint: ${sink.url}
-    batch: { flush_interval: 10ms }
-service:
-  pipelines:
-    metrics: { receivers: [prometheusremotewrite], exporters: [otlphttp] }
-`);
-    const address = (
-      receiving.receivers.get('prometheusremotewrite') as unknown as RemoteWriteReceiver
-    ).address;
+    const receiver = await remoteWriteInto(sink.url);
+    receiving = receiver.collector;
     sending = await startCollector(`
 receivers:
   otlp:
@@ -234,7 +218,7 @@ receivers:
       http: { endpoint: 127.0.0.1:0 }
 exporters:
   prometheusremotewrite:
-    endpoint: http://${address}/api/v1/write
+    endpoint: ${receiver.writeUrl}
     batch: { flush_interval: 10ms }
 service:
   pipelines:

@@ -76,3 +76,25 @@ export async function recordWithSdk(
   record(provider.getMeter('app', options.meterVersion));
   await provider.shutdown();
 }
+
+/** A started collector: `prometheusremotewrite` receiver (free port) → OTLP/HTTP to `sinkUrl`. */
+export async function remoteWriteInto(
+  sinkUrl: string,
+): Promise<{ collector: Collector; writeUrl: string }> {
+  const collector = await startCollector(`
+receivers:
+  prometheusremotewrite:
+    endpoint: 127.0.0.1:0
+exporters:
+  otlphttp:
+    metrics_endpoint: ${sinkUrl}
+    batch: { flush_interval: 10ms }
+service:
+  pipelines:
+    metrics: { receivers: [prometheusremotewrite], exporters: [otlphttp] }
+`);
+  const receiver = collector.receivers.get('prometheusremotewrite') as unknown as {
+    address: string;
+  };
+  return { collector, writeUrl: `http://${receiver.address}/api/v1/write` };
+}

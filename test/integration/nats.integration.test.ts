@@ -1,5 +1,4 @@
 import { connect } from 'nats';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Collector } from '../../src/collector/collector.js';
 import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
@@ -9,8 +8,6 @@ import { counterBatch } from '../helpers/batches.js';
 import { startCollector } from '../helpers/collectors.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 import { type RunningService, startService } from '../helpers/services.js';
-
-const _quiet = pino({ level: 'silent' });
 
 describe('nats exporter and receiver through a real nats-server with JetStream', () => {
   let server: RunningService;

@@ -1,5 +1,4 @@
 import { AggregationTemporality, AggregationType } from '@opentelemetry/sdk-metrics';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Collector } from '../../src/collector/collector.js';
 import { PermanentError } from '../../src/delivery/errors.js';
@@ -13,8 +12,6 @@ import {
   startService,
   waitForSeries,
 } from '../helpers/services.js';
-
-const _quiet = pino({ level: 'silent' });
 
 /** Real OTel SDK data, exported by the official OTLP exporter into a sluice collector. */
 function recordThroughSluice(

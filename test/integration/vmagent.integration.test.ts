@@ -3,17 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Collector } from '../../src/collector/collector.js';
 import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
 import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
-import type { RemoteWriteReceiver } from '../../src/receivers/prometheusremotewrite/factory.js';
-import { startCollector } from '../helpers/collectors.js';
+import { remoteWriteInto, startCollector } from '../helpers/collectors.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 import { type RunningService, startService, waitForSeries } from '../helpers/services.js';
-
-const _quiet = pino({ level: 'silent' });
 
 describe('vmagent remote-writing into sluice', () => {
   let target: Server;
@@ -39,21 +35,8 @@ describe('vmagent remote-writing into sluice', () => {
     await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
     sink = new OtlpSink();
     await sink.start();
-    collector = await startCollector(`
-receivers:
-  prometheusremotewrite:
-    endpoint: 127.0.0.1:0
-exporters:
-  otlphttp:
-    metrics_endpoint: ${sink.url}
-    batch: { flush_interval: 10ms }
-service:
-  pipelines:
-    metrics: { receivers: [prometheusremotewrite], exporters: [otlphttp] }
-`);
-    const receiver = collector.receivers.get(
-      'prometheusremotewrite',
-    ) as unknown as RemoteWriteReceiver;
+    const receiving = await remoteWriteInto(sink.url);
+    collector = receiving.collector;
     configDir = mkdtempSync(join(tmpdir(), 'sluice-vmagent-test-'));
     const scrapeConfig = join(configDir, 'scrape.yml');
     writeFileSync(
@@ -67,7 +50,7 @@ scrape_configs:
 `,
     );
     agent = await startService('vmagent', {
-      VMAGENT_REMOTE_WRITE_URL: `http://${receiver.address}/api/v1/write`,
+      VMAGENT_REMOTE_WRITE_URL: receiving.writeUrl,
       VMAGENT_SCRAPE_CONFIG: scrapeConfig,
     });
   });
