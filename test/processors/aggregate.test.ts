@@ -291,6 +291,46 @@ describe('aggregate processor', () => {
     }
   });
 
+  it('forgets series silent for max_stale, after emitting what they brought', async () => {
+    const out = new Capture();
+    let now = 1_000_000;
+    const p = new AggregateProcessor(
+      settings,
+      aggregateConfig.parse({
+        interval: '1h',
+        max_stale: '1m',
+        rules: [{ metrics: ['http.server.requests'], drop_attributes: ['host'] }],
+      }),
+      out,
+      () => now,
+    );
+    const send = (rows: [Record<string, string>, number, bigint][]) =>
+      p.consume(sumBatch(Temporality.Cumulative, rows));
+    await send([
+      [{ host: 'h1', route: '/a' }, 10, 10n],
+      [{ host: 'h2', route: '/a' }, 5, 10n],
+      [{ host: 'h1', route: '/b' }, 7, 10n],
+    ]);
+    p.flush();
+    expect(p.series).toEqual({ inputs: 3, outputs: 2 });
+    now += 90_000; // only h1 /a speaks again
+    await send([[{ host: 'h1', route: '/a' }, 12, 20n]]);
+    p.flush();
+    // h2 /a and h1 /b were silent for 90 s > 1 m: forgotten, and with them output /b.
+    expect(p.series).toEqual({ inputs: 1, outputs: 1 });
+    now += 10_000; // h2 /a comes back: a new series to us, its first point counts whole
+    await send([[{ host: 'h2', route: '/a' }, 6, 30n]]);
+    p.flush();
+    await p.shutdown();
+    const totals = out.points().filter((x) => x.name === 'http.server.requests');
+    expect(totals.map((t) => [t.attributes.route, t.value])).toEqual([
+      ['/a', 15],
+      ['/b', 7],
+      ['/a', 17],
+      ['/a', 23],
+    ]);
+  });
+
   it('validates rules', () => {
     expect(
       aggregateConfig.safeParse({

@@ -21,6 +21,10 @@ export interface OutputSeries {
   attributeHash: number;
   scope: Scope;
   metric: MetricDescriptor;
+  /** Identity in the processor's output index. */
+  key: string;
+  /** Wall clock (ms) when a member last contributed, for staleness. */
+  seenAt: number;
   /** Earliest start of the members. */
   startHi: number;
   startLo: number;
@@ -53,6 +57,7 @@ export interface OutputSeries {
 
 /** A new output series, its time range that of point `i` (its start, or its time if none). */
 export function newOutputSeries(
+  key: string,
   resource: Resource,
   resourceKey: string,
   scope: Scope,
@@ -66,6 +71,8 @@ export function newOutputSeries(
   const time = points.time.u32;
   const hasStart = (start[2 * i] | start[2 * i + 1]) !== 0;
   return {
+    key,
+    seenAt: 0,
     resource,
     resourceKey,
     attributeBytes,

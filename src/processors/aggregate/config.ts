@@ -19,6 +19,11 @@ const rule = z
 /** sluice's `aggregate` processor. */
 export const aggregateConfig = z.strictObject({
   interval: duration.default(10_000),
+  /**
+   * Input series silent this long are forgotten, and output series none of whose inputs
+   * spoke this long stop being emitted: series churn does not grow memory for ever.
+   */
+  max_stale: duration.default(300_000),
   rules: z.array(rule).min(1, 'list at least one rule'),
 });
 

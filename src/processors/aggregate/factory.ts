@@ -51,21 +51,33 @@ export class AggregateProcessor implements Consumer, Component {
   readonly #next: Consumer;
   readonly #rules: { rule: AggregateRule; patterns: RegExp[] }[];
   readonly #projections: Map<AggregateRule, AttributeProjection>;
-  readonly #outputs: OutputSeries[] = [];
+  #outputs: OutputSeries[] = [];
   readonly #outputIndex = new Map<string, number>();
+  readonly #maxStaleMs: number;
   readonly #inputs = new InputSeriesTable();
   /** Persistent ids of metric identities (resource, scope, name, type, temporality, unit). */
   readonly #metricIds = new Map<string, number>();
-  readonly #exponentialInputs = new Map<number, ExponentialState>();
+  #exponentialInputs = new Map<number, ExponentialState>();
   readonly #emitter: ScheduledEmitter;
+  readonly #logger: ComponentSettings['logger'];
+  readonly #clock: () => number;
 
-  constructor(settings: ComponentSettings, config: AggregateConfig, next: Consumer) {
+  /** `clock` (ms) tells staleness; tests pass their own. */
+  constructor(
+    settings: ComponentSettings,
+    config: AggregateConfig,
+    next: Consumer,
+    clock: () => number = Date.now,
+  ) {
     this.id = settings.id;
+    this.#logger = settings.logger;
+    this.#clock = clock;
     this.#next = next;
     this.#emitter = new ScheduledEmitter(settings, next, {
       intervalMs: config.interval,
       flush: () => this.flush(),
     });
+    this.#maxStaleMs = config.max_stale;
     this.#rules = config.rules.map((rule) => ({ rule, patterns: rule.metrics.map(globToRegExp) }));
     this.#projections = new Map(
       config.rules.map((rule) => [
@@ -103,6 +115,7 @@ export class AggregateProcessor implements Consumer, Component {
     const points = batch.points;
     const series = points.series;
     const view = new PointView(batch);
+    const now = this.#clock();
     let matched = 0;
     for (let i = 0; i < batch.pointCount; i++) {
       const s = series[i];
@@ -115,7 +128,9 @@ export class AggregateProcessor implements Consumer, Component {
         input = this.#inputOf(batch, keys, rule, metricIds[m], s, i);
         seriesInput[s] = input;
       }
+      this.#inputs.lastSeen[input] = now;
       const out = this.#outputs[this.#inputs.output[input]];
+      out.seenAt = now;
       const metric = batch.metrics[m];
       switch (metric.type) {
         case MetricType.Gauge:
@@ -182,6 +197,7 @@ export class AggregateProcessor implements Consumer, Component {
       output = this.#outputs.length;
       this.#outputs.push(
         newOutputSeries(
+          outputKey,
           { ...batch.resources[scope.resource] },
           keys.resourceKey(scope.resource),
           { ...scope },
@@ -306,11 +322,58 @@ export class AggregateProcessor implements Consumer, Component {
     };
   }
 
-  /** Emits every output series updated since the last flush. */
-  flush(): void {
+  /** Emits every output series updated since the last flush, then forgets stale series. */
+  flush(now = this.#clock()): void {
     const batch = this.#build();
-    if (batch.pointCount === 0) return;
-    this.#emitter.emit([batch]);
+    if (batch.pointCount > 0) this.#emitter.emit([batch]);
+    this.#expire(now);
+  }
+
+  /** Input and output series currently remembered. */
+  get series(): { inputs: number; outputs: number } {
+    return { inputs: this.#inputs.count, outputs: this.#outputs.length };
+  }
+
+  /**
+   * Forgets inputs silent for `max_stale` and outputs none of whose inputs spoke for that
+   * long (after they were emitted: nothing accumulated is lost), once a tenth of either is
+   * stale. An input that comes back later starts over, as a new series does: its first
+   * cumulative point counts whole.
+   */
+  #expire(now: number): void {
+    const cutoff = now - this.#maxStaleMs;
+    const inputs = this.#inputs;
+    let staleInputs = 0;
+    for (let id = 0; id < inputs.count; id++) if (inputs.lastSeen[id] < cutoff) staleInputs++;
+    const staleOutputs = this.#outputs.filter((out) => out.seenAt < cutoff).length;
+    // Renumbering rebuilds the tables: wait until a tenth of them is stale.
+    if (staleInputs * 10 < inputs.count && staleOutputs * 10 < this.#outputs.length) return;
+    const renumbered = new Int32Array(this.#outputs.length).fill(-1);
+    const kept: OutputSeries[] = [];
+    for (let o = 0; o < this.#outputs.length; o++) {
+      const out = this.#outputs[o];
+      if (out.seenAt < cutoff) {
+        this.#outputIndex.delete(out.key);
+        continue;
+      }
+      renumbered[o] = kept.length;
+      this.#outputIndex.set(out.key, kept.length);
+      kept.push(out);
+    }
+    this.#outputs = kept;
+    const moved = inputs.compact(
+      (id) => inputs.lastSeen[id] >= cutoff && renumbered[inputs.output[id]] !== -1,
+      (id) => renumbered[inputs.output[id]],
+    );
+    const exponential = new Map<number, ExponentialState>();
+    for (const [id, state] of this.#exponentialInputs) {
+      if (moved[id] !== -1) exponential.set(moved[id], state);
+    }
+    this.#exponentialInputs = exponential;
+    this.#logger.debug(
+      { inputs: staleInputs, outputs: staleOutputs, maxStaleMs: this.#maxStaleMs },
+      'forgot stale series',
+    );
   }
 
   #build(): MetricBatch {

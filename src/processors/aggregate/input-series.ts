@@ -18,12 +18,14 @@ import {
  * string key or object per point, which is what bounds the processor's speed.
  */
 export class InputSeriesTable {
-  readonly #sets = new AttributeTable(1024, 64 * 1024);
-  readonly #index = new IdHashIndex(1024);
+  #sets = new AttributeTable(1024, 64 * 1024);
+  #index = new IdHashIndex(1024);
   count = 0;
   #metric = new Int32Array(1024);
   #set = new Int32Array(1024);
   output = new Int32Array(1024);
+  /** Wall clock (ms) of the input's latest point, for staleness. */
+  lastSeen = new Float64Array(1024);
   /** Whether the input has a previous (cumulative) point yet. */
   hasPrevious = new Uint8Array(1024);
   /** Time of the previous point, as the halves of its u64 nanoseconds. */
@@ -90,10 +92,73 @@ export class InputSeriesTable {
     return start;
   }
 
+  /**
+   * Forgets the inputs `keep` rejects and renumbers the rest (their attribute sets, state
+   * and counts move along); `outputOf` gives each kept input's output id after the caller
+   * renumbered outputs. Returns old id → new id (-1 for forgotten ones).
+   */
+  compact(keep: (id: number) => boolean, outputOf: (id: number) => number): Int32Array {
+    const before = this.count;
+    const moved = new Int32Array(before).fill(-1);
+    const old = {
+      sets: this.#sets,
+      metric: this.#metric,
+      set: this.#set,
+      lastSeen: this.lastSeen,
+      hasPrevious: this.hasPrevious,
+      previousHi: this.previousHi,
+      previousLo: this.previousLo,
+      previousValue: this.previousValue,
+      previousSum: this.previousSum,
+      countsStart: this.countsStart,
+      countsLength: this.countsLength,
+      counts: this.counts,
+    };
+    // Decided before the columns are replaced (the callbacks read them).
+    const outputs = new Int32Array(before).fill(-1);
+    for (let id = 0; id < before; id++) if (keep(id)) outputs[id] = outputOf(id);
+    const capacity = Math.max(1024, before);
+    this.#sets = new AttributeTable(capacity, 64 * 1024);
+    this.#index = new IdHashIndex(capacity);
+    this.count = 0;
+    this.#metric = new Int32Array(capacity);
+    this.#set = new Int32Array(capacity);
+    this.output = new Int32Array(capacity);
+    this.lastSeen = new Float64Array(capacity);
+    this.hasPrevious = new Uint8Array(capacity);
+    this.previousHi = new Uint32Array(capacity);
+    this.previousLo = new Uint32Array(capacity);
+    this.previousValue = new Float64Array(capacity);
+    this.previousSum = new Float64Array(capacity);
+    this.countsStart = new Int32Array(capacity);
+    this.countsLength = new Int32Array(capacity);
+    this.counts = new Float64Array(Math.max(16 * 1024, old.counts.length));
+    this.#countsUsed = 0;
+    for (let id = 0; id < before; id++) {
+      if (outputs[id] === -1) continue;
+      this.find(old.metric[id], old.sets, old.set[id]);
+      const to = this.add(old.metric[id], outputs[id]);
+      moved[id] = to;
+      this.lastSeen[to] = old.lastSeen[id];
+      this.hasPrevious[to] = old.hasPrevious[id];
+      this.previousHi[to] = old.previousHi[id];
+      this.previousLo[to] = old.previousLo[id];
+      this.previousValue[to] = old.previousValue[id];
+      this.previousSum[to] = old.previousSum[id];
+      const length = old.countsLength[id];
+      if (length >= 0) {
+        const at = this.reserveCounts(to, length);
+        this.counts.set(old.counts.subarray(old.countsStart[id], old.countsStart[id] + length), at);
+      }
+    }
+    return moved;
+  }
+
   #grow(capacity: number): void {
     this.#metric = growInt32(this.#metric, capacity);
     this.#set = growInt32(this.#set, capacity);
     this.output = growInt32(this.output, capacity);
+    this.lastSeen = growFloat64(this.lastSeen, capacity);
     this.hasPrevious = growUint8(this.hasPrevious, capacity);
     this.previousHi = growUint32(this.previousHi, capacity);
     this.previousLo = growUint32(this.previousLo, capacity);

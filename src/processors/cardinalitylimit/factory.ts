@@ -52,6 +52,7 @@ export class CardinalityLimitProcessor implements Consumer, Component {
       { id: `${settings.id}/overflow`, logger: settings.logger },
       {
         interval: config.overflow_interval,
+        max_stale: 300_000,
         rules: [{ metrics: ['*'], group_by: [], gauge: 'last' }],
       },
       tagged,
