@@ -21,8 +21,3 @@ export class BoundedCache<V> {
     return value;
   }
 }
-
-/** Bytes as a string of the same length (one char per byte): a cheap map key. */
-export function latin1Key(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-}

@@ -1,5 +1,5 @@
 import type { KeyValue } from './any-value.js';
-import { encodeKeyValues } from './key-value-bytes.js';
+import { bytesKey, encodeKeyValues } from './key-value-bytes.js';
 import { MetricBatch } from './metric-batch.js';
 import type { MetricDescriptor, Resource, Scope } from './types.js';
 
@@ -207,8 +207,4 @@ function copyCounts(
   to.bucketCounts.u32.set(from.bucketCounts.u32.subarray(2 * start, 2 * (start + length)), 2 * at);
   to.bucketCountsUsed = at + length;
   return [at, length];
-}
-
-function bytesKey(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }

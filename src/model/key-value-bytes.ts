@@ -330,3 +330,11 @@ function eachEntry(reader: WireReader, end: number, visit: (stop: number) => voi
     visit(reader.delimited(end));
   }
 }
+
+/**
+ * Bytes as a string of the same length, one char per byte: a cheap exact map key for an
+ * attribute set in wire form (no copy, no decoding).
+ */
+export function bytesKey(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}

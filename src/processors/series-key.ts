@@ -1,4 +1,4 @@
-import { encodeKeyValues } from '../model/key-value-bytes.js';
+import { bytesKey, encodeKeyValues } from '../model/key-value-bytes.js';
 import type { MetricBatch } from '../model/metric-batch.js';
 
 /**
@@ -15,7 +15,7 @@ export class SeriesKeys {
   constructor(batch: MetricBatch) {
     this.#batch = batch;
     const resourceKeys = batch.resources.map(
-      (r) => `${latin1(encodeKeyValues(r.attributes))}\u0001${r.schemaUrl}`,
+      (r) => `${bytesKey(encodeKeyValues(r.attributes))}\u0001${r.schemaUrl}`,
     );
     this.#resourceKeys = resourceKeys;
     const scopeKeys = batch.scopes.map(
@@ -42,13 +42,9 @@ export class SeriesKeys {
     const set = batch.seriesAttributes(series);
     let setKey = this.#setKey[set];
     if (setKey === undefined) {
-      setKey = latin1(batch.attributes.bytes(set));
+      setKey = bytesKey(batch.attributes.bytes(set));
       this.#setKey[set] = setKey;
     }
     return this.#metricPrefix[batch.seriesMetric(series)] + setKey;
   }
-}
-
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }

@@ -1,7 +1,8 @@
+import { bytesKey } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, type MetricDescriptor, MetricType } from '../../model/types.js';
-import { BoundedCache, latin1Key } from '../bounded-cache.js';
+import { BoundedCache } from '../bounded-cache.js';
 import { exponentialAsClassic } from './exponential-buckets.js';
 import {
   attributeLabels,
@@ -142,7 +143,7 @@ export class RemoteWriteTranslator {
       let feed = feeds[view.series];
       if (feed === undefined) {
         const bytes = batch.attributes.bytes(view.attributeSet);
-        feed = this.#cache.get(`${contexts[m]}\u0002${latin1Key(bytes)}`, () => new Map());
+        feed = this.#cache.get(`${contexts[m]}\u0002${bytesKey(bytes)}`, () => new Map());
         feeds[view.series] = feed;
       }
       const own = () =>

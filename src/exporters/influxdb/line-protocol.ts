@@ -1,6 +1,6 @@
-import { BoundedCache, latin1Key } from '../../codec/bounded-cache.js';
+import { BoundedCache } from '../../codec/bounded-cache.js';
 import { anyValueToPlain, type KeyValue } from '../../model/any-value.js';
-import { encodeKeyValues } from '../../model/key-value-bytes.js';
+import { bytesKey, encodeKeyValues } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, MetricType } from '../../model/types.js';
@@ -37,7 +37,7 @@ export class LineProtocolWriter {
   write(batch: MetricBatch): LineProtocol {
     const out: LineProtocol = { text: '', lines: 0, skipped: {} };
     const resourceTags = batch.resources.map((r) => r.attributes);
-    const resourceKeys = batch.resources.map((r) => latin1Key(encodeKeyValues(r.attributes)));
+    const resourceKeys = batch.resources.map((r) => bytesKey(encodeKeyValues(r.attributes)));
     const tagCache: (string | undefined)[] = [];
     const view = new PointView(batch);
     for (let i = 0; i < batch.pointCount; i++) {
@@ -58,7 +58,7 @@ export class LineProtocolWriter {
       const scope = batch.scopes[metric.scope];
       let head = tagCache[view.series];
       if (head === undefined) {
-        const key = `${resourceKeys[scope.resource]}\u0001${scope.name}\u0001${metric.name}\u0001${latin1Key(batch.attributes.bytes(view.attributeSet))}`;
+        const key = `${resourceKeys[scope.resource]}\u0001${scope.name}\u0001${metric.name}\u0001${bytesKey(batch.attributes.bytes(view.attributeSet))}`;
         head = this.#heads.get(
           key,
           () =>

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { BoundedCache, latin1Key } from '../../codec/bounded-cache.js';
+import { BoundedCache } from '../../codec/bounded-cache.js';
 import { keyValuesToPlain } from '../../model/any-value.js';
-import { encodeKeyValues } from '../../model/key-value-bytes.js';
+import { bytesKey, encodeKeyValues } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, MetricType, Temporality } from '../../model/types.js';
@@ -67,7 +67,7 @@ export class CopyRowsWriter {
         contexts[m] ??=
           `${resource.json}\u0001${scope.name}\u0001${scope.version}\u0001${metric.name}\u0001${metric.type}\u0001${metric.temporality}\u0001${metric.unit}\u0001${metric.type === MetricType.Sum && metric.monotonic}`;
         const attributes = batch.attributes.bytes(view.attributeSet);
-        series = this.#series.get(`${contexts[m]}\u0001${latin1Key(attributes)}`, () =>
+        series = this.#series.get(`${contexts[m]}\u0001${bytesKey(attributes)}`, () =>
           [
             copyText(metric.name),
             TYPE_NAME[metric.type],

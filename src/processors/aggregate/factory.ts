@@ -1,6 +1,7 @@
 import { AttributeProjection } from '../../model/attribute-projection.js';
 import { BatchCopier } from '../../model/batch-copier.js';
 import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
+import { bytesKey } from '../../model/key-value-bytes.js';
 import { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { MetricType, PointBits, Temporality } from '../../model/types.js';
@@ -188,7 +189,7 @@ export class AggregateProcessor implements Consumer, Component {
     if (found !== -1) return found;
     const bytes = batch.attributes.bytes(set);
     const reduced = this.#projections.get(rule)!.project(bytes);
-    const outputKey = `${metricId}\u0001${latin1(reduced)}`;
+    const outputKey = `${metricId}\u0001${bytesKey(reduced)}`;
     let output = this.#outputIndex.get(outputKey);
     if (output === undefined) {
       const metric = batch.metrics[batch.seriesMetric(s)];
@@ -504,8 +505,4 @@ function sameBounds(
   if (bounds.length !== length) return false;
   for (let k = 0; k < length; k++) if (bounds[k] !== floats[start + k]) return false;
   return true;
-}
-
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BatchCopier } from '../../model/batch-copier.js';
 import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
 import { duration } from '../../model/duration.js';
+import { bytesKey } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { AggregateProcessor } from '../aggregate/factory.js';
 import { SeriesKeys } from '../series-key.js';
@@ -81,9 +82,7 @@ export class CardinalityLimitProcessor implements Consumer, Component {
         admitted = new Set();
         this.#admitted.set(metricKey, admitted);
       }
-      const attributes = Buffer.from(
-        batch.attributes.bytes(batch.seriesAttributes(series)),
-      ).toString('latin1');
+      const attributes = bytesKey(batch.attributes.bytes(batch.seriesAttributes(series)));
       if (admitted.has(attributes)) continue;
       if (admitted.size < limit) {
         admitted.add(attributes);
