@@ -1,6 +1,5 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { Agent, request } from 'undici';
 import { compress as zstdCompress } from 'zstd-napi';
 import { encodeMetricsRequestJson } from '../codec/json/encode-request-json.js';
 import { decodeMetricsRequestJsonResponse } from '../codec/json/response-json.js';
@@ -9,7 +8,7 @@ import { decodeMetricsResponse } from '../codec/protobuf/response.js';
 import type { Sender, SendResult } from '../delivery/sender.js';
 import { InvalidMetricDataError } from '../model/errors.js';
 import type { MetricBatch } from '../model/metric-batch.js';
-import { successBody } from './http-status.js';
+import { HttpEndpoint } from './http-endpoint.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -35,11 +34,9 @@ export interface OtlpHttpSenderOptions {
  */
 export class OtlpHttpSender implements Sender {
   readonly destination: string;
-  readonly #url: URL;
-  readonly #headers: Record<string, string>;
   readonly #encoding: HttpEncoding;
   readonly #compression: HttpCompression;
-  readonly #agent: Agent;
+  readonly #endpoint: HttpEndpoint;
   readonly #encoders: MetricsRequestEncoder[] = [];
 
   constructor(options: OtlpHttpSenderOptions) {
@@ -54,7 +51,6 @@ export class OtlpHttpSender implements Sender {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new InvalidMetricDataError(`url: "${options.url}" must be http:// or https://`);
     }
-    this.#url = url;
     this.destination = url.toString();
     this.#encoding = options.encoding ?? 'protobuf';
     this.#compression = options.compression ?? 'none';
@@ -63,13 +59,15 @@ export class OtlpHttpSender implements Sender {
         `compression: "${this.#compression}" must be none, gzip or zstd`,
       );
     }
-    this.#headers = {
-      ...options.headers,
-      'content-type': this.#encoding === 'json' ? 'application/json' : 'application/x-protobuf',
-      ...(this.#compression !== 'none' ? { 'content-encoding': this.#compression } : {}),
-      'user-agent': 'sluice',
-    };
-    this.#agent = new Agent({ connections: options.connections ?? 8, keepAliveTimeout: 30_000 });
+    this.#endpoint = new HttpEndpoint(
+      url,
+      {
+        ...options.headers,
+        'content-type': this.#encoding === 'json' ? 'application/json' : 'application/x-protobuf',
+        ...(this.#compression !== 'none' ? { 'content-encoding': this.#compression } : {}),
+      },
+      options.connections ?? 8,
+    );
   }
 
   async send(batch: MetricBatch, signal: AbortSignal): Promise<SendResult> {
@@ -84,33 +82,23 @@ export class OtlpHttpSender implements Sender {
     if (this.#compression === 'gzip') body = await gzip(body);
     // zstd-napi compresses synchronously; batches are bounded (a few MB, a few ms at level 3).
     else if (this.#compression === 'zstd') body = zstdCompress(body);
-    const result = await this.#post(body, signal);
+    const answer = await this.#endpoint.post(body, signal);
     // Only a complete exchange proves the body was written out: after an error or an abort
     // the socket may still hold it, so that buffer is left to the GC.
     if (encoder && this.#encoders.length < MAX_SPARE_ENCODERS) this.#encoders.push(encoder);
-    return result;
+    return partialSuccess(answer.body, answer.contentType);
   }
 
-  async #post(body: Uint8Array, signal: AbortSignal): Promise<SendResult> {
-    const response = await request(this.#url, {
-      method: 'POST',
-      body,
-      headers: this.#headers,
-      signal,
-      dispatcher: this.#agent,
-    });
-    const { body: responseBody, contentType } = await successBody(response);
-    if (responseBody.length === 0) return { rejectedPoints: 0 };
-    const partial = contentType?.includes('json')
-      ? decodeMetricsRequestJsonResponse(responseBody)
-      : decodeMetricsResponse(responseBody);
-    return {
-      rejectedPoints: partial.rejectedDataPoints,
-      message: partial.errorMessage || undefined,
-    };
+  close(): Promise<void> {
+    return this.#endpoint.close();
   }
+}
 
-  async close(): Promise<void> {
-    await this.#agent.close();
-  }
+/** An OTLP success answer: empty, or a `partial_success` (protobuf or JSON). */
+function partialSuccess(body: Uint8Array, contentType: string | undefined): SendResult {
+  if (body.length === 0) return { rejectedPoints: 0 };
+  const partial = contentType?.includes('json')
+    ? decodeMetricsRequestJsonResponse(body)
+    : decodeMetricsResponse(body);
+  return { rejectedPoints: partial.rejectedDataPoints, message: partial.errorMessage || undefined };
 }

@@ -1,9 +1,8 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { Agent, request } from 'undici';
 import type { Sender, SendResult } from '../../delivery/sender.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
-import { successBody } from '../http-status.js';
+import { HttpEndpoint } from '../http-endpoint.js';
 import { skippedResult } from '../skipped-points.js';
 import { LineProtocolWriter } from './line-protocol.js';
 
@@ -24,40 +23,35 @@ export interface InfluxSenderOptions {
  */
 export class InfluxSender implements Sender {
   readonly destination: string;
-  readonly #options: InfluxSenderOptions;
-  readonly #agent: Agent;
+  readonly #endpoint: HttpEndpoint;
+  readonly #gzip: boolean;
   readonly #lines = new LineProtocolWriter();
 
   constructor(options: InfluxSenderOptions) {
-    this.#options = options;
     const shown = new URL(options.writeUrl);
     if (shown.searchParams.has('p')) shown.searchParams.set('p', '***');
     this.destination = shown.toString();
-    this.#agent = new Agent({ connections: options.connections, keepAliveTimeout: 30_000 });
+    this.#gzip = options.compression === 'gzip';
+    this.#endpoint = new HttpEndpoint(
+      options.writeUrl,
+      {
+        ...options.headers,
+        'content-type': 'text/plain; charset=utf-8',
+        ...(this.#gzip ? { 'content-encoding': 'gzip' } : {}),
+      },
+      options.connections,
+    );
   }
 
   async send(batch: MetricBatch, signal: AbortSignal): Promise<SendResult> {
     const { text, lines, skipped } = this.#lines.write(batch);
     const result = skippedResult(skipped);
     if (lines === 0) return result;
-    const gzipped = this.#options.compression === 'gzip';
-    const response = await request(this.#options.writeUrl, {
-      method: 'POST',
-      body: gzipped ? await gzip(text) : text,
-      headers: {
-        ...this.#options.headers,
-        'content-type': 'text/plain; charset=utf-8',
-        ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
-        'user-agent': 'sluice',
-      },
-      signal,
-      dispatcher: this.#agent,
-    });
-    await successBody(response);
+    await this.#endpoint.post(this.#gzip ? await gzip(text) : text, signal);
     return result;
   }
 
-  async close(): Promise<void> {
-    await this.#agent.close();
+  close(): Promise<void> {
+    return this.#endpoint.close();
   }
 }

@@ -1,5 +1,4 @@
 import { compressSync } from 'snappy';
-import { Agent, request } from 'undici';
 import {
   type RemoteWriteTranslation,
   RemoteWriteTranslator,
@@ -7,7 +6,7 @@ import {
 import { encodeWriteRequest } from '../../codec/prometheus/remote-write.js';
 import type { Sender, SendResult } from '../../delivery/sender.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
-import { successBody } from '../http-status.js';
+import { HttpEndpoint } from '../http-endpoint.js';
 import { skippedResult } from '../skipped-points.js';
 
 export interface RemoteWriteSenderOptions extends RemoteWriteTranslation {
@@ -26,42 +25,33 @@ export interface RemoteWriteSenderOptions extends RemoteWriteTranslation {
  */
 export class RemoteWriteSender implements Sender {
   readonly destination: string;
-  readonly #options: RemoteWriteSenderOptions;
   readonly #translator: RemoteWriteTranslator;
-  readonly #headers: Record<string, string>;
-  readonly #agent: Agent;
+  readonly #endpoint: HttpEndpoint;
 
   constructor(options: RemoteWriteSenderOptions) {
     this.destination = options.endpoint;
-    this.#options = options;
     this.#translator = new RemoteWriteTranslator(options);
-    this.#headers = {
-      ...options.headers,
-      'content-type': 'application/x-protobuf',
-      'content-encoding': 'snappy',
-      'x-prometheus-remote-write-version': '0.1.0',
-      'user-agent': 'sluice',
-    };
-    this.#agent = new Agent({ connections: options.connections, keepAliveTimeout: 30_000 });
+    this.#endpoint = new HttpEndpoint(
+      options.endpoint,
+      {
+        ...options.headers,
+        'content-type': 'application/x-protobuf',
+        'content-encoding': 'snappy',
+        'x-prometheus-remote-write-version': '0.1.0',
+      },
+      options.connections,
+    );
   }
 
   async send(batch: MetricBatch, signal: AbortSignal): Promise<SendResult> {
     const { request: writeRequest, skipped } = this.#translator.translate(batch);
     const result = skippedResult(skipped);
     if (writeRequest.timeseries.length === 0) return result;
-    const body = compressSync(Buffer.from(encodeWriteRequest(writeRequest)));
-    const response = await request(this.#options.endpoint, {
-      method: 'POST',
-      body,
-      headers: this.#headers,
-      signal,
-      dispatcher: this.#agent,
-    });
-    await successBody(response);
+    await this.#endpoint.post(compressSync(Buffer.from(encodeWriteRequest(writeRequest))), signal);
     return result;
   }
 
-  async close(): Promise<void> {
-    await this.#agent.close();
+  close(): Promise<void> {
+    return this.#endpoint.close();
   }
 }
