@@ -22,3 +22,16 @@ export function parseListenEndpoint(endpoint: string, key: string): { host: stri
   const host = match[1] ?? match[2];
   return { host: host === '' ? '0.0.0.0' : host === 'localhost' ? '127.0.0.1' : host, port };
 }
+
+/** A NATS server URL, or several comma-separated (a cluster). */
+export const natsUrl = z
+  .string()
+  .regex(
+    /^nats:\/\/[^,\s]+(,nats:\/\/[^,\s]+)*$/,
+    'expected nats://host:port (comma-separated for several)',
+  );
+
+/** A JetStream stream or consumer name (`what` says which, in the error). */
+export function natsName(what: string) {
+  return z.string().regex(/^[^.\s*>]+$/, `a ${what} name has no dots, spaces, * or >`);
+}

@@ -1,16 +1,10 @@
 import { z } from 'zod';
 import type { ComponentSettings } from '../../model/consumer.js';
 import { duration } from '../../model/duration.js';
+import { natsName, natsUrl } from '../../model/endpoint.js';
 import { type ExporterHelperConfig, exporterHelperKeys } from '../helper/config.js';
 import { QueuedExporter } from '../helper/queued-exporter.js';
 import { NatsSender } from './nats-sender.js';
-
-const natsUrl = z
-  .string()
-  .regex(
-    /^nats:\/\/[^,\s]+(,nats:\/\/[^,\s]+)*$/,
-    'expected nats://host:port (comma-separated for several)',
-  );
 
 /** NATS's default max_payload is 1 MiB: requests stay below it unless told otherwise. */
 const NATS_BATCH_BYTES = 1000 * 1024;
@@ -22,10 +16,7 @@ const NATS_BATCH_BYTES = 1000 * 1024;
  */
 export const natsExporterConfig = z.strictObject({
   url: natsUrl,
-  stream: z
-    .string()
-    .regex(/^[^.\s*>]+$/, 'a stream name has no dots, spaces, * or >')
-    .default('SLUICE_METRICS'),
+  stream: natsName('stream').default('SLUICE_METRICS'),
   subject: z.string().min(1).default('sluice.metrics'),
   partitions: z.number().int().min(0).max(1024).default(0),
   create_stream: z.boolean().default(true),

@@ -78,11 +78,15 @@ export class NatsSender implements Sender {
       yield [subject, batch];
       return;
     }
+    // Each point's partition once, then one pass per partition.
     const series = batch.points.series;
-    const partitionOf = (i: number) => (batch.seriesHash(series[i]) >>> 0) % partitions;
+    const partitionOf = new Uint16Array(batch.pointCount);
+    for (let i = 0; i < batch.pointCount; i++) {
+      partitionOf[i] = (batch.seriesHash(series[i]) >>> 0) % partitions;
+    }
     for (let p = 0; p < partitions; p++) {
       const copier = new BatchCopier();
-      copier.append(batch, 0, batch.pointCount, { keep: (i) => partitionOf(i) === p });
+      copier.append(batch, 0, batch.pointCount, { keep: (i) => partitionOf[i] === p });
       if (copier.target.pointCount > 0) yield [`${subject}.${p}`, copier.target];
     }
   }

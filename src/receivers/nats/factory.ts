@@ -9,21 +9,14 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { decodeMetricsRequest } from '../../codec/protobuf/decode-request.js';
 import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
+import { natsName, natsUrl } from '../../model/endpoint.js';
 import { ReceiverStats } from '../receiver-stats.js';
 
 export const natsReceiverConfig = z.strictObject({
-  url: z
-    .string()
-    .regex(
-      /^nats:\/\/[^,\s]+(,nats:\/\/[^,\s]+)*$/,
-      'expected nats://host:port (comma-separated for several)',
-    ),
+  url: natsUrl,
   stream: z.string().default('SLUICE_METRICS'),
   /** Durable consumer name: several collectors with the same name share the work. */
-  consumer: z
-    .string()
-    .regex(/^[^.\s*>]+$/, 'a consumer name has no dots, spaces, * or >')
-    .default('sluice'),
+  consumer: natsName('consumer').default('sluice'),
   /** Only these subjects of the stream (e.g. one partition, `sluice.metrics.3`). */
   filter_subject: z.string().optional(),
   /** Messages handed out at once and not yet acknowledged. */
