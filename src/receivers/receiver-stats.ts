@@ -47,6 +47,6 @@ const REFUSAL_REASONS: Record<string, string> = {
 };
 
 /** Why the pipeline refused a batch, as a `refused` reason: from the error's code. */
-export function refusalReason(err: unknown): string {
+function refusalReason(err: unknown): string {
   return REFUSAL_REASONS[(err as { code?: string }).code ?? ''] ?? 'pipeline_error';
 }

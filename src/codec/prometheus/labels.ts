@@ -9,7 +9,7 @@ export type LabelPair = [name: string, value: string];
 export type FamilyType = 'counter' | 'gauge' | 'histogram' | 'summary';
 
 /** Resource attributes that become `job` and `instance` rather than labels of their own. */
-export const RESOURCE_IDENTITY = new Set([
+const RESOURCE_IDENTITY = new Set([
   'service.name',
   'service.namespace',
   'service.instance.id',

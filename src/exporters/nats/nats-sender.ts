@@ -116,7 +116,7 @@ export class NatsSender implements Sender {
 }
 
 /** Adds the stream when missing (file storage, the subject and its partitions). */
-export async function ensureStream(
+async function ensureStream(
   nc: NatsConnection,
   options: Pick<NatsSenderOptions, 'stream' | 'subject' | 'duplicateWindowMs'>,
 ): Promise<void> {

@@ -11,7 +11,7 @@ export interface TableNames {
 }
 
 /** Columns shared by both tables, in COPY order. */
-export const COMMON_COLUMNS = [
+const COMMON_COLUMNS = [
   'time',
   'start_time',
   'time_unix_nano',
