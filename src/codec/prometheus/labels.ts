@@ -9,11 +9,7 @@ export type LabelPair = [name: string, value: string];
 export type FamilyType = 'counter' | 'gauge' | 'histogram' | 'summary';
 
 /** Resource attributes that become `job` and `instance` rather than labels of their own. */
-const RESOURCE_IDENTITY = new Set([
-  'service.name',
-  'service.namespace',
-  'service.instance.id',
-]);
+const RESOURCE_IDENTITY = new Set(['service.name', 'service.namespace', 'service.instance.id']);
 
 /** The Prometheus type of a metric (exponential histograms become classic histograms). */
 export function familyType(metric: MetricDescriptor): FamilyType {
