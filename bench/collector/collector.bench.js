@@ -9,6 +9,11 @@ import { runLoad } from '../../dist/cli/loadgen.js';
 import { writeDocsSection } from '../lib/report.js';
 
 const DURATION_MS = Number(process.env.COLLECTOR_BENCH_MS ?? 10_000);
+// `auto` (the default) or a number: 0 decodes request bodies on the collector's main thread.
+const DECODE_THREADS = process.env.COLLECTOR_DECODE_THREADS ?? 'auto';
+// Points per second offered (0: as fast as the collector takes them). A fixed rate compares
+// CPU per point between settings at the same load.
+const RATE = Number(process.env.COLLECTOR_RATE ?? 0);
 const here = (file) => new URL(file, import.meta.url).pathname;
 
 const sink = fork(here('../exporter/sink.js'), { stdio: 'inherit' });
@@ -37,6 +42,7 @@ exporters:
       queue_size: 400000
       block_on_overflow: true
 service:
+  decode_threads: ${DECODE_THREADS}
   telemetry:
     metrics:
       address: 127.0.0.1:0
@@ -98,7 +104,7 @@ service:
       protocol: 'http',
       series: 50_000,
       batchPoints: 1000,
-      rate: 0,
+      rate: RATE,
       durationMs: DURATION_MS,
       concurrency: 8,
     },

@@ -72,6 +72,10 @@ export async function runCommand(path: string | undefined, io: CliIo): Promise<n
           : '';
       io.out(`  exporting to ${id}${scrape}`);
     }
+    const threads = c.decodePool.threads;
+    io.out(
+      `  decoding on ${threads === 0 ? 'the main thread' : `${threads} worker thread${threads > 1 ? 's' : ''}`} (service.decode_threads)`,
+    );
     io.out(`  admin http://${admin.address}/metrics (also /healthz, /readyz)`);
   };
   banner(collector);

@@ -186,6 +186,19 @@ export class AdminServer {
         );
       }
     }
+    const pool = collector.decodePool;
+    out.gauge('sluice_decode_threads', 'Worker threads decoding request bodies', {}, pool.threads);
+    for (const [where, value] of [
+      ['worker_thread', pool.stats.onThreads],
+      ['main_thread', pool.stats.onMainThread],
+    ] as const) {
+      out.counter(
+        'sluice_decoded_requests_total',
+        'Request bodies decoded, by thread',
+        { thread: where },
+        value,
+      );
+    }
     const memory = process.memoryUsage();
     out.gauge('sluice_process_heap_used_bytes', 'V8 heap in use', {}, memory.heapUsed);
     out.gauge('sluice_process_resident_memory_bytes', 'Resident set size', {}, memory.rss);

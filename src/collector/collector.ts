@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Exporter } from '../exporters/helper/queued-exporter.js';
 import type { Component, Consumer } from '../model/consumer.js';
+import { DecodePool, decodeThreadsFor } from '../receivers/decode-pool.js';
 import type { CollectorConfig } from './config/load-config.js';
 import { FanOut } from './fan-out.js';
 import { exporters, processors, receivers } from './registry.js';
@@ -26,11 +27,14 @@ export class Collector {
     counts: { in: number; out: number };
   }[] = [];
   readonly receivers = new Map<string, Component & Listening>();
+  /** Decodes the receivers' request bodies off the main thread (shared by all receivers). */
+  readonly decodePool: DecodePool;
   readonly #logger: Logger;
   #shutdown: Promise<void> | undefined;
 
   constructor(config: CollectorConfig, logger: Logger) {
     this.#logger = logger;
+    this.decodePool = new DecodePool({ threads: decodeThreadsFor(config.decodeThreads), logger });
     for (const [id, entry] of config.exporters) {
       if (!config.pipelines.some((p) => p.exporters.includes(id))) continue;
       this.exporters.set(id, exporters[entry.type].create({ id, logger }, entry.config as never));
@@ -68,7 +72,7 @@ export class Collector {
     for (const [id, targets] of entryPoints) {
       const entry = config.receivers.get(id)!;
       const component = receivers[entry.type].create(
-        { id, logger },
+        { id, logger, decoder: this.decodePool },
         entry.config as never,
         new FanOut(targets, logger),
       );
@@ -98,6 +102,8 @@ export class Collector {
       await Promise.all(
         [...this.receivers.values()].map((r) => r.shutdown({ deadlineMs: left() })),
       );
+      // Receivers answered every request they took: nothing is left to decode.
+      await this.decodePool.close();
       for (const { component } of this.processors) await component.shutdown({ deadlineMs: left() });
       await Promise.all(
         [...this.exporters.values()].map((e) => e.shutdown({ deadlineMs: left() })),

@@ -25,11 +25,12 @@ import { memoryLimiterProcessorFactory } from '../processors/memorylimiter/facto
 import { natsReceiverFactory } from '../receivers/nats/factory.js';
 import { otlpReceiverFactory } from '../receivers/otlp/factory.js';
 import { remoteWriteReceiverFactory } from '../receivers/prometheusremotewrite/factory.js';
+import type { ReceiverSettings } from '../receivers/request-decoder.js';
 
 export interface ReceiverFactory {
   type: string;
   configSchema: z.ZodType;
-  create(settings: ComponentSettings, config: never, next: Consumer): Component;
+  create(settings: ReceiverSettings, config: never, next: Consumer): Component;
 }
 export interface ProcessorFactory {
   type: string;

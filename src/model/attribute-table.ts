@@ -1,6 +1,6 @@
 import type { AttributesInput, KeyValue } from './any-value.js';
 import { toKeyValues } from './any-value.js';
-import { IdHashIndex } from './id-hash-index.js';
+import { IdHashIndex, type IdHashIndexState } from './id-hash-index.js';
 import { decodeKeyValues, keyValuesSize, writeKeyValues } from './key-value-bytes.js';
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -16,6 +16,16 @@ const NO_SET = -1;
  * computed once at intern time, and the codecs copy the bytes into every point that uses
  * the set instead of encoding attributes per point. Values are decoded only on demand.
  */
+export interface AttributeTableState {
+  arena: Uint8Array;
+  used: number;
+  starts: Uint32Array;
+  ends: Uint32Array;
+  hashes: Int32Array;
+  count: number;
+  index: IdHashIndexState;
+}
+
 export class AttributeTable {
   #arena: Uint8Array;
   #arenaView: DataView;
@@ -29,8 +39,22 @@ export class AttributeTable {
   /** Where the set being assembled by `appendEntry` began. */
   #tailStart = -1;
 
-  /** `sets` and `bytes` are the expected size; the table grows past them as needed. */
-  constructor(sets = 64, bytes = 4096) {
+  /**
+   * `sets` and `bytes` are the expected size; the table grows past them as needed. `state`:
+   * a table that came from another thread (`exportState`).
+   */
+  constructor(sets = 64, bytes = 4096, state?: AttributeTableState) {
+    if (state) {
+      this.#arena = state.arena;
+      this.#arenaView = new DataView(state.arena.buffer);
+      this.#used = state.used;
+      this.#starts = state.starts;
+      this.#ends = state.ends;
+      this.#hashes = state.hashes;
+      this.#count = state.count;
+      this.#index = new IdHashIndex(0, state.index);
+      return;
+    }
     this.#arena = new Uint8Array(Math.max(64, bytes));
     this.#arenaView = new DataView(this.#arena.buffer);
     const capacity = Math.max(16, sets);
@@ -42,6 +66,19 @@ export class AttributeTable {
 
   get count(): number {
     return this.#count;
+  }
+
+  /** The table's arrays, to move it to another thread (`fromState` rebuilds it there). */
+  exportState(): AttributeTableState {
+    return {
+      arena: this.#arena,
+      used: this.#used,
+      starts: this.#starts,
+      ends: this.#ends,
+      hashes: this.#hashes,
+      count: this.#count,
+      index: this.#index.exportState(),
+    };
   }
 
   /** Forgets every set but keeps the memory, for a batch that is reused. */

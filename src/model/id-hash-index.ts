@@ -6,13 +6,27 @@
  *   for (let slot = index.first(hash); index.idAt(slot) !== -1; slot = index.next(slot))
  *     if (index.hashAt(slot) === hash && sameThing(index.idAt(slot))) ...
  */
+export interface IdHashIndexState {
+  ids: Int32Array;
+  hashes: Int32Array;
+  size: number;
+}
+
 export class IdHashIndex {
   #ids: Int32Array;
   #hashes: Int32Array;
   #mask: number;
   #size = 0;
 
-  constructor(capacity = 64) {
+  /** `state`: an index that came from another thread (`exportState`). */
+  constructor(capacity = 64, state?: IdHashIndexState) {
+    if (state) {
+      this.#ids = state.ids;
+      this.#hashes = state.hashes;
+      this.#mask = state.ids.length - 1;
+      this.#size = state.size;
+      return;
+    }
     let slots = 16;
     while (slots < capacity * 2) slots *= 2;
     this.#ids = new Int32Array(slots).fill(-1);
@@ -39,6 +53,11 @@ export class IdHashIndex {
 
   hashAt(slot: number): number {
     return this.#hashes[slot];
+  }
+
+  /** The index's arrays, to move it to another thread (`fromState` rebuilds it there). */
+  exportState(): IdHashIndexState {
+    return { ids: this.#ids, hashes: this.#hashes, size: this.#size };
   }
 
   clear(): void {

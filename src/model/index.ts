@@ -20,7 +20,12 @@ export type {
   ScopeInput,
   SummaryPointInput,
 } from './metric-batch.js';
-export { MetricBatch, metricTypeName } from './metric-batch.js';
+export {
+  MetricBatch,
+  type MetricBatchState,
+  metricTypeName,
+  transferList,
+} from './metric-batch.js';
 export { DistributionColumns, PointColumns } from './point-columns.js';
 export type { BucketsView } from './point-view.js';
 export { PointView } from './point-view.js';

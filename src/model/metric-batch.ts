@@ -1,8 +1,8 @@
 import type { AttributesInput, KeyValue } from './any-value.js';
 import { toKeyValues } from './any-value.js';
-import { AttributeTable } from './attribute-table.js';
+import { AttributeTable, type AttributeTableState } from './attribute-table.js';
 import { InvalidMetricDataError } from './errors.js';
-import { IdHashIndex } from './id-hash-index.js';
+import { IdHashIndex, type IdHashIndexState } from './id-hash-index.js';
 import { DistributionColumns, PointColumns } from './point-columns.js';
 import { PointView } from './point-view.js';
 import {
@@ -15,7 +15,7 @@ import {
   Temporality,
 } from './types.js';
 import { highBits, lowBits } from './wire.js';
-import { nextCapacity } from './words64.js';
+import { nextCapacity, Words64 } from './words64.js';
 
 export interface ResourceInput {
   attributes?: AttributesInput;
@@ -87,6 +87,24 @@ export interface SummaryPointInput extends PointCommon {
 }
 
 /**
+ * A batch as plain data (typed arrays and plain objects), for `postMessage` to another
+ * thread; `transferList` names the column buffers that can move instead of being copied.
+ */
+export interface MetricBatchState {
+  resources: Resource[];
+  scopes: Scope[];
+  metrics: MetricDescriptor[];
+  exemplars: Exemplar[];
+  attributes: AttributeTableState;
+  points: PointColumns;
+  distributions: DistributionColumns;
+  seriesMetric: Uint32Array;
+  seriesAttributes: Uint32Array;
+  seriesCount: number;
+  seriesIndex: IdHashIndexState;
+}
+
+/**
  * A batch of metrics in columnar form: the working format of every sluice component.
  *
  * Resources, scopes and metric descriptors are small tables of objects; attribute sets are
@@ -98,13 +116,13 @@ export interface SummaryPointInput extends PointCommon {
  * batch on, the sender must not touch it again.
  */
 export class MetricBatch {
-  readonly resources: Resource[] = [];
-  readonly scopes: Scope[] = [];
-  readonly metrics: MetricDescriptor[] = [];
+  readonly resources: Resource[];
+  readonly scopes: Scope[];
+  readonly metrics: MetricDescriptor[];
   readonly attributes: AttributeTable;
   readonly points: PointColumns;
   readonly distributions: DistributionColumns;
-  readonly exemplars: Exemplar[] = [];
+  readonly exemplars: Exemplar[];
 
   #seriesMetric: Uint32Array;
   #seriesAttributes: Uint32Array;
@@ -118,7 +136,30 @@ export class MetricBatch {
    * `capacity.points` sizes the columns up front for producers that know how much is coming
    * (growing by doubling costs copies and, in bulk, garbage collections).
    */
-  constructor(capacity: { points?: number; attributeBytes?: number } = {}) {
+  constructor(
+    capacity: { points?: number; attributeBytes?: number } = {},
+    state?: MetricBatchState,
+  ) {
+    if (state) {
+      // Adopts the arrays as they are: allocating columns only to replace them cost more
+      // than the decoding a worker thread saved.
+      this.resources = state.resources;
+      this.scopes = state.scopes;
+      this.metrics = state.metrics;
+      this.exemplars = state.exemplars;
+      this.attributes = new AttributeTable(0, 0, state.attributes);
+      this.points = new PointColumns(0, state.points);
+      this.distributions = new DistributionColumns(0, state.distributions);
+      this.#seriesMetric = state.seriesMetric as Uint32Array<ArrayBuffer>;
+      this.#seriesAttributes = state.seriesAttributes as Uint32Array<ArrayBuffer>;
+      this.#seriesCount = state.seriesCount;
+      this.#seriesIndex = new IdHashIndex(0, state.seriesIndex);
+      return;
+    }
+    this.resources = [];
+    this.scopes = [];
+    this.metrics = [];
+    this.exemplars = [];
     const points = Math.max(16, capacity.points ?? 16);
     this.points = new PointColumns(points);
     // Half the points as distributions is a fair guess for mixed data; rows grow past it.
@@ -127,6 +168,31 @@ export class MetricBatch {
     this.#seriesMetric = new Uint32Array(points);
     this.#seriesAttributes = new Uint32Array(points);
     this.#seriesIndex = new IdHashIndex(points);
+  }
+
+  /**
+   * The batch as plain data for another thread. Pass `transferList(state)` to `postMessage`
+   * to move the columns without copying; this batch must not be used afterwards.
+   */
+  exportState(): MetricBatchState {
+    return {
+      resources: this.resources,
+      scopes: this.scopes,
+      metrics: this.metrics,
+      exemplars: this.exemplars,
+      attributes: this.attributes.exportState(),
+      points: this.points,
+      distributions: this.distributions,
+      seriesMetric: this.#seriesMetric,
+      seriesAttributes: this.#seriesAttributes,
+      seriesCount: this.#seriesCount,
+      seriesIndex: this.#seriesIndex.exportState(),
+    };
+  }
+
+  /** Rebuilds a batch from `exportState()` after it crossed a thread boundary. */
+  static fromState(state: MetricBatchState): MetricBatch {
+    return new MetricBatch({}, state);
   }
 
   /**
@@ -463,3 +529,29 @@ export function metricTypeName(type: MetricType): string {
 }
 
 export type { KeyValue };
+
+/**
+ * The column buffers of a batch state: moved, not copied, by `postMessage`. (Only buffers
+ * the columns allocated themselves: a view into a shared pool, such as a small Node
+ * `Buffer`, must never be transferred.)
+ */
+export function transferList(state: MetricBatchState): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  const add = (array: { buffer: ArrayBufferLike }) => buffers.add(array.buffer as ArrayBuffer);
+  for (const columns of [state.points, state.distributions]) {
+    for (const value of Object.values(columns)) {
+      if (ArrayBuffer.isView(value)) add(value);
+      else if (value instanceof Words64) add(value.u8);
+    }
+  }
+  const { attributes } = state;
+  for (const array of [attributes.arena, attributes.starts, attributes.ends, attributes.hashes])
+    add(array);
+  for (const index of [attributes.index, state.seriesIndex]) {
+    add(index.ids);
+    add(index.hashes);
+  }
+  add(state.seriesMetric);
+  add(state.seriesAttributes);
+  return [...buffers];
+}

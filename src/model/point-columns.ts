@@ -6,7 +6,7 @@ import { growFloat64, growInt32, growUint8, growUint32, nextCapacity, Words64 } 
  * Codecs read and write these arrays directly; everyone else goes through `PointView`.
  */
 export class PointColumns {
-  count = 0;
+  count: number;
   series: Uint32Array<ArrayBuffer>;
   startTime: Words64;
   time: Words64;
@@ -18,15 +18,17 @@ export class PointColumns {
   /** Exemplars of point `i` are `exemplars[exemplarEnd[i - 1] ?? 0 .. exemplarEnd[i])`. */
   exemplarEnd: Uint32Array<ArrayBuffer>;
 
-  constructor(capacity = 16) {
-    this.series = new Uint32Array(capacity);
-    this.startTime = new Words64(capacity);
-    this.time = new Words64(capacity);
-    this.value = new Words64(capacity);
-    this.flags = new Uint32Array(capacity);
-    this.bits = new Uint8Array(capacity);
-    this.detail = new Uint32Array(capacity);
-    this.exemplarEnd = new Uint32Array(capacity);
+  /** `from`: columns that crossed a thread boundary as plain data (`MetricBatch.fromState`). */
+  constructor(capacity = 16, from?: PointColumns) {
+    this.count = from?.count ?? 0;
+    this.series = from?.series ?? new Uint32Array(capacity);
+    this.startTime = new Words64(capacity, from?.startTime);
+    this.time = new Words64(capacity, from?.time);
+    this.value = new Words64(capacity, from?.value);
+    this.flags = from?.flags ?? new Uint32Array(capacity);
+    this.bits = from?.bits ?? new Uint8Array(capacity);
+    this.detail = from?.detail ?? new Uint32Array(capacity);
+    this.exemplarEnd = from?.exemplarEnd ?? new Uint32Array(capacity);
   }
 
   clear(): void {
@@ -59,7 +61,7 @@ export class PointColumns {
  * (quantile, value) pairs in `floats` at `boundsStart` with `boundsLength` doubles.
  */
 export class DistributionColumns {
-  count = 0;
+  count: number;
   total: Words64;
   min: Float64Array<ArrayBuffer>;
   max: Float64Array<ArrayBuffer>;
@@ -76,26 +78,31 @@ export class DistributionColumns {
   boundsLength: Uint32Array<ArrayBuffer>;
 
   bucketCounts: Words64;
-  bucketCountsUsed = 0;
-  floats = new Float64Array(64);
-  floatsUsed = 0;
+  bucketCountsUsed: number;
+  floats: Float64Array<ArrayBuffer>;
+  floatsUsed: number;
 
-  constructor(capacity = 16) {
-    this.total = new Words64(capacity);
-    this.min = new Float64Array(capacity);
-    this.max = new Float64Array(capacity);
-    this.scale = new Int32Array(capacity);
-    this.zeroCount = new Words64(capacity);
-    this.zeroThreshold = new Float64Array(capacity);
-    this.positiveOffset = new Int32Array(capacity);
-    this.positiveStart = new Uint32Array(capacity);
-    this.positiveLength = new Uint32Array(capacity);
-    this.negativeOffset = new Int32Array(capacity);
-    this.negativeStart = new Uint32Array(capacity);
-    this.negativeLength = new Uint32Array(capacity);
-    this.boundsStart = new Uint32Array(capacity);
-    this.boundsLength = new Uint32Array(capacity);
-    this.bucketCounts = new Words64(capacity * 8);
+  /** `from`: columns that crossed a thread boundary as plain data (`MetricBatch.fromState`). */
+  constructor(capacity = 16, from?: DistributionColumns) {
+    this.count = from?.count ?? 0;
+    this.total = new Words64(capacity, from?.total);
+    this.min = from?.min ?? new Float64Array(capacity);
+    this.max = from?.max ?? new Float64Array(capacity);
+    this.scale = from?.scale ?? new Int32Array(capacity);
+    this.zeroCount = new Words64(capacity, from?.zeroCount);
+    this.zeroThreshold = from?.zeroThreshold ?? new Float64Array(capacity);
+    this.positiveOffset = from?.positiveOffset ?? new Int32Array(capacity);
+    this.positiveStart = from?.positiveStart ?? new Uint32Array(capacity);
+    this.positiveLength = from?.positiveLength ?? new Uint32Array(capacity);
+    this.negativeOffset = from?.negativeOffset ?? new Int32Array(capacity);
+    this.negativeStart = from?.negativeStart ?? new Uint32Array(capacity);
+    this.negativeLength = from?.negativeLength ?? new Uint32Array(capacity);
+    this.boundsStart = from?.boundsStart ?? new Uint32Array(capacity);
+    this.boundsLength = from?.boundsLength ?? new Uint32Array(capacity);
+    this.bucketCounts = new Words64(capacity * 8, from?.bucketCounts);
+    this.bucketCountsUsed = from?.bucketCountsUsed ?? 0;
+    this.floats = from?.floats ?? new Float64Array(64);
+    this.floatsUsed = from?.floatsUsed ?? 0;
   }
 
   clear(): void {

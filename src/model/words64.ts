@@ -3,6 +3,8 @@
  * doubles, signed and unsigned 64-bit integers, and the 32-bit halves codecs copy to the
  * wire without creating a `bigint` per value.
  */
+export type Words64Views = Pick<Words64, 'f64' | 'i64' | 'u64' | 'u32' | 'u8'>;
+
 export class Words64 {
   f64!: Float64Array<ArrayBuffer>;
   i64!: BigInt64Array<ArrayBuffer>;
@@ -12,8 +14,15 @@ export class Words64 {
   /** Raw little-endian bytes, 8 per value: codecs copy them straight to and from the wire. */
   u8!: Uint8Array<ArrayBuffer>;
 
-  constructor(capacity: number) {
-    this.#allocate(capacity);
+  /** `views`: the same five views over one buffer that came from another thread. */
+  constructor(capacity: number, views?: Words64Views) {
+    if (views) {
+      this.f64 = views.f64;
+      this.i64 = views.i64;
+      this.u64 = views.u64;
+      this.u32 = views.u32;
+      this.u8 = views.u8;
+    } else this.#allocate(capacity);
   }
 
   get capacity(): number {

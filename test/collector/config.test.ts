@@ -80,6 +80,15 @@ describe('collector config', () => {
       },
     ]);
     expect(config.adminAddress).toBe('127.0.0.1:8888');
+    expect(config.decodeThreads).toBe('auto');
+  });
+
+  it('service.decode_threads takes auto or a thread count', () => {
+    const withThreads = (value: string) =>
+      valid.replace('service:\n', `service:\n  decode_threads: ${value}\n`);
+    expect(parseConfig(withThreads('3'), 'test.yaml', { CONSUMERS: '8' }).decodeThreads).toBe(3);
+    const found = problems(withThreads('lots'), { CONSUMERS: '8' });
+    expect(found).toEqual([expect.stringMatching(/^service\.decode_threads: .*"lots"/)]);
   });
 
   it('names the key path, the value and what is allowed for every problem', () => {

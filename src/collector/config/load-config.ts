@@ -38,6 +38,8 @@ export interface CollectorConfig {
   pipelines: PipelineConfig[];
   /** `service.telemetry.metrics.address`: the admin server. */
   adminAddress: string;
+  /** `service.decode_threads`: worker threads that decode request bodies. */
+  decodeThreads: number | 'auto';
 }
 
 const idList = z.array(z.string().min(1)).default([]);
@@ -49,6 +51,13 @@ const topLevel = z.strictObject({
   connectors: z.record(z.string(), z.unknown()).optional(),
   service: z.strictObject({
     extensions: z.array(z.string()).optional(),
+    // sluice's own: receivers decode request bodies on this many worker threads (0: on the
+    // main thread); `auto` is one per core but one, at most 4.
+    decode_threads: z
+      .union([z.literal('auto'), z.number().int().min(0).max(64)], {
+        error: 'expected auto or a number of threads from 0 to 64',
+      })
+      .default('auto'),
     pipelines: z.record(
       z.string(),
       z.strictObject({ receivers: idList, processors: idList, exporters: idList }),
@@ -141,6 +150,7 @@ export function parseConfig(
     exporters: section('exporters', parsed.exporters, exporters),
     pipelines: [],
     adminAddress: parsed.service.telemetry.metrics.address,
+    decodeThreads: parsed.service.decode_threads,
   };
   for (const [name, pipeline] of Object.entries(parsed.service.pipelines)) {
     const signal = name.split('/')[0];

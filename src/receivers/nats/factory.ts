@@ -7,10 +7,11 @@ import {
 } from 'nats';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { decodeMetricsRequest } from '../../codec/protobuf/decode-request.js';
-import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
+import type { Component, Consumer } from '../../model/consumer.js';
 import { natsName, natsUrl } from '../../model/endpoint.js';
+import type { MetricBatch } from '../../model/metric-batch.js';
 import { ReceiverStats } from '../receiver-stats.js';
+import { inlineDecoder, type ReceiverSettings, type RequestDecoder } from '../request-decoder.js';
 
 export const natsReceiverConfig = z.strictObject({
   url: natsUrl,
@@ -41,13 +42,15 @@ export class NatsReceiver implements Component {
   readonly #config: NatsReceiverConfig;
   readonly #next: Consumer;
   readonly #logger: Logger;
+  readonly #decoder: RequestDecoder;
   #nc: NatsConnection | undefined;
   #loop: Promise<void> | undefined;
   #stopping = false;
   #consuming = false;
 
-  constructor(settings: ComponentSettings, config: NatsReceiverConfig, next: Consumer) {
+  constructor(settings: ReceiverSettings, config: NatsReceiverConfig, next: Consumer) {
     this.id = settings.id;
+    this.#decoder = settings.decoder ?? inlineDecoder;
     this.#config = config;
     this.#next = next;
     this.#logger = settings.logger.child({ receiver: settings.id });
@@ -142,9 +145,9 @@ export class NatsReceiver implements Component {
 
   async #handle(message: JsMsg): Promise<void> {
     this.stats.requests++;
-    let batch: ReturnType<typeof decodeMetricsRequest>;
+    let batch: MetricBatch;
     try {
-      batch = decodeMetricsRequest(message.data);
+      batch = await this.#decoder.decode('otlp-protobuf', message.data);
     } catch (err) {
       this.stats.malformed++;
       this.#logger.warn(
@@ -164,7 +167,7 @@ export class NatsReceiver implements Component {
 export const natsReceiverFactory = {
   type: 'nats',
   configSchema: natsReceiverConfig,
-  create(settings: ComponentSettings, config: NatsReceiverConfig, next: Consumer) {
+  create(settings: ReceiverSettings, config: NatsReceiverConfig, next: Consumer) {
     return new NatsReceiver(settings, config, next);
   },
 };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
+import type { Component, Consumer } from '../../model/consumer.js';
 import { listenEndpoint } from '../../model/endpoint.js';
+import type { ReceiverSettings } from '../request-decoder.js';
 import { OtlpGrpcReceiver } from './otlp-grpc-receiver.js';
 import { OtlpHttpReceiver } from './otlp-http-receiver.js';
 
@@ -55,7 +56,7 @@ export class OtlpReceiver implements Component {
   readonly http: OtlpHttpReceiver | undefined;
   readonly grpc: OtlpGrpcReceiver | undefined;
 
-  constructor(settings: ComponentSettings, config: OtlpReceiverConfig, next: Consumer) {
+  constructor(settings: ReceiverSettings, config: OtlpReceiverConfig, next: Consumer) {
     this.id = settings.id;
     const logger = settings.logger.child({ receiver: settings.id });
     const { http, grpc } = config.protocols;
@@ -66,6 +67,7 @@ export class OtlpReceiver implements Component {
           maxRequestBodySize: http.max_request_body_size,
           metricsPath: http.metrics_url_path,
           retryAfterSeconds: 1,
+          decoder: settings.decoder,
         },
         next,
         logger,
@@ -77,6 +79,7 @@ export class OtlpReceiver implements Component {
           endpoint: grpc.endpoint,
           maxReceiveBytes: Math.round(grpc.max_recv_msg_size_mib * 1024 * 1024),
           retryAfterSeconds: 1,
+          decoder: settings.decoder,
         },
         next,
         logger,
@@ -109,7 +112,7 @@ export class OtlpReceiver implements Component {
 export const otlpReceiverFactory = {
   type: 'otlp',
   configSchema: otlpReceiverConfig,
-  create(settings: ComponentSettings, config: OtlpReceiverConfig, next: Consumer) {
+  create(settings: ReceiverSettings, config: OtlpReceiverConfig, next: Consumer) {
     return new OtlpReceiver(settings, config, next);
   },
 };

@@ -8,7 +8,6 @@ import {
   status,
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { decodeMetricsRequest } from '../../codec/protobuf/decode-request.js';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
 import { METRICS_EXPORT_METHOD } from '../../codec/protobuf/service.js';
 import type { Component, Consumer } from '../../model/consumer.js';
@@ -16,12 +15,15 @@ import { parseListenEndpoint } from '../../model/endpoint.js';
 import { DecodeError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { ReceiverStats } from '../receiver-stats.js';
+import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 
 export interface OtlpGrpcReceiverOptions {
   endpoint: string;
   maxReceiveBytes: number;
   /** Delay asked of senders (RetryInfo) when the pipeline is full. */
   retryAfterSeconds: number;
+  /** Where bodies are decoded (the collector's `DecodePool`); this thread by default. */
+  decoder?: RequestDecoder;
 }
 
 const identity = (value: Buffer) => value;
@@ -106,7 +108,7 @@ export class OtlpGrpcReceiver implements Component {
     this.stats.requests++;
     let batch: MetricBatch;
     try {
-      batch = decodeMetricsRequest(call.request);
+      batch = await (this.#options.decoder ?? inlineDecoder).decode('otlp-protobuf', call.request);
     } catch (err) {
       this.stats.malformed++;
       const message = err instanceof DecodeError ? err.message : String(err);

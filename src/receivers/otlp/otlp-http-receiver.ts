@@ -3,9 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { Logger } from 'pino';
 import { DecompressStream } from 'zstd-napi';
-import { decodeMetricsRequestJson } from '../../codec/json/decode-request-json.js';
 import { encodeMetricsResponseJson } from '../../codec/json/response-json.js';
-import { decodeMetricsRequest } from '../../codec/protobuf/decode-request.js';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
 import type { Component, Consumer } from '../../model/consumer.js';
 import { parseListenEndpoint } from '../../model/endpoint.js';
@@ -13,6 +11,7 @@ import { DecodeError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { writeVarint } from '../../model/wire.js';
 import { ReceiverStats } from '../receiver-stats.js';
+import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 
 export interface OtlpHttpReceiverOptions {
   endpoint: string;
@@ -21,6 +20,8 @@ export interface OtlpHttpReceiverOptions {
   metricsPath: string;
   /** Seconds sent in Retry-After when the pipeline is full. */
   retryAfterSeconds: number;
+  /** Where bodies are decoded (the collector's `DecodePool`); this thread by default. */
+  decoder?: RequestDecoder;
 }
 
 class BodyTooLarge extends Error {}
@@ -124,7 +125,10 @@ export class OtlpHttpReceiver implements Component {
     }
     let batch: MetricBatch;
     try {
-      batch = json ? decodeMetricsRequestJson(body) : decodeMetricsRequest(body);
+      batch = await (this.#options.decoder ?? inlineDecoder).decode(
+        json ? 'otlp-json' : 'otlp-protobuf',
+        body,
+      );
     } catch (err) {
       this.stats.malformed++;
       const message =

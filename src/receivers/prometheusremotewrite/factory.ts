@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { uncompressSync } from 'snappy';
 import { z } from 'zod';
-import { decodeWriteRequest } from '../../codec/prometheus/remote-write.js';
-import { remoteWriteToBatch } from '../../codec/prometheus/remote-write-to-batch.js';
-import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
+import type { Component, Consumer } from '../../model/consumer.js';
 import { listenEndpoint, parseListenEndpoint } from '../../model/endpoint.js';
+import type { MetricBatch } from '../../model/metric-batch.js';
 import { ReceiverStats } from '../receiver-stats.js';
+import { inlineDecoder, type ReceiverSettings, type RequestDecoder } from '../request-decoder.js';
 
 /** The contrib `prometheusremotewrite` receiver's keys. */
 export const remoteWriteReceiverConfig = z.strictObject({
@@ -33,10 +33,12 @@ export class RemoteWriteReceiver implements Component {
   readonly #config: RemoteWriteReceiverConfig;
   readonly #next: Consumer;
   readonly #logger: Logger;
+  readonly #decoder: RequestDecoder;
   #server: Server | undefined;
 
-  constructor(settings: ComponentSettings, config: RemoteWriteReceiverConfig, next: Consumer) {
+  constructor(settings: ReceiverSettings, config: RemoteWriteReceiverConfig, next: Consumer) {
     this.id = settings.id;
+    this.#decoder = settings.decoder ?? inlineDecoder;
     this.#config = config;
     this.#next = next;
     this.#logger = settings.logger.child({ receiver: settings.id });
@@ -99,7 +101,7 @@ export class RemoteWriteReceiver implements Component {
       chunks.push(chunk as Buffer);
     }
     let body: Buffer = Buffer.concat(chunks);
-    let batch: ReturnType<typeof remoteWriteToBatch>;
+    let batch: MetricBatch;
     try {
       const encoding = (req.headers['content-encoding'] ?? 'snappy').toLowerCase();
       if (encoding === 'snappy') {
@@ -115,7 +117,7 @@ export class RemoteWriteReceiver implements Component {
       } else if (encoding !== 'identity') {
         return reply(415, `unsupported content-encoding "${encoding}" (remote write uses snappy)`);
       }
-      batch = remoteWriteToBatch(decodeWriteRequest(body));
+      batch = await this.#decoder.decode('prometheus-remote-write', body);
     } catch (err) {
       this.stats.malformed++;
       this.#logger.warn(
@@ -147,7 +149,7 @@ function snappyLength(block: Buffer): number {
 export const remoteWriteReceiverFactory = {
   type: 'prometheusremotewrite',
   configSchema: remoteWriteReceiverConfig,
-  create(settings: ComponentSettings, config: RemoteWriteReceiverConfig, next: Consumer) {
+  create(settings: ReceiverSettings, config: RemoteWriteReceiverConfig, next: Consumer) {
     return new RemoteWriteReceiver(settings, config, next);
   },
 };

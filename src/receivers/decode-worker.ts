@@ -1,0 +1,30 @@
+// A decode thread of `DecodePool`: request bodies in, batch states out (columns moved, not
+// copied). Errors go back as plain data: the pool rebuilds a `DecodeError` from them.
+import { parentPort } from 'node:worker_threads';
+import { DecodeError } from '../model/errors.js';
+import { transferList } from '../model/metric-batch.js';
+import type { DecodeJob, DecodeReply } from './decode-pool.js';
+import { decodeRequest } from './request-decoder.js';
+
+const port = parentPort;
+if (!port) throw new Error('decode-worker.js runs as a worker thread of DecodePool');
+
+port.on('message', (job: DecodeJob) => {
+  let reply: DecodeReply;
+  try {
+    const state = decodeRequest(job.format, job.body).exportState();
+    reply = { id: job.id, state };
+    port.postMessage(reply, transferList(state));
+    return;
+  } catch (err) {
+    const error = err as Error;
+    reply = {
+      id: job.id,
+      error:
+        err instanceof DecodeError
+          ? { message: error.message, where: err.where, expected: err.expected }
+          : { message: error.message },
+    };
+  }
+  port.postMessage(reply);
+});
