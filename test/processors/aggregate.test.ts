@@ -29,6 +29,7 @@ class Capture implements Consumer {
         sum: p.isDistribution ? p.sum : undefined,
         counts:
           p.metric.type === MetricType.Histogram ? [...p.bucketCounts].map(Number) : undefined,
+        bounds: p.metric.type === MetricType.Histogram ? [...p.bounds] : undefined,
         exp:
           p.metric.type === MetricType.ExponentialHistogram
             ? { scale: p.scale, positive: p.positive, zero: Number(p.zeroCount) }
@@ -184,6 +185,8 @@ describe('aggregate processor', () => {
     const [histogram, exp] = out.points();
     expect(histogram).toMatchObject({
       name: 'latency',
+      bounds: [10],
+      start: 1n,
       counts: [3, 4],
       count: 7,
       sum: 70,
@@ -287,7 +290,7 @@ describe('aggregate processor', () => {
       batch.addNumberPoint(batch.series(g, { sensor: 'z' }), { time: 20n, value: 2 });
       await p.consume(batch);
       await p.shutdown();
-      expect(out.points()[0].value).toBe(expected);
+      expect(out.points()[0]).toMatchObject({ value: expected, start: 0n, time: 30n });
     }
   });
 

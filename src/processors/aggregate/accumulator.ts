@@ -23,6 +23,8 @@ export interface OutputSeries {
   metric: MetricDescriptor;
   /** Identity in the processor's output index. */
   key: string;
+  /** The processor's id of the output's (resource, scope, metric): groups outputs at emit. */
+  metricId: number;
   /** Wall clock (ms) when a member last contributed, for staleness. */
   seenAt: number;
   /** Earliest start of the members. */
@@ -58,6 +60,7 @@ export interface OutputSeries {
 /** A new output series, its time range that of point `i` (its start, or its time if none). */
 export function newOutputSeries(
   key: string,
+  metricId: number,
   resource: Resource,
   resourceKey: string,
   scope: Scope,
@@ -72,6 +75,7 @@ export function newOutputSeries(
   const hasStart = (start[2 * i] | start[2 * i + 1]) !== 0;
   return {
     key,
+    metricId,
     seenAt: 0,
     resource,
     resourceKey,

@@ -2,7 +2,7 @@ import { AttributeProjection } from '../../model/attribute-projection.js';
 import { BatchCopier } from '../../model/batch-copier.js';
 import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
 import { bytesKey } from '../../model/key-value-bytes.js';
-import { MetricBatch } from '../../model/metric-batch.js';
+import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { MetricType, PointBits, Temporality } from '../../model/types.js';
 import { ScheduledEmitter } from '../scheduled-emitter.js';
@@ -15,8 +15,6 @@ import {
   type ExponentialContribution,
   newOutputSeries,
   type OutputSeries,
-  resetAfterEmit,
-  timeOf,
   widenTimes,
 } from './accumulator.js';
 import {
@@ -26,6 +24,7 @@ import {
   globToRegExp,
 } from './config.js';
 import { InputSeriesTable } from './input-series.js';
+import { buildOutputBatch } from './output-batch.js';
 
 /** The previous point of a cumulative exponential histogram input (rare: kept in objects). */
 interface ExponentialState extends ExponentialContribution {
@@ -199,6 +198,7 @@ export class AggregateProcessor implements Consumer, Component {
       this.#outputs.push(
         newOutputSeries(
           outputKey,
+          metricId,
           { ...batch.resources[scope.resource] },
           keys.resourceKey(scope.resource),
           { ...scope },
@@ -325,7 +325,7 @@ export class AggregateProcessor implements Consumer, Component {
 
   /** Emits every output series updated since the last flush, then forgets stale series. */
   flush(now = this.#clock()): void {
-    const batch = this.#build();
+    const batch = buildOutputBatch(this.#outputs);
     if (batch.pointCount > 0) this.#emitter.emit([batch]);
     this.#expire(now);
   }
@@ -376,81 +376,6 @@ export class AggregateProcessor implements Consumer, Component {
       'forgot stale series',
     );
   }
-
-  #build(): MetricBatch {
-    const batch = new MetricBatch();
-    const resources = new Map<string, number>();
-    const scopes = new Map<string, number>();
-    const metrics = new Map<string, number>();
-    for (const out of this.#outputs) {
-      if (!out.updated) continue;
-      const resourceKey = out.resourceKey;
-      let r = resources.get(resourceKey);
-      if (r === undefined) {
-        r = batch.addResource(out.resource);
-        resources.set(resourceKey, r);
-      }
-      const scopeKey = `${r}\u0001${out.scope.name}\u0001${out.scope.version}`;
-      let s = scopes.get(scopeKey);
-      if (s === undefined) {
-        s = batch.addScope(r, out.scope);
-        scopes.set(scopeKey, s);
-      }
-      const m0 = out.metric;
-      const metricKey = `${s}\u0001${m0.name}\u0001${m0.type}\u0001${m0.temporality}\u0001${m0.unit}`;
-      let m = metrics.get(metricKey);
-      if (m === undefined) {
-        m = batch.addMetric(s, m0);
-        metrics.set(metricKey, m);
-      }
-      const series = batch.seriesOf(
-        m,
-        batch.attributes.internBytes(out.attributeBytes, out.attributeHash),
-      );
-      const time = timeOf(out.timeHi, out.timeLo);
-      const times = {
-        startTime: m0.type === MetricType.Gauge ? 0n : timeOf(out.startHi, out.startLo),
-        time,
-      };
-      const minMax = out.min <= out.max ? { min: out.min, max: out.max } : {};
-      switch (m0.type) {
-        case MetricType.Gauge:
-          batch.addNumberPoint(series, {
-            ...times,
-            value: out.samples > 0 ? out.sum / out.samples : out.last,
-          });
-          break;
-        case MetricType.Sum:
-          batch.addNumberPoint(series, { ...times, value: out.value });
-          break;
-        case MetricType.Histogram:
-          batch.addHistogramPoint(series, {
-            ...times,
-            count: out.count,
-            sum: out.histogramSum,
-            ...minMax,
-            bounds: out.bounds ?? [],
-            bucketCounts: out.counts ?? [],
-          });
-          break;
-        case MetricType.ExponentialHistogram:
-          batch.addExponentialHistogramPoint(series, {
-            ...times,
-            count: out.count,
-            sum: out.histogramSum,
-            ...minMax,
-            scale: out.scale,
-            zeroCount: out.zeroCount,
-            zeroThreshold: out.zeroThreshold,
-            positive: toBuckets(out.positive),
-            negative: toBuckets(out.negative),
-          });
-          break;
-      }
-      resetAfterEmit(out);
-    }
-    return batch;
-  }
 }
 
 function diff(
@@ -464,16 +389,6 @@ function diff(
     if (d > 0) out.set(index, d);
   }
   return out;
-}
-
-function toBuckets(map: Map<number, number>): { offset: number; bucketCounts: number[] } {
-  if (map.size === 0) return { offset: 0, bucketCounts: [] };
-  const indexes = [...map.keys()];
-  const low = Math.min(...indexes);
-  const high = Math.max(...indexes);
-  const counts = new Array(high - low + 1).fill(0);
-  for (const [index, n] of map) counts[index - low] = n;
-  return { offset: low, bucketCounts: counts };
 }
 
 export const aggregateProcessorFactory = {
