@@ -58,6 +58,14 @@ export class AggregateProcessor implements Consumer, Component {
   /** Persistent ids of metric identities (resource, scope, name, type, temporality, unit). */
   readonly #metricIds = new Map<string, number>();
   #exponentialInputs = new Map<number, ExponentialState>();
+  /** One bounds array per distinct layout, shared by the outputs that use it. */
+  readonly #boundsLayouts = new Map<string, Float64Array>();
+  /**
+   * The last (batch bounds range, output bounds) found equal in this `consume`: a decoded
+   * batch keeps one range for a metric's equal bounds, so most points skip the comparison.
+   */
+  #checkedStart = -1;
+  #checkedBounds: Float64Array | undefined;
   readonly #emitter: ScheduledEmitter;
   readonly #logger: ComponentSettings['logger'];
   readonly #clock: () => number;
@@ -110,6 +118,7 @@ export class AggregateProcessor implements Consumer, Component {
     );
     if (!ruleOf.some((rule) => rule !== undefined)) return this.#next.consume(batch);
     const keys = new SeriesKeys(batch);
+    this.#checkedStart = -1;
     const metricIds = ruleOf.map((rule, m) => (rule ? this.#metricId(batch, keys, m) : -1));
     const seriesInput = new Int32Array(batch.seriesCount).fill(-1);
     const points = batch.points;
@@ -249,10 +258,12 @@ export class AggregateProcessor implements Consumer, Component {
     const boundsStart = d.boundsStart[row];
     const boundsLength = d.boundsLength[row];
     if (!out.bounds || !out.counts) {
-      out.bounds = d.floats.slice(boundsStart, boundsStart + boundsLength);
+      out.bounds = this.#sharedBounds(d.floats.subarray(boundsStart, boundsStart + boundsLength));
       out.counts = new Float64Array(boundsLength + 1);
-    } else if (!sameBounds(out.bounds, d.floats, boundsStart, boundsLength)) {
-      return false;
+    } else if (this.#checkedStart !== boundsStart || this.#checkedBounds !== out.bounds) {
+      if (!sameBounds(out.bounds, d.floats, boundsStart, boundsLength)) return false;
+      this.#checkedStart = boundsStart;
+      this.#checkedBounds = out.bounds;
     }
     const bits = points.bits[i];
     const count = u64(d.total.u32, row);
@@ -295,6 +306,17 @@ export class AggregateProcessor implements Consumer, Component {
     if (bits & PointBits.HasMin) out.min = Math.min(out.min, d.min[row]);
     if (bits & PointBits.HasMax) out.max = Math.max(out.max, d.max[row]);
     return true;
+  }
+
+  #sharedBounds(bounds: Float64Array): Float64Array {
+    const key = bounds.join(',');
+    let shared = this.#boundsLayouts.get(key);
+    if (!shared) {
+      shared = bounds.slice();
+      // Layouts are few in practice; past a bound (odd data), outputs keep their own copy.
+      if (this.#boundsLayouts.size < 10_000) this.#boundsLayouts.set(key, shared);
+    }
+    return shared;
   }
 
   #exponentialChange(input: number, view: PointView): ExponentialContribution {
