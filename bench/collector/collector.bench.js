@@ -78,8 +78,12 @@ service:
   };
   const peakRss = () =>
     Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${collector.pid}/status`, 'utf8'))[1]) * 1024;
+  // Each scrape also restarts the main thread's utilization gauge: the second one covers
+  // exactly the measured load.
+  let utilization = 0;
   const accepted = async () => {
     const text = await (await fetch(`${admin}/metrics`)).text();
+    utilization = Number(/^sluice_event_loop_utilization_ratio (\S+)/m.exec(text)?.[1] ?? 0);
     return Number(/sluice_receiver_accepted_points_total\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
   };
   const quiet = { out: () => {}, err: () => {} };
@@ -129,6 +133,13 @@ service:
       name: `${name}: CPU time per point`,
       unit: 'µs',
       value: Math.round((cpuSeconds * 1e6 * 100) / points) / 100,
+      baseline: null,
+      ratio: null,
+    },
+    {
+      name: `${name}: main thread busy`,
+      unit: '%',
+      value: Math.round(utilization * 100),
       baseline: null,
       ratio: null,
     },

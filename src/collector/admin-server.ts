@@ -12,6 +12,8 @@ export class AdminServer {
   readonly #address: string;
   readonly #collector: () => Collector | undefined;
   readonly #loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  /** Event-loop utilization at the previous scrape: the gauge covers the time since. */
+  #lastUtilization = performance.eventLoopUtilization();
   #server: Server | undefined;
 
   constructor(address: string, collector: () => Collector | undefined) {
@@ -215,6 +217,14 @@ export class AdminServer {
       this.#loopDelay.percentile(99) / 1e9,
     );
     this.#loopDelay.reset();
+    const utilization = performance.eventLoopUtilization(this.#lastUtilization);
+    this.#lastUtilization = performance.eventLoopUtilization();
+    out.gauge(
+      'sluice_event_loop_utilization_ratio',
+      'Share of the time since the last scrape the main thread was busy (1: saturated)',
+      {},
+      utilization.utilization,
+    );
     return out.text();
   }
 }

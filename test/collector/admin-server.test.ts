@@ -60,4 +60,38 @@ service:
       'sluice_dropped_points_total{processor="deltatocumulative",reason="max_streams"} 2',
     );
   });
+
+  it('reports how busy the main thread was since the previous scrape', async () => {
+    collector = new Collector(
+      parseConfig(`
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:0 }
+exporters:
+  debug: {}
+service:
+  pipelines:
+    metrics: { receivers: [otlp], exporters: [debug] }
+`),
+      pino({ level: 'silent' }),
+    );
+    admin = new AdminServer('127.0.0.1:0', () => collector);
+    await admin.start();
+    const utilization = async () => {
+      const text = await (await fetch(`http://${admin!.address}/metrics`)).text();
+      return Number(/^sluice_event_loop_utilization_ratio (\S+)$/m.exec(text)?.[1]);
+    };
+    await utilization();
+    // Busy for 300 ms, then idle for 100 ms (synchronous work blocks the loop, as a hot
+    // path would); wide margins, for a machine busy with other tests.
+    const until = performance.now() + 300;
+    while (performance.now() < until);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const busy = await utilization();
+    expect(busy).toBeGreaterThan(0.2);
+    expect(busy).toBeLessThan(0.97);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await utilization()).toBeLessThan(0.5);
+  });
 });
