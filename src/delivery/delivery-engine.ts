@@ -4,7 +4,6 @@ import pino, { type Logger } from 'pino';
 import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
 import { InvalidMetricDataError } from '../model/errors.js';
 import type { MetricBatch } from '../model/metric-batch.js';
-import { Temporality } from '../model/types.js';
 import { Backoff, type RetryOptions, resolveRetryOptions } from './backoff.js';
 import {
   type BreakerState,
@@ -27,6 +26,7 @@ import {
 import { RateLimitedLog } from './rate-limited-log.js';
 import { SelfMetrics } from './self-metrics.js';
 import type { Sender } from './sender.js';
+import { SeriesKeySet } from './series-key-set.js';
 
 export interface BatchOptions {
   /** Most points per request. */
@@ -107,7 +107,7 @@ export class DeliveryEngine {
   #unsettled = new Map<number, Ticket>();
   #flushWaiters: { seq: number; resolve: () => void }[] = [];
   #consumers: Promise<void>[] = [];
-  #inFlight = new Set<{ keys: Uint32Array | undefined; delivery: Promise<void> }>();
+  #inFlight = new Set<{ keys: SeriesKeySet | undefined; delivery: Promise<void> }>();
   readonly #ordered: boolean;
   readonly #budget: EventLoopBudget;
   #started = false;
@@ -279,7 +279,7 @@ export class DeliveryEngine {
       await this.#budget.take();
       const work = await this.queue.take(maxPoints, maxBytes, flushIntervalMs, signal);
       if (work === undefined) break;
-      const keys = this.#ordered ? orderingKeys(work.batch) : undefined;
+      const keys = this.#ordered ? SeriesKeySet.ofBatch(work.batch) : undefined;
       if (keys) await this.#waitForOverlaps(keys);
       const delivery: Promise<void> = this.#deliver(work).finally(() => {
         running.delete(delivery);
@@ -292,11 +292,11 @@ export class DeliveryEngine {
     await Promise.all(running);
   }
 
-  async #waitForOverlaps(keys: Uint32Array): Promise<void> {
+  async #waitForOverlaps(keys: SeriesKeySet): Promise<void> {
     for (;;) {
       let blocking: Promise<void> | undefined;
       for (const entry of this.#inFlight) {
-        if (entry.keys && overlaps(keys, entry.keys)) {
+        if (entry.keys?.overlaps(keys)) {
           blocking = entry.delivery;
           break;
         }
@@ -458,36 +458,4 @@ export class DeliveryEngine {
     for (const seq of this.#unsettled.keys()) last = seq;
     return last;
   }
-}
-
-/**
- * Series keys of the points whose order matters (everything but delta temporality), sorted:
- * a typed array instead of a `Set` keeps thousands of keys per batch off the GC's books.
- * Two different series sharing a 32-bit key only make one delivery wait for the other.
- */
-function orderingKeys(batch: MetricBatch): Uint32Array | undefined {
-  const keys = new Uint32Array(batch.seriesCount);
-  const seen = new Uint8Array(batch.seriesCount);
-  const series = batch.points.series;
-  let count = 0;
-  for (let i = 0; i < batch.pointCount; i++) {
-    const s = series[i];
-    if (seen[s]) continue;
-    seen[s] = 1;
-    if (batch.metrics[batch.seriesMetric(s)].temporality === Temporality.Delta) continue;
-    keys[count++] = batch.seriesHash(s);
-  }
-  return count > 0 ? keys.subarray(0, count).sort() : undefined;
-}
-
-/** Whether two sorted key lists share a key: one merge walk. */
-function overlaps(a: Uint32Array, b: Uint32Array): boolean {
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    if (a[i] === b[j]) return true;
-    if (a[i] < b[j]) i++;
-    else j++;
-  }
-  return false;
 }
