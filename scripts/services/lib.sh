@@ -93,6 +93,9 @@ service_kill() {
   local pid
   pid="$(cat "$STATE/pid" 2>/dev/null || true)"
   [ -n "$pid" ] || return 0
+  # A server that has its own clean stop (it must be gone, lock files and all, before a
+  # restart may start it again) gets to use it first.
+  if declare -F service_shutdown >/dev/null; then service_shutdown || true; fi
   # The subshell's children first (the server), then the subshell itself.
   pkill -TERM -P "$pid" 2>/dev/null || true
   kill -TERM "$pid" 2>/dev/null || true

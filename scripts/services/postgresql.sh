@@ -44,6 +44,15 @@ runuser_or_exec() {
   if [ "$(id -u)" = 0 ]; then exec runuser -u postgres -- "$@"; else exec "$@"; fi
 }
 
+# SIGTERM is a "smart" shutdown, which waits for every client to leave (a connection pool
+# never does), and a server killed instead leaves its lock file behind: a restart then
+# found "another postmaster" in the data directory. A fast shutdown that pg_ctl waits for
+# ends sessions and removes the lock file.
+service_shutdown() {
+  [ -e "$DATA/postmaster.pid" ] || return 0
+  as_owner "$(pg_bin)/pg_ctl" stop -D "$DATA" -m fast -w -t 30 >/dev/null 2>&1
+}
+
 service_ready() {
   "$(pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$PORT"
 }
