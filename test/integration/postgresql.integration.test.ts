@@ -7,7 +7,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Collector } from '../../src/collector/collector.js';
-import { PermanentError } from '../../src/delivery/errors.js';
+import { PermanentError, RetryableError } from '../../src/delivery/errors.js';
 import {
   postgresqlExporterConfig,
   postgresqlExporterFactory,
@@ -142,6 +142,58 @@ describe('postgresql exporter → a real PostgreSQL', () => {
       'metric_points_metric_time',
       'metric_points_pkey',
     ]);
+  });
+
+  it('survives its connections being killed mid-send: the send fails as retryable, the next one works', async () => {
+    const sender = new PostgresSender({
+      endpoint,
+      tables: { schema: 'killed', points: 'p', histograms: 'h' },
+      createTables: true,
+      poolSize: 2,
+      statementTimeoutMs: 30_000,
+    });
+    const batchOf = (points: number) => {
+      const batch = new MetricBatch();
+      const m = batch.addMetric(batch.addScope(batch.addResource()), {
+        name: 'jobs',
+        type: MetricType.Sum,
+        temporality: Temporality.Delta,
+        monotonic: true,
+      });
+      for (let k = 0; k < points; k++) {
+        batch.addNumberPoint(batch.series(m, { worker: `w${k}` }), {
+          startTime: 1n,
+          time: 1_700_000_000_000_000_000n + BigInt(k),
+          value: k,
+        });
+      }
+      return batch;
+    };
+    const signal = new AbortController().signal;
+    await sender.send(batchOf(1), signal); // tables exist, a client is in the pool
+    // A large COPY is under way when the server ends every sluice session: pg fails the
+    // query *and* emits 'error' on the client, which without a listener kills the process.
+    const sending = sender.send(batchOf(200_000), signal).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    const kill = async () => {
+      for (let attempt = 0; attempt < 200; attempt++) {
+        const { rows } = await db.query(
+          `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+           WHERE application_name = 'sluice' AND state = 'active'`,
+        );
+        if (rows[0].n > 0) return rows[0].n;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return 0;
+    };
+    expect(await kill()).toBeGreaterThan(0);
+    expect(await sending).toBeInstanceOf(RetryableError);
+    await sender.send(batchOf(10), signal);
+    const { rows } = await db.query('SELECT count(*)::int AS n FROM killed.p');
+    expect(rows[0].n).toBe(10);
+    await sender.close();
   });
 
   it('adds nothing twice when a batch is sent again (a retry after a lost answer)', async () => {

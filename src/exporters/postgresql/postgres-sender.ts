@@ -52,8 +52,11 @@ export class PostgresSender implements Sender {
       statement_timeout: options.statementTimeoutMs,
       application_name: 'sluice',
     });
-    // An idle client that loses its connection must not crash the process.
+    // A client that loses its connection emits 'error' besides failing its query (which
+    // the send already turns into a retry): neither an idle one (the pool's event) nor
+    // one in use (each client's own, below) may crash the process.
     this.#pool.on('error', () => {});
+    this.#pool.on('connect', (client) => client.on('error', () => {}));
   }
 
   async send(batch: MetricBatch, signal: AbortSignal): Promise<SendResult> {
