@@ -44,10 +44,14 @@ interface DecodeThread {
   online: boolean;
 }
 
+/** Worker restarts allowed per minute before the pool stops replacing dead workers. */
+const MAX_RESTARTS = 10;
+
 /**
  * `auto`: one thread per core beyond two, at most 4. On 2 cores a decode thread competes with
- * the main thread and the system for the second core: measured there, it raised a `batch`
- * pipeline's throughput by 18 % but lowered an `aggregate` pipeline's by 9 %.
+ * the main thread and the system for the second core: measured there (full load, load
+ * generator on the same cores), it raised a `batch` pipeline's throughput by 11-18 % and
+ * lowered an `aggregate` pipeline's by 2-9 %.
  */
 export function decodeThreadsFor(setting: number | 'auto'): number {
   return setting === 'auto' ? Math.min(4, Math.max(0, availableParallelism() - 2)) : setting;
@@ -71,6 +75,8 @@ export class DecodePool implements RequestDecoder {
   readonly #workerUrl: URL;
   #nextId = 0;
   #closed = false;
+  /** When workers were last restarted: a worker that keeps dying is not restarted forever. */
+  #restarts: number[] = [];
 
   constructor(options: DecodePoolOptions) {
     this.#minBodyBytes = options.minBodyBytes ?? 16 * 1024;
@@ -144,19 +150,25 @@ export class DecodePool implements RequestDecoder {
   }
 
   /**
-   * A worker died: its jobs are decoded here, and a fresh worker takes its place (unless it
-   * never started: then the pool goes on with one thread fewer, down to none).
+   * A worker died: its jobs are decoded here, and a fresh worker takes its place — unless it
+   * never started, or workers died more than `MAX_RESTARTS` times in a minute: then the
+   * pool goes on with one thread fewer, down to none (the main thread decodes).
    */
   #replace(thread: DecodeThread, reason: string): void {
     const at = this.#threads.indexOf(thread);
     if (at === -1) return;
+    const now = Date.now();
+    this.#restarts = this.#restarts.filter((t) => now - t < 60_000);
+    const restart = thread.online && this.#restarts.length < MAX_RESTARTS;
     this.#logger.error(
-      { reason, jobs: thread.jobs.size, restart: thread.online },
+      { reason, jobs: thread.jobs.size, restart, threadsLeft: this.#threads.length - 1 },
       'a decode thread died; decoding its requests on the main thread',
     );
     this.#decodeHere(thread, reason);
-    if (thread.online) this.#threads[at] = this.#spawn();
-    else this.#threads.splice(at, 1);
+    if (restart) {
+      this.#restarts.push(now);
+      this.#threads[at] = this.#spawn();
+    } else this.#threads.splice(at, 1);
     void thread.worker.terminate();
   }
 

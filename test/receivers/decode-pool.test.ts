@@ -106,6 +106,20 @@ describe('DecodePool', () => {
     expect(lines.join('')).toContain('a decode thread died');
   });
 
+  it('stops replacing a worker that keeps dying, and decodes everything here', async () => {
+    const crashing = new URL('../helpers/crashing-decode-worker.mjs', import.meta.url);
+    pool = new DecodePool({ threads: 1, minBodyBytes: 0, logger: silent, workerUrl: crashing });
+    const body = refEncode(fc.sample(metricsRequest, { numRuns: 1, seed: 11 })[0]);
+    for (let k = 0; k < 12 && pool.threads > 0; k++) {
+      await pool.decode('otlp-protobuf', body);
+      // Let the replacement come online, as it would between requests.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(pool.threads).toBe(0);
+    const batch = await pool.decode('otlp-protobuf', body);
+    expect(bytesOf(batch)).toEqual(bytesOf(decodeRequest('otlp-protobuf', body)));
+  });
+
   it('runs on this thread when the compiled worker is missing (TypeScript sources)', async () => {
     pool = new DecodePool({
       threads: 2,
