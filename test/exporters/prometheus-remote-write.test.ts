@@ -2,7 +2,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { uncompressSync } from 'snappy';
 import { afterEach, describe, expect, it } from 'vitest';
-import { batchToRemoteWrite } from '../../src/codec/prometheus/batch-to-remote-write.js';
+import {
+  batchToRemoteWrite,
+  RemoteWriteTranslator,
+} from '../../src/codec/prometheus/batch-to-remote-write.js';
 import { exponentialAsClassic } from '../../src/codec/prometheus/exponential-buckets.js';
 import { decodeWriteRequest, encodeWriteRequest } from '../../src/codec/prometheus/remote-write.js';
 import type { Collector } from '../../src/collector/collector.js';
@@ -66,6 +69,118 @@ function sampleBatch(): MetricBatch {
   batch.addNumberPoint(batch.series(deltas, {}), { startTime: 1n, time: t, value: 100 });
   return batch;
 }
+
+describe('RemoteWriteTranslator across batches', () => {
+  it('keeps each metric its own series when metrics share attributes, batch after batch', () => {
+    const translator = new RemoteWriteTranslator({ ...options, targetInfo: false });
+    const batchAt = (seconds: number, bounds: number[]) => {
+      const batch = new MetricBatch();
+      const scope = batch.addScope(batch.addResource({ attributes: { 'service.name': 'api' } }));
+      const t = BigInt(seconds) * 1_000_000_000n;
+      const attrs = { route: '/a' };
+      const gauge = batch.addMetric(scope, { name: 'temp', type: MetricType.Gauge });
+      const sum = (name: string) =>
+        batch.addMetric(scope, { name, type: MetricType.Sum, temporality: 2, monotonic: true });
+      const histogram = (name: string) =>
+        batch.addMetric(scope, { name, type: MetricType.Histogram, temporality: 2 });
+      batch.addNumberPoint(batch.series(gauge, attrs), { time: t, value: 1 });
+      batch.addNumberPoint(batch.series(sum('reqs'), attrs), { startTime: 1n, time: t, value: 2 });
+      batch.addNumberPoint(batch.series(sum('errs'), attrs), { startTime: 1n, time: t, value: 3 });
+      for (const [name, scale] of [
+        ['lat', 1],
+        ['size', 10],
+      ] as const) {
+        const h = batch.series(histogram(name), attrs);
+        batch.addHistogramPoint(h, {
+          startTime: 1n,
+          time: t,
+          count: 3 * scale,
+          sum: 5 * scale,
+          bounds,
+          bucketCounts: [scale, scale, scale],
+        });
+        // A second point of the same series in the batch: one series, two samples.
+        batch.addHistogramPoint(h, {
+          startTime: 1n,
+          time: t + 1_000_000n,
+          count: 4 * scale,
+          sum: 6 * scale,
+          bounds,
+          bucketCounts: [scale, scale, 2 * scale],
+        });
+      }
+      return batch;
+    };
+    for (const [seconds, bounds] of [
+      [1, [1, 2]],
+      [2, [1, 2]],
+      [3, [5, 10]],
+    ] as const) {
+      const { request } = translator.translate(batchAt(seconds, [...bounds]));
+      const byName = new Map<string, { value: number; timestampMs: number }[]>();
+      for (const s of request.timeseries) {
+        const labels = Object.fromEntries(s.labels);
+        expect(labels.route).toBe('/a');
+        const key = `${labels.__name__}${labels.le ? `{le=${labels.le}}` : ''}`;
+        expect(byName.has(key)).toBe(false);
+        byName.set(key, s.samples);
+      }
+      const ms = seconds * 1000;
+      const values = (key: string) => byName.get(key)?.map((x) => x.value);
+      expect(values('temp')).toEqual([1]);
+      expect(values('reqs_total')).toEqual([2]);
+      expect(values('errs_total')).toEqual([3]);
+      for (const [name, scale] of [
+        ['lat', 1],
+        ['size', 10],
+      ] as const) {
+        expect(values(`${name}_bucket{le=${bounds[0]}}`)).toEqual([scale, scale]);
+        expect(values(`${name}_bucket{le=${bounds[1]}}`)).toEqual([2 * scale, 2 * scale]);
+        expect(values(`${name}_bucket{le=+Inf}`)).toEqual([3 * scale, 4 * scale]);
+        expect(values(`${name}_sum`)).toEqual([5 * scale, 6 * scale]);
+        expect(values(`${name}_count`)).toEqual([3 * scale, 4 * scale]);
+        expect(byName.get(`${name}_count`)!.map((x) => x.timestampMs)).toEqual([ms, ms + 1]);
+      }
+      expect(byName.size).toBe(3 + 2 * 5);
+    }
+  });
+});
+
+describe('RemoteWriteTranslator cache', () => {
+  it('translates the same whether its cache holds every series or keeps starting over', () => {
+    const batchOf = (round: number) => {
+      const batch = new MetricBatch();
+      const scope = batch.addScope(batch.addResource({ attributes: { 'service.name': 'api' } }));
+      const m = batch.addMetric(scope, {
+        name: 'jobs',
+        type: MetricType.Sum,
+        temporality: 2,
+        monotonic: true,
+      });
+      for (let k = 0; k < 10; k++) {
+        batch.addNumberPoint(batch.series(m, { worker: `w${k}` }), {
+          startTime: 1n,
+          time: BigInt(round) * 1_000_000_000n,
+          value: round * 100 + k,
+        });
+      }
+      return batch;
+    };
+    const roomy = new RemoteWriteTranslator(options);
+    const tiny = new RemoteWriteTranslator(options, 4);
+    for (let round = 1; round <= 3; round++) {
+      const { request } = roomy.translate(batchOf(round));
+      const expected = encodeWriteRequest(request);
+      const actual = encodeWriteRequest(tiny.translate(batchOf(round)).request);
+      expect(Buffer.from(actual).equals(Buffer.from(expected))).toBe(true);
+      // The labels the encoder copies (encoded once per series) are the series' labels.
+      expect(decodeWriteRequest(actual).timeseries).toEqual(
+        request.timeseries.map(({ labels, samples }) => ({ labels, samples })),
+      );
+      expect(request.timeseries).toHaveLength(11); // + target_info
+    }
+  });
+});
 
 describe('OTel → Prometheus remote write translation', () => {
   it('names, sorts and merges labels per the compatibility rules; histograms as buckets', () => {

@@ -2,7 +2,6 @@ import { bytesKey } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, type MetricDescriptor, MetricType } from '../../model/types.js';
-import { BoundedCache } from '../bounded-cache.js';
 import { exponentialAsClassic } from './exponential-buckets.js';
 import {
   attributeLabels,
@@ -16,7 +15,12 @@ import {
   targetInfoLabels,
 } from './labels.js';
 import { isDelta, prometheusName, unitSuffix } from './naming.js';
-import type { RemoteWriteMetadata, RemoteWriteSeries, WriteRequest } from './remote-write.js';
+import {
+  encodeLabels,
+  type RemoteWriteMetadata,
+  type RemoteWriteSeries,
+  type WriteRequest,
+} from './remote-write.js';
 
 export interface RemoteWriteTranslation {
   namespace?: string;
@@ -71,7 +75,25 @@ export function batchToRemoteWrite(
 /** A series' labels in final form, and its identity as one string. */
 interface FinalLabels {
   labels: LabelPair[];
+  /** `labels` encoded once: a request copies them instead of encoding every label again. */
+  labelBytes: Uint8Array;
   key: string;
+  /** The request series these labels got in translation number `translation`. */
+  series: RemoteWriteSeries | undefined;
+  translation: number;
+}
+
+/**
+ * What one OTel series (metric context + attribute bytes) becomes, remembered across
+ * batches: its own labels, the final labels of a number point, and those of an explicit
+ * histogram's `_bucket` (one per bound, then `+Inf`), `_sum` and `_count` series for the
+ * bounds they were made for. Other shapes go through `byFamily`.
+ */
+interface Feed {
+  own: LabelPair[] | undefined;
+  plain: FinalLabels | undefined;
+  histogram: { bounds: Float64Array; finals: FinalLabels[] } | undefined;
+  byFamily: Map<string, FinalLabels>;
 }
 
 /** Series whose labels are remembered across batches (roughly 1 KB each); past this the memory starts over. */
@@ -87,16 +109,23 @@ export class RemoteWriteTranslator {
   readonly #options: RemoteWriteTranslation;
   readonly #external: LabelPair[];
   readonly #externalNames: Set<string>;
-  readonly #cache = new BoundedCache<Map<string, FinalLabels>>(CACHE_LIMIT);
+  /** Feeds by context (resource, scope, name), then by attribute bytes: short keys per point. */
+  #feeds = new Map<string, Map<string, Feed>>();
+  #feedCount = 0;
+  #translations = 0;
+  readonly #cacheLimit: number;
 
-  constructor(options: RemoteWriteTranslation) {
+  /** `cacheLimit`: OTel series whose translation is remembered; past it the cache starts over. */
+  constructor(options: RemoteWriteTranslation, cacheLimit = CACHE_LIMIT) {
     this.#options = options;
+    this.#cacheLimit = cacheLimit;
     this.#external = mergeLabels(Object.entries(options.externalLabels));
     this.#externalNames = new Set(this.#external.map(([name]) => name));
   }
 
   translate(batch: MetricBatch): TranslatedBatch {
     const options = this.#options;
+    const translation = ++this.#translations;
     const series = new Map<string, RemoteWriteSeries>();
     const metadata = new Map<string, RemoteWriteMetadata>();
     const skipped: Record<string, number> = {};
@@ -104,13 +133,34 @@ export class RemoteWriteTranslator {
       resourceLabels(r.attributes, options.resourceToLabels),
     );
     const resourceKeys = identity.map((labels) => JSON.stringify(labels));
-    // Per metric of this batch: its Prometheus name and the context part of cache keys.
+    // Per metric of this batch: its Prometheus name and the context part of feed keys.
     const names: (string | undefined)[] = [];
     const contexts: (string | undefined)[] = [];
-    /** Per batch series: the labels of every remote-write series it feeds, by feed. */
-    const feeds: (Map<string, FinalLabels> | undefined)[] = [];
+    /** Per batch series: what it becomes in remote write. */
+    const feeds: (Feed | undefined)[] = [];
+    /** Per metric of this batch: the feeds of its context. */
+    const contextFeeds: (Map<string, Feed> | undefined)[] = [];
     const latestMs = new Array<number>(batch.resources.length).fill(0);
     const view = new PointView(batch);
+    const { points: columns, distributions: d } = batch;
+    const times = columns.time.u32;
+    // Points of a batch mostly share their time: its milliseconds are worked out once.
+    let lastHi = -1;
+    let lastLo = -1;
+    let ms = 0;
+    const sample = (final: FinalLabels, value: number) => {
+      if (final.translation !== translation) {
+        final.translation = translation;
+        // Different OTel series can map to the same Prometheus labels: one request series.
+        let s = series.get(final.key);
+        if (!s) {
+          s = { labels: final.labels, labelBytes: final.labelBytes, samples: [] };
+          series.set(final.key, s);
+        }
+        final.series = s;
+      }
+      final.series!.samples.push({ value, timestampMs: ms });
+    };
     let points = 0;
     for (let i = 0; i < batch.pointCount; i++) {
       view.at(i);
@@ -130,7 +180,9 @@ export class RemoteWriteTranslator {
           addSuffixes: options.addSuffixes,
         });
         names[m] = name;
-        contexts[m] = `${resourceKeys[scope.resource]}\u0002${scope.name}\u0002${scope.version}`;
+        // The feed cache key: what makes the labels (resource, scope, name) + attributes.
+        contexts[m] =
+          `${resourceKeys[scope.resource]}\u0002${scope.name}\u0002${scope.version}\u0002${name}`;
         if (options.sendMetadata && !metadata.has(name)) {
           metadata.set(name, {
             type: METADATA_TYPE[type],
@@ -142,69 +194,96 @@ export class RemoteWriteTranslator {
       }
       let feed = feeds[view.series];
       if (feed === undefined) {
-        const bytes = batch.attributes.bytes(view.attributeSet);
-        feed = this.#cache.get(`${contexts[m]}\u0002${bytesKey(bytes)}`, () => new Map());
+        let byAttributes = contextFeeds[m];
+        if (byAttributes === undefined) {
+          const context = contexts[m]!;
+          byAttributes = this.#feeds.get(context) ?? new Map<string, Feed>();
+          this.#feeds.set(context, byAttributes);
+          contextFeeds[m] = byAttributes;
+        }
+        const key = bytesKey(batch.attributes.bytes(view.attributeSet));
+        feed = byAttributes.get(key);
+        if (feed === undefined) {
+          if (this.#feedCount >= this.#cacheLimit) this.#forgetFeeds();
+          feed = newFeed();
+          byAttributes.set(key, feed);
+          this.#feedCount++;
+        }
         feeds[view.series] = feed;
       }
-      const own = () =>
-        this.#own([
-          ...attributeLabels(view.attributes),
-          ...identity[scope.resource],
-          ...scopeLabels(scope),
-        ]);
-      const add = (
-        family: string,
-        extra: LabelPair | undefined,
-        value: number,
-        timestampMs: number,
-      ) => {
-        const feedKey = extra ? `${family}\u0000${extra[1]}` : family;
-        let final = feed.get(feedKey);
-        if (final === undefined) {
-          final = this.#final(family, own(), extra);
-          feed.set(feedKey, final);
-        }
-        let s = series.get(final.key);
-        if (!s) {
-          s = { labels: final.labels, samples: [] };
-          series.set(final.key, s);
-        }
-        s.samples.push({ value, timestampMs });
-      };
-      const ms = Number(view.time / 1_000_000n);
+      feed.own ??= this.#own([
+        ...attributeLabels(view.attributes),
+        ...identity[scope.resource],
+        ...scopeLabels(scope),
+      ]);
+      const own = feed.own;
+      const hi = times[2 * i + 1];
+      const lo = times[2 * i];
+      if (hi !== lastHi || lo !== lastLo) {
+        lastHi = hi;
+        lastLo = lo;
+        ms = Number(columns.time.u64[i] / 1_000_000n);
+      }
       latestMs[scope.resource] = Math.max(latestMs[scope.resource], ms);
       points++;
+      if (metric.type === MetricType.Histogram) {
+        const row = columns.detail[i];
+        const finals = this.#histogramFinals(feed, name, own, d.floats, row, d);
+        const bounds = d.boundsLength[row];
+        const counts = d.bucketCounts.u32;
+        const at = d.positiveStart[row];
+        const present = d.positiveLength[row];
+        let cumulative = 0;
+        for (let k = 0; k < bounds; k++) {
+          if (k < present) cumulative += counts[2 * (at + k)] + counts[2 * (at + k) + 1] * 2 ** 32;
+          sample(finals[k], cumulative);
+        }
+        const count = d.total.u32[2 * row] + d.total.u32[2 * row + 1] * 2 ** 32;
+        sample(finals[bounds], count);
+        sample(finals[bounds + 1], view.sum ?? 0);
+        sample(finals[bounds + 2], count);
+        continue;
+      }
+      if (type !== 'histogram' && type !== 'summary') {
+        feed.plain ??= this.#final(name, own);
+        sample(feed.plain, view.value);
+        continue;
+      }
+      // Exponential histograms and summaries: their series vary with the data.
+      const byFamily = feed.byFamily;
+      const add = (family: string, extra: LabelPair | undefined, value: number) => {
+        const feedKey = extra ? `${family}\u0000${extra[1]}` : family;
+        let final = byFamily.get(feedKey);
+        if (final === undefined) {
+          final = this.#final(family, own, extra);
+          byFamily.set(feedKey, final);
+        }
+        sample(final, value);
+      };
       if (type === 'histogram') {
-        const classic =
-          metric.type === MetricType.ExponentialHistogram
-            ? exponentialAsClassic(
-                {
-                  scale: view.scale,
-                  zeroCount: Number(view.zeroCount),
-                  zeroThreshold: view.zeroThreshold,
-                  positive: view.positive,
-                  negative: view.negative,
-                },
-                options.exponentialMaxBuckets,
-              )
-            : { bounds: view.bounds, counts: view.bucketCounts };
+        const classic = exponentialAsClassic(
+          {
+            scale: view.scale,
+            zeroCount: Number(view.zeroCount),
+            zeroThreshold: view.zeroThreshold,
+            positive: view.positive,
+            negative: view.negative,
+          },
+          options.exponentialMaxBuckets,
+        );
         let cumulative = 0;
         for (let k = 0; k < classic.bounds.length; k++) {
           cumulative += Number(classic.counts[k] ?? 0);
-          add(`${name}_bucket`, ['le', formatNumber(classic.bounds[k])], cumulative, ms);
+          add(`${name}_bucket`, ['le', formatNumber(classic.bounds[k])], cumulative);
         }
         const count = Number(view.count);
-        add(`${name}_bucket`, ['le', '+Inf'], count, ms);
-        add(`${name}_sum`, undefined, view.sum ?? 0, ms);
-        add(`${name}_count`, undefined, count, ms);
-      } else if (type === 'summary') {
-        for (const q of view.quantiles) {
-          add(name, ['quantile', formatNumber(q.quantile)], q.value, ms);
-        }
-        add(`${name}_sum`, undefined, view.sum ?? 0, ms);
-        add(`${name}_count`, undefined, Number(view.count), ms);
+        add(`${name}_bucket`, ['le', '+Inf'], count);
+        add(`${name}_sum`, undefined, view.sum ?? 0);
+        add(`${name}_count`, undefined, count);
       } else {
-        add(name, undefined, view.value, ms);
+        for (const q of view.quantiles) add(name, ['quantile', formatNumber(q.quantile)], q.value);
+        add(`${name}_sum`, undefined, view.sum ?? 0);
+        add(`${name}_count`, undefined, Number(view.count));
       }
     }
     if (options.targetInfo) {
@@ -219,8 +298,46 @@ export class RemoteWriteTranslator {
     }
     const timeseries = [...series.values()];
     // Samples of one series must reach Prometheus in time order.
-    for (const s of timeseries) s.samples.sort((a, b) => a.timestampMs - b.timestampMs);
+    for (const s of timeseries) {
+      if (s.samples.length > 1) s.samples.sort((a, b) => a.timestampMs - b.timestampMs);
+    }
     return { request: { timeseries, metadata: [...metadata.values()] }, points, skipped };
+  }
+
+  /**
+   * The final labels of an explicit histogram's series, in the order the point's values
+   * come: one `_bucket` per bound, `+Inf`, `_sum`, `_count`. Made once per OTel series and
+   * bucket layout, so a point costs no label or string work at all.
+   */
+  #histogramFinals(
+    feed: Feed,
+    name: string,
+    own: LabelPair[],
+    floats: Float64Array,
+    row: number,
+    d: MetricBatch['distributions'],
+  ): FinalLabels[] {
+    const start = d.boundsStart[row];
+    const length = d.boundsLength[row];
+    const cached = feed.histogram;
+    if (cached && sameFloats(cached.bounds, floats, start, length)) return cached.finals;
+    const bounds = floats.slice(start, start + length);
+    const bucket = `${name}_bucket`;
+    const finals = [...bounds].map((b) => this.#final(bucket, own, ['le', formatNumber(b)]));
+    finals.push(
+      this.#final(bucket, own, ['le', '+Inf']),
+      this.#final(`${name}_sum`, own),
+      this.#final(`${name}_count`, own),
+    );
+    feed.histogram = { bounds, finals };
+    return finals;
+  }
+
+  /** The cache is full: start over (this batch's feeds stay valid until it is done). */
+  #forgetFeeds(): void {
+    for (const byAttributes of this.#feeds.values()) byAttributes.clear();
+    this.#feeds = new Map();
+    this.#feedCount = 0;
   }
 
   /** The data's labels, sanitised and merged; external labels win over the same names. */
@@ -234,8 +351,29 @@ export class RemoteWriteTranslator {
     if (extra) labels.push(extra);
     // Names sort after `__name__` except upper-case ones; Prometheus wants them in order.
     labels.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return { labels, key: labels.map(([k, v]) => `${k}\u0000${v}`).join('\u0001') };
+    return {
+      labels,
+      labelBytes: encodeLabels(labels),
+      key: labels.map(([k, v]) => `${k}\u0000${v}`).join('\u0001'),
+      series: undefined,
+      translation: 0,
+    };
   }
+}
+
+function newFeed(): Feed {
+  return { own: undefined, plain: undefined, histogram: undefined, byFamily: new Map() };
+}
+
+/** Same doubles, bit for bit but for -0 and 0 (`le` labels print them alike). */
+function sameFloats(a: Float64Array, floats: Float64Array, start: number, length: number): boolean {
+  if (a.length !== length) return false;
+  for (let k = 0; k < length; k++) {
+    const x = a[k];
+    const y = floats[start + k];
+    if (x !== y && !(Number.isNaN(x) && Number.isNaN(y))) return false;
+  }
+  return true;
 }
 
 function unsupported(

@@ -6,6 +6,11 @@ import { WireReader } from '../../model/wire-reader.js';
 /** Prometheus remote write 1.0 `WriteRequest` (prometheus/prompb), the parts sluice uses. */
 export interface RemoteWriteSeries {
   labels: [string, string][];
+  /**
+   * `labels` already encoded (`encodeLabels`), for a producer that sends the same series
+   * again and again: the encoder copies these bytes instead of encoding every label.
+   */
+  labelBytes?: Uint8Array;
   samples: { value: number; timestampMs: number }[];
 }
 
@@ -113,14 +118,10 @@ export function encodeWriteRequest(request: WriteRequest): Uint8Array {
     const s = request.timeseries[t];
     out[pos++] = 0x0a;
     pos = writeVarint(out, pos, seriesSizes[t]);
-    for (const [name, value] of s.labels) {
-      const nameLength = utf8Length(name);
-      const valueLength = utf8Length(value);
-      out[pos++] = 0x0a;
-      pos = writeVarint(out, pos, labelSize(nameLength, valueLength));
-      pos = writeText(out, pos, 0x0a, name, nameLength);
-      pos = writeText(out, pos, 0x12, value, valueLength);
-    }
+    if (s.labelBytes) {
+      out.set(s.labelBytes, pos);
+      pos += s.labelBytes.length;
+    } else pos = writeLabels(out, pos, s.labels);
     for (const sample of s.samples) {
       const lo = sample.timestampMs >>> 0;
       const hi = Math.floor(sample.timestampMs / 4294967296) >>> 0;
@@ -146,12 +147,37 @@ export function encodeWriteRequest(request: WriteRequest): Uint8Array {
   return out;
 }
 
-function seriesSize(s: RemoteWriteSeries): number {
+/** A series' labels as the `labels` fields of a `TimeSeries` message (see `labelBytes`). */
+export function encodeLabels(labels: [string, string][]): Uint8Array {
+  const out = new Uint8Array(labelsSize(labels));
+  writeLabels(out, 0, labels);
+  return out;
+}
+
+function writeLabels(out: Uint8Array, start: number, labels: [string, string][]): number {
+  let pos = start;
+  for (const [name, value] of labels) {
+    const nameLength = utf8Length(name);
+    const valueLength = utf8Length(value);
+    out[pos++] = 0x0a;
+    pos = writeVarint(out, pos, labelSize(nameLength, valueLength));
+    pos = writeText(out, pos, 0x0a, name, nameLength);
+    pos = writeText(out, pos, 0x12, value, valueLength);
+  }
+  return pos;
+}
+
+function labelsSize(labels: [string, string][]): number {
   let size = 0;
-  for (const [name, value] of s.labels) {
+  for (const [name, value] of labels) {
     const body = labelSize(utf8Length(name), utf8Length(value));
     size += 1 + varintSize(body) + body;
   }
+  return size;
+}
+
+function seriesSize(s: RemoteWriteSeries): number {
+  let size = s.labelBytes ? s.labelBytes.length : labelsSize(s.labels);
   for (const sample of s.samples) {
     const lo = sample.timestampMs >>> 0;
     const hi = Math.floor(sample.timestampMs / 4294967296) >>> 0;
