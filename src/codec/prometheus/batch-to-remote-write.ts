@@ -1,7 +1,7 @@
-import { bytesKey } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, type MetricDescriptor, MetricType } from '../../model/types.js';
+import { SeriesCache } from '../series-cache.js';
 import { exponentialAsClassic } from './exponential-buckets.js';
 import {
   attributeLabels,
@@ -109,16 +109,13 @@ export class RemoteWriteTranslator {
   readonly #options: RemoteWriteTranslation;
   readonly #external: LabelPair[];
   readonly #externalNames: Set<string>;
-  /** Feeds by context (resource, scope, name), then by attribute bytes: short keys per point. */
-  #feeds = new Map<string, Map<string, Feed>>();
-  #feedCount = 0;
+  readonly #feeds: SeriesCache<Feed>;
   #translations = 0;
-  readonly #cacheLimit: number;
 
   /** `cacheLimit`: OTel series whose translation is remembered; past it the cache starts over. */
   constructor(options: RemoteWriteTranslation, cacheLimit = CACHE_LIMIT) {
     this.#options = options;
-    this.#cacheLimit = cacheLimit;
+    this.#feeds = new SeriesCache(cacheLimit);
     this.#external = mergeLabels(Object.entries(options.externalLabels));
     this.#externalNames = new Set(this.#external.map(([name]) => name));
   }
@@ -194,21 +191,8 @@ export class RemoteWriteTranslator {
       }
       let feed = feeds[view.series];
       if (feed === undefined) {
-        let byAttributes = contextFeeds[m];
-        if (byAttributes === undefined) {
-          const context = contexts[m]!;
-          byAttributes = this.#feeds.get(context) ?? new Map<string, Feed>();
-          this.#feeds.set(context, byAttributes);
-          contextFeeds[m] = byAttributes;
-        }
-        const key = bytesKey(batch.attributes.bytes(view.attributeSet));
-        feed = byAttributes.get(key);
-        if (feed === undefined) {
-          if (this.#feedCount >= this.#cacheLimit) this.#forgetFeeds();
-          feed = newFeed();
-          byAttributes.set(key, feed);
-          this.#feedCount++;
-        }
+        contextFeeds[m] ??= this.#feeds.context(contexts[m]!);
+        feed = this.#feeds.get(contextFeeds[m], batch.attributes.bytes(view.attributeSet), newFeed);
         feeds[view.series] = feed;
       }
       feed.own ??= this.#own([
@@ -331,13 +315,6 @@ export class RemoteWriteTranslator {
     );
     feed.histogram = { bounds, finals };
     return finals;
-  }
-
-  /** The cache is full: start over (this batch's feeds stay valid until it is done). */
-  #forgetFeeds(): void {
-    for (const byAttributes of this.#feeds.values()) byAttributes.clear();
-    this.#feeds = new Map();
-    this.#feedCount = 0;
   }
 
   /** The data's labels, sanitised and merged; external labels win over the same names. */

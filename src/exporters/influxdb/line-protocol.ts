@@ -1,4 +1,4 @@
-import { BoundedCache } from '../../codec/bounded-cache.js';
+import { SeriesCache } from '../../codec/series-cache.js';
 import { anyValueToPlain, type KeyValue } from '../../model/any-value.js';
 import { bytesKey, encodeKeyValues } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
@@ -32,13 +32,14 @@ const SERIES_CACHE_LIMIT = 100_000;
  * escaped and sorted once and remembered, so a steady stream formats only fields and time.
  */
 export class LineProtocolWriter {
-  readonly #heads = new BoundedCache<string>(SERIES_CACHE_LIMIT);
+  readonly #heads = new SeriesCache<string>(SERIES_CACHE_LIMIT);
 
   write(batch: MetricBatch): LineProtocol {
     const out: LineProtocol = { text: '', lines: 0, skipped: {} };
     const resourceTags = batch.resources.map((r) => r.attributes);
     const resourceKeys = batch.resources.map((r) => bytesKey(encodeKeyValues(r.attributes)));
     const tagCache: (string | undefined)[] = [];
+    const contexts: (Map<string, string> | undefined)[] = [];
     const view = new PointView(batch);
     for (let i = 0; i < batch.pointCount; i++) {
       view.at(i);
@@ -58,9 +59,13 @@ export class LineProtocolWriter {
       const scope = batch.scopes[metric.scope];
       let head = tagCache[view.series];
       if (head === undefined) {
-        const key = `${resourceKeys[scope.resource]}\u0001${scope.name}\u0001${metric.name}\u0001${bytesKey(batch.attributes.bytes(view.attributeSet))}`;
+        const m = view.metricIndex;
+        contexts[m] ??= this.#heads.context(
+          `${resourceKeys[scope.resource]}\u0001${scope.name}\u0001${metric.name}`,
+        );
         head = this.#heads.get(
-          key,
+          contexts[m],
+          batch.attributes.bytes(view.attributeSet),
           () =>
             `${escapeMeasurement(metric.name)}${tags([
               ...resourceTags[scope.resource],

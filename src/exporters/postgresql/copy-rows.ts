@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { BoundedCache } from '../../codec/bounded-cache.js';
+import { SeriesCache } from '../../codec/series-cache.js';
 import { keyValuesToPlain } from '../../model/any-value.js';
-import { bytesKey, encodeKeyValues } from '../../model/key-value-bytes.js';
+import { encodeKeyValues } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, MetricType, Temporality } from '../../model/types.js';
@@ -29,7 +29,7 @@ const SERIES_CACHE_LIMIT = 100_000;
  * a steady stream formats only times and values per point.
  */
 export class CopyRowsWriter {
-  readonly #series = new BoundedCache<string>(SERIES_CACHE_LIMIT);
+  readonly #series = new SeriesCache<string>(SERIES_CACHE_LIMIT);
   /** The date-and-second text of the last two seconds seen (points' starts and times). */
   readonly #seconds: [bigint, string][] = [
     [-1n, ''],
@@ -48,7 +48,7 @@ export class CopyRowsWriter {
       json: copyText(JSON.stringify(keyValuesToPlain(r.attributes))),
       bytes: encodeKeyValues(r.attributes),
     }));
-    const contexts: (string | undefined)[] = [];
+    const contexts: (Map<string, string> | undefined)[] = [];
     const seriesText: (string | undefined)[] = [];
     const view = new PointView(batch);
     for (let i = 0; i < batch.pointCount; i++) {
@@ -64,10 +64,11 @@ export class CopyRowsWriter {
       let series = seriesText[view.series];
       if (series === undefined) {
         const resource = resources[scope.resource];
-        contexts[m] ??=
-          `${resource.json}\u0001${scope.name}\u0001${scope.version}\u0001${metric.name}\u0001${metric.type}\u0001${metric.temporality}\u0001${metric.unit}\u0001${metric.type === MetricType.Sum && metric.monotonic}`;
+        contexts[m] ??= this.#series.context(
+          `${resource.json}\u0001${scope.name}\u0001${scope.version}\u0001${metric.name}\u0001${metric.type}\u0001${metric.temporality}\u0001${metric.unit}\u0001${metric.type === MetricType.Sum && metric.monotonic}`,
+        );
         const attributes = batch.attributes.bytes(view.attributeSet);
-        series = this.#series.get(`${contexts[m]}\u0001${bytesKey(attributes)}`, () =>
+        series = this.#series.get(contexts[m], attributes, () =>
           [
             copyText(metric.name),
             TYPE_NAME[metric.type],
