@@ -17,6 +17,25 @@ import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
 import { otlpHttpUrl, otlpInto, queuedExporter, recordWithSdk } from '../helpers/collectors.js';
 import { type RunningService, startService } from '../helpers/services.js';
 
+/** `points` delta sums of `jobs`: point k of worker `w<k % workers>`, value k, 1 ns apart. */
+function jobsBatch(points: number, workers: number): MetricBatch {
+  const batch = new MetricBatch();
+  const m = batch.addMetric(batch.addScope(batch.addResource()), {
+    name: 'jobs',
+    type: MetricType.Sum,
+    temporality: Temporality.Delta,
+    monotonic: true,
+  });
+  for (let k = 0; k < points; k++) {
+    batch.addNumberPoint(batch.series(m, { worker: `w${k % workers}` }), {
+      startTime: 1n,
+      time: 1_700_000_000_000_000_000n + BigInt(k),
+      value: k,
+    });
+  }
+  return batch;
+}
+
 describe('postgresql exporter → a real PostgreSQL', () => {
   let server: RunningService;
   let collector: Collector;
@@ -144,31 +163,19 @@ describe('postgresql exporter → a real PostgreSQL', () => {
     ]);
   });
 
-  it('survives its connections being killed mid-send: the send fails as retryable, the next one works', async () => {
-    const sender = new PostgresSender({
+  /** A sender writing to tables `p` and `h` of `schema`, created as needed. */
+  const senderInto = (schema: string, statementTimeoutMs = 5_000) =>
+    new PostgresSender({
       endpoint,
-      tables: { schema: 'killed', points: 'p', histograms: 'h' },
+      tables: { schema, points: 'p', histograms: 'h' },
       createTables: true,
       poolSize: 2,
-      statementTimeoutMs: 30_000,
+      statementTimeoutMs,
     });
-    const batchOf = (points: number) => {
-      const batch = new MetricBatch();
-      const m = batch.addMetric(batch.addScope(batch.addResource()), {
-        name: 'jobs',
-        type: MetricType.Sum,
-        temporality: Temporality.Delta,
-        monotonic: true,
-      });
-      for (let k = 0; k < points; k++) {
-        batch.addNumberPoint(batch.series(m, { worker: `w${k}` }), {
-          startTime: 1n,
-          time: 1_700_000_000_000_000_000n + BigInt(k),
-          value: k,
-        });
-      }
-      return batch;
-    };
+
+  it('survives its connections being killed mid-send: the send fails as retryable, the next one works', async () => {
+    const sender = senderInto('killed', 30_000);
+    const batchOf = (points: number) => jobsBatch(points, points);
     const signal = new AbortController().signal;
     await sender.send(batchOf(1), signal); // tables exist, a client is in the pool
     // A large COPY is under way when the server ends every sluice session: pg fails the
@@ -197,27 +204,8 @@ describe('postgresql exporter → a real PostgreSQL', () => {
   });
 
   it('adds nothing twice when a batch is sent again (a retry after a lost answer)', async () => {
-    const sender = new PostgresSender({
-      endpoint,
-      tables: { schema: 'retry', points: 'p', histograms: 'h' },
-      createTables: true,
-      poolSize: 2,
-      statementTimeoutMs: 5_000,
-    });
-    const batch = new MetricBatch();
-    const m = batch.addMetric(batch.addScope(batch.addResource()), {
-      name: 'jobs',
-      type: MetricType.Sum,
-      temporality: Temporality.Delta,
-      monotonic: true,
-    });
-    for (let k = 0; k < 50; k++) {
-      batch.addNumberPoint(batch.series(m, { worker: `w${k % 5}` }), {
-        startTime: 1n,
-        time: 1_700_000_000_000_000_000n + BigInt(k),
-        value: k,
-      });
-    }
+    const sender = senderInto('retry');
+    const batch = jobsBatch(50, 5);
     const signal = new AbortController().signal;
     await sender.send(batch, signal);
     await sender.send(batch, signal);
