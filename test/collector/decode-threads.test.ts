@@ -1,4 +1,12 @@
-import type { Attributes } from '@opentelemetry/api';
+import { OTLPMetricExporter as GrpcExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
+import { OTLPMetricExporter as JsonExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as ProtoExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 // The built collector: Node starts compiled worker threads only (the TypeScript sources
@@ -6,7 +14,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AdminServer } from '../../dist/collector/admin-server.js';
 import { Collector } from '../../dist/collector/collector.js';
 import { parseConfig } from '../../dist/collector/config/load-config.js';
-import { recordWithSdk } from '../helpers/collectors.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 
 let collector: Collector | undefined;
@@ -18,8 +25,23 @@ afterEach(async () => {
   await sink?.stop();
 });
 
+// 1,500 series (under the SDK's default cardinality limit of 2,000): a body of tens of KB,
+// well over the size decoded on the main thread.
+const SERIES = 1_500;
+
+async function recordThrough(exporter: PushMetricExporter): Promise<void> {
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({ 'service.name': 'threads' }),
+    readers: [reader],
+  });
+  const counter = provider.getMeter('app').createCounter('jobs.done');
+  for (let i = 0; i < SERIES; i++) counter.add(i + 1, { id: String(i) });
+  await provider.shutdown();
+}
+
 describe('service.decode_threads', () => {
-  it('decodes the official exporter’s requests on worker threads; every point arrives intact', async () => {
+  it('decodes the official exporters’ requests (proto, JSON, gRPC) on worker threads; every point arrives intact', async () => {
     sink = new OtlpSink();
     const sinkUrl = await sink.start();
     collector = new Collector(
@@ -28,6 +50,7 @@ receivers:
   otlp:
     protocols:
       http: { endpoint: 127.0.0.1:0 }
+      grpc: { endpoint: 127.0.0.1:0 }
 exporters:
   otlphttp:
     metrics_endpoint: ${sinkUrl}
@@ -40,24 +63,27 @@ service:
       pino({ level: 'silent' }),
     );
     await collector.start();
-    const receiver = collector.receivers.get('otlp') as unknown as { http: { address: string } };
-    // 1,500 series (under the SDK's default cardinality limit of 2,000): a ~60 KB body, well
-    // over the size decoded on the main thread.
-    const series = 1_500;
-    await recordWithSdk(
-      `http://${receiver.http.address}/v1/metrics`,
-      { 'service.name': 'threads' },
-      (meter) => {
-        const counter = meter.createCounter('jobs.done');
-        for (let i = 0; i < series; i++) counter.add(i + 1, { id: String(i) } as Attributes);
-      },
-    );
+    const receiver = collector.receivers.get('otlp') as unknown as {
+      http: { address: string };
+      grpc: { address: string };
+    };
+    const httpUrl = `http://${receiver.http.address}/v1/metrics`;
+    const exporters = [
+      new ProtoExporter({ url: httpUrl }),
+      new JsonExporter({ url: httpUrl }),
+      new GrpcExporter({ url: `http://${receiver.grpc.address}` }),
+    ];
+    for (const exporter of exporters) await recordThrough(exporter);
     expect(collector.decodePool.threads).toBe(2);
-    expect(collector.decodePool.stats.onThreads).toBeGreaterThanOrEqual(1);
+    expect(collector.decodePool.stats.onThreads).toBeGreaterThanOrEqual(exporters.length);
+
     const until = Date.now() + 10_000;
     const points = () => sink!.accepted.reduce((n, r) => n + r.points, 0);
-    while (points() < series && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    const values = new Map<string, number>();
+    while (points() < SERIES * exporters.length && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // Every exporter's 1,500 points, each value where it belongs.
+    const seen = new Map<string, number[]>();
     for (const { request } of sink.accepted) {
       for (const rm of request.resourceMetrics) {
         expect(rm.resource.attributes).toContainEqual({
@@ -65,13 +91,18 @@ service:
           value: { stringValue: 'threads' },
         });
         for (const metric of rm.scopeMetrics[0].metrics) {
-          for (const p of metric.sum.dataPoints)
-            values.set(p.attributes[0].value.stringValue, p.asDouble);
+          for (const p of metric.sum.dataPoints) {
+            const id = p.attributes[0].value.stringValue;
+            seen.set(id, [...(seen.get(id) ?? []), p.asDouble]);
+          }
         }
       }
     }
-    expect(values.size).toBe(series);
-    for (let i = 0; i < series; i += 97) expect(values.get(String(i))).toBe(i + 1);
+    expect(seen.size).toBe(SERIES);
+    for (let i = 0; i < SERIES; i += 97) {
+      expect(seen.get(String(i))).toEqual(Array(exporters.length).fill(i + 1));
+    }
+
     // The admin server says where requests were decoded.
     const pool = collector.decodePool;
     admin = new AdminServer('127.0.0.1:0', () => collector!);
