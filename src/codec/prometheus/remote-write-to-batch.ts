@@ -1,11 +1,10 @@
+import type { KeyValue } from '../../model/any-value.js';
 import { MetricBatch } from '../../model/metric-batch.js';
 import { MetricType, Temporality } from '../../model/types.js';
 import type { RemoteWriteMetadata, WriteRequest } from './remote-write.js';
 
-const RESOURCE_LABELS = new Set(['job', 'instance']);
-
 interface Group {
-  attributes: [string, string][];
+  attributes: KeyValue[];
   /** Histograms: cumulative count per `le`; summaries: value per quantile. */
   buckets: Map<number, number>;
   sum?: number;
@@ -37,9 +36,7 @@ export function remoteWriteToBatch(request: WriteRequest): MetricBatch {
     { scope: number; family: string; type: MetricType; byTime: Map<number, Group> }
   >();
 
-  const scopeOf = (labels: [string, string][]) => {
-    const job = labelValue(labels, 'job');
-    const instance = labelValue(labels, 'instance');
+  const scopeOf = (job: string, instance: string) => {
     const key = `${job}\u0000${instance}`;
     let r = resources.get(key);
     if (r === undefined) {
@@ -85,15 +82,45 @@ export function remoteWriteToBatch(request: WriteRequest): MetricBatch {
     return m;
   };
 
+  // Per request: a name's family is worked out once, and a timestamp's nanoseconds too.
+  const families = new Map<string, Family>();
+  let lastMs = Number.NaN;
+  let lastTime = 0n;
+  const timeOf = (ms: number) => {
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastTime = BigInt(ms) * 1_000_000n;
+    }
+    return lastTime;
+  };
+
   for (const series of request.timeseries) {
-    const name = labelValue(series.labels, '__name__');
+    // One pass over the labels: the name, the resource's, and the rest as attributes.
+    let name = '';
+    let job = '';
+    let instance = '';
+    let hasQuantile = false;
+    const plain: KeyValue[] = [];
+    for (const [key, value] of series.labels) {
+      if (key === '__name__') name = value;
+      else if (key === 'job') job = value;
+      else if (key === 'instance') instance = value;
+      else {
+        if (key === 'quantile') hasQuantile = true;
+        plain.push({ key, value });
+      }
+    }
     if (!name) continue;
-    const { scope } = scopeOf(series.labels);
-    const plain = series.labels.filter(([k]) => k !== '__name__' && !RESOURCE_LABELS.has(k));
-    const family = familyOf(name, meta, names, quantileNames, series.labels);
+    const { scope } = scopeOf(job, instance);
+    const familyKey = hasQuantile ? `${name}\u0000quantile` : name;
+    let family = families.get(familyKey);
+    if (family === undefined) {
+      family = familyOf(name, meta, names, quantileNames, hasQuantile);
+      families.set(familyKey, family);
+    }
     if (family.type === MetricType.Histogram || family.type === MetricType.Summary) {
       const special = family.type === MetricType.Histogram ? 'le' : 'quantile';
-      const attributes = plain.filter(([k]) => k !== special);
+      const attributes = plain.filter(({ key }) => key !== special);
       const key = `${scope}\u0000${family.name}\u0000${JSON.stringify(attributes)}`;
       let d = distributions.get(key);
       if (!d) {
@@ -126,19 +153,16 @@ export function remoteWriteToBatch(request: WriteRequest): MetricBatch {
       family.unit,
       family.type === MetricType.Sum,
     );
-    const s = batch.series(m, Object.fromEntries(plain));
+    const s = batch.series(m, plain);
     for (const sample of series.samples)
-      batch.addNumberPoint(s, {
-        time: BigInt(sample.timestampMs) * 1_000_000n,
-        value: sample.value,
-      });
+      batch.addNumberPoint(s, { time: timeOf(sample.timestampMs), value: sample.value });
   }
 
   for (const d of distributions.values()) {
     const info = meta.get(d.family);
     const m = metricOf(d.scope, d.family, d.type, info?.help ?? '', info?.unit ?? '');
     for (const [timestampMs, group] of d.byTime) {
-      const s = batch.series(m, Object.fromEntries(group.attributes));
+      const s = batch.series(m, group.attributes);
       const time = BigInt(timestampMs) * 1_000_000n;
       if (d.type === MetricType.Summary) {
         const quantiles = [...group.buckets]
@@ -175,13 +199,20 @@ export function remoteWriteToBatch(request: WriteRequest): MetricBatch {
   return batch;
 }
 
+interface Family {
+  name: string;
+  type: MetricType;
+  help: string;
+  unit: string;
+}
+
 function familyOf(
   name: string,
   meta: Map<string, RemoteWriteMetadata>,
   names: Set<string>,
   quantileNames: Set<string>,
-  labels: [string, string][],
-): { name: string; type: MetricType; help: string; unit: string } {
+  hasQuantile: boolean,
+): Family {
   const strip = (suffix: string) =>
     name.endsWith(suffix) ? name.slice(0, -suffix.length) : undefined;
   const described = (family: string, type: MetricType) => ({
@@ -196,7 +227,7 @@ function familyOf(
     if (type === 3 || names.has(`${base}_bucket`)) return described(base, MetricType.Histogram);
     if (type === 5 || quantileNames.has(base)) return described(base, MetricType.Summary);
   }
-  if (labels.some(([k]) => k === 'quantile')) return described(name, MetricType.Summary);
+  if (hasQuantile) return described(name, MetricType.Summary);
   const counterBase = strip('_total');
   const type =
     meta.get(name)?.type ?? (counterBase !== undefined ? meta.get(counterBase)?.type : undefined);
