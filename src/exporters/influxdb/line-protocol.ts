@@ -4,6 +4,7 @@ import { bytesKey, encodeKeyValues } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, MetricType } from '../../model/types.js';
+import { RepeatedTimeText } from '../time-text.js';
 
 /** A batch in InfluxDB line protocol, and the points with no line, by reason. */
 export interface LineProtocol {
@@ -33,6 +34,7 @@ const SERIES_CACHE_LIMIT = 100_000;
  */
 export class LineProtocolWriter {
   readonly #heads = new SeriesCache<string>(SERIES_CACHE_LIMIT);
+  readonly #timeText = new RepeatedTimeText(String);
 
   write(batch: MetricBatch): LineProtocol {
     const out: LineProtocol = { text: '', lines: 0, skipped: {} };
@@ -109,7 +111,7 @@ export class LineProtocolWriter {
         out.skipped.non_finite_value = (out.skipped.non_finite_value ?? 0) + 1;
         continue;
       }
-      out.text += `${head} ${fields.join(',')} ${view.time}\n`;
+      out.text += `${head} ${fields.join(',')} ${this.#timeText.of(batch.points.time, i)}\n`;
       out.lines++;
     }
     return out;

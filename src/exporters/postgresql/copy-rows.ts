@@ -5,6 +5,7 @@ import { encodeKeyValues } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, MetricType, Temporality } from '../../model/types.js';
+import { RepeatedTimeText } from '../time-text.js';
 
 /** A batch as the text of two `COPY ... FROM STDIN` streams (PostgreSQL's text format). */
 export interface CopyRows {
@@ -30,6 +31,12 @@ const SERIES_CACHE_LIMIT = 100_000;
  */
 export class CopyRowsWriter {
   readonly #series = new SeriesCache<string>(SERIES_CACHE_LIMIT);
+  /** A point's `time`, `start_time` and `time_unix_nano` columns. */
+  readonly #timeText = new RepeatedTimeText((nanos) => this.#timestamp(nanos));
+  readonly #startText = new RepeatedTimeText((nanos) =>
+    nanos === 0n ? NULL : this.#timestamp(nanos),
+  );
+  readonly #nanosText = new RepeatedTimeText(String);
   /** The date-and-second text of the last two seconds seen (points' starts and times). */
   readonly #seconds: [bigint, string][] = [
     [-1n, ''],
@@ -93,9 +100,8 @@ export class CopyRowsWriter {
         );
         seriesText[view.series] = series;
       }
-      const time = view.time;
-      const start = view.startTime;
-      const head = `${this.#timestamp(time)}\t${start === 0n ? NULL : this.#timestamp(start)}\t${time}\t${series}`;
+      const { time, startTime } = batch.points;
+      const head = `${this.#timeText.of(time, i)}\t${this.#startText.of(startTime, i)}\t${this.#nanosText.of(time, i)}\t${series}`;
       if (metric.type === MetricType.Gauge || metric.type === MetricType.Sum) {
         const monotonic = metric.type === MetricType.Sum ? String(metric.monotonic) : NULL;
         out.points += `${head}\t${monotonic}\t${number(view.value)}\n`;
