@@ -126,6 +126,42 @@ describe('aggregate processor', () => {
     ]);
   });
 
+  it('does not merge a histogram whose bounds differ, even where an empty range starts', async () => {
+    const out = new Capture();
+    const p = processor([{ metrics: ['latency'], drop_attributes: ['host'] }], out);
+    const batch = new MetricBatch();
+    const scope = batch.addScope(batch.addResource());
+    const h = batch.addMetric(scope, {
+      name: 'latency',
+      type: MetricType.Histogram,
+      temporality: Temporality.Delta,
+    });
+    // No bounds twice (the second is compared and found equal), then one bound: all three
+    // ranges start at the same place in the batch.
+    for (const host of ['a', 'b']) {
+      batch.addHistogramPoint(batch.series(h, { host }), {
+        startTime: 1n,
+        time: 10n,
+        count: 3,
+        sum: 30,
+        bounds: [],
+        bucketCounts: [3],
+      });
+    }
+    batch.addHistogramPoint(batch.series(h, { host: 'c' }), {
+      startTime: 1n,
+      time: 10n,
+      count: 4,
+      sum: 40,
+      bounds: [1],
+      bucketCounts: [1, 3],
+    });
+    await p.consume(batch);
+    await p.shutdown();
+    expect(p.dropped).toEqual({ histogram_bounds_differ: 1 });
+    expect(out.points()).toMatchObject([{ name: 'latency', count: 6, sum: 60, counts: [6] }]);
+  });
+
   it('merges histograms bucket by bucket and exponential histograms at the coarser scale', async () => {
     const out = new Capture();
     const p = processor([{ metrics: ['latency*'], drop_attributes: ['host'] }], out);

@@ -260,7 +260,12 @@ export class AggregateProcessor implements Consumer, Component {
     if (!out.bounds || !out.counts) {
       out.bounds = this.#sharedBounds(d.floats.subarray(boundsStart, boundsStart + boundsLength));
       out.counts = new Float64Array(boundsLength + 1);
-    } else if (this.#checkedStart !== boundsStart || this.#checkedBounds !== out.bounds) {
+    } else if (
+      this.#checkedStart !== boundsStart ||
+      this.#checkedBounds !== out.bounds ||
+      // An empty range starts where the next one does: the length tells them apart.
+      out.bounds.length !== boundsLength
+    ) {
       if (!sameBounds(out.bounds, d.floats, boundsStart, boundsLength)) return false;
       this.#checkedStart = boundsStart;
       this.#checkedBounds = out.bounds;
