@@ -130,13 +130,11 @@ export class RemoteWriteTranslator {
       resourceLabels(r.attributes, options.resourceToLabels),
     );
     const resourceKeys = identity.map((labels) => JSON.stringify(labels));
-    // Per metric of this batch: its Prometheus name and the context part of feed keys.
+    // Per metric of this batch: its Prometheus name and the feeds of its context.
     const names: (string | undefined)[] = [];
-    const contexts: (string | undefined)[] = [];
+    const contextFeeds: Map<string, Feed>[] = [];
     /** Per batch series: what it becomes in remote write. */
     const feeds: (Feed | undefined)[] = [];
-    /** Per metric of this batch: the feeds of its context. */
-    const contextFeeds: (Map<string, Feed> | undefined)[] = [];
     const latestMs = new Array<number>(batch.resources.length).fill(0);
     const view = new PointView(batch);
     const { points: columns, distributions: d } = batch;
@@ -178,8 +176,9 @@ export class RemoteWriteTranslator {
         });
         names[m] = name;
         // The feed cache key: what makes the labels (resource, scope, name) + attributes.
-        contexts[m] =
-          `${resourceKeys[scope.resource]}\u0002${scope.name}\u0002${scope.version}\u0002${name}`;
+        contextFeeds[m] = this.#feeds.context(
+          `${resourceKeys[scope.resource]}\u0002${scope.name}\u0002${scope.version}\u0002${name}`,
+        );
         if (options.sendMetadata && !metadata.has(name)) {
           metadata.set(name, {
             type: METADATA_TYPE[type],
@@ -191,7 +190,6 @@ export class RemoteWriteTranslator {
       }
       let feed = feeds[view.series];
       if (feed === undefined) {
-        contextFeeds[m] ??= this.#feeds.context(contexts[m]!);
         feed = this.#feeds.get(contextFeeds[m], batch.attributes.bytes(view.attributeSet), newFeed);
         feeds[view.series] = feed;
       }
@@ -274,10 +272,8 @@ export class RemoteWriteTranslator {
       for (let r = 0; r < batch.resources.length; r++) {
         const pairs = targetInfoLabels(batch.resources[r].attributes, identity[r]);
         if (!pairs || latestMs[r] === 0) continue;
-        const final = this.#final('target_info', this.#own(pairs));
-        const s = series.get(final.key) ?? { labels: final.labels, samples: [] };
-        series.set(final.key, s);
-        s.samples.push({ value: 1, timestampMs: latestMs[r] });
+        ms = latestMs[r];
+        sample(this.#final('target_info', this.#own(pairs)), 1);
       }
     }
     const timeseries = [...series.values()];

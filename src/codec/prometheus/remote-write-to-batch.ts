@@ -127,6 +127,8 @@ export function remoteWriteToBatch(request: WriteRequest): MetricBatch {
         d = { scope, family: family.name, type: family.type, byTime: new Map() };
         distributions.set(key, d);
       }
+      const boundText = labelValue(series.labels, special);
+      const bound = boundText === '+Inf' ? Number.POSITIVE_INFINITY : Number(boundText);
       for (const sample of series.samples) {
         let group = d.byTime.get(sample.timestampMs);
         if (!group) {
@@ -135,13 +137,7 @@ export function remoteWriteToBatch(request: WriteRequest): MetricBatch {
         }
         if (name.endsWith('_sum')) group.sum = sample.value;
         else if (name.endsWith('_count')) group.count = sample.value;
-        else {
-          const bound = labelValue(series.labels, special);
-          group.buckets.set(
-            bound === '+Inf' ? Number.POSITIVE_INFINITY : Number(bound),
-            sample.value,
-          );
-        }
+        else group.buckets.set(bound, sample.value);
       }
       continue;
     }
