@@ -68,7 +68,7 @@ export class AttributeTable {
     return this.#count;
   }
 
-  /** The table's arrays, to move it to another thread (`fromState` rebuilds it there). */
+  /** The table's arrays, to move it to another thread (the constructor's `state` rebuilds it). */
   exportState(): AttributeTableState {
     return {
       arena: this.#arena,

@@ -55,7 +55,7 @@ export class IdHashIndex {
     return this.#hashes[slot];
   }
 
-  /** The index's arrays, to move it to another thread (`fromState` rebuilds it there). */
+  /** The index's arrays, to move it to another thread (the constructor's `state` rebuilds it). */
   exportState(): IdHashIndexState {
     return { ids: this.#ids, hashes: this.#hashes, size: this.#size };
   }

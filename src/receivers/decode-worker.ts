@@ -2,7 +2,7 @@
 // copied). Errors go back as plain data: the pool rebuilds a `DecodeError` from them.
 import { parentPort } from 'node:worker_threads';
 import { DecodeError } from '../model/errors.js';
-import { transferList } from '../model/metric-batch.js';
+import { type MetricBatchState, transferList } from '../model/metric-batch.js';
 import type { DecodeJob, DecodeReply } from './decode-pool.js';
 import { decodeRequest } from './request-decoder.js';
 
@@ -10,21 +10,23 @@ const port = parentPort;
 if (!port) throw new Error('decode-worker.js runs as a worker thread of DecodePool');
 
 port.on('message', (job: DecodeJob) => {
-  let reply: DecodeReply;
+  let state: MetricBatchState;
   try {
-    const state = decodeRequest(job.format, job.body).exportState();
-    reply = { id: job.id, state };
-    port.postMessage(reply, transferList(state));
-    return;
+    state = decodeRequest(job.format, job.body).exportState();
   } catch (err) {
     const error = err as Error;
-    reply = {
+    const reply: DecodeReply = {
       id: job.id,
       error:
         err instanceof DecodeError
           ? { message: error.message, where: err.where, expected: err.expected }
           : { message: error.message },
     };
+    port.postMessage(reply);
+    return;
   }
-  port.postMessage(reply);
+  // Outside the try: a batch that cannot be posted is not a malformed request. The error
+  // ends this worker, and the pool decodes the job on the main thread.
+  const reply: DecodeReply = { id: job.id, state };
+  port.postMessage(reply, transferList(state));
 });

@@ -52,7 +52,7 @@ const topLevel = z.strictObject({
   service: z.strictObject({
     extensions: z.array(z.string()).optional(),
     // sluice's own: receivers decode request bodies on this many worker threads (0: on the
-    // main thread); `auto` is one per core but one, at most 4.
+    // main thread); `auto` is one per core beyond two, at most 4.
     decode_threads: z
       .union([z.literal('auto'), z.number().int().min(0).max(64)], {
         error: 'expected auto or a number of threads from 0 to 64',
