@@ -57,6 +57,11 @@ export function highBits(value: number): number {
   return Math.floor(value / TWO_32) >>> 0;
 }
 
+/** Unsigned 64-bit word `k` of `words` (little-endian u32 halves) as a number: exact to 2^53. */
+export function u64Number(words: Uint32Array, k: number): number {
+  return words[2 * k + 1] * TWO_32 + words[2 * k];
+}
+
 /** Copies one 8-byte value (a fixed64 or double, as raw little-endian bytes). */
 export function copy8(src: Uint8Array, from: number, dst: Uint8Array, to: number): void {
   dst[to] = src[from];

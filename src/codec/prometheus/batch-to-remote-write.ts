@@ -1,6 +1,7 @@
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, type MetricDescriptor, MetricType } from '../../model/types.js';
+import { u64Number } from '../../model/wire.js';
 import { SeriesCache } from '../series-cache.js';
 import { exponentialAsClassic } from './exponential-buckets.js';
 import {
@@ -217,10 +218,10 @@ export class RemoteWriteTranslator {
         const present = d.positiveLength[row];
         let cumulative = 0;
         for (let k = 0; k < bounds; k++) {
-          if (k < present) cumulative += counts[2 * (at + k)] + counts[2 * (at + k) + 1] * 2 ** 32;
+          if (k < present) cumulative += u64Number(counts, at + k);
           sample(finals[k], cumulative);
         }
-        const count = d.total.u32[2 * row] + d.total.u32[2 * row + 1] * 2 ** 32;
+        const count = u64Number(d.total.u32, row);
         sample(finals[bounds], count);
         sample(finals[bounds + 1], view.sum ?? 0);
         sample(finals[bounds + 2], count);

@@ -5,6 +5,7 @@ import { bytesKey } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { MetricType, PointBits, Temporality } from '../../model/types.js';
+import { u64Number } from '../../model/wire.js';
 import { ScheduledEmitter } from '../scheduled-emitter.js';
 import { SeriesKeys } from '../series-key.js';
 import {
@@ -271,7 +272,7 @@ export class AggregateProcessor implements Consumer, Component {
       this.#checkedBounds = out.bounds;
     }
     const bits = points.bits[i];
-    const count = u64(d.total.u32, row);
+    const count = u64Number(d.total.u32, row);
     const sum = bits & PointBits.HasSum ? points.value.f64[i] : 0;
     const countsAt = d.positiveStart[row];
     const n = Math.min(d.positiveLength[row], out.counts.length);
@@ -289,10 +290,10 @@ export class AggregateProcessor implements Consumer, Component {
       const previous = t.counts;
       let reset = !hadPrevious || !sameLayout || count < t.previousValue[input];
       for (let k = 0; k < n && !reset; k++) {
-        if (u64(bucketWords, countsAt + k) < previous[at + k]) reset = true;
+        if (u64Number(bucketWords, countsAt + k) < previous[at + k]) reset = true;
       }
       for (let k = 0; k < n; k++) {
-        const c = u64(bucketWords, countsAt + k);
+        const c = u64Number(bucketWords, countsAt + k);
         counts[k] += reset ? c : c - previous[at + k];
         previous[at + k] = c;
       }
@@ -304,7 +305,7 @@ export class AggregateProcessor implements Consumer, Component {
       t.previousValue[input] = count;
       t.previousSum[input] = sum;
     } else {
-      for (let k = 0; k < n; k++) counts[k] += u64(bucketWords, countsAt + k);
+      for (let k = 0; k < n; k++) counts[k] += u64Number(bucketWords, countsAt + k);
       out.count += count;
       out.histogramSum += sum;
     }
@@ -431,11 +432,6 @@ function numberValue(batch: MetricBatch, i: number): number {
   const points = batch.points;
   if ((points.bits[i] & PointBits.Int) === 0) return points.value.f64[i];
   return (points.value.u32[2 * i + 1] | 0) * TWO_32 + points.value.u32[2 * i];
-}
-
-/** Unsigned 64-bit word `k` of `words` (u32 halves) as a double. */
-function u64(words: Uint32Array, k: number): number {
-  return words[2 * k + 1] * TWO_32 + words[2 * k];
 }
 
 function sameBounds(
