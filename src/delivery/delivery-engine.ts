@@ -3,7 +3,7 @@ import type { MeterProvider } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
 import { InvalidMetricDataError } from '../model/errors.js';
-import type { MetricBatch } from '../model/metric-batch.js';
+import { MetricBatch } from '../model/metric-batch.js';
 import { Backoff, type RetryOptions, resolveRetryOptions } from './backoff.js';
 import {
   type BreakerState,
@@ -18,6 +18,8 @@ import { type EventLoopBudget, sharedEventLoopBudget } from './event-loop-budget
 import {
   DEFAULT_QUEUE,
   MemoryQueue,
+  type Payload,
+  payloadPoints,
   type Queue,
   type QueueOptions,
   type Ticket,
@@ -60,10 +62,11 @@ export interface DeliveryOptions {
   /** How often repeated retry/drop logs are summarised. */
   logIntervalMs?: number;
   /**
-   * Called with every batch the engine is done with (sent, dead-lettered, or copied into a
-   * merged batch), so a producer can reuse its memory. The engine never touches it again.
+   * Called with every batch (or encoded request) the engine is done with (sent,
+   * dead-lettered, or copied into a merged one), so a producer can reuse its memory. The
+   * engine never touches it again.
    */
-  releaseBatch?: (batch: MetricBatch) => void;
+  releaseBatch?: (batch: Payload) => void;
   /**
    * `per_series` (default): points of one series are delivered in order even with several
    * consumers (cumulative and gauge points; delta points are independent). `none`: no order.
@@ -100,7 +103,7 @@ export class DeliveryEngine {
   readonly #deadLetters: DeadLetterWriter | undefined;
   readonly #logger: Logger;
   readonly #log: RateLimitedLog;
-  readonly #release: (batch: MetricBatch) => void;
+  readonly #release: (batch: Payload) => void;
   readonly #selfMetrics: SelfMetrics | undefined;
   /** Aborts waits and in-flight sends once the shutdown deadline has passed. */
   readonly #abort = new AbortController();
@@ -172,9 +175,15 @@ export class DeliveryEngine {
    * Accepts `batch` into the queue (the caller must not touch it afterwards). Resolves once
    * it is queued; rejects with `QueueFullError` or `ShutdownError` when it was not, so the
    * caller knows. With `when_full: drop_newest` a full queue drops it, counted and logged.
+   * An `EncodedRequest` goes to the sender as it is (`sendEncoded`, which it must have).
    */
-  async consume(batch: MetricBatch): Promise<void> {
-    const points = batch.pointCount;
+  async consume(batch: Payload): Promise<void> {
+    const points = payloadPoints(batch);
+    if (!(batch instanceof MetricBatch) && !this.#sender.sendEncoded) {
+      throw new InvalidMetricDataError(
+        `the sender to ${this.destination} takes batches only, not encoded requests`,
+      );
+    }
     if (!this.#accepting) {
       add(this.stats.refused, 'shutdown', points);
       throw new ShutdownError(
@@ -279,7 +288,7 @@ export class DeliveryEngine {
       await this.#budget.take();
       const work = await this.queue.take(maxPoints, maxBytes, flushIntervalMs, signal);
       if (work === undefined) break;
-      const keys = this.#ordered ? SeriesKeySet.ofBatch(work.batch) : undefined;
+      const keys = this.#ordered ? seriesKeysOf(work.batch) : undefined;
       if (keys) await this.#waitForOverlaps(keys);
       const delivery: Promise<void> = this.#deliver(work).finally(() => {
         running.delete(delivery);
@@ -319,7 +328,11 @@ export class DeliveryEngine {
       try {
         if (attempt > 0) await this.#budget.take();
         this.stats.requests++;
-        const result = await this.#sender.send(work.batch, attemptSignal);
+        const payload = work.batch;
+        const result =
+          payload instanceof MetricBatch
+            ? await this.#sender.send(payload, attemptSignal)
+            : await this.#sender.sendEncoded!(payload.bytes, attemptSignal);
         this.#selfMetrics?.recordSend((performance.now() - sentAt) / 1000, 'success');
         this.#breaker?.recordSuccess();
         const rejected = Math.min(work.points, Math.max(0, result.rejectedPoints));
@@ -334,7 +347,7 @@ export class DeliveryEngine {
             rejected,
           );
         }
-        this.#settle(work);
+        this.#settle(work, true);
         return;
       } catch (err) {
         error = this.#classify(err, attemptSignal);
@@ -389,7 +402,10 @@ export class DeliveryEngine {
     const message = error?.message ?? reason;
     if (this.#deadLetters) {
       try {
-        const record = await this.#deadLetters.write(encodeMetricsRequest(work.batch), {
+        const payload = work.batch;
+        const bytes =
+          payload instanceof MetricBatch ? encodeMetricsRequest(payload) : payload.bytes;
+        const record = await this.#deadLetters.write(bytes, {
           reason,
           destination: this.destination,
           status,
@@ -404,7 +420,7 @@ export class DeliveryEngine {
           { reason, status, error: message, file: record.file, dir: this.#deadLetters.dir },
           work.points,
         );
-        this.#settle(work);
+        this.#settle(work, false);
         return;
       } catch (writeError) {
         add(this.stats.dropped, `${reason}_dead_letter_failed`, work.points);
@@ -415,7 +431,7 @@ export class DeliveryEngine {
           { reason, status, error: message, writeError: (writeError as Error).message },
           work.points,
         );
-        this.#settle(work);
+        this.#settle(work, false);
         return;
       }
     }
@@ -427,11 +443,15 @@ export class DeliveryEngine {
       { reason, status, error: message },
       work.points,
     );
-    this.#settle(work);
+    this.#settle(work, false);
   }
 
-  #settle(work: Work): void {
-    this.#release(work.batch);
+  /**
+   * `sent`: the last attempt completed. After a failed one a socket may still hold an
+   * encoded request's bytes, so those are not handed back for reuse.
+   */
+  #settle(work: Work, sent: boolean): void {
+    if (sent || work.batch instanceof MetricBatch) this.#release(work.batch);
     for (const ticket of work.tickets) {
       if (--ticket.pending === 0) {
         this.#unsettled.delete(ticket.seq);
@@ -458,4 +478,9 @@ export class DeliveryEngine {
     for (const seq of this.#unsettled.keys()) last = seq;
     return last;
   }
+}
+
+function seriesKeysOf(payload: Payload): SeriesKeySet | undefined {
+  if (payload instanceof MetricBatch) return SeriesKeySet.ofBatch(payload);
+  return payload.seriesKeys ? new SeriesKeySet(payload.seriesKeys) : undefined;
 }

@@ -1,4 +1,5 @@
 import { measureMetricsRequest } from '../codec/protobuf/encode-request.js';
+import { concatRequests, type EncodedRequest } from '../codec/protobuf/encoded-request.js';
 import { BatchCopier } from '../model/batch-copier.js';
 import { MetricBatch } from '../model/metric-batch.js';
 import { QueueFullError } from './errors.js';
@@ -24,6 +25,16 @@ export const DEFAULT_QUEUE: QueueOptions = {
   blockTimeoutMs: 30_000,
 };
 
+/**
+ * What the queue holds: batches, or requests their producer already encoded (those are
+ * never cut: the producer keeps them within the request limits).
+ */
+export type Payload = MetricBatch | EncodedRequest;
+
+export function payloadPoints(payload: Payload): number {
+  return payload instanceof MetricBatch ? payload.pointCount : payload.points;
+}
+
 /** One accepted batch, settled once every part of it was delivered or dead-lettered. */
 export class Ticket {
   readonly seq: number;
@@ -35,7 +46,7 @@ export class Ticket {
 }
 
 interface Entry {
-  batch: MetricBatch;
+  batch: Payload;
   /** First point of `batch` not handed out yet (a large batch leaves in several parts). */
   offset: number;
   points: number;
@@ -46,7 +57,7 @@ interface Entry {
 
 /** A batch ready to send: queued batches merged (or a large one's first part). */
 export interface Work {
-  batch: MetricBatch;
+  batch: Payload;
   points: number;
   bytes: number;
   tickets: Ticket[];
@@ -66,7 +77,7 @@ export interface Queue {
   readonly bytes: number;
   readonly length: number;
   offer(
-    batch: MetricBatch,
+    batch: Payload,
     signal?: AbortSignal,
   ): Promise<{ result: OfferResult; ticket?: Ticket; bytes: number }>;
   take(
@@ -98,10 +109,10 @@ export class MemoryQueue implements Queue {
   #dataQueued = new WakeList();
   #spaceFreed = new WakeList();
 
-  readonly #release: (batch: MetricBatch) => void;
+  readonly #release: (batch: Payload) => void;
 
-  /** `release` gets every batch the queue copied and will not touch again (for reuse). */
-  constructor(options: QueueOptions, release: (batch: MetricBatch) => void = () => {}) {
+  /** `release` gets every payload the queue copied and will not touch again (for reuse). */
+  constructor(options: QueueOptions, release: (batch: Payload) => void = () => {}) {
     this.options = options;
     this.#release = release;
   }
@@ -122,11 +133,11 @@ export class MemoryQueue implements Queue {
    * `QueueFullError`. A batch larger than the whole queue is refused in every mode.
    */
   async offer(
-    batch: MetricBatch,
+    batch: Payload,
     signal?: AbortSignal,
   ): Promise<{ result: OfferResult; ticket?: Ticket; bytes: number }> {
-    const points = batch.pointCount;
-    const bytes = measureMetricsRequest(batch);
+    const points = payloadPoints(batch);
+    const bytes = batch instanceof MetricBatch ? measureMetricsRequest(batch) : batch.bytes.length;
     const { maxPoints, maxBytes, whenFull } = this.options;
     if (points > maxPoints || bytes > maxBytes) {
       throw new QueueFullError(
@@ -222,7 +233,8 @@ export class MemoryQueue implements Queue {
 
   #assemble(maxPoints: number, maxBytes: number): Work {
     const first = this.#entries[this.#head];
-    if ((first.points > maxPoints || first.bytes > maxBytes) && first.points > 1) {
+    const encoded = !(first.batch instanceof MetricBatch);
+    if ((first.points > maxPoints || first.bytes > maxBytes) && first.points > 1 && !encoded) {
       return this.#splitHead(maxPoints, maxBytes);
     }
     const taken: Entry[] = [];
@@ -230,7 +242,12 @@ export class MemoryQueue implements Queue {
     let bytes = 0;
     while (this.length > 0) {
       const entry = this.#entries[this.#head];
-      if (taken.length > 0 && (points + entry.points > maxPoints || bytes + entry.bytes > maxBytes))
+      if (
+        taken.length > 0 &&
+        (points + entry.points > maxPoints ||
+          bytes + entry.bytes > maxBytes ||
+          encoded === entry.batch instanceof MetricBatch)
+      )
         break;
       taken.push(this.#shift());
       points += entry.points;
@@ -238,12 +255,18 @@ export class MemoryQueue implements Queue {
     }
     if (taken.length === 1)
       return { batch: this.#remainder(taken[0]), points, bytes, tickets: [taken[0].ticket] };
+    const tickets = taken.map((e) => e.ticket);
+    if (encoded) {
+      const merged = concatRequests(taken.map((e) => e.batch as EncodedRequest));
+      for (const entry of taken) this.#release(entry.batch);
+      return { batch: merged, points, bytes: merged.bytes.length, tickets };
+    }
     const copier = new BatchCopier(new MetricBatch({ points, attributeBytes: points * 192 }));
     for (const entry of taken) {
-      copier.append(entry.batch, entry.offset);
+      copier.append(entry.batch as MetricBatch, entry.offset);
       this.#release(entry.batch);
     }
-    return { batch: copier.target, points, bytes, tickets: taken.map((e) => e.ticket) };
+    return { batch: copier.target, points, bytes, tickets };
   }
 
   /**
@@ -254,10 +277,11 @@ export class MemoryQueue implements Queue {
    */
   #splitHead(maxPoints: number, maxBytes: number): Work {
     const entry = this.#entries[this.#head];
+    const batch = entry.batch as MetricBatch;
     const byBytes = Math.floor((entry.points * maxBytes) / entry.bytes);
     const count = Math.max(1, Math.min(maxPoints, byBytes, entry.points - 1));
     const head = new BatchCopier();
-    head.append(entry.batch, entry.offset, entry.offset + count);
+    head.append(batch, entry.offset, entry.offset + count);
     const headBytes = measureMetricsRequest(head.target);
     const restBytes = Math.max(0, entry.bytes - headBytes);
     this.#points -= count;
@@ -271,10 +295,10 @@ export class MemoryQueue implements Queue {
   }
 
   /** What is left of an entry's batch as a batch of its own. */
-  #remainder(entry: Entry): MetricBatch {
+  #remainder(entry: Entry): Payload {
     if (entry.offset === 0) return entry.batch;
     const rest = new BatchCopier();
-    rest.append(entry.batch, entry.offset);
+    rest.append(entry.batch as MetricBatch, entry.offset);
     this.#release(entry.batch);
     return rest.target;
   }

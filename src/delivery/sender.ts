@@ -16,5 +16,10 @@ export interface Sender {
   /** Where the data goes, for logs and dead letters (a URL, a file, ...). */
   readonly destination: string;
   send(batch: MetricBatch, signal: AbortSignal): Promise<SendResult>;
+  /**
+   * Sends an OTLP `ExportMetricsServiceRequest` that is already protobuf (senders that
+   * speak OTLP protobuf have it; the engine then carries producers' encoded requests).
+   */
+  sendEncoded?(request: Uint8Array, signal: AbortSignal): Promise<SendResult>;
   close?(): Promise<void>;
 }

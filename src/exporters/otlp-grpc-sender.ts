@@ -52,7 +52,10 @@ export class OtlpGrpcSender implements Sender {
   }
 
   send(batch: MetricBatch, signal: AbortSignal): Promise<SendResult> {
-    const bytes = encodeMetricsRequest(batch);
+    return this.sendEncoded(encodeMetricsRequest(batch), signal);
+  }
+
+  sendEncoded(bytes: Uint8Array, signal: AbortSignal): Promise<SendResult> {
     const request = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     return new Promise((resolve, reject) => {
       const call = this.#client.makeUnaryRequest<Buffer, Buffer>(

@@ -3,6 +3,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { compress as zstdCompress } from 'zstd-napi';
 import { encodeMetricsRequestJson } from '../codec/json/encode-request-json.js';
 import { decodeMetricsRequestJsonResponse } from '../codec/json/response-json.js';
+import { decodeMetricsRequest } from '../codec/protobuf/decode-request.js';
 import { MetricsRequestEncoder } from '../codec/protobuf/encode-request.js';
 import { decodeMetricsResponse } from '../codec/protobuf/response.js';
 import type { Sender, SendResult } from '../delivery/sender.js';
@@ -76,16 +77,25 @@ export class OtlpHttpSender implements Sender {
     // application heap far more often (measured: most of the exporter's CPU time).
     const encoder =
       this.#encoding === 'json' ? undefined : (this.#encoders.pop() ?? new MetricsRequestEncoder());
-    let body: Uint8Array = encoder
-      ? encoder.encode(batch)
-      : Buffer.from(encodeMetricsRequestJson(batch));
+    const body = encoder ? encoder.encode(batch) : Buffer.from(encodeMetricsRequestJson(batch));
+    const result = await this.#post(body, signal);
+    // Only a complete exchange proves the body was written out: after an error or an abort
+    // the socket may still hold it, so that buffer is left to the GC.
+    if (encoder && this.#encoders.length < MAX_SPARE_ENCODERS) this.#encoders.push(encoder);
+    return result;
+  }
+
+  /** An OTLP protobuf request as it is (re-encoded as JSON when that is the encoding). */
+  sendEncoded(request: Uint8Array, signal: AbortSignal): Promise<SendResult> {
+    if (this.#encoding === 'json') return this.send(decodeMetricsRequest(request), signal);
+    return this.#post(request, signal);
+  }
+
+  async #post(body: Uint8Array, signal: AbortSignal): Promise<SendResult> {
     if (this.#compression === 'gzip') body = await gzip(body);
     // zstd-napi compresses synchronously; batches are bounded (a few MB, a few ms at level 3).
     else if (this.#compression === 'zstd') body = zstdCompress(body);
     const answer = await this.#endpoint.post(body, signal);
-    // Only a complete exchange proves the body was written out: after an error or an abort
-    // the socket may still hold it, so that buffer is left to the GC.
-    if (encoder && this.#encoders.length < MAX_SPARE_ENCODERS) this.#encoders.push(encoder);
     return partialSuccess(answer.body, answer.contentType);
   }
 

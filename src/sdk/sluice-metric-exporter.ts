@@ -10,7 +10,9 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
+import type { EncodedRequest } from '../codec/protobuf/encoded-request.js';
 import { ResourceMetricsConverter } from '../codec/sdk/from-resource-metrics.js';
+import { SdkRequestEncoder } from '../codec/sdk/sdk-request-encoder.js';
 import type { RetryOptions } from '../delivery/backoff.js';
 import type { CircuitBreakerOptions } from '../delivery/circuit-breaker.js';
 import { type BatchOptions, DEFAULT_BATCH, DeliveryEngine } from '../delivery/delivery-engine.js';
@@ -65,13 +67,21 @@ export interface SluiceMetricExporterOptions {
  */
 export class SluiceMetricExporter implements PushMetricExporter {
   readonly #engine: DeliveryEngine;
+  /**
+   * OTLP protobuf destinations get requests written straight from the SDK's data points
+   * (about half the CPU time of converting into batches and encoding those); the others,
+   * batches.
+   */
+  readonly #encoder: SdkRequestEncoder | undefined;
   readonly #converter = new ResourceMetricsConverter();
   readonly #temporality: TemporalityPreference;
   readonly #shutdownDeadlineMs: number;
-  readonly #chunkPoints: number;
   /** Batches the engine is done with, reused for the next conversions (bounded). */
   readonly #pool: MetricBatch[] = [];
+  /** Request buffers the engine is done with, reused for the next encodings (bounded). */
+  readonly #buffers: Uint8Array[] = [];
   readonly #poolSize: number;
+  readonly #batch: BatchOptions;
 
   constructor(options: SluiceMetricExporterOptions = {}) {
     const env = readOtlpEnvironment();
@@ -105,8 +115,8 @@ export class SluiceMetricExporter implements PushMetricExporter {
       maxPoints: protocol === 'http/json' ? 2048 : DEFAULT_BATCH.maxPoints,
       ...options.batch,
     };
-    this.#chunkPoints = batch.maxPoints;
-    const sender =
+    this.#batch = { ...DEFAULT_BATCH, ...batch };
+    const sender: Sender =
       options.sender ??
       (options.file ? new FileSender(options.file) : undefined) ??
       (options.console
@@ -138,8 +148,12 @@ export class SluiceMetricExporter implements PushMetricExporter {
     const queueBatches = Math.ceil((queue.maxPoints ?? 131_072) / batch.maxPoints);
     this.#poolSize = Math.min(queueBatches, 64) + 2 * (options.numConsumers ?? 4) + 2;
     this.#engine = new DeliveryEngine({
-      releaseBatch: (batch) => {
-        if (this.#pool.length < this.#poolSize) this.#pool.push(batch);
+      releaseBatch: (payload) => {
+        if (payload instanceof MetricBatch) {
+          if (this.#pool.length < this.#poolSize) this.#pool.push(payload);
+        } else if (this.#buffers.length < this.#poolSize) {
+          this.#buffers.push(new Uint8Array(payload.bytes.buffer));
+        }
       },
       sender,
       // An exporter converts big collections slice by slice: a bounded queue that makes
@@ -155,6 +169,7 @@ export class SluiceMetricExporter implements PushMetricExporter {
       logger: options.logger,
       meterProvider: options.meterProvider,
     });
+    if (sender.sendEncoded && protocol !== 'http/json') this.#encoder = new SdkRequestEncoder();
   }
 
   /** Counters of what happened to every point (accepted, sent, dead-lettered, dropped...). */
@@ -169,23 +184,40 @@ export class SluiceMetricExporter implements PushMetricExporter {
    */
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
     let firstError: Error | undefined;
-    this.#converter
-      .convertInChunks(metrics, {
-        maxPoints: this.#chunkPoints,
-        pace: () => sharedEventLoopBudget.take(),
-        newBatch: (points) => this.#pool.pop()?.clear() ?? new MetricBatch({ points }),
-        onBatch: async (batch) => {
-          try {
-            await this.#engine.consume(batch);
-          } catch (error) {
-            firstError ??= error as Error;
-          }
-        },
-      })
-      .then(
-        () => resultCallback(firstError ? { code: 1, error: firstError } : { code: 0 }),
-        (error: Error) => resultCallback({ code: 1, error }),
-      );
+    const accept = async (payload: MetricBatch | EncodedRequest) => {
+      try {
+        await this.#engine.consume(payload);
+      } catch (error) {
+        firstError ??= error as Error;
+      }
+    };
+    const done = this.#encoder
+      ? this.#encoder.encode(metrics, {
+          maxPoints: this.#batch.maxPoints,
+          maxBytes: this.#batch.maxBytes,
+          pace: () => sharedEventLoopBudget.take(),
+          buffer: (size) => this.#takeBuffer(size),
+          onRequest: accept,
+        })
+      : this.#converter.convertInChunks(metrics, {
+          maxPoints: this.#batch.maxPoints,
+          pace: () => sharedEventLoopBudget.take(),
+          newBatch: (points) => this.#pool.pop()?.clear() ?? new MetricBatch({ points }),
+          onBatch: accept,
+        });
+    done.then(
+      () => resultCallback(firstError ? { code: 1, error: firstError } : { code: 0 }),
+      (error: Error) => resultCallback({ code: 1, error }),
+    );
+  }
+
+  /**
+   * Memory for one request: a released one when large enough, else a fresh one (not
+   * zero-filled: the encoder writes every byte it sends).
+   */
+  #takeBuffer(size: number): Uint8Array {
+    const buffer = this.#buffers.pop();
+    return buffer && buffer.length >= size ? buffer : Buffer.allocUnsafeSlow(size);
   }
 
   forceFlush(): Promise<void> {

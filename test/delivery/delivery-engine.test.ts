@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EncodedRequest } from '../../src/codec/protobuf/encoded-request.js';
 import {
   DeliveryEngine,
   type DeliveryOptions,
   decodeMetricsRequest,
+  encodeMetricsRequest,
   listDeadLetters,
   MetricBatch,
   MetricType,
@@ -395,5 +397,82 @@ describe('blocking queue', () => {
     const started = Date.now();
     await expect(e.consume(counterBatch(5).batch)).rejects.toThrow(/queue full for 150 ms/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+  });
+});
+
+/** `batch` as a producer that encodes its own requests hands it over. */
+function encoded(batch: MetricBatch, seriesKeys?: number[]): EncodedRequest {
+  return {
+    bytes: encodeMetricsRequest(batch),
+    points: batch.pointCount,
+    seriesKeys: seriesKeys ? Int32Array.from(seriesKeys) : undefined,
+  };
+}
+
+describe('DeliveryEngine with encoded requests', () => {
+  it('sends them as they are, joining small ones up to the limits, and hands each back', async () => {
+    const released: unknown[] = [];
+    const e = engine({
+      batch: { maxPoints: 30, flushIntervalMs: 50 },
+      releaseBatch: (payload) => void released.push(payload),
+    });
+    const ids: string[] = [];
+    const requests: EncodedRequest[] = [];
+    for (let k = 0; k < 12; k++) {
+      const { batch, ids: batchIds } = counterBatch(10);
+      ids.push(...batchIds);
+      requests.push(encoded(batch));
+      await e.consume(requests[k]);
+    }
+    await e.forceFlush();
+    expect(sink.received.reduce((n, r) => n + r.points, 0)).toBe(120);
+    expect(Math.max(...sink.received.map((r) => r.points))).toBeLessThanOrEqual(30);
+    expect(sink.received.length).toBeLessThan(12);
+    // Every request came back for reuse, joined ones as well as those sent alone.
+    for (const request of requests) expect(released).toContain(request);
+    await expectNothingLost(e, ids);
+  });
+
+  it('dead-letters the request bytes themselves', async () => {
+    sink.reply = () => ({ status: 400, body: statusBody('no') });
+    const released: unknown[] = [];
+    const e = engine({ releaseBatch: (payload) => void released.push(payload) });
+    const { batch, ids } = counterBatch(5);
+    const request = encoded(batch);
+    await e.consume(request);
+    await e.forceFlush();
+    const [record] = await listDeadLetters(dir);
+    const written = await readFile(join(dir, record.file));
+    expect(Buffer.from(written).equals(Buffer.from(request.bytes))).toBe(true);
+    // A failed send may leave the bytes with the socket: they are not handed back for reuse.
+    expect(released).not.toContain(request);
+    await expectNothingLost(e, ids);
+  });
+
+  it('keeps per-series order by the series keys the producer gave', async () => {
+    sink.reply = (_r, index) =>
+      index === 0 ? { status: 503, headers: { 'retry-after': '0' }, delayMs: 50 } : {};
+    const e = engine({ numConsumers: 4, batch: { maxPoints: 1, flushIntervalMs: 1 } });
+    for (let value = 1; value <= 6; value++) {
+      const batch = new MetricBatch();
+      const scope = batch.addScope(batch.addResource());
+      const m = batch.addMetric(scope, { name: 'depth', type: MetricType.Gauge });
+      batch.addNumberPoint(batch.series(m, { queue: 'a' }), { time: BigInt(value), value });
+      await e.consume(encoded(batch, [7]));
+    }
+    await e.forceFlush();
+    const values = sink.accepted.map(
+      (r) => r.request.resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[0].asDouble,
+    );
+    expect(values).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('refuses them when the sender only takes batches', async () => {
+    const e = engine({
+      sender: { destination: 'batches-only', send: async () => ({ rejectedPoints: 0 }) },
+    });
+    await expect(e.consume(encoded(counterBatch(3).batch))).rejects.toThrow(
+      /batches-only takes batches only/,
+    );
   });
 });

@@ -1,4 +1,3 @@
-import type { Attributes } from '@opentelemetry/api';
 import type {
   DataPoint,
   ExponentialHistogram,
@@ -7,50 +6,35 @@ import type {
   ResourceMetrics,
   ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { hashBytes } from '../../model/attribute-table.js';
-import { MetricBatch, MetricType, PointBits, type Temporality } from '../../model/index.js';
+import { MetricBatch, PointBits } from '../../model/index.js';
 import { highBits, lowBits } from '../../model/wire.js';
 import { encodeMetricsRequest, type MetricsRequestEncoder } from '../protobuf/encode-request.js';
-import { AttributeEncoder } from './attribute-encoder.js';
+import { SdkAttributeCache } from './attribute-cache.js';
 import { writeHrTime } from './hr-time.js';
-
-// The SDK's enums, by value: importing them would tie us to one copy of sdk-metrics, while
-// an application may bring its own (the numbers have been stable since 1.0).
-const SDK_HISTOGRAM = 0;
-const SDK_EXPONENTIAL_HISTOGRAM = 1;
-const SDK_GAUGE = 2;
-const SDK_SUM = 3;
-const SDK_DELTA = 0;
-const SDK_CUMULATIVE = 1;
-const VALUE_TYPE_INT = 0;
-/** Points converted between two looks at the clock in `convertInChunks`. */
-const STEP_POINTS = 1024;
-
-interface EncodedAttributes {
-  bytes: Uint8Array;
-  hash: number;
-  /** The conversion that last interned these bytes, and the set id it got there. */
-  conversion: number;
-  set: number;
-}
+import {
+  instrumentKey,
+  metricType,
+  otlpTemporality,
+  SDK_EXPONENTIAL_HISTOGRAM,
+  SDK_GAUGE,
+  SDK_HISTOGRAM,
+  SDK_SUM,
+  STEP_POINTS,
+  VALUE_TYPE_INT,
+  yieldEvery,
+} from './sdk-metric-data.js';
 
 /**
  * SDK `ResourceMetrics` → `MetricBatch`, with the same OTLP mapping as the official
  * serializer (integral attribute numbers as `int_value`, INT instruments as `as_int`, ...).
  *
- * The SDK hands an exporter the same attributes object for a series at every collection,
- * so the converter keeps each object's encoded bytes and hash in a `WeakMap`: steady-state
- * exports encode no attributes at all. An attributes object must not be mutated after it
- * was recorded (the SDK itself relies on that).
+ * Attributes are encoded once per SDK attributes object (`SdkAttributeCache`).
  */
 export class ResourceMetricsConverter {
-  #encoded = new WeakMap<Attributes, EncodedAttributes>();
-  /** Per instrument, the attributes of the previous export's points, in order. */
-  #previous = new Map<string, { attributes: Attributes[]; encoded: EncodedAttributes[] }>();
+  #attributes = new SdkAttributeCache();
   #sets = new Int32Array(1024);
   #conversion = 0;
   #scratch: MetricBatch | undefined;
-  #attributeEncoder = new AttributeEncoder();
 
   /**
    * `ResourceMetrics` → OTLP protobuf bytes through a batch this converter keeps and reuses,
@@ -75,7 +59,14 @@ export class ResourceMetricsConverter {
       const s = addScope(batch, r, scopeMetrics);
       for (const metric of scopeMetrics.metrics) {
         const m = addMetric(batch, s, metric);
-        this.#points(batch, m, memoKey(scopeMetrics, metric), metric, 0, metric.dataPoints.length);
+        this.#points(
+          batch,
+          m,
+          instrumentKey(scopeMetrics, metric),
+          metric,
+          0,
+          metric.dataPoints.length,
+        );
       }
     }
     return batch;
@@ -123,7 +114,7 @@ export class ResourceMetricsConverter {
           if (m === -1) m = addMetric(batch, s, metric);
           // Small steps, so the time budget is checked often whatever the batch size.
           const end = Math.min(n, start + STEP_POINTS, start + maxPoints - batch.pointCount);
-          this.#points(batch, m, memoKey(scopeMetrics, metric), metric, start, end);
+          this.#points(batch, m, instrumentKey(scopeMetrics, metric), metric, start, end);
           start = end;
           if (batch.pointCount >= maxPoints) {
             remaining -= batch.pointCount;
@@ -262,9 +253,8 @@ export class ResourceMetricsConverter {
   }
 
   /**
-   * The attribute set id of every point, in order. An instrument's points come in the same
-   * order at every collection (the SDK keeps them in insertion order), so most points are
-   * matched by position against the previous export, with no hashing or map lookup at all.
+   * The attribute set id of every point, in order. Instruments often share attribute
+   * objects: the second instrument's points find their set without hashing or comparing.
    */
   #resolveSets(
     batch: MetricBatch,
@@ -273,47 +263,19 @@ export class ResourceMetricsConverter {
     start: number,
     end: number,
   ): Int32Array {
-    let memo = this.#previous.get(key);
-    if (memo === undefined) {
-      memo = { attributes: [], encoded: [] };
-      this.#previous.set(key, memo);
-    }
+    const encoded = this.#attributes.resolve(key, dataPoints, start, end);
     if (this.#sets.length < end - start) this.#sets = new Int32Array((end - start) * 2);
     const sets = this.#sets;
     const conversion = this.#conversion;
-    const { attributes: previous, encoded: previousEncoded } = memo;
     for (let k = start; k < end; k++) {
-      const attributes = dataPoints[k].attributes;
-      let encoded: EncodedAttributes;
-      if (previous[k] === attributes) encoded = previousEncoded[k];
-      else {
-        encoded = this.#encodedOf(attributes);
-        previous[k] = attributes;
-        previousEncoded[k] = encoded;
+      const attributes = encoded[k];
+      if (attributes.conversion !== conversion) {
+        attributes.set = batch.attributes.internBytes(attributes.bytes, attributes.hash);
+        attributes.conversion = conversion;
       }
-      // Instruments often share attribute objects: the second instrument's points find
-      // their set here without hashing or comparing bytes.
-      if (encoded.conversion !== conversion) {
-        encoded.set = batch.attributes.internBytes(encoded.bytes, encoded.hash);
-        encoded.conversion = conversion;
-      }
-      sets[k - start] = encoded.set;
-    }
-    if (end === dataPoints.length) {
-      previous.length = end;
-      previousEncoded.length = end;
+      sets[k - start] = attributes.set;
     }
     return sets;
-  }
-
-  #encodedOf(attributes: Attributes): EncodedAttributes {
-    let encoded = this.#encoded.get(attributes);
-    if (encoded === undefined) {
-      const bytes = this.#attributeEncoder.encode(attributes);
-      encoded = { bytes, hash: hashBytes(bytes), conversion: -1, set: -1 };
-      this.#encoded.set(attributes, encoded);
-    }
-    return encoded;
   }
 }
 
@@ -341,16 +303,9 @@ function addMetric(batch: MetricBatch, s: number, metric: MetricData): number {
     description: descriptor.description,
     unit: descriptor.unit,
     type: metricType(metric.dataPointType),
-    temporality:
-      metric.dataPointType === SDK_GAUGE ? 0 : toOtlpTemporality(metric.aggregationTemporality),
+    temporality: otlpTemporality(metric),
     monotonic: metric.dataPointType === SDK_SUM && metric.isMonotonic,
   });
-}
-
-/** Identifies an instrument across exports, for the positional attribute memo. */
-function memoKey(scopeMetrics: ScopeMetrics, metric: MetricData): string {
-  const { scope } = scopeMetrics;
-  return `${scope.name}\0${scope.version ?? ''}\0${metric.descriptor.name}\0${metric.dataPointType}`;
 }
 
 const sharedConverter = new ResourceMetricsConverter();
@@ -417,35 +372,4 @@ function sameAsPreviousBounds(
   d.boundsStart[row] = start;
   d.boundsLength[row] = boundaries.length;
   return true;
-}
-
-function metricType(dataPointType: number): MetricType {
-  switch (dataPointType) {
-    case SDK_HISTOGRAM:
-      return MetricType.Histogram;
-    case SDK_EXPONENTIAL_HISTOGRAM:
-      return MetricType.ExponentialHistogram;
-    case SDK_GAUGE:
-      return MetricType.Gauge;
-    default:
-      return MetricType.Sum;
-  }
-}
-
-function toOtlpTemporality(temporality: number): Temporality {
-  return temporality === SDK_DELTA ? 1 : temporality === SDK_CUMULATIVE ? 2 : 0;
-}
-
-/** A pace for callers without a shared budget: yields after every `budgetMs` of work. */
-function yieldEvery(budgetMs: number): () => Promise<void> | undefined {
-  let sliceStart = performance.now();
-  return () => {
-    if (performance.now() - sliceStart < budgetMs) return undefined;
-    return new Promise((resolve) =>
-      setImmediate(() => {
-        sliceStart = performance.now();
-        resolve();
-      }),
-    );
-  };
 }

@@ -1,0 +1,658 @@
+import type { HrTime } from '@opentelemetry/api';
+import type {
+  DataPoint,
+  ExponentialHistogram,
+  Histogram,
+  MetricData,
+  ResourceMetrics,
+  ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { toKeyValues } from '../../model/any-value.js';
+import { MetricType } from '../../model/index.js';
+import { encodeKeyValues } from '../../model/key-value-bytes.js';
+import { encodeUtf8 } from '../../model/utf8.js';
+import { highBits, lowBits, varint64Size, varintSize, writeVarint } from '../../model/wire.js';
+import type { EncodedRequest } from '../protobuf/encoded-request.js';
+import { type EncodedAttributes, SdkAttributeCache } from './attribute-cache.js';
+import { writeHrTime } from './hr-time.js';
+import {
+  instrumentKey,
+  metricType,
+  otlpTemporality,
+  SDK_SUM,
+  STEP_POINTS,
+  VALUE_TYPE_INT,
+  yieldEvery,
+} from './sdk-metric-data.js';
+
+export interface EncodeOptions {
+  /** Most points per request. */
+  maxPoints: number;
+  /** Most bytes per request (a point larger than this alone gets a request of its own). */
+  maxBytes: number;
+  /**
+   * `undefined` to go on, or a promise to wait for first (a shared `EventLoopBudget`'s
+   * `take`); asked every `STEP_POINTS` points. Default: yield after every 8 ms of work.
+   */
+  pace?: () => Promise<void> | undefined;
+  onRequest: (request: EncodedRequest) => void | Promise<void>;
+  /**
+   * Memory for a request of up to `size` bytes (e.g. from a pool of buffers the sender is
+   * done with); the encoder owns it until it hands the request to `onRequest`.
+   */
+  buffer?: (size: number) => Uint8Array;
+}
+
+/** The `Metric.data` oneof tag, indexed by `MetricType`. */
+const DATA_TAG = [0, 0x2a, 0x3a, 0x4a, 0x52, 0x5a];
+/** The attribute field tag of each point kind, indexed by `MetricType`. */
+const ATTRIBUTE_TAG = [0, 0x3a, 0x3a, 0x4a, 0x0a, 0x3a];
+/** Room a wrapper's length takes: always five bytes, so it can be written after its body. */
+const WRAPPER_LENGTH = 5;
+const TWO_32 = 4294967296;
+
+const f64 = new Float64Array(1);
+const f64Words = new Uint32Array(f64.buffer);
+
+/** Per instrument and export: what every point of it shares. */
+interface MetricHeader {
+  /** `Metric` fields before the data (name, description, unit). */
+  fields: Uint8Array;
+  type: MetricType;
+  /** Fields after the points in the data message (temporality, monotonic). */
+  trailer: Uint8Array;
+  /** Mixed into the attribute hash for the series keys; `undefined` for delta points. */
+  seriesSeed: number | undefined;
+  int: boolean;
+}
+
+/**
+ * SDK `ResourceMetrics` → OTLP protobuf requests, straight from the SDK's data points
+ * (same mapping as `ResourceMetricsConverter` + `encodeMetricsRequest`, checked by tests),
+ * cut to the request limits as it goes and in slices that yield to the event loop.
+ *
+ * Nothing is built per point: attribute sets are the cached bytes of the SDK's attributes
+ * objects (`SdkAttributeCache`), times and values are written as they are read, and a
+ * histogram's bounds are encoded once per instrument. A point's length is known before it
+ * is written; the few wrappers around the points (resource, scope, metric, data) get their
+ * lengths afterwards, in five-byte varints (a valid, if not the shortest, encoding that
+ * every protobuf parser reads) so the points never move.
+ */
+export class SdkRequestEncoder {
+  #attributes = new SdkAttributeCache();
+  #out: Uint8Array = new Uint8Array(0);
+  #view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  #pos = 0;
+  #points = 0;
+  #keys = new Int32Array(1024);
+  #keyCount = 0;
+  /** Where the open wrappers' lengths go (-1: not open). */
+  #resourceAt = -1;
+  #scopeAt = -1;
+  #metricAt = -1;
+  #dataAt = -1;
+  #options!: Required<Omit<EncodeOptions, 'pace'>> & Pick<EncodeOptions, 'pace'>;
+  #resourceInfo: Uint8Array = new Uint8Array(0);
+  #resourceSchemaUrl: Uint8Array = new Uint8Array(0);
+  #scopeInfo: Uint8Array = new Uint8Array(0);
+  #scopeSchemaUrl: Uint8Array = new Uint8Array(0);
+  #metric: MetricHeader | undefined;
+  #startTime = new TimeField();
+  #endTime = new TimeField();
+  /** A histogram instrument's bounds, packed once per export. */
+  #bounds: readonly number[] | undefined;
+  #boundsBytes: Uint8Array = new Uint8Array(0);
+
+  async encode(resourceMetrics: ResourceMetrics, options: EncodeOptions): Promise<void> {
+    this.#options = {
+      ...options,
+      buffer: options.buffer ?? ((size) => Buffer.allocUnsafeSlow(size)),
+    };
+    const pace = options.pace ?? yieldEvery(8);
+    this.#resourceInfo = resourceInfo(resourceMetrics);
+    this.#resourceSchemaUrl = stringField(0x1a, resourceMetrics.resource.schemaUrl ?? '');
+    this.#begin();
+    for (const scopeMetrics of resourceMetrics.scopeMetrics) {
+      this.#scopeInfo = scopeInfo(scopeMetrics);
+      this.#scopeSchemaUrl = stringField(0x1a, scopeMetrics.scope.schemaUrl ?? '');
+      for (const metric of scopeMetrics.metrics) {
+        this.#metric = metricHeader(metric);
+        this.#bounds = undefined;
+        const key = instrumentKey(scopeMetrics, metric);
+        const n = metric.dataPoints.length;
+        if (n === 0) this.#openMetric();
+        for (let start = 0; start < n; ) {
+          const end = Math.min(n, start + STEP_POINTS);
+          const encoded = this.#attributes.resolve(key, metric.dataPoints, start, end);
+          for (let k = start; k < end; k++) {
+            const dp = metric.dataPoints[k];
+            if (!this.#point(dp, encoded[k])) {
+              // The request is full: send it, and the point starts the next one.
+              await this.#finish();
+              this.#begin();
+              this.#point(dp, encoded[k]);
+            }
+          }
+          start = end;
+          const wait = pace();
+          if (wait) await wait;
+        }
+        this.#closeMetric();
+      }
+      this.#closeScope();
+    }
+    if (this.#points > 0) await this.#finish();
+    this.#metric = undefined;
+    this.#out = new Uint8Array(0);
+  }
+
+  // ---- requests and wrappers ----------------------------------------------------------
+
+  /** Starts a request; its memory is taken when it gets its first byte. */
+  #begin(): void {
+    this.#out = new Uint8Array(0);
+    this.#pos = 0;
+    this.#points = 0;
+    this.#keyCount = 0;
+    this.#resourceAt = this.#scopeAt = this.#metricAt = this.#dataAt = -1;
+  }
+
+  /** Room for `extra` more bytes: a buffer of `maxBytes` at first, larger only for big points. */
+  #ensure(extra: number): void {
+    const need = this.#pos + extra;
+    if (need <= this.#out.length) return;
+    const fresh = this.#options.buffer(Math.max(this.#options.maxBytes, need));
+    const out = fresh.length >= need ? fresh : Buffer.allocUnsafeSlow(need);
+    out.set(this.#out.subarray(0, this.#pos));
+    this.#out = out;
+    this.#view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  }
+
+  /**
+   * What a point adds besides itself: opening the wrappers it needs that are not open yet,
+   * and closing every wrapper after it.
+   */
+  #framingBytes(): number {
+    const metric = this.#metric!;
+    let bytes =
+      metric.trailer.length + this.#scopeSchemaUrl.length + this.#resourceSchemaUrl.length;
+    if (this.#metricAt === -1) bytes += 2 * (1 + WRAPPER_LENGTH) + metric.fields.length;
+    if (this.#scopeAt === -1) bytes += 1 + WRAPPER_LENGTH + this.#scopeInfo.length;
+    if (this.#resourceAt === -1) bytes += 1 + WRAPPER_LENGTH + this.#resourceInfo.length;
+    return bytes;
+  }
+
+  async #finish(): Promise<void> {
+    this.#closeMetric();
+    this.#closeScope();
+    this.#closeResource();
+    const keys = this.#keyCount > 0 ? this.#keys.slice(0, this.#keyCount) : undefined;
+    const request = {
+      bytes: this.#out.subarray(0, this.#pos),
+      points: this.#points,
+      seriesKeys: keys,
+    };
+    await this.#options.onRequest(request);
+  }
+
+  #openResource(): void {
+    if (this.#resourceAt !== -1) return;
+    this.#resourceAt = this.#openWrapper(0x0a);
+    this.#write(this.#resourceInfo);
+  }
+
+  #closeResource(): void {
+    if (this.#resourceAt === -1) return;
+    this.#write(this.#resourceSchemaUrl);
+    this.#closeWrapper(this.#resourceAt);
+    this.#resourceAt = -1;
+  }
+
+  #openScope(): void {
+    if (this.#scopeAt !== -1) return;
+    this.#openResource();
+    this.#scopeAt = this.#openWrapper(0x12);
+    this.#write(this.#scopeInfo);
+  }
+
+  #closeScope(): void {
+    if (this.#scopeAt === -1) return;
+    this.#write(this.#scopeSchemaUrl);
+    this.#closeWrapper(this.#scopeAt);
+    this.#scopeAt = -1;
+  }
+
+  #openMetric(): void {
+    if (this.#metricAt !== -1) return;
+    this.#openScope();
+    const metric = this.#metric!;
+    this.#metricAt = this.#openWrapper(0x12);
+    this.#write(metric.fields);
+    this.#dataAt = this.#openWrapper(DATA_TAG[metric.type]);
+  }
+
+  #closeMetric(): void {
+    if (this.#metricAt === -1) return;
+    this.#write(this.#metric!.trailer);
+    this.#closeWrapper(this.#dataAt);
+    this.#closeWrapper(this.#metricAt);
+    this.#metricAt = this.#dataAt = -1;
+  }
+
+  #openWrapper(tag: number): number {
+    this.#ensure(1 + WRAPPER_LENGTH);
+    this.#out[this.#pos++] = tag;
+    const at = this.#pos;
+    this.#pos += WRAPPER_LENGTH;
+    return at;
+  }
+
+  /** Writes the length of the wrapper whose body runs from after `at` to here. */
+  #closeWrapper(at: number): void {
+    let length = this.#pos - at - WRAPPER_LENGTH;
+    const out = this.#out;
+    for (let k = 0; k < WRAPPER_LENGTH - 1; k++) {
+      out[at + k] = (length & 0x7f) | 0x80;
+      length >>>= 7;
+    }
+    out[at + WRAPPER_LENGTH - 1] = length;
+  }
+
+  #write(bytes: Uint8Array): void {
+    this.#ensure(bytes.length);
+    this.#out.set(bytes, this.#pos);
+    this.#pos += bytes.length;
+  }
+
+  // ---- points -------------------------------------------------------------------------
+
+  /**
+   * Writes one point, opening the wrappers it needs; returns false, writing nothing, when
+   * the request is full (by points or bytes). A request's first point always fits.
+   */
+  #point(dp: DataPoint<unknown>, attributes: EncodedAttributes): boolean {
+    const header = this.#metric!;
+    const type = header.type;
+    let size: number;
+    if (type === MetricType.Gauge || type === MetricType.Sum) {
+      size = 9 + timesSize(dp);
+    } else if (type === MetricType.Histogram) {
+      size = this.#histogramSize(dp as DataPoint<Histogram>);
+    } else {
+      size = exponentialSize(dp as DataPoint<ExponentialHistogram>);
+    }
+    size += attributes.bytes.length;
+    const total = 1 + varintSize(size) + size;
+    const framing = this.#framingBytes();
+    if (
+      this.#points > 0 &&
+      (this.#points === this.#options.maxPoints ||
+        this.#pos + total + framing > this.#options.maxBytes)
+    ) {
+      return false;
+    }
+    this.#ensure(total + framing);
+    this.#openMetric();
+    const out = this.#out;
+    out[this.#pos++] = 0x0a;
+    this.#pos = writeVarint(out, this.#pos, size);
+    if (type === MetricType.Gauge || type === MetricType.Sum) {
+      this.#times(dp);
+      this.#numberValue((dp as DataPoint<number>).value, header.int);
+      this.#attributesField(attributes, 0x3a);
+    } else if (type === MetricType.Histogram) {
+      this.#histogram(dp as DataPoint<Histogram>, attributes);
+    } else {
+      this.#exponential(dp as DataPoint<ExponentialHistogram>, attributes);
+    }
+    this.#points++;
+    if (header.seriesSeed !== undefined) this.#key(header.seriesSeed, attributes.hash);
+    return true;
+  }
+
+  #key(seed: number, hash: number): void {
+    if (this.#keyCount === this.#keys.length) {
+      const keys = new Int32Array(this.#keys.length * 2);
+      keys.set(this.#keys);
+      this.#keys = keys;
+    }
+    this.#keys[this.#keyCount++] = Math.imul(hash ^ seed, 0x9e3779b1) ^ seed;
+  }
+
+  #times(dp: DataPoint<unknown>): void {
+    this.#startTime.write(this, 0x11, dp.startTime);
+    this.#endTime.write(this, 0x19, dp.endTime);
+  }
+
+  /** @internal For `TimeField`: a fixed64 field from two 32-bit halves. */
+  fixed64(tag: number, lo: number, hi: number): void {
+    this.#out[this.#pos++] = tag;
+    this.#words(lo, hi);
+  }
+
+  #numberValue(value: number, int: boolean): void {
+    if (int) {
+      const v = Math.trunc(value);
+      this.#out[this.#pos++] = 0x31;
+      this.#words(lowBits(v), highBits(v));
+    } else {
+      this.#out[this.#pos++] = 0x21;
+      this.#double(value);
+    }
+  }
+
+  #words(lo: number, hi: number): void {
+    this.#view.setUint32(this.#pos, lo, true);
+    this.#view.setUint32(this.#pos + 4, hi, true);
+    this.#pos += 8;
+  }
+
+  #double(value: number): void {
+    f64[0] = value;
+    this.#words(f64Words[0], f64Words[1]);
+  }
+
+  /** A non-negative count as a fixed64 field, omitted when zero. */
+  #count(tag: number, count: number): void {
+    if (count === 0) return;
+    this.#out[this.#pos++] = tag;
+    this.#words(count >>> 0, count > 0xffffffff ? Math.floor(count / TWO_32) >>> 0 : 0);
+  }
+
+  /** Copies the cached attribute entries (tagged `0x0a`) and retags each as `tag`. */
+  #attributesField(attributes: EncodedAttributes, tag: number): void {
+    const bytes = attributes.bytes;
+    const out = this.#out;
+    const pos = this.#pos;
+    const end = pos + bytes.length;
+    // The bytes are a view already: `set()` makes no garbage, and beats a loop past ~32 B.
+    if (bytes.length > 32) out.set(bytes, pos);
+    else for (let k = 0; k < bytes.length; k++) out[pos + k] = bytes[k];
+    if (tag !== 0x0a) {
+      // Each entry is: tag byte, varint length, body. Only the tag byte changes.
+      let p = pos;
+      while (p < end) {
+        out[p++] = tag;
+        let length = out[p++];
+        if (length >= 0x80) {
+          length &= 0x7f;
+          let shift = 7;
+          let b: number;
+          do {
+            b = out[p++];
+            length += (b & 0x7f) * 2 ** shift;
+            shift += 7;
+          } while (b >= 0x80);
+        }
+        p += length;
+      }
+    }
+    this.#pos = end;
+  }
+
+  #histogramSize(dp: DataPoint<Histogram>): number {
+    const h = dp.value;
+    const bounds = h.buckets.boundaries;
+    if (bounds !== this.#bounds) this.#packBounds(bounds);
+    const counts = h.buckets.counts.length;
+    return (
+      timesSize(dp) +
+      (h.count === 0 ? 0 : 9) +
+      (h.sum === undefined ? 0 : 9) +
+      (counts === 0 ? 0 : 1 + varintSize(counts * 8) + counts * 8) +
+      this.#boundsBytes.length +
+      (h.min === undefined ? 0 : 9) +
+      (h.max === undefined ? 0 : 9)
+    );
+  }
+
+  /** The packed `explicit_bounds` field of one bounds array (the SDK shares one per instrument). */
+  #packBounds(bounds: readonly number[]): void {
+    this.#bounds = bounds;
+    const n = bounds.length;
+    if (n === 0) {
+      this.#boundsBytes = new Uint8Array(0);
+      return;
+    }
+    const bytes = new Uint8Array(1 + varintSize(n * 8) + n * 8);
+    bytes[0] = 0x3a;
+    const at = writeVarint(bytes, 1, n * 8);
+    const view = new DataView(bytes.buffer);
+    for (let k = 0; k < n; k++) view.setFloat64(at + 8 * k, bounds[k], true);
+    this.#boundsBytes = bytes;
+  }
+
+  #histogram(dp: DataPoint<Histogram>, attributes: EncodedAttributes): void {
+    const h = dp.value;
+    const out = this.#out;
+    this.#times(dp);
+    this.#count(0x21, h.count);
+    if (h.sum !== undefined) {
+      out[this.#pos++] = 0x29;
+      this.#double(h.sum);
+    }
+    const counts = h.buckets.counts;
+    if (counts.length > 0) {
+      out[this.#pos++] = 0x32;
+      let pos = writeVarint(out, this.#pos, counts.length * 8);
+      const view = this.#view;
+      for (let k = 0; k < counts.length; k++, pos += 8) {
+        const c = counts[k];
+        view.setUint32(pos, c >>> 0, true);
+        view.setUint32(pos + 4, c > 0xffffffff ? Math.floor(c / TWO_32) >>> 0 : 0, true);
+      }
+      this.#pos = pos;
+    }
+    out.set(this.#boundsBytes, this.#pos);
+    this.#pos += this.#boundsBytes.length;
+    this.#attributesField(attributes, 0x4a);
+    if (h.min !== undefined) {
+      out[this.#pos++] = 0x59;
+      this.#double(h.min);
+    }
+    if (h.max !== undefined) {
+      out[this.#pos++] = 0x61;
+      this.#double(h.max);
+    }
+  }
+
+  #exponential(dp: DataPoint<ExponentialHistogram>, attributes: EncodedAttributes): void {
+    const h = dp.value;
+    const out = this.#out;
+    this.#attributesField(attributes, ATTRIBUTE_TAG[MetricType.ExponentialHistogram]);
+    this.#times(dp);
+    this.#count(0x21, h.count);
+    if (h.sum !== undefined) {
+      out[this.#pos++] = 0x29;
+      this.#double(h.sum);
+    }
+    if (h.scale !== 0) {
+      out[this.#pos++] = 0x30;
+      this.#pos = writeVarint(out, this.#pos, zigzag32(h.scale));
+    }
+    this.#count(0x39, h.zeroCount);
+    this.#buckets(0x42, h.positive.offset, h.positive.bucketCounts);
+    this.#buckets(0x4a, h.negative.offset, h.negative.bucketCounts);
+    if (h.min !== undefined) {
+      out[this.#pos++] = 0x61;
+      this.#double(h.min);
+    }
+    if (h.max !== undefined) {
+      out[this.#pos++] = 0x69;
+      this.#double(h.max);
+    }
+  }
+
+  #buckets(tag: number, offset: number, counts: readonly number[]): void {
+    const out = this.#out;
+    out[this.#pos++] = tag;
+    this.#pos = writeVarint(out, this.#pos, bucketsSize(offset, counts));
+    if (offset !== 0) {
+      out[this.#pos++] = 0x08;
+      this.#pos = writeVarint(out, this.#pos, zigzag32(offset));
+    }
+    if (counts.length === 0) return;
+    out[this.#pos++] = 0x12;
+    this.#pos = writeVarint(out, this.#pos, packedVarintsSize(counts));
+    for (let k = 0; k < counts.length; k++) {
+      const c = counts[k];
+      let lo = c >>> 0;
+      let hi = c > 0xffffffff ? Math.floor(c / TWO_32) >>> 0 : 0;
+      let pos = this.#pos;
+      while (hi !== 0 || lo > 0x7f) {
+        out[pos++] = (lo & 0x7f) | 0x80;
+        lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+        hi >>>= 7;
+      }
+      out[pos++] = lo;
+      this.#pos = pos;
+    }
+  }
+}
+
+const timeWords = new Uint32Array(2);
+
+/**
+ * A time field, omitted when zero (proto3 default). The SDK stamps a collection's points
+ * with one end-time array and a series' points with one start-time array, so the last
+ * conversion is remembered by the array's identity.
+ */
+class TimeField {
+  #time: HrTime | undefined;
+  #zero = false;
+  #lo = 0;
+  #hi = 0;
+
+  write(encoder: SdkRequestEncoder, tag: number, time: HrTime): void {
+    if (time !== this.#time) {
+      this.#time = time;
+      this.#zero = time[0] === 0 && time[1] === 0;
+      writeHrTime(timeWords, 0, time);
+      this.#lo = timeWords[0];
+      this.#hi = timeWords[1];
+    }
+    if (!this.#zero) encoder.fixed64(tag, this.#lo, this.#hi);
+  }
+}
+
+function timesSize(dp: DataPoint<unknown>): number {
+  return timeSize(dp.startTime) + timeSize(dp.endTime);
+}
+
+function timeSize(time: HrTime): number {
+  return time[0] === 0 && time[1] === 0 ? 0 : 9;
+}
+
+function exponentialSize(dp: DataPoint<ExponentialHistogram>): number {
+  const h = dp.value;
+  const positive = bucketsSize(h.positive.offset, h.positive.bucketCounts);
+  const negative = bucketsSize(h.negative.offset, h.negative.bucketCounts);
+  return (
+    timesSize(dp) +
+    (h.count === 0 ? 0 : 9) +
+    (h.sum === undefined ? 0 : 9) +
+    (h.scale === 0 ? 0 : 1 + varintSize(zigzag32(h.scale))) +
+    (h.zeroCount === 0 ? 0 : 9) +
+    1 +
+    varintSize(positive) +
+    positive +
+    1 +
+    varintSize(negative) +
+    negative +
+    (h.min === undefined ? 0 : 9) +
+    (h.max === undefined ? 0 : 9)
+  );
+}
+
+function bucketsSize(offset: number, counts: readonly number[]): number {
+  let size = offset === 0 ? 0 : 1 + varintSize(zigzag32(offset));
+  if (counts.length > 0) {
+    const packed = packedVarintsSize(counts);
+    size += 1 + varintSize(packed) + packed;
+  }
+  return size;
+}
+
+function packedVarintsSize(counts: readonly number[]): number {
+  let size = 0;
+  for (let k = 0; k < counts.length; k++) {
+    const c = counts[k];
+    size += c <= 0xffffffff ? varintSize(c) : varint64Size(c >>> 0, Math.floor(c / TWO_32) >>> 0);
+  }
+  return size;
+}
+
+function zigzag32(value: number): number {
+  return ((value << 1) ^ (value >> 31)) >>> 0;
+}
+
+function stringField(tag: number, text: string): Uint8Array {
+  if (text.length === 0) return new Uint8Array(0);
+  const bytes = encodeUtf8(text);
+  const out = new Uint8Array(1 + varintSize(bytes.length) + bytes.length);
+  out[0] = tag;
+  out.set(bytes, writeVarint(out, 1, bytes.length));
+  return out;
+}
+
+function lengthDelimited(tag: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + varintSize(body.length) + body.length);
+  out[0] = tag;
+  out.set(body, writeVarint(out, 1, body.length));
+  return out;
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** The `resource` field of `ResourceMetrics` (mapped as `MetricBatch.addResource` does). */
+function resourceInfo(resourceMetrics: ResourceMetrics): Uint8Array {
+  const attributes = encodeKeyValues(toKeyValues(resourceMetrics.resource.attributes), 0x0a);
+  return lengthDelimited(0x0a, attributes);
+}
+
+/** The `scope` field of `ScopeMetrics`. */
+function scopeInfo(scopeMetrics: ScopeMetrics): Uint8Array {
+  const { scope } = scopeMetrics;
+  return lengthDelimited(
+    0x0a,
+    concat(stringField(0x0a, scope.name), stringField(0x12, scope.version ?? '')),
+  );
+}
+
+function metricHeader(metric: MetricData): MetricHeader {
+  const { descriptor } = metric;
+  const type = metricType(metric.dataPointType);
+  const temporality = otlpTemporality(metric);
+  const fields = concat(
+    stringField(0x0a, descriptor.name),
+    stringField(0x12, descriptor.description),
+    stringField(0x1a, descriptor.unit),
+  );
+  const trailer: number[] = [];
+  if (type !== MetricType.Gauge && temporality !== 0) trailer.push(0x10, temporality);
+  if (metric.dataPointType === SDK_SUM && metric.isMonotonic) trailer.push(0x18, 1);
+  // Delta points of a series do not depend on each other: the engine may send them in any
+  // order, so they get no series key.
+  const seriesSeed = temporality === 1 ? undefined : hashText(`${descriptor.name}\0${type}`);
+  return {
+    fields,
+    type,
+    trailer: Uint8Array.from(trailer),
+    seriesSeed,
+    int: descriptor.valueType === VALUE_TYPE_INT,
+  };
+}
+
+function hashText(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let k = 0; k < text.length; k++) hash = Math.imul(hash ^ text.charCodeAt(k), 0x01000193);
+  return hash | 0;
+}
