@@ -110,7 +110,7 @@ export class DeliveryEngine {
   #unsettled = new Map<number, Ticket>();
   #flushWaiters: { seq: number; resolve: () => void }[] = [];
   #consumers: Promise<void>[] = [];
-  #inFlight = new Set<{ keys: SeriesKeySet | undefined; delivery: Promise<void> }>();
+  #inFlight = new Set<{ keys: DeliveryKeys | undefined; delivery: Promise<void> }>();
   readonly #ordered: boolean;
   readonly #budget: EventLoopBudget;
   #started = false;
@@ -288,7 +288,7 @@ export class DeliveryEngine {
       await this.#budget.take();
       const work = await this.queue.take(maxPoints, maxBytes, flushIntervalMs, signal);
       if (work === undefined) break;
-      const keys = this.#ordered ? seriesKeysOf(work.batch) : undefined;
+      const keys = this.#ordered ? DeliveryKeys.of(work.batch) : undefined;
       if (keys) await this.#waitForOverlaps(keys);
       const delivery: Promise<void> = this.#deliver(work).finally(() => {
         running.delete(delivery);
@@ -301,7 +301,7 @@ export class DeliveryEngine {
     await Promise.all(running);
   }
 
-  async #waitForOverlaps(keys: SeriesKeySet): Promise<void> {
+  async #waitForOverlaps(keys: DeliveryKeys): Promise<void> {
     for (;;) {
       let blocking: Promise<void> | undefined;
       for (const entry of this.#inFlight) {
@@ -480,7 +480,43 @@ export class DeliveryEngine {
   }
 }
 
-function seriesKeysOf(payload: Payload): SeriesKeySet | undefined {
-  if (payload instanceof MetricBatch) return SeriesKeySet.ofBatch(payload);
-  return payload.seriesKeys ? new SeriesKeySet(payload.seriesKeys) : undefined;
+/**
+ * The series of one delivery whose order matters. A batch's keys are read at once (the batch
+ * may be reused after it is sent); an encoded request's come with it and become a set only
+ * when another delivery must be checked against them — which requests from one SDK
+ * collection never need among themselves: a collection has one point per series.
+ */
+class DeliveryKeys {
+  readonly #collection: number | undefined;
+  readonly #keys: Int32Array | undefined;
+  #set: SeriesKeySet | undefined;
+
+  private constructor(
+    collection: number | undefined,
+    keys: Int32Array | undefined,
+    set?: SeriesKeySet,
+  ) {
+    this.#collection = collection;
+    this.#keys = keys;
+    this.#set = set;
+  }
+
+  static of(payload: Payload): DeliveryKeys | undefined {
+    if (payload instanceof MetricBatch) {
+      const set = SeriesKeySet.ofBatch(payload);
+      return set ? new DeliveryKeys(undefined, undefined, set) : undefined;
+    }
+    if (!payload.seriesKeys) return undefined;
+    return new DeliveryKeys(payload.collection, payload.seriesKeys);
+  }
+
+  overlaps(other: DeliveryKeys): boolean {
+    if (this.#collection !== undefined && this.#collection === other.#collection) return false;
+    return this.#keySet().overlaps(other.#keySet());
+  }
+
+  #keySet(): SeriesKeySet {
+    this.#set ??= new SeriesKeySet(this.#keys!);
+    return this.#set;
+  }
 }

@@ -467,6 +467,25 @@ describe('DeliveryEngine with encoded requests', () => {
     expect(values).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it('does not order requests of one SDK collection among themselves', async () => {
+    sink.reply = (_r, index) =>
+      index === 0 ? { status: 503, headers: { 'retry-after': '0' }, delayMs: 50 } : {};
+    const e = engine({ numConsumers: 4, batch: { maxPoints: 1, flushIntervalMs: 1 } });
+    for (const value of [1, 2]) {
+      const batch = new MetricBatch();
+      const scope = batch.addScope(batch.addResource());
+      const m = batch.addMetric(scope, { name: 'depth', type: MetricType.Gauge });
+      batch.addNumberPoint(batch.series(m, { queue: `q${value}` }), { time: 1n, value });
+      // Same key (as if two series collided), same collection: no wait.
+      await e.consume({ ...encoded(batch, [7]), collection: 1 });
+    }
+    await e.forceFlush();
+    const values = sink.accepted.map(
+      (r) => r.request.resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[0].asDouble,
+    );
+    expect(values).toEqual([2, 1]);
+  });
+
   it('refuses them when the sender only takes batches', async () => {
     const e = engine({
       sender: { destination: 'batches-only', send: async () => ({ rejectedPoints: 0 }) },

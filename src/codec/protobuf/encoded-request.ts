@@ -11,6 +11,11 @@ export interface EncodedRequest {
    * per-series ordering between concurrent sends; `undefined` when none does.
    */
   seriesKeys: Int32Array | undefined;
+  /**
+   * Requests with the same number hold different series (an SDK collection has one point per
+   * series), so they need no ordering among themselves; `undefined` when that is not known.
+   */
+  collection?: number;
 }
 
 /**
@@ -38,5 +43,8 @@ export function concatRequests(parts: readonly EncodedRequest[]): EncodedRequest
       k += part.seriesKeys.length;
     }
   }
-  return { bytes, points, seriesKeys };
+  const collection = parts.every((part) => part.collection === parts[0].collection)
+    ? parts[0].collection
+    : undefined;
+  return { bytes, points, seriesKeys, collection };
 }

@@ -97,6 +97,7 @@ export class SdkRequestEncoder {
   #scopeInfo: Uint8Array = new Uint8Array(0);
   #scopeSchemaUrl: Uint8Array = new Uint8Array(0);
   #metric: MetricHeader | undefined;
+  #collection = 0;
   #startTime = new TimeField();
   #endTime = new TimeField();
   /** A histogram instrument's bounds, packed once per export. */
@@ -104,6 +105,7 @@ export class SdkRequestEncoder {
   #boundsBytes: Uint8Array = new Uint8Array(0);
 
   async encode(resourceMetrics: ResourceMetrics, options: EncodeOptions): Promise<void> {
+    this.#collection = nextCollection++;
     this.#options = {
       ...options,
       buffer: options.buffer ?? ((size) => Buffer.allocUnsafeSlow(size)),
@@ -187,10 +189,11 @@ export class SdkRequestEncoder {
     this.#closeScope();
     this.#closeResource();
     const keys = this.#keyCount > 0 ? this.#keys.slice(0, this.#keyCount) : undefined;
-    const request = {
+    const request: EncodedRequest = {
       bytes: this.#out.subarray(0, this.#pos),
       points: this.#points,
       seriesKeys: keys,
+      collection: this.#collection,
     };
     await this.#options.onRequest(request);
   }
@@ -511,6 +514,8 @@ export class SdkRequestEncoder {
 }
 
 const timeWords = new Uint32Array(2);
+/** Numbers the collections encoded in this process (see `EncodedRequest.collection`). */
+let nextCollection = 1;
 
 /**
  * A time field, omitted when zero (proto3 default). The SDK stamps a collection's points
