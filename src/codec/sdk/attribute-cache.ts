@@ -5,13 +5,38 @@ import { AttributeEncoder } from './attribute-encoder.js';
 
 /** One SDK attributes object, encoded once for as long as the SDK keeps it. */
 export interface EncodedAttributes {
-  /** OTLP `KeyValue` entries, each tagged `0x0a`. */
+  /** OTLP `KeyValue` entries, each tagged `0x0a` (a view into one of the encoder's slabs). */
   bytes: Uint8Array;
+  /** The slab `bytes` lies in, as a view for four-byte copies. */
+  slab: DataView;
   hash: number;
   /** Free for the user of the cache: the conversion that last interned these bytes... */
   conversion: number;
   /** ...and the set id it got there. */
   set: number;
+}
+
+/**
+ * The encoded attributes of one instrument's points, by position, as the last `resolve`
+ * left them. Besides the objects, the slab, offset, length and hash of each position are
+ * kept in arrays: a writer that reads them in order walks memory in order, instead of
+ * following a pointer per point into a heap the size of the SDK's (a cache miss each).
+ */
+export interface ResolvedAttributes {
+  readonly encoded: readonly EncodedAttributes[];
+  readonly slabs: readonly DataView[];
+  readonly offsets: Int32Array;
+  readonly lengths: Int32Array;
+  readonly hashes: Int32Array;
+}
+
+interface InstrumentMemo extends ResolvedAttributes {
+  attributes: Attributes[];
+  encoded: EncodedAttributes[];
+  slabs: DataView[];
+  offsets: Int32Array;
+  lengths: Int32Array;
+  hashes: Int32Array;
 }
 
 /**
@@ -27,46 +52,79 @@ export interface EncodedAttributes {
 export class SdkAttributeCache {
   #encoded = new WeakMap<Attributes, EncodedAttributes>();
   /** Per instrument, the attributes of the previous export's points, in order. */
-  #previous = new Map<string, { attributes: Attributes[]; encoded: EncodedAttributes[] }>();
+  #previous = new Map<string, InstrumentMemo>();
   #encoder = new AttributeEncoder();
 
   /**
-   * The encoded attributes of `dataPoints[start, end)`: entry `k` of the returned array is
-   * point `k`'s (valid until the next call for the same `instrument`).
+   * The encoded attributes of `dataPoints[start, end)`: position `k` of the result is point
+   * `k`'s (valid until the next call for the same `instrument`).
    */
   resolve(
     instrument: string,
     dataPoints: readonly DataPoint<unknown>[],
     start: number,
     end: number,
-  ): readonly EncodedAttributes[] {
+  ): ResolvedAttributes {
     let memo = this.#previous.get(instrument);
     if (memo === undefined) {
-      memo = { attributes: [], encoded: [] };
+      memo = {
+        attributes: [],
+        encoded: [],
+        slabs: [],
+        offsets: new Int32Array(0),
+        lengths: new Int32Array(0),
+        hashes: new Int32Array(0),
+      };
       this.#previous.set(instrument, memo);
     }
-    const { attributes: previous, encoded } = memo;
+    if (memo.offsets.length < end) grow(memo, end);
+    const { attributes: previous, encoded, slabs, offsets, lengths, hashes } = memo;
     for (let k = start; k < end; k++) {
       const attributes = dataPoints[k].attributes;
       if (previous[k] !== attributes) {
+        const e = this.#encodedOf(attributes);
         previous[k] = attributes;
-        encoded[k] = this.#encodedOf(attributes);
+        encoded[k] = e;
+        slabs[k] = e.slab;
+        offsets[k] = e.bytes.byteOffset;
+        lengths[k] = e.bytes.length;
+        hashes[k] = e.hash;
       }
     }
     if (end === dataPoints.length) {
       previous.length = end;
       encoded.length = end;
+      slabs.length = end;
     }
-    return encoded;
+    return memo;
   }
 
   #encodedOf(attributes: Attributes): EncodedAttributes {
     let encoded = this.#encoded.get(attributes);
     if (encoded === undefined) {
       const bytes = this.#encoder.encode(attributes);
-      encoded = { bytes, hash: hashBytes(bytes), conversion: -1, set: -1 };
+      encoded = {
+        bytes,
+        slab: this.#encoder.slabView,
+        hash: hashBytes(bytes),
+        conversion: -1,
+        set: -1,
+      };
       this.#encoded.set(attributes, encoded);
     }
     return encoded;
   }
+}
+
+function grow(memo: InstrumentMemo, size: number): void {
+  const capacity = Math.max(size, memo.offsets.length * 2, 1024);
+  const offsets = new Int32Array(capacity);
+  const lengths = new Int32Array(capacity);
+  const hashes = new Int32Array(capacity);
+  offsets.set(memo.offsets);
+  lengths.set(memo.lengths);
+  hashes.set(memo.hashes);
+  memo.offsets = offsets;
+  memo.lengths = lengths;
+  memo.hashes = hashes;
 }

@@ -26,9 +26,15 @@ const scratchFloatBytes = new Uint8Array(scratchFloat.buffer);
  */
 export class AttributeEncoder {
   #slab = new Uint8Array(SLAB);
+  #slabView = new DataView(this.#slab.buffer);
   #used = 0;
   /** Per entry: key byte length, value byte length, AnyValue size, KeyValue size. */
   #sizes = new Int32Array(64);
+
+  /** The slab the last `encode` wrote into (its result's `byteOffset` is into this). */
+  get slabView(): DataView {
+    return this.#slabView;
+  }
 
   encode(attributes: Attributes): Uint8Array {
     const keys = Object.keys(attributes);
@@ -69,6 +75,7 @@ export class AttributeEncoder {
 
     if (this.#used + total > this.#slab.length) {
       this.#slab = new Uint8Array(Math.max(SLAB, total));
+      this.#slabView = new DataView(this.#slab.buffer);
       this.#used = 0;
     }
     const out = this.#slab;

@@ -263,7 +263,7 @@ export class ResourceMetricsConverter {
     start: number,
     end: number,
   ): Int32Array {
-    const encoded = this.#attributes.resolve(key, dataPoints, start, end);
+    const { encoded } = this.#attributes.resolve(key, dataPoints, start, end);
     if (this.#sets.length < end - start) this.#sets = new Int32Array((end - start) * 2);
     const sets = this.#sets;
     const conversion = this.#conversion;
