@@ -136,16 +136,22 @@ export class SluiceMetricExporter implements PushMetricExporter {
         compression,
         connections: options.numConsumers ?? 4,
       });
-    const queue: Partial<QueueOptions> = {
+    // 16 MiB of encoded requests is enough to keep the consumers busy: more only adds to the
+    // process's memory while a large collection is being sent.
+    const queue: QueueOptions = {
       maxPoints: 131_072,
+      maxBytes: 16 * 1024 * 1024,
       whenFull: 'block',
       blockTimeoutMs: 30_000,
       ...options.queue,
     };
-    // Enough batches for a full queue plus one in flight per consumer: a collection bigger
-    // than the queue then reuses the same memory instead of feeding the GC, which measured
-    // as most of the CPU time and the longest pauses on a million points.
-    const queueBatches = Math.ceil((queue.maxPoints ?? 131_072) / batch.maxPoints);
+    // Enough batches (or request buffers) for a full queue plus one in flight per consumer:
+    // a collection bigger than the queue then reuses the same memory instead of feeding the
+    // GC, which measured as most of the CPU time and the longest pauses on a million points.
+    const queueBatches = Math.min(
+      Math.ceil(queue.maxPoints / this.#batch.maxPoints),
+      Math.ceil(queue.maxBytes / this.#batch.maxBytes) + 1,
+    );
     this.#poolSize = Math.min(queueBatches, 64) + 2 * (options.numConsumers ?? 4) + 2;
     this.#engine = new DeliveryEngine({
       releaseBatch: (payload) => {
