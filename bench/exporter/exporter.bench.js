@@ -51,12 +51,12 @@ for (const series of SIZES) {
   const official = await run('official', series);
   const ours = await run('sluice', series);
   for (const r of [official, ours]) console.log(JSON.stringify({ info: 'run', ...r }));
-  const line = (name, unit, value, baseline) => {
+  const line = (name, unit, value, baseline, digits = 1) => {
     const entry = {
       name: `${name}, ${ours.points} points`,
       unit,
-      value: round(value),
-      baseline: round(baseline),
+      value: round(value, digits),
+      baseline: round(baseline, digits),
       ratio: round(baseline / value, 2),
     };
     console.log(JSON.stringify(entry));
@@ -69,6 +69,7 @@ for (const series of SIZES) {
     'µs',
     (ours.cpuMs * 1000) / ours.points,
     (official.cpuMs * 1000) / official.points,
+    2,
   );
   line('worst stall of all runs', 'ms', ours.worstStallMs, official.worstStallMs);
   line(

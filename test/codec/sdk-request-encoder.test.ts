@@ -101,6 +101,30 @@ describe('SdkRequestEncoder', () => {
     expect(request.seriesKeys).toHaveLength(30);
   });
 
+  it('runs overlapping calls one after the other', async () => {
+    const a = await collectSdkMetrics({ series: 30 });
+    const b = await collectSdkMetrics({ series: 20, exponential: true });
+    const alone = [
+      ...(await encodeAll(a, { maxPoints: 50 })),
+      ...(await encodeAll(b, { maxPoints: 50 })),
+    ];
+    const encoder = new SdkRequestEncoder();
+    const requests: EncodedRequest[] = [];
+    const options = {
+      maxPoints: 50,
+      maxBytes: 1 << 20,
+      // Every request waits a turn, so the two calls would interleave if they could.
+      onRequest: async (request: EncodedRequest) => {
+        requests.push({ ...request, bytes: request.bytes.slice() });
+        await new Promise((resolve) => setImmediate(resolve));
+      },
+    };
+    await Promise.all([encoder.encode(a, options), encoder.encode(b, options)]);
+    expect(requests.map((r) => Buffer.from(r.bytes).toString('hex'))).toEqual(
+      alone.map((r) => Buffer.from(r.bytes).toString('hex')),
+    );
+  });
+
   it('matches the batch path on random instruments, values and attributes', async () => {
     const attributeValue = fc.oneof(
       fc.string({ maxLength: 12 }),

@@ -104,7 +104,21 @@ export class SdkRequestEncoder {
   #bounds: readonly number[] | undefined;
   #boundsBytes: Uint8Array = new Uint8Array(0);
 
-  async encode(resourceMetrics: ResourceMetrics, options: EncodeOptions): Promise<void> {
+  /** The last `encode` call's run: a call waits for the one before it. */
+  #tail: Promise<void> = Promise.resolve();
+
+  /**
+   * Encodes `resourceMetrics` into requests handed to `options.onRequest` one by one (the
+   * next is written after the previous one's promise resolves). Calls run one at a time,
+   * in call order: the encoder keeps the request being written in its fields.
+   */
+  encode(resourceMetrics: ResourceMetrics, options: EncodeOptions): Promise<void> {
+    const run = this.#tail.then(() => this.#encode(resourceMetrics, options));
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+
+  async #encode(resourceMetrics: ResourceMetrics, options: EncodeOptions): Promise<void> {
     this.#collection = nextCollection++;
     this.#options = {
       ...options,
