@@ -27,7 +27,12 @@ async function runOnce(which, series) {
     );
   });
   const stats = await (await fetch(`http://127.0.0.1:${port}/stats`)).json();
-  return { ...result, wireBytes: stats.bytes, requests: stats.requests };
+  return {
+    ...result,
+    exportAddedRssBytes: result.exportPeakRssBytes - result.rssBeforeBytes,
+    wireBytes: stats.bytes,
+    requests: stats.requests,
+  };
 }
 
 const rows = [];
@@ -57,7 +62,8 @@ for (const series of SIZES) {
       unit,
       value: round(value, digits),
       baseline: round(baseline, digits),
-      ratio: round(baseline / value, 2),
+      // A ratio means nothing against zero (an export that added no memory).
+      ratio: value > 0 && baseline > 0 ? round(baseline / value, 2) : null,
     };
     console.log(JSON.stringify(entry));
     results.push(entry);
@@ -83,6 +89,12 @@ for (const series of SIZES) {
     'MB',
     ours.exportPeakRssBytes / 2 ** 20,
     official.exportPeakRssBytes / 2 ** 20,
+  );
+  line(
+    'RSS added by the export (peak during − before)',
+    'MB',
+    ours.exportAddedRssBytes / 2 ** 20,
+    official.exportAddedRssBytes / 2 ** 20,
   );
   line('bytes on the wire', 'MB', ours.wireBytes / 2 ** 20, official.wireBytes / 2 ** 20);
   rows.push(official, ours);
