@@ -96,6 +96,8 @@ const rssBefore = process.memoryUsage.rss();
 let exportRss = rssBefore;
 // The kernel's peak RSS (VmHWM) restarts from here, so the export's true peak is read after
 // it even if the export holds the event loop and no sample below runs (the official one does).
+// (The reset restarts getrusage's maxRSS too: keep the peak so far.)
+const peakBeforeExport = process.resourceUsage().maxRSS * 1024;
 const peakReset = resetPeakRss();
 const watch = setInterval(() => {
   const now = performance.now();
@@ -116,7 +118,7 @@ clearInterval(watch);
 // The last interval gap (from the final tick to now) counts too.
 maxStall = Math.max(maxStall, performance.now() - last);
 exportRss = Math.max(exportRss, process.memoryUsage.rss(), peakReset ? peakRssSinceReset() : 0);
-const peakRss = process.resourceUsage().maxRSS * 1024;
+const peakRss = Math.max(peakBeforeExport, process.resourceUsage().maxRSS * 1024);
 await exporter.shutdown();
 await provider.shutdown();
 process.send?.({
