@@ -136,11 +136,11 @@ export class SluiceMetricExporter implements PushMetricExporter {
         compression,
         connections: options.numConsumers ?? 4,
       });
-    // 16 MiB of encoded requests is enough to keep the consumers busy: more only adds to the
-    // process's memory while a large collection is being sent.
+    // 8 MiB of encoded requests (~4 full ones) keeps the consumers busy: more only adds to
+    // the process's memory while a large collection is being sent.
     const queue: QueueOptions = {
       maxPoints: 131_072,
-      maxBytes: 16 * 1024 * 1024,
+      maxBytes: 8 * 1024 * 1024,
       whenFull: 'block',
       blockTimeoutMs: 30_000,
       ...options.queue,
@@ -152,7 +152,7 @@ export class SluiceMetricExporter implements PushMetricExporter {
       Math.ceil(queue.maxPoints / this.#batch.maxPoints),
       Math.ceil(queue.maxBytes / this.#batch.maxBytes) + 1,
     );
-    this.#poolSize = Math.min(queueBatches, 64) + 2 * (options.numConsumers ?? 4) + 2;
+    this.#poolSize = Math.min(queueBatches, 64) + (options.numConsumers ?? 4) + 1;
     this.#engine = new DeliveryEngine({
       releaseBatch: (payload) => {
         if (payload instanceof MetricBatch) {
