@@ -1,7 +1,12 @@
 import type { AttributesInput, KeyValue } from './any-value.js';
 import { toKeyValues } from './any-value.js';
 import { IdHashIndex, type IdHashIndexState } from './id-hash-index.js';
-import { decodeKeyValues, keyValuesSize, writeKeyValues } from './key-value-bytes.js';
+import {
+  decodeKeyValues,
+  keyValuesSize,
+  retagKeyValues,
+  writeKeyValues,
+} from './key-value-bytes.js';
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
@@ -110,20 +115,8 @@ export class AttributeTable {
     const arena = this.#arena;
     arena.set(src.subarray(start, end), this.#used);
     // Retag every entry as 0x0a so identical sets from different fields compare equal.
-    let pos = this.#used;
-    const stop = pos + (end - start);
-    while (pos < stop) {
-      arena[pos++] = 0x0a;
-      let length = 0;
-      let shift = 0;
-      let b: number;
-      do {
-        b = arena[pos++];
-        length += (b & 0x7f) * 2 ** shift;
-        shift += 7;
-      } while (b >= 0x80);
-      pos += length;
-    }
+    const stop = this.#used + (end - start);
+    retagKeyValues(arena, this.#used, stop, 0x0a);
     this.#used = stop;
     return this.endSet();
   }

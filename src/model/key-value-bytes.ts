@@ -162,6 +162,30 @@ export function writeAnyValue(buf: Uint8Array, pos: number, value: AnyValue): nu
   return writeKeyValues(buf, pos, values, 0x0a);
 }
 
+/**
+ * Sets the tag byte of every entry of the key-value run `buf[start, end)` to `tag` (a run
+ * moves between fields: points carry attributes under different field numbers). Each entry
+ * is a tag byte, a varint length and the body; only the tag changes.
+ */
+export function retagKeyValues(buf: Uint8Array, start: number, end: number, tag: number): void {
+  let p = start;
+  while (p < end) {
+    buf[p++] = tag;
+    let length = buf[p++];
+    if (length >= 0x80) {
+      length &= 0x7f;
+      let shift = 7;
+      let b: number;
+      do {
+        b = buf[p++];
+        length += (b & 0x7f) * 2 ** shift;
+        shift += 7;
+      } while (b >= 0x80);
+    }
+    p += length;
+  }
+}
+
 /** Reads a key-value run whose entries are tagged with any field number. */
 export function decodeKeyValues(buf: Uint8Array, start: number, end: number): KeyValue[] {
   const reader = new WireReader(buf);

@@ -5,7 +5,7 @@ import {
   MetricType,
   PointBits,
 } from '../../model/index.js';
-import { keyValuesSize, writeKeyValues } from '../../model/key-value-bytes.js';
+import { keyValuesSize, retagKeyValues, writeKeyValues } from '../../model/key-value-bytes.js';
 import { utf8Length, writeUtf8 } from '../../model/utf8.js';
 import { copy8, varint64Size, varintSize, writeVarint, writeVarint64 } from '../../model/wire.js';
 import { type BatchLayout, layoutBatch } from '../batch-layout.js';
@@ -456,29 +456,9 @@ class RequestEncoder {
     const arena = table.arena;
     const start = table.start(set);
     const end = table.end(set);
-    const out = this.out;
     const from = this.pos;
     this.copyRange(arena, this.arenaView, start, end);
-    const pos = this.pos;
-    if (tag !== 0x0a) {
-      // Each entry is: tag byte, varint length, body. Only the tag byte changes.
-      let p = from;
-      while (p < pos) {
-        out[p++] = tag;
-        let length = out[p++];
-        if (length >= 0x80) {
-          length &= 0x7f;
-          let shift = 7;
-          let b: number;
-          do {
-            b = out[p++];
-            length += (b & 0x7f) * 2 ** shift;
-            shift += 7;
-          } while (b >= 0x80);
-        }
-        p += length;
-      }
-    }
+    if (tag !== 0x0a) retagKeyValues(this.out, from, this.pos, tag);
   }
 
   writeExemplars(i: number, tag: number): void {

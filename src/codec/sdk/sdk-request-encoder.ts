@@ -9,7 +9,7 @@ import type {
 } from '@opentelemetry/sdk-metrics';
 import { toKeyValues } from '../../model/any-value.js';
 import { MetricType } from '../../model/index.js';
-import { encodeKeyValues } from '../../model/key-value-bytes.js';
+import { encodeKeyValues, retagKeyValues } from '../../model/key-value-bytes.js';
 import { encodeUtf8 } from '../../model/utf8.js';
 import { highBits, lowBits, varint64Size, varintSize, writeVarint } from '../../model/wire.js';
 import type { EncodedRequest } from '../protobuf/encoded-request.js';
@@ -389,25 +389,7 @@ export class SdkRequestEncoder {
     let i = 0;
     for (; i + 4 <= n; i += 4) view.setUint32(pos + i, slab.getUint32(from + i, true), true);
     for (; i < n; i++) out[pos + i] = slab.getUint8(from + i);
-    if (tag !== 0x0a) {
-      // Each entry is: tag byte, varint length, body. Only the tag byte changes.
-      let p = pos;
-      while (p < end) {
-        out[p++] = tag;
-        let length = out[p++];
-        if (length >= 0x80) {
-          length &= 0x7f;
-          let shift = 7;
-          let b: number;
-          do {
-            b = out[p++];
-            length += (b & 0x7f) * 2 ** shift;
-            shift += 7;
-          } while (b >= 0x80);
-        }
-        p += length;
-      }
-    }
+    if (tag !== 0x0a) retagKeyValues(out, pos, end, tag);
     this.#pos = end;
   }
 
