@@ -101,6 +101,27 @@ describe('SdkRequestEncoder', () => {
     expect(request.seriesKeys).toHaveLength(30);
   });
 
+  it('follows start times that change between collections (delta: every collection)', async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.DELTA);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+    const provider = new MeterProvider({ readers: [reader] });
+    const counter = provider.getMeter('m').createCounter('c');
+    const histogram = provider.getMeter('m').createHistogram('h');
+    const encoder = new SdkRequestEncoder();
+    for (let round = 0; round < 3; round++) {
+      for (let s = 0; s < 20; s++) {
+        counter.add(s + round, { s });
+        histogram.record(s * round, { s });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      await reader.forceFlush();
+      const rm = exporter.getMetrics().at(-1)!;
+      const [request] = await encodeAll(rm, {}, encoder);
+      expect(same(request.bytes, ProtobufMetricsSerializer.serializeRequest(rm)!)).toBe('same');
+    }
+    await provider.shutdown();
+  });
+
   it('runs overlapping calls one after the other', async () => {
     const a = await collectSdkMetrics({ series: 30 });
     const b = await collectSdkMetrics({ series: 20, exponential: true });

@@ -98,8 +98,18 @@ export class SdkRequestEncoder {
   #scopeSchemaUrl: Uint8Array = new Uint8Array(0);
   #metric: MetricHeader | undefined;
   #collection = 0;
-  #startTime = new TimeField();
-  #endTime = new TimeField();
+  /** Per instrument, its points' start times by position (see `StartTimes`). */
+  #startTimes = new Map<string, StartTimes>();
+  #starts: StartTimes = newStartTimes();
+  /** The point being written: its start and end times as u64 halves, and their field bytes. */
+  #startLo = 0;
+  #startHi = 0;
+  #endLo = 0;
+  #endHi = 0;
+  /** The SDK stamps a collection's points with one end-time array: converted once. */
+  #endArray: HrTime | undefined;
+  #endArrayLo = 0;
+  #endArrayHi = 0;
   /** A histogram instrument's bounds, packed once per export. */
   #bounds: readonly number[] | undefined;
   #boundsBytes: Uint8Array = new Uint8Array(0);
@@ -136,6 +146,7 @@ export class SdkRequestEncoder {
         this.#bounds = undefined;
         const key = instrumentKey(scopeMetrics, metric);
         const n = metric.dataPoints.length;
+        this.#starts = this.#startTimesOf(key, n);
         if (n === 0) this.#openMetric();
         for (let start = 0; start < n; ) {
           const end = Math.min(n, start + STEP_POINTS);
@@ -292,11 +303,11 @@ export class SdkRequestEncoder {
     const type = header.type;
     let size: number;
     if (type === MetricType.Gauge || type === MetricType.Sum) {
-      size = 9 + timesSize(dp);
+      size = 9 + this.#resolveTimes(dp, k);
     } else if (type === MetricType.Histogram) {
-      size = this.#histogramSize(dp as DataPoint<Histogram>);
+      size = this.#resolveTimes(dp, k) + this.#histogramSize(dp as DataPoint<Histogram>);
     } else {
-      size = exponentialSize(dp as DataPoint<ExponentialHistogram>);
+      size = this.#resolveTimes(dp, k) + exponentialSize(dp as DataPoint<ExponentialHistogram>);
     }
     size += attributes.lengths[k];
     const total = 1 + varintSize(size) + size;
@@ -314,7 +325,7 @@ export class SdkRequestEncoder {
     out[this.#pos++] = 0x0a;
     this.#pos = writeVarint(out, this.#pos, size);
     if (type === MetricType.Gauge || type === MetricType.Sum) {
-      this.#times(dp);
+      this.#times();
       this.#numberValue((dp as DataPoint<number>).value, header.int);
       this.#attributesField(attributes, k, 0x3a);
     } else if (type === MetricType.Histogram) {
@@ -336,15 +347,61 @@ export class SdkRequestEncoder {
     this.#keys[this.#keyCount++] = Math.imul(hash ^ seed, 0x9e3779b1) ^ seed;
   }
 
-  #times(dp: DataPoint<unknown>): void {
-    this.#startTime.write(this, 0x11, dp.startTime);
-    this.#endTime.write(this, 0x19, dp.endTime);
+  /**
+   * Reads point `k`'s times into `#startLo`... and returns their fields' size. A series keeps
+   * its start-time array from one collection to the next, so a start time is converted only
+   * when the array at its position changed — found by comparing references, without reading
+   * the array (a cache miss per point in the application's heap).
+   */
+  #resolveTimes(dp: DataPoint<unknown>, k: number): number {
+    const starts = this.#starts;
+    const start = dp.startTime;
+    if (starts.arrays[k] !== start) {
+      starts.arrays[k] = start;
+      writeHrTime(starts.words, k, start);
+    }
+    this.#startLo = starts.words[2 * k];
+    this.#startHi = starts.words[2 * k + 1];
+    const end = dp.endTime;
+    if (end !== this.#endArray) {
+      this.#endArray = end;
+      writeHrTime(timeWords, 0, end);
+      this.#endArrayLo = timeWords[0];
+      this.#endArrayHi = timeWords[1];
+    }
+    this.#endLo = this.#endArrayLo;
+    this.#endHi = this.#endArrayHi;
+    return (
+      (this.#startLo === 0 && this.#startHi === 0 ? 0 : 9) +
+      (this.#endLo === 0 && this.#endHi === 0 ? 0 : 9)
+    );
   }
 
-  /** @internal For `TimeField`: a fixed64 field from two 32-bit halves. */
-  fixed64(tag: number, lo: number, hi: number): void {
-    this.#out[this.#pos++] = tag;
-    this.#words(lo, hi);
+  /** The times `#resolveTimes` read, as fixed64 fields (proto3: omitted when zero). */
+  #times(): void {
+    if (this.#startLo !== 0 || this.#startHi !== 0) {
+      this.#out[this.#pos++] = 0x11;
+      this.#words(this.#startLo, this.#startHi);
+    }
+    if (this.#endLo !== 0 || this.#endHi !== 0) {
+      this.#out[this.#pos++] = 0x19;
+      this.#words(this.#endLo, this.#endHi);
+    }
+  }
+
+  #startTimesOf(instrument: string, points: number): StartTimes {
+    let starts = this.#startTimes.get(instrument);
+    if (starts === undefined) {
+      starts = newStartTimes();
+      this.#startTimes.set(instrument, starts);
+    }
+    if (starts.words.length < 2 * points) {
+      const words = new Uint32Array(Math.max(2 * points, 2 * starts.words.length));
+      words.set(starts.words);
+      starts.words = words;
+    }
+    starts.arrays.length = Math.min(starts.arrays.length, points);
+    return starts;
   }
 
   #numberValue(value: number, int: boolean): void {
@@ -399,7 +456,6 @@ export class SdkRequestEncoder {
     if (bounds !== this.#bounds) this.#packBounds(bounds);
     const counts = h.buckets.counts.length;
     return (
-      timesSize(dp) +
       (h.count === 0 ? 0 : 9) +
       (h.sum === undefined ? 0 : 9) +
       (counts === 0 ? 0 : 1 + varintSize(counts * 8) + counts * 8) +
@@ -428,7 +484,7 @@ export class SdkRequestEncoder {
   #histogram(dp: DataPoint<Histogram>, attributes: ResolvedAttributes, k: number): void {
     const h = dp.value;
     const out = this.#out;
-    this.#times(dp);
+    this.#times();
     this.#count(0x21, h.count);
     if (h.sum !== undefined) {
       out[this.#pos++] = 0x29;
@@ -467,7 +523,7 @@ export class SdkRequestEncoder {
     const h = dp.value;
     const out = this.#out;
     this.#attributesField(attributes, k, ATTRIBUTE_TAG[MetricType.ExponentialHistogram]);
-    this.#times(dp);
+    this.#times();
     this.#count(0x21, h.count);
     if (h.sum !== undefined) {
       out[this.#pos++] = 0x29;
@@ -522,34 +578,16 @@ const timeWords = new Uint32Array(2);
 let nextCollection = 1;
 
 /**
- * A time field, omitted when zero (proto3 default). The SDK stamps a collection's points
- * with one end-time array and a series' points with one start-time array, so the last
- * conversion is remembered by the array's identity.
+ * An instrument's start times by position: the SDK array last seen there and its
+ * conversion (u64 halves at `2k`, `2k + 1`).
  */
-class TimeField {
-  #time: HrTime | undefined;
-  #zero = false;
-  #lo = 0;
-  #hi = 0;
-
-  write(encoder: SdkRequestEncoder, tag: number, time: HrTime): void {
-    if (time !== this.#time) {
-      this.#time = time;
-      this.#zero = time[0] === 0 && time[1] === 0;
-      writeHrTime(timeWords, 0, time);
-      this.#lo = timeWords[0];
-      this.#hi = timeWords[1];
-    }
-    if (!this.#zero) encoder.fixed64(tag, this.#lo, this.#hi);
-  }
+interface StartTimes {
+  arrays: HrTime[];
+  words: Uint32Array;
 }
 
-function timesSize(dp: DataPoint<unknown>): number {
-  return timeSize(dp.startTime) + timeSize(dp.endTime);
-}
-
-function timeSize(time: HrTime): number {
-  return time[0] === 0 && time[1] === 0 ? 0 : 9;
+function newStartTimes(): StartTimes {
+  return { arrays: [], words: new Uint32Array(0) };
 }
 
 function exponentialSize(dp: DataPoint<ExponentialHistogram>): number {
@@ -557,7 +595,6 @@ function exponentialSize(dp: DataPoint<ExponentialHistogram>): number {
   const positive = bucketsSize(h.positive.offset, h.positive.bucketCounts);
   const negative = bucketsSize(h.negative.offset, h.negative.bucketCounts);
   return (
-    timesSize(dp) +
     (h.count === 0 ? 0 : 9) +
     (h.sum === undefined ? 0 : 9) +
     (h.scale === 0 ? 0 : 1 + varintSize(zigzag32(h.scale))) +
