@@ -127,19 +127,19 @@ export class AttributeTable {
 
   /**
    * Appends one entry to the set being assembled: `src[lengthStart, end)` is a length prefix
-   * followed by a `KeyValue` body, as found right after the field tag on the wire.
+   * followed by a `KeyValue` body, as found right after the field tag on the wire; `srcView`
+   * is a view of all of `src`, for copying four bytes a step.
    */
-  appendEntry(src: Uint8Array, lengthStart: number, end: number): void {
+  appendEntry(src: Uint8Array, srcView: DataView, lengthStart: number, end: number): void {
     const n = end - lengthStart;
     this.#ensureArena(n + 1);
     const arena = this.#arena;
+    const view = this.#arenaView;
     let pos = this.#used;
     arena[pos++] = 0x0a;
-    if (n < 64) for (let i = lengthStart; i < end; i++) arena[pos++] = src[i];
-    else {
-      arena.set(src.subarray(lengthStart, end), pos);
-      pos += n;
-    }
+    let k = lengthStart;
+    for (; k + 4 <= end; k += 4, pos += 4) view.setUint32(pos, srcView.getUint32(k, true), true);
+    for (; k < end; k++) arena[pos++] = src[k];
     this.#used = pos;
   }
 

@@ -47,10 +47,13 @@ const scratchSigned = new BigInt64Array(scratch.buffer);
 class RequestDecoder {
   readonly reader: WireReader;
   readonly buf: Uint8Array;
+  /** All of `buf`, for four-byte copies. */
+  readonly view: DataView;
   readonly batch: MetricBatch;
 
   constructor(bytes: Uint8Array, batch: MetricBatch) {
     this.buf = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.reader = new WireReader(bytes);
     this.batch = batch;
   }
@@ -414,7 +417,7 @@ class RequestDecoder {
     const lengthStart = reader.pos;
     const stop = reader.delimited(end);
     validateKeyValue(reader, stop, 0);
-    this.batch.attributes.appendEntry(buf, lengthStart, stop);
+    this.batch.attributes.appendEntry(buf, this.view, lengthStart, stop);
   }
 
   exemplar(end: number): void {
