@@ -464,7 +464,7 @@ class RequestDecoder {
 
   /** Appends a packed run of 8-byte values to the flat column; returns how many. */
   packed64(end: number, column: 'bucketCounts' | 'floats', already: number): number {
-    const { reader, buf } = this;
+    const { reader } = this;
     const at = reader.pos;
     const stop = reader.delimited(end);
     const length = stop - reader.pos;
@@ -477,15 +477,22 @@ class RequestDecoder {
     }
     const n = length / 8;
     const d = this.batch.distributions;
+    const view = this.view;
+    // Word by word: a histogram point's runs are short, and `subarray()` made an object for
+    // each of them.
     if (column === 'bucketCounts') {
       d.reserveBucketCounts(already + n);
-      d.bucketCounts.u8.set(buf.subarray(reader.pos, stop), (d.bucketCountsUsed + already) * 8);
+      const words = d.bucketCounts.u32;
+      let w = 2 * (d.bucketCountsUsed + already);
+      for (let k = reader.pos; k < stop; k += 8, w += 2) {
+        words[w] = view.getUint32(k, true);
+        words[w + 1] = view.getUint32(k + 4, true);
+      }
     } else {
       d.reserveFloats(already + n);
-      new Uint8Array(d.floats.buffer).set(
-        buf.subarray(reader.pos, stop),
-        (d.floatsUsed + already) * 8,
-      );
+      const floats = d.floats;
+      let f = d.floatsUsed + already;
+      for (let k = reader.pos; k < stop; k += 8, f++) floats[f] = view.getFloat64(k, true);
     }
     reader.pos = stop;
     return n;
