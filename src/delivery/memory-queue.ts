@@ -242,11 +242,11 @@ export class MemoryQueue implements Queue {
     let bytes = 0;
     while (this.length > 0) {
       const entry = this.#entries[this.#head];
+      // Batches merge with batches and encoded requests with encoded requests only.
+      const otherKind = entry.batch instanceof MetricBatch ? encoded : !encoded;
       if (
         taken.length > 0 &&
-        (points + entry.points > maxPoints ||
-          bytes + entry.bytes > maxBytes ||
-          encoded === entry.batch instanceof MetricBatch)
+        (points + entry.points > maxPoints || bytes + entry.bytes > maxBytes || otherKind)
       )
         break;
       taken.push(this.#shift());
