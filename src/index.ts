@@ -8,12 +8,16 @@ export {
   MetricsRequestEncoder,
   measureMetricsRequest,
 } from './codec/protobuf/encode-request.js';
+export type { EncodedRequest } from './codec/protobuf/encoded-request.js';
+export { concatRequests } from './codec/protobuf/encoded-request.js';
 export type { MetricsPartialSuccess } from './codec/protobuf/response.js';
 export { decodeMetricsResponse, encodeMetricsResponse } from './codec/protobuf/response.js';
 export {
   fromResourceMetrics,
   ResourceMetricsConverter,
 } from './codec/sdk/from-resource-metrics.js';
+export type { EncodeOptions } from './codec/sdk/sdk-request-encoder.js';
+export { SdkRequestEncoder } from './codec/sdk/sdk-request-encoder.js';
 export type { ToResourceMetricsResult } from './codec/sdk/to-resource-metrics.js';
 export { toResourceMetrics } from './codec/sdk/to-resource-metrics.js';
 export type { RetryOptions } from './delivery/backoff.js';

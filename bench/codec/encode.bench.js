@@ -7,6 +7,7 @@ import {
   encodeMetricsRequestJson,
   MetricsRequestEncoder,
   ResourceMetricsConverter,
+  SdkRequestEncoder,
 } from '../../dist/index.js';
 import { runComparisons, table, writeDocsSection } from '../lib/report.js';
 import { collect, countPoints, SERIES } from './data.js';
@@ -35,6 +36,17 @@ console.log(
 const steady = new ResourceMetricsConverter();
 steady.convert(first);
 const reused = new MetricsRequestEncoder();
+// The SDK exporter's path: requests written straight from the SDK data, into one buffer here.
+const requests = new SdkRequestEncoder();
+const requestBuffer = Buffer.allocUnsafeSlow(2 * official.length);
+const requestOptions = {
+  maxPoints: points,
+  maxBytes: requestBuffer.length,
+  pace: () => undefined,
+  buffer: () => requestBuffer,
+  onRequest: () => {},
+};
+await requests.encode(first, requestOptions);
 const officialName = 'official ProtobufMetricsSerializer 0.223';
 
 const results = await runComparisons(`OTLP encoding, ${points} points`, [
@@ -67,6 +79,14 @@ const results = await runComparisons(`OTLP encoding, ${points} points`, [
     unit: 'points/s',
     work: points,
     ours: () => steady.encode(second, reused),
+    baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
+    baselineName: officialName,
+  },
+  {
+    name: 'ResourceMetrics → request (SdkRequestEncoder)',
+    unit: 'points/s',
+    work: points,
+    ours: () => requests.encode(second, requestOptions),
     baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
     baselineName: officialName,
   },
