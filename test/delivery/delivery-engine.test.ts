@@ -85,6 +85,22 @@ async function expectNothingLost(e: DeliveryEngine, accepted: string[]): Promise
   expect(s.inFlight).toBe(0);
 }
 
+/** One point of gauge `depth` for series `queue` (its time is its value by default). */
+function depthGauge(value: number, queue = 'a', time = BigInt(value)): MetricBatch {
+  const batch = new MetricBatch();
+  const scope = batch.addScope(batch.addResource());
+  const m = batch.addMetric(scope, { name: 'depth', type: MetricType.Gauge });
+  batch.addNumberPoint(batch.series(m, { queue }), { time, value });
+  return batch;
+}
+
+/** The `depth` values the sink accepted, in the order it accepted them. */
+function acceptedDepths(): number[] {
+  return sink.accepted.map(
+    (r) => r.request.resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[0].asDouble,
+  );
+}
+
 describe('DeliveryEngine over OTLP/HTTP', () => {
   it('delivers everything, merging small batches and splitting large ones to the limits', async () => {
     const e = engine({ batch: { maxPoints: 100, flushIntervalMs: 50 } });
@@ -238,16 +254,10 @@ describe('DeliveryEngine over OTLP/HTTP', () => {
       index === 0 ? { status: 503, headers: { 'retry-after': '0' }, delayMs: 50 } : {};
     const e = engine({ numConsumers: 4, batch: { maxPoints: 1, flushIntervalMs: 1 } });
     for (let value = 1; value <= 6; value++) {
-      const batch = new MetricBatch();
-      const scope = batch.addScope(batch.addResource());
-      const m = batch.addMetric(scope, { name: 'depth', type: MetricType.Gauge });
-      batch.addNumberPoint(batch.series(m, { queue: 'a' }), { time: BigInt(value), value });
-      await e.consume(batch);
+      await e.consume(depthGauge(value));
     }
     await e.forceFlush();
-    const values = sink.accepted.map(
-      (r) => r.request.resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[0].asDouble,
-    );
+    const values = acceptedDepths();
     expect(values).toEqual([1, 2, 3, 4, 5, 6]);
     expect(e.stats.retries).toBe(1);
   });
@@ -261,16 +271,10 @@ describe('DeliveryEngine over OTLP/HTTP', () => {
       batch: { maxPoints: 1, flushIntervalMs: 1 },
     });
     for (let value = 1; value <= 6; value++) {
-      const batch = new MetricBatch();
-      const scope = batch.addScope(batch.addResource());
-      const m = batch.addMetric(scope, { name: 'depth', type: MetricType.Gauge });
-      batch.addNumberPoint(batch.series(m, { queue: 'a' }), { time: BigInt(value), value });
-      await e.consume(batch);
+      await e.consume(depthGauge(value));
     }
     await e.forceFlush();
-    const values = sink.accepted.map(
-      (r) => r.request.resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[0].asDouble,
-    );
+    const values = acceptedDepths();
     expect(values).not.toEqual([1, 2, 3, 4, 5, 6]);
     expect([...values].sort()).toEqual([1, 2, 3, 4, 5, 6]);
   });
@@ -454,16 +458,10 @@ describe('DeliveryEngine with encoded requests', () => {
       index === 0 ? { status: 503, headers: { 'retry-after': '0' }, delayMs: 50 } : {};
     const e = engine({ numConsumers: 4, batch: { maxPoints: 1, flushIntervalMs: 1 } });
     for (let value = 1; value <= 6; value++) {
-      const batch = new MetricBatch();
-      const scope = batch.addScope(batch.addResource());
-      const m = batch.addMetric(scope, { name: 'depth', type: MetricType.Gauge });
-      batch.addNumberPoint(batch.series(m, { queue: 'a' }), { time: BigInt(value), value });
-      await e.consume(encoded(batch, [7]));
+      await e.consume(encoded(depthGauge(value), [7]));
     }
     await e.forceFlush();
-    const values = sink.accepted.map(
-      (r) => r.request.resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[0].asDouble,
-    );
+    const values = acceptedDepths();
     expect(values).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
@@ -472,17 +470,11 @@ describe('DeliveryEngine with encoded requests', () => {
       index === 0 ? { status: 503, headers: { 'retry-after': '0' }, delayMs: 50 } : {};
     const e = engine({ numConsumers: 4, batch: { maxPoints: 1, flushIntervalMs: 1 } });
     for (const value of [1, 2]) {
-      const batch = new MetricBatch();
-      const scope = batch.addScope(batch.addResource());
-      const m = batch.addMetric(scope, { name: 'depth', type: MetricType.Gauge });
-      batch.addNumberPoint(batch.series(m, { queue: `q${value}` }), { time: 1n, value });
       // Same key (as if two series collided), same collection: no wait.
-      await e.consume({ ...encoded(batch, [7]), collection: 1 });
+      await e.consume({ ...encoded(depthGauge(value, `q${value}`, 1n), [7]), collection: 1 });
     }
     await e.forceFlush();
-    const values = sink.accepted.map(
-      (r) => r.request.resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[0].asDouble,
-    );
+    const values = acceptedDepths();
     expect(values).toEqual([2, 1]);
   });
 
