@@ -66,6 +66,14 @@ function sumBatch(
   return batch;
 }
 
+/** A batch with one histogram metric, `latency`, of `temporality`. */
+function latencyHistogram(temporality: Temporality) {
+  const batch = new MetricBatch();
+  const scope = batch.addScope(batch.addResource());
+  const h = batch.addMetric(scope, { name: 'latency', type: MetricType.Histogram, temporality });
+  return { batch, scope, h };
+}
+
 describe('aggregate processor', () => {
   it('sums delta points across dropped attributes, preserving totals (property)', async () => {
     await fc.assert(
@@ -129,13 +137,7 @@ describe('aggregate processor', () => {
   it('does not merge a histogram whose bounds differ, even where an empty range starts', async () => {
     const out = new Capture();
     const p = processor([{ metrics: ['latency'], drop_attributes: ['host'] }], out);
-    const batch = new MetricBatch();
-    const scope = batch.addScope(batch.addResource());
-    const h = batch.addMetric(scope, {
-      name: 'latency',
-      type: MetricType.Histogram,
-      temporality: Temporality.Delta,
-    });
+    const { batch, h } = latencyHistogram(Temporality.Delta);
     // No bounds twice (the second is compared and found equal), then one bound: all three
     // ranges start at the same place in the batch.
     for (const host of ['a', 'b']) {
@@ -165,13 +167,7 @@ describe('aggregate processor', () => {
   it('merges histograms bucket by bucket and exponential histograms at the coarser scale', async () => {
     const out = new Capture();
     const p = processor([{ metrics: ['latency*'], drop_attributes: ['host'] }], out);
-    const batch = new MetricBatch();
-    const scope = batch.addScope(batch.addResource());
-    const h = batch.addMetric(scope, {
-      name: 'latency',
-      type: MetricType.Histogram,
-      temporality: Temporality.Delta,
-    });
+    const { batch, scope, h } = latencyHistogram(Temporality.Delta);
     const e = batch.addMetric(scope, {
       name: 'latency.exp',
       type: MetricType.ExponentialHistogram,
@@ -245,13 +241,7 @@ describe('aggregate processor', () => {
     // Times past 2^32 ns, so both halves of the u64 words matter.
     const t = (n: number) => 10_000_000_000n + BigInt(n);
     const send = async (rows: [string, number, number[], bigint][]) => {
-      const batch = new MetricBatch();
-      const scope = batch.addScope(batch.addResource());
-      const h = batch.addMetric(scope, {
-        name: 'latency',
-        type: MetricType.Histogram,
-        temporality: Temporality.Cumulative,
-      });
+      const { batch, h } = latencyHistogram(Temporality.Cumulative);
       for (const [host, sum, bucketCounts, time] of rows) {
         batch.addHistogramPoint(batch.series(h, { host }), {
           startTime: t(0),
