@@ -11,7 +11,7 @@ import { decodeWriteRequest, encodeWriteRequest } from '../../src/codec/promethe
 import type { Collector } from '../../src/collector/collector.js';
 import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
 import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
-import { remoteWriteInto, startCollector } from '../helpers/collectors.js';
+import { otlpInto, remoteWriteInto } from '../helpers/collectors.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 
 const options = {
@@ -326,19 +326,11 @@ describe('sluice remote-writing into sluice', () => {
     await sink.start();
     const receiver = await remoteWriteInto(sink.url);
     receiving = receiver.collector;
-    sending = await startCollector(`
-receivers:
-  otlp:
-    protocols:
-      http: { endpoint: 127.0.0.1:0 }
-exporters:
-  prometheusremotewrite:
-    endpoint: ${receiver.writeUrl}
-    batch: { flush_interval: 10ms }
-service:
-  pipelines:
-    metrics: { receivers: [otlp], exporters: [prometheusremotewrite] }
-`);
+    sending = await otlpInto(
+      'prometheusremotewrite',
+      `    endpoint: ${receiver.writeUrl}
+    batch: { flush_interval: 10ms }`,
+    );
     const exporter = sending.exporters.get('prometheusremotewrite') as QueuedExporter;
     await exporter.consume(sampleBatch());
     await exporter.engine.forceFlush();
@@ -377,21 +369,13 @@ describe('prometheusremotewrite requests', () => {
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const collector = await startCollector(`
-receivers:
-  otlp:
-    protocols:
-      http: { endpoint: 127.0.0.1:0 }
-exporters:
-  prometheusremotewrite:
-    endpoint: http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/write
+    const collector = await otlpInto(
+      'prometheusremotewrite',
+      `    endpoint: http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/write
     bearer_token: t0k3n
     headers: { X-Scope-OrgID: tenant-7 }
-    target_info: { enabled: false }
-service:
-  pipelines:
-    metrics: { receivers: [otlp], exporters: [prometheusremotewrite] }
-`);
+    target_info: { enabled: false }`,
+    );
     try {
       const batch = new MetricBatch();
       const m = batch.addMetric(batch.addScope(batch.addResource()), {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Collector } from '../../src/collector/collector.js';
 import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
 import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
-import { remoteWriteInto, startCollector } from '../helpers/collectors.js';
+import { otlpInto, remoteWriteInto } from '../helpers/collectors.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 import { type RunningService, startService, waitForSeries } from '../helpers/services.js';
 
@@ -102,19 +102,11 @@ describe('sluice remote-writing through vmagent into VictoriaMetrics', () => {
     agent = await startService('vmagent', {
       VMAGENT_REMOTE_WRITE_URL: `${storage.url}/api/v1/write`,
     });
-    collector = await startCollector(`
-receivers:
-  otlp:
-    protocols:
-      http: { endpoint: 127.0.0.1:0 }
-exporters:
-  prometheusremotewrite:
-    endpoint: ${agent.url}/api/v1/write
-    batch: { flush_interval: 10ms }
-service:
-  pipelines:
-    metrics: { receivers: [otlp], exporters: [prometheusremotewrite] }
-`);
+    collector = await otlpInto(
+      'prometheusremotewrite',
+      `    endpoint: ${agent.url}/api/v1/write
+    batch: { flush_interval: 10ms }`,
+    );
   });
 
   afterAll(async () => {
