@@ -6,6 +6,7 @@ import { parseConfig } from '../../src/collector/config/load-config.js';
 import { encodeMetricsRequest, Temporality } from '../../src/index.js';
 import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
 import { monotonicSums } from '../helpers/batches.js';
+import { startCollector } from '../helpers/collectors.js';
 
 let collector: Collector | undefined;
 let admin: AdminServer | undefined;
@@ -17,8 +18,7 @@ afterEach(async () => {
 
 describe('admin /metrics', () => {
   it('reports what a processor dropped, by processor and reason', async () => {
-    collector = new Collector(
-      parseConfig(`
+    collector = await startCollector(`
 receivers:
   otlp:
     protocols:
@@ -35,10 +35,7 @@ service:
       receivers: [otlp]
       processors: [deltatocumulative]
       exporters: [debug]
-`),
-      pino({ level: 'silent' }),
-    );
-    await collector.start();
+`);
     admin = new AdminServer('127.0.0.1:0', () => collector);
     await admin.start();
 
