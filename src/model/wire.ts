@@ -49,6 +49,11 @@ export function writeVarint64(buf: Uint8Array, pos: number, lo: number, hi: numb
   return pos;
 }
 
+/** A signed 32-bit integer as protobuf's `sint32` varint value. */
+export function zigzag32(value: number): number {
+  return ((value << 1) ^ (value >> 31)) >>> 0;
+}
+
 /** Splits a safe integer into two's complement 32-bit halves (for int64 fields). */
 export function lowBits(value: number): number {
   return value >>> 0;

@@ -7,7 +7,14 @@ import {
 } from '../../model/index.js';
 import { keyValuesSize, retagKeyValues, writeKeyValues } from '../../model/key-value-bytes.js';
 import { utf8Length, writeUtf8 } from '../../model/utf8.js';
-import { copy8, varint64Size, varintSize, writeVarint, writeVarint64 } from '../../model/wire.js';
+import {
+  copy8,
+  varint64Size,
+  varintSize,
+  writeVarint,
+  writeVarint64,
+  zigzag32,
+} from '../../model/wire.js';
 import { type BatchLayout, layoutBatch } from '../batch-layout.js';
 
 /**
@@ -60,7 +67,7 @@ const i64Halves = new Uint32Array(i64.buffer);
 /** The attribute field tag of each point kind, indexed by `MetricType`. */
 const ATTRIBUTE_TAG = [0, 0x3a, 0x3a, 0x4a, 0x0a, 0x3a];
 /** The `Metric.data` oneof tag, indexed by `MetricType`. */
-const DATA_TAG = [0, 0x2a, 0x3a, 0x4a, 0x52, 0x5a];
+export const DATA_TAG = [0, 0x2a, 0x3a, 0x4a, 0x52, 0x5a];
 
 class RequestEncoder {
   readonly batch: MetricBatch;
@@ -574,10 +581,6 @@ function uint32FieldSize(value: number): number {
 
 function packedFixedSize(count: number): number {
   return count === 0 ? 0 : 1 + varintSize(count * 8) + count * 8;
-}
-
-function zigzag32(value: number): number {
-  return ((value << 1) ^ (value >> 31)) >>> 0;
 }
 
 function bucketsSize(offset: number, words: Uint32Array, start: number, length: number): number {

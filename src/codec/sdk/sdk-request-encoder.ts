@@ -11,7 +11,16 @@ import { toKeyValues } from '../../model/any-value.js';
 import { MetricType } from '../../model/index.js';
 import { encodeKeyValues, retagKeyValues } from '../../model/key-value-bytes.js';
 import { encodeUtf8 } from '../../model/utf8.js';
-import { highBits, lowBits, varint64Size, varintSize, writeVarint } from '../../model/wire.js';
+import {
+  highBits,
+  lowBits,
+  varint64Size,
+  varintSize,
+  writeVarint,
+  writeVarint64,
+  zigzag32,
+} from '../../model/wire.js';
+import { DATA_TAG } from '../protobuf/encode-request.js';
 import type { EncodedRequest } from '../protobuf/encoded-request.js';
 import { type ResolvedAttributes, SdkAttributeCache } from './attribute-cache.js';
 import { writeHrTime } from './hr-time.js';
@@ -43,13 +52,8 @@ export interface EncodeOptions {
   buffer?: (size: number) => Uint8Array;
 }
 
-/** The `Metric.data` oneof tag, indexed by `MetricType`. */
-const DATA_TAG = [0, 0x2a, 0x3a, 0x4a, 0x52, 0x5a];
-/** The attribute field tag of each point kind, indexed by `MetricType`. */
-const ATTRIBUTE_TAG = [0, 0x3a, 0x3a, 0x4a, 0x0a, 0x3a];
 /** Room a wrapper's length takes: always five bytes, so it can be written after its body. */
 const WRAPPER_LENGTH = 5;
-const TWO_32 = 4294967296;
 
 const f64 = new Float64Array(1);
 const f64Words = new Uint32Array(f64.buffer);
@@ -101,15 +105,16 @@ export class SdkRequestEncoder {
   /** Per instrument, its points' start times by position (see `StartTimes`). */
   #startTimes = new Map<string, StartTimes>();
   #starts: StartTimes = newStartTimes();
-  /** The point being written: its start and end times as u64 halves, and their field bytes. */
+  /** The point being written: its start time as u64 halves. */
   #startLo = 0;
   #startHi = 0;
+  /**
+   * The SDK stamps a collection's points with one end-time array: the last one seen, and its
+   * conversion.
+   */
+  #endArray: HrTime | undefined;
   #endLo = 0;
   #endHi = 0;
-  /** The SDK stamps a collection's points with one end-time array: converted once. */
-  #endArray: HrTime | undefined;
-  #endArrayLo = 0;
-  #endArrayHi = 0;
   /** A histogram instrument's bounds, packed once per export. */
   #bounds: readonly number[] | undefined;
   #boundsBytes: Uint8Array = new Uint8Array(0);
@@ -366,11 +371,9 @@ export class SdkRequestEncoder {
     if (end !== this.#endArray) {
       this.#endArray = end;
       writeHrTime(timeWords, 0, end);
-      this.#endArrayLo = timeWords[0];
-      this.#endArrayHi = timeWords[1];
+      this.#endLo = timeWords[0];
+      this.#endHi = timeWords[1];
     }
-    this.#endLo = this.#endArrayLo;
-    this.#endHi = this.#endArrayHi;
     return (
       (this.#startLo === 0 && this.#startHi === 0 ? 0 : 9) +
       (this.#endLo === 0 && this.#endHi === 0 ? 0 : 9)
@@ -430,7 +433,7 @@ export class SdkRequestEncoder {
   #count(tag: number, count: number): void {
     if (count === 0) return;
     this.#out[this.#pos++] = tag;
-    this.#words(count >>> 0, count > 0xffffffff ? Math.floor(count / TWO_32) >>> 0 : 0);
+    this.#words(lowBits(count), highBits(count));
   }
 
   /** Copies point `k`'s cached attribute entries (tagged `0x0a`) and retags each as `tag`. */
@@ -498,7 +501,7 @@ export class SdkRequestEncoder {
       for (let k = 0; k < counts.length; k++, pos += 8) {
         const c = counts[k];
         view.setUint32(pos, c >>> 0, true);
-        view.setUint32(pos + 4, c > 0xffffffff ? Math.floor(c / TWO_32) >>> 0 : 0, true);
+        view.setUint32(pos + 4, c > 0xffffffff ? highBits(c) : 0, true);
       }
       this.#pos = pos;
     }
@@ -522,7 +525,7 @@ export class SdkRequestEncoder {
   ): void {
     const h = dp.value;
     const out = this.#out;
-    this.#attributesField(attributes, k, ATTRIBUTE_TAG[MetricType.ExponentialHistogram]);
+    this.#attributesField(attributes, k, 0x0a);
     this.#times();
     this.#count(0x21, h.count);
     if (h.sum !== undefined) {
@@ -557,19 +560,12 @@ export class SdkRequestEncoder {
     if (counts.length === 0) return;
     out[this.#pos++] = 0x12;
     this.#pos = writeVarint(out, this.#pos, packedVarintsSize(counts));
+    let pos = this.#pos;
     for (let k = 0; k < counts.length; k++) {
       const c = counts[k];
-      let lo = c >>> 0;
-      let hi = c > 0xffffffff ? Math.floor(c / TWO_32) >>> 0 : 0;
-      let pos = this.#pos;
-      while (hi !== 0 || lo > 0x7f) {
-        out[pos++] = (lo & 0x7f) | 0x80;
-        lo = ((lo >>> 7) | (hi << 25)) >>> 0;
-        hi >>>= 7;
-      }
-      out[pos++] = lo;
-      this.#pos = pos;
+      pos = writeVarint64(out, pos, lowBits(c), c > 0xffffffff ? highBits(c) : 0);
     }
+    this.#pos = pos;
   }
 }
 
@@ -623,13 +619,9 @@ function packedVarintsSize(counts: readonly number[]): number {
   let size = 0;
   for (let k = 0; k < counts.length; k++) {
     const c = counts[k];
-    size += c <= 0xffffffff ? varintSize(c) : varint64Size(c >>> 0, Math.floor(c / TWO_32) >>> 0);
+    size += c <= 0xffffffff ? varintSize(c) : varint64Size(lowBits(c), highBits(c));
   }
   return size;
-}
-
-function zigzag32(value: number): number {
-  return ((value << 1) ^ (value >> 31)) >>> 0;
 }
 
 function stringField(tag: number, text: string): Uint8Array {
