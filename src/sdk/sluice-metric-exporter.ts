@@ -111,11 +111,11 @@ export class SluiceMetricExporter implements PushMetricExporter {
     this.#temporality = temporality;
     this.#shutdownDeadlineMs = options.shutdownDeadlineMillis ?? 30_000;
     // OTLP/JSON encodes ~5x slower than protobuf: smaller requests keep each encode short.
-    const batch = {
+    this.#batch = {
+      ...DEFAULT_BATCH,
       maxPoints: protocol === 'http/json' ? 2048 : DEFAULT_BATCH.maxPoints,
       ...options.batch,
     };
-    this.#batch = { ...DEFAULT_BATCH, ...batch };
     const sender: Sender =
       options.sender ??
       (options.file ? new FileSender(options.file) : undefined) ??
@@ -166,7 +166,7 @@ export class SluiceMetricExporter implements PushMetricExporter {
       // export() wait for room keeps memory flat and lets batches be reused, and the wait is
       // capped so a dead backend fails exports instead of piling them up.
       queue,
-      batch,
+      batch: this.#batch,
       retry: options.retry,
       circuitBreaker: options.circuitBreaker,
       numConsumers: options.numConsumers,
