@@ -640,16 +640,6 @@ function lengthDelimited(tag: number, body: Uint8Array): Uint8Array {
   return out;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 /** The `resource` field of `ResourceMetrics` (mapped as `MetricBatch.addResource` does). */
 function resourceInfo(resourceMetrics: ResourceMetrics): Uint8Array {
   const attributes = encodeKeyValues(toKeyValues(resourceMetrics.resource.attributes), 0x0a);
@@ -661,7 +651,7 @@ function scopeInfo(scopeMetrics: ScopeMetrics): Uint8Array {
   const { scope } = scopeMetrics;
   return lengthDelimited(
     0x0a,
-    concat(stringField(0x0a, scope.name), stringField(0x12, scope.version ?? '')),
+    Buffer.concat([stringField(0x0a, scope.name), stringField(0x12, scope.version ?? '')]),
   );
 }
 
@@ -669,11 +659,11 @@ function metricHeader(metric: MetricData): MetricHeader {
   const { descriptor } = metric;
   const type = metricType(metric.dataPointType);
   const temporality = otlpTemporality(metric);
-  const fields = concat(
+  const fields = Buffer.concat([
     stringField(0x0a, descriptor.name),
     stringField(0x12, descriptor.description),
     stringField(0x1a, descriptor.unit),
-  );
+  ]);
   const trailer: number[] = [];
   if (type !== MetricType.Gauge && temporality !== 0) trailer.push(0x10, temporality);
   if (metric.dataPointType === SDK_SUM && metric.isMonotonic) trailer.push(0x18, 1);
