@@ -280,6 +280,13 @@ export class AttributeTable {
   }
 }
 
+/** FNV-1a over a string's UTF-16 code units: for names, hashed once and kept. */
+export function hashText(text: string): number {
+  let hash = SEED;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash;
+}
+
 /** The attribute set hash of `bytes[start, end)` (see `hashRange`). */
 export function hashBytes(bytes: Uint8Array, start = 0, end = bytes.length): number {
   return hashRange(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), start, end);

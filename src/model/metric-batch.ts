@@ -1,6 +1,6 @@
 import type { AttributesInput, KeyValue } from './any-value.js';
 import { toKeyValues } from './any-value.js';
-import { AttributeTable, type AttributeTableState } from './attribute-table.js';
+import { AttributeTable, type AttributeTableState, hashText } from './attribute-table.js';
 import { InvalidMetricDataError } from './errors.js';
 import { IdHashIndex, type IdHashIndexState } from './id-hash-index.js';
 import { DistributionColumns, PointColumns } from './point-columns.js';
@@ -235,12 +235,11 @@ export class MetricBatch {
     return Math.imul(hash ^ this.#nameHash(this.#seriesMetric[series]), 0x01000193) | 0;
   }
 
-  /** FNV-1a of metric `m`'s name, kept per metric: a batch has many series per metric. */
+  /** The hash of metric `m`'s name, kept per metric: a batch has many series per metric. */
   #nameHash(m: number): number {
     const name = this.metrics[m].name;
     if (this.#nameHashOf[m] === name) return this.#nameHashValue[m];
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
+    const hash = hashText(name);
     this.#nameHashOf[m] = name;
     this.#nameHashValue[m] = hash;
     return hash;

@@ -8,6 +8,7 @@ import type {
   ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { toKeyValues } from '../../model/any-value.js';
+import { hashText } from '../../model/attribute-table.js';
 import { MetricType } from '../../model/index.js';
 import { encodeKeyValues, retagKeyValues } from '../../model/key-value-bytes.js';
 import { encodeUtf8 } from '../../model/utf8.js';
@@ -677,10 +678,4 @@ function metricHeader(metric: MetricData): MetricHeader {
     seriesSeed,
     int: descriptor.valueType === VALUE_TYPE_INT,
   };
-}
-
-function hashText(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let k = 0; k < text.length; k++) hash = Math.imul(hash ^ text.charCodeAt(k), 0x01000193);
-  return hash | 0;
 }
