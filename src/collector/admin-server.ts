@@ -92,6 +92,12 @@ export class AdminServer {
           labels,
           s.malformed,
         );
+        out.counter(
+          'sluice_receiver_scanned_requests_total',
+          'Requests the pipeline took without decoding them into a batch (its fast path)',
+          labels,
+          s.scanned,
+        );
         for (const [reason, value] of Object.entries(s.refused)) {
           out.counter(
             'sluice_receiver_refused_points_total',
@@ -234,6 +240,7 @@ interface ReceiverStatsLike {
   received: number;
   accepted: number;
   malformed: number;
+  scanned: number;
   refused: Record<string, number>;
 }
 

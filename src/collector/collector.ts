@@ -1,10 +1,29 @@
 import type { Logger } from 'pino';
+import { MetricsRequestScanner } from '../codec/protobuf/scan-request.js';
 import type { Exporter } from '../exporters/helper/queued-exporter.js';
 import type { Component, Consumer } from '../model/consumer.js';
+import { isRequestVisitor } from '../model/request-visitor.js';
 import { DecodePool, decodeThreadsFor } from '../receivers/decode-pool.js';
 import type { CollectorConfig } from './config/load-config.js';
 import { FanOut } from './fan-out.js';
 import { exporters, processors, receivers } from './registry.js';
+
+/**
+ * The fast path of a pipeline whose first processor takes scanned requests (the aggregate
+ * processor): OTLP protobuf bodies go to it without a batch, counted like batches.
+ */
+function scannerOf(
+  component: Consumer,
+  counts: { in: number },
+): ((body: Uint8Array) => number) | undefined {
+  if (!isRequestVisitor(component)) return undefined;
+  const scanner = new MetricsRequestScanner(component);
+  return (body) => {
+    const points = scanner.scan(body);
+    if (points > 0) counts.in += points;
+    return points;
+  };
+}
 
 interface Listening {
   readonly listening: boolean;
@@ -61,6 +80,7 @@ export class Collector {
             counts.in += batch.pointCount;
             return component.consume(batch);
           },
+          consumeOtlpProtobuf: scannerOf(component, counts),
         };
       }
       for (const id of pipeline.receivers) {

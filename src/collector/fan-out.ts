@@ -18,6 +18,13 @@ export class FanOut implements Consumer {
     this.#logger = logger;
   }
 
+  /** The one consumer's fast path (with several, each needs its own copy: none). */
+  consumeOtlpProtobuf(body: Uint8Array): number {
+    const targets = this.#consumers;
+    if (targets.length !== 1) return -1;
+    return targets[0].consumer.consumeOtlpProtobuf?.(body) ?? -1;
+  }
+
   async consume(batch: MetricBatch): Promise<void> {
     const targets = this.#consumers;
     if (targets.length === 1) return targets[0].consumer.consume(batch);

@@ -163,6 +163,10 @@ export class AttributeTable {
   get arena(): Uint8Array {
     return this.#arena;
   }
+  /** A view of all of `arena`, for word-wise reads. */
+  get arenaView(): DataView {
+    return this.#arenaView;
+  }
   start(id: number): number {
     return this.#starts[id];
   }
@@ -330,7 +334,8 @@ function mixBlock(hash: number, word: number): number {
   return (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) | 0;
 }
 
-function sameBytes(
+/** Whether `a[aStart, +length)` and `b[bStart, +length)` hold the same bytes (word-wise). */
+export function sameBytes(
   a: DataView,
   aStart: number,
   b: DataView,

@@ -8,6 +8,13 @@ import type { MetricBatch } from './metric-batch.js';
  */
 export interface Consumer {
   consume(batch: MetricBatch): Promise<void>;
+  /**
+   * A fast path some pipelines offer: takes a whole OTLP protobuf
+   * `ExportMetricsServiceRequest` body as received, without a batch, and returns its point
+   * count (accepted, as `consume` resolving); or returns -1 having changed nothing, and the
+   * caller decodes the body and calls `consume`. The body is only read during the call.
+   */
+  consumeOtlpProtobuf?(body: Uint8Array): number;
 }
 
 /** Every receiver, processor and exporter: started once, shut down once (twice is a no-op). */

@@ -1,5 +1,23 @@
+import type { KeyValue } from '../model/any-value.js';
 import { bytesKey, encodeKeyValues } from '../model/key-value-bytes.js';
 import type { MetricBatch } from '../model/metric-batch.js';
+import type { MetricType } from '../model/types.js';
+
+/** Identity of a resource: its attributes in wire form and its schema URL. */
+export function resourceKey(attributes: readonly KeyValue[], schemaUrl: string): string {
+  return `${bytesKey(encodeKeyValues(attributes))}\u0001${schemaUrl}`;
+}
+
+/** The resource, scope and metric part of a series key (`SeriesKeys#metricPrefix`). */
+export function metricPrefix(
+  resource: string,
+  scopeName: string,
+  scopeVersion: string,
+  name: string,
+  type: MetricType,
+): string {
+  return `${resource}\u0001${scopeName}\u0001${scopeVersion}\u0001${name}\u0001${type}\u0001`;
+}
 
 /**
  * Identity of a series across batches, for stateful processors: resource, scope, metric name
@@ -14,16 +32,12 @@ export class SeriesKeys {
 
   constructor(batch: MetricBatch) {
     this.#batch = batch;
-    const resourceKeys = batch.resources.map(
-      (r) => `${bytesKey(encodeKeyValues(r.attributes))}\u0001${r.schemaUrl}`,
-    );
+    const resourceKeys = batch.resources.map((r) => resourceKey(r.attributes, r.schemaUrl));
     this.#resourceKeys = resourceKeys;
-    const scopeKeys = batch.scopes.map(
-      (s) => `${resourceKeys[s.resource]}\u0001${s.name}\u0001${s.version}`,
-    );
-    this.#metricPrefix = batch.metrics.map(
-      (m) => `${scopeKeys[m.scope]}\u0001${m.name}\u0001${m.type}\u0001`,
-    );
+    this.#metricPrefix = batch.metrics.map((m) => {
+      const scope = batch.scopes[m.scope];
+      return metricPrefix(resourceKeys[scope.resource], scope.name, scope.version, m.name, m.type);
+    });
   }
 
   /** Identity of resource `r`. */

@@ -12,9 +12,24 @@ export class ReceiverStats {
   readonly refused: Record<string, number> = {};
   /** Requests that could not be decoded. */
   malformed = 0;
+  /** Requests the pipeline took as they were, without decoding (`consumeOtlpProtobuf`). */
+  scanned = 0;
 
   refuse(reason: string, points: number): void {
     this.refused[reason] = (this.refused[reason] ?? 0) + points;
+  }
+
+  /**
+   * Offers an OTLP protobuf body to the pipeline's fast path (`consumeOtlpProtobuf`); true
+   * when the pipeline took all of it, false when it must be decoded and `forward`ed.
+   */
+  offerOtlpProtobuf(next: Consumer, body: Uint8Array): boolean {
+    const points = next.consumeOtlpProtobuf?.(body) ?? -1;
+    if (points < 0) return false;
+    this.scanned++;
+    this.received += points;
+    this.accepted += points;
+    return true;
   }
 
   /**

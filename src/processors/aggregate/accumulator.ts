@@ -1,6 +1,7 @@
 import { hashBytes } from '../../model/attribute-table.js';
 import type { PointColumns } from '../../model/point-columns.js';
 import type { PointView } from '../../model/point-view.js';
+import type { PointRecord } from '../../model/request-visitor.js';
 import {
   type MetricDescriptor,
   type Resource,
@@ -116,18 +117,13 @@ export function timeOf(hi: number, lo: number): bigint {
   return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
-/** Marks `out` updated by point `i`: earliest start, latest time. */
-export function widenTimes(out: OutputSeries, points: PointColumns, i: number): void {
-  const start = points.startTime.u32;
-  const startHi = start[2 * i + 1];
-  const startLo = start[2 * i];
+/** Marks `out` updated by point `p`: earliest start, latest time. */
+export function widenTimes(out: OutputSeries, p: PointRecord): void {
+  const { startHi, startLo, timeHi, timeLo } = p;
   if ((startHi | startLo) !== 0 && before(startHi, startLo, out.startHi, out.startLo)) {
     out.startHi = startHi;
     out.startLo = startLo;
   }
-  const time = points.time.u32;
-  const timeHi = time[2 * i + 1];
-  const timeLo = time[2 * i];
   if (before(out.timeHi, out.timeLo, timeHi, timeLo)) {
     out.timeHi = timeHi;
     out.timeLo = timeLo;
@@ -136,22 +132,15 @@ export function widenTimes(out: OutputSeries, points: PointColumns, i: number): 
 }
 
 /** A gauge point: the latest value wins (ties to the later arrival); `mean` also averages. */
-export function addGauge(
-  out: OutputSeries,
-  value: number,
-  points: PointColumns,
-  i: number,
-  mode: 'last' | 'mean',
-): void {
+export function addGauge(out: OutputSeries, p: PointRecord, mode: 'last' | 'mean'): void {
   if (mode === 'mean') {
-    out.sum += value;
+    out.sum += p.value;
     out.samples++;
   }
-  const time = points.time.u32;
-  if (!before(time[2 * i + 1], time[2 * i], out.lastHi, out.lastLo)) {
-    out.last = value;
-    out.lastHi = time[2 * i + 1];
-    out.lastLo = time[2 * i];
+  if (!before(p.timeHi, p.timeLo, out.lastHi, out.lastLo)) {
+    out.last = p.value;
+    out.lastHi = p.timeHi;
+    out.lastLo = p.timeLo;
   }
 }
 

@@ -1,13 +1,22 @@
+import type { KeyValue } from '../../model/any-value.js';
 import { AttributeProjection } from '../../model/attribute-projection.js';
+import { hashRange } from '../../model/attribute-table.js';
 import { BatchCopier } from '../../model/batch-copier.js';
 import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
 import { bytesKey } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
+import type { PointColumns } from '../../model/point-columns.js';
 import { PointView } from '../../model/point-view.js';
+import {
+  type MetricsRequestVisitor,
+  PointRecord,
+  type ScannedMetric,
+} from '../../model/request-visitor.js';
 import { MetricType, PointBits, Temporality } from '../../model/types.js';
 import { u64Number } from '../../model/wire.js';
+import { growInt32 } from '../../model/words64.js';
 import { ScheduledEmitter } from '../scheduled-emitter.js';
-import { SeriesKeys } from '../series-key.js';
+import { metricPrefix, resourceKey, SeriesKeys } from '../series-key.js';
 import {
   addExponential,
   addGauge,
@@ -47,7 +56,7 @@ const TWO_32 = 2 ** 32;
  * and bytes in `InputSeriesTable`, its output by index, and sums, gauges and histograms
  * merge without allocating.
  */
-export class AggregateProcessor implements Consumer, Component {
+export class AggregateProcessor implements Consumer, Component, MetricsRequestVisitor {
   readonly id: string;
   readonly #next: Consumer;
   readonly #rules: { rule: AggregateRule; patterns: RegExp[] }[];
@@ -62,11 +71,28 @@ export class AggregateProcessor implements Consumer, Component {
   /** One bounds array per distinct layout, shared by the outputs that use it. */
   readonly #boundsLayouts = new Map<string, Float64Array>();
   /**
-   * The last (batch bounds range, output bounds) found equal in this `consume`: a decoded
-   * batch keeps one range for a metric's equal bounds, so most points skip the comparison.
+   * The last (bounds bytes, output bounds) found equal in this `consume`: a decoded batch
+   * keeps one range for a metric's equal bounds, so most points skip the comparison.
    */
-  #checkedStart = -1;
+  #checkedAt = -1;
+  #checkedView: DataView | undefined;
   #checkedBounds: Float64Array | undefined;
+  /** The rule of each metric name seen (null: none), so a name's globs run once. */
+  readonly #ruleByName = new Map<string, AggregateRule | null>();
+  /** A scanned request: the input of each checked point, in order, and how many were taken. */
+  #scanned = new Int32Array(1024);
+  #scannedCount = 0;
+  #taken = 0;
+  #scanNow = 0;
+  /** The input the next scanned point most likely belongs to (see `checkPoint`). */
+  #predicted = 0;
+  /** The metric whose points are being scanned. */
+  #scan: { metricId: number; type: MetricType; temporality: Temporality; gauge: 'last' | 'mean' } =
+    { metricId: -1, type: MetricType.Empty, temporality: Temporality.Unspecified, gauge: 'last' };
+  /** The scanned resource's key, computed once while the scanner hands over the same attributes. */
+  #scanResourceAttributes: readonly KeyValue[] | undefined;
+  #scanResourceSchemaUrl = '';
+  #scanResourceKey = '';
   readonly #emitter: ScheduledEmitter;
   readonly #logger: ComponentSettings['logger'];
   readonly #clock: () => number;
@@ -115,11 +141,11 @@ export class AggregateProcessor implements Consumer, Component {
     const ruleOf = batch.metrics.map((metric) =>
       metric.type === MetricType.Summary || metric.type === MetricType.Empty
         ? undefined
-        : this.#rules.find((r) => r.patterns.some((p) => p.test(metric.name)))?.rule,
+        : this.#ruleFor(metric.name),
     );
     if (!ruleOf.some((rule) => rule !== undefined)) return this.#next.consume(batch);
     const keys = new SeriesKeys(batch);
-    this.#checkedStart = -1;
+    this.#checkedAt = -1;
     const metricIds = ruleOf.map((rule, m) => (rule ? this.#metricId(batch, keys, m) : -1));
     const seriesInput = new Int32Array(batch.seriesCount).fill(-1);
     // Known inputs first, in a loop of lookups only: each one is a few dependent cache misses
@@ -137,6 +163,10 @@ export class AggregateProcessor implements Consumer, Component {
     const points = batch.points;
     const series = points.series;
     const view = new PointView(batch);
+    const record = new PointRecord();
+    const d = batch.distributions;
+    record.counts = viewOf(d.bucketCounts.u32);
+    record.bounds = viewOf(d.floats);
     const now = this.#clock();
     let matched = 0;
     for (let i = 0; i < batch.pointCount; i++) {
@@ -150,31 +180,15 @@ export class AggregateProcessor implements Consumer, Component {
         input = this.#inputOf(batch, keys, rule, metricIds[m], s, i);
         seriesInput[s] = input;
       }
-      this.#inputs.lastSeen[input] = now;
-      const out = this.#outputs[this.#inputs.output[input]];
-      out.seenAt = now;
       const metric = batch.metrics[m];
-      switch (metric.type) {
-        case MetricType.Gauge:
-          widenTimes(out, points, i);
-          addGauge(out, numberValue(batch, i), points, i, rule.gauge);
-          break;
-        case MetricType.Sum:
-          widenTimes(out, points, i);
-          out.value += this.#sumChange(input, metric.temporality, batch, i);
-          break;
-        case MetricType.Histogram:
-          if (this.#addHistogram(out, input, metric.temporality, batch, i)) {
-            widenTimes(out, points, i);
-          } else {
-            this.#emitter.count('histogram_bounds_differ', 1);
-          }
-          break;
-        case MetricType.ExponentialHistogram:
-          widenTimes(out, points, i);
-          view.at(i);
-          addExponential(out, view, this.#exponentialChange(input, view));
-          break;
+      if (metric.type === MetricType.ExponentialHistogram) {
+        const out = this.#touch(input, now);
+        view.at(i);
+        widenTimes(out, readTimes(record, points, i));
+        addExponential(out, view, this.#exponentialChange(input, view));
+      } else {
+        readPoint(record, batch, metric.type, i);
+        this.#merge(input, metric.type, metric.temporality, rule.gauge, record, now);
       }
     }
     if (matched === batch.pointCount) return;
@@ -183,6 +197,113 @@ export class AggregateProcessor implements Consumer, Component {
       keep: (i) => !ruleOf[batch.seriesMetric(batch.points.series[i])],
     });
     await this.#next.consume(copier.target);
+  }
+
+  /** Starts a scanned request (see `MetricsRequestVisitor`). */
+  beginScan(): void {
+    this.#scanNow = this.#clock();
+    this.#scannedCount = 0;
+    this.#taken = 0;
+    this.#checkedAt = -1;
+  }
+
+  visitMetric(metric: ScannedMetric): boolean {
+    const rule = this.#ruleFor(metric.name);
+    if (!rule) return false;
+    if (
+      metric.resourceAttributes !== this.#scanResourceAttributes ||
+      metric.resourceSchemaUrl !== this.#scanResourceSchemaUrl
+    ) {
+      this.#scanResourceAttributes = metric.resourceAttributes;
+      this.#scanResourceSchemaUrl = metric.resourceSchemaUrl;
+      this.#scanResourceKey = resourceKey(metric.resourceAttributes, metric.resourceSchemaUrl);
+    }
+    const prefix = metricPrefix(
+      this.#scanResourceKey,
+      metric.scopeName,
+      metric.scopeVersion,
+      metric.name,
+      metric.type,
+    );
+    const id = this.#metricIds.get(`${prefix}${metric.temporality}\u0001${metric.unit}`);
+    if (id === undefined) return false;
+    this.#scan = {
+      metricId: id,
+      type: metric.type,
+      temporality: metric.temporality,
+      gauge: rule.gauge,
+    };
+    return true;
+  }
+
+  checkPoint(point: PointRecord): boolean {
+    // Senders repeat their series in the same order (an SDK walks its instruments the same
+    // way every collection), and inputs are numbered in the order they were first seen: the
+    // input after the previous point's is nearly always this point's, found with one compare
+    // of memory read in order — no hash and no probe at a random place of the index.
+    const { metricId } = this.#scan;
+    const { set, setStart, setEnd } = point;
+    const inputs = this.#inputs;
+    let input = this.#predicted;
+    if (!inputs.is(input, metricId, set, setStart, setEnd)) {
+      input = inputs.findBytes(metricId, set, setStart, setEnd, hashRange(set, setStart, setEnd));
+      if (input === -1) return false;
+    }
+    this.#predicted = input + 1;
+    if (this.#scannedCount === this.#scanned.length) {
+      this.#scanned = growInt32(this.#scanned, this.#scanned.length * 2);
+    }
+    this.#scanned[this.#scannedCount++] = input;
+    return true;
+  }
+
+  takePoint(point: PointRecord): void {
+    const { type, temporality, gauge } = this.#scan;
+    this.#merge(this.#scanned[this.#taken++], type, temporality, gauge, point, this.#scanNow);
+  }
+
+  #ruleFor(name: string): AggregateRule | undefined {
+    let rule = this.#ruleByName.get(name);
+    if (rule === undefined) {
+      rule = this.#rules.find((r) => r.patterns.some((p) => p.test(name)))?.rule ?? null;
+      // Names are few; past a bound (odd data) they are matched every time.
+      if (this.#ruleByName.size < 10_000) this.#ruleByName.set(name, rule);
+    }
+    return rule ?? undefined;
+  }
+
+  /** Marks input `input` and its output seen at `now`; returns the output. */
+  #touch(input: number, now: number): OutputSeries {
+    this.#inputs.lastSeen[input] = now;
+    const out = this.#outputs[this.#inputs.output[input]];
+    out.seenAt = now;
+    return out;
+  }
+
+  /** Merges a gauge, sum or explicit histogram point of input `input` into its output. */
+  #merge(
+    input: number,
+    type: MetricType,
+    temporality: Temporality,
+    gauge: 'last' | 'mean',
+    p: PointRecord,
+    now: number,
+  ): void {
+    const out = this.#touch(input, now);
+    switch (type) {
+      case MetricType.Gauge:
+        widenTimes(out, p);
+        addGauge(out, p, gauge);
+        break;
+      case MetricType.Sum:
+        widenTimes(out, p);
+        out.value += this.#sumChange(input, temporality, p);
+        break;
+      case MetricType.Histogram:
+        if (this.#addHistogram(out, input, temporality, p)) widenTimes(out, p);
+        else this.#emitter.count('histogram_bounds_differ', 1);
+        break;
+    }
   }
 
   #metricId(batch: MetricBatch, keys: SeriesKeys, m: number): number {
@@ -233,20 +354,19 @@ export class AggregateProcessor implements Consumer, Component {
       );
       this.#outputIndex.set(outputKey, output);
     }
-    return this.#inputs.add(metricId, output);
+    return this.#inputs.add(metricId, output, batch.attributes, set);
   }
 
   /**
    * What a sum point adds: itself when delta; when cumulative, the change since the input's
    * previous point (all of it after a reset, nothing for a point not newer than that one).
    */
-  #sumChange(input: number, temporality: Temporality, batch: MetricBatch, i: number): number {
-    const value = numberValue(batch, i);
+  #sumChange(input: number, temporality: Temporality, p: PointRecord): number {
+    const value = p.value;
     if (temporality !== Temporality.Cumulative) return value;
     const t = this.#inputs;
-    const time = batch.points.time.u32;
-    const hi = time[2 * i + 1];
-    const lo = time[2 * i];
+    const hi = p.timeHi;
+    const lo = p.timeLo;
     const hadPrevious = t.hasPrevious[input] === 1;
     if (hadPrevious && !before(t.previousHi[input], t.previousLo[input], hi, lo)) return 0;
     const previous = t.previousValue[input];
@@ -262,39 +382,37 @@ export class AggregateProcessor implements Consumer, Component {
     out: OutputSeries,
     input: number,
     temporality: Temporality,
-    batch: MetricBatch,
-    i: number,
+    p: PointRecord,
   ): boolean {
-    const points = batch.points;
-    const d = batch.distributions;
-    const row = points.detail[i];
-    const boundsStart = d.boundsStart[row];
-    const boundsLength = d.boundsLength[row];
+    const boundsLength = p.boundsLength;
     if (!out.bounds || !out.counts) {
-      out.bounds = this.#sharedBounds(d.floats.subarray(boundsStart, boundsStart + boundsLength));
+      const bounds = new Float64Array(boundsLength);
+      for (let k = 0; k < boundsLength; k++)
+        bounds[k] = p.bounds.getFloat64(p.boundsAt + 8 * k, true);
+      out.bounds = this.#sharedBounds(bounds);
       out.counts = new Float64Array(boundsLength + 1);
     } else if (
-      this.#checkedStart !== boundsStart ||
+      this.#checkedAt !== p.boundsAt ||
+      this.#checkedView !== p.bounds ||
       this.#checkedBounds !== out.bounds ||
       // An empty range starts where the next one does: the length tells them apart.
       out.bounds.length !== boundsLength
     ) {
-      if (!sameBounds(out.bounds, d.floats, boundsStart, boundsLength)) return false;
-      this.#checkedStart = boundsStart;
+      if (!sameBounds(out.bounds, p.bounds, p.boundsAt, boundsLength)) return false;
+      this.#checkedAt = p.boundsAt;
+      this.#checkedView = p.bounds;
       this.#checkedBounds = out.bounds;
     }
-    const bits = points.bits[i];
-    const count = u64Number(d.total.u32, row);
-    const sum = bits & PointBits.HasSum ? points.value.f64[i] : 0;
-    const countsAt = d.positiveStart[row];
-    const n = Math.min(d.positiveLength[row], out.counts.length);
-    const bucketWords = d.bucketCounts.u32;
+    const count = p.count;
+    const sum = p.bits & PointBits.HasSum ? p.sum : 0;
+    const words = p.counts;
+    const countsAt = p.countsAt;
+    const n = Math.min(p.countsLength, out.counts.length);
     const counts = out.counts;
     if (temporality === Temporality.Cumulative) {
       const t = this.#inputs;
-      const time = points.time.u32;
-      const hi = time[2 * i + 1];
-      const lo = time[2 * i];
+      const hi = p.timeHi;
+      const lo = p.timeLo;
       const hadPrevious = t.hasPrevious[input] === 1;
       if (hadPrevious && !before(t.previousHi[input], t.previousLo[input], hi, lo)) return true;
       const sameLayout = t.countsLength[input] === n;
@@ -302,10 +420,10 @@ export class AggregateProcessor implements Consumer, Component {
       const previous = t.counts;
       let reset = !hadPrevious || !sameLayout || count < t.previousValue[input];
       for (let k = 0; k < n && !reset; k++) {
-        if (u64Number(bucketWords, countsAt + k) < previous[at + k]) reset = true;
+        if (u64At(words, countsAt + 8 * k) < previous[at + k]) reset = true;
       }
       for (let k = 0; k < n; k++) {
-        const c = u64Number(bucketWords, countsAt + k);
+        const c = u64At(words, countsAt + 8 * k);
         counts[k] += reset ? c : c - previous[at + k];
         previous[at + k] = c;
       }
@@ -317,12 +435,12 @@ export class AggregateProcessor implements Consumer, Component {
       t.previousValue[input] = count;
       t.previousSum[input] = sum;
     } else {
-      for (let k = 0; k < n; k++) counts[k] += u64Number(bucketWords, countsAt + k);
+      for (let k = 0; k < n; k++) counts[k] += u64At(words, countsAt + 8 * k);
       out.count += count;
       out.histogramSum += sum;
     }
-    if (bits & PointBits.HasMin) out.min = Math.min(out.min, d.min[row]);
-    if (bits & PointBits.HasMax) out.max = Math.max(out.max, d.max[row]);
+    if (p.bits & PointBits.HasMin) out.min = Math.min(out.min, p.min);
+    if (p.bits & PointBits.HasMax) out.max = Math.max(out.max, p.max);
     return true;
   }
 
@@ -439,20 +557,56 @@ export const aggregateProcessorFactory = {
   },
 };
 
-/** A number point's value as a double (int64 through its halves, no bigint). */
-function numberValue(batch: MetricBatch, i: number): number {
-  const points = batch.points;
-  if ((points.bits[i] & PointBits.Int) === 0) return points.value.f64[i];
-  return (points.value.u32[2 * i + 1] | 0) * TWO_32 + points.value.u32[2 * i];
+/** A view of all of a typed array's bytes. */
+function viewOf(array: Uint32Array | Float64Array): DataView {
+  return new DataView(array.buffer, array.byteOffset, array.byteLength);
 }
 
-function sameBounds(
-  bounds: Float64Array,
-  floats: Float64Array,
-  start: number,
-  length: number,
-): boolean {
+/** The unsigned 64-bit little-endian word at byte `at` as a number: exact to 2^53. */
+function u64At(words: DataView, at: number): number {
+  return words.getUint32(at + 4, true) * TWO_32 + words.getUint32(at, true);
+}
+
+/** Point `i`'s start time and time into `p`. */
+function readTimes(p: PointRecord, points: PointColumns, i: number): PointRecord {
+  const start = points.startTime.u32;
+  const time = points.time.u32;
+  p.startHi = start[2 * i + 1];
+  p.startLo = start[2 * i];
+  p.timeHi = time[2 * i + 1];
+  p.timeLo = time[2 * i];
+  return p;
+}
+
+/** Point `i` of `batch` (a gauge, sum or explicit histogram) into `p`. */
+function readPoint(p: PointRecord, batch: MetricBatch, type: MetricType, i: number): void {
+  const points = batch.points;
+  readTimes(p, points, i);
+  const bits = points.bits[i];
+  p.bits = bits;
+  if (type !== MetricType.Histogram) {
+    // A number point's value as a double (int64 through its halves, no bigint).
+    p.value =
+      bits & PointBits.Int
+        ? (points.value.u32[2 * i + 1] | 0) * TWO_32 + points.value.u32[2 * i]
+        : points.value.f64[i];
+    return;
+  }
+  const d = batch.distributions;
+  const row = points.detail[i];
+  p.count = u64Number(d.total.u32, row);
+  p.sum = points.value.f64[i];
+  p.min = d.min[row];
+  p.max = d.max[row];
+  p.countsAt = 8 * d.positiveStart[row];
+  p.countsLength = d.positiveLength[row];
+  p.boundsAt = 8 * d.boundsStart[row];
+  p.boundsLength = d.boundsLength[row];
+}
+
+function sameBounds(bounds: Float64Array, floats: DataView, at: number, length: number): boolean {
   if (bounds.length !== length) return false;
-  for (let k = 0; k < length; k++) if (bounds[k] !== floats[start + k]) return false;
+  for (let k = 0; k < length; k++)
+    if (bounds[k] !== floats.getFloat64(at + 8 * k, true)) return false;
   return true;
 }

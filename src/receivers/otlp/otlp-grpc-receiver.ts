@@ -106,6 +106,10 @@ export class OtlpGrpcReceiver implements Component {
     callback: sendUnaryData<Buffer>,
   ): Promise<void> {
     this.stats.requests++;
+    if (this.stats.offerOtlpProtobuf(this.#next, call.request)) {
+      callback(null, Buffer.from(encodeMetricsResponse()));
+      return;
+    }
     let batch: MetricBatch;
     try {
       batch = await (this.#options.decoder ?? inlineDecoder).decode('otlp-protobuf', call.request);

@@ -123,6 +123,11 @@ export class OtlpHttpReceiver implements Component {
       this.stats.malformed++;
       return fail(400, `could not read the body: ${(err as Error).message}`);
     }
+    if (!json && this.stats.offerOtlpProtobuf(this.#next, body)) {
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      res.end(encodeMetricsResponse());
+      return;
+    }
     let batch: MetricBatch;
     try {
       batch = await (this.#options.decoder ?? inlineDecoder).decode(

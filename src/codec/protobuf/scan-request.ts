@@ -1,0 +1,407 @@
+import type { KeyValue } from '../../model/any-value.js';
+import { DecodeError } from '../../model/errors.js';
+import { readKeyValue, validateKeyValue } from '../../model/key-value-bytes.js';
+import {
+  type MetricsRequestVisitor,
+  PointRecord,
+  type ScannedMetric,
+} from '../../model/request-visitor.js';
+import { MetricType, PointBits, type Temporality } from '../../model/types.js';
+import { readUtf8 } from '../../model/utf8.js';
+import { WireReader } from '../../model/wire-reader.js';
+
+const TWO_32 = 2 ** 32;
+/** After this many requests in a row went the usual way, only every `RETRY_EVERY`th is tried. */
+const MISSES_BEFORE_BACKOFF = 8;
+const RETRY_EVERY = 16;
+
+/**
+ * Hands the points of an OTLP `ExportMetricsServiceRequest` to a `MetricsRequestVisitor`
+ * straight from the request bytes: no `MetricBatch`, no copy of a point, and attribute sets
+ * only gathered for the visitor to look up. It is the collector's fast path for a
+ * pipeline whose first processor keeps state per series (the aggregate processor): in the
+ * steady state every series is known, and decoding a batch only to look each series up
+ * again was most of the work.
+ *
+ * Only what the visitor can take exactly as the decoder would read it is scanned: a field
+ * the scan does not expect (exemplars, flags, unpacked bucket counts, unknown fields), a
+ * malformed body or a visitor's `false` ends the scan with nothing changed, and the caller
+ * decodes the request as usual — which also produces the error for bad data. After
+ * `MISSES_BEFORE_BACKOFF` such requests in a row, only every `RETRY_EVERY`th is tried, so a
+ * pipeline where the fast path never applies pays little for it.
+ */
+export class MetricsRequestScanner {
+  readonly #visitor: MetricsRequestVisitor;
+  readonly #point = new PointRecord();
+  readonly #metric: ScannedMetric = {
+    resourceAttributes: [],
+    resourceSchemaUrl: '',
+    scopeName: '',
+    scopeVersion: '',
+    name: '',
+    unit: '',
+    type: MetricType.Empty,
+    temporality: 0,
+  };
+  /** The point's attribute set being gathered (entries retagged `0x0a`). */
+  #set: Uint8Array = new Uint8Array(1024);
+  #setView: DataView = new DataView(this.#set.buffer);
+  #reader = new WireReader(new Uint8Array(0));
+  #body: Uint8Array = new Uint8Array(0);
+  #bodyView: DataView = new DataView(this.#body.buffer);
+  /** The last resource's bytes and its decoded attributes (the same object while equal). */
+  #resourceBytes: Uint8Array = new Uint8Array(0);
+  #resourceAttributes: KeyValue[] = [];
+  #checking = true;
+  #points = 0;
+  #misses = 0;
+  #skipped = 0;
+
+  constructor(visitor: MetricsRequestVisitor) {
+    this.#visitor = visitor;
+  }
+
+  /** Points taken, or -1 when the request must be decoded and consumed the usual way. */
+  scan(body: Uint8Array): number {
+    if (this.#misses >= MISSES_BEFORE_BACKOFF && ++this.#skipped % RETRY_EVERY !== 0) return -1;
+    this.#body = body;
+    this.#bodyView = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    this.#reader = new WireReader(body);
+    this.#visitor.beginScan();
+    let scannable = false;
+    try {
+      scannable = this.#pass(true);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+    }
+    if (!scannable) {
+      this.#misses++;
+      return -1;
+    }
+    this.#misses = 0;
+    this.#pass(false);
+    return this.#points;
+  }
+
+  #pass(checking: boolean): boolean {
+    this.#checking = checking;
+    this.#points = 0;
+    const reader = this.#reader;
+    const end = this.#body.length;
+    reader.pos = 0;
+    while (reader.pos < end) {
+      if (reader.varint32(end) !== 0x0a) return false;
+      if (!this.#resourceMetrics(reader.delimited(end))) return false;
+    }
+    return true;
+  }
+
+  #resourceMetrics(end: number): boolean {
+    const reader = this.#reader;
+    const begin = reader.pos;
+    const metric = this.#metric;
+    metric.resourceAttributes = [];
+    metric.resourceSchemaUrl = '';
+    // The resource and schema URL may come after the scopes on the wire: read them first.
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === 0x0a) {
+        const stop = reader.delimited(end);
+        const attributes = this.#resource(stop);
+        if (!attributes) return false;
+        metric.resourceAttributes = attributes;
+      } else if (tag === 0x12) reader.pos = reader.delimited(end);
+      else if (tag === 0x1a) metric.resourceSchemaUrl = this.#string(end);
+      else return false;
+    }
+    reader.pos = begin;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === 0x12) {
+        if (!this.#scopeMetrics(reader.delimited(end))) return false;
+      } else reader.skip(tag & 7, end);
+    }
+    return true;
+  }
+
+  /** The resource's attributes: the previous array when the bytes are the previous ones. */
+  #resource(end: number): KeyValue[] | undefined {
+    const reader = this.#reader;
+    const body = this.#body;
+    const start = reader.pos;
+    const last = this.#resourceBytes;
+    if (last.length === end - start) {
+      let k = 0;
+      while (k < last.length && last[k] === body[start + k]) k++;
+      if (k === last.length) {
+        reader.pos = end;
+        return this.#resourceAttributes;
+      }
+    }
+    const attributes: KeyValue[] = [];
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === 0x0a) attributes.push(readKeyValue(reader, reader.delimited(end), 0));
+      else if (tag === 0x10) reader.varint32(end);
+      else return undefined;
+    }
+    this.#resourceBytes = body.slice(start, end);
+    this.#resourceAttributes = attributes;
+    return attributes;
+  }
+
+  #scopeMetrics(end: number): boolean {
+    const reader = this.#reader;
+    const begin = reader.pos;
+    const metric = this.#metric;
+    metric.scopeName = '';
+    metric.scopeVersion = '';
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === 0x0a) {
+        const stop = reader.delimited(end);
+        while (reader.pos < stop) {
+          const t = reader.varint32(stop);
+          if (t === 0x0a) metric.scopeName = this.#string(stop);
+          else if (t === 0x12) metric.scopeVersion = this.#string(stop);
+          else if (t === 0x1a) validateKeyValue(reader, reader.delimited(stop), 0);
+          else if (t === 0x20) reader.varint32(stop);
+          else return false;
+        }
+      } else if (tag === 0x12) reader.pos = reader.delimited(end);
+      else if (tag === 0x1a) this.#string(end);
+      else return false;
+    }
+    reader.pos = begin;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === 0x12) {
+        if (!this.#metricData(reader.delimited(end))) return false;
+      } else reader.skip(tag & 7, end);
+    }
+    return true;
+  }
+
+  #metricData(end: number): boolean {
+    const reader = this.#reader;
+    const metric = this.#metric;
+    metric.name = '';
+    metric.unit = '';
+    let dataStart = -1;
+    let dataEnd = -1;
+    let type: MetricType = MetricType.Empty;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === 0x0a) metric.name = this.#string(end);
+      else if (tag === 0x12) this.#string(end);
+      else if (tag === 0x1a) metric.unit = this.#string(end);
+      else if (tag === 0x62) validateKeyValue(reader, reader.delimited(end), 0);
+      else if ((tag === 0x2a || tag === 0x3a || tag === 0x4a) && dataStart === -1) {
+        type =
+          tag === 0x2a ? MetricType.Gauge : tag === 0x3a ? MetricType.Sum : MetricType.Histogram;
+        dataEnd = reader.delimited(end);
+        dataStart = reader.pos;
+        reader.pos = dataEnd;
+      } else return false;
+    }
+    if (dataStart === -1) return false;
+    // The temporality may follow the points on the wire (it does in field order): read it first.
+    let temporality = 0;
+    reader.pos = dataStart;
+    while (reader.pos < dataEnd) {
+      const tag = reader.varint32(dataEnd);
+      if (tag === 0x0a) reader.pos = reader.delimited(dataEnd);
+      else if (tag === 0x10 && type !== MetricType.Gauge) {
+        const value = reader.varint32(dataEnd);
+        temporality = value <= 2 ? value : 0;
+      } else if (tag === 0x18 && type === MetricType.Sum) reader.varint32(dataEnd);
+      else return false;
+    }
+    metric.type = type;
+    metric.temporality = temporality as Temporality;
+    if (!this.#visitor.visitMetric(metric)) return false;
+    reader.pos = dataStart;
+    while (reader.pos < dataEnd) {
+      const tag = reader.varint32(dataEnd);
+      if (tag !== 0x0a) {
+        reader.skip(tag & 7, dataEnd);
+        continue;
+      }
+      const stop = reader.delimited(dataEnd);
+      const read =
+        type === MetricType.Histogram ? this.#histogramPoint(stop) : this.#numberPoint(stop);
+      if (!read) return false;
+      this.#points++;
+      if (!this.#checking) this.#visitor.takePoint(this.#point);
+      else if (!this.#visitor.checkPoint(this.#point)) return false;
+    }
+    return true;
+  }
+
+  #numberPoint(end: number): boolean {
+    const reader = this.#reader;
+    const p = this.#point;
+    p.startHi = p.startLo = p.timeHi = p.timeLo = 0;
+    p.value = 0;
+    p.bits = 0;
+    this.#beginSet();
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      switch (tag) {
+        case 0x11:
+          reader.fixed64(end);
+          p.startLo = reader.lo;
+          p.startHi = reader.hi;
+          break;
+        case 0x19:
+          reader.fixed64(end);
+          p.timeLo = reader.lo;
+          p.timeHi = reader.hi;
+          break;
+        case 0x21:
+          p.value = reader.double(end);
+          break;
+        case 0x31:
+          reader.fixed64(end);
+          p.value = (reader.hi | 0) * TWO_32 + reader.lo;
+          break;
+        case 0x3a:
+          this.#attribute(end);
+          break;
+        case 0x40:
+          if (reader.varint32(end) !== 0) return false;
+          break;
+        default:
+          return false;
+      }
+    }
+    this.#endSet();
+    return true;
+  }
+
+  #histogramPoint(end: number): boolean {
+    const reader = this.#reader;
+    const p = this.#point;
+    p.startHi = p.startLo = p.timeHi = p.timeLo = 0;
+    p.bits = 0;
+    p.count = p.sum = 0;
+    p.counts = p.bounds = this.#bodyView;
+    p.countsAt = p.boundsAt = -1;
+    p.countsLength = p.boundsLength = 0;
+    this.#beginSet();
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      switch (tag) {
+        case 0x11:
+          reader.fixed64(end);
+          p.startLo = reader.lo;
+          p.startHi = reader.hi;
+          break;
+        case 0x19:
+          reader.fixed64(end);
+          p.timeLo = reader.lo;
+          p.timeHi = reader.hi;
+          break;
+        case 0x21:
+          reader.fixed64(end);
+          p.count = reader.hi * TWO_32 + reader.lo;
+          break;
+        case 0x29:
+          p.sum = reader.double(end);
+          p.bits |= PointBits.HasSum;
+          break;
+        case 0x32: {
+          const stop = reader.delimited(end);
+          if (p.countsAt !== -1 || (stop - reader.pos) % 8 !== 0) return false;
+          p.countsAt = reader.pos;
+          p.countsLength = (stop - reader.pos) / 8;
+          reader.pos = stop;
+          break;
+        }
+        case 0x3a: {
+          const stop = reader.delimited(end);
+          if (p.boundsAt !== -1 || (stop - reader.pos) % 8 !== 0) return false;
+          p.boundsAt = reader.pos;
+          p.boundsLength = (stop - reader.pos) / 8;
+          reader.pos = stop;
+          break;
+        }
+        case 0x4a:
+          this.#attribute(end);
+          break;
+        case 0x50:
+          if (reader.varint32(end) !== 0) return false;
+          break;
+        case 0x59:
+          p.min = reader.double(end);
+          p.bits |= PointBits.HasMin;
+          break;
+        case 0x61:
+          p.max = reader.double(end);
+          p.bits |= PointBits.HasMax;
+          break;
+        default:
+          return false;
+      }
+    }
+    this.#endSet();
+    return true;
+  }
+
+  #setUsed = 0;
+
+  #beginSet(): void {
+    this.#setUsed = 0;
+  }
+
+  /**
+   * One attribute entry, gathered as `AttributeTable.appendEntry` stores it (tag `0x0a`,
+   * then the length prefix and the `KeyValue` as on the wire), in the first pass only: the
+   * second pass finds nothing by it. Not validated: the visitor takes only sets it already
+   * holds, byte for byte, and those were validated when the decoder first read them.
+   */
+  #attribute(end: number): void {
+    const reader = this.#reader;
+    const lengthStart = reader.pos;
+    const stop = reader.delimited(end);
+    reader.pos = stop;
+    if (!this.#checking) return;
+    let used = this.#setUsed;
+    if (used + stop - lengthStart + 1 > this.#set.length)
+      this.#growSet(used + stop - lengthStart + 1);
+    const set = this.#set;
+    const setView = this.#setView;
+    const body = this.#body;
+    const bodyView = this.#bodyView;
+    set[used++] = 0x0a;
+    let k = lengthStart;
+    for (; k + 4 <= stop; k += 4, used += 4)
+      setView.setUint32(used, bodyView.getUint32(k, true), true);
+    for (; k < stop; k++) set[used++] = body[k];
+    this.#setUsed = used;
+  }
+
+  #endSet(): void {
+    const p = this.#point;
+    p.set = this.#setView;
+    p.setStart = 0;
+    p.setEnd = this.#setUsed;
+  }
+
+  #growSet(need: number): void {
+    let size = this.#set.length * 2;
+    while (size < need) size *= 2;
+    const set = new Uint8Array(size);
+    set.set(this.#set.subarray(0, this.#setUsed));
+    this.#set = set;
+    this.#setView = new DataView(set.buffer);
+  }
+
+  #string(end: number): string {
+    const reader = this.#reader;
+    const stop = reader.delimited(end);
+    const text = readUtf8(this.#body, reader.pos, stop);
+    reader.pos = stop;
+    return text;
+  }
+}
