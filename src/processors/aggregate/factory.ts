@@ -33,6 +33,7 @@ import {
   aggregateConfig,
   globToRegExp,
 } from './config.js';
+import { CountsPool } from './counts-pool.js';
 import { InputSeriesTable } from './input-series.js';
 import { buildOutputBatch } from './output-batch.js';
 
@@ -62,6 +63,7 @@ export class AggregateProcessor implements Consumer, Component, MetricsRequestVi
   readonly #rules: { rule: AggregateRule; patterns: RegExp[] }[];
   readonly #projections: Map<AggregateRule, AttributeProjection>;
   #outputs: OutputSeries[] = [];
+  #countsPool = new CountsPool();
   readonly #outputIndex = new Map<string, number>();
   readonly #maxStaleMs: number;
   readonly #inputs = new InputSeriesTable();
@@ -390,7 +392,7 @@ export class AggregateProcessor implements Consumer, Component, MetricsRequestVi
       for (let k = 0; k < boundsLength; k++)
         bounds[k] = p.bounds.getFloat64(p.boundsAt + 8 * k, true);
       out.bounds = this.#sharedBounds(bounds);
-      out.counts = new Float64Array(boundsLength + 1);
+      out.counts = this.#countsPool.take(boundsLength + 1);
     } else if (
       this.#checkedAt !== p.boundsAt ||
       this.#checkedView !== p.bounds ||
@@ -520,6 +522,7 @@ export class AggregateProcessor implements Consumer, Component, MetricsRequestVi
       kept.push(out);
     }
     this.#outputs = kept;
+    this.#countsPool = CountsPool.repack(kept);
     const moved = inputs.compact(
       (id) => inputs.lastSeen[id] >= cutoff && renumbered[inputs.output[id]] !== -1,
       (id) => renumbered[inputs.output[id]],
