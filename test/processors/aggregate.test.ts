@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { decodeMetricsRequest } from '../../src/codec/protobuf/decode-request.js';
+import { encodeMetricsRequest } from '../../src/codec/protobuf/encode-request.js';
+import { MetricsRequestScanner } from '../../src/codec/protobuf/scan-request.js';
 import { type Consumer, MetricBatch, MetricType, Temporality } from '../../src/index.js';
+import { DecodeError } from '../../src/model/errors.js';
 import { aggregateConfig } from '../../src/processors/aggregate/config.js';
 import { AggregateProcessor } from '../../src/processors/aggregate/factory.js';
 import { cardinalityLimitProcessorFactory } from '../../src/processors/cardinalitylimit/factory.js';
@@ -41,8 +45,13 @@ class Capture implements Consumer {
   }
 }
 
-function processor(rules: unknown[], out: Consumer): AggregateProcessor {
-  return new AggregateProcessor(settings, aggregateConfig.parse({ interval: '1h', rules }), out);
+function processor(rules: unknown[], out: Consumer, clock?: () => number): AggregateProcessor {
+  return new AggregateProcessor(
+    settings,
+    aggregateConfig.parse({ interval: '1h', rules }),
+    out,
+    clock,
+  );
 }
 
 function sumBatch(
@@ -450,5 +459,268 @@ describe('cardinality_limit processor', () => {
       [30, Temporality.Cumulative],
       [40, Temporality.Cumulative],
     ]);
+  });
+});
+
+function sortedPoints(capture: Capture): string[] {
+  return capture
+    .points()
+    .map((p) => JSON.stringify(p, (_, v) => (typeof v === 'bigint' ? `${v}n` : v)))
+    .sort();
+}
+
+/** One point of a generated request: which metric, resource and attribute set, its value. */
+interface PointSpec {
+  metric: number;
+  resource: number;
+  set: number;
+  value: number;
+  int: boolean;
+  otherBounds: boolean;
+}
+
+const SCAN_SETS: Record<string, string | number | boolean>[] = [
+  { host: 'h1', route: '/a' },
+  { host: 'h2', route: '/a' },
+  { host: 'h1', route: '/b' },
+  { host: 'h2', route: '/b', code: 200 },
+  {},
+  { host: 'h3', route: '/a', ok: true, ratio: 0.5 },
+];
+const SCAN_METRICS = [
+  { name: 'm.sum', type: MetricType.Sum, temporality: Temporality.Cumulative, monotonic: true },
+  { name: 'm.delta', type: MetricType.Sum, temporality: Temporality.Delta, monotonic: true },
+  { name: 'm.gauge', type: MetricType.Gauge },
+  { name: 'm.hist', type: MetricType.Histogram, temporality: Temporality.Cumulative },
+  { name: 'm.dhist', type: MetricType.Histogram, temporality: Temporality.Delta },
+  { name: 'other', type: MetricType.Sum, temporality: Temporality.Cumulative },
+];
+
+/** An OTLP request of `points`, all at `time`. */
+function scanRequest(points: PointSpec[], time: bigint): Uint8Array {
+  const batch = new MetricBatch();
+  const metrics = new Map<string, number>();
+  for (const p of points) {
+    const key = `${p.resource}/${p.metric}`;
+    let m = metrics.get(key);
+    if (m === undefined) {
+      const r = batch.addResource({ attributes: { 'service.name': `svc${p.resource}` } });
+      m = batch.addMetric(batch.addScope(r, { name: 'lib', version: '1' }), {
+        ...SCAN_METRICS[p.metric],
+        unit: 'ms',
+      });
+      metrics.set(key, m);
+    }
+    const series = batch.series(m, SCAN_SETS[p.set]);
+    if (batch.metrics[m].type === MetricType.Histogram) {
+      const counts = [p.value % 3, p.value % 5, p.value % 7, p.int ? 1 : 0];
+      batch.addHistogramPoint(series, {
+        startTime: 1n,
+        time,
+        count: counts.reduce((a, b) => a + b, 0),
+        sum: p.value,
+        min: p.int ? undefined : 0.5,
+        max: p.value,
+        bounds: p.otherBounds ? [1, 2, 3] : [1, 5, 10],
+        bucketCounts: counts,
+      });
+    } else {
+      batch.addNumberPoint(series, {
+        startTime: 1n,
+        time,
+        value: p.int ? BigInt(p.value) : p.value + 0.25,
+      });
+    }
+  }
+  return encodeMetricsRequest(batch);
+}
+
+describe('aggregate processor, scanned requests (the collector fast path)', () => {
+  const rules = [{ metrics: ['m.*'], drop_attributes: ['host'] }];
+  const pointSpec = fc.record({
+    metric: fc.nat(SCAN_METRICS.length - 1),
+    resource: fc.nat(1),
+    set: fc.nat(SCAN_SETS.length - 1),
+    value: fc.nat(1000),
+    int: fc.boolean(),
+    otherBounds: fc.boolean().map((b) => b && Math.random() < 0.2),
+  });
+
+  it('emits exactly what decoding every request emits (property)', async () => {
+    let takenRuns = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            points: fc.array(pointSpec, { minLength: 1, maxLength: 12 }),
+            flush: fc.boolean(),
+            repeat: fc.nat(2),
+          }),
+          { minLength: 1, maxLength: 12 },
+        ),
+        async (requests) => {
+          const clock = () => 1_000;
+          const decoded = new Capture();
+          const scanned = new Capture();
+          const a = processor(rules, decoded, clock);
+          const b = processor(rules, scanned, clock);
+          const scanner = new MetricsRequestScanner(b);
+          let time = 10n;
+          let taken = 0;
+          for (const { points, flush, repeat } of requests) {
+            // Repeats send the same series again, later: the case the fast path is for.
+            for (let k = 0; k <= repeat; k++) {
+              time += 10n;
+              const body = scanRequest(points, time);
+              await a.consume(decodeMetricsRequest(body));
+              const n = scanner.scan(body);
+              if (n === -1) await b.consume(decodeMetricsRequest(body));
+              else {
+                expect(n).toBe(points.length);
+                taken++;
+              }
+            }
+            if (flush) {
+              a.flush();
+              b.flush();
+            }
+          }
+          a.flush();
+          b.flush();
+          await a.shutdown();
+          await b.shutdown();
+          // Emits are asynchronous and may land before or after a pass-through batch: compare
+          // the points, not the batches' order.
+          expect(sortedPoints(scanned)).toEqual(sortedPoints(decoded));
+          expect(b.dropped).toEqual(a.dropped);
+          // Some requests were taken by the scan, or the comparison proves little.
+          if (taken > 0) takenRuns++;
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect(takenRuns).toBeGreaterThan(50);
+  });
+
+  it('takes a known request whole and leaves the state untouched when any point is new', async () => {
+    const out = new Capture();
+    const p = processor(rules, out, () => 1_000);
+    const scanner = new MetricsRequestScanner(p);
+    const known: PointSpec[] = [0, 1, 2].map((set) => ({
+      metric: 0,
+      resource: 0,
+      set,
+      value: 10,
+      int: true,
+      otherBounds: false,
+    }));
+    const first = scanRequest(known, 20n);
+    expect(scanner.scan(first)).toBe(-1); // every series new
+    await p.consume(decodeMetricsRequest(first));
+    expect(
+      scanner.scan(
+        scanRequest(
+          known.map((x) => ({ ...x, value: 15 })),
+          30n,
+        ),
+      ),
+    ).toBe(3);
+    // A fourth series at the end: refused after three points were checked, none applied.
+    const withNew = [...known, { ...known[0], set: 3 }].map((x) => ({ ...x, value: 100 }));
+    expect(scanner.scan(scanRequest(withNew, 40n))).toBe(-1);
+    p.flush();
+    await p.shutdown();
+    // Cumulative totals per route: /a gets h1 + h2, /b gets h1: 15 each (not 100).
+    const totals = out
+      .points()
+      .filter((x) => x.name === 'm.sum')
+      .map((x) => [x.attributes.route, x.value]);
+    expect(totals).toEqual([
+      ['/a', 30],
+      ['/b', 15],
+    ]);
+  });
+
+  it('after eight requests in a row it could not take, tries one in sixteen', async () => {
+    const p = processor(rules, new Capture(), () => 1_000);
+    const scanner = new MetricsRequestScanner(p);
+    const spec: PointSpec = {
+      metric: 0,
+      resource: 0,
+      set: 0,
+      value: 1,
+      int: true,
+      otherBounds: false,
+    };
+    await p.consume(decodeMetricsRequest(scanRequest([spec], 10n)));
+    const other = scanRequest([{ ...spec, metric: 5 }], 20n);
+    for (let k = 0; k < 8; k++) expect(scanner.scan(other)).toBe(-1);
+    const known = (k: number) => scanRequest([spec], 30n + BigInt(k));
+    const results = Array.from({ length: 16 }, (_, k) => scanner.scan(known(k)));
+    expect(results.filter((n) => n === 1)).toHaveLength(1);
+    // Taken once: trying every request again.
+    expect(scanner.scan(known(100))).toBe(1);
+    await p.shutdown();
+  });
+
+  it('leaves requests it cannot take as they are to the decoder', async () => {
+    const p = processor(rules, new Capture(), () => 1_000);
+    const scanner = new MetricsRequestScanner(p);
+    const spec: PointSpec = {
+      metric: 0,
+      resource: 0,
+      set: 0,
+      value: 1,
+      int: true,
+      otherBounds: false,
+    };
+    await p.consume(decodeMetricsRequest(scanRequest([spec], 10n)));
+    expect(scanner.scan(scanRequest([spec], 20n))).toBe(1);
+    // Flags (no recorded value) and exemplars: not read by the scan.
+    const flagged = new MetricBatch();
+    const m = flagged.addMetric(
+      flagged.addScope(flagged.addResource({ attributes: { 'service.name': 'svc0' } }), {
+        name: 'lib',
+        version: '1',
+      }),
+      { ...SCAN_METRICS[0], unit: 'ms' },
+    );
+    flagged.addNumberPoint(flagged.series(m, SCAN_SETS[0]), {
+      startTime: 1n,
+      time: 30n,
+      value: 2n,
+      flags: 1,
+    });
+    expect(scanner.scan(encodeMetricsRequest(flagged))).toBe(-1);
+    const withExemplar = new MetricBatch();
+    const e = withExemplar.addMetric(
+      withExemplar.addScope(withExemplar.addResource({ attributes: { 'service.name': 'svc0' } }), {
+        name: 'lib',
+        version: '1',
+      }),
+      { ...SCAN_METRICS[0], unit: 'ms' },
+    );
+    withExemplar.addNumberPoint(withExemplar.series(e, SCAN_SETS[0]), {
+      startTime: 1n,
+      time: 30n,
+      value: 2n,
+      exemplars: [
+        {
+          time: 30n,
+          value: 2,
+          filteredAttributes: [],
+          spanId: new Uint8Array(8),
+          traceId: new Uint8Array(16),
+        },
+      ],
+    });
+    expect(scanner.scan(encodeMetricsRequest(withExemplar))).toBe(-1);
+    // A metric no rule selects.
+    expect(scanner.scan(scanRequest([{ ...spec, metric: 5 }], 30n))).toBe(-1);
+    // A truncated body: the scan says -1 and the decoder says what is wrong.
+    const truncated = scanRequest([spec], 40n).subarray(0, 30);
+    expect(scanner.scan(truncated)).toBe(-1);
+    expect(() => decodeMetricsRequest(truncated)).toThrow(DecodeError);
+    await p.shutdown();
   });
 });
