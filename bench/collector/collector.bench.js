@@ -15,6 +15,8 @@ const DECODE_THREADS = (process.env.COLLECTOR_DECODE_THREADS ?? '0,1').split(','
 // Points per second offered (0: as fast as the collector takes them). A fixed rate compares
 // CPU per point between settings at the same load.
 const RATE = Number(process.env.COLLECTOR_RATE ?? 0);
+// Concurrent loadgen connections (requests in flight).
+const CONNECTIONS = Number(process.env.COLLECTOR_CONNECTIONS ?? 8);
 const here = (file) => new URL(file, import.meta.url).pathname;
 
 const sink = fork(here('../exporter/sink.js'), { stdio: 'inherit' });
@@ -97,7 +99,7 @@ service:
       batchPoints: 1000,
       rate: 0,
       durationMs: 1500,
-      concurrency: 8,
+      concurrency: CONNECTIONS,
     },
     quiet,
   );
@@ -112,7 +114,7 @@ service:
       batchPoints: 1000,
       rate: RATE,
       durationMs: DURATION_MS,
-      concurrency: 8,
+      concurrency: CONNECTIONS,
     },
     quiet,
   );

@@ -50,12 +50,12 @@ export interface OutputSeries {
   histogramSum: number;
   min: number;
   max: number;
-  /** Exponential histograms: buckets by index at `scale`. */
+  /** Exponential histograms: buckets by index at `scale` (made on first use). */
   scale: number;
   zeroCount: number;
   zeroThreshold: number;
-  positive: Map<number, number>;
-  negative: Map<number, number>;
+  positive?: Map<number, number>;
+  negative?: Map<number, number>;
 }
 
 /** A new output series, its time range that of point `i` (its start, or its time if none). */
@@ -102,8 +102,8 @@ export function newOutputSeries(
     scale,
     zeroCount: 0,
     zeroThreshold: 0,
-    positive: new Map(),
-    negative: new Map(),
+    positive: undefined,
+    negative: undefined,
   };
 }
 
@@ -161,6 +161,8 @@ export function addExponential(
 ): void {
   // Each bucket index i at scale s is i >> (s - target) at the target scale.
   const target = Math.min(out.scale, view.scale);
+  out.positive ??= new Map();
+  out.negative ??= new Map();
   if (target < out.scale) {
     out.positive = downscale(out.positive, out.scale - target);
     out.negative = downscale(out.negative, out.scale - target);
@@ -192,8 +194,8 @@ export function resetAfterEmit(out: OutputSeries): void {
   out.min = Number.POSITIVE_INFINITY;
   out.max = Number.NEGATIVE_INFINITY;
   out.zeroCount = 0;
-  out.positive = new Map();
-  out.negative = new Map();
+  out.positive = undefined;
+  out.negative = undefined;
 }
 
 /** Buckets of an exponential histogram point, by absolute index. */

@@ -12,7 +12,14 @@ import {
   PointRecord,
   type ScannedMetric,
 } from '../../model/request-visitor.js';
-import { MetricType, PointBits, Temporality } from '../../model/types.js';
+import {
+  type MetricDescriptor,
+  MetricType,
+  PointBits,
+  type Resource,
+  type Scope,
+  Temporality,
+} from '../../model/types.js';
 import { u64Number } from '../../model/wire.js';
 import { growInt32 } from '../../model/words64.js';
 import { ScheduledEmitter } from '../scheduled-emitter.js';
@@ -36,6 +43,14 @@ import {
 import { CountsPool } from './counts-pool.js';
 import { InputSeriesTable } from './input-series.js';
 import { buildOutputBatch } from './output-batch.js';
+
+/** The resource, scope and metric of the outputs of one metric id. */
+interface OutputDescriptor {
+  resource: Resource;
+  resourceKey: string;
+  scope: Scope;
+  metric: MetricDescriptor;
+}
 
 /** The previous point of a cumulative exponential histogram input (rare: kept in objects). */
 interface ExponentialState extends ExponentialContribution {
@@ -69,6 +84,8 @@ export class AggregateProcessor implements Consumer, Component, MetricsRequestVi
   readonly #inputs = new InputSeriesTable();
   /** Persistent ids of metric identities (resource, scope, name, type, temporality, unit). */
   readonly #metricIds = new Map<string, number>();
+  /** By metric id: what its outputs are emitted under. */
+  readonly #descriptors: OutputDescriptor[] = [];
   #exponentialInputs = new Map<number, ExponentialState>();
   /** One bounds array per distinct layout, shared by the outputs that use it. */
   readonly #boundsLayouts = new Map<string, Float64Array>();
@@ -336,18 +353,19 @@ export class AggregateProcessor implements Consumer, Component, MetricsRequestVi
     const outputKey = `${metricId}\u0001${bytesKey(reduced)}`;
     let output = this.#outputIndex.get(outputKey);
     if (output === undefined) {
-      const metric = batch.metrics[batch.seriesMetric(s)];
-      const scope = batch.scopes[metric.scope];
+      const m = batch.seriesMetric(s);
+      const metric = batch.metrics[m];
       const d = batch.distributions;
+      const shared = this.#descriptorOf(metricId, batch, keys, m);
       output = this.#outputs.length;
       this.#outputs.push(
         newOutputSeries(
           outputKey,
           metricId,
-          { ...batch.resources[scope.resource] },
-          keys.resourceKey(scope.resource),
-          { ...scope },
-          { ...metric },
+          shared.resource,
+          shared.resourceKey,
+          shared.scope,
+          shared.metric,
           reduced === bytes ? bytes.slice() : reduced,
           batch.points,
           i,
@@ -357,6 +375,27 @@ export class AggregateProcessor implements Consumer, Component, MetricsRequestVi
       this.#outputIndex.set(outputKey, output);
     }
     return this.#inputs.add(metricId, output, batch.attributes, set);
+  }
+
+  /**
+   * The resource, scope and metric the outputs of metric id `id` are emitted under: copied
+   * from the batch that first had it, then shared by all of them (a copy per output was
+   * most of an output's memory, and spread the outputs the per-point merge touches apart).
+   */
+  #descriptorOf(id: number, batch: MetricBatch, keys: SeriesKeys, m: number): OutputDescriptor {
+    let shared = this.#descriptors[id];
+    if (!shared) {
+      const metric = batch.metrics[m];
+      const scope = batch.scopes[metric.scope];
+      shared = {
+        resource: { ...batch.resources[scope.resource] },
+        resourceKey: keys.resourceKey(scope.resource),
+        scope: { ...scope },
+        metric: { ...metric },
+      };
+      this.#descriptors[id] = shared;
+    }
+    return shared;
   }
 
   /**

@@ -137,8 +137,11 @@ function addExponentialPoint(batch: MetricBatch, m: number, out: OutputSeries): 
   });
 }
 
-function toBuckets(map: Map<number, number>): { offset: number; bucketCounts: number[] } {
-  if (map.size === 0) return { offset: 0, bucketCounts: [] };
+function toBuckets(map: Map<number, number> | undefined): {
+  offset: number;
+  bucketCounts: number[];
+} {
+  if (!map || map.size === 0) return { offset: 0, bucketCounts: [] };
   const indexes = [...map.keys()];
   const low = Math.min(...indexes);
   const high = Math.max(...indexes);
