@@ -54,9 +54,10 @@ export interface ScannedMetric {
 
 /**
  * A consumer that can take the points of an OTLP request as it is scanned, without a
- * `MetricBatch` in between (see `scanMetricsRequest`). The scan runs twice: first `check`
- * for every point — any `false` and nothing was changed, the request goes the usual way —
- * then `take` for every point. `metric` comes before a metric's points in both passes.
+ * `MetricBatch` in between (`MetricsRequestScanner`). Two passes: first `visitMetric` before
+ * each metric's points and `checkPoint` for every point — any `false` and nothing was
+ * changed, the request goes the usual way — then `takePoint` for every point again, in the
+ * same order (the visitor remembers what it found for each).
  */
 export interface MetricsRequestVisitor {
   /** A request's scan begins (before its first pass). */

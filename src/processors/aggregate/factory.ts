@@ -52,6 +52,14 @@ interface OutputDescriptor {
   metric: MetricDescriptor;
 }
 
+/** A metric of a scanned request, as `visitMetric` resolved it. */
+interface ScanMetric {
+  metricId: number;
+  type: MetricType;
+  temporality: Temporality;
+  gauge: 'last' | 'mean';
+}
+
 /** The previous point of a cumulative exponential histogram input (rare: kept in objects). */
 interface ExponentialState extends ExponentialContribution {
   time: bigint;
@@ -98,16 +106,18 @@ export class AggregateProcessor implements Consumer, Component, MetricsRequestVi
   #checkedBounds: Float64Array | undefined;
   /** The rule of each metric name seen (null: none), so a name's globs run once. */
   readonly #ruleByName = new Map<string, AggregateRule | null>();
-  /** A scanned request: the input of each checked point, in order, and how many were taken. */
+  /**
+   * A scanned request: its metrics, in order, and per checked point its input and the index
+   * of its metric there; how many points were taken.
+   */
+  #scanMetrics: ScanMetric[] = [];
   #scanned = new Int32Array(1024);
+  #scannedMetric = new Int32Array(1024);
   #scannedCount = 0;
   #taken = 0;
   #scanNow = 0;
   /** The input the next scanned point most likely belongs to (see `checkPoint`). */
   #predicted = 0;
-  /** The metric whose points are being scanned. */
-  #scan: { metricId: number; type: MetricType; temporality: Temporality; gauge: 'last' | 'mean' } =
-    { metricId: -1, type: MetricType.Empty, temporality: Temporality.Unspecified, gauge: 'last' };
   /** The scanned resource's key, computed once while the scanner hands over the same attributes. */
   #scanResourceAttributes: readonly KeyValue[] | undefined;
   #scanResourceSchemaUrl = '';
@@ -221,6 +231,7 @@ export class AggregateProcessor implements Consumer, Component, MetricsRequestVi
   /** Starts a scanned request (see `MetricsRequestVisitor`). */
   beginScan(): void {
     this.#scanNow = this.#clock();
+    this.#scanMetrics = [];
     this.#scannedCount = 0;
     this.#taken = 0;
     this.#checkedAt = -1;
@@ -246,12 +257,12 @@ export class AggregateProcessor implements Consumer, Component, MetricsRequestVi
     );
     const id = this.#metricIds.get(`${prefix}${metric.temporality}\u0001${metric.unit}`);
     if (id === undefined) return false;
-    this.#scan = {
+    this.#scanMetrics.push({
       metricId: id,
       type: metric.type,
       temporality: metric.temporality,
       gauge: rule.gauge,
-    };
+    });
     return true;
   }
 
@@ -260,7 +271,8 @@ export class AggregateProcessor implements Consumer, Component, MetricsRequestVi
     // way every collection), and inputs are numbered in the order they were first seen: the
     // input after the previous point's is nearly always this point's, found with one compare
     // of memory read in order — no hash and no probe at a random place of the index.
-    const { metricId } = this.#scan;
+    const slot = this.#scanMetrics.length - 1;
+    const { metricId } = this.#scanMetrics[slot];
     const { set, setStart, setEnd } = point;
     const inputs = this.#inputs;
     let input = this.#predicted;
@@ -269,16 +281,20 @@ export class AggregateProcessor implements Consumer, Component, MetricsRequestVi
       if (input === -1) return false;
     }
     this.#predicted = input + 1;
-    if (this.#scannedCount === this.#scanned.length) {
-      this.#scanned = growInt32(this.#scanned, this.#scanned.length * 2);
+    const k = this.#scannedCount++;
+    if (k === this.#scanned.length) {
+      this.#scanned = growInt32(this.#scanned, k * 2);
+      this.#scannedMetric = growInt32(this.#scannedMetric, k * 2);
     }
-    this.#scanned[this.#scannedCount++] = input;
+    this.#scanned[k] = input;
+    this.#scannedMetric[k] = slot;
     return true;
   }
 
   takePoint(point: PointRecord): void {
-    const { type, temporality, gauge } = this.#scan;
-    this.#merge(this.#scanned[this.#taken++], type, temporality, gauge, point, this.#scanNow);
+    const k = this.#taken++;
+    const { type, temporality, gauge } = this.#scanMetrics[this.#scannedMetric[k]];
+    this.#merge(this.#scanned[k], type, temporality, gauge, point, this.#scanNow);
   }
 
   #ruleFor(name: string): AggregateRule | undefined {

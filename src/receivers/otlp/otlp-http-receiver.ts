@@ -10,6 +10,7 @@ import { parseListenEndpoint } from '../../model/endpoint.js';
 import { DecodeError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { writeVarint } from '../../model/wire.js';
+import { BodyBuffers } from '../body-buffers.js';
 import { ReceiverStats } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 
@@ -37,6 +38,7 @@ export class OtlpHttpReceiver implements Component {
   readonly #options: OtlpHttpReceiverOptions;
   readonly #next: Consumer;
   readonly #logger: Logger;
+  readonly #bodies = new BodyBuffers();
   #server: Server | undefined;
   #listening = false;
 
@@ -110,9 +112,9 @@ export class OtlpHttpReceiver implements Component {
       );
     }
     this.stats.requests++;
-    let body: Buffer;
+    let read: { body: Buffer; buffer: Buffer };
     try {
-      body = await this.#readBody(req);
+      read = await this.#readBody(req);
     } catch (err) {
       if (err instanceof BodyTooLarge) {
         this.stats.malformed++;
@@ -123,6 +125,20 @@ export class OtlpHttpReceiver implements Component {
       this.stats.malformed++;
       return fail(400, `could not read the body: ${(err as Error).message}`);
     }
+    try {
+      await this.#accept(read.body, json, res, fail);
+    } finally {
+      this.#bodies.give(read.buffer);
+    }
+  }
+
+  /** Hands a read body to the pipeline (fast path or decoded) and answers. */
+  async #accept(
+    body: Buffer,
+    json: boolean,
+    res: ServerResponse,
+    fail: (status: number, message: string, headers?: Record<string, string>) => void,
+  ): Promise<void> {
     if (!json && this.stats.offerOtlpProtobuf(this.#next, body)) {
       res.writeHead(200, { 'content-type': 'application/x-protobuf' });
       res.end(encodeMetricsResponse());
@@ -152,7 +168,8 @@ export class OtlpHttpReceiver implements Component {
     res.end(json ? encodeMetricsResponseJson() : encodeMetricsResponse());
   }
 
-  async #readBody(req: IncomingMessage): Promise<Buffer> {
+  /** The body (decompressed), and the pooled buffer holding it, to give back when done. */
+  async #readBody(req: IncomingMessage): Promise<{ body: Buffer; buffer: Buffer }> {
     const limit = this.#options.maxRequestBodySize;
     const declared = Number(req.headers['content-length']);
     if (declared > limit)
@@ -177,7 +194,7 @@ export class OtlpHttpReceiver implements Component {
       }
       chunks.push(chunk as Buffer);
     }
-    return Buffer.concat(chunks);
+    return this.#bodies.join(chunks, size);
   }
 }
 
