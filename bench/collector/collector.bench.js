@@ -85,9 +85,13 @@ service:
   // Each scrape also restarts the main thread's utilization gauge: the second one covers
   // exactly the measured load.
   let utilization = 0;
+  let requests = 0;
+  let scanned = 0;
   const accepted = async () => {
     const text = await (await fetch(`${admin}/metrics`)).text();
     utilization = Number(/^sluice_event_loop_utilization_ratio (\S+)/m.exec(text)?.[1] ?? 0);
+    requests = Number(/sluice_receiver_requests_total\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+    scanned = Number(/sluice_receiver_scanned_requests_total\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
     return Number(/sluice_receiver_accepted_points_total\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
   };
   const quiet = { out: () => {}, err: () => {} };
@@ -144,6 +148,13 @@ service:
       name: `${name}: main thread busy`,
       unit: '%',
       value: Math.round(utilization * 100),
+      baseline: null,
+      ratio: null,
+    },
+    {
+      name: `${name}: requests taken without decoding (fast path)`,
+      unit: '%',
+      value: requests ? Math.round((scanned * 100) / requests) : 0,
       baseline: null,
       ratio: null,
     },
