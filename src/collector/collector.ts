@@ -9,20 +9,32 @@ import { FanOut } from './fan-out.js';
 import { exporters, processors, receivers } from './registry.js';
 
 /**
- * The fast path of a pipeline whose first processor takes scanned requests (the aggregate
- * processor): OTLP protobuf bodies go to it without a batch, counted like batches.
+ * A processor's side of the OTLP fast path (`Consumer.consumeOtlpProtobuf`), with its points
+ * counted as batches' are.
  */
-function scannerOf(
-  component: Consumer,
-  counts: { in: number },
-): ((body: Uint8Array) => number) | undefined {
-  if (!isRequestVisitor(component)) return undefined;
-  const scanner = new MetricsRequestScanner(component);
+function counted(
+  take: (body: Uint8Array) => number,
+  counts: { in: number; out: number },
+  side: 'in' | 'out',
+): (body: Uint8Array) => number {
   return (body) => {
-    const points = scanner.scan(body);
-    if (points > 0) counts.in += points;
+    const points = take(body);
+    if (points > 0) counts[side] += points;
     return points;
   };
+}
+
+/**
+ * How processor `component` takes OTLP bodies: scanned into it when it takes scanned
+ * requests (the aggregate processor), through its own pass-through (the memory limiter's),
+ * or not at all.
+ */
+function fastPathOf(component: Consumer): ((body: Uint8Array) => number) | undefined {
+  if (isRequestVisitor(component)) {
+    const scanner = new MetricsRequestScanner(component);
+    return (body) => scanner.scan(body);
+  }
+  return component.consumeOtlpProtobuf?.bind(component);
 }
 
 interface Listening {
@@ -73,14 +85,18 @@ export class Collector {
             counts.out += batch.pointCount;
             return downstream.consume(batch);
           },
+          consumeOtlpProtobuf:
+            downstream.consumeOtlpProtobuf &&
+            counted(downstream.consumeOtlpProtobuf.bind(downstream), counts, 'out'),
         });
         this.processors.unshift({ pipeline: pipeline.name, id, component, counts });
+        const take = fastPathOf(component);
         next = {
           consume: (batch) => {
             counts.in += batch.pointCount;
             return component.consume(batch);
           },
-          consumeOtlpProtobuf: scannerOf(component, counts),
+          consumeOtlpProtobuf: take && counted(take, counts, 'in'),
         };
       }
       for (const id of pipeline.receivers) {

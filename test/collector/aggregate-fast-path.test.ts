@@ -6,7 +6,9 @@ import {
   type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeMetricsRequest } from '../../src/codec/protobuf/encode-request.js';
 import type { Collector } from '../../src/collector/collector.js';
+import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
 import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
 import { startCollector } from '../helpers/collectors.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
@@ -119,5 +121,71 @@ describe('otlp → aggregate takes known series without decoding (fast path)', (
     expect(stats.requests).toBe(4);
     expect(stats.scanned).toBe(3);
     expect(stats.accepted).toBe(4 * 4);
+  });
+});
+
+describe('the fast path through memory_limiter', () => {
+  async function limitedCollector(limitMib: number): Promise<Collector> {
+    return startCollector(`
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:0 }
+processors:
+  memory_limiter: { check_interval: 1s, limit_mib: ${limitMib}, spike_limit_mib: 0 }
+  aggregate:
+    interval: 50ms
+    rules: [{ metrics: ['http.server.*'], drop_attributes: [host] }]
+exporters:
+  otlphttp:
+    metrics_endpoint: ${sink.url}
+service:
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      processors: [memory_limiter, aggregate]
+      exporters: [otlphttp]
+`);
+  }
+
+  it('passes it on under the limit', async () => {
+    const limited = await limitedCollector(100_000);
+    try {
+      const otlp = limited.receivers.get('otlp') as unknown as OtlpReceiver;
+      await exportThrice(new ProtoExporter({ url: `http://${otlp.http!.address}/v1/metrics` }));
+      expect(otlp.http!.stats.scanned).toBe(3);
+      const [limiter, aggregate] = limited.processors;
+      expect(limiter.counts).toEqual({ in: 16, out: 16 });
+      expect(aggregate.counts.in).toBe(16);
+    } finally {
+      await limited.shutdown(2_000);
+    }
+  });
+
+  it('over the limit, refuses what it would have taken', async () => {
+    const limited = await limitedCollector(1);
+    try {
+      const otlp = limited.receivers.get('otlp') as unknown as OtlpReceiver;
+      const batch = new MetricBatch();
+      const m = batch.addMetric(batch.addScope(batch.addResource()), {
+        name: 'http.server.requests',
+        type: MetricType.Sum,
+        temporality: Temporality.Cumulative,
+        monotonic: true,
+      });
+      batch.addNumberPoint(batch.series(m, { host: 'h1' }), { time: 10n, value: 1 });
+      for (let k = 0; k < 2; k++) {
+        const response = await fetch(`http://${otlp.http!.address}/v1/metrics`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-protobuf' },
+          body: encodeMetricsRequest(batch),
+        });
+        expect(response.status).toBe(503);
+      }
+      expect(otlp.http!.stats.scanned).toBe(0);
+      expect(otlp.http!.stats.refused).toEqual({ memory_limit: 2 });
+    } finally {
+      await limited.shutdown(2_000);
+    }
   });
 });

@@ -235,6 +235,32 @@ describe('memory_limiter processor', () => {
     await limiter.shutdown();
   });
 
+  it("passes the next processor's fast path through only under the soft limit", async () => {
+    let rss = 100 * 1024 * 1024;
+    const bodies: Uint8Array[] = [];
+    const next = {
+      consume: async () => {},
+      consumeOtlpProtobuf: (body: Uint8Array) => {
+        bodies.push(body);
+        return 7;
+      },
+    };
+    const limiter = new MemoryLimiterProcessor(
+      settings,
+      memoryLimiterConfig.parse({ limit_mib: 200, spike_limit_mib: 50 }),
+      next,
+      () => rss,
+    );
+    await limiter.start();
+    const body = new Uint8Array([1, 2, 3]);
+    expect(limiter.consumeOtlpProtobuf(body)).toBe(7);
+    rss = 160 * 1024 * 1024;
+    limiter.check();
+    expect(limiter.consumeOtlpProtobuf(body)).toBe(-1);
+    expect(bodies).toEqual([body]);
+    await limiter.shutdown();
+  });
+
   it('needs limit_mib and a spike below it', () => {
     expect(memoryLimiterConfig.safeParse({}).success).toBe(false);
     expect(memoryLimiterConfig.safeParse({ limit_mib: 100, spike_limit_mib: 100 }).success).toBe(

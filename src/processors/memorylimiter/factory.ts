@@ -105,6 +105,15 @@ export class MemoryLimiterProcessor implements Consumer, Component {
     if (rss > this.#hardBytes) (globalThis as { gc?: () => void }).gc?.();
   }
 
+  /**
+   * Passes the next processor's fast path through while under the limit; over it, says -1
+   * (the body is decoded and `consume` refuses it, counted, as any batch).
+   */
+  consumeOtlpProtobuf(body: Uint8Array): number {
+    if (this.#over) return -1;
+    return this.#next.consumeOtlpProtobuf?.(body) ?? -1;
+  }
+
   async consume(batch: MetricBatch): Promise<void> {
     if (this.#over) {
       this.refused += batch.pointCount;
