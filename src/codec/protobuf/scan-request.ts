@@ -303,16 +303,6 @@ export class MetricsRequestScanner {
     while (reader.pos < end) {
       const tag = reader.varint32(end);
       switch (tag) {
-        case 0x11:
-          reader.fixed64(end);
-          p.startLo = reader.lo;
-          p.startHi = reader.hi;
-          break;
-        case 0x19:
-          reader.fixed64(end);
-          p.timeLo = reader.lo;
-          p.timeHi = reader.hi;
-          break;
         case 0x21:
           p.value = reader.double(end);
           break;
@@ -327,7 +317,7 @@ export class MetricsRequestScanner {
           if (reader.varint32(end) !== 0) return false;
           break;
         default:
-          return false;
+          if (!this.#pointTime(tag, end)) return false;
       }
     }
     this.#endSet();
@@ -347,16 +337,6 @@ export class MetricsRequestScanner {
     while (reader.pos < end) {
       const tag = reader.varint32(end);
       switch (tag) {
-        case 0x11:
-          reader.fixed64(end);
-          p.startLo = reader.lo;
-          p.startHi = reader.hi;
-          break;
-        case 0x19:
-          reader.fixed64(end);
-          p.timeLo = reader.lo;
-          p.timeHi = reader.hi;
-          break;
         case 0x21:
           reader.fixed64(end);
           p.count = reader.hi * TWO_32 + reader.lo;
@@ -365,22 +345,18 @@ export class MetricsRequestScanner {
           p.sum = reader.double(end);
           p.bits |= PointBits.HasSum;
           break;
-        case 0x32: {
-          const stop = reader.delimited(end);
-          if (p.countsAt !== -1 || (stop - reader.pos) % 8 !== 0) return false;
-          p.countsAt = reader.pos;
-          p.countsLength = (stop - reader.pos) / 8;
-          reader.pos = stop;
+        case 0x32:
+          if (p.countsAt !== -1) return false;
+          p.countsLength = this.#packed64(end);
+          if (p.countsLength === -1) return false;
+          p.countsAt = reader.pos - 8 * p.countsLength;
           break;
-        }
-        case 0x3a: {
-          const stop = reader.delimited(end);
-          if (p.boundsAt !== -1 || (stop - reader.pos) % 8 !== 0) return false;
-          p.boundsAt = reader.pos;
-          p.boundsLength = (stop - reader.pos) / 8;
-          reader.pos = stop;
+        case 0x3a:
+          if (p.boundsAt !== -1) return false;
+          p.boundsLength = this.#packed64(end);
+          if (p.boundsLength === -1) return false;
+          p.boundsAt = reader.pos - 8 * p.boundsLength;
           break;
-        }
         case 0x4a:
           this.#attribute(end);
           break;
@@ -396,11 +372,36 @@ export class MetricsRequestScanner {
           p.bits |= PointBits.HasMax;
           break;
         default:
-          return false;
+          if (!this.#pointTime(tag, end)) return false;
       }
     }
     this.#endSet();
     return true;
+  }
+
+  /** Fields 2 and 3 of every point kind: start time and time. False for any other tag. */
+  #pointTime(tag: number, end: number): boolean {
+    const reader = this.#reader;
+    const p = this.#point;
+    if (tag !== 0x11 && tag !== 0x19) return false;
+    reader.fixed64(end);
+    if (tag === 0x11) {
+      p.startLo = reader.lo;
+      p.startHi = reader.hi;
+    } else {
+      p.timeLo = reader.lo;
+      p.timeHi = reader.hi;
+    }
+    return true;
+  }
+
+  /** Skips a packed run of 8-byte values; their count, or -1 if its length is not a multiple of 8. */
+  #packed64(end: number): number {
+    const reader = this.#reader;
+    const stop = reader.delimited(end);
+    const length = stop - reader.pos;
+    reader.pos = stop;
+    return length % 8 === 0 ? length / 8 : -1;
   }
 
   #setUsed = 0;
