@@ -225,17 +225,23 @@ export class DeliveryEngine {
 
   /** Resolves when everything accepted so far was delivered, dead-lettered or dropped. */
   async forceFlush(): Promise<void> {
-    const last = this.#lastSeq();
-    if (last === undefined) return;
+    if (this.#lastSeq() === undefined) return;
     const endFlush = this.queue.beginFlush();
     try {
-      await new Promise<void>((resolve) => {
-        this.#flushWaiters.push({ seq: last, resolve });
-        this.#checkFlushWaiters();
-      });
+      await this.settled();
     } finally {
       endFlush();
     }
+  }
+
+  /** As `forceFlush`, but without hurrying the batcher: small batches still wait to merge. */
+  settled(): Promise<void> {
+    const last = this.#lastSeq();
+    if (last === undefined) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.#flushWaiters.push({ seq: last, resolve });
+      this.#checkFlushWaiters();
+    });
   }
 
   /**

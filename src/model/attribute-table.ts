@@ -1,12 +1,7 @@
 import type { AttributesInput, KeyValue } from './any-value.js';
 import { toKeyValues } from './any-value.js';
 import { IdHashIndex, type IdHashIndexState } from './id-hash-index.js';
-import {
-  decodeKeyValues,
-  keyValuesSize,
-  retagKeyValues,
-  writeKeyValues,
-} from './key-value-bytes.js';
+import { decodeKeyValues, keyValuesSize, writeKeyValues } from './key-value-bytes.js';
 
 const SEED = 0x811c9dc5;
 const NO_SET = -1;
@@ -107,19 +102,6 @@ export class AttributeTable {
     return id;
   }
 
-  /** Interns a set already in wire form (a run of `KeyValue`s tagged with any field < 16). */
-  internEncoded(src: Uint8Array, start: number, end: number): number {
-    this.beginSet();
-    this.#ensureArena(end - start);
-    const arena = this.#arena;
-    arena.set(src.subarray(start, end), this.#used);
-    // Retag every entry as 0x0a so identical sets from different fields compare equal.
-    const stop = this.#used + (end - start);
-    retagKeyValues(arena, this.#used, stop, 0x0a);
-    this.#used = stop;
-    return this.endSet();
-  }
-
   /** Starts assembling a set entry by entry (used by the protobuf decoder). */
   beginSet(): void {
     this.#tailStart = this.#used;
@@ -213,20 +195,13 @@ export class AttributeTable {
     return this.#add(start, hash);
   }
 
-  /**
-   * Interns set `id` of another table (its bytes and hash as they are there): the stateful
-   * processors keep their own long-lived table and look every incoming set up in it.
-   * Compares word-wise, arena to arena, without a subarray per call.
-   */
-  internFrom(source: AttributeTable, id: number): number {
-    const start = source.#starts[id];
-    const end = source.#ends[id];
-    const hash = source.#hashes[id];
-    const found = this.#find(hash, source.#arenaView, start, end);
+  /** As `internBytes`, for a set at `src[start, end)` of a larger buffer. */
+  internSlice(src: DataView, start: number, end: number, hash: number): number {
+    const found = this.#find(hash, src, start, end);
     if (found !== NO_SET) return found;
     this.#ensureArena(end - start);
     const at = this.#used;
-    this.#arena.set(source.#arena.subarray(start, end), at);
+    this.#arena.set(new Uint8Array(src.buffer, src.byteOffset + start, end - start), at);
     this.#used = at + end - start;
     return this.#add(at, hash);
   }

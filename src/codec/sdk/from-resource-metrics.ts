@@ -270,7 +270,8 @@ export class ResourceMetricsConverter {
     for (let k = start; k < end; k++) {
       const attributes = encoded[k];
       if (attributes.conversion !== conversion) {
-        attributes.set = batch.attributes.internBytes(attributes.bytes, attributes.hash);
+        const { slab, offset, length, hash } = attributes;
+        attributes.set = batch.attributes.internSlice(slab, offset, offset + length, hash);
         attributes.conversion = conversion;
       }
       sets[k - start] = attributes.set;

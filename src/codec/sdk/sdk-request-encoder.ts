@@ -58,6 +58,7 @@ const WRAPPER_LENGTH = 5;
 
 const f64 = new Float64Array(1);
 const f64Words = new Uint32Array(f64.buffer);
+const NO_VIEW = new DataView(new ArrayBuffer(0));
 
 /** Per instrument and export: what every point of it shares. */
 interface MetricHeader {
@@ -86,7 +87,7 @@ interface MetricHeader {
 export class SdkRequestEncoder {
   #attributes = new SdkAttributeCache();
   #out: Uint8Array = new Uint8Array(0);
-  #view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  #view: DataView<ArrayBufferLike> = NO_VIEW;
   #pos = 0;
   #points = 0;
   #keys = new Int32Array(1024);
@@ -177,13 +178,16 @@ export class SdkRequestEncoder {
     if (this.#points > 0) await this.#finish();
     this.#metric = undefined;
     this.#out = new Uint8Array(0);
+    this.#view = NO_VIEW;
   }
 
   // ---- requests and wrappers ----------------------------------------------------------
 
   /** Starts a request; its memory is taken when it gets its first byte. */
   #begin(): void {
+    // The previous request belongs to the engine now: keep no reference to its memory.
     this.#out = new Uint8Array(0);
+    this.#view = NO_VIEW;
     this.#pos = 0;
     this.#points = 0;
     this.#keyCount = 0;
