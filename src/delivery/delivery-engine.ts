@@ -225,23 +225,17 @@ export class DeliveryEngine {
 
   /** Resolves when everything accepted so far was delivered, dead-lettered or dropped. */
   async forceFlush(): Promise<void> {
-    if (this.#lastSeq() === undefined) return;
+    const last = this.#lastSeq();
+    if (last === undefined) return;
     const endFlush = this.queue.beginFlush();
     try {
-      await this.settled();
+      await new Promise<void>((resolve) => {
+        this.#flushWaiters.push({ seq: last, resolve });
+        this.#checkFlushWaiters();
+      });
     } finally {
       endFlush();
     }
-  }
-
-  /** As `forceFlush`, but without hurrying the batcher: small batches still wait to merge. */
-  settled(): Promise<void> {
-    const last = this.#lastSeq();
-    if (last === undefined) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      this.#flushWaiters.push({ seq: last, resolve });
-      this.#checkFlushWaiters();
-    });
   }
 
   /**

@@ -81,8 +81,6 @@ export class SluiceMetricExporter implements PushMetricExporter {
   /** Request buffers the engine is done with, reused for the next encodings (bounded). */
   readonly #buffers: Uint8Array[] = [];
   readonly #poolSize: number;
-  /** Exports whose requests are not all settled yet; the pools are emptied when none is. */
-  #exportsInFlight = 0;
   readonly #batch: BatchOptions;
 
   constructor(options: SluiceMetricExporterOptions = {}) {
@@ -213,27 +211,10 @@ export class SluiceMetricExporter implements PushMetricExporter {
           newBatch: (points) => this.#pool.pop()?.clear() ?? new MetricBatch({ points }),
           onBatch: accept,
         });
-    this.#exportsInFlight++;
     done.then(
       () => resultCallback(firstError ? { code: 1, error: firstError } : { code: 0 }),
       (error: Error) => resultCallback({ code: 1, error }),
     );
-    // Between exports (a minute apart by default) the pools would only hold memory: once
-    // everything of this export is settled and no other export runs, they go.
-    void done
-      .catch(() => {})
-      .then(() => this.#engine.settled())
-      .then(() => {
-        if (--this.#exportsInFlight === 0) {
-          this.#pool.length = 0;
-          this.#buffers.length = 0;
-        }
-      });
-  }
-
-  /** Batches and request buffers kept for reuse while an export runs (diagnostics). */
-  get pooled(): { batches: number; buffers: number } {
-    return { batches: this.#pool.length, buffers: this.#buffers.length };
   }
 
   /**
