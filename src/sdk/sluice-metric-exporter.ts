@@ -12,7 +12,7 @@ import {
 import type { Logger } from 'pino';
 import type { EncodedRequest } from '../codec/protobuf/encoded-request.js';
 import { ResourceMetricsConverter } from '../codec/sdk/from-resource-metrics.js';
-import { SdkRequestEncoder } from '../codec/sdk/sdk-request-encoder.js';
+import { requestMemory, SdkRequestEncoder } from '../codec/sdk/sdk-request-encoder.js';
 import type { RetryOptions } from '../delivery/backoff.js';
 import type { CircuitBreakerOptions } from '../delivery/circuit-breaker.js';
 import { type BatchOptions, DEFAULT_BATCH, DeliveryEngine } from '../delivery/delivery-engine.js';
@@ -223,7 +223,7 @@ export class SluiceMetricExporter implements PushMetricExporter {
    */
   #takeBuffer(size: number): Uint8Array {
     const buffer = this.#buffers.pop();
-    return buffer && buffer.length >= size ? buffer : Buffer.allocUnsafeSlow(size);
+    return buffer && buffer.length >= size ? buffer : requestMemory(size);
   }
 
   forceFlush(): Promise<void> {

@@ -57,6 +57,20 @@ describe('SdkRequestEncoder', () => {
     }
   }
 
+  it('writes into plain Uint8Arrays of its own, like the ones a pool hands back', async () => {
+    // A Buffer is a subclass with another hidden class: meeting both deoptimized the writer.
+    const rm = await collectSdkMetrics({ series: 300 });
+    const kinds = new Set<object>();
+    await new SdkRequestEncoder().encode(rm, {
+      maxPoints: 100,
+      maxBytes: 64 * 1024 * 1024,
+      onRequest: (request) => {
+        kinds.add(Object.getPrototypeOf(request.bytes));
+      },
+    });
+    expect([...kinds].map((kind) => kind === Uint8Array.prototype)).toEqual([true]);
+  });
+
   it('cuts requests at maxPoints and maxBytes, every point once and in order', async () => {
     const rm = await collectSdkMetrics({ series: 40, exponential: true });
     const whole = encodeFlatJsonLines(new ResourceMetricsConverter().convert(rm));
