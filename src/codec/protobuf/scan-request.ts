@@ -11,6 +11,8 @@ import { readUtf8 } from '../../model/utf8.js';
 import { WireReader } from '../../model/wire-reader.js';
 
 const TWO_32 = 2 ** 32;
+const NO_BYTES = new Uint8Array(0);
+const NO_VIEW = new DataView(NO_BYTES.buffer);
 /** Numbers kept per checked point (see `#record`). */
 const FIELDS = 14;
 /** After this many requests in a row went the usual way, only every `RETRY_EVERY`th is tried. */
@@ -48,9 +50,9 @@ export class MetricsRequestScanner {
   /** The point's attribute set being gathered (entries retagged `0x0a`). */
   #set: Uint8Array = new Uint8Array(1024);
   #setView: DataView = new DataView(this.#set.buffer);
-  #reader = new WireReader(new Uint8Array(0));
-  #body: Uint8Array = new Uint8Array(0);
-  #bodyView: DataView = new DataView(this.#body.buffer);
+  #reader = new WireReader(NO_BYTES);
+  #body: Uint8Array = NO_BYTES;
+  #bodyView: DataView = NO_VIEW;
   /** The last resource's bytes and its decoded attributes (the same object while equal). */
   #resourceBytes: Uint8Array = new Uint8Array(0);
   #resourceAttributes: KeyValue[] = [];
@@ -77,13 +79,13 @@ export class MetricsRequestScanner {
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
     }
-    if (!scannable) {
-      this.#misses++;
-      return -1;
-    }
-    this.#misses = 0;
-    this.#take();
-    return this.#points;
+    if (scannable) this.#take();
+    this.#misses = scannable ? 0 : this.#misses + 1;
+    // Keep no reference to the body (the receiver reuses or drops it).
+    this.#body = NO_BYTES;
+    this.#bodyView = this.#point.counts = this.#point.bounds = NO_VIEW;
+    this.#reader = new WireReader(NO_BYTES);
+    return scannable ? this.#points : -1;
   }
 
   /** The first pass: reads every point and has the visitor check it; records what it read. */
