@@ -66,13 +66,19 @@ export class AdminServer {
   #metrics(collector: Collector): string {
     const out = new PrometheusText();
     for (const [id, receiver] of collector.receivers) {
-      for (const [transport, part] of Object.entries({
-        http: (receiver as { http?: { stats: ReceiverStatsLike } }).http,
-        grpc: (receiver as { grpc?: { stats: ReceiverStatsLike } }).grpc,
-      })) {
-        if (!part) continue;
+      // The OTLP receiver has a part per protocol; the others count in one place.
+      const { http, grpc, stats, transport } = receiver as {
+        http?: { stats: ReceiverStatsLike };
+        grpc?: { stats: ReceiverStatsLike };
+        stats?: ReceiverStatsLike;
+        transport?: string;
+      };
+      const parts: [string, ReceiverStatsLike][] = [];
+      if (http) parts.push(['http', http.stats]);
+      if (grpc) parts.push(['grpc', grpc.stats]);
+      if (stats) parts.push([transport ?? 'default', stats]);
+      for (const [transport, s] of parts) {
         const labels = { receiver: id, transport };
-        const s = part.stats;
         out.counter('sluice_receiver_requests_total', 'Requests received', labels, s.requests);
         out.counter(
           'sluice_receiver_received_points_total',

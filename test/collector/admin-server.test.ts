@@ -1,5 +1,7 @@
 import pino from 'pino';
+import { compressSync } from 'snappy';
 import { afterEach, describe, expect, it } from 'vitest';
+import { encodeWriteRequest } from '../../src/codec/prometheus/remote-write.js';
 import { AdminServer } from '../../src/collector/admin-server.js';
 import { Collector } from '../../src/collector/collector.js';
 import { parseConfig } from '../../src/collector/config/load-config.js';
@@ -90,5 +92,65 @@ service:
     expect(busy).toBeLessThan(0.97);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await utilization()).toBeLessThan(0.5);
+  });
+
+  it('reports every receiver: OTLP per protocol, remote write, with the fast path count', async () => {
+    collector = await startCollector(`
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:0 }
+  prometheusremotewrite:
+    endpoint: 127.0.0.1:0
+processors:
+  aggregate:
+    interval: 1h
+    rules: [{ metrics: [c], drop_attributes: [s] }]
+exporters:
+  debug: {}
+service:
+  pipelines:
+    metrics: { receivers: [otlp, prometheusremotewrite], processors: [aggregate], exporters: [debug] }
+`);
+    admin = new AdminServer('127.0.0.1:0', () => collector);
+    await admin.start();
+    const otlp = collector.receivers.get('otlp') as unknown as OtlpReceiver;
+    for (const time of [2n, 3n]) {
+      const response = await fetch(`http://${otlp.http!.address}/v1/metrics`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: encodeMetricsRequest(
+          monotonicSums(Temporality.Cumulative, [{ series: 'a', start: 1n, time, value: 1 }]),
+        ),
+      });
+      expect(response.status).toBe(200);
+    }
+    const remoteWrite = collector.receivers.get('prometheusremotewrite') as unknown as {
+      address: string;
+    };
+    const written = await fetch(`http://${remoteWrite.address}/api/v1/write`, {
+      method: 'POST',
+      headers: { 'content-encoding': 'snappy' },
+      body: compressSync(
+        Buffer.from(
+          encodeWriteRequest({
+            timeseries: [{ labels: [['__name__', 'up']], samples: [{ value: 1, timestampMs: 5 }] }],
+            metadata: [],
+          }),
+        ),
+      ),
+    });
+    expect(written.status).toBe(204);
+
+    const metrics = await (await fetch(`http://${admin.address}/metrics`)).text();
+    const value = (name: string, labels: string) =>
+      Number(new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    const otlpLabels = 'receiver="otlp",transport="http"';
+    const rwLabels = 'receiver="prometheusremotewrite",transport="http"';
+    expect(value('sluice_receiver_requests_total', otlpLabels)).toBe(2);
+    expect(value('sluice_receiver_scanned_requests_total', otlpLabels)).toBe(1);
+    expect(value('sluice_receiver_accepted_points_total', otlpLabels)).toBe(2);
+    expect(value('sluice_receiver_requests_total', rwLabels)).toBe(1);
+    expect(value('sluice_receiver_accepted_points_total', rwLabels)).toBe(1);
   });
 });

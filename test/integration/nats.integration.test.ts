@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Collector } from '../../src/collector/collector.js';
 import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
 import { NatsSender } from '../../src/exporters/nats/nats-sender.js';
+import { Temporality } from '../../src/index.js';
 import type { NatsReceiver } from '../../src/receivers/nats/factory.js';
-import { counterBatch } from '../helpers/batches.js';
+import { counterBatch, monotonicSums } from '../helpers/batches.js';
 import { startCollector } from '../helpers/collectors.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 import { type RunningService, startService } from '../helpers/services.js';
@@ -141,5 +142,67 @@ service:
     expect(await waitFor(all, 60_000)).toEqual([]);
     const dead = Object.values(exporter.engine.stats.deadLettered).reduce((a, b) => a + b, 0);
     expect(dead).toBe(0);
+  });
+
+  it('feeds an aggregate pipeline through its fast path (known series not decoded)', async () => {
+    const aggSink = new OtlpSink();
+    await aggSink.start();
+    const aggregating = await startCollector(`
+receivers:
+  nats:
+    url: nats://${server.address}
+    stream: AGGREGATED
+    consumer: sluice-aggregate
+processors:
+  aggregate:
+    interval: 50ms
+    rules: [{ metrics: [c], drop_attributes: [s] }]
+exporters:
+  otlphttp:
+    metrics_endpoint: ${aggSink.url}
+service:
+  pipelines:
+    metrics: { receivers: [nats], processors: [aggregate], exporters: [otlphttp] }
+`);
+    const sender = new NatsSender({
+      url: `nats://${server.address}`,
+      stream: 'AGGREGATED',
+      subject: 'aggregated.otlp',
+      partitions: 0,
+      createStream: true,
+      duplicateWindowMs: 120_000,
+    });
+    try {
+      const signal = new AbortController().signal;
+      // Two exports of the same cumulative series on two hosts: the second is all known.
+      for (const [time, h1, h2] of [
+        [10n, 1, 2],
+        [20n, 5, 7],
+      ] as const) {
+        await sender.send(
+          monotonicSums(Temporality.Cumulative, [
+            { series: 'h1', start: 1n, time, value: h1 },
+            { series: 'h2', start: 1n, time, value: h2 },
+          ]),
+          signal,
+        );
+      }
+      const receiver = aggregating.receivers.get('nats') as unknown as NatsReceiver;
+      const until = Date.now() + 20_000;
+      let total: number | undefined;
+      while (Date.now() < until) {
+        const last = aggSink.accepted.at(-1)?.request.resourceMetrics[0].scopeMetrics[0].metrics[0];
+        total = last?.sum.dataPoints[0].asDouble;
+        if (total === 12 && receiver.stats.accepted === 4) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(total).toBe(12);
+      expect(receiver.stats.requests).toBe(2);
+      expect(receiver.stats.scanned).toBe(1);
+    } finally {
+      await sender.close();
+      await aggregating.shutdown(2_000);
+      await aggSink.stop();
+    }
   });
 });

@@ -39,6 +39,8 @@ export type NatsReceiverConfig = z.infer<typeof natsReceiverConfig>;
 export class NatsReceiver implements Component {
   readonly id: string;
   readonly stats = new ReceiverStats();
+  /** How requests arrive (the `transport` label of the receiver's self-metrics). */
+  readonly transport = 'nats';
   readonly #config: NatsReceiverConfig;
   readonly #next: Consumer;
   readonly #logger: Logger;
@@ -145,6 +147,10 @@ export class NatsReceiver implements Component {
 
   async #handle(message: JsMsg): Promise<void> {
     this.stats.requests++;
+    if (this.stats.offerOtlpProtobuf(this.#next, message.data)) {
+      message.ack();
+      return;
+    }
     let batch: MetricBatch;
     try {
       batch = await this.#decoder.decode('otlp-protobuf', message.data);

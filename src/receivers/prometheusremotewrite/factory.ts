@@ -30,6 +30,8 @@ export type RemoteWriteReceiverConfig = z.infer<typeof remoteWriteReceiverConfig
 export class RemoteWriteReceiver implements Component {
   readonly id: string;
   readonly stats = new ReceiverStats();
+  /** How requests arrive (the `transport` label of the receiver's self-metrics). */
+  readonly transport = 'http';
   readonly #config: RemoteWriteReceiverConfig;
   readonly #next: Consumer;
   readonly #logger: Logger;
