@@ -1,7 +1,12 @@
 import type { AttributesInput, KeyValue } from './any-value.js';
 import { toKeyValues } from './any-value.js';
 import { IdHashIndex, type IdHashIndexState } from './id-hash-index.js';
-import { decodeKeyValues, keyValuesSize, writeKeyValues } from './key-value-bytes.js';
+import {
+  decodeKeyValues,
+  keyValuesSize,
+  writeCanonicalEntry,
+  writeKeyValues,
+} from './key-value-bytes.js';
 
 const SEED = 0x811c9dc5;
 const NO_SET = -1;
@@ -113,16 +118,16 @@ export class AttributeTable {
    * is a view of all of `src`, for copying four bytes a step.
    */
   appendEntry(src: Uint8Array, srcView: DataView, lengthStart: number, end: number): void {
-    const n = end - lengthStart;
-    this.#ensureArena(n + 1);
-    const arena = this.#arena;
-    const view = this.#arenaView;
-    let pos = this.#used;
-    arena[pos++] = 0x0a;
-    let k = lengthStart;
-    for (; k + 4 <= end; k += 4, pos += 4) view.setUint32(pos, srcView.getUint32(k, true), true);
-    for (; k < end; k++) arena[pos++] = src[k];
-    this.#used = pos;
+    this.#ensureArena(end - lengthStart + 1);
+    this.#used = writeCanonicalEntry(
+      this.#arena,
+      this.#arenaView,
+      this.#used,
+      src,
+      srcView,
+      lengthStart,
+      end,
+    );
   }
 
   /** Finishes the set begun by `beginSet`; returns its id (an existing one when equal). */

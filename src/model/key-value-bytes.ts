@@ -186,6 +186,29 @@ export function retagKeyValues(buf: Uint8Array, start: number, end: number, tag:
   }
 }
 
+/**
+ * Writes one attribute entry in the canonical form of an `AttributeTable` at `dst[at]`: tag
+ * `0x0a`, then the length prefix and `KeyValue` at `src[lengthStart, end)` (as they follow
+ * the entry's tag on the wire), four bytes a step. `dst` needs room for
+ * `end - lengthStart + 1` bytes; returns where the entry ends there.
+ */
+export function writeCanonicalEntry(
+  dst: Uint8Array,
+  dstView: DataView,
+  at: number,
+  src: Uint8Array,
+  srcView: DataView,
+  lengthStart: number,
+  end: number,
+): number {
+  let pos = at;
+  dst[pos++] = 0x0a;
+  let k = lengthStart;
+  for (; k + 4 <= end; k += 4, pos += 4) dstView.setUint32(pos, srcView.getUint32(k, true), true);
+  for (; k < end; k++) dst[pos++] = src[k];
+  return pos;
+}
+
 /** Reads a key-value run whose entries are tagged with any field number. */
 export function decodeKeyValues(buf: Uint8Array, start: number, end: number): KeyValue[] {
   const reader = new WireReader(buf);

@@ -1,6 +1,10 @@
 import type { KeyValue } from '../../model/any-value.js';
 import { DecodeError } from '../../model/errors.js';
-import { readKeyValue, validateKeyValue } from '../../model/key-value-bytes.js';
+import {
+  readKeyValue,
+  validateKeyValue,
+  writeCanonicalEntry,
+} from '../../model/key-value-bytes.js';
 import {
   type MetricsRequestVisitor,
   PointRecord,
@@ -11,8 +15,8 @@ import { readUtf8 } from '../../model/utf8.js';
 import { WireReader } from '../../model/wire-reader.js';
 
 const TWO_32 = 2 ** 32;
-const NO_BYTES = new Uint8Array(0);
-const NO_VIEW = new DataView(NO_BYTES.buffer);
+const NO_READER = new WireReader(new Uint8Array(0));
+const NO_VIEW = NO_READER.view;
 /** Numbers kept per checked point (see `#record`). */
 const FIELDS = 14;
 /** After this many requests in a row went the usual way, only every `RETRY_EVERY`th is tried. */
@@ -50,9 +54,8 @@ export class MetricsRequestScanner {
   /** The point's attribute set being gathered (entries retagged `0x0a`). */
   #set: Uint8Array = new Uint8Array(1024);
   #setView: DataView = new DataView(this.#set.buffer);
-  #reader = new WireReader(NO_BYTES);
-  #body: Uint8Array = NO_BYTES;
-  #bodyView: DataView = NO_VIEW;
+  /** Reads the body being scanned (`buf` and `view` are the body's). */
+  #reader = NO_READER;
   /** The last resource's bytes and its decoded attributes (the same object while equal). */
   #resourceBytes: Uint8Array = new Uint8Array(0);
   #resourceAttributes: KeyValue[] = [];
@@ -69,8 +72,6 @@ export class MetricsRequestScanner {
   /** Points taken, or -1 when the request must be decoded and consumed the usual way. */
   scan(body: Uint8Array): number {
     if (this.#misses >= MISSES_BEFORE_BACKOFF && ++this.#skipped % RETRY_EVERY !== 0) return -1;
-    this.#body = body;
-    this.#bodyView = new DataView(body.buffer, body.byteOffset, body.byteLength);
     this.#reader = new WireReader(body);
     this.#visitor.beginScan();
     let scannable = false;
@@ -82,9 +83,8 @@ export class MetricsRequestScanner {
     if (scannable) this.#take();
     this.#misses = scannable ? 0 : this.#misses + 1;
     // Keep no reference to the body (the receiver reuses or drops it).
-    this.#body = NO_BYTES;
-    this.#bodyView = this.#point.counts = this.#point.bounds = NO_VIEW;
-    this.#reader = new WireReader(NO_BYTES);
+    this.#reader = NO_READER;
+    this.#point.counts = this.#point.bounds = NO_VIEW;
     return scannable ? this.#points : -1;
   }
 
@@ -92,7 +92,7 @@ export class MetricsRequestScanner {
   #check(): boolean {
     this.#points = 0;
     const reader = this.#reader;
-    const end = this.#body.length;
+    const end = reader.buf.length;
     reader.pos = 0;
     while (reader.pos < end) {
       if (reader.varint32(end) !== 0x0a) return false;
@@ -132,7 +132,7 @@ export class MetricsRequestScanner {
   /** The resource's attributes: the previous array when the bytes are the previous ones. */
   #resource(end: number): KeyValue[] | undefined {
     const reader = this.#reader;
-    const body = this.#body;
+    const body = reader.buf;
     const start = reader.pos;
     const last = this.#resourceBytes;
     if (last.length === end - start) {
@@ -275,7 +275,7 @@ export class MetricsRequestScanner {
     const r = this.#records;
     const p = this.#point;
     const visitor = this.#visitor;
-    p.counts = p.bounds = this.#bodyView;
+    p.counts = p.bounds = this.#reader.view;
     for (let k = 0, at = 0; k < this.#points; k++, at += FIELDS) {
       p.startHi = r[at];
       p.startLo = r[at + 1];
@@ -297,11 +297,8 @@ export class MetricsRequestScanner {
 
   #numberPoint(end: number): boolean {
     const reader = this.#reader;
-    const p = this.#point;
-    p.startHi = p.startLo = p.timeHi = p.timeLo = 0;
+    const p = this.#beginPoint();
     p.value = 0;
-    p.bits = 0;
-    this.#beginSet();
     while (reader.pos < end) {
       const tag = reader.varint32(end);
       switch (tag) {
@@ -328,14 +325,11 @@ export class MetricsRequestScanner {
 
   #histogramPoint(end: number): boolean {
     const reader = this.#reader;
-    const p = this.#point;
-    p.startHi = p.startLo = p.timeHi = p.timeLo = 0;
-    p.bits = 0;
+    const p = this.#beginPoint();
     p.count = p.sum = 0;
-    p.counts = p.bounds = this.#bodyView;
+    p.counts = p.bounds = reader.view;
     p.countsAt = p.boundsAt = -1;
     p.countsLength = p.boundsLength = 0;
-    this.#beginSet();
     while (reader.pos < end) {
       const tag = reader.varint32(end);
       switch (tag) {
@@ -408,33 +402,38 @@ export class MetricsRequestScanner {
 
   #setUsed = 0;
 
-  #beginSet(): void {
+  /** The point record, its times, bits and attribute set cleared for the next point. */
+  #beginPoint(): PointRecord {
+    const p = this.#point;
+    p.startHi = p.startLo = p.timeHi = p.timeLo = 0;
+    p.bits = 0;
     this.#setUsed = 0;
+    return p;
   }
 
   /**
-   * One attribute entry, gathered as `AttributeTable.appendEntry` stores it (tag `0x0a`,
-   * then the length prefix and the `KeyValue` as on the wire). Not validated: the visitor takes only sets it already
-   * holds, byte for byte, and those were validated when the decoder first read them.
+   * One attribute entry, gathered as `AttributeTable.appendEntry` stores it. Not validated:
+   * the visitor takes only sets it already holds, byte for byte, and those were validated
+   * when the decoder first read them.
    */
   #attribute(end: number): void {
     const reader = this.#reader;
     const lengthStart = reader.pos;
     const stop = reader.delimited(end);
     reader.pos = stop;
-    let used = this.#setUsed;
-    if (used + stop - lengthStart + 1 > this.#set.length)
+    const used = this.#setUsed;
+    if (used + stop - lengthStart + 1 > this.#set.length) {
       this.#growSet(used + stop - lengthStart + 1);
-    const set = this.#set;
-    const setView = this.#setView;
-    const body = this.#body;
-    const bodyView = this.#bodyView;
-    set[used++] = 0x0a;
-    let k = lengthStart;
-    for (; k + 4 <= stop; k += 4, used += 4)
-      setView.setUint32(used, bodyView.getUint32(k, true), true);
-    for (; k < stop; k++) set[used++] = body[k];
-    this.#setUsed = used;
+    }
+    this.#setUsed = writeCanonicalEntry(
+      this.#set,
+      this.#setView,
+      used,
+      reader.buf,
+      reader.view,
+      lengthStart,
+      stop,
+    );
   }
 
   #endSet(): void {
@@ -456,7 +455,7 @@ export class MetricsRequestScanner {
   #string(end: number): string {
     const reader = this.#reader;
     const stop = reader.delimited(end);
-    const text = readUtf8(this.#body, reader.pos, stop);
+    const text = readUtf8(reader.buf, reader.pos, stop);
     reader.pos = stop;
     return text;
   }

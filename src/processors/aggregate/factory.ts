@@ -76,9 +76,10 @@ const TWO_32 = 2 ** 32;
  * their previous point (a drop is a reset), so merged cumulative outputs stay monotonic and
  * start at the earliest start time of their members. Other metrics pass straight through.
  *
- * The per-point path reads the batch columns directly: an input series is found by hash
- * and bytes in `InputSeriesTable`, its output by index, and sums, gauges and histograms
- * merge without allocating.
+ * The per-point path reads the batch columns directly — or, for OTLP requests the collector
+ * scans instead of decoding (`MetricsRequestVisitor`), the numbers the scanner read — into
+ * one `PointRecord`: an input series is found by hash and bytes in `InputSeriesTable`, its
+ * output by index, and sums, gauges and histograms merge without allocating.
  */
 export class AggregateProcessor implements Consumer, Component, MetricsRequestVisitor {
   readonly id: string;
@@ -255,7 +256,7 @@ export class AggregateProcessor implements Consumer, Component, MetricsRequestVi
       metric.name,
       metric.type,
     );
-    const id = this.#metricIds.get(`${prefix}${metric.temporality}\u0001${metric.unit}`);
+    const id = this.#metricIds.get(metricIdKey(prefix, metric.temporality, metric.unit));
     if (id === undefined) return false;
     this.#scanMetrics.push({
       metricId: id,
@@ -343,7 +344,7 @@ export class AggregateProcessor implements Consumer, Component, MetricsRequestVi
 
   #metricId(batch: MetricBatch, keys: SeriesKeys, m: number): number {
     const metric = batch.metrics[m];
-    const key = `${keys.metricPrefix(m)}${metric.temporality}\u0001${metric.unit}`;
+    const key = metricIdKey(keys.metricPrefix(m), metric.temporality, metric.unit);
     let id = this.#metricIds.get(key);
     if (id === undefined) {
       id = this.#metricIds.size;
@@ -614,6 +615,14 @@ export const aggregateProcessorFactory = {
     return new AggregateProcessor(settings, config, next);
   },
 };
+
+/**
+ * The key of a metric identity in `#metricIds`: resource, scope, name and type (`prefix`,
+ * from `metricPrefix`), temporality and unit — the same from a batch and from a scan.
+ */
+function metricIdKey(prefix: string, temporality: Temporality, unit: string): string {
+  return `${prefix}${temporality}\u0001${unit}`;
+}
 
 /** A view of all of a typed array's bytes. */
 function viewOf(array: Uint32Array | Float64Array): DataView {
