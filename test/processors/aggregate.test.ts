@@ -4,7 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { decodeMetricsRequest } from '../../src/codec/protobuf/decode-request.js';
 import { encodeMetricsRequest } from '../../src/codec/protobuf/encode-request.js';
 import { MetricsRequestScanner } from '../../src/codec/protobuf/scan-request.js';
-import { type Consumer, MetricBatch, MetricType, Temporality } from '../../src/index.js';
+import {
+  type Consumer,
+  type Exemplar,
+  MetricBatch,
+  MetricType,
+  Temporality,
+} from '../../src/index.js';
 import { DecodeError } from '../../src/model/errors.js';
 import { aggregateConfig } from '../../src/processors/aggregate/config.js';
 import { AggregateProcessor } from '../../src/processors/aggregate/factory.js';
@@ -477,6 +483,9 @@ interface PointSpec {
   value: number;
   int: boolean;
   otherBounds: boolean;
+  /** Number points: what the scan leaves to the decoder. */
+  flags?: number;
+  exemplars?: Exemplar[];
 }
 
 const SCAN_SETS: Record<string, string | number | boolean>[] = [
@@ -529,6 +538,8 @@ function scanRequest(points: PointSpec[], time: bigint): Uint8Array {
         startTime: 1n,
         time,
         value: p.int ? BigInt(p.value) : p.value + 0.25,
+        flags: p.flags,
+        exemplars: p.exemplars,
       });
     }
   }
@@ -641,7 +652,8 @@ describe('aggregate processor, scanned requests (the collector fast path)', () =
     ]);
   });
 
-  it('after eight requests in a row it could not take, tries one in sixteen', async () => {
+  /** A processor that has seen one series (`spec`, at time 10), and a scanner for it. */
+  async function primed() {
     const p = processor(rules, new Capture(), () => 1_000);
     const scanner = new MetricsRequestScanner(p);
     const spec: PointSpec = {
@@ -653,6 +665,11 @@ describe('aggregate processor, scanned requests (the collector fast path)', () =
       otherBounds: false,
     };
     await p.consume(decodeMetricsRequest(scanRequest([spec], 10n)));
+    return { p, scanner, spec };
+  }
+
+  it('after eight requests in a row it could not take, tries one in sixteen', async () => {
+    const { p, scanner, spec } = await primed();
     const other = scanRequest([{ ...spec, metric: 5 }], 20n);
     for (let k = 0; k < 8; k++) expect(scanner.scan(other)).toBe(-1);
     const known = (k: number) => scanRequest([spec], 30n + BigInt(k));
@@ -664,57 +681,18 @@ describe('aggregate processor, scanned requests (the collector fast path)', () =
   });
 
   it('leaves requests it cannot take as they are to the decoder', async () => {
-    const p = processor(rules, new Capture(), () => 1_000);
-    const scanner = new MetricsRequestScanner(p);
-    const spec: PointSpec = {
-      metric: 0,
-      resource: 0,
-      set: 0,
-      value: 1,
-      int: true,
-      otherBounds: false,
-    };
-    await p.consume(decodeMetricsRequest(scanRequest([spec], 10n)));
+    const { p, scanner, spec } = await primed();
     expect(scanner.scan(scanRequest([spec], 20n))).toBe(1);
     // Flags (no recorded value) and exemplars: not read by the scan.
-    const flagged = new MetricBatch();
-    const m = flagged.addMetric(
-      flagged.addScope(flagged.addResource({ attributes: { 'service.name': 'svc0' } }), {
-        name: 'lib',
-        version: '1',
-      }),
-      { ...SCAN_METRICS[0], unit: 'ms' },
-    );
-    flagged.addNumberPoint(flagged.series(m, SCAN_SETS[0]), {
-      startTime: 1n,
+    expect(scanner.scan(scanRequest([{ ...spec, flags: 1 }], 30n))).toBe(-1);
+    const exemplar: Exemplar = {
       time: 30n,
-      value: 2n,
-      flags: 1,
-    });
-    expect(scanner.scan(encodeMetricsRequest(flagged))).toBe(-1);
-    const withExemplar = new MetricBatch();
-    const e = withExemplar.addMetric(
-      withExemplar.addScope(withExemplar.addResource({ attributes: { 'service.name': 'svc0' } }), {
-        name: 'lib',
-        version: '1',
-      }),
-      { ...SCAN_METRICS[0], unit: 'ms' },
-    );
-    withExemplar.addNumberPoint(withExemplar.series(e, SCAN_SETS[0]), {
-      startTime: 1n,
-      time: 30n,
-      value: 2n,
-      exemplars: [
-        {
-          time: 30n,
-          value: 2,
-          filteredAttributes: [],
-          spanId: new Uint8Array(8),
-          traceId: new Uint8Array(16),
-        },
-      ],
-    });
-    expect(scanner.scan(encodeMetricsRequest(withExemplar))).toBe(-1);
+      value: 2,
+      filteredAttributes: [],
+      spanId: new Uint8Array(8),
+      traceId: new Uint8Array(16),
+    };
+    expect(scanner.scan(scanRequest([{ ...spec, exemplars: [exemplar] }], 30n))).toBe(-1);
     // A metric no rule selects.
     expect(scanner.scan(scanRequest([{ ...spec, metric: 5 }], 30n))).toBe(-1);
     // A truncated body: the scan says -1 and the decoder says what is wrong.
