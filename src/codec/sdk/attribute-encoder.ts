@@ -31,12 +31,21 @@ export class AttributeEncoder {
   /** Per entry: key byte length, value byte length, AnyValue size, KeyValue size. */
   #sizes = new Int32Array(64);
 
-  /** The slab the last `encode` wrote into (its result's `byteOffset` is into this). */
+  /** The slab the last `write` (or `encode`, or `copy`) wrote into. */
   get slabView(): DataView {
     return this.#slabView;
   }
 
   encode(attributes: Attributes): Uint8Array {
+    const at = this.write(attributes);
+    return this.#slab.subarray(at, this.#used);
+  }
+
+  /**
+   * Encodes `attributes` after the last bytes written and returns where they start in
+   * `slabView` (they end where `end` says): no view object per set.
+   */
+  write(attributes: Attributes): number {
     const keys = Object.keys(attributes);
     if (this.#sizes.length < keys.length * 4) this.#sizes = new Int32Array(keys.length * 8);
     const sizes = this.#sizes;
@@ -73,13 +82,8 @@ export class AttributeEncoder {
       total += 1 + varintSize(kv) + kv;
     }
 
-    if (this.#used + total > this.#slab.length) {
-      this.#slab = new Uint8Array(Math.max(SLAB, total));
-      this.#slabView = new DataView(this.#slab.buffer);
-      this.#used = 0;
-    }
+    const start = this.#reserve(total);
     const out = this.#slab;
-    const start = this.#used;
     let pos = start;
     for (let k = 0; k < keys.length; k++) {
       const key = keys[k];
@@ -121,7 +125,35 @@ export class AttributeEncoder {
       }
     }
     this.#used = pos;
-    return out.subarray(start, pos);
+    return start;
+  }
+
+  /** Where the last bytes written end in `slabView`. */
+  get end(): number {
+    return this.#used;
+  }
+
+  /** Takes back the last `write`, which started at `start` (its set was known already). */
+  unwrite(start: number): void {
+    this.#used = start;
+  }
+
+  /** Appends `length` bytes of `from` at `offset` (a set moved from another slab). */
+  copy(from: DataView, offset: number, length: number): number {
+    const start = this.#reserve(length);
+    this.#slab.set(new Uint8Array(from.buffer, from.byteOffset + offset, length), start);
+    this.#used = start + length;
+    return start;
+  }
+
+  /** Room for `bytes` more in the current slab, or a new slab: where they go. */
+  #reserve(bytes: number): number {
+    if (this.#used + bytes > this.#slab.length) {
+      this.#slab = new Uint8Array(Math.max(SLAB, bytes));
+      this.#slabView = new DataView(this.#slab.buffer);
+      this.#used = 0;
+    }
+    return this.#used;
   }
 }
 

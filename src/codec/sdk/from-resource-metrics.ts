@@ -263,18 +263,22 @@ export class ResourceMetricsConverter {
     start: number,
     end: number,
   ): Int32Array {
-    const { encoded } = this.#attributes.resolve(key, dataPoints, start, end);
+    const cache = this.#attributes;
+    const entries = cache.resolve(key, dataPoints, start, end);
     if (this.#sets.length < end - start) this.#sets = new Int32Array((end - start) * 2);
     const sets = this.#sets;
     const conversion = this.#conversion;
+    const { conversions, sets: entrySets, slabs, slabOf, offsets, lengths, hashes } = cache;
     for (let k = start; k < end; k++) {
-      const attributes = encoded[k];
-      if (attributes.conversion !== conversion) {
-        const { slab, offset, length, hash } = attributes;
-        attributes.set = batch.attributes.internSlice(slab, offset, offset + length, hash);
-        attributes.conversion = conversion;
+      const entry = entries[k];
+      if (conversions[entry] !== conversion) {
+        const offset = offsets[entry];
+        const setEnd = offset + lengths[entry];
+        const slab = slabs[slabOf[entry]];
+        entrySets[entry] = batch.attributes.internSlice(slab, offset, setEnd, hashes[entry]);
+        conversions[entry] = conversion;
       }
-      sets[k - start] = attributes.set;
+      sets[k - start] = entrySets[entry];
     }
     return sets;
   }

@@ -23,7 +23,7 @@ import {
 } from '../../model/wire.js';
 import { DATA_TAG } from '../protobuf/encode-request.js';
 import type { EncodedRequest } from '../protobuf/encoded-request.js';
-import { type ResolvedAttributes, SdkAttributeCache } from './attribute-cache.js';
+import { SdkAttributeCache } from './attribute-cache.js';
 import { writeHrTime } from './hr-time.js';
 import {
   instrumentKey,
@@ -167,14 +167,14 @@ export class SdkRequestEncoder {
         if (n === 0) this.#openMetric();
         for (let start = 0; start < n; ) {
           const end = Math.min(n, start + STEP_POINTS);
-          const encoded = this.#attributes.resolve(key, metric.dataPoints, start, end);
+          const entries = this.#attributes.resolve(key, metric.dataPoints, start, end);
           for (let k = start; k < end; k++) {
             const dp = metric.dataPoints[k];
-            if (!this.#point(dp, encoded, k)) {
+            if (!this.#point(dp, k, entries[k])) {
               // The request is full: send it, and the point starts the next one.
               await this.#finish();
               this.#begin();
-              this.#point(dp, encoded, k);
+              this.#point(dp, k, entries[k]);
             }
           }
           start = end;
@@ -316,9 +316,10 @@ export class SdkRequestEncoder {
 
   /**
    * Writes one point, opening the wrappers it needs; returns false, writing nothing, when
-   * the request is full (by points or bytes). A request's first point always fits.
+   * the request is full (by points or bytes). A request's first point always fits. `k` is
+   * its position in the instrument, `entry` its attribute set's in `#attributes`.
    */
-  #point(dp: DataPoint<unknown>, attributes: ResolvedAttributes, k: number): boolean {
+  #point(dp: DataPoint<unknown>, k: number, entry: number): boolean {
     const header = this.#metric!;
     const type = header.type;
     let size: number;
@@ -329,7 +330,7 @@ export class SdkRequestEncoder {
     } else {
       size = this.#resolveTimes(dp, k) + exponentialSize(dp as DataPoint<ExponentialHistogram>);
     }
-    size += attributes.lengths[k];
+    size += this.#attributes.lengths[entry];
     const total = 1 + varintSize(size) + size;
     const framing = this.#framingBytes();
     if (
@@ -347,14 +348,16 @@ export class SdkRequestEncoder {
     if (type === MetricType.Gauge || type === MetricType.Sum) {
       this.#times();
       this.#numberValue((dp as DataPoint<number>).value, header.int);
-      this.#attributesField(attributes, k, 0x3a);
+      this.#attributesField(entry, 0x3a);
     } else if (type === MetricType.Histogram) {
-      this.#histogram(dp as DataPoint<Histogram>, attributes, k);
+      this.#histogram(dp as DataPoint<Histogram>, entry);
     } else {
-      this.#exponential(dp as DataPoint<ExponentialHistogram>, attributes, k);
+      this.#exponential(dp as DataPoint<ExponentialHistogram>, entry);
     }
     this.#points++;
-    if (header.seriesSeed !== undefined) this.#key(header.seriesSeed, attributes.hashes[k]);
+    if (header.seriesSeed !== undefined) {
+      this.#key(header.seriesSeed, this.#attributes.hashes[entry]);
+    }
     return true;
   }
 
@@ -451,11 +454,12 @@ export class SdkRequestEncoder {
     this.#words(lowBits(count), highBits(count));
   }
 
-  /** Copies point `k`'s cached attribute entries (tagged `0x0a`) and retags each as `tag`. */
-  #attributesField(attributes: ResolvedAttributes, k: number, tag: number): void {
-    const slab = attributes.slabs[k];
-    const from = attributes.offsets[k];
-    const n = attributes.lengths[k];
+  /** Copies the cached `KeyValue` entries (tagged `0x0a`) of a set and retags each as `tag`. */
+  #attributesField(entry: number, tag: number): void {
+    const cache = this.#attributes;
+    const slab = cache.slabs[cache.slabOf[entry]];
+    const from = cache.offsets[entry];
+    const n = cache.lengths[entry];
     const out = this.#out;
     const view = this.#view;
     const pos = this.#pos;
@@ -499,7 +503,7 @@ export class SdkRequestEncoder {
     this.#boundsBytes = bytes;
   }
 
-  #histogram(dp: DataPoint<Histogram>, attributes: ResolvedAttributes, k: number): void {
+  #histogram(dp: DataPoint<Histogram>, entry: number): void {
     const h = dp.value;
     const out = this.#out;
     this.#times();
@@ -522,7 +526,7 @@ export class SdkRequestEncoder {
     }
     out.set(this.#boundsBytes, this.#pos);
     this.#pos += this.#boundsBytes.length;
-    this.#attributesField(attributes, k, 0x4a);
+    this.#attributesField(entry, 0x4a);
     if (h.min !== undefined) {
       out[this.#pos++] = 0x59;
       this.#double(h.min);
@@ -533,14 +537,10 @@ export class SdkRequestEncoder {
     }
   }
 
-  #exponential(
-    dp: DataPoint<ExponentialHistogram>,
-    attributes: ResolvedAttributes,
-    k: number,
-  ): void {
+  #exponential(dp: DataPoint<ExponentialHistogram>, entry: number): void {
     const h = dp.value;
     const out = this.#out;
-    this.#attributesField(attributes, k, 0x0a);
+    this.#attributesField(entry, 0x0a);
     this.#times();
     this.#count(0x21, h.count);
     if (h.sum !== undefined) {
