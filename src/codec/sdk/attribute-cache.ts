@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { DataPoint } from '@opentelemetry/sdk-metrics';
 import { hashRange, sameBytes } from '../../model/attribute-table.js';
+import { IdHashIndex } from '../../model/id-hash-index.js';
 import { AttributeEncoder } from './attribute-encoder.js';
 
 /** An instrument's points as the previous `resolve` calls left them, by position. */
@@ -53,8 +54,8 @@ export class SdkAttributeCache {
   conversions = new Int32Array(MIN_ENTRIES);
   sets = new Int32Array(MIN_ENTRIES);
   #count = 0;
-  /** Open addressing by hash: entry + 1 per slot, 0 when free. */
-  #table = new Int32Array(2 * MIN_ENTRIES);
+  /** Entries by the hash of their bytes. */
+  #index = new IdHashIndex(MIN_ENTRIES);
   #encoder = new AttributeEncoder();
   #reshuffled: WeakMap<Attributes, number> | undefined;
   #previous = new Map<string, InstrumentMemo>();
@@ -133,25 +134,23 @@ export class SdkAttributeCache {
   }
 
   #find(slab: DataView, offset: number, length: number, hash: number): number {
-    const table = this.#table;
-    const mask = table.length - 1;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const entry = table[slot] - 1;
-      if (entry === -1) return -1;
+    const index = this.#index;
+    for (let slot = index.first(hash); index.idAt(slot) !== -1; slot = index.next(slot)) {
+      if (index.hashAt(slot) !== hash) continue;
+      const entry = index.idAt(slot);
       if (
-        this.hashes[entry] === hash &&
         this.lengths[entry] === length &&
         sameBytes(this.slabs[this.slabOf[entry]], this.offsets[entry], slab, offset, length)
       ) {
         return entry;
       }
     }
+    return -1;
   }
 
   /** A new entry for bytes the encoder just wrote (or copied) at `slab[offset, +length)`. */
   #add(slab: DataView, offset: number, length: number, hash: number): number {
     if (this.#count === this.offsets.length) this.#growColumns(this.#count * 2);
-    if (2 * (this.#count + 1) > this.#table.length) this.#rehash(this.#table.length * 2);
     const entry = this.#count++;
     if (this.slabs[this.slabs.length - 1] !== slab) this.slabs.push(slab);
     this.slabOf[entry] = this.slabs.length - 1;
@@ -160,21 +159,8 @@ export class SdkAttributeCache {
     this.hashes[entry] = hash;
     this.conversions[entry] = -1;
     this.sets[entry] = -1;
-    this.#insert(entry);
+    this.#index.insert(hash, entry);
     return entry;
-  }
-
-  #insert(entry: number): void {
-    const table = this.#table;
-    const mask = table.length - 1;
-    let slot = this.hashes[entry] & mask;
-    while (table[slot] !== 0) slot = (slot + 1) & mask;
-    table[slot] = entry + 1;
-  }
-
-  #rehash(size: number): void {
-    this.#table = new Int32Array(size);
-    for (let entry = 0; entry < this.#count; entry++) this.#insert(entry);
   }
 
   /** New columns of `capacity` entries, holding the first `#count` entries of the old ones. */
@@ -232,9 +218,7 @@ export class SdkAttributeCache {
     this.slabs = [];
     this.#count = 0;
     this.#growColumns(capacity);
-    let table = MIN_ENTRIES * 2;
-    while (table < 2 * capacity) table *= 2;
-    this.#table = new Int32Array(table);
+    this.#index = new IdHashIndex(capacity);
     this.#encoder = new AttributeEncoder();
     for (const old of order) {
       const length = lengths[old];

@@ -21,8 +21,9 @@ const scratchFloatBytes = new Uint8Array(scratchFloat.buffer);
  * with the official serializer's mapping, into shared 64 KiB slabs.
  *
  * Strings, booleans and numbers — nearly every attribute — are written without building
- * `KeyValue` objects or bigints; each result is a view into a slab, because a `Uint8Array`
- * of its own per attribute set costs an off-heap allocation and a finaliser apiece.
+ * `KeyValue` objects or bigints; each result is a place in a slab (`write` returns where it
+ * starts, `end` where it ends), because a `Uint8Array` of its own per attribute set costs an
+ * off-heap allocation and a finaliser apiece.
  */
 export class AttributeEncoder {
   #slab = new Uint8Array(SLAB);
@@ -31,20 +32,12 @@ export class AttributeEncoder {
   /** Per entry: key byte length, value byte length, AnyValue size, KeyValue size. */
   #sizes = new Int32Array(64);
 
-  /** The slab the last `write` (or `encode`, or `copy`) wrote into. */
+  /** The slab the last `write` (or `copy`) wrote into. */
   get slabView(): DataView {
     return this.#slabView;
   }
 
-  encode(attributes: Attributes): Uint8Array {
-    const at = this.write(attributes);
-    return this.#slab.subarray(at, this.#used);
-  }
-
-  /**
-   * Encodes `attributes` after the last bytes written and returns where they start in
-   * `slabView` (they end where `end` says): no view object per set.
-   */
+  /** Encodes `attributes` after the last bytes written; returns where they start in `slabView`. */
   write(attributes: Attributes): number {
     const keys = Object.keys(attributes);
     if (this.#sizes.length < keys.length * 4) this.#sizes = new Int32Array(keys.length * 8);
