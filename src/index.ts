@@ -39,13 +39,13 @@ export {
 export type { Queue, QueueOptions, WhenFull } from './delivery/memory-queue.js';
 export { MemoryQueue } from './delivery/memory-queue.js';
 export type { Sender, SendResult } from './delivery/sender.js';
-export { ConsoleSender } from './exporters/console-sender.js';
-export type { FileSenderOptions } from './exporters/file-sender.js';
-export { FileSender } from './exporters/file-sender.js';
-export type { OtlpGrpcSenderOptions } from './exporters/otlp-grpc-sender.js';
-export { OtlpGrpcSender } from './exporters/otlp-grpc-sender.js';
-export type { OtlpHttpSenderOptions } from './exporters/otlp-http-sender.js';
-export { OtlpHttpSender } from './exporters/otlp-http-sender.js';
+export { ConsoleSender } from './exporters/debug/console-sender.js';
+export type { FileSenderOptions } from './exporters/file/file-sender.js';
+export { FileSender } from './exporters/file/file-sender.js';
+export type { OtlpGrpcSenderOptions } from './exporters/otlp/otlp-grpc-sender.js';
+export { OtlpGrpcSender } from './exporters/otlp/otlp-grpc-sender.js';
+export type { OtlpHttpSenderOptions } from './exporters/otlphttp/otlp-http-sender.js';
+export { OtlpHttpSender } from './exporters/otlphttp/otlp-http-sender.js';
 export * from './model/index.js';
 export type {
   SluiceMetricExporterOptions,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { encodeFlatJsonLines } from '../codec/flat/flat-json-lines.js';
 import { decodeMetricsRequest } from '../codec/protobuf/decode-request.js';
 import { listDeadLetters } from '../delivery/dead-letters.js';
-import { OtlpHttpSender } from '../exporters/otlp-http-sender.js';
+import { OtlpHttpSender } from '../exporters/otlphttp/otlp-http-sender.js';
 import type { CliIo } from './io.js';
 
 /** `sluice dlq list --dir DIR [--json]`: what is in a dead-letter directory, oldest first. */

@@ -66,45 +66,11 @@ export class AdminServer {
   #metrics(collector: Collector): string {
     const out = new PrometheusText();
     for (const [id, receiver] of collector.receivers) {
-      // The OTLP receiver has a part per protocol; the others count in one place.
-      const { http, grpc, stats, transport } = receiver as {
-        http?: { stats: ReceiverStatsLike };
-        grpc?: { stats: ReceiverStatsLike };
-        stats?: ReceiverStatsLike;
-        transport?: string;
-      };
-      const parts: [string, ReceiverStatsLike][] = [];
-      if (http) parts.push(['http', http.stats]);
-      if (grpc) parts.push(['grpc', grpc.stats]);
-      if (stats) parts.push([transport ?? 'default', stats]);
-      for (const [transport, s] of parts) {
+      for (const [transport, stats] of Object.entries(receiver.statsByTransport)) {
         const labels = { receiver: id, transport };
-        out.counter('sluice_receiver_requests_total', 'Requests received', labels, s.requests);
-        out.counter(
-          'sluice_receiver_received_points_total',
-          'Points decoded from requests',
-          labels,
-          s.received,
-        );
-        out.counter(
-          'sluice_receiver_accepted_points_total',
-          'Points the pipeline accepted',
-          labels,
-          s.accepted,
-        );
-        out.counter(
-          'sluice_receiver_malformed_requests_total',
-          'Requests that could not be decoded',
-          labels,
-          s.malformed,
-        );
-        out.counter(
-          'sluice_receiver_scanned_requests_total',
-          'Requests the pipeline took without decoding them into a batch (its fast path)',
-          labels,
-          s.scanned,
-        );
-        for (const [reason, value] of Object.entries(s.refused)) {
+        for (const [name, help, key] of RECEIVER_COUNTERS)
+          out.counter(name, help, labels, stats[key]);
+        for (const [reason, value] of Object.entries(stats.refused)) {
           out.counter(
             'sluice_receiver_refused_points_total',
             'Points refused, by reason',
@@ -115,6 +81,7 @@ export class AdminServer {
       }
     }
     for (const [id, exporter] of collector.exporters) {
+      droppedPoints(out, { exporter: id }, exporter.dropped);
       const engine = exporter.engine;
       if (!engine) continue;
       const s = engine.stats;
@@ -142,14 +109,6 @@ export class AdminServer {
         out.counter(
           'sluice_exporter_dead_lettered_points_total',
           'Points written to dead letters, by reason',
-          { ...labels, reason },
-          value,
-        );
-      }
-      for (const [reason, value] of Object.entries(s.dropped)) {
-        out.counter(
-          'sluice_dropped_points_total',
-          'Points lost, by reason',
           { ...labels, reason },
           value,
         );
@@ -187,18 +146,7 @@ export class AdminServer {
         labels,
         counts.out,
       );
-      // Processors that can lose points count them in a `dropped` record, by reason.
-      const dropped = (component as { dropped?: unknown }).dropped;
-      const droppedByReason =
-        dropped !== null && typeof dropped === 'object' ? (dropped as Record<string, number>) : {};
-      for (const [reason, value] of Object.entries(droppedByReason)) {
-        out.counter(
-          'sluice_dropped_points_total',
-          'Points lost, by reason',
-          { processor: id, reason },
-          value,
-        );
-      }
+      droppedPoints(out, { processor: id }, component.dropped);
     }
     const pool = collector.decodePool;
     out.gauge('sluice_decode_threads', 'Worker threads decoding request bodies', {}, pool.threads);
@@ -241,13 +189,36 @@ export class AdminServer {
   }
 }
 
-interface ReceiverStatsLike {
-  requests: number;
-  received: number;
-  accepted: number;
-  malformed: number;
-  scanned: number;
-  refused: Record<string, number>;
+/** The counters every receiver keeps per transport, as `/metrics` lines. */
+const RECEIVER_COUNTERS: readonly [
+  string,
+  string,
+  'requests' | 'received' | 'accepted' | 'malformed' | 'scanned',
+][] = [
+  ['sluice_receiver_requests_total', 'Requests received', 'requests'],
+  ['sluice_receiver_received_points_total', 'Points decoded from requests', 'received'],
+  ['sluice_receiver_accepted_points_total', 'Points the pipeline accepted', 'accepted'],
+  ['sluice_receiver_malformed_requests_total', 'Requests that could not be decoded', 'malformed'],
+  [
+    'sluice_receiver_scanned_requests_total',
+    'Requests the pipeline took without decoding them into a batch (its fast path)',
+    'scanned',
+  ],
+];
+
+/** A component's lost points, by reason: one line each, labelled with the component. */
+function droppedPoints(
+  out: PrometheusText,
+  component: Record<string, string>,
+  dropped: Readonly<Record<string, number>>,
+): void {
+  for (const [reason, value] of Object.entries(dropped))
+    out.counter(
+      'sluice_dropped_points_total',
+      'Points lost, by reason',
+      { ...component, reason },
+      value,
+    );
 }
 
 /** Just enough of the Prometheus text format 0.0.4 for the collector's own metrics. */

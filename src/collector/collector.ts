@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import { MetricsRequestScanner } from '../codec/protobuf/scan-request.js';
-import type { Exporter } from '../exporters/helper/queued-exporter.js';
-import type { Component, Consumer } from '../model/consumer.js';
+import type { Exporter } from '../exporters/helper/exporter.js';
+import type { Consumer } from '../model/consumer.js';
 import { isRequestVisitor } from '../model/request-visitor.js';
+import type { Processor } from '../processors/processor.js';
 import { DecodePool, decodeThreadsFor } from '../receivers/decode-pool.js';
+import type { Receiver } from '../receivers/receiver.js';
 import type { CollectorConfig } from './config/load-config.js';
 import { FanOut } from './fan-out.js';
-import { exporters, processors, receivers } from './registry.js';
 
 /**
  * A processor's side of the OTLP fast path (`Consumer.consumeOtlpProtobuf`), with its points
@@ -37,11 +38,6 @@ function fastPathOf(component: Consumer): ((body: Uint8Array) => number) | undef
   return component.consumeOtlpProtobuf?.bind(component);
 }
 
-interface Listening {
-  readonly listening: boolean;
-  readonly addresses?: string[];
-}
-
 /**
  * The pipeline graph of one config: exporters (shared by the pipelines that name them),
  * processors (one chain per pipeline), receivers (shared, fanning out to their pipelines).
@@ -54,10 +50,10 @@ export class Collector {
   readonly processors: {
     pipeline: string;
     id: string;
-    component: Component & Consumer;
+    component: Processor;
     counts: { in: number; out: number };
   }[] = [];
-  readonly receivers = new Map<string, Component & Listening>();
+  readonly receivers = new Map<string, Receiver>();
   /** Decodes the receivers' request bodies off the main thread (shared by all receivers). */
   readonly decodePool: DecodePool;
   readonly #logger: Logger;
@@ -68,7 +64,7 @@ export class Collector {
     this.decodePool = new DecodePool({ threads: decodeThreadsFor(config.decodeThreads), logger });
     for (const [id, entry] of config.exporters) {
       if (!config.pipelines.some((p) => p.exporters.includes(id))) continue;
-      this.exporters.set(id, exporters[entry.type].create({ id, logger }, entry.config as never));
+      this.exporters.set(id, entry.create({ id, logger }));
     }
     const entryPoints = new Map<string, { id: string; consumer: Consumer }[]>();
     for (const pipeline of config.pipelines) {
@@ -80,15 +76,18 @@ export class Collector {
         const entry = config.processors.get(id)!;
         const counts = { in: 0, out: 0 };
         const downstream = next;
-        const component = processors[entry.type].create({ id, logger }, entry.config as never, {
-          consume: (batch) => {
-            counts.out += batch.pointCount;
-            return downstream.consume(batch);
+        const component = entry.create(
+          { id, logger },
+          {
+            consume: (batch) => {
+              counts.out += batch.pointCount;
+              return downstream.consume(batch);
+            },
+            consumeOtlpProtobuf:
+              downstream.consumeOtlpProtobuf &&
+              counted(downstream.consumeOtlpProtobuf.bind(downstream), counts, 'out'),
           },
-          consumeOtlpProtobuf:
-            downstream.consumeOtlpProtobuf &&
-            counted(downstream.consumeOtlpProtobuf.bind(downstream), counts, 'out'),
-        });
+        );
         this.processors.unshift({ pipeline: pipeline.name, id, component, counts });
         const take = fastPathOf(component);
         next = {
@@ -107,12 +106,11 @@ export class Collector {
     }
     for (const [id, targets] of entryPoints) {
       const entry = config.receivers.get(id)!;
-      const component = receivers[entry.type].create(
+      const component = entry.create(
         { id, logger, decoder: this.decodePool },
-        entry.config as never,
         new FanOut(targets, logger),
       );
-      this.receivers.set(id, component as Component & Listening);
+      this.receivers.set(id, component);
     }
   }
 
@@ -122,7 +120,7 @@ export class Collector {
   }
 
   get addresses(): string[] {
-    return [...this.receivers.values()].flatMap((r) => r.addresses ?? []);
+    return [...this.receivers.values()].flatMap((r) => r.addresses);
   }
 
   async start(): Promise<void> {

@@ -1,12 +1,14 @@
-import type { Component, ComponentSettings, Consumer } from '../model/consumer.js';
+import type { ComponentSettings, Consumer } from '../model/consumer.js';
 import type { MetricBatch } from '../model/metric-batch.js';
+import { countDrop, type Processor } from './processor.js';
 
 /**
  * A processor that transforms each batch and hands the result on: `consume` resolves when
  * the next component accepted it, so backpressure and refusals reach the receiver.
  */
-export abstract class TransformProcessor implements Consumer, Component {
+export abstract class TransformProcessor implements Processor {
   readonly id: string;
+  readonly dropped: Record<string, number> = {};
   protected readonly settings: ComponentSettings;
   readonly #next: Consumer;
 
@@ -28,4 +30,10 @@ export abstract class TransformProcessor implements Consumer, Component {
 
   /** Returns the batch to pass on: `batch` itself when nothing changes. */
   protected abstract transform(batch: MetricBatch): MetricBatch;
+
+  /** Counts points this processor does not pass on (returns undefined: "emit nothing"). */
+  protected drop(reason: string, points = 1): undefined {
+    countDrop(this.dropped, reason, points);
+    return undefined;
+  }
 }

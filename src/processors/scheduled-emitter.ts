@@ -1,5 +1,6 @@
 import type { ComponentSettings, Consumer } from '../model/consumer.js';
 import type { MetricBatch } from '../model/metric-batch.js';
+import { countDrop } from './processor.js';
 
 /** A processor's own flush, and how often to call it. */
 export interface Schedule {
@@ -53,7 +54,7 @@ export class ScheduledEmitter {
   }
 
   count(reason: string, points: number): void {
-    this.dropped[reason] = (this.dropped[reason] ?? 0) + points;
+    countDrop(this.dropped, reason, points);
   }
 
   /** Starts the schedule: `flush` every `intervalMs`, without keeping the process alive. */

@@ -50,12 +50,11 @@ export function convertBatch(
   applies: (metric: MetricDescriptor) => boolean,
   temporality: Temporality,
   convert: (key: string, view: PointView) => Emit,
-): { batch: MetricBatch; dropped: number } {
+): MetricBatch {
   const n = batch.pointCount;
   const keys = new SeriesKeys(batch);
   const view = new PointView(batch);
   const emits: (Emit | null)[] = new Array(n).fill(null); // null: unchanged
-  let dropped = 0;
   let changed = false;
   for (let i = 0; i < n; i++) {
     view.at(i);
@@ -63,9 +62,8 @@ export function convertBatch(
     changed = true;
     const emit = convert(keys.of(i), view);
     emits[i] = emit;
-    if (emit === undefined) dropped++;
   }
-  if (!changed) return { batch, dropped: 0 };
+  if (!changed) return batch;
   const copier = new BatchCopier();
   copier.append(batch, 0, n, { keep: (i) => emits[i] !== undefined });
   const target = copier.target;
@@ -93,7 +91,7 @@ export function convertBatch(
     j++;
   }
   for (const metric of target.metrics) if (applies(metric)) metric.temporality = temporality;
-  return { batch: target, dropped };
+  return target;
 }
 
 /** Difference of two values of one kind (int64 sums stay exact). */

@@ -2,7 +2,6 @@ import { decodeMetricsRequestJson } from '../codec/json/decode-request-json.js';
 import { decodeWriteRequest } from '../codec/prometheus/remote-write.js';
 import { remoteWriteToBatch } from '../codec/prometheus/remote-write-to-batch.js';
 import { decodeMetricsRequest } from '../codec/protobuf/decode-request.js';
-import type { ComponentSettings } from '../model/consumer.js';
 import type { MetricBatch } from '../model/metric-batch.js';
 
 /** What a receiver hands a decoder: the request body's format (already decompressed). */
@@ -14,11 +13,6 @@ export type RequestFormat = 'otlp-protobuf' | 'otlp-json' | 'prometheus-remote-w
  */
 export interface RequestDecoder {
   decode(format: RequestFormat, body: Uint8Array): MetricBatch | Promise<MetricBatch>;
-}
-
-/** Receivers take their decoder from the collector (one pool for all of them). */
-export interface ReceiverSettings extends ComponentSettings {
-  decoder?: RequestDecoder;
 }
 
 /** Decodes one body on the calling thread. */

@@ -6,7 +6,7 @@ import { AdminServer } from '../../src/collector/admin-server.js';
 import { Collector } from '../../src/collector/collector.js';
 import { parseConfig } from '../../src/collector/config/load-config.js';
 import { encodeMetricsRequest, Temporality } from '../../src/index.js';
-import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
+import type { OtlpReceiver } from '../../src/receivers/otlp/otlp-receiver.js';
 import { monotonicSums } from '../helpers/batches.js';
 import { startCollector } from '../helpers/collectors.js';
 

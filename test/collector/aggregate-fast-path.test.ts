@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeMetricsRequest } from '../../src/codec/protobuf/encode-request.js';
 import type { Collector } from '../../src/collector/collector.js';
 import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
-import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
+import type { OtlpReceiver } from '../../src/receivers/otlp/otlp-receiver.js';
 import { startCollector } from '../helpers/collectors.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 

@@ -5,9 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { METRICS_EXPORT_METHOD } from '../../src/codec/protobuf/service.js';
 import { Collector } from '../../src/collector/collector.js';
 import { parseConfig } from '../../src/collector/config/load-config.js';
-import { retryDelayMs } from '../../src/exporters/grpc-status.js';
+import { retryDelayMs } from '../../src/exporters/helper/grpc-status.js';
 import { encodeMetricsRequest } from '../../src/index.js';
-import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
+import type { OtlpReceiver } from '../../src/receivers/otlp/otlp-receiver.js';
 import { counterBatch } from '../helpers/batches.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 

@@ -10,7 +10,7 @@ import { remoteWriteToBatch } from '../../src/codec/prometheus/remote-write-to-b
 import { Collector } from '../../src/collector/collector.js';
 import { parseConfig } from '../../src/collector/config/load-config.js';
 import { MetricType, Temporality } from '../../src/index.js';
-import type { RemoteWriteReceiver } from '../../src/receivers/prometheusremotewrite/factory.js';
+import type { RemoteWriteReceiver } from '../../src/receivers/prometheusremotewrite/remote-write-receiver.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 
 const T = 1_700_000_000_000;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { influxdbExporterConfig, influxWriteUrl } from '../../src/exporters/influxdb/factory.js';
+import { influxdbExporterConfig } from '../../src/exporters/influxdb/config.js';
+import { influxWriteUrl } from '../../src/exporters/influxdb/factory.js';
 import { toLineProtocol } from '../../src/exporters/influxdb/line-protocol.js';
 import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
 

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { errorForGrpcStatus } from '../../src/exporters/grpc-status.js';
+import { errorForGrpcStatus } from '../../src/exporters/helper/grpc-status.js';
 import {
   DeliveryEngine,
   OtlpGrpcSender,

@@ -16,10 +16,10 @@ import {
 } from '../../src/codec/prometheus/naming.js';
 import { Collector } from '../../src/collector/collector.js';
 import { parseConfig } from '../../src/collector/config/load-config.js';
-import type { PrometheusExporter } from '../../src/exporters/prometheus/factory.js';
+import type { PrometheusExporter } from '../../src/exporters/prometheus/prometheus-exporter.js';
 import { ScrapeState } from '../../src/exporters/prometheus/scrape-state.js';
 import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
-import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
+import type { OtlpReceiver } from '../../src/receivers/otlp/otlp-receiver.js';
 
 describe('OTel → Prometheus names', () => {
   const metric = (name: string, unit: string, type: MetricType, monotonic = false) => ({

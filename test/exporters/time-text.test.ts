@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RepeatedTimeText } from '../../src/exporters/time-text.js';
+import { RepeatedTimeText } from '../../src/exporters/helper/time-text.js';
 import { Words64 } from '../../src/model/words64.js';
 
 describe('RepeatedTimeText', () => {

@@ -11,7 +11,15 @@ import pino from 'pino';
 import { Collector } from '../../src/collector/collector.js';
 import { parseConfig } from '../../src/collector/config/load-config.js';
 import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
-import type { OtlpReceiver } from '../../src/receivers/otlp/factory.js';
+import type { ComponentFactory } from '../../src/model/component-factory.js';
+import type { OtlpReceiver } from '../../src/receivers/otlp/otlp-receiver.js';
+
+/** A factory's `create`, bound to `raw` as a config file would give it (throws when invalid). */
+export function configured<Create>(factory: ComponentFactory<Create>, raw: unknown): Create {
+  const result = factory.configure(raw);
+  if (!result.ok) throw new Error(result.issues.map((issue) => issue.message).join('; '));
+  return result.create;
+}
 
 /** A collector from a YAML config, started, logging nothing. */
 export async function startCollector(yaml: string): Promise<Collector> {

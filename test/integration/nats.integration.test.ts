@@ -4,7 +4,7 @@ import type { Collector } from '../../src/collector/collector.js';
 import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
 import { NatsSender } from '../../src/exporters/nats/nats-sender.js';
 import { Temporality } from '../../src/index.js';
-import type { NatsReceiver } from '../../src/receivers/nats/factory.js';
+import type { NatsReceiver } from '../../src/receivers/nats/nats-receiver.js';
 import { counterBatch, monotonicSums } from '../helpers/batches.js';
 import { startCollector } from '../helpers/collectors.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';

@@ -8,13 +8,16 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Collector } from '../../src/collector/collector.js';
 import { PermanentError, RetryableError } from '../../src/delivery/errors.js';
-import {
-  postgresqlExporterConfig,
-  postgresqlExporterFactory,
-} from '../../src/exporters/postgresql/factory.js';
+import { postgresqlExporterFactory } from '../../src/exporters/postgresql/factory.js';
 import { PostgresSender } from '../../src/exporters/postgresql/postgres-sender.js';
 import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
-import { otlpHttpUrl, otlpInto, queuedExporter, recordWithSdk } from '../helpers/collectors.js';
+import {
+  configured,
+  otlpHttpUrl,
+  otlpInto,
+  queuedExporter,
+  recordWithSdk,
+} from '../helpers/collectors.js';
 import { type RunningService, startService } from '../helpers/services.js';
 
 /** `points` delta sums of `jobs`: point k of worker `w<k % workers>`, value k, 1 ns apart. */
@@ -276,14 +279,11 @@ describe('postgresql exporter over TLS', () => {
 
   it('verifies the server against ca_file and writes over an encrypted connection', async () => {
     const endpoint = `postgres://postgres@${server.address}/postgres`;
-    const exporter = postgresqlExporterFactory.create(
-      { id: 'postgresql', logger: pino({ level: 'silent' }) },
-      postgresqlExporterConfig.parse({
-        endpoint,
-        tls: { ca_file: join(dir, 'cert.pem') },
-        retry_on_failure: { enabled: false },
-      }),
-    );
+    const exporter = configured(postgresqlExporterFactory, {
+      endpoint,
+      tls: { ca_file: join(dir, 'cert.pem') },
+      retry_on_failure: { enabled: false },
+    })({ id: 'postgresql', logger: pino({ level: 'silent' }) });
     await exporter.start();
     const batch = new MetricBatch();
     const g = batch.addMetric(batch.addScope(batch.addResource()), {
@@ -292,8 +292,8 @@ describe('postgresql exporter over TLS', () => {
     });
     batch.addNumberPoint(batch.series(g, {}), { time: 1_700_000_000_000_000_000n, value: 42 });
     await exporter.consume(batch);
-    await exporter.engine.forceFlush();
-    expect(exporter.engine.stats.sent).toBe(1);
+    await exporter.engine!.forceFlush();
+    expect(exporter.engine!.stats.sent).toBe(1);
     const db = new pg.Client({ connectionString: endpoint });
     await db.connect();
     const { rows } = await db.query(
@@ -321,15 +321,12 @@ describe('postgresql exporter when the server restarts', () => {
 
   it('retries through the outage and writes every point exactly once', async () => {
     const endpoint = `postgres://postgres@${server.address}/postgres`;
-    const exporter = postgresqlExporterFactory.create(
-      { id: 'postgresql', logger: pino({ level: 'silent' }) },
-      postgresqlExporterConfig.parse({
-        endpoint,
-        batch: { max_points: 100, flush_interval: '10ms' },
-        retry_on_failure: { initial_interval: '100ms', max_interval: '500ms' },
-        circuit_breaker: { enabled: false },
-      }),
-    );
+    const exporter = configured(postgresqlExporterFactory, {
+      endpoint,
+      batch: { max_points: 100, flush_interval: '10ms' },
+      retry_on_failure: { initial_interval: '100ms', max_interval: '500ms' },
+      circuit_breaker: { enabled: false },
+    })({ id: 'postgresql', logger: pino({ level: 'silent' }) });
     await exporter.start();
     const batchOf = (first: number) => {
       const batch = new MetricBatch();
@@ -353,8 +350,8 @@ describe('postgresql exporter when the server restarts', () => {
     for (let k = 5; k < 10; k++) await exporter.consume(batchOf(k * 100));
     await restarting;
     for (let k = 10; k < 15; k++) await exporter.consume(batchOf(k * 100));
-    await exporter.engine.forceFlush();
-    const stats = exporter.engine.stats;
+    await exporter.engine!.forceFlush();
+    const stats = exporter.engine!.stats;
     await exporter.shutdown({ deadlineMs: 2_000 });
     expect(stats.sent).toBe(1_500);
     const db = new pg.Client({ connectionString: endpoint });

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Collector } from '../../src/collector/collector.js';
-import type { PrometheusExporter } from '../../src/exporters/prometheus/factory.js';
+import type { PrometheusExporter } from '../../src/exporters/prometheus/prometheus-exporter.js';
 import { otlpHttpUrl, otlpInto, recordWithSdk } from '../helpers/collectors.js';
 import { type RunningService, startService, waitForSeries } from '../helpers/services.js';
 

@@ -12,9 +12,9 @@ import {
   Temporality,
 } from '../../src/index.js';
 import { DecodeError } from '../../src/model/errors.js';
+import { AggregateProcessor } from '../../src/processors/aggregate/aggregate-processor.js';
 import { aggregateConfig } from '../../src/processors/aggregate/config.js';
-import { AggregateProcessor } from '../../src/processors/aggregate/factory.js';
-import { cardinalityLimitProcessorFactory } from '../../src/processors/cardinalitylimit/factory.js';
+import { CardinalityLimitProcessor } from '../../src/processors/cardinalitylimit/cardinality-limit-processor.js';
 
 const settings = { id: 'aggregate', logger: pino({ level: 'silent' }) };
 
@@ -389,7 +389,7 @@ describe('aggregate processor', () => {
 describe('cardinality_limit processor', () => {
   it('passes the first max_series - 1 series and merges the rest into the overflow series', async () => {
     const out = new Capture();
-    const limiter = cardinalityLimitProcessorFactory.create(
+    const limiter = new CardinalityLimitProcessor(
       settings,
       { max_series: 3, overflow_interval: 3_600_000 },
       out,
@@ -438,7 +438,7 @@ describe('cardinality_limit processor', () => {
 
   it('keeps the overflow of cumulative series monotonic', async () => {
     const out = new Capture();
-    const limiter = cardinalityLimitProcessorFactory.create(
+    const limiter = new CardinalityLimitProcessor(
       settings,
       { max_series: 2, overflow_interval: 3_600_000 },
       out,

@@ -9,16 +9,14 @@ import {
   Temporality,
 } from '../../src/index.js';
 import {
+  AttributesProcessor,
   applyActions,
-  attributesProcessorFactory,
-  resourceProcessorFactory,
-} from '../../src/processors/attributes/factory.js';
-import { batchProcessorFactory } from '../../src/processors/batch/factory.js';
-import { filterConfig, filterProcessorFactory } from '../../src/processors/filter/factory.js';
-import {
-  MemoryLimiterProcessor,
-  memoryLimiterConfig,
-} from '../../src/processors/memorylimiter/factory.js';
+} from '../../src/processors/attributes/attributes-processor.js';
+import { BatchProcessor } from '../../src/processors/batch/batch-processor.js';
+import { filterConfig } from '../../src/processors/filter/config.js';
+import { FilterProcessor } from '../../src/processors/filter/filter-processor.js';
+import { memoryLimiterConfig } from '../../src/processors/memorylimiter/config.js';
+import { MemoryLimiterProcessor } from '../../src/processors/memorylimiter/memory-limiter-processor.js';
 
 const settings = { id: 'p', logger: pino({ level: 'silent' }) };
 
@@ -74,17 +72,17 @@ describe('filter processor', () => {
         },
       },
     });
-    const processor = filterProcessorFactory.create(settings, config, out);
+    const processor = new FilterProcessor(settings, config, out);
     await processor.consume(sample());
     expect(out.lines().map((l) => [l.name, (l.attributes as { route: string }).route])).toEqual([
       ['http.server.requests', '/a'],
     ]);
-    expect(processor.filtered).toBe(2);
+    expect(processor.dropped).toEqual({ filtered: 2 });
   });
 
   it('passes a batch through untouched when everything matches, and drops a batch filtered empty', async () => {
     const out = new Capture();
-    const processor = filterProcessorFactory.create(
+    const processor = new FilterProcessor(
       settings,
       filterConfig.parse({ metrics: { exclude: { metric_names: ['nothing'] } } }),
       out,
@@ -92,7 +90,7 @@ describe('filter processor', () => {
     const batch = sample();
     await processor.consume(batch);
     expect(out.batches[0]).toBe(batch);
-    const dropAll = filterProcessorFactory.create(
+    const dropAll = new FilterProcessor(
       settings,
       filterConfig.parse({ metrics: { include: { metric_names: ['none'] } } }),
       out,
@@ -103,7 +101,7 @@ describe('filter processor', () => {
 
   it('filters by resource attribute', async () => {
     const out = new Capture();
-    const processor = filterProcessorFactory.create(
+    const processor = new FilterProcessor(
       settings,
       filterConfig.parse({
         metrics: { exclude: { resource_attributes: [{ key: 'env', value: 'prod' }] } },
@@ -156,9 +154,12 @@ describe('attributes and resource processors', () => {
 
   it('rewrites point attributes (merging series that become equal) or resource attributes', async () => {
     const out = new Capture();
-    await attributesProcessorFactory
-      .create(settings, { actions: [{ key: 'user', action: 'delete' }] }, out)
-      .consume(sample());
+    await new AttributesProcessor(
+      settings,
+      { actions: [{ key: 'user', action: 'delete' }] },
+      out,
+      'point',
+    ).consume(sample());
     const lines = out.lines();
     expect(lines.map((l) => l.attributes)).toEqual([
       { route: '/a' },
@@ -166,13 +167,12 @@ describe('attributes and resource processors', () => {
       { route: '/a' },
     ]);
     const resourceOut = new Capture();
-    await resourceProcessorFactory
-      .create(
-        settings,
-        { actions: [{ key: 'env', action: 'upsert', value: 'staging' }] },
-        resourceOut,
-      )
-      .consume(sample());
+    await new AttributesProcessor(
+      settings,
+      { actions: [{ key: 'env', action: 'upsert', value: 'staging' }] },
+      resourceOut,
+      'resource',
+    ).consume(sample());
     expect(resourceOut.lines()[0].resource).toEqual({ 'service.name': 'api', env: 'staging' });
   });
 });
@@ -180,7 +180,7 @@ describe('attributes and resource processors', () => {
 describe('batch processor', () => {
   it('merges small batches up to send_batch_size and flushes the rest on timeout and shutdown', async () => {
     const out = new Capture();
-    const processor = batchProcessorFactory.create(
+    const processor = new BatchProcessor(
       settings,
       { send_batch_size: 6, send_batch_max_size: 0, timeout: 50 },
       out,
@@ -199,7 +199,7 @@ describe('batch processor', () => {
 
   it('splits to send_batch_max_size', async () => {
     const out = new Capture();
-    const processor = batchProcessorFactory.create(
+    const processor = new BatchProcessor(
       settings,
       { send_batch_size: 4, send_batch_max_size: 4, timeout: 1000 },
       out,

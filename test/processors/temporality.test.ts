@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { type Consumer, MetricBatch, MetricType, Temporality } from '../../src/index.js';
-import { cumulativeToDeltaProcessorFactory } from '../../src/processors/cumulativetodelta/factory.js';
-import { deltaToCumulativeProcessorFactory } from '../../src/processors/deltatocumulative/factory.js';
-import { intervalProcessorFactory } from '../../src/processors/interval/factory.js';
+import { CumulativeToDeltaProcessor } from '../../src/processors/cumulativetodelta/cumulative-to-delta-processor.js';
+import { DeltaToCumulativeProcessor } from '../../src/processors/deltatocumulative/delta-to-cumulative-processor.js';
+import { IntervalProcessor } from '../../src/processors/interval/interval-processor.js';
 import { monotonicSums as sums } from '../helpers/batches.js';
 
 const settings = { id: 'p', logger: pino({ level: 'silent' }) };
@@ -35,7 +35,7 @@ class Capture implements Consumer {
 describe('cumulativetodelta', () => {
   it('subtracts the previous point, starts where it ended, and treats a drop as a reset', async () => {
     const out = new Capture();
-    const processor = cumulativeToDeltaProcessorFactory.create(
+    const processor = new CumulativeToDeltaProcessor(
       settings,
       { initial_value: 'auto', max_staleness: 0 },
       out,
@@ -61,7 +61,7 @@ describe('cumulativetodelta', () => {
 
   it('keeps int64 exact, drops out-of-order points, and leaves other metrics alone', async () => {
     const out = new Capture();
-    const processor = cumulativeToDeltaProcessorFactory.create(
+    const processor = new CumulativeToDeltaProcessor(
       settings,
       { initial_value: 'keep', max_staleness: 0 },
       out,
@@ -83,14 +83,14 @@ describe('cumulativetodelta', () => {
       ['a', 1n, Temporality.Delta],
       ['d', 4, Temporality.Delta],
     ]);
-    expect(processor.dropped).toBe(1);
+    expect(processor.dropped).toEqual({ out_of_order: 1 });
   });
 });
 
 describe('deltatocumulative', () => {
   it('keeps a running total per series from its first start time', async () => {
     const out = new Capture();
-    const processor = deltaToCumulativeProcessorFactory.create(
+    const processor = new DeltaToCumulativeProcessor(
       settings,
       { max_stale: 60_000, max_streams: 10 },
       out,
@@ -121,7 +121,7 @@ describe('deltatocumulative', () => {
 
   it('adds histograms bucket by bucket and refuses streams past max_streams', async () => {
     const out = new Capture();
-    const processor = deltaToCumulativeProcessorFactory.create(
+    const processor = new DeltaToCumulativeProcessor(
       settings,
       { max_stale: 60_000, max_streams: 1 },
       out,
@@ -165,12 +165,12 @@ describe('deltatocumulative', () => {
         }),
         async (rows) => {
           const out = new Capture();
-          const toDelta = cumulativeToDeltaProcessorFactory.create(
+          const toDelta = new CumulativeToDeltaProcessor(
             settings,
             { initial_value: 'keep', max_staleness: 0 },
             out,
           );
-          const toCumulative = deltaToCumulativeProcessorFactory.create(
+          const toCumulative = new DeltaToCumulativeProcessor(
             settings,
             { max_stale: 60_000, max_streams: 100 },
             toDelta,
@@ -203,7 +203,7 @@ describe('deltatocumulative', () => {
 describe('interval processor', () => {
   it('emits the latest point per series each interval and passes deltas through at once', async () => {
     const out = new Capture();
-    const processor = intervalProcessorFactory.create(settings, { interval: 3_600_000 }, out);
+    const processor = new IntervalProcessor(settings, { interval: 3_600_000 }, out);
     await processor.consume(
       sums(Temporality.Cumulative, [
         { series: 'a', start: 1n, time: 10n, value: 1 },

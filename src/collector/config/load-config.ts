@@ -1,7 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import type { CreateExporter } from '../../exporters/helper/exporter.js';
+import type { ComponentFactory } from '../../model/component-factory.js';
 import { SluiceError } from '../../model/errors.js';
+import type { CreateProcessor } from '../../processors/processor.js';
+import type { CreateReceiver } from '../../receivers/receiver.js';
 import { exporters, processors, receivers } from '../registry.js';
 import { MissingEnvironmentError, substituteEnvironment } from './substitute-env.js';
 
@@ -17,11 +21,13 @@ export class ConfigError extends SluiceError {
   }
 }
 
-export interface ComponentConfig {
+/** One configured component: its parsed config, and `create` bound to it. */
+export interface ComponentConfig<Create> {
   /** `type` or `type/name`, as written. */
   id: string;
   type: string;
   config: unknown;
+  create: Create;
 }
 
 export interface PipelineConfig {
@@ -32,9 +38,9 @@ export interface PipelineConfig {
 }
 
 export interface CollectorConfig {
-  receivers: Map<string, ComponentConfig>;
-  processors: Map<string, ComponentConfig>;
-  exporters: Map<string, ComponentConfig>;
+  receivers: Map<string, ComponentConfig<CreateReceiver>>;
+  processors: Map<string, ComponentConfig<CreateProcessor>>;
+  exporters: Map<string, ComponentConfig<CreateExporter>>;
   pipelines: PipelineConfig[];
   /** `service.telemetry.metrics.address`: the admin server. */
   adminAddress: string;
@@ -119,12 +125,12 @@ export function parseConfig(
     );
   const problems: string[] = [];
   const parsed = top.data;
-  const section = <F extends { configSchema: z.ZodType }>(
+  const section = <Create>(
     kind: string,
     entries: Record<string, unknown>,
-    registry: Record<string, F>,
+    registry: Record<string, ComponentFactory<Create>>,
   ) => {
-    const out = new Map<string, ComponentConfig>();
+    const out = new Map<string, ComponentConfig<Create>>();
     for (const [id, value] of Object.entries(entries)) {
       const type = id.split('/')[0];
       const factory = registry[type];
@@ -134,13 +140,13 @@ export function parseConfig(
         );
         continue;
       }
-      const result = factory.configSchema.safeParse(value ?? {});
-      if (!result.success) {
-        for (const issue of result.error.issues)
+      const result = factory.configure(value);
+      if (!result.ok) {
+        for (const issue of result.issues)
           problems.push(formatIssue(issue, `${kind}.${id}`, value));
         continue;
       }
-      out.set(id, { id, type, config: result.data });
+      out.set(id, { id, type, config: result.config, create: result.create });
     }
     return out;
   };

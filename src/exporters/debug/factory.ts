@@ -1,23 +1,15 @@
-import { z } from 'zod';
 import type { Sender, SendResult } from '../../delivery/sender.js';
-import type { ComponentSettings } from '../../model/consumer.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
-import { ConsoleSender } from '../console-sender.js';
-import { type ExporterHelperConfig, exporterHelperKeys } from '../helper/config.js';
+import { defineExporter } from '../helper/exporter.js';
 import { QueuedExporter } from '../helper/queued-exporter.js';
+import { debugConfig } from './config.js';
+import { ConsoleSender } from './console-sender.js';
 
-/** `debug`: `basic` logs a summary per batch, `normal`/`detailed` print every point. */
-export const debugConfig = z.strictObject({
-  verbosity: z.enum(['basic', 'normal', 'detailed']).default('basic'),
-  ...exporterHelperKeys,
-});
-
-export type DebugConfig = z.infer<typeof debugConfig>;
-
-export const debugExporterFactory = {
+export const debugExporterFactory = defineExporter({
   type: 'debug',
+  description: 'Logs a summary of each batch, or prints every point',
   configSchema: debugConfig,
-  create(settings: ComponentSettings, config: DebugConfig) {
+  create(settings, config) {
     const sender: Sender =
       config.verbosity === 'basic'
         ? {
@@ -36,6 +28,6 @@ export const debugExporterFactory = {
             },
           }
         : new ConsoleSender(process.stdout);
-    return new QueuedExporter(settings, config as ExporterHelperConfig, sender);
+    return new QueuedExporter(settings, config, sender);
   },
-};
+});

@@ -1,16 +1,10 @@
 import type { Logger } from 'pino';
 import { DeliveryEngine } from '../../delivery/delivery-engine.js';
 import type { Sender } from '../../delivery/sender.js';
-import type { Component, ComponentSettings, Consumer } from '../../model/consumer.js';
+import type { ComponentSettings } from '../../model/consumer.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { deliveryOptions, type ExporterHelperConfig } from './config.js';
-
-/** An exporter the collector runs: a consumer and a component. */
-export interface Exporter extends Consumer, Component {
-  readonly id: string;
-  /** The delivery engine behind it, when it has one (for stats and admin endpoints). */
-  readonly engine?: DeliveryEngine;
-}
+import type { Exporter } from './exporter.js';
 
 /**
  * The exporter helper: an exporter writes only its `Sender`; this wraps it as
@@ -32,6 +26,10 @@ export class QueuedExporter implements Exporter {
       sender,
       logger: logger.child({ exporter: settings.id }),
     });
+  }
+
+  get dropped(): Readonly<Record<string, number>> {
+    return this.engine.stats.dropped;
   }
 
   async start(): Promise<void> {

@@ -1,42 +1,7 @@
-import { z } from 'zod';
-import type { ComponentSettings } from '../../model/consumer.js';
-import { type ExporterHelperConfig, exporterHelperKeys } from '../helper/config.js';
+import { defineExporter } from '../helper/exporter.js';
 import { QueuedExporter } from '../helper/queued-exporter.js';
+import { type InfluxdbExporterConfig, influxdbExporterConfig } from './config.js';
 import { InfluxSender } from './influx-sender.js';
-
-/**
- * `influxdb`: the Collector's keys. v2 (`org`, `bucket`, `token`) writes to
- * `/api/v2/write`; with `v1_compatibility.enabled` it writes to v1's `/write` with `db`
- * (and `username`/`password` when set).
- */
-export const influxdbExporterConfig = z
-  .strictObject({
-    endpoint: z.url({
-      protocol: /^https?$/,
-      error: 'expected an http:// or https:// URL, e.g. http://127.0.0.1:8086',
-    }),
-    org: z.string().optional(),
-    bucket: z.string().optional(),
-    token: z.string().optional(),
-    v1_compatibility: z
-      .strictObject({
-        enabled: z.boolean().default(false),
-        db: z.string().optional(),
-        username: z.string().optional(),
-        password: z.string().optional(),
-      })
-      .prefault({}),
-    headers: z.record(z.string(), z.string()).default({}),
-    compression: z.enum(['gzip', 'none']).default('gzip'),
-    ...exporterHelperKeys,
-  })
-  .refine((c) => (c.v1_compatibility.enabled ? c.v1_compatibility.db : c.bucket && c.org), {
-    message:
-      'set org and bucket (InfluxDB 2), or v1_compatibility: { enabled: true, db } (InfluxDB 1)',
-    path: ['bucket'],
-  });
-
-export type InfluxdbExporterConfig = z.infer<typeof influxdbExporterConfig>;
 
 export function influxWriteUrl(config: InfluxdbExporterConfig): URL {
   const base = config.endpoint.replace(/\/+$/, '');
@@ -54,10 +19,12 @@ export function influxWriteUrl(config: InfluxdbExporterConfig): URL {
   return url;
 }
 
-export const influxdbExporterFactory = {
+export const influxdbExporterFactory = defineExporter({
   type: 'influxdb',
+  description: 'InfluxDB 1 or 2 line protocol over HTTP',
   configSchema: influxdbExporterConfig,
-  create(settings: ComponentSettings, config: InfluxdbExporterConfig) {
+  requiredConfig: { endpoint: 'http://127.0.0.1:8086', org: 'sluice', bucket: 'metrics' },
+  create(settings, config) {
     const sender = new InfluxSender({
       writeUrl: influxWriteUrl(config),
       headers: {
@@ -69,6 +36,6 @@ export const influxdbExporterFactory = {
       compression: config.compression,
       connections: config.sending_queue.num_consumers,
     });
-    return new QueuedExporter(settings, config as ExporterHelperConfig, sender);
+    return new QueuedExporter(settings, config, sender);
   },
-};
+});

@@ -2,8 +2,8 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { Sender, SendResult } from '../../delivery/sender.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
-import { HttpEndpoint } from '../http-endpoint.js';
-import { skippedResult } from '../skipped-points.js';
+import { HttpEndpoint } from '../helper/http-endpoint.js';
+import { skippedResult } from '../helper/skipped-points.js';
 import { LineProtocolWriter } from './line-protocol.js';
 
 const gzip = promisify(gzipCallback);

@@ -4,7 +4,7 @@ import { bytesKey, encodeKeyValues } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, MetricType } from '../../model/types.js';
-import { RepeatedTimeText } from '../time-text.js';
+import { RepeatedTimeText } from '../helper/time-text.js';
 
 /** A batch in InfluxDB line protocol, and the points with no line, by reason. */
 export interface LineProtocol {

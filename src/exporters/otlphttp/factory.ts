@@ -1,34 +1,14 @@
-import { z } from 'zod';
-import type { ComponentSettings } from '../../model/consumer.js';
-import { type ExporterHelperConfig, exporterHelperKeys } from '../helper/config.js';
+import { defineExporter } from '../helper/exporter.js';
 import { QueuedExporter } from '../helper/queued-exporter.js';
-import { OtlpHttpSender } from '../otlp-http-sender.js';
+import { otlphttpConfig } from './config.js';
+import { OtlpHttpSender } from './otlp-http-sender.js';
 
-/** `otlphttp`: the Collector's keys; `endpoint` gets `/v1/metrics` unless `metrics_endpoint` is set. */
-export const otlphttpConfig = z
-  .strictObject({
-    endpoint: z
-      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
-      .optional(),
-    metrics_endpoint: z
-      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
-      .optional(),
-    headers: z.record(z.string(), z.string()).default({}),
-    compression: z.enum(['gzip', 'zstd', 'none']).default('gzip'),
-    encoding: z.enum(['proto', 'json']).default('proto'),
-    ...exporterHelperKeys,
-  })
-  .refine((c) => c.endpoint !== undefined || c.metrics_endpoint !== undefined, {
-    message: 'set endpoint (e.g. http://127.0.0.1:4318) or metrics_endpoint',
-    path: ['endpoint'],
-  });
-
-export type OtlphttpConfig = z.infer<typeof otlphttpConfig>;
-
-export const otlphttpExporterFactory = {
+export const otlphttpExporterFactory = defineExporter({
   type: 'otlphttp',
+  description: 'OTLP over HTTP (protobuf or JSON; gzip, zstd) to a collector or backend',
   configSchema: otlphttpConfig,
-  create(settings: ComponentSettings, config: OtlphttpConfig) {
+  requiredConfig: { endpoint: 'http://127.0.0.1:4318' },
+  create(settings, config) {
     const url = config.metrics_endpoint ?? `${config.endpoint!.replace(/\/+$/, '')}/v1/metrics`;
     const sender = new OtlpHttpSender({
       url,
@@ -37,6 +17,6 @@ export const otlphttpExporterFactory = {
       encoding: config.encoding === 'json' ? 'json' : 'protobuf',
       connections: config.sending_queue.num_consumers,
     });
-    return new QueuedExporter(settings, config as ExporterHelperConfig, sender);
+    return new QueuedExporter(settings, config, sender);
   },
-};
+});

@@ -5,7 +5,7 @@ import { encodeKeyValues } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, MetricType, Temporality } from '../../model/types.js';
-import { RepeatedTimeText } from '../time-text.js';
+import { RepeatedTimeText } from '../helper/time-text.js';
 
 /** A batch as the text of two `COPY ... FROM STDIN` streams (PostgreSQL's text format). */
 export interface CopyRows {

@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { PermanentError, RetryableError } from '../../delivery/errors.js';
 import type { Sender, SendResult } from '../../delivery/sender.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
-import { skippedResult } from '../skipped-points.js';
+import { skippedResult } from '../helper/skipped-points.js';
 import { CopyRowsWriter } from './copy-rows.js';
 import {
   createTablesSql,

@@ -1,99 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
-import type { ComponentSettings } from '../../model/consumer.js';
-import { duration } from '../../model/duration.js';
-import { listenEndpoint, parseListenEndpoint } from '../../model/endpoint.js';
-import type { MetricBatch } from '../../model/metric-batch.js';
-import type { Exporter } from '../helper/queued-exporter.js';
-import { ScrapeState } from './scrape-state.js';
+import { defineExporter } from '../helper/exporter.js';
+import { prometheusConfig } from './config.js';
+import { PrometheusExporter } from './prometheus-exporter.js';
 
-/** The Collector's `prometheus` exporter keys. */
-export const prometheusConfig = z.strictObject({
-  endpoint: listenEndpoint('127.0.0.1:9464'),
-  namespace: z.string().optional(),
-  const_labels: z.record(z.string(), z.string()).default({}),
-  send_timestamps: z.boolean().default(false),
-  metric_expiration: duration.default(300_000),
-  resource_to_telemetry_conversion: z
-    .strictObject({ enabled: z.boolean().default(false) })
-    .prefault({}),
-  enable_open_metrics: z.boolean().default(false),
-  add_metric_suffixes: z.boolean().default(true),
-});
-
-export type PrometheusConfig = z.infer<typeof prometheusConfig>;
-
-const OPENMETRICS = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
-const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
-
-/**
- * A Prometheus scrape endpoint: `consume` updates the latest values (cheap, synchronous),
- * `GET /metrics` renders them, as OpenMetrics when the scraper asks for it (and
- * `enable_open_metrics` is on), text format 0.0.4 otherwise.
- */
-export class PrometheusExporter implements Exporter {
-  readonly id: string;
-  readonly state: ScrapeState;
-  readonly #config: PrometheusConfig;
-  #server: Server | undefined;
-
-  constructor(settings: ComponentSettings, config: PrometheusConfig) {
-    this.id = settings.id;
-    this.#config = config;
-    this.state = new ScrapeState({
-      namespace: config.namespace,
-      constLabels: config.const_labels,
-      addSuffixes: config.add_metric_suffixes,
-      resourceToLabels: config.resource_to_telemetry_conversion.enabled,
-      sendTimestamps: config.send_timestamps,
-      expirationMs: config.metric_expiration,
-    });
-  }
-
-  get address(): string {
-    const bound = this.#server?.address() as AddressInfo | null;
-    return bound ? `${bound.address}:${bound.port}` : this.#config.endpoint;
-  }
-
-  async start(): Promise<void> {
-    const { host, port } = parseListenEndpoint(
-      this.#config.endpoint,
-      `exporters.${this.id}.endpoint`,
-    );
-    this.#server = createServer((req, res) => {
-      if (req.url?.split('?')[0] !== '/metrics') {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('scrape /metrics\n');
-        return;
-      }
-      const openMetrics =
-        this.#config.enable_open_metrics &&
-        (req.headers.accept ?? '').includes('application/openmetrics-text');
-      res.writeHead(200, { 'content-type': openMetrics ? OPENMETRICS : TEXT });
-      res.end(this.state.render(openMetrics));
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.#server!.once('error', reject);
-      this.#server!.listen(port, host, () => resolve());
-    });
-  }
-
-  async consume(batch: MetricBatch): Promise<void> {
-    this.state.update(batch);
-  }
-
-  async shutdown(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    if (server)
-      await new Promise<void>((resolve) => server.close(() => resolve()).closeAllConnections());
-  }
-}
-
-export const prometheusExporterFactory = {
+export const prometheusExporterFactory = defineExporter({
   type: 'prometheus',
+  description: 'Serves the latest values for Prometheus to scrape (text format or OpenMetrics)',
   configSchema: prometheusConfig,
-  create(settings: ComponentSettings, config: PrometheusConfig) {
-    return new PrometheusExporter(settings, config);
-  },
-};
+  create: (settings, config) => new PrometheusExporter(settings, config),
+});

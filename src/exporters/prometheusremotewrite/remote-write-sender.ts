@@ -6,8 +6,8 @@ import {
 import { encodeWriteRequest } from '../../codec/prometheus/remote-write.js';
 import type { Sender, SendResult } from '../../delivery/sender.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
-import { HttpEndpoint } from '../http-endpoint.js';
-import { skippedResult } from '../skipped-points.js';
+import { HttpEndpoint } from '../helper/http-endpoint.js';
+import { skippedResult } from '../helper/skipped-points.js';
 
 export interface RemoteWriteSenderOptions extends RemoteWriteTranslation {
   /** The receiver's URL, e.g. `http://127.0.0.1:9090/api/v1/write`. */

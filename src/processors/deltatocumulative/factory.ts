@@ -1,90 +1,10 @@
-import { z } from 'zod';
-import type { ComponentSettings, Consumer } from '../../model/consumer.js';
-import { duration } from '../../model/duration.js';
-import type { MetricBatch } from '../../model/metric-batch.js';
-import type { PointView } from '../../model/point-view.js';
-import { type MetricDescriptor, MetricType, Temporality } from '../../model/types.js';
-import { TransformProcessor } from '../processor-base.js';
-import {
-  add,
-  convertBatch,
-  type Emit,
-  type SeriesState,
-  sameBounds,
-  stateOf,
-} from '../temporality-state.js';
+import { defineProcessor } from '../processor.js';
+import { deltaToCumulativeConfig } from './config.js';
+import { DeltaToCumulativeProcessor } from './delta-to-cumulative-processor.js';
 
-/** The Collector's `deltatocumulative` keys. */
-export const deltaToCumulativeConfig = z.strictObject({
-  /** Forget series not updated for this long; they restart from zero. */
-  max_stale: duration.default(300_000),
-  /** Most series tracked at once; points of new series beyond it are dropped and counted. */
-  max_streams: z.number().int().min(1).default(Number.MAX_SAFE_INTEGER),
-});
-
-export type DeltaToCumulativeConfig = z.infer<typeof deltaToCumulativeConfig>;
-
-/**
- * Delta sums and delta histograms become cumulative: a running total per series, starting
- * at the series' first start time. Points not newer than the last one of their series, and
- * new series past `max_streams`, are dropped and counted in `dropped` by reason.
- */
-export class DeltaToCumulativeProcessor extends TransformProcessor {
-  readonly dropped: Record<string, number> = {};
-  readonly #config: DeltaToCumulativeConfig;
-  readonly #state = new Map<string, SeriesState>();
-
-  constructor(settings: ComponentSettings, config: DeltaToCumulativeConfig, next: Consumer) {
-    super(settings, next);
-    this.#config = config;
-  }
-
-  protected transform(batch: MetricBatch): MetricBatch {
-    const now = Date.now();
-    for (const [key, state] of this.#state)
-      if (now - state.seen > this.#config.max_stale) this.#state.delete(key);
-    const applies = (m: MetricDescriptor) =>
-      m.temporality === Temporality.Delta &&
-      (m.type === MetricType.Sum || m.type === MetricType.Histogram);
-    return convertBatch(batch, applies, Temporality.Cumulative, (key, view) =>
-      this.#convert(key, view, now),
-    ).batch;
-  }
-
-  #convert(key: string, view: PointView, now: number): Emit {
-    const point = stateOf(view, now);
-    const total = this.#state.get(key);
-    if (!total) {
-      if (this.#state.size >= this.#config.max_streams) return this.#drop('max_streams');
-      const first = { ...point, start: point.start !== 0n ? point.start : point.time };
-      this.#state.set(key, first);
-      return first;
-    }
-    if (point.time <= total.time) return this.#drop('out_of_order');
-    total.time = point.time;
-    total.seen = now;
-    if (point.counts) {
-      if (!sameBounds(point.bounds, total.bounds)) {
-        Object.assign(total, point, { start: total.start });
-      } else {
-        total.counts = total.counts!.map((c, k) => c + (point.counts?.[k] ?? 0));
-        total.count = (total.count ?? 0) + (point.count ?? 0);
-        total.sum = (total.sum ?? 0) + (point.sum ?? 0);
-      }
-    } else total.value = add(total.value, point.value);
-    return { ...total };
-  }
-
-  #drop(reason: string): undefined {
-    this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
-    return undefined;
-  }
-}
-
-export const deltaToCumulativeProcessorFactory = {
+export const deltaToCumulativeProcessorFactory = defineProcessor({
   type: 'deltatocumulative',
+  description: 'Turns delta sums and histograms into running cumulative totals',
   configSchema: deltaToCumulativeConfig,
-  create(settings: ComponentSettings, config: DeltaToCumulativeConfig, next: Consumer) {
-    return new DeltaToCumulativeProcessor(settings, config, next);
-  },
-};
+  create: (settings, config, next) => new DeltaToCumulativeProcessor(settings, config, next),
+});

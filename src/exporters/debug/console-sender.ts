@@ -1,10 +1,10 @@
 import type { Writable } from 'node:stream';
-import { formatNanos } from '../codec/flat/flat-json-lines.js';
-import type { Sender, SendResult } from '../delivery/sender.js';
-import { anyValueToPlain } from '../model/any-value.js';
-import type { MetricBatch } from '../model/metric-batch.js';
-import { PointView } from '../model/point-view.js';
-import { MetricType } from '../model/types.js';
+import { formatNanos } from '../../codec/flat/flat-json-lines.js';
+import type { Sender, SendResult } from '../../delivery/sender.js';
+import { anyValueToPlain } from '../../model/any-value.js';
+import type { MetricBatch } from '../../model/metric-batch.js';
+import { PointView } from '../../model/point-view.js';
+import { MetricType } from '../../model/types.js';
 
 /**
  * Prints points one per line, for people: `name{attr="value"} value unit  (kind) time`, with

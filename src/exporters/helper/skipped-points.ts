@@ -1,4 +1,4 @@
-import type { SendResult } from '../delivery/sender.js';
+import type { SendResult } from '../../delivery/sender.js';
 
 /** Why a point has no form in a backend, said once for all exporters. */
 const HINTS: Record<string, string> = {

@@ -1,10 +1,10 @@
 import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { encodeFlatJsonLines } from '../codec/flat/flat-json-lines.js';
-import { encodeMetricsRequestJson } from '../codec/json/encode-request-json.js';
-import type { Sender, SendResult } from '../delivery/sender.js';
-import { InvalidMetricDataError } from '../model/errors.js';
-import type { MetricBatch } from '../model/metric-batch.js';
+import { encodeFlatJsonLines } from '../../codec/flat/flat-json-lines.js';
+import { encodeMetricsRequestJson } from '../../codec/json/encode-request-json.js';
+import type { Sender, SendResult } from '../../delivery/sender.js';
+import { InvalidMetricDataError } from '../../model/errors.js';
+import type { MetricBatch } from '../../model/metric-batch.js';
 
 export interface FileSenderOptions {
   path: string;

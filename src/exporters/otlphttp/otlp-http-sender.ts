@@ -1,15 +1,15 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { compress as zstdCompress } from 'zstd-napi';
-import { encodeMetricsRequestJson } from '../codec/json/encode-request-json.js';
-import { decodeMetricsRequestJsonResponse } from '../codec/json/response-json.js';
-import { decodeMetricsRequest } from '../codec/protobuf/decode-request.js';
-import { MetricsRequestEncoder } from '../codec/protobuf/encode-request.js';
-import { decodeMetricsResponse } from '../codec/protobuf/response.js';
-import type { Sender, SendResult } from '../delivery/sender.js';
-import { InvalidMetricDataError } from '../model/errors.js';
-import type { MetricBatch } from '../model/metric-batch.js';
-import { HttpEndpoint } from './http-endpoint.js';
+import { encodeMetricsRequestJson } from '../../codec/json/encode-request-json.js';
+import { decodeMetricsRequestJsonResponse } from '../../codec/json/response-json.js';
+import { decodeMetricsRequest } from '../../codec/protobuf/decode-request.js';
+import { MetricsRequestEncoder } from '../../codec/protobuf/encode-request.js';
+import { decodeMetricsResponse } from '../../codec/protobuf/response.js';
+import type { Sender, SendResult } from '../../delivery/sender.js';
+import { InvalidMetricDataError } from '../../model/errors.js';
+import type { MetricBatch } from '../../model/metric-batch.js';
+import { HttpEndpoint } from '../helper/http-endpoint.js';
 
 const gzip = promisify(gzipCallback);
 

@@ -1,4 +1,4 @@
-import type { Words64 } from '../model/words64.js';
+import type { Words64 } from '../../model/words64.js';
 
 /**
  * The text of a point's u64 nanosecond time, worked out again only when the time changes:

@@ -5,13 +5,13 @@ import {
   makeGenericClientConstructor,
   type ServiceError,
 } from '@grpc/grpc-js';
-import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
-import { decodeMetricsResponse } from '../codec/protobuf/response.js';
-import { METRICS_EXPORT_METHOD } from '../codec/protobuf/service.js';
-import type { Sender, SendResult } from '../delivery/sender.js';
-import { InvalidMetricDataError } from '../model/errors.js';
-import type { MetricBatch } from '../model/metric-batch.js';
-import { errorForGrpcStatus } from './grpc-status.js';
+import { encodeMetricsRequest } from '../../codec/protobuf/encode-request.js';
+import { decodeMetricsResponse } from '../../codec/protobuf/response.js';
+import { METRICS_EXPORT_METHOD } from '../../codec/protobuf/service.js';
+import type { Sender, SendResult } from '../../delivery/sender.js';
+import { InvalidMetricDataError } from '../../model/errors.js';
+import type { MetricBatch } from '../../model/metric-batch.js';
+import { errorForGrpcStatus } from '../helper/grpc-status.js';
 
 export interface OtlpGrpcSenderOptions {
   /** `http://host:4317` (plaintext) or `https://host:4317` (TLS); a bare `host:port` is plaintext. */

@@ -1,6 +1,6 @@
-import { PermanentError, RetryableError, ThrottleError } from '../delivery/errors.js';
-import { readUtf8 } from '../model/utf8.js';
-import { WireReader } from '../model/wire-reader.js';
+import { PermanentError, RetryableError, ThrottleError } from '../../delivery/errors.js';
+import { readUtf8 } from '../../model/utf8.js';
+import { WireReader } from '../../model/wire-reader.js';
 
 /** gRPC status codes the OTLP specification says to retry (RESOURCE_EXHAUSTED only with RetryInfo). */
 const RETRYABLE = new Set([

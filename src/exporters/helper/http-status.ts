@@ -1,8 +1,8 @@
 import type { Dispatcher } from 'undici';
-import { parseRetryAfter } from '../delivery/backoff.js';
-import { PermanentError, RetryableError, ThrottleError } from '../delivery/errors.js';
-import { readUtf8 } from '../model/utf8.js';
-import { WireReader } from '../model/wire-reader.js';
+import { parseRetryAfter } from '../../delivery/backoff.js';
+import { PermanentError, RetryableError, ThrottleError } from '../../delivery/errors.js';
+import { readUtf8 } from '../../model/utf8.js';
+import { WireReader } from '../../model/wire-reader.js';
 
 /** HTTP statuses the OTLP specification says to retry. Everything else fails for good. */
 const RETRYABLE = new Set([429, 502, 503, 504]);

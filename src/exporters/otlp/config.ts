@@ -1,0 +1,13 @@
+import { z } from 'zod';
+import { exporterHelperKeys } from '../helper/config.js';
+
+/** `otlp`: OTLP/gRPC with the Collector's keys (`endpoint: host:port`, `tls.insecure`). */
+export const otlpConfig = z.strictObject({
+  endpoint: z.string().min(1, 'expected host:port, e.g. 127.0.0.1:4317'),
+  tls: z.strictObject({ insecure: z.boolean().default(false) }).prefault({}),
+  headers: z.record(z.string(), z.string()).default({}),
+  compression: z.enum(['gzip', 'none']).default('gzip'),
+  ...exporterHelperKeys,
+});
+
+export type OtlpConfig = z.infer<typeof otlpConfig>;

@@ -1,0 +1,667 @@
+import type { KeyValue } from '../../model/any-value.js';
+import { AttributeProjection } from '../../model/attribute-projection.js';
+import { hashRange } from '../../model/attribute-table.js';
+import { BatchCopier } from '../../model/batch-copier.js';
+import type { ComponentSettings, Consumer } from '../../model/consumer.js';
+import { bytesKey } from '../../model/key-value-bytes.js';
+import type { MetricBatch } from '../../model/metric-batch.js';
+import type { PointColumns } from '../../model/point-columns.js';
+import { PointView } from '../../model/point-view.js';
+import {
+  type MetricsRequestVisitor,
+  PointRecord,
+  type ScannedMetric,
+} from '../../model/request-visitor.js';
+import {
+  type MetricDescriptor,
+  MetricType,
+  PointBits,
+  type Resource,
+  type Scope,
+  Temporality,
+} from '../../model/types.js';
+import { u64Number } from '../../model/wire.js';
+import { growInt32 } from '../../model/words64.js';
+import type { Processor } from '../processor.js';
+import { ScheduledEmitter } from '../scheduled-emitter.js';
+import { metricPrefix, resourceKey, SeriesKeys } from '../series-key.js';
+import {
+  addExponential,
+  addGauge,
+  before,
+  bucketMap,
+  type ExponentialContribution,
+  newOutputSeries,
+  type OutputSeries,
+  widenTimes,
+} from './accumulator.js';
+import { type AggregateConfig, type AggregateRule, globToRegExp } from './config.js';
+import { CountsPool } from './counts-pool.js';
+import { InputSeriesTable } from './input-series.js';
+import { buildOutputBatch } from './output-batch.js';
+
+/** The resource, scope and metric of the outputs of one metric id. */
+interface OutputDescriptor {
+  resource: Resource;
+  resourceKey: string;
+  scope: Scope;
+  metric: MetricDescriptor;
+}
+
+/** A metric of a scanned request, as `visitMetric` resolved it. */
+interface ScanMetric {
+  metricId: number;
+  type: MetricType;
+  temporality: Temporality;
+  gauge: 'last' | 'mean';
+}
+
+/** The previous point of a cumulative exponential histogram input (rare: kept in objects). */
+interface ExponentialState extends ExponentialContribution {
+  time: bigint;
+  scale: number;
+}
+
+const TWO_32 = 2 ** 32;
+
+/**
+ * Re-aggregates selected metrics across the attributes a rule removes (`drop_attributes`)
+ * or does not keep (`group_by`), and emits the merged series every `interval`: sums add,
+ * histograms merge bucket by bucket, exponential histograms merge at the coarser scale,
+ * gauges keep the last value or the mean. Cumulative inputs contribute their change since
+ * their previous point (a drop is a reset), so merged cumulative outputs stay monotonic and
+ * start at the earliest start time of their members. Other metrics pass straight through.
+ *
+ * The per-point path reads the batch columns directly — or, for OTLP requests the collector
+ * scans instead of decoding (`MetricsRequestVisitor`), the numbers the scanner read — into
+ * one `PointRecord`: an input series is found by hash and bytes in `InputSeriesTable`, its
+ * output by index, and sums, gauges and histograms merge without allocating.
+ */
+export class AggregateProcessor implements Processor, MetricsRequestVisitor {
+  readonly id: string;
+  readonly #next: Consumer;
+  readonly #rules: { rule: AggregateRule; patterns: RegExp[] }[];
+  readonly #projections: Map<AggregateRule, AttributeProjection>;
+  #outputs: OutputSeries[] = [];
+  #countsPool = new CountsPool();
+  readonly #outputIndex = new Map<string, number>();
+  readonly #maxStaleMs: number;
+  readonly #inputs = new InputSeriesTable();
+  /** Persistent ids of metric identities (resource, scope, name, type, temporality, unit). */
+  readonly #metricIds = new Map<string, number>();
+  /** By metric id: what its outputs are emitted under. */
+  readonly #descriptors: OutputDescriptor[] = [];
+  #exponentialInputs = new Map<number, ExponentialState>();
+  /** One bounds array per distinct layout, shared by the outputs that use it. */
+  readonly #boundsLayouts = new Map<string, Float64Array>();
+  /**
+   * The last (bounds bytes, output bounds) found equal in this `consume`: a decoded batch
+   * keeps one range for a metric's equal bounds, so most points skip the comparison.
+   */
+  #checkedAt = -1;
+  #checkedView: DataView | undefined;
+  #checkedBounds: Float64Array | undefined;
+  /** The rule of each metric name seen (null: none), so a name's globs run once. */
+  readonly #ruleByName = new Map<string, AggregateRule | null>();
+  /**
+   * A scanned request: its metrics, in order, and per checked point its input and the index
+   * of its metric there; how many points were taken.
+   */
+  #scanMetrics: ScanMetric[] = [];
+  #scanned = new Int32Array(1024);
+  #scannedMetric = new Int32Array(1024);
+  #scannedCount = 0;
+  #taken = 0;
+  #scanNow = 0;
+  /** The input the next scanned point most likely belongs to (see `checkPoint`). */
+  #predicted = 0;
+  /** The scanned resource's key, computed once while the scanner hands over the same attributes. */
+  #scanResourceAttributes: readonly KeyValue[] | undefined;
+  #scanResourceSchemaUrl = '';
+  #scanResourceKey = '';
+  readonly #emitter: ScheduledEmitter;
+  readonly #logger: ComponentSettings['logger'];
+  readonly #clock: () => number;
+
+  /** `clock` (ms) tells staleness; tests pass their own. */
+  constructor(
+    settings: ComponentSettings,
+    config: AggregateConfig,
+    next: Consumer,
+    clock: () => number = Date.now,
+  ) {
+    this.id = settings.id;
+    this.#logger = settings.logger;
+    this.#clock = clock;
+    this.#next = next;
+    this.#emitter = new ScheduledEmitter(settings, next, {
+      intervalMs: config.interval,
+      flush: () => this.flush(),
+    });
+    this.#maxStaleMs = config.max_stale;
+    this.#rules = config.rules.map((rule) => ({ rule, patterns: rule.metrics.map(globToRegExp) }));
+    this.#projections = new Map(
+      config.rules.map((rule) => [
+        rule,
+        rule.group_by
+          ? new AttributeProjection(rule.group_by, true)
+          : new AttributeProjection(rule.drop_attributes!, false),
+      ]),
+    );
+  }
+
+  /** Points dropped, by reason: histograms whose bounds differ, refusals downstream. */
+  get dropped(): Record<string, number> {
+    return this.#emitter.dropped;
+  }
+
+  async start(): Promise<void> {
+    this.#emitter.start();
+  }
+
+  async shutdown(): Promise<void> {
+    await this.#emitter.stop();
+  }
+
+  async consume(batch: MetricBatch): Promise<void> {
+    const ruleOf = batch.metrics.map((metric) =>
+      metric.type === MetricType.Summary || metric.type === MetricType.Empty
+        ? undefined
+        : this.#ruleFor(metric.name),
+    );
+    if (!ruleOf.some((rule) => rule !== undefined)) return this.#next.consume(batch);
+    const keys = new SeriesKeys(batch);
+    this.#checkedAt = -1;
+    const metricIds = ruleOf.map((rule, m) => (rule ? this.#metricId(batch, keys, m) : -1));
+    const seriesInput = new Int32Array(batch.seriesCount).fill(-1);
+    // Known inputs first, in a loop of lookups only: each one is a few dependent cache misses
+    // into tables of every series seen, and with nothing else in the loop the processor can
+    // have several lookups in flight. New inputs are made in the loop below.
+    for (let s = 0; s < batch.seriesCount; s++) {
+      const m = batch.seriesMetric(s);
+      if (ruleOf[m])
+        seriesInput[s] = this.#inputs.find(
+          metricIds[m],
+          batch.attributes,
+          batch.seriesAttributes(s),
+        );
+    }
+    const points = batch.points;
+    const series = points.series;
+    const view = new PointView(batch);
+    const record = new PointRecord();
+    const d = batch.distributions;
+    record.counts = viewOf(d.bucketCounts.u32);
+    record.bounds = viewOf(d.floats);
+    const now = this.#clock();
+    let matched = 0;
+    for (let i = 0; i < batch.pointCount; i++) {
+      const s = series[i];
+      const m = batch.seriesMetric(s);
+      const rule = ruleOf[m];
+      if (!rule) continue;
+      matched++;
+      let input = seriesInput[s];
+      if (input === -1) {
+        input = this.#inputOf(batch, keys, rule, metricIds[m], s, i);
+        seriesInput[s] = input;
+      }
+      const metric = batch.metrics[m];
+      if (metric.type === MetricType.ExponentialHistogram) {
+        const out = this.#touch(input, now);
+        view.at(i);
+        widenTimes(out, readTimes(record, points, i));
+        addExponential(out, view, this.#exponentialChange(input, view));
+      } else {
+        readPoint(record, batch, metric.type, i);
+        this.#merge(input, metric.type, metric.temporality, rule.gauge, record, now);
+      }
+    }
+    if (matched === batch.pointCount) return;
+    const copier = new BatchCopier();
+    copier.append(batch, 0, batch.pointCount, {
+      keep: (i) => !ruleOf[batch.seriesMetric(batch.points.series[i])],
+    });
+    await this.#next.consume(copier.target);
+  }
+
+  /** Starts a scanned request (see `MetricsRequestVisitor`). */
+  beginScan(): void {
+    this.#scanNow = this.#clock();
+    this.#scanMetrics = [];
+    this.#scannedCount = 0;
+    this.#taken = 0;
+    this.#checkedAt = -1;
+  }
+
+  visitMetric(metric: ScannedMetric): boolean {
+    const rule = this.#ruleFor(metric.name);
+    if (!rule) return false;
+    if (
+      metric.resourceAttributes !== this.#scanResourceAttributes ||
+      metric.resourceSchemaUrl !== this.#scanResourceSchemaUrl
+    ) {
+      this.#scanResourceAttributes = metric.resourceAttributes;
+      this.#scanResourceSchemaUrl = metric.resourceSchemaUrl;
+      this.#scanResourceKey = resourceKey(metric.resourceAttributes, metric.resourceSchemaUrl);
+    }
+    const prefix = metricPrefix(
+      this.#scanResourceKey,
+      metric.scopeName,
+      metric.scopeVersion,
+      metric.name,
+      metric.type,
+    );
+    const id = this.#metricIds.get(metricIdKey(prefix, metric.temporality, metric.unit));
+    if (id === undefined) return false;
+    this.#scanMetrics.push({
+      metricId: id,
+      type: metric.type,
+      temporality: metric.temporality,
+      gauge: rule.gauge,
+    });
+    return true;
+  }
+
+  checkPoint(point: PointRecord): boolean {
+    // Senders repeat their series in the same order (an SDK walks its instruments the same
+    // way every collection), and inputs are numbered in the order they were first seen: the
+    // input after the previous point's is nearly always this point's, found with one compare
+    // of memory read in order — no hash and no probe at a random place of the index.
+    const slot = this.#scanMetrics.length - 1;
+    const { metricId } = this.#scanMetrics[slot];
+    const { set, setStart, setEnd } = point;
+    const inputs = this.#inputs;
+    let input = this.#predicted;
+    if (!inputs.is(input, metricId, set, setStart, setEnd)) {
+      input = inputs.findBytes(metricId, set, setStart, setEnd, hashRange(set, setStart, setEnd));
+      if (input === -1) return false;
+    }
+    this.#predicted = input + 1;
+    const k = this.#scannedCount++;
+    if (k === this.#scanned.length) {
+      this.#scanned = growInt32(this.#scanned, k * 2);
+      this.#scannedMetric = growInt32(this.#scannedMetric, k * 2);
+    }
+    this.#scanned[k] = input;
+    this.#scannedMetric[k] = slot;
+    return true;
+  }
+
+  takePoint(point: PointRecord): void {
+    const k = this.#taken++;
+    const { type, temporality, gauge } = this.#scanMetrics[this.#scannedMetric[k]];
+    this.#merge(this.#scanned[k], type, temporality, gauge, point, this.#scanNow);
+  }
+
+  #ruleFor(name: string): AggregateRule | undefined {
+    let rule = this.#ruleByName.get(name);
+    if (rule === undefined) {
+      rule = this.#rules.find((r) => r.patterns.some((p) => p.test(name)))?.rule ?? null;
+      // Names are few; past a bound (odd data) they are matched every time.
+      if (this.#ruleByName.size < 10_000) this.#ruleByName.set(name, rule);
+    }
+    return rule ?? undefined;
+  }
+
+  /** Marks input `input` and its output seen at `now`; returns the output. */
+  #touch(input: number, now: number): OutputSeries {
+    this.#inputs.lastSeen[input] = now;
+    const out = this.#outputs[this.#inputs.output[input]];
+    out.seenAt = now;
+    return out;
+  }
+
+  /** Merges a gauge, sum or explicit histogram point of input `input` into its output. */
+  #merge(
+    input: number,
+    type: MetricType,
+    temporality: Temporality,
+    gauge: 'last' | 'mean',
+    p: PointRecord,
+    now: number,
+  ): void {
+    const out = this.#touch(input, now);
+    switch (type) {
+      case MetricType.Gauge:
+        widenTimes(out, p);
+        addGauge(out, p, gauge);
+        break;
+      case MetricType.Sum:
+        widenTimes(out, p);
+        out.value += this.#sumChange(input, temporality, p);
+        break;
+      case MetricType.Histogram:
+        if (this.#addHistogram(out, input, temporality, p)) widenTimes(out, p);
+        else this.#emitter.count('histogram_bounds_differ', 1);
+        break;
+    }
+  }
+
+  #metricId(batch: MetricBatch, keys: SeriesKeys, m: number): number {
+    const metric = batch.metrics[m];
+    const key = metricIdKey(keys.metricPrefix(m), metric.temporality, metric.unit);
+    let id = this.#metricIds.get(key);
+    if (id === undefined) {
+      id = this.#metricIds.size;
+      this.#metricIds.set(key, id);
+    }
+    return id;
+  }
+
+  /** The input id of series `s` (first seen at point `i`), with its output, found or made. */
+  #inputOf(
+    batch: MetricBatch,
+    keys: SeriesKeys,
+    rule: AggregateRule,
+    metricId: number,
+    s: number,
+    i: number,
+  ): number {
+    const set = batch.seriesAttributes(s);
+    const found = this.#inputs.find(metricId, batch.attributes, set);
+    if (found !== -1) return found;
+    const bytes = batch.attributes.bytes(set);
+    const reduced = this.#projections.get(rule)!.project(bytes);
+    const outputKey = `${metricId}\u0001${bytesKey(reduced)}`;
+    let output = this.#outputIndex.get(outputKey);
+    if (output === undefined) {
+      const m = batch.seriesMetric(s);
+      const metric = batch.metrics[m];
+      const d = batch.distributions;
+      const shared = this.#descriptorOf(metricId, batch, keys, m);
+      output = this.#outputs.length;
+      this.#outputs.push(
+        newOutputSeries(
+          outputKey,
+          metricId,
+          shared.resource,
+          shared.resourceKey,
+          shared.scope,
+          shared.metric,
+          reduced === bytes ? bytes.slice() : reduced,
+          batch.points,
+          i,
+          metric.type === MetricType.ExponentialHistogram ? d.scale[batch.points.detail[i]] : 0,
+        ),
+      );
+      this.#outputIndex.set(outputKey, output);
+    }
+    return this.#inputs.add(metricId, output, batch.attributes, set);
+  }
+
+  /**
+   * The resource, scope and metric the outputs of metric id `id` are emitted under: copied
+   * from the batch that first had it, then shared by all of them (a copy per output was
+   * most of an output's memory, and spread the outputs the per-point merge touches apart).
+   */
+  #descriptorOf(id: number, batch: MetricBatch, keys: SeriesKeys, m: number): OutputDescriptor {
+    let shared = this.#descriptors[id];
+    if (!shared) {
+      const metric = batch.metrics[m];
+      const scope = batch.scopes[metric.scope];
+      shared = {
+        resource: { ...batch.resources[scope.resource] },
+        resourceKey: keys.resourceKey(scope.resource),
+        scope: { ...scope },
+        metric: { ...metric },
+      };
+      this.#descriptors[id] = shared;
+    }
+    return shared;
+  }
+
+  /**
+   * What a sum point adds: itself when delta; when cumulative, the change since the input's
+   * previous point (all of it after a reset, nothing for a point not newer than that one).
+   */
+  #sumChange(input: number, temporality: Temporality, p: PointRecord): number {
+    const value = p.value;
+    if (temporality !== Temporality.Cumulative) return value;
+    const t = this.#inputs;
+    const hi = p.timeHi;
+    const lo = p.timeLo;
+    const hadPrevious = t.hasPrevious[input] === 1;
+    if (hadPrevious && !before(t.previousHi[input], t.previousLo[input], hi, lo)) return 0;
+    const previous = t.previousValue[input];
+    t.hasPrevious[input] = 1;
+    t.previousHi[input] = hi;
+    t.previousLo[input] = lo;
+    t.previousValue[input] = value;
+    return !hadPrevious || value < previous ? value : value - previous;
+  }
+
+  /** Merges a histogram point bucket-wise; false (nothing merged) when its bounds differ. */
+  #addHistogram(
+    out: OutputSeries,
+    input: number,
+    temporality: Temporality,
+    p: PointRecord,
+  ): boolean {
+    const boundsLength = p.boundsLength;
+    if (!out.bounds || !out.counts) {
+      const bounds = new Float64Array(boundsLength);
+      for (let k = 0; k < boundsLength; k++)
+        bounds[k] = p.bounds.getFloat64(p.boundsAt + 8 * k, true);
+      out.bounds = this.#sharedBounds(bounds);
+      out.counts = this.#countsPool.take(boundsLength + 1);
+    } else if (
+      this.#checkedAt !== p.boundsAt ||
+      this.#checkedView !== p.bounds ||
+      this.#checkedBounds !== out.bounds ||
+      // An empty range starts where the next one does: the length tells them apart.
+      out.bounds.length !== boundsLength
+    ) {
+      if (!sameBounds(out.bounds, p.bounds, p.boundsAt, boundsLength)) return false;
+      this.#checkedAt = p.boundsAt;
+      this.#checkedView = p.bounds;
+      this.#checkedBounds = out.bounds;
+    }
+    const count = p.count;
+    const sum = p.bits & PointBits.HasSum ? p.sum : 0;
+    const words = p.counts;
+    const countsAt = p.countsAt;
+    const n = Math.min(p.countsLength, out.counts.length);
+    const counts = out.counts;
+    if (temporality === Temporality.Cumulative) {
+      const t = this.#inputs;
+      const hi = p.timeHi;
+      const lo = p.timeLo;
+      const hadPrevious = t.hasPrevious[input] === 1;
+      if (hadPrevious && !before(t.previousHi[input], t.previousLo[input], hi, lo)) return true;
+      const sameLayout = t.countsLength[input] === n;
+      const at = t.reserveCounts(input, n);
+      const previous = t.counts;
+      let reset = !hadPrevious || !sameLayout || count < t.previousValue[input];
+      for (let k = 0; k < n && !reset; k++) {
+        if (u64At(words, countsAt + 8 * k) < previous[at + k]) reset = true;
+      }
+      for (let k = 0; k < n; k++) {
+        const c = u64At(words, countsAt + 8 * k);
+        counts[k] += reset ? c : c - previous[at + k];
+        previous[at + k] = c;
+      }
+      out.count += reset ? count : count - t.previousValue[input];
+      out.histogramSum += reset ? sum : sum - t.previousSum[input];
+      t.hasPrevious[input] = 1;
+      t.previousHi[input] = hi;
+      t.previousLo[input] = lo;
+      t.previousValue[input] = count;
+      t.previousSum[input] = sum;
+    } else {
+      for (let k = 0; k < n; k++) counts[k] += u64At(words, countsAt + 8 * k);
+      out.count += count;
+      out.histogramSum += sum;
+    }
+    if (p.bits & PointBits.HasMin) out.min = Math.min(out.min, p.min);
+    if (p.bits & PointBits.HasMax) out.max = Math.max(out.max, p.max);
+    return true;
+  }
+
+  #sharedBounds(bounds: Float64Array): Float64Array {
+    const key = bounds.join(',');
+    let shared = this.#boundsLayouts.get(key);
+    if (!shared) {
+      shared = bounds.slice();
+      // Layouts are few in practice; past a bound (odd data), outputs keep their own copy.
+      if (this.#boundsLayouts.size < 10_000) this.#boundsLayouts.set(key, shared);
+    }
+    return shared;
+  }
+
+  #exponentialChange(input: number, view: PointView): ExponentialContribution {
+    const current: ExponentialState = {
+      time: view.time,
+      count: Number(view.count),
+      sum: view.sum ?? 0,
+      scale: view.scale,
+      positive: bucketMap(view.positive),
+      negative: bucketMap(view.negative),
+      zeroCount: Number(view.zeroCount),
+    };
+    if (view.metric.temporality !== Temporality.Cumulative) return current;
+    const previous = this.#exponentialInputs.get(input);
+    if (previous && previous.time >= current.time) return { count: 0, sum: 0, zeroCount: 0 };
+    this.#exponentialInputs.set(input, current);
+    if (!previous || current.count < previous.count || current.scale !== previous.scale) {
+      return current;
+    }
+    return {
+      count: current.count - previous.count,
+      sum: current.sum - previous.sum,
+      positive: diff(current.positive, previous.positive),
+      negative: diff(current.negative, previous.negative),
+      zeroCount: current.zeroCount - previous.zeroCount,
+    };
+  }
+
+  /** Emits every output series updated since the last flush, then forgets stale series. */
+  flush(now = this.#clock()): void {
+    const batch = buildOutputBatch(this.#outputs);
+    if (batch.pointCount > 0) this.#emitter.emit([batch]);
+    this.#expire(now);
+  }
+
+  /** Input and output series currently remembered. */
+  get series(): { inputs: number; outputs: number } {
+    return { inputs: this.#inputs.count, outputs: this.#outputs.length };
+  }
+
+  /**
+   * Forgets inputs silent for `max_stale` and outputs none of whose inputs spoke for that
+   * long (after they were emitted: nothing accumulated is lost), once a tenth of either is
+   * stale. An input that comes back later starts over, as a new series does: its first
+   * cumulative point counts whole.
+   */
+  #expire(now: number): void {
+    const cutoff = now - this.#maxStaleMs;
+    const inputs = this.#inputs;
+    let staleInputs = 0;
+    for (let id = 0; id < inputs.count; id++) if (inputs.lastSeen[id] < cutoff) staleInputs++;
+    const staleOutputs = this.#outputs.filter((out) => out.seenAt < cutoff).length;
+    // Renumbering rebuilds the tables: wait until a tenth of them is stale.
+    if (staleInputs * 10 < inputs.count && staleOutputs * 10 < this.#outputs.length) return;
+    const renumbered = new Int32Array(this.#outputs.length).fill(-1);
+    const kept: OutputSeries[] = [];
+    for (let o = 0; o < this.#outputs.length; o++) {
+      const out = this.#outputs[o];
+      if (out.seenAt < cutoff) {
+        this.#outputIndex.delete(out.key);
+        continue;
+      }
+      renumbered[o] = kept.length;
+      this.#outputIndex.set(out.key, kept.length);
+      kept.push(out);
+    }
+    this.#outputs = kept;
+    this.#countsPool = CountsPool.repack(kept);
+    const moved = inputs.compact(
+      (id) => inputs.lastSeen[id] >= cutoff && renumbered[inputs.output[id]] !== -1,
+      (id) => renumbered[inputs.output[id]],
+    );
+    const exponential = new Map<number, ExponentialState>();
+    for (const [id, state] of this.#exponentialInputs) {
+      if (moved[id] !== -1) exponential.set(moved[id], state);
+    }
+    this.#exponentialInputs = exponential;
+    this.#logger.debug(
+      { inputs: staleInputs, outputs: staleOutputs, maxStaleMs: this.#maxStaleMs },
+      'forgot stale series',
+    );
+  }
+}
+
+function diff(
+  current: Map<number, number> | undefined,
+  previous: Map<number, number> | undefined,
+): Map<number, number> | undefined {
+  if (!current) return undefined;
+  const out = new Map<number, number>();
+  for (const [index, n] of current) {
+    const d = n - (previous?.get(index) ?? 0);
+    if (d > 0) out.set(index, d);
+  }
+  return out;
+}
+
+/**
+ * The key of a metric identity in `#metricIds`: resource, scope, name and type (`prefix`,
+ * from `metricPrefix`), temporality and unit — the same from a batch and from a scan.
+ */
+function metricIdKey(prefix: string, temporality: Temporality, unit: string): string {
+  return `${prefix}${temporality}\u0001${unit}`;
+}
+
+/** A view of all of a typed array's bytes. */
+function viewOf(array: Uint32Array | Float64Array): DataView {
+  return new DataView(array.buffer, array.byteOffset, array.byteLength);
+}
+
+/** The unsigned 64-bit little-endian word at byte `at` as a number: exact to 2^53. */
+function u64At(words: DataView, at: number): number {
+  return words.getUint32(at + 4, true) * TWO_32 + words.getUint32(at, true);
+}
+
+/** Point `i`'s start time and time into `p`. */
+function readTimes(p: PointRecord, points: PointColumns, i: number): PointRecord {
+  const start = points.startTime.u32;
+  const time = points.time.u32;
+  p.startHi = start[2 * i + 1];
+  p.startLo = start[2 * i];
+  p.timeHi = time[2 * i + 1];
+  p.timeLo = time[2 * i];
+  return p;
+}
+
+/** Point `i` of `batch` (a gauge, sum or explicit histogram) into `p`. */
+function readPoint(p: PointRecord, batch: MetricBatch, type: MetricType, i: number): void {
+  const points = batch.points;
+  readTimes(p, points, i);
+  const bits = points.bits[i];
+  p.bits = bits;
+  if (type !== MetricType.Histogram) {
+    // A number point's value as a double (int64 through its halves, no bigint).
+    p.value =
+      bits & PointBits.Int
+        ? (points.value.u32[2 * i + 1] | 0) * TWO_32 + points.value.u32[2 * i]
+        : points.value.f64[i];
+    return;
+  }
+  const d = batch.distributions;
+  const row = points.detail[i];
+  p.count = u64Number(d.total.u32, row);
+  p.sum = points.value.f64[i];
+  p.min = d.min[row];
+  p.max = d.max[row];
+  p.countsAt = 8 * d.positiveStart[row];
+  p.countsLength = d.positiveLength[row];
+  p.boundsAt = 8 * d.boundsStart[row];
+  p.boundsLength = d.boundsLength[row];
+}
+
+function sameBounds(bounds: Float64Array, floats: DataView, at: number, length: number): boolean {
+  if (bounds.length !== length) return false;
+  for (let k = 0; k < length; k++)
+    if (bounds[k] !== floats.getFloat64(at + 8 * k, true)) return false;
+  return true;
+}

@@ -1,0 +1,91 @@
+import { BatchCopier } from '../../model/batch-copier.js';
+import type { ComponentSettings, Consumer } from '../../model/consumer.js';
+import { MetricBatch } from '../../model/metric-batch.js';
+import type { Processor } from '../processor.js';
+import { ScheduledEmitter } from '../scheduled-emitter.js';
+import type { BatchConfig } from './config.js';
+
+/**
+ * Merges small batches into batches of `send_batch_size` points (at most
+ * `send_batch_max_size`), or whatever arrived within `timeout`. `consume` resolves once the
+ * batch is buffered; what the next component refuses at flush is counted and logged, and
+ * shutdown flushes what is buffered.
+ */
+export class BatchProcessor implements Processor {
+  readonly id: string;
+  readonly #config: BatchConfig;
+  #pending: MetricBatch[] = [];
+  #points = 0;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #emitter: ScheduledEmitter;
+
+  constructor(settings: ComponentSettings, config: BatchConfig, next: Consumer) {
+    this.id = settings.id;
+    this.#config = config;
+    this.#emitter = new ScheduledEmitter(settings, next);
+  }
+
+  /** Points the next component refused at a flush, by reason. */
+  get dropped(): Record<string, number> {
+    return this.#emitter.dropped;
+  }
+
+  async start(): Promise<void> {}
+
+  async consume(batch: MetricBatch): Promise<void> {
+    if (batch.pointCount === 0) return;
+    this.#pending.push(batch);
+    this.#points += batch.pointCount;
+    if (this.#points >= this.#config.send_batch_size) this.#flush(false);
+    else this.#timer ??= setTimeout(() => this.#flush(true), this.#config.timeout);
+  }
+
+  async shutdown(): Promise<void> {
+    this.#flush(true);
+    await this.#emitter.settled();
+  }
+
+  /** Sends what is buffered; unless `all`, a remainder under `send_batch_size` stays buffered. */
+  #flush(all: boolean): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pending.length === 0) return;
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#points = 0;
+    const max = this.#config.send_batch_max_size;
+    const out: MetricBatch[] = [];
+    let copier: BatchCopier | undefined;
+    for (const batch of pending) {
+      if (pending.length === 1 && (max === 0 || batch.pointCount <= max)) {
+        out.push(batch);
+        break;
+      }
+      for (let start = 0; start < batch.pointCount; ) {
+        copier ??= new BatchCopier(
+          new MetricBatch({
+            points: max || this.#config.send_batch_size,
+            attributeBytes: (max || this.#config.send_batch_size) * 192,
+          }),
+        );
+        const room = max === 0 ? batch.pointCount - start : max - copier.target.pointCount;
+        const end = Math.min(batch.pointCount, start + room);
+        copier.append(batch, start, end);
+        start = end;
+        if (max !== 0 && copier.target.pointCount >= max) {
+          out.push(copier.target);
+          copier = undefined;
+        }
+      }
+    }
+    if (copier && copier.target.pointCount > 0) out.push(copier.target);
+    const last = out.at(-1);
+    if (!all && out.length > 1 && last && last.pointCount < this.#config.send_batch_size) {
+      out.pop();
+      this.#pending = [last];
+      this.#points = last.pointCount;
+      this.#timer = setTimeout(() => this.#flush(true), this.#config.timeout);
+    }
+    this.#emitter.emit(out);
+  }
+}

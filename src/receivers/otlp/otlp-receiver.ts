@@ -1,0 +1,71 @@
+import type { Consumer } from '../../model/consumer.js';
+import type { Receiver, ReceiverSettings } from '../receiver.js';
+import type { ReceiverStats } from '../receiver-stats.js';
+import type { OtlpReceiverConfig } from './config.js';
+import { OtlpGrpcReceiver } from './otlp-grpc-receiver.js';
+import { OtlpHttpReceiver } from './otlp-http-receiver.js';
+
+/** An `otlp` receiver: its HTTP and gRPC listeners as one component. */
+export class OtlpReceiver implements Receiver {
+  readonly id: string;
+  readonly http: OtlpHttpReceiver | undefined;
+  readonly grpc: OtlpGrpcReceiver | undefined;
+
+  constructor(settings: ReceiverSettings, config: OtlpReceiverConfig, next: Consumer) {
+    this.id = settings.id;
+    const logger = settings.logger.child({ receiver: settings.id });
+    const { http, grpc } = config.protocols;
+    if (http) {
+      this.http = new OtlpHttpReceiver(
+        {
+          endpoint: http.endpoint,
+          maxRequestBodySize: http.max_request_body_size,
+          metricsPath: http.metrics_url_path,
+          retryAfterSeconds: 1,
+          decoder: settings.decoder,
+        },
+        next,
+        logger,
+      );
+    }
+    if (grpc) {
+      this.grpc = new OtlpGrpcReceiver(
+        {
+          endpoint: grpc.endpoint,
+          maxReceiveBytes: Math.round(grpc.max_recv_msg_size_mib * 1024 * 1024),
+          retryAfterSeconds: 1,
+          decoder: settings.decoder,
+        },
+        next,
+        logger,
+      );
+    }
+  }
+
+  get listening(): boolean {
+    return (this.http?.listening ?? true) && (this.grpc?.listening ?? true);
+  }
+
+  get statsByTransport(): Record<string, ReceiverStats> {
+    return {
+      ...(this.http ? { http: this.http.stats } : {}),
+      ...(this.grpc ? { grpc: this.grpc.stats } : {}),
+    };
+  }
+
+  get addresses(): string[] {
+    return [
+      ...(this.grpc ? [`OTLP/gRPC ${this.grpc.address}`] : []),
+      ...(this.http ? [`OTLP/HTTP http://${this.http.address}/v1/metrics`] : []),
+    ];
+  }
+
+  async start(): Promise<void> {
+    await this.http?.start();
+    await this.grpc?.start();
+  }
+
+  async shutdown(options: { deadlineMs: number }): Promise<void> {
+    await Promise.all([this.http?.shutdown(), this.grpc?.shutdown(options)]);
+  }
+}

@@ -1,0 +1,137 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { uncompressSync } from 'snappy';
+import type { Consumer } from '../../model/consumer.js';
+import { parseListenEndpoint } from '../../model/endpoint.js';
+import type { MetricBatch } from '../../model/metric-batch.js';
+import type { Receiver, ReceiverSettings } from '../receiver.js';
+import { ReceiverStats } from '../receiver-stats.js';
+import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
+import type { RemoteWriteReceiverConfig } from './config.js';
+
+/**
+ * Prometheus remote write 1.0 on `POST /api/v1/write` (snappy block-compressed protobuf
+ * `WriteRequest`), mapped to OTel metrics. 204 when accepted; 400 for bad data; 413 when the
+ * body or its declared uncompressed size is over the limit; 429 / 503 with Retry-After
+ * under backpressure, which Prometheus and vmagent retry.
+ */
+export class RemoteWriteReceiver implements Receiver {
+  readonly id: string;
+  readonly stats = new ReceiverStats();
+  readonly statsByTransport = { http: this.stats };
+  readonly #config: RemoteWriteReceiverConfig;
+  readonly #next: Consumer;
+  readonly #logger: Logger;
+  readonly #decoder: RequestDecoder;
+  #server: Server | undefined;
+
+  constructor(settings: ReceiverSettings, config: RemoteWriteReceiverConfig, next: Consumer) {
+    this.id = settings.id;
+    this.#decoder = settings.decoder ?? inlineDecoder;
+    this.#config = config;
+    this.#next = next;
+    this.#logger = settings.logger.child({ receiver: settings.id });
+  }
+
+  get listening(): boolean {
+    return this.#server?.listening ?? false;
+  }
+
+  get address(): string {
+    const bound = this.#server?.address() as AddressInfo | null;
+    return bound ? `${bound.address}:${bound.port}` : this.#config.endpoint;
+  }
+
+  get addresses(): string[] {
+    return [`Prometheus remote write http://${this.address}/api/v1/write`];
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = parseListenEndpoint(
+      this.#config.endpoint,
+      `receivers.${this.id}.endpoint`,
+    );
+    this.#server = createServer((req, res) => void this.#handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      this.#server!.once('error', reject);
+      this.#server!.listen(port, host, () => resolve());
+    });
+  }
+
+  async shutdown(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    if (server)
+      await new Promise<void>((resolve) => server.close(() => resolve()).closeIdleConnections());
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const reply = (status: number, message = '', headers: Record<string, string> = {}) => {
+      res
+        .writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers })
+        .end(message ? `${message}\n` : '');
+    };
+    if (req.url?.split('?')[0] !== '/api/v1/write')
+      return reply(404, 'this receiver takes POST /api/v1/write');
+    if (req.method !== 'POST') return reply(405, `method ${req.method} not allowed: use POST`);
+    this.stats.requests++;
+    const limit = this.#config.max_request_body_size;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        this.stats.malformed++;
+        res.once('finish', () => req.socket.destroy());
+        return reply(413, `body exceeds max_request_body_size ${limit} bytes`, {
+          connection: 'close',
+        });
+      }
+      chunks.push(chunk as Buffer);
+    }
+    let body: Buffer = Buffer.concat(chunks);
+    let batch: MetricBatch;
+    try {
+      const encoding = (req.headers['content-encoding'] ?? 'snappy').toLowerCase();
+      if (encoding === 'snappy') {
+        const declared = snappyLength(body);
+        if (declared > limit) {
+          this.stats.malformed++;
+          return reply(
+            413,
+            `uncompressed size ${declared} exceeds max_request_body_size ${limit} bytes`,
+          );
+        }
+        body = uncompressSync(body) as Buffer;
+      } else if (encoding !== 'identity') {
+        return reply(415, `unsupported content-encoding "${encoding}" (remote write uses snappy)`);
+      }
+      batch = await this.#decoder.decode('prometheus-remote-write', body);
+    } catch (err) {
+      this.stats.malformed++;
+      this.#logger.warn(
+        { error: (err as Error).message },
+        'refused a malformed remote write request',
+      );
+      return reply(400, `cannot decode the remote write request: ${(err as Error).message}`);
+    }
+    const refused = await this.stats.forward(this.#next, batch);
+    if (!refused) return reply(204);
+    reply(refused.reason === 'queue_full' ? 429 : 503, refused.error.message, {
+      'retry-after': '1',
+    });
+  }
+}
+
+/** The uncompressed length a snappy block declares in its leading varint. */
+function snappyLength(block: Buffer): number {
+  let value = 0;
+  let shift = 0;
+  for (let k = 0; k < 5 && k < block.length; k++) {
+    value += (block[k] & 0x7f) * 2 ** shift;
+    if (block[k] < 0x80) return value;
+    shift += 7;
+  }
+  throw new Error('not a snappy block (bad length header)');
+}
