@@ -81,6 +81,12 @@ export class AdminServer {
       }
     }
     for (const [id, exporter] of collector.exporters) {
+      out.counter(
+        'sluice_exporter_incoming_points_total',
+        'Points the pipelines handed to the exporter',
+        { exporter: id },
+        collector.exporterCounts.get(id)?.in ?? 0,
+      );
       droppedPoints(out, { exporter: id }, exporter.dropped);
       const engine = exporter.engine;
       if (!engine) continue;

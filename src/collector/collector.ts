@@ -46,6 +46,8 @@ function fastPathOf(component: Consumer): ((body: Uint8Array) => number) | undef
  */
 export class Collector {
   readonly exporters = new Map<string, Exporter>();
+  /** Points the pipelines handed to each exporter (whatever it then made of them). */
+  readonly exporterCounts = new Map<string, { in: number }>();
   /** Processors in pipeline order, with the points that went into and out of each. */
   readonly processors: {
     pipeline: string;
@@ -65,11 +67,12 @@ export class Collector {
     for (const [id, entry] of config.exporters) {
       if (!config.pipelines.some((p) => p.exporters.includes(id))) continue;
       this.exporters.set(id, entry.create({ id, logger }));
+      this.exporterCounts.set(id, { in: 0 });
     }
     const entryPoints = new Map<string, { id: string; consumer: Consumer }[]>();
     for (const pipeline of config.pipelines) {
       let next: Consumer = new FanOut(
-        pipeline.exporters.map((id) => ({ id, consumer: this.exporters.get(id)! })),
+        pipeline.exporters.map((id) => ({ id, consumer: this.#countedExporter(id) })),
         logger,
       );
       for (const id of [...pipeline.processors].reverse()) {
@@ -112,6 +115,18 @@ export class Collector {
       );
       this.receivers.set(id, component);
     }
+  }
+
+  /** Exporter `id` as a pipeline's fan-out target: its incoming points counted. */
+  #countedExporter(id: string): Consumer {
+    const exporter = this.exporters.get(id)!;
+    const counts = this.exporterCounts.get(id)!;
+    return {
+      consume: (batch) => {
+        counts.in += batch.pointCount;
+        return exporter.consume(batch);
+      },
+    };
   }
 
   /** Ready when every receiver listens. */

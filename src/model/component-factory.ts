@@ -22,9 +22,10 @@ export interface ComponentFactory<Create> {
   /** One line for `sluice components`. */
   readonly description: string;
   /**
-   * A config that validates as it is (YAML's `type:` with no value, plus what the component
-   * cannot do without, such as a backend's URL): what `sluice components` shows and what the
-   * registry's conformance test starts every component from.
+   * The config a user starts from, as YAML would give it: the keys one sets first (where it
+   * listens, the backend's URL, a path), everything else left to the schema's defaults. It
+   * validates as it is; `sluice components` shows it, and the registry's conformance test
+   * runs every component from it.
    */
   createDefaultConfig(): Record<string, unknown>;
   configure(raw: unknown): Configured<Create>;
@@ -34,8 +35,8 @@ export interface FactorySpec<Schema extends z.ZodType> {
   type: string;
   description: string;
   configSchema: Schema;
-  /** Keys a config needs beyond the schema's defaults (an endpoint, a path). */
-  requiredConfig?: Record<string, unknown>;
+  /** See `ComponentFactory.createDefaultConfig` (default: `{}`, every key defaulted). */
+  defaultConfig?: Record<string, unknown>;
 }
 
 /** Builds a factory of `kind` whose `create` is `bind(config)` for a config that parsed. */
@@ -48,7 +49,7 @@ export function defineFactory<Schema extends z.ZodType, Create>(
     kind,
     type: spec.type,
     description: spec.description,
-    createDefaultConfig: () => structuredClone(spec.requiredConfig ?? {}),
+    createDefaultConfig: () => structuredClone(spec.defaultConfig ?? {}),
     configure(raw) {
       const result = spec.configSchema.safeParse(raw ?? {});
       if (!result.success) return { ok: false, issues: result.error.issues };

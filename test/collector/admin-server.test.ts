@@ -5,7 +5,7 @@ import { encodeWriteRequest } from '../../src/codec/prometheus/remote-write.js';
 import { AdminServer } from '../../src/collector/admin-server.js';
 import { Collector } from '../../src/collector/collector.js';
 import { parseConfig } from '../../src/collector/config/load-config.js';
-import { encodeMetricsRequest, Temporality } from '../../src/index.js';
+import { encodeMetricsRequest, MetricBatch, MetricType, Temporality } from '../../src/index.js';
 import type { OtlpReceiver } from '../../src/receivers/otlp/otlp-receiver.js';
 import { monotonicSums } from '../helpers/batches.js';
 import { startCollector } from '../helpers/collectors.js';
@@ -58,6 +58,99 @@ service:
     expect(metrics).toContain(
       'sluice_dropped_points_total{processor="deltatocumulative",reason="max_streams"} 2',
     );
+  });
+
+  it('reports every drop of every processor and exporter, by component and reason', async () => {
+    collector = await startCollector(`
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+processors:
+  cumulativetodelta: {}
+  cardinality_limit:
+    max_series: 2
+  filter:
+    metrics:
+      exclude:
+        metric_names: [c]
+        attributes: [{ key: s, value: z }]
+exporters:
+  debug: {}
+  prometheus:
+    endpoint: 127.0.0.1:0
+service:
+  pipelines:
+    metrics/delta:
+      receivers: [otlp]
+      processors: [filter, cumulativetodelta]
+      exporters: [debug]
+    metrics/limited:
+      receivers: [otlp]
+      processors: [cardinality_limit]
+      exporters: [prometheus]
+`);
+    admin = new AdminServer('127.0.0.1:0', () => collector);
+    await admin.start();
+    const receiver = collector.receivers.get('otlp') as unknown as OtlpReceiver;
+    const send = async (temporality: Temporality, points: [string, bigint][]) => {
+      const response = await fetch(`http://${receiver.http!.address}/v1/metrics`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: encodeMetricsRequest(
+          monotonicSums(
+            temporality,
+            points.map(([series, time]) => ({ series, start: 1n, time, value: 1 })),
+          ),
+        ),
+      });
+      expect(response.status).toBe(200);
+    };
+    // Started before the processor: cumulativetodelta's initial_value (auto) drops a, b, c;
+    // z is filtered; cardinality_limit admits a and merges b, c, z into the overflow series.
+    await send(Temporality.Cumulative, [
+      ['a', 2n],
+      ['b', 2n],
+      ['c', 2n],
+      ['z', 2n],
+    ]);
+    await send(Temporality.Cumulative, [['a', 3n]]); // a delta: passed on
+    await send(Temporality.Cumulative, [['b', 1n]]); // older than b's last: out of order
+    // A delta exponential histogram has no Prometheus form: the prometheus exporter skips it.
+    const histogram = new MetricBatch();
+    const latency = histogram.addMetric(histogram.addScope(histogram.addResource()), {
+      name: 'latency',
+      type: MetricType.ExponentialHistogram,
+      temporality: Temporality.Delta,
+    });
+    histogram.addExponentialHistogramPoint(histogram.series(latency, {}), {
+      startTime: 1n,
+      time: 2n,
+      count: 1,
+      scale: 0,
+      zeroCount: 0,
+      positive: { offset: 0, bucketCounts: [1] },
+    });
+    const response = await fetch(`http://${receiver.http!.address}/v1/metrics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: encodeMetricsRequest(histogram),
+    });
+    expect(response.status).toBe(200);
+
+    const metrics = await (await fetch(`http://${admin.address}/metrics`)).text();
+    const dropped = metrics
+      .split('\n')
+      .filter((line) => line.startsWith('sluice_dropped_points_total{'))
+      .sort();
+    expect(dropped).toEqual([
+      'sluice_dropped_points_total{exporter="prometheus",reason="delta_exponential_histogram"} 1',
+      'sluice_dropped_points_total{processor="cardinality_limit",reason="cardinality_overflow"} 4',
+      'sluice_dropped_points_total{processor="cumulativetodelta",reason="initial_value"} 3',
+      'sluice_dropped_points_total{processor="cumulativetodelta",reason="out_of_order"} 1',
+      'sluice_dropped_points_total{processor="filter",reason="filtered"} 1',
+    ]);
   });
 
   it('reports how busy the main thread was since the previous scrape', async () => {

@@ -7,7 +7,7 @@ export const fileExporterFactory = defineExporter({
   type: 'file',
   description: 'OTLP/JSON or flat JSON lines to a file, with rotation',
   configSchema: fileConfig,
-  requiredConfig: { path: './sluice-metrics.jsonl' },
+  defaultConfig: { path: './sluice-metrics.jsonl' },
   create(settings, config) {
     const sender = new FileSender({
       path: config.path,

@@ -23,7 +23,7 @@ export const influxdbExporterFactory = defineExporter({
   type: 'influxdb',
   description: 'InfluxDB 1 or 2 line protocol over HTTP',
   configSchema: influxdbExporterConfig,
-  requiredConfig: { endpoint: 'http://127.0.0.1:8086', org: 'sluice', bucket: 'metrics' },
+  defaultConfig: { endpoint: 'http://127.0.0.1:8086', org: 'sluice', bucket: 'metrics' },
   create(settings, config) {
     const sender = new InfluxSender({
       writeUrl: influxWriteUrl(config),

@@ -10,7 +10,7 @@ export const natsExporterFactory = defineExporter({
   type: 'nats',
   description: 'OTLP requests published to a NATS JetStream stream, deduplicated by message id',
   configSchema: natsExporterConfig,
-  requiredConfig: { url: 'nats://127.0.0.1:4222' },
+  defaultConfig: { url: 'nats://127.0.0.1:4222' },
   create(settings, config) {
     const sender = new NatsSender({
       url: config.url,

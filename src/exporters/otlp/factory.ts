@@ -7,7 +7,7 @@ export const otlpExporterFactory = defineExporter({
   type: 'otlp',
   description: 'OTLP over gRPC to a collector or backend',
   configSchema: otlpConfig,
-  requiredConfig: { endpoint: '127.0.0.1:4317', tls: { insecure: true } },
+  defaultConfig: { endpoint: '127.0.0.1:4317', tls: { insecure: true } },
   create(settings, config) {
     const bare = config.endpoint.replace(/^[a-z]+:\/\//, '');
     const secure =

@@ -7,7 +7,7 @@ export const otlphttpExporterFactory = defineExporter({
   type: 'otlphttp',
   description: 'OTLP over HTTP (protobuf or JSON; gzip, zstd) to a collector or backend',
   configSchema: otlphttpConfig,
-  requiredConfig: { endpoint: 'http://127.0.0.1:4318' },
+  defaultConfig: { endpoint: 'http://127.0.0.1:4318' },
   create(settings, config) {
     const url = config.metrics_endpoint ?? `${config.endpoint!.replace(/\/+$/, '')}/v1/metrics`;
     const sender = new OtlpHttpSender({

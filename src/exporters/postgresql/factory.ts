@@ -8,7 +8,7 @@ export const postgresqlExporterFactory = defineExporter({
   type: 'postgresql',
   description: 'Rows in PostgreSQL tables, written with COPY in one transaction per batch',
   configSchema: postgresqlExporterConfig,
-  requiredConfig: { endpoint: 'postgres://sluice@127.0.0.1:5432/metrics' },
+  defaultConfig: { endpoint: 'postgres://sluice@127.0.0.1:5432/metrics' },
   create(settings, config) {
     const tls = config.tls;
     const sender = new PostgresSender({

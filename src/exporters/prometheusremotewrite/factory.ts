@@ -5,9 +5,9 @@ import { RemoteWriteSender } from './remote-write-sender.js';
 
 export const remoteWriteExporterFactory = defineExporter({
   type: 'prometheusremotewrite',
-  description: 'Prometheus remote write 1.0 to Prometheus, VictoriaMetrics, Mimir, ...',
+  description: 'Prometheus remote write 1.0 to Prometheus, VictoriaMetrics, Mimir and others',
   configSchema: remoteWriteExporterConfig,
-  requiredConfig: { endpoint: 'http://127.0.0.1:9090/api/v1/write' },
+  defaultConfig: { endpoint: 'http://127.0.0.1:9090/api/v1/write' },
   create(settings, config) {
     const headers = { ...config.headers };
     if (config.basic_auth) {

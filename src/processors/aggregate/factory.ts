@@ -6,6 +6,6 @@ export const aggregateProcessorFactory = defineProcessor({
   type: 'aggregate',
   description: 'Re-aggregates series over the attributes its rules keep, emitted every interval',
   configSchema: aggregateConfig,
-  requiredConfig: { rules: [{ metrics: ['*'], group_by: [] }] },
+  defaultConfig: { rules: [{ metrics: ['*'], group_by: [] }] },
   create: (settings, config, next) => new AggregateProcessor(settings, config, next),
 });

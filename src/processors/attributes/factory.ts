@@ -6,6 +6,6 @@ export const attributesProcessorFactory = defineProcessor({
   type: 'attributes',
   description: 'Inserts, updates, upserts, deletes or hashes point attributes',
   configSchema: attributesConfig,
-  requiredConfig: { actions: [{ key: 'environment', action: 'upsert', value: 'production' }] },
+  defaultConfig: { actions: [{ key: 'environment', action: 'upsert', value: 'production' }] },
   create: (settings, config, next) => new AttributesProcessor(settings, config, next, 'point'),
 });

@@ -7,6 +7,6 @@ export const memoryLimiterProcessorFactory = defineProcessor({
   description:
     'Refuses data (receivers answer retry later) while resident memory is over its soft limit',
   configSchema: memoryLimiterConfig,
-  requiredConfig: { limit_mib: 1024 },
+  defaultConfig: { limit_mib: 1024 },
   create: (settings, config, next) => new MemoryLimiterProcessor(settings, config, next),
 });

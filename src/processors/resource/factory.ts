@@ -6,7 +6,7 @@ export const resourceProcessorFactory = defineProcessor({
   type: 'resource',
   description: 'Inserts, updates, upserts, deletes or hashes resource attributes',
   configSchema: resourceConfig,
-  requiredConfig: {
+  defaultConfig: {
     actions: [{ key: 'deployment.environment', action: 'upsert', value: 'production' }],
   },
   create: (settings, config, next) => new AttributesProcessor(settings, config, next, 'resource'),

@@ -6,6 +6,6 @@ export const natsReceiverFactory = defineReceiver({
   type: 'nats',
   description: 'OTLP requests from a durable NATS JetStream pull consumer, acked once accepted',
   configSchema: natsReceiverConfig,
-  requiredConfig: { url: 'nats://127.0.0.1:4222' },
+  defaultConfig: { url: 'nats://127.0.0.1:4222' },
   create: (settings, config, next) => new NatsReceiver(settings, config, next),
 });

@@ -6,6 +6,8 @@ export const otlpReceiverFactory = defineReceiver({
   type: 'otlp',
   description: 'OTLP metrics over HTTP (protobuf, JSON) and gRPC',
   configSchema: otlpReceiverConfig,
-  requiredConfig: { protocols: { grpc: null, http: null } },
+  defaultConfig: {
+    protocols: { grpc: { endpoint: '127.0.0.1:4317' }, http: { endpoint: '127.0.0.1:4318' } },
+  },
   create: (settings, config, next) => new OtlpReceiver(settings, config, next),
 });

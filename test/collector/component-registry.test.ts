@@ -1,0 +1,121 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { AdminServer } from '../../src/collector/admin-server.js';
+import { Collector } from '../../src/collector/collector.js';
+import { parseConfig } from '../../src/collector/config/load-config.js';
+import { exporters, processors, receivers } from '../../src/collector/registry.js';
+import type { ComponentFactory } from '../../src/model/component-factory.js';
+
+// The OpenTelemetry Collector's generated component tests, for sluice's registry: every
+// component, from the config its factory says a user starts from, validates, starts, shows
+// up on /metrics, shuts down, and shuts down a second time harmlessly. A component added
+// to the registry is swept here without anyone writing a test for it.
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-registry-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const silent = pino({ level: 'silent' });
+
+/** The test's own resources: loopback listen addresses on free ports, files in a temp dir. */
+function ownPortsAndFiles(value: unknown, key = ''): unknown {
+  if (typeof value === 'string') {
+    if (/^127\.0\.0\.1:\d+$/.test(value)) return '127.0.0.1:0';
+    if (key === 'path') return join(dir, 'out.jsonl');
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((item) => ownPortsAndFiles(item));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, ownPortsAndFiles(v, k)]));
+  return value;
+}
+
+type Kind = 'receivers' | 'processors' | 'exporters';
+
+/** A config running `factory`'s component in a pipeline with whatever else it needs. */
+function configAround(kind: Kind, factory: ComponentFactory<unknown>): string {
+  const own = ownPortsAndFiles(factory.createDefaultConfig());
+  const otlp = { protocols: { http: { endpoint: '127.0.0.1:0' } } };
+  const config = {
+    receivers: kind === 'receivers' ? { [factory.type]: own } : { otlp },
+    processors: kind === 'processors' ? { [factory.type]: own } : {},
+    exporters: kind === 'exporters' ? { [factory.type]: own } : { debug: {} },
+    service: {
+      telemetry: { metrics: { address: '127.0.0.1:0' } },
+      decode_threads: 0,
+      pipelines: {
+        metrics: {
+          receivers: [kind === 'receivers' ? factory.type : 'otlp'],
+          processors: kind === 'processors' ? [factory.type] : [],
+          exporters: [kind === 'exporters' ? factory.type : 'debug'],
+        },
+      },
+    },
+  };
+  return stringify(config);
+}
+
+const registered = (kind: Kind, registry: Record<string, ComponentFactory<unknown>>) =>
+  Object.entries(registry).map(([type, factory]) => ({ kind, type, factory }));
+
+const everyComponent = [
+  ...registered('receivers', receivers),
+  ...registered('processors', processors),
+  ...registered('exporters', exporters),
+];
+
+describe('the component registry', () => {
+  it('registers each factory under its own type and kind, with a description', () => {
+    expect(everyComponent.length).toBeGreaterThanOrEqual(22);
+    for (const { kind, type, factory } of everyComponent) {
+      expect(factory.type).toBe(type);
+      expect(`${factory.kind}s`).toBe(kind);
+      expect(factory.description).toMatch(/^[A-Z].{10,100}[^.]$/);
+    }
+  });
+
+  it.each(everyComponent)(
+    '$kind $type: validates from its default config, starts, is on /metrics, shuts down twice',
+    async ({ kind, type, factory }) => {
+      const collector = new Collector(parseConfig(configAround(kind, factory)), silent);
+      const admin = new AdminServer('127.0.0.1:0', () => collector);
+      await collector.start();
+      await admin.start();
+      const metrics = await (await fetch(`http://${admin.address}/metrics`)).text();
+      await admin.stop();
+
+      if (kind === 'receivers') {
+        const receiver = collector.receivers.get(type)!;
+        const transports = Object.keys(receiver.statsByTransport);
+        expect(transports.length).toBeGreaterThan(0);
+        for (const transport of transports) {
+          expect(metrics).toContain(
+            `sluice_receiver_requests_total{receiver="${type}",transport="${transport}"} 0\n`,
+          );
+        }
+        expect(receiver.addresses.length).toBeGreaterThan(0);
+      } else if (kind === 'processors') {
+        expect(metrics).toContain(
+          `sluice_processor_incoming_points_total{processor="${type}",pipeline="metrics"} 0\n`,
+        );
+        expect(collector.processors[0].component.dropped).toEqual({});
+      } else {
+        expect(metrics).toContain(`sluice_exporter_incoming_points_total{exporter="${type}"} 0\n`);
+        expect(collector.exporters.get(type)!.dropped).toEqual({});
+      }
+
+      await collector.shutdown(2_000);
+      const components = [
+        ...collector.receivers.values(),
+        ...collector.processors.map((p) => p.component),
+        ...collector.exporters.values(),
+      ];
+      for (const component of components) {
+        await expect(component.shutdown({ deadlineMs: 1_000 })).resolves.toBeUndefined();
+      }
+    },
+  );
+});
