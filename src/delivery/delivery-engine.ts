@@ -316,6 +316,14 @@ export class DeliveryEngine {
   }
 
   async #deliver(work: Work): Promise<void> {
+    if (work.bytes > this.#batch.maxBytes) {
+      // Only a single point can be over the limit (the queue cuts everything else to fit):
+      // no backend takes a request larger than it was told to expect, so do not send it.
+      const error = new PermanentError(
+        `a request of ${work.points} point${work.points === 1 ? '' : 's'} and ${work.bytes} bytes is over batch.max_bytes (${this.#batch.maxBytes}): raise batch.max_bytes to send points this large`,
+      );
+      return this.#deadLetter(work, 'too_large', error);
+    }
     const backoff = new Backoff(this.#retry);
     const started = Date.now();
     const signal = this.#abort.signal;

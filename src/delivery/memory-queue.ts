@@ -1,4 +1,4 @@
-import { measureMetricsRequest } from '../codec/protobuf/encode-request.js';
+import { measureMetricsRequest, measurePointMessages } from '../codec/protobuf/encode-request.js';
 import { concatRequests, type EncodedRequest } from '../codec/protobuf/encoded-request.js';
 import { BatchCopier } from '../model/batch-copier.js';
 import { MetricBatch } from '../model/metric-batch.js';
@@ -50,7 +50,14 @@ interface Entry {
   /** First point of `batch` not handed out yet (a large batch leaves in several parts). */
   offset: number;
   points: number;
+  /**
+   * Encoded size of what is left: exact until a part was cut off, then an estimate (the
+   * parts repeat the resource, scope and metric headers), which is why a cut entry only
+   * ever leaves through `#cutHead`, measured.
+   */
   bytes: number;
+  /** Each point's message size, once the entry is being cut (`measurePointMessages`). */
+  pointBytes?: Uint32Array;
   ticket: Ticket;
   enqueuedAt: number;
 }
@@ -234,9 +241,11 @@ export class MemoryQueue implements Queue {
   #assemble(maxPoints: number, maxBytes: number): Work {
     const first = this.#entries[this.#head];
     const encoded = !(first.batch instanceof MetricBatch);
-    if ((first.points > maxPoints || first.bytes > maxBytes) && first.points > 1 && !encoded) {
-      return this.#splitHead(maxPoints, maxBytes);
+    if (!encoded && (first.offset > 0 || first.points > maxPoints || first.bytes > maxBytes)) {
+      return this.#cutHead(maxPoints, maxBytes);
     }
+    // Uncut entries carry their exact size, and a merged request is no larger than the sum
+    // of its parts (it can only share their resource, scope and metric headers).
     const taken: Entry[] = [];
     let points = 0;
     let bytes = 0;
@@ -246,7 +255,10 @@ export class MemoryQueue implements Queue {
       const otherKind = entry.batch instanceof MetricBatch ? encoded : !encoded;
       if (
         taken.length > 0 &&
-        (points + entry.points > maxPoints || bytes + entry.bytes > maxBytes || otherKind)
+        (points + entry.points > maxPoints ||
+          bytes + entry.bytes > maxBytes ||
+          otherKind ||
+          entry.offset > 0)
       )
         break;
       taken.push(this.#shift());
@@ -254,7 +266,7 @@ export class MemoryQueue implements Queue {
       bytes += entry.bytes;
     }
     if (taken.length === 1)
-      return { batch: this.#remainder(taken[0]), points, bytes, tickets: [taken[0].ticket] };
+      return { batch: taken[0].batch, points, bytes, tickets: [taken[0].ticket] };
     const tickets = taken.map((e) => e.ticket);
     if (encoded) {
       const merged = concatRequests(taken.map((e) => e.batch as EncodedRequest));
@@ -270,19 +282,39 @@ export class MemoryQueue implements Queue {
   }
 
   /**
-   * Copies a part that fits off the front of the head entry, which stays queued with the
-   * rest: the rest is not copied (it stays in the original batch, from `offset` on), so
-   * cutting a large batch into n parts copies it once, not n times. The rest's size is the
-   * entry's minus the part's, close enough for accounting (only repeated headers differ).
+   * Copies the largest part that fits off the front of the head entry; the rest stays
+   * queued, uncopied (it stays in the original batch, from `offset` on), so cutting a large
+   * batch into n parts copies it once, not n times. The part is chosen by the sizes of its
+   * points, so a few huge histograms among small sums still give full parts, then measured:
+   * a part is never over `maxBytes` unless it is a single point that is (the engine refuses
+   * that one instead of sending it).
    */
-  #splitHead(maxPoints: number, maxBytes: number): Work {
+  #cutHead(maxPoints: number, maxBytes: number): Work {
     const entry = this.#entries[this.#head];
     const batch = entry.batch as MetricBatch;
-    const byBytes = Math.floor((entry.points * maxBytes) / entry.bytes);
-    const count = Math.max(1, Math.min(maxPoints, byBytes, entry.points - 1));
-    const head = new BatchCopier();
-    head.append(batch, entry.offset, entry.offset + count);
-    const headBytes = measureMetricsRequest(head.target);
+    const from = entry.offset;
+    const sizes = (entry.pointBytes ??= measurePointMessages(batch));
+    let count = 0;
+    for (let sum = 0; count < entry.points && count < maxPoints; count++) {
+      sum += sizes[from + count];
+      if (sum > maxBytes) break;
+    }
+    let head: MetricBatch;
+    let headBytes: number;
+    for (count = Math.max(1, count); ; ) {
+      const copier = new BatchCopier();
+      copier.append(batch, from, from + count);
+      head = copier.target;
+      headBytes = measureMetricsRequest(head);
+      if (headBytes <= maxBytes || count === 1) break;
+      // Headers pushed it over: shrink by the excess (at least one point) and measure again.
+      count = Math.max(1, Math.min(count - 1, Math.floor((count * maxBytes) / headBytes)));
+    }
+    if (count === entry.points) {
+      this.#shift();
+      this.#release(batch);
+      return { batch: head, points: count, bytes: headBytes, tickets: [entry.ticket] };
+    }
     const restBytes = Math.max(0, entry.bytes - headBytes);
     this.#points -= count;
     this.#bytes += restBytes - entry.bytes;
@@ -291,7 +323,7 @@ export class MemoryQueue implements Queue {
     entry.bytes = restBytes;
     entry.ticket.pending++;
     this.#spaceFreed.wakeAll();
-    return { batch: head.target, points: count, bytes: headBytes, tickets: [entry.ticket] };
+    return { batch: head, points: count, bytes: headBytes, tickets: [entry.ticket] };
   }
 
   /** What is left of an entry's batch as a batch of its own. */

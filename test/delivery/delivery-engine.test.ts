@@ -172,6 +172,30 @@ describe('DeliveryEngine over OTLP/HTTP', () => {
     await expectNothingLost(e, ids);
   });
 
+  it('dead-letters a point larger than batch.max_bytes as too_large instead of sending it', async () => {
+    const e = engine({ batch: { maxBytes: 2048, flushIntervalMs: 10 } });
+    const batch = new MetricBatch();
+    const scope = batch.addScope(batch.addResource());
+    const latency = batch.addMetric(scope, { name: 'latency', type: MetricType.Histogram });
+    const small = batch.addMetric(scope, { name: 'up', type: MetricType.Gauge });
+    const bounds = Array.from({ length: 400 }, (_, k) => k);
+    batch.addHistogramPoint(batch.series(latency, { id: 'huge' }), {
+      time: 1n,
+      count: 0,
+      bounds,
+      bucketCounts: new Array(401).fill(0),
+    });
+    batch.addNumberPoint(batch.series(small, { id: 'small' }), { time: 1n, value: 1 });
+    await e.consume(batch);
+    await e.forceFlush();
+    expect(sink.received.map((r) => r.ids)).toEqual([['small']]);
+    const [record] = await listDeadLetters(dir);
+    expect(record).toMatchObject({ reason: 'too_large', points: 1 });
+    expect(record.message).toMatch(/over batch\.max_bytes \(2048\)/);
+    expect(await deadLetterIds()).toEqual(['huge']);
+    expect(e.stats.sent).toBe(1);
+  });
+
   it('counts and logs what it cannot deliver when no dead-letter directory is set', async () => {
     sink.reply = () => ({ status: 413, body: 'too large' });
     const lines: string[] = [];

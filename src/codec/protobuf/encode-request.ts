@@ -36,6 +36,21 @@ export function measureMetricsRequest(batch: MetricBatch): number {
 }
 
 /**
+ * The encoded size of each point's message (field tag, length and body) by point index:
+ * what a point adds to a request besides the resource, scope and metric around it.
+ */
+export function measurePointMessages(batch: MetricBatch): Uint32Array {
+  const encoder = new RequestEncoder(batch);
+  encoder.sizeRequest();
+  const sizes = new Uint32Array(batch.pointCount);
+  for (let i = 0; i < sizes.length; i++) {
+    const body = encoder.pointSize[i];
+    sizes[i] = 1 + varintSize(body) + body;
+  }
+  return sizes;
+}
+
+/**
  * An encoder that writes every request into one buffer it keeps, for senders that consume
  * the bytes before encoding the next batch (compress, write to a socket). A fresh buffer per
  * request costs a page-faulted allocation and, on a large heap, the full collections V8 runs
