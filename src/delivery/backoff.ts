@@ -1,4 +1,4 @@
-import { InvalidMetricDataError } from '../model/errors.js';
+import { InvalidArgumentError } from '../model/errors.js';
 
 /** `retry_on_failure`, with the OpenTelemetry Collector's exporterhelper defaults. */
 export interface RetryOptions {
@@ -24,17 +24,17 @@ export function resolveRetryOptions(options: Partial<RetryOptions> = {}): RetryO
   const resolved = { ...DEFAULT_RETRY, ...options };
   for (const key of ['initialIntervalMs', 'maxIntervalMs', 'maxElapsedMs'] as const) {
     if (!(resolved[key] >= 0)) {
-      throw new InvalidMetricDataError(
-        `retry.${key} must be a number of milliseconds ≥ 0, got ${resolved[key]}`,
-      );
+      throw new InvalidArgumentError(`retry.${key}`, resolved[key], 'milliseconds ≥ 0');
     }
   }
   if (!(resolved.multiplier >= 1)) {
-    throw new InvalidMetricDataError(`retry.multiplier must be ≥ 1, got ${resolved.multiplier}`);
+    throw new InvalidArgumentError('retry.multiplier', resolved.multiplier, 'a number ≥ 1');
   }
   if (!(resolved.randomizationFactor >= 0 && resolved.randomizationFactor <= 1)) {
-    throw new InvalidMetricDataError(
-      `retry.randomizationFactor must be within [0, 1], got ${resolved.randomizationFactor}`,
+    throw new InvalidArgumentError(
+      'retry.randomizationFactor',
+      resolved.randomizationFactor,
+      'a number from 0 to 1',
     );
   }
   return resolved;

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { MeterProvider } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
-import { InvalidMetricDataError } from '../model/errors.js';
+import { InvalidArgumentError } from '../model/errors.js';
 import { MetricBatch } from '../model/metric-batch.js';
 import { Backoff, type RetryOptions, resolveRetryOptions } from './backoff.js';
 import {
@@ -128,12 +128,10 @@ export class DeliveryEngine {
     this.#ordered = (options.ordering ?? 'per_series') === 'per_series';
     this.#budget = options.eventLoopBudget ?? sharedEventLoopBudget;
     if (!(Number.isInteger(this.#numConsumers) && this.#numConsumers >= 1)) {
-      throw new InvalidMetricDataError(
-        `numConsumers must be a whole number ≥ 1, got ${options.numConsumers}`,
-      );
+      throw new InvalidArgumentError('numConsumers', options.numConsumers, 'a whole number ≥ 1');
     }
     if (!(this.#batch.maxPoints >= 1)) {
-      throw new InvalidMetricDataError(`batch.maxPoints must be ≥ 1, got ${this.#batch.maxPoints}`);
+      throw new InvalidArgumentError('batch.maxPoints', this.#batch.maxPoints, 'a number ≥ 1');
     }
     this.#logger = (options.logger ?? pino({ name: 'sluice' })).child({
       destination: this.#sender.destination,
@@ -180,8 +178,10 @@ export class DeliveryEngine {
   async consume(batch: Payload): Promise<void> {
     const points = payloadPoints(batch);
     if (!(batch instanceof MetricBatch) && !this.#sender.sendEncoded) {
-      throw new InvalidMetricDataError(
-        `the sender to ${this.destination} takes batches only, not encoded requests`,
+      throw new InvalidArgumentError(
+        'batch',
+        'an encoded request',
+        `a MetricBatch: the sender to ${this.destination} takes batches only`,
       );
     }
     if (!this.#accepting) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidMetricDataError } from './errors.js';
+import { InvalidArgumentError } from './errors.js';
 
 /** `host:port`, `:port` or `[::1]:port`: the listen addresses of receivers and servers. */
 const HOST_PORT = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/;
@@ -15,9 +15,7 @@ export function parseListenEndpoint(endpoint: string, key: string): { host: stri
   const match = HOST_PORT.exec(endpoint.trim());
   const port = match ? Number(match[3]) : Number.NaN;
   if (!match || port > 65535) {
-    throw new InvalidMetricDataError(
-      `${key}: "${endpoint}" is not host:port (e.g. 127.0.0.1:4318)`,
-    );
+    throw new InvalidArgumentError(key, endpoint, 'host:port, e.g. 127.0.0.1:4318');
   }
   const host = match[1] ?? match[2];
   return { host: host === '' ? '0.0.0.0' : host === 'localhost' ? '127.0.0.1' : host, port };

@@ -29,6 +29,34 @@ export class DecodeError extends SluiceError {
   }
 }
 
+/**
+ * An option or argument sluice cannot work with. `option` names it as the caller wrote it
+ * (`retry.multiplier`, `protocol`), `value` is what was given and `allowed` what would do.
+ */
+export class InvalidArgumentError extends SluiceError {
+  readonly option: string;
+  readonly value: unknown;
+  readonly allowed: string;
+  constructor(option: string, value: unknown, allowed: string) {
+    super('SLUICE_ERR_INVALID_ARGUMENT', `${option}: expected ${allowed}, got ${shown(value)}`);
+    this.option = option;
+    this.value = value;
+    this.allowed = allowed;
+  }
+}
+
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === undefined || typeof value === 'number' || typeof value === 'boolean')
+    return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
 /** A value handed to the model that it cannot represent (wrong kind, out of range). */
 export class InvalidMetricDataError extends SluiceError {
   constructor(message: string) {

@@ -9,7 +9,12 @@ export {
 export { AttributeTable } from './attribute-table.js';
 export { BatchCopier, splitBatch } from './batch-copier.js';
 export type { Component, ComponentSettings, Consumer } from './consumer.js';
-export { DecodeError, InvalidMetricDataError, SluiceError } from './errors.js';
+export {
+  DecodeError,
+  InvalidArgumentError,
+  InvalidMetricDataError,
+  SluiceError,
+} from './errors.js';
 export type {
   BucketsInput,
   ExponentialHistogramPointInput,

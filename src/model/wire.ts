@@ -1,3 +1,4 @@
+import { SluiceError } from './errors.js';
 /**
  * Protobuf wire primitives shared by the model and the codecs.
  *
@@ -82,5 +83,8 @@ export function copy8(src: Uint8Array, from: number, dst: Uint8Array, to: number
 /** Little-endian platforms only: the columns alias `Float64Array` with `Uint32Array` halves. */
 export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 if (!LITTLE_ENDIAN) {
-  throw new Error('sluice needs a little-endian platform (its columns alias 64-bit words)');
+  throw new SluiceError(
+    'SLUICE_ERR_PLATFORM',
+    'sluice needs a little-endian platform (its columns alias 64-bit words)',
+  );
 }

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { DecodeError } from '../model/errors.js';
+import { DecodeError, SluiceError } from '../model/errors.js';
 import { MetricBatch, type MetricBatchState } from '../model/metric-batch.js';
 import { decodeRequest, type RequestDecoder, type RequestFormat } from './request-decoder.js';
 
@@ -28,7 +28,10 @@ export interface DecodeJob {
 
 export type DecodeReply =
   | { id: number; state: MetricBatchState }
-  | { id: number; error: { message: string; where?: number | string; expected?: string } };
+  | {
+      id: number;
+      error: { message: string; code?: string; where?: number | string; expected?: string };
+    };
 
 interface Job {
   format: RequestFormat;
@@ -188,8 +191,14 @@ export class DecodePool implements RequestDecoder {
   }
 }
 
-function rebuildError(error: { message: string; where?: number | string; expected?: string }) {
-  if (error.where === undefined) return new Error(error.message);
+function rebuildError(error: {
+  message: string;
+  code?: string;
+  where?: number | string;
+  expected?: string;
+}) {
+  if (error.where === undefined)
+    return new SluiceError(error.code ?? 'SLUICE_ERR_DECODE', error.message);
   const rebuilt = new DecodeError(error.where, error.expected ?? '');
   rebuilt.message = error.message;
   return rebuilt;

@@ -1,13 +1,17 @@
 // A decode thread of `DecodePool`: request bodies in, batch states out (columns moved, not
 // copied). Errors go back as plain data: the pool rebuilds a `DecodeError` from them.
 import { parentPort } from 'node:worker_threads';
-import { DecodeError } from '../model/errors.js';
+import { DecodeError, SluiceError } from '../model/errors.js';
 import { type MetricBatchState, transferList } from '../model/metric-batch.js';
 import type { DecodeJob, DecodeReply } from './decode-pool.js';
 import { decodeRequest } from './request-decoder.js';
 
 const port = parentPort;
-if (!port) throw new Error('decode-worker.js runs as a worker thread of DecodePool');
+if (!port)
+  throw new SluiceError(
+    'SLUICE_ERR_NOT_A_WORKER',
+    'decode-worker.js runs as a worker thread of DecodePool',
+  );
 
 port.on('message', (job: DecodeJob) => {
   let state: MetricBatchState;
@@ -20,7 +24,7 @@ port.on('message', (job: DecodeJob) => {
       error:
         err instanceof DecodeError
           ? { message: error.message, where: err.where, expected: err.expected }
-          : { message: error.message },
+          : { message: error.message, code: (err as { code?: string }).code },
     };
     port.postMessage(reply);
     return;

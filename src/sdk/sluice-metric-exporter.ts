@@ -24,7 +24,7 @@ import { ConsoleSender } from '../exporters/debug/console-sender.js';
 import { FileSender, type FileSenderOptions } from '../exporters/file/file-sender.js';
 import { OtlpGrpcSender } from '../exporters/otlp/otlp-grpc-sender.js';
 import { OtlpHttpSender } from '../exporters/otlphttp/otlp-http-sender.js';
-import { InvalidMetricDataError } from '../model/errors.js';
+import { InvalidArgumentError } from '../model/errors.js';
 import { MetricBatch } from '../model/metric-batch.js';
 import { readOtlpEnvironment } from './env.js';
 
@@ -90,25 +90,25 @@ export class SluiceMetricExporter implements PushMetricExporter {
     const env = readOtlpEnvironment();
     const protocol = options.protocol ?? env.protocol ?? 'http/protobuf';
     if (protocol !== 'http/protobuf' && protocol !== 'http/json' && protocol !== 'grpc') {
-      throw new InvalidMetricDataError(
-        `protocol: "${protocol}" is not supported (use http/protobuf, http/json or grpc)`,
-      );
+      throw new InvalidArgumentError('protocol', protocol, 'http/protobuf, http/json or grpc');
     }
     const compression = options.compression ?? env.compression ?? 'none';
     if (compression !== 'none' && compression !== 'gzip' && compression !== 'zstd') {
-      throw new InvalidMetricDataError(
-        `compression: "${compression}" is not supported (use none, gzip or zstd)`,
-      );
+      throw new InvalidArgumentError('compression', compression, 'none, gzip or zstd');
     }
     if (protocol === 'grpc' && compression === 'zstd') {
-      throw new InvalidMetricDataError(
-        'compression: zstd is for OTLP/HTTP; gRPC supports none or gzip',
+      throw new InvalidArgumentError(
+        'compression',
+        compression,
+        'none or gzip with protocol grpc (zstd is for OTLP/HTTP)',
       );
     }
     const temporality = options.temporalityPreference ?? env.temporalityPreference ?? 'cumulative';
     if (temporality !== 'cumulative' && temporality !== 'delta' && temporality !== 'lowmemory') {
-      throw new InvalidMetricDataError(
-        `temporalityPreference: "${temporality}" must be cumulative, delta or lowmemory`,
+      throw new InvalidArgumentError(
+        'temporalityPreference',
+        temporality,
+        'cumulative, delta or lowmemory',
       );
     }
     this.#temporality = temporality;

@@ -8,7 +8,9 @@ import {
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  InvalidArgumentError,
   ShutdownError,
+  SluiceError,
   SluiceMetricExporter,
   type SluiceMetricExporterOptions,
 } from '../../src/index.js';
@@ -247,15 +249,33 @@ describe('SluiceMetricExporter with @opentelemetry/sdk-metrics', () => {
     );
   });
 
-  it('refuses bad options with a message that names them', () => {
-    expect(() => new SluiceMetricExporter({ url: 'not a url', logger: quiet })).toThrow(
-      /url: "not a url" is not a URL/,
+  it('refuses bad options with an invalid-argument error naming the option, the value and what is allowed', () => {
+    const refusal = (options: SluiceMetricExporterOptions) => {
+      try {
+        new SluiceMetricExporter({ ...options, logger: quiet });
+      } catch (err) {
+        expect(err).toBeInstanceOf(InvalidArgumentError);
+        expect(err).toBeInstanceOf(SluiceError);
+        return err as InvalidArgumentError;
+      }
+      throw new Error('accepted');
+    };
+    expect(refusal({ url: 'not a url' })).toMatchObject({
+      code: 'SLUICE_ERR_INVALID_ARGUMENT',
+      option: 'url',
+      value: 'not a url',
+      message: 'url: expected a URL, e.g. http://127.0.0.1:4318/v1/metrics, got "not a url"',
+    });
+    expect(refusal({ compression: 'brotli' as never })).toMatchObject({
+      option: 'compression',
+      value: 'brotli',
+      allowed: 'none, gzip or zstd',
+    });
+    expect(refusal({ numConsumers: 0 }).message).toBe(
+      'numConsumers: expected a whole number ≥ 1, got 0',
     );
-    expect(
-      () => new SluiceMetricExporter({ compression: 'brotli' as never, logger: quiet }),
-    ).toThrow(/compression: "brotli"/);
-    expect(() => new SluiceMetricExporter({ numConsumers: 0, logger: quiet })).toThrow(
-      /numConsumers must be a whole number/,
+    expect(refusal({ protocol: 'grpc', compression: 'zstd' }).message).toMatch(
+      /^compression: expected none or gzip with protocol grpc .*, got "zstd"$/,
     );
   });
 });

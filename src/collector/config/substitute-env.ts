@@ -3,7 +3,14 @@ import { parse as parseYaml } from 'yaml';
 const REFERENCE = /\$\$|\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 const WHOLE = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
 
-export class MissingEnvironmentError extends Error {}
+import { SluiceError } from '../../model/errors.js';
+
+/** A `${env:NAME}` reference to a variable that is not set and has no default. */
+export class MissingEnvironmentError extends SluiceError {
+  constructor(message: string) {
+    super('SLUICE_ERR_MISSING_ENV', message);
+  }
+}
 
 /**
  * Expands `${env:NAME}` and `${env:NAME:-default}` in every string of a parsed config, as the

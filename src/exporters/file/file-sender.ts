@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { encodeFlatJsonLines } from '../../codec/flat/flat-json-lines.js';
 import { encodeMetricsRequestJson } from '../../codec/json/encode-request-json.js';
 import type { Sender, SendResult } from '../../delivery/sender.js';
-import { InvalidMetricDataError } from '../../model/errors.js';
+import { InvalidArgumentError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 
 export interface FileSenderOptions {
@@ -32,10 +32,10 @@ export class FileSender implements Sender {
   #tail: Promise<unknown> = Promise.resolve();
 
   constructor(options: FileSenderOptions) {
-    if (!options.path) throw new InvalidMetricDataError('file.path is required');
+    if (!options.path) throw new InvalidArgumentError('file.path', options.path, 'a file path');
     const format = options.format ?? 'flat';
     if (format !== 'flat' && format !== 'otlp_json') {
-      throw new InvalidMetricDataError(`file.format: "${format}" must be flat or otlp_json`);
+      throw new InvalidArgumentError('file.format', format, 'flat or otlp_json');
     }
     this.#path = options.path;
     this.destination = `file://${options.path}`;

@@ -9,7 +9,7 @@ import { encodeMetricsRequest } from '../../codec/protobuf/encode-request.js';
 import { decodeMetricsResponse } from '../../codec/protobuf/response.js';
 import { METRICS_EXPORT_METHOD } from '../../codec/protobuf/service.js';
 import type { Sender, SendResult } from '../../delivery/sender.js';
-import { InvalidMetricDataError } from '../../model/errors.js';
+import { InvalidArgumentError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { errorForGrpcStatus } from '../helper/grpc-status.js';
 
@@ -100,8 +100,10 @@ export class OtlpGrpcSender implements Sender {
 function parseEndpoint(endpoint: string): { target: string; secure: boolean } {
   const match = /^(?:(https?):\/\/)?([^/]+)\/?$/.exec(endpoint.trim());
   if (!match) {
-    throw new InvalidMetricDataError(
-      `endpoint: "${endpoint}" is not a gRPC endpoint (expected e.g. http://127.0.0.1:4317)`,
+    throw new InvalidArgumentError(
+      'endpoint',
+      endpoint,
+      'a gRPC endpoint, e.g. http://127.0.0.1:4317',
     );
   }
   return { target: match[2], secure: match[1] === 'https' };

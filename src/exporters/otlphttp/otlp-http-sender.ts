@@ -7,7 +7,7 @@ import { decodeMetricsRequest } from '../../codec/protobuf/decode-request.js';
 import { MetricsRequestEncoder } from '../../codec/protobuf/encode-request.js';
 import { decodeMetricsResponse } from '../../codec/protobuf/response.js';
 import type { Sender, SendResult } from '../../delivery/sender.js';
-import { InvalidMetricDataError } from '../../model/errors.js';
+import { InvalidArgumentError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { HttpEndpoint } from '../helper/http-endpoint.js';
 
@@ -45,20 +45,20 @@ export class OtlpHttpSender implements Sender {
     try {
       url = new URL(options.url);
     } catch {
-      throw new InvalidMetricDataError(
-        `url: "${options.url}" is not a URL (expected e.g. http://127.0.0.1:4318/v1/metrics)`,
+      throw new InvalidArgumentError(
+        'url',
+        options.url,
+        'a URL, e.g. http://127.0.0.1:4318/v1/metrics',
       );
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new InvalidMetricDataError(`url: "${options.url}" must be http:// or https://`);
+      throw new InvalidArgumentError('url', options.url, 'an http:// or https:// URL');
     }
     this.destination = url.toString();
     this.#encoding = options.encoding ?? 'protobuf';
     this.#compression = options.compression ?? 'none';
     if (!['none', 'gzip', 'zstd'].includes(this.#compression)) {
-      throw new InvalidMetricDataError(
-        `compression: "${this.#compression}" must be none, gzip or zstd`,
-      );
+      throw new InvalidArgumentError('compression', this.#compression, 'none, gzip or zstd');
     }
     this.#endpoint = new HttpEndpoint(
       url,

@@ -7,6 +7,7 @@ import {
 } from 'nats';
 import type { Logger } from 'pino';
 import type { Consumer } from '../../model/consumer.js';
+import { SluiceError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import type { Receiver, ReceiverSettings } from '../receiver.js';
 import { ReceiverStats } from '../receiver-stats.js';
@@ -122,7 +123,7 @@ export class NatsReceiver implements Receiver {
     });
     if (this.#stopping) {
       await nc.close();
-      throw new Error('shutting down');
+      throw new SluiceError('SLUICE_ERR_SHUT_DOWN', 'shutting down');
     }
     this.#nc = nc;
     return nc;

@@ -7,7 +7,7 @@ import { encodeMetricsResponseJson } from '../../codec/json/response-json.js';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
 import type { Component, Consumer } from '../../model/consumer.js';
 import { parseListenEndpoint } from '../../model/endpoint.js';
-import { DecodeError } from '../../model/errors.js';
+import { DecodeError, InvalidArgumentError, SluiceError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { writeVarint } from '../../model/wire.js';
 import { BodyBuffers } from '../body-buffers.js';
@@ -25,7 +25,12 @@ export interface OtlpHttpReceiverOptions {
   decoder?: RequestDecoder;
 }
 
-class BodyTooLarge extends Error {}
+/** A body over `max_request_body_size` (declared, read, or after decompression): 413. */
+class BodyTooLargeError extends SluiceError {
+  constructor(message: string) {
+    super('SLUICE_ERR_BODY_TOO_LARGE', message);
+  }
+}
 
 /**
  * OTLP/HTTP: `POST /v1/metrics` with protobuf or JSON bodies, identity, gzip, deflate or zstd
@@ -116,7 +121,7 @@ export class OtlpHttpReceiver implements Component {
     try {
       read = await this.#readBody(req);
     } catch (err) {
-      if (err instanceof BodyTooLarge) {
+      if (err instanceof BodyTooLargeError) {
         this.stats.malformed++;
         // The rest of the body is not worth reading: answer, then drop the connection.
         res.once('finish', () => req.socket.destroy());
@@ -173,22 +178,22 @@ export class OtlpHttpReceiver implements Component {
     const limit = this.#options.maxRequestBodySize;
     const declared = Number(req.headers['content-length']);
     if (declared > limit)
-      throw new BodyTooLarge(`body of ${declared} bytes exceeds max_request_body_size ${limit}`);
+      throw new BodyTooLargeError(
+        `body of ${declared} bytes exceeds max_request_body_size ${limit}`,
+      );
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     let source: NodeJS.ReadableStream = req;
     if (encoding === 'gzip') source = req.pipe(createGunzip());
     else if (encoding === 'deflate') source = req.pipe(createInflate());
     else if (encoding === 'zstd') source = req.pipe(new DecompressStream());
     else if (encoding !== 'identity')
-      throw new Error(
-        `unsupported content-encoding "${encoding}" (use gzip, deflate, zstd or none)`,
-      );
+      throw new InvalidArgumentError('content-encoding', encoding, 'gzip, deflate, zstd or none');
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of source) {
       size += (chunk as Buffer).length;
       if (size > limit) {
-        throw new BodyTooLarge(
+        throw new BodyTooLargeError(
           `body exceeds max_request_body_size ${limit} bytes${encoding !== 'identity' ? ' after decompression' : ''}`,
         );
       }

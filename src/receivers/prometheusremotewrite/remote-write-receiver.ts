@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { uncompressSync } from 'snappy';
 import type { Consumer } from '../../model/consumer.js';
 import { parseListenEndpoint } from '../../model/endpoint.js';
+import { DecodeError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import type { Receiver, ReceiverSettings } from '../receiver.js';
 import { ReceiverStats } from '../receiver-stats.js';
@@ -133,5 +134,9 @@ function snappyLength(block: Buffer): number {
     if (block[k] < 0x80) return value;
     shift += 7;
   }
-  throw new Error('not a snappy block (bad length header)');
+  throw new DecodeError(
+    0,
+    'a snappy block',
+    'its length header is not a varint of at most 5 bytes',
+  );
 }
