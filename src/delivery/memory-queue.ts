@@ -293,7 +293,8 @@ export class MemoryQueue implements Queue {
     const entry = this.#entries[this.#head];
     const batch = entry.batch as MetricBatch;
     const from = entry.offset;
-    const sizes = (entry.pointBytes ??= measurePointMessages(batch));
+    entry.pointBytes ??= measurePointMessages(batch);
+    const sizes = entry.pointBytes;
     let count = 0;
     for (let sum = 0; count < entry.points && count < maxPoints; count++) {
       sum += sizes[from + count];
