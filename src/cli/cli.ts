@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../model/duration.js';
+import { componentsCommand } from './components.js';
 import { listCommand, replayCommand, showCommand } from './dlq.js';
 import type { CliIo } from './io.js';
 import { runLoad } from './loadgen.js';
@@ -19,6 +20,7 @@ Usage:
 Commands:
   run [--config FILE]                    run the collector (the default command)
   validate --config FILE                 check a config; exit 1 listing every problem
+  components [--json]                    list the receivers, processors, exporters and extensions
   loadgen [--endpoint URL] [--protocol http|grpc] [--series N] [--rate N] [--duration 10s]
                                          OTLP load with a progress line; prints a JSON summary
   dlq list --dir DIR [--json]            list dead letters (undeliverable requests)
@@ -65,6 +67,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (!values.config) return usage(io, 'validate needs --config FILE');
     return validateCommand(values.config, io);
   }
+  if (command === 'components') return componentsCommand(values.json ?? false, io);
   if (command === 'loadgen') {
     const protocol = values.protocol ?? 'http';
     if (protocol !== 'http' && protocol !== 'grpc')
@@ -119,7 +122,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   return usage(
     io,
-    `unknown command "${command}" (known: run, validate, loadgen, dlq, help, version)`,
+    `unknown command "${command}" (known: run, validate, components, loadgen, dlq, help, version)`,
   );
 }
 

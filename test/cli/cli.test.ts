@@ -2,6 +2,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
+import { exporters, processors, receivers } from '../../src/collector/registry.js';
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const { version } = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -28,6 +31,33 @@ describe('sluice CLI', () => {
       expect(result.out).toContain('Usage:');
       expect(result.out).toContain(`sluice ${version}`);
     }
+  });
+
+  it('lists every registered component with a description; --json adds its default config', async () => {
+    const text = await run(['components']);
+    expect(text.code).toBe(0);
+    const sections = { receivers, processors, exporters };
+    for (const [section, registry] of Object.entries(sections)) {
+      expect(text.out).toContain(`${section}:\n`);
+      for (const factory of Object.values(registry))
+        expect(text.out).toMatch(
+          new RegExp(`\\n  ${factory.type} +${escape(factory.description)}\\n`),
+        );
+    }
+    expect(text.out).toContain('extensions:\n  (none in this build)');
+    const json = await run(['components', '--json']);
+    const listed = JSON.parse(json.out);
+    expect(Object.keys(listed)).toEqual(['receivers', 'processors', 'exporters', 'extensions']);
+    for (const [section, registry] of Object.entries(sections)) {
+      expect(listed[section].map((c: { type: string }) => c.type)).toEqual(
+        Object.keys(registry).sort(),
+      );
+    }
+    expect(listed.exporters.find((c: { type: string }) => c.type === 'otlphttp')).toEqual({
+      type: 'otlphttp',
+      description: exporters.otlphttp.description,
+      default_config: { endpoint: 'http://127.0.0.1:4318' },
+    });
   });
 
   it('refuses unknown commands and options with exit code 2 and a hint', async () => {
