@@ -6,6 +6,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'nats';
+import pg from 'pg';
 import pino from 'pino';
 import { compressSync } from 'snappy';
 import { request } from 'undici';
@@ -14,11 +16,13 @@ import { influxdbExporterFactory } from '../../dist/exporters/influxdb/factory.j
 import { natsExporterFactory } from '../../dist/exporters/nats/factory.js';
 import { postgresqlExporterFactory } from '../../dist/exporters/postgresql/factory.js';
 import { remoteWriteExporterFactory } from '../../dist/exporters/prometheusremotewrite/factory.js';
-import { MetricBatch, MetricType, Temporality } from '../../dist/index.js';
+import { decodeMetricsRequest, MetricBatch, MetricType, Temporality } from '../../dist/index.js';
 import { writeDocsSection } from '../lib/report.js';
 
 const SERIES = Number(process.env.BACKENDS_SERIES ?? 10_000);
 const ROUNDS = Number(process.env.BACKENDS_ROUNDS ?? 20);
+// Runs of each remote-write proxy, alternating sluice and vmagent.
+const PROXY_ROUNDS = Number(process.env.BACKENDS_PROXY_ROUNDS ?? 3);
 const PER_BATCH = 1000;
 const POINTS = SERIES * ROUNDS;
 const here = (file) => new URL(file, import.meta.url).pathname;
@@ -102,9 +106,15 @@ function buildBatches() {
   return batches;
 }
 
-async function throughExporter(name, factory, config, server, prepare = async () => {}) {
+/**
+ * POINTS points through `factory`'s exporter into `server`; `count()` asks the backend, with
+ * its own query API, how many it holds — the row is written only if it holds them all.
+ */
+async function throughExporter(name, factory, config, server, count, prepare = async () => {}) {
   await prepare();
-  const exporter = factory.create({ id: name, logger }, factory.configSchema.parse(config));
+  const configured = factory.configure(config);
+  if (!configured.ok) throw new Error(`${name}: ${JSON.stringify(configured.issues)}`);
+  const exporter = configured.create({ id: name, logger });
   await exporter.start();
   const batches = buildBatches();
   globalThis.gc?.();
@@ -117,10 +127,16 @@ async function throughExporter(name, factory, config, server, prepare = async ()
   const used = process.cpuUsage(cpu);
   const stats = exporter.engine.stats;
   await exporter.shutdown({ deadlineMs: 5_000 });
+  // Only a run that delivered everything measured the backend's speed.
+  if (stats.sent !== POINTS)
+    throw new Error(`${name}: ${stats.sent} of ${POINTS} points sent (${JSON.stringify(stats)})`);
+  const stored = await count();
+  if (stored !== POINTS)
+    throw new Error(`${name}: the backend holds ${stored} of ${POINTS} points`);
   const row = {
     name: `${name}: points/s into the backend`,
     unit: 'points/s',
-    value: Math.round(POINTS / seconds),
+    value: Math.round(stats.sent / seconds),
     sluiceCpuPerMillion: round(((used.user + used.system) / 1e6 / POINTS) * 1e6),
     serverCpuPerMillion: round(((cpuSeconds(server.pid) - serverCpu) / POINTS) * 1e6),
     sent: stats.sent,
@@ -131,7 +147,8 @@ async function throughExporter(name, factory, config, server, prepare = async ()
 }
 
 /** Remote write in → VictoriaMetrics, through a proxy: CPU seconds of the proxy per million. */
-async function throughProxy(name, proxyPid, writeUrl, storage) {
+async function throughProxy(name, run, proxyPid, writeUrl, storage) {
+  const metric = `proxy_${name}_${run}_total`;
   const bodies = [];
   const now = Date.now();
   for (let round = 0; round < ROUNDS; round++) {
@@ -140,7 +157,7 @@ async function throughProxy(name, proxyPid, writeUrl, storage) {
       for (let s = first; s < Math.min(SERIES, first + PER_BATCH); s++) {
         timeseries.push({
           labels: [
-            ['__name__', `proxy_${name}_total`],
+            ['__name__', metric],
             ['code', String(200 + (s % 3))],
             ['job', 'bench'],
             ['route', `/r/${s}`],
@@ -170,15 +187,11 @@ async function throughProxy(name, proxyPid, writeUrl, storage) {
     }
   };
   await Promise.all(Array.from({ length: 4 }, worker));
-  // Until the storage holds every series' last sample (the proxy has forwarded it all).
-  for (;;) {
-    await fetch(`${storage.url}/internal/force_flush`);
-    const query = `count(last_over_time(proxy_${name}_total[1h]))`;
-    const body = await (
-      await fetch(`${storage.url}/api/v1/query?query=${encodeURIComponent(query)}`)
-    ).json();
-    if (Number(body.data.result[0]?.value[1] ?? 0) >= SERIES) break;
-    if (performance.now() - started > 120_000) throw new Error(`${name}: not all series arrived`);
+  // Until the storage holds every sample (the proxy has forwarded it all), by VictoriaMetrics'
+  // query API.
+  while ((await promSamples(storage, metric, true)) < POINTS) {
+    if (performance.now() - started > 120_000)
+      throw new Error(`${name}: not every sample arrived in VictoriaMetrics`);
     await new Promise((r) => setTimeout(r, 100));
   }
   const seconds = (performance.now() - started) / 1000;
@@ -190,6 +203,56 @@ async function throughProxy(name, proxyPid, writeUrl, storage) {
   };
   console.log(JSON.stringify(row));
   return row;
+}
+
+/** Samples of `metric` a Prometheus-API backend holds over the last hour, by its query API. */
+async function promSamples(server, metric, flush = false) {
+  if (flush) await fetch(`${server.url}/internal/force_flush`);
+  const query = `sum(count_over_time(${metric}[1h]))`;
+  const body = await (
+    await fetch(`${server.url}/api/v1/query?query=${encodeURIComponent(query)}`)
+  ).json();
+  return Number(body.data.result[0]?.value[1] ?? 0);
+}
+
+/** Rows in the PostgreSQL exporter's points table. */
+async function pgRows(address) {
+  const client = new pg.Client({ connectionString: `postgres://postgres@${address}/postgres` });
+  await client.connect();
+  try {
+    return Number((await client.query('SELECT count(*) AS n FROM metric_points')).rows[0].n);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Points of `measurement` in an InfluxDB 1 database, by InfluxQL. */
+async function influxPoints(server, db, measurement) {
+  const q = `SELECT count("counter") FROM "${measurement}"`;
+  const body = await (
+    await fetch(`${server.url}/query?db=${db}&q=${encodeURIComponent(q)}`, { method: 'POST' })
+  ).json();
+  return Number(body.results[0].series?.[0].values[0][1] ?? 0);
+}
+
+/** Points in every message of a JetStream stream, read back and decoded. */
+async function natsPoints(address, stream) {
+  const nc = await connect({ servers: `nats://${address}` });
+  try {
+    const js = nc.jetstream();
+    const consumer = await js.consumers.get(stream);
+    const { state } = await (await nc.jetstreamManager()).streams.info(stream);
+    let points = 0;
+    const messages = await consumer.fetch({ max_messages: state.messages, expires: 5_000 });
+    let read = 0;
+    for await (const message of messages) {
+      points += decodeMetricsRequest(message.data).pointCount;
+      if (++read === state.messages) break;
+    }
+    return points;
+  } finally {
+    await nc.close();
+  }
 }
 
 function round(value, digits = 2) {
@@ -208,6 +271,7 @@ try {
         endpoint: `${prometheus.url}/api/v1/write`,
       },
       prometheus,
+      () => promSamples(prometheus, 'bench_requests_total'),
     ),
   );
 } finally {
@@ -223,6 +287,7 @@ try {
         endpoint: `${vm.url}/api/v1/write`,
       },
       vm,
+      () => promSamples(vm, 'bench_requests_total', true),
     ),
   );
   // The same remote-write load through each proxy into the same VictoriaMetrics.
@@ -256,15 +321,30 @@ service:
   });
   while (!/remote write (http:\/\/\S+)/.test(banner)) await new Promise((r) => setTimeout(r, 20));
   const sluiceWrite = /remote write (http:\/\/\S+)/.exec(banner)[1];
-  rows.push(await throughProxy('sluice', collector.pid, sluiceWrite, vm));
-  collector.kill('SIGTERM');
-  await new Promise((r) => collector.once('exit', r));
-  rmSync(dir, { recursive: true, force: true });
   const agent = startService('vmagent', { VMAGENT_REMOTE_WRITE_URL: `${vm.url}/api/v1/write` });
   try {
-    rows.push(await throughProxy('vmagent', agent.pid, `${agent.url}/api/v1/write`, vm));
+    // Alternating sluice and vmagent round by round (the order flips), medians of each.
+    const proxies = {
+      sluice: { pid: collector.pid, url: sluiceWrite, runs: [] },
+      vmagent: { pid: agent.pid, url: `${agent.url}/api/v1/write`, runs: [] },
+    };
+    for (let round = 0; round < PROXY_ROUNDS; round++) {
+      const order = round % 2 === 0 ? ['sluice', 'vmagent'] : ['vmagent', 'sluice'];
+      for (const name of order) {
+        const proxy = proxies[name];
+        globalThis.gc?.();
+        proxy.runs.push(await throughProxy(name, round, proxy.pid, proxy.url, vm));
+      }
+    }
+    for (const { runs } of Object.values(proxies)) {
+      const mid = (key) => runs.map((r) => r[key]).sort((a, b) => a - b)[runs.length >> 1];
+      rows.push({ ...runs[0], value: mid('value'), pointsPerSecond: mid('pointsPerSecond') });
+    }
   } finally {
     agent.stop();
+    collector.kill('SIGTERM');
+    await new Promise((r) => collector.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
   }
 } finally {
   vm.stop();
@@ -279,6 +359,7 @@ try {
         endpoint: `postgres://postgres@${pgServer.address}/postgres`,
       },
       pgServer,
+      () => pgRows(pgServer.address),
     ),
   );
 } finally {
@@ -292,6 +373,7 @@ try {
       influxdbExporterFactory,
       { endpoint: influx.url, v1_compatibility: { enabled: true, db: 'bench' } },
       influx,
+      () => influxPoints(influx, 'bench', 'bench.requests'),
       () => fetch(`${influx.url}/query?q=CREATE%20DATABASE%20bench`, { method: 'POST' }),
     ),
   );
@@ -306,6 +388,7 @@ try {
       natsExporterFactory,
       { url: `nats://${nats.address}` },
       nats,
+      () => natsPoints(nats.address, 'SLUICE_METRICS'),
     ),
   );
 } finally {

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
@@ -68,4 +69,35 @@ export function countPoints(resourceMetrics) {
   for (const scope of resourceMetrics.scopeMetrics)
     for (const metric of scope.metrics) n += metric.dataPoints.length;
   return n;
+}
+
+const require = createRequire(import.meta.url);
+const root = require('otlp-transformer-057/build/src/generated/root.js');
+/** protobufjs code generated from the official opentelemetry-proto definitions. */
+export const RefRequest = root.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
+
+/** Points in a request object (protobufjs form or OTLP/JSON), counted by the reference. */
+export function requestObjectPoints(request) {
+  let n = 0;
+  for (const rm of request.resourceMetrics ?? [])
+    for (const sm of rm.scopeMetrics ?? [])
+      for (const metric of sm.metrics ?? []) {
+        const data =
+          metric.gauge ??
+          metric.sum ??
+          metric.histogram ??
+          metric.exponentialHistogram ??
+          metric.summary;
+        n += data?.dataPoints?.length ?? 0;
+      }
+  return n;
+}
+
+/** Points in OTLP protobuf bytes, decoded by the reference, or in OTLP/JSON (text or bytes). */
+export function encodedPoints(output) {
+  // A protobuf request starts with field 1 (0x0a), an OTLP/JSON one with `{`.
+  const json = typeof output === 'string' || output[0] === 0x7b;
+  return json
+    ? requestObjectPoints(JSON.parse(Buffer.from(output).toString()))
+    : requestObjectPoints(RefRequest.decode(output));
 }

@@ -1,6 +1,5 @@
 // OTLP decoding: sluice against protobufjs code generated from the official definitions.
 // The request is made, then every SDK object is dropped: a receiver's heap holds no SDK.
-import { createRequire } from 'node:module';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import {
   decodeMetricsRequest,
@@ -9,11 +8,11 @@ import {
   MetricBatch,
 } from '../../dist/index.js';
 import { runComparisons, table, writeDocsSection } from '../lib/report.js';
-import { collect, countPoints, SERIES } from './data.js';
+import { collect, countPoints, RefRequest, requestObjectPoints, SERIES } from './data.js';
 
-const require = createRequire(import.meta.url);
-const root = require('otlp-transformer-057/build/src/generated/root.js');
-const RefRequest = root.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
+/** Points in what a decoder returned: a MetricBatch, or the reference's request object. */
+const decodedPoints = (output) =>
+  output instanceof MetricBatch ? output.pointCount : requestObjectPoints(output);
 
 const { bytes, points } = await (async () => {
   const [, second] = await collect(SERIES);
@@ -36,6 +35,7 @@ const results = await runComparisons(`OTLP decoding, ${points} points`, [
     name: 'decode protobuf: bytes → MetricBatch',
     unit: 'points/s',
     work: points,
+    check: decodedPoints,
     ours: () => decodeMetricsRequest(bytes),
     baseline: () => RefRequest.decode(bytes),
     baselineName: 'protobufjs decode (official definitions)',
@@ -44,6 +44,7 @@ const results = await runComparisons(`OTLP decoding, ${points} points`, [
     name: 'decode protobuf into a recycled batch',
     unit: 'points/s',
     work: points,
+    check: decodedPoints,
     ours: () => decodeMetricsRequest(bytes, recycled.clear()),
     baseline: () => RefRequest.decode(bytes),
     baselineName: 'protobufjs decode (official definitions)',
@@ -52,6 +53,7 @@ const results = await runComparisons(`OTLP decoding, ${points} points`, [
     name: 'decode OTLP/JSON: text → MetricBatch',
     unit: 'points/s',
     work: points,
+    check: decodedPoints,
     ours: () => decodeMetricsRequestJson(json),
     baseline: () => RefRequest.fromObject(JSON.parse(json)),
     baselineName: 'JSON.parse + protobufjs fromObject',

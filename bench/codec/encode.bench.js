@@ -10,7 +10,7 @@ import {
   SdkRequestEncoder,
 } from '../../dist/index.js';
 import { runComparisons, table, writeDocsSection } from '../lib/report.js';
-import { collect, countPoints, SERIES } from './data.js';
+import { collect, countPoints, encodedPoints, SERIES } from './data.js';
 
 const [first, second] = await collect(SERIES);
 const points = countPoints(second);
@@ -47,6 +47,12 @@ const requestOptions = {
   onRequest: () => {},
 };
 await requests.encode(first, requestOptions);
+/** One SdkRequestEncoder pass; resolves to the bytes of its one request, for the check. */
+const encodeRequest = async () => {
+  let bytes;
+  await requests.encode(second, { ...requestOptions, onRequest: (r) => (bytes = r.bytes) });
+  return bytes;
+};
 const officialName = 'official ProtobufMetricsSerializer 0.223';
 
 const results = await runComparisons(`OTLP encoding, ${points} points`, [
@@ -54,6 +60,7 @@ const results = await runComparisons(`OTLP encoding, ${points} points`, [
     name: 'encode protobuf: MetricBatch → bytes',
     unit: 'points/s',
     work: points,
+    check: encodedPoints,
     ours: () => encodeMetricsRequest(batch),
     baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
     baselineName: officialName,
@@ -62,6 +69,7 @@ const results = await runComparisons(`OTLP encoding, ${points} points`, [
     name: 'encode protobuf into a reused buffer',
     unit: 'points/s',
     work: points,
+    check: encodedPoints,
     ours: () => reused.encode(batch),
     baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
     baselineName: officialName,
@@ -70,6 +78,7 @@ const results = await runComparisons(`OTLP encoding, ${points} points`, [
     name: 'ResourceMetrics → bytes, steady state',
     unit: 'points/s',
     work: points,
+    check: encodedPoints,
     ours: () => steady.encode(second),
     baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
     baselineName: officialName,
@@ -78,6 +87,7 @@ const results = await runComparisons(`OTLP encoding, ${points} points`, [
     name: 'ResourceMetrics → reused buffer, steady',
     unit: 'points/s',
     work: points,
+    check: encodedPoints,
     ours: () => steady.encode(second, reused),
     baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
     baselineName: officialName,
@@ -86,7 +96,8 @@ const results = await runComparisons(`OTLP encoding, ${points} points`, [
     name: 'ResourceMetrics → request (SdkRequestEncoder)',
     unit: 'points/s',
     work: points,
-    ours: () => requests.encode(second, requestOptions),
+    check: encodedPoints,
+    ours: encodeRequest,
     baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
     baselineName: officialName,
   },
@@ -94,6 +105,7 @@ const results = await runComparisons(`OTLP encoding, ${points} points`, [
     name: 'ResourceMetrics → bytes, first export',
     unit: 'points/s',
     work: points,
+    check: encodedPoints,
     ours: () => new ResourceMetricsConverter().encode(second),
     baseline: () => ProtobufMetricsSerializer.serializeRequest(second),
     baselineName: officialName,
@@ -102,6 +114,7 @@ const results = await runComparisons(`OTLP encoding, ${points} points`, [
     name: 'ResourceMetrics → bytes, first export',
     unit: 'points/s',
     work: points,
+    check: encodedPoints,
     ours: () => new ResourceMetricsConverter().encode(second),
     baseline: () => legacy.ProtobufMetricsSerializer.serializeRequest(second),
     baselineName: 'official ProtobufMetricsSerializer 0.57 (protobufjs)',
@@ -110,6 +123,7 @@ const results = await runComparisons(`OTLP encoding, ${points} points`, [
     name: 'encode OTLP/JSON: MetricBatch → text',
     unit: 'points/s',
     work: points,
+    check: encodedPoints,
     ours: () => encodeMetricsRequestJson(batch),
     baseline: () => JsonMetricsSerializer.serializeRequest(second),
     baselineName: 'official JsonMetricsSerializer 0.223',

@@ -20,6 +20,8 @@ const CONNECTIONS = Number(process.env.COLLECTOR_CONNECTIONS ?? 8);
 const here = (file) => new URL(file, import.meta.url).pathname;
 
 const sink = fork(here('../exporter/sink.js'), { stdio: 'inherit' });
+// A failed check ends the benchmark: take the sink (and a collector, killed at the failure) along.
+process.on('exit', () => sink.kill());
 const sinkPort = await new Promise((resolve) => sink.once('message', (m) => resolve(m.port)));
 async function scenario(title, processorsYaml, processorList, threads) {
   const name = `${title}, decode_threads ${threads}`;
@@ -82,49 +84,81 @@ service:
   };
   const peakRss = () =>
     Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${collector.pid}/status`, 'utf8'))[1]) * 1024;
-  // Each scrape also restarts the main thread's utilization gauge: the second one covers
-  // exactly the measured load.
-  let utilization = 0;
-  let requests = 0;
-  let scanned = 0;
-  const accepted = async () => {
+  // Each scrape also restarts the main thread's utilization gauge: the one right after the
+  // load covers exactly the measured load.
+  const scrape = async () => {
     const text = await (await fetch(`${admin}/metrics`)).text();
-    utilization = Number(/^sluice_event_loop_utilization_ratio (\S+)/m.exec(text)?.[1] ?? 0);
-    requests = Number(/sluice_receiver_requests_total\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
-    scanned = Number(/sluice_receiver_scanned_requests_total\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
-    return Number(/sluice_receiver_accepted_points_total\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+    const read = (pattern) => Number(pattern.exec(text)?.[1] ?? 0);
+    return {
+      utilization: read(/^sluice_event_loop_utilization_ratio (\S+)/m),
+      requests: read(/sluice_receiver_requests_total\{[^}]*\} (\d+)/),
+      scanned: read(/sluice_receiver_scanned_requests_total\{[^}]*\} (\d+)/),
+      accepted: read(/sluice_receiver_accepted_points_total\{[^}]*\} (\d+)/),
+      queued: read(/sluice_exporter_queue_points\{[^}]*\} (\d+)/),
+      exporterAccepted: read(/sluice_exporter_accepted_points_total\{[^}]*\} (\d+)/),
+      sent: read(/sluice_exporter_sent_points_total\{[^}]*\} (\d+)/),
+    };
+  };
+  const sinkStats = async () => (await fetch(`http://127.0.0.1:${sinkPort}/stats`)).json();
+  /**
+   * Waits until the exporter has delivered everything it accepted and the sink holds what it
+   * says it sent (the aggregate processor emits every interval: this finds a quiet moment).
+   */
+  const drained = async (sentBefore) => {
+    const until = performance.now() + 60_000;
+    for (;;) {
+      const c = await scrape();
+      if (c.queued === 0 && c.sent === c.exporterAccepted) {
+        const sink = await sinkStats();
+        if (sink.points === c.sent - sentBefore) return { counters: c, sink };
+      }
+      if (performance.now() > until) {
+        collector.kill('SIGKILL');
+        const sink = await sinkStats();
+        throw new Error(
+          `${name}: the sink did not receive every point the collector sent (${JSON.stringify({ ...c, sentBefore, sink })})`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
   };
   const quiet = { out: () => {}, err: () => {} };
-  await runLoad(
-    {
-      endpoint,
-      protocol: 'http',
-      series: 50_000,
-      batchPoints: 1000,
-      rate: 0,
-      durationMs: 1500,
-      concurrency: CONNECTIONS,
-    },
-    quiet,
-  );
+  const load = (durationMs, rate) =>
+    runLoad(
+      {
+        endpoint,
+        protocol: 'http',
+        series: 50_000,
+        batchPoints: 1000,
+        rate,
+        durationMs,
+        concurrency: CONNECTIONS,
+      },
+      quiet,
+    );
+  await fetch(`http://127.0.0.1:${sinkPort}/reset`);
+  await load(1500, 0);
+  const { counters: before } = await drained(0);
+  await fetch(`http://127.0.0.1:${sinkPort}/reset`);
   const ticksBefore = cpuTicks();
-  const acceptedBefore = await accepted();
   const started = performance.now();
-  const load = await runLoad(
-    {
-      endpoint,
-      protocol: 'http',
-      series: 50_000,
-      batchPoints: 1000,
-      rate: RATE,
-      durationMs: DURATION_MS,
-      concurrency: CONNECTIONS,
-    },
-    quiet,
-  );
+  const generated = await load(DURATION_MS, RATE);
+  const during = await scrape();
+  const { counters: after, sink } = await drained(before.sent);
   const seconds = (performance.now() - started) / 1000;
   const cpuSeconds = (cpuTicks() - ticksBefore) / 100; // USER_HZ is 100 on Linux
-  const points = (await accepted()) - acceptedBefore;
+  const points = after.accepted - before.accepted;
+  // Every point loadgen counts as sent was accepted; with `batch` every one of them reached
+  // the sink (with `aggregate` the sink holds the outputs, checked against what was sent).
+  if (points !== generated.sentPoints || generated.failedRequests > 0 || sink.malformed > 0)
+    throw new Error(
+      `${name}: loadgen sent ${generated.sentPoints} points (${generated.failedRequests} failed requests), the receiver accepted ${points}`,
+    );
+  if (processorList === 'batch' && sink.points !== points)
+    throw new Error(`${name}: the sink received ${sink.points} of ${points} points`);
+  const { utilization } = during;
+  const requests = after.requests;
+  const scanned = after.scanned;
   const rss = peakRss();
   collector.kill('SIGTERM');
   await new Promise((r) => collector.once('exit', r));
@@ -167,7 +201,7 @@ service:
     },
   ];
   for (const r of rows) console.log(JSON.stringify(r));
-  console.log(JSON.stringify({ info: 'load', name, ...load }));
+  console.log(JSON.stringify({ info: 'load', name, ...generated, delivered: sink.points }));
   return rows;
 }
 
@@ -200,7 +234,7 @@ if (process.argv.includes('--write-docs')) {
   writeDocsSection(
     'collector',
     [
-      `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, ${DURATION_MS / 1000} s of load after a warm-up per scenario: \`sluice loadgen\` (8 connections, 1000-point requests, 50,000 series of counters and 10-bucket histograms) → one collector process (pipelines on its main thread; request bodies decoded there or on \`decode_threads\` worker threads) → a sink process; points/s counts what the receiver accepted; "main thread busy" is the collector's event-loop utilization during the load.`,
+      `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, ${DURATION_MS / 1000} s of load after a warm-up per scenario: \`sluice loadgen\` (8 connections, 1000-point requests, 50,000 series of counters and 10-bucket histograms) → one collector process (pipelines on its main thread; request bodies decoded there or on \`decode_threads\` worker threads) → a sink process; points/s counts what the receiver accepted over the time until the sink had received everything (checked: every point loadgen sent was accepted, and the sink received every point the exporter sent — with \`batch\`, every point accepted); "main thread busy" is the collector's event-loop utilization during the load.`,
       '',
       table,
     ].join('\n'),

@@ -27,6 +27,13 @@ async function runOnce(which, series) {
     );
   });
   const stats = await (await fetch(`http://127.0.0.1:${port}/stats`)).json();
+  // The sink counts what arrived: a run that lost points, or whose export failed, measured
+  // nothing worth comparing.
+  if (!result.ok || stats.points !== result.points || stats.malformed > 0) {
+    throw new Error(
+      `${which} ${series}: export ${result.ok ? 'succeeded' : 'failed'}, the sink received ${stats.points} of ${result.points} points (${stats.malformed} malformed requests)`,
+    );
+  }
   return {
     ...result,
     exportAddedRssBytes: result.exportPeakRssBytes - result.rssBeforeBytes,
@@ -37,9 +44,21 @@ async function runOnce(which, series) {
 
 const rows = [];
 const results = [];
-async function run(which, series) {
-  const runs = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await runOnce(which, series));
+
+/**
+ * RUNS fresh processes of each exporter, alternating official and sluice (the order flips
+ * every round), so a slow stretch of the machine does not land on one side; medians of each.
+ */
+async function runBoth(series) {
+  const runs = { official: [], sluice: [] };
+  for (let i = 0; i < RUNS; i++) {
+    const order = i % 2 === 0 ? ['official', 'sluice'] : ['sluice', 'official'];
+    for (const which of order) runs[which].push(await runOnce(which, series));
+  }
+  return { official: summarize(runs.official), ours: summarize(runs.sluice) };
+}
+
+function summarize(runs) {
   const median = (key) =>
     runs.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
   const result = { ...runs[0], runs: runs.length };
@@ -53,8 +72,7 @@ async function run(which, series) {
 }
 
 for (const series of SIZES) {
-  const official = await run('official', series);
-  const ours = await run('sluice', series);
+  const { official, ours } = await runBoth(series);
   for (const r of [official, ours]) console.log(JSON.stringify({ info: 'run', ...r }));
   const line = (name, unit, value, baseline, digits = 1) => {
     const entry = {
@@ -115,7 +133,7 @@ if (process.argv.includes('--write-docs')) {
   writeDocsSection(
     'exporter',
     [
-      `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. Counter + 10-bucket histogram per series, 5 attributes; each exporter first exports two warm-up collections, then the SDK records and collects again with the exporter in that state, and the exporter exports it to a sink in another process; median of ${RUNS} fresh processes per exporter. Ratio = official / sluice (above 1: sluice is better).`,
+      `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. Counter + 10-bucket histogram per series, 5 attributes; each exporter first exports two warm-up collections, then the SDK records and collects again with the exporter in that state, and the exporter exports it to a sink in another process; median of ${RUNS} fresh processes per exporter, run alternately; every run checked at the sink, which counts the points it received. Ratio = official / sluice (above 1: sluice is better).`,
       '',
       markdown,
     ].join('\n'),

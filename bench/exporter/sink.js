@@ -1,20 +1,33 @@
 // A minimal OTLP/HTTP sink in its own process, so its work does not count against the
-// exporter under test: it reads each request, counts bytes, answers 200 with an empty body.
+// exporter or collector under test: it reads each request, counts its bytes and its data
+// points, and answers 200 with an empty body. `GET /stats` (or `/reset`, which then zeroes
+// them) reports `{ bytes, requests, points, malformed }`. Points are counted by walking the
+// protobuf (request → resource → scope → metric → data → points), not by sluice's decoder:
+// the benchmarks check sluice's deliveries against it.
 import { createServer } from 'node:http';
 
 let bytes = 0;
 let requests = 0;
+let points = 0;
+let malformed = 0;
 const server = createServer((req, res) => {
   if (req.method === 'GET') {
-    res.end(JSON.stringify({ bytes, requests }));
-    if (req.url === '/reset') bytes = requests = 0;
+    res.end(JSON.stringify({ bytes, requests, points, malformed }));
+    if (req.url === '/reset') bytes = requests = points = malformed = 0;
     return;
   }
+  const chunks = [];
   req.on('data', (chunk) => {
     bytes += chunk.length;
+    chunks.push(chunk);
   });
   req.on('end', () => {
     requests++;
+    try {
+      points += countPoints(Buffer.concat(chunks));
+    } catch {
+      malformed++;
+    }
     res.writeHead(200, { 'content-type': 'application/x-protobuf' });
     res.end();
   });
@@ -23,3 +36,53 @@ server.listen(0, '127.0.0.1', () => {
   process.send?.({ port: server.address().port });
 });
 process.on('disconnect', () => process.exit(0));
+
+/** Data points in an ExportMetricsServiceRequest (uncompressed protobuf). */
+function countPoints(buf) {
+  let n = 0;
+  // Field paths: request.1 → ResourceMetrics.2 → ScopeMetrics.2 → Metric.{5,7,9,10,11}
+  // → data.1 (the points).
+  each(buf, 0, buf.length, 1, (rs, re) =>
+    each(buf, rs, re, 2, (ss, se) =>
+      each(buf, ss, se, 2, (ms, me) =>
+        each(buf, ms, me, [5, 7, 9, 10, 11], (ds, de) =>
+          each(buf, ds, de, 1, () => {
+            n++;
+          }),
+        ),
+      ),
+    ),
+  );
+  return n;
+}
+
+/** Calls `visit(start, end)` for each length-delimited field `want` in buf[from, to). */
+function each(buf, from, to, want, visit) {
+  const wanted = Array.isArray(want) ? want : [want];
+  let pos = from;
+  const varint = () => {
+    let value = 0;
+    let shift = 0;
+    for (;;) {
+      if (pos >= to) throw new Error('truncated');
+      const b = buf[pos++];
+      value += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return value;
+      shift += 7;
+    }
+  };
+  while (pos < to) {
+    const tag = varint();
+    const wire = tag & 7;
+    if (wire === 0) varint();
+    else if (wire === 1) pos += 8;
+    else if (wire === 5) pos += 4;
+    else if (wire === 2) {
+      const length = varint();
+      const start = pos;
+      pos += length;
+      if (pos > to) throw new Error('truncated');
+      if (wanted.includes(Math.floor(tag / 8))) visit(start, pos);
+    } else throw new Error(`wire type ${wire}`);
+  }
+}

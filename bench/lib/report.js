@@ -1,19 +1,32 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { Bench } from 'tinybench';
 
 /**
- * Runs `cases` (each `{ name, unit, ours, baseline, work }`) with tinybench and prints one
- * JSON line per case — `{name, unit, value, baseline, ratio}`, value and baseline in `unit`
- * (work per second, higher is better) — then a table.
+ * Runs `cases` (each `{ name, unit, work, ours, baseline, baselineName, check }`) and prints
+ * one JSON line per case — `{name, unit, value, baseline, ratio}`, value and baseline in
+ * `unit` (work per second, higher is better) — then a table.
+ *
+ * Nothing can flatter one side: sluice and the baseline run alternately, sample by sample
+ * (the order flips every round), each sample after a full GC and a pause for V8's concurrent
+ * sweeping, and the medians are compared.
+ * Before timing, `check(result, side)` must say each side's output holds `work` items (the
+ * points a request carries, the points a batch decoded): a case that lost points fails.
  */
-export async function runComparisons(title, cases, { time = 1500, warmupTime = 400 } = {}) {
+export async function runComparisons(title, cases, { time = 3000, minRounds = 5 } = {}) {
   const results = [];
   for (const c of cases) {
-    const bench = new Bench({ time, warmupTime, iterations: 5, warmupIterations: 2 });
-    bench.add('ours', c.ours);
-    if (c.baseline) bench.add('baseline', c.baseline);
-    await bench.run();
-    const [ours, baseline] = bench.tasks.map((t) => t.result.latency.p50);
+    for (const [side, run] of [
+      ['sluice', c.ours],
+      ['baseline', c.baseline],
+    ]) {
+      if (!run || !c.check) continue;
+      const items = await c.check(await run(), side);
+      if (items !== c.work)
+        throw new Error(
+          `${c.name}: ${side} produced ${items} of ${c.work} ${c.unit.split('/')[0]}`,
+        );
+    }
+    const samples = await alternate([c.ours, c.baseline].filter(Boolean), { time, minRounds });
+    const [ours, baseline] = samples.map(median);
     const value = round((c.work * 1000) / ours);
     const base = baseline === undefined ? null : round((c.work * 1000) / baseline);
     const line = {
@@ -22,14 +35,43 @@ export async function runComparisons(title, cases, { time = 1500, warmupTime = 4
       value,
       baseline: base,
       ratio: base === null ? null : round(value / base, 2),
+      rounds: samples[0].length,
       ...(c.baselineName ? { baselineName: c.baselineName } : {}),
     };
     results.push(line);
     console.log(JSON.stringify(line));
-    globalThis.gc?.();
   }
   console.log(`\n${title}\n${table(results)}`);
   return results;
+}
+
+/**
+ * Milliseconds per call of each function, sampled alternately (two warm-up rounds first),
+ * a full GC before every sample, for at least `minRounds` rounds and `time` ms.
+ */
+export async function alternate(functions, { time, minRounds }) {
+  const samples = functions.map(() => []);
+  for (let warm = 0; warm < 2; warm++) for (const f of functions) await f();
+  const until = performance.now() + time;
+  for (let round = 0; round < minRounds || performance.now() < until; round++) {
+    const order = functions.map((_, k) => k);
+    if (round % 2 === 1) order.reverse();
+    for (const k of order) {
+      // A full collection, then a moment for V8's concurrent sweeping to finish, so neither
+      // side pays for the other's garbage.
+      globalThis.gc?.();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const started = performance.now();
+      await functions[k]();
+      samples[k].push(performance.now() - started);
+    }
+  }
+  return samples;
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 export function table(results) {

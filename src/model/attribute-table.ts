@@ -2,6 +2,7 @@ import type { AttributesInput, KeyValue } from './any-value.js';
 import { toKeyValues } from './any-value.js';
 import { IdHashIndex, type IdHashIndexState } from './id-hash-index.js';
 import {
+  ATTRIBUTE_ENTRY_TAG,
   decodeKeyValues,
   keyValuesSize,
   writeCanonicalEntry,
@@ -100,7 +101,7 @@ export class AttributeTable {
     const size = keyValuesSize(values);
     this.#ensureArena(size);
     const start = this.#used;
-    writeKeyValues(this.#arena, start, values, 0x0a);
+    writeKeyValues(this.#arena, start, values, ATTRIBUTE_ENTRY_TAG);
     this.#used = start + size;
     const id = this.#commit(start);
     if (id === this.#count - 1 && this.#values[id] === undefined) this.#values[id] = values;

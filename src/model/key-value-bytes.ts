@@ -50,7 +50,16 @@ export function writeKeyValues(
   return pos;
 }
 
-export function encodeKeyValues(values: readonly KeyValue[], tag = 0x0a): Uint8Array {
+/**
+ * The tag interned attribute entries carry: field 1, length-delimited, as in
+ * `Resource.attributes`. Codecs retag entries to the field they write them as.
+ */
+export const ATTRIBUTE_ENTRY_TAG = 0x0a;
+
+export function encodeKeyValues(
+  values: readonly KeyValue[],
+  tag = ATTRIBUTE_ENTRY_TAG,
+): Uint8Array {
   const out = new Uint8Array(keyValuesSize(values));
   writeKeyValues(out, 0, values, tag);
   return out;

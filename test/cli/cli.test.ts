@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import { exporters, processors, receivers } from '../../src/collector/registry.js';
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const { version } = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -41,7 +41,7 @@ describe('sluice CLI', () => {
       expect(text.out).toContain(`${section}:\n`);
       for (const factory of Object.values(registry))
         expect(text.out).toMatch(
-          new RegExp(`\\n  ${factory.type} +${escape(factory.description)}\\n`),
+          new RegExp(`\\n  ${factory.type} +${escapeRegExp(factory.description)}\\n`),
         );
     }
     expect(text.out).toContain('extensions:\n  (none in this build)');

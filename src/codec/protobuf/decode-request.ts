@@ -4,6 +4,24 @@ import { readKeyValue, validateKeyValue } from '../../model/key-value-bytes.js';
 import { readUtf8 } from '../../model/utf8.js';
 import { copy8 } from '../../model/wire.js';
 import { WireReader } from '../../model/wire-reader.js';
+import {
+  BucketsField,
+  DataField,
+  DistributionField,
+  ExemplarField,
+  ExponentialPointField,
+  HistogramPointField,
+  MetricField,
+  NumberPointField,
+  PointField,
+  QuantileField,
+  RequestField,
+  ResourceField,
+  ResourceMetricsField,
+  ScopeField,
+  ScopeMetricsField,
+  SummaryPointField,
+} from './otlp-fields.js';
 
 /**
  * OTLP `ExportMetricsServiceRequest` protobuf → `MetricBatch` (appended to `into` when given,
@@ -63,7 +81,7 @@ class RequestDecoder {
     const end = this.buf.length;
     while (reader.pos < end) {
       const tag = reader.varint32(end);
-      if (tag === 0x0a) this.resourceMetrics(reader.delimited(end));
+      if (tag === RequestField.ResourceMetrics) this.resourceMetrics(reader.delimited(end));
       else this.unknown(tag, end, REQUEST_FIELDS, 'ExportMetricsServiceRequest');
     }
     return this.batch;
@@ -75,16 +93,18 @@ class RequestDecoder {
     const resource = batch.resources[r];
     while (reader.pos < end) {
       const tag = reader.varint32(end);
-      if (tag === 0x0a) {
+      if (tag === ResourceMetricsField.Resource) {
         const stop = reader.delimited(end);
         while (reader.pos < stop) {
           const t = reader.varint32(stop);
-          if (t === 0x0a) resource.attributes.push(this.keyValue(stop));
-          else if (t === 0x10) resource.droppedAttributesCount = reader.varint32(stop);
+          if (t === ResourceField.Attributes) resource.attributes.push(this.keyValue(stop));
+          else if (t === ResourceField.DroppedAttributesCount)
+            resource.droppedAttributesCount = reader.varint32(stop);
           else this.unknown(t, stop, RESOURCE_FIELDS, 'Resource');
         }
-      } else if (tag === 0x12) this.scopeMetrics(r, reader.delimited(end));
-      else if (tag === 0x1a) resource.schemaUrl = this.string(end);
+      } else if (tag === ResourceMetricsField.ScopeMetrics)
+        this.scopeMetrics(r, reader.delimited(end));
+      else if (tag === ResourceMetricsField.SchemaUrl) resource.schemaUrl = this.string(end);
       else this.unknown(tag, end, RESOURCE_METRICS_FIELDS, 'ResourceMetrics');
     }
   }
@@ -95,18 +115,19 @@ class RequestDecoder {
     const scope = batch.scopes[s];
     while (reader.pos < end) {
       const tag = reader.varint32(end);
-      if (tag === 0x0a) {
+      if (tag === ScopeMetricsField.Scope) {
         const stop = reader.delimited(end);
         while (reader.pos < stop) {
           const t = reader.varint32(stop);
-          if (t === 0x0a) scope.name = this.string(stop);
-          else if (t === 0x12) scope.version = this.string(stop);
-          else if (t === 0x1a) scope.attributes.push(this.keyValue(stop));
-          else if (t === 0x20) scope.droppedAttributesCount = reader.varint32(stop);
+          if (t === ScopeField.Name) scope.name = this.string(stop);
+          else if (t === ScopeField.Version) scope.version = this.string(stop);
+          else if (t === ScopeField.Attributes) scope.attributes.push(this.keyValue(stop));
+          else if (t === ScopeField.DroppedAttributesCount)
+            scope.droppedAttributesCount = reader.varint32(stop);
           else this.unknown(t, stop, SCOPE_FIELDS, 'InstrumentationScope');
         }
-      } else if (tag === 0x12) this.metric(s, reader.delimited(end));
-      else if (tag === 0x1a) scope.schemaUrl = this.string(end);
+      } else if (tag === ScopeMetricsField.Metrics) this.metric(s, reader.delimited(end));
+      else if (tag === ScopeMetricsField.SchemaUrl) scope.schemaUrl = this.string(end);
       else this.unknown(tag, end, SCOPE_METRICS_FIELDS, 'ScopeMetrics');
     }
   }
@@ -125,10 +146,10 @@ class RequestDecoder {
         }
         metric.type = type;
         this.data(m, type, reader.delimited(end));
-      } else if (tag === 0x0a) metric.name = this.string(end);
-      else if (tag === 0x12) metric.description = this.string(end);
-      else if (tag === 0x1a) metric.unit = this.string(end);
-      else if (tag === 0x62) metric.metadata.push(this.keyValue(end));
+      } else if (tag === MetricField.Name) metric.name = this.string(end);
+      else if (tag === MetricField.Description) metric.description = this.string(end);
+      else if (tag === MetricField.Unit) metric.unit = this.string(end);
+      else if (tag === MetricField.Metadata) metric.metadata.push(this.keyValue(end));
       else this.unknown(tag, end, METRIC_FIELDS, 'Metric');
     }
   }
@@ -138,16 +159,20 @@ class RequestDecoder {
     const metric = batch.metrics[m];
     while (reader.pos < end) {
       const tag = reader.varint32(end);
-      if (tag === 0x0a) {
+      if (tag === DataField.Points) {
         const stop = reader.delimited(end);
         if (type === MetricType.Gauge || type === MetricType.Sum) this.numberPoint(m, stop);
         else if (type === MetricType.Histogram) this.histogramPoint(m, stop);
         else if (type === MetricType.ExponentialHistogram) this.exponentialPoint(m, stop);
         else this.summaryPoint(m, stop);
-      } else if (tag === 0x10 && type !== MetricType.Gauge && type !== MetricType.Summary) {
+      } else if (
+        tag === DataField.AggregationTemporality &&
+        type !== MetricType.Gauge &&
+        type !== MetricType.Summary
+      ) {
         const temporality = reader.varint32(end);
         metric.temporality = (temporality <= 2 ? temporality : 0) as 0 | 1 | 2;
-      } else if (tag === 0x18 && type === MetricType.Sum) {
+      } else if (tag === DataField.IsMonotonic && type === MetricType.Sum) {
         metric.monotonic = reader.varint32(end) !== 0;
       } else this.unknown(tag, end, DATA_FIELDS, 'metric data');
     }
@@ -161,27 +186,27 @@ class RequestDecoder {
     while (reader.pos < end) {
       const tag = reader.varint32(end);
       switch (tag) {
-        case 0x11:
+        case PointField.StartTime:
           this.copy8(points.startTime.u8, i, end);
           break;
-        case 0x19:
+        case PointField.Time:
           this.copy8(points.time.u8, i, end);
           break;
-        case 0x21:
+        case NumberPointField.AsDouble:
           this.copy8(points.value.u8, i, end);
           points.bits[i] = PointBits.HasValue;
           break;
-        case 0x31:
+        case NumberPointField.AsInt:
           this.copy8(points.value.u8, i, end);
           points.bits[i] = PointBits.HasValue | PointBits.Int;
           break;
-        case 0x2a:
+        case NumberPointField.Exemplars:
           this.exemplar(end);
           break;
-        case 0x3a:
+        case NumberPointField.Attributes:
           this.attribute(buf, end);
           break;
-        case 0x40:
+        case NumberPointField.Flags:
           points.flags[i] = reader.varint32(end);
           break;
         default:
@@ -203,32 +228,32 @@ class RequestDecoder {
     while (reader.pos < end) {
       const tag = reader.varint32(end);
       switch (tag) {
-        case 0x32:
+        case HistogramPointField.BucketCounts:
           counts += this.packed64(end, 'bucketCounts', counts);
           break;
-        case 0x31:
+        case HistogramPointField.BucketCountUnpacked:
           counts += this.single64(end, 'bucketCounts', counts);
           break;
-        case 0x3a:
+        case HistogramPointField.ExplicitBounds:
           bounds += this.packed64(end, 'floats', bounds);
           break;
-        case 0x39:
+        case HistogramPointField.ExplicitBoundUnpacked:
           bounds += this.single64(end, 'floats', bounds);
           break;
-        case 0x42:
+        case HistogramPointField.Exemplars:
           this.exemplar(end);
           break;
-        case 0x4a:
+        case HistogramPointField.Attributes:
           this.attribute(buf, end);
           break;
-        case 0x50:
+        case HistogramPointField.Flags:
           points.flags[i] = reader.varint32(end);
           break;
-        case 0x59:
+        case HistogramPointField.Min:
           d.min[row] = reader.double(end);
           points.bits[i] |= PointBits.HasMin;
           break;
-        case 0x61:
+        case HistogramPointField.Max:
           d.max[row] = reader.double(end);
           points.bits[i] |= PointBits.HasMax;
           break;
@@ -255,38 +280,38 @@ class RequestDecoder {
     while (reader.pos < end) {
       const tag = reader.varint32(end);
       switch (tag) {
-        case 0x0a:
+        case ExponentialPointField.Attributes:
           this.attribute(buf, end);
           break;
-        case 0x30:
+        case ExponentialPointField.Scale:
           d.scale[row] = unzigzag32(reader.varint32(end));
           break;
-        case 0x39:
+        case ExponentialPointField.ZeroCount:
           this.copy8(d.zeroCount.u8, row, end);
           break;
-        case 0x42:
+        case ExponentialPointField.Positive:
           this.buckets(row, true, reader.delimited(end));
           points.bits[i] |= PointBits.HasPositive;
           break;
-        case 0x4a:
+        case ExponentialPointField.Negative:
           this.buckets(row, false, reader.delimited(end));
           points.bits[i] |= PointBits.HasNegative;
           break;
-        case 0x50:
+        case ExponentialPointField.Flags:
           points.flags[i] = reader.varint32(end);
           break;
-        case 0x5a:
+        case ExponentialPointField.Exemplars:
           this.exemplar(end);
           break;
-        case 0x61:
+        case ExponentialPointField.Min:
           d.min[row] = reader.double(end);
           points.bits[i] |= PointBits.HasMin;
           break;
-        case 0x69:
+        case ExponentialPointField.Max:
           d.max[row] = reader.double(end);
           points.bits[i] |= PointBits.HasMax;
           break;
-        case 0x71:
+        case ExponentialPointField.ZeroThreshold:
           d.zeroThreshold[row] = reader.double(end);
           break;
         default:
@@ -305,11 +330,11 @@ class RequestDecoder {
     let count = 0;
     while (reader.pos < end) {
       const tag = reader.varint32(end);
-      if (tag === 0x08) offset = unzigzag32(reader.varint32(end));
-      else if (tag === 0x12) {
+      if (tag === BucketsField.Offset) offset = unzigzag32(reader.varint32(end));
+      else if (tag === BucketsField.BucketCounts) {
         const stop = reader.delimited(end);
         while (reader.pos < stop) this.pushVarintCount(count++, stop);
-      } else if (tag === 0x10) this.pushVarintCount(count++, end);
+      } else if (tag === BucketsField.BucketCountUnpacked) this.pushVarintCount(count++, end);
       else this.unknown(tag, end, BUCKETS_FIELDS, 'Buckets');
     }
     const start = d.bucketCountsUsed;
@@ -349,14 +374,14 @@ class RequestDecoder {
     while (reader.pos < end) {
       const tag = reader.varint32(end);
       switch (tag) {
-        case 0x32: {
+        case SummaryPointField.QuantileValues: {
           const stop = reader.delimited(end);
           let quantile = 0;
           let value = 0;
           while (reader.pos < stop) {
             const t = reader.varint32(stop);
-            if (t === 0x09) quantile = reader.double(stop);
-            else if (t === 0x11) value = reader.double(stop);
+            if (t === QuantileField.Quantile) quantile = reader.double(stop);
+            else if (t === QuantileField.Value) value = reader.double(stop);
             else this.unknown(t, stop, QUANTILE_FIELDS, 'ValueAtQuantile');
           }
           d.reserveFloats(floats + 2);
@@ -364,10 +389,10 @@ class RequestDecoder {
           d.floats[d.floatsUsed + floats++] = value;
           break;
         }
-        case 0x3a:
+        case SummaryPointField.Attributes:
           this.attribute(buf, end);
           break;
-        case 0x40:
+        case SummaryPointField.Flags:
           points.flags[i] = reader.varint32(end);
           break;
         default:
@@ -387,16 +412,16 @@ class RequestDecoder {
   distributionField(tag: number, i: number, row: number, end: number): boolean {
     const points = this.batch.points;
     switch (tag) {
-      case 0x11:
+      case PointField.StartTime:
         this.copy8(points.startTime.u8, i, end);
         return true;
-      case 0x19:
+      case PointField.Time:
         this.copy8(points.time.u8, i, end);
         return true;
-      case 0x21:
+      case DistributionField.Count:
         this.copy8(this.batch.distributions.total.u8, row, end);
         return true;
-      case 0x29:
+      case DistributionField.Sum:
         this.copy8(points.value.u8, i, end);
         points.bits[i] |= PointBits.HasSum;
         return true;
@@ -431,28 +456,28 @@ class RequestDecoder {
     while (reader.pos < stop) {
       const tag = reader.varint32(stop);
       switch (tag) {
-        case 0x11:
+        case ExemplarField.Time:
           reader.fixed64(stop);
           scratchWords[0] = reader.lo;
           scratchWords[1] = reader.hi;
           time = scratch[0];
           break;
-        case 0x19:
+        case ExemplarField.AsDouble:
           value = reader.double(stop);
           break;
-        case 0x22:
+        case ExemplarField.SpanId:
           spanId = this.bytes(stop);
           break;
-        case 0x2a:
+        case ExemplarField.TraceId:
           traceId = this.bytes(stop);
           break;
-        case 0x31:
+        case ExemplarField.AsInt:
           reader.fixed64(stop);
           scratchWords[0] = reader.lo;
           scratchWords[1] = reader.hi;
           value = scratchSigned[0];
           break;
-        case 0x3a:
+        case ExemplarField.FilteredAttributes:
           filteredAttributes.push(this.keyValue(stop));
           break;
         default:
@@ -563,15 +588,15 @@ class RequestDecoder {
 
 function dataType(tag: number): MetricType {
   switch (tag) {
-    case 0x2a:
+    case MetricField.Gauge:
       return MetricType.Gauge;
-    case 0x3a:
+    case MetricField.Sum:
       return MetricType.Sum;
-    case 0x4a:
+    case MetricField.Histogram:
       return MetricType.Histogram;
-    case 0x52:
+    case MetricField.ExponentialHistogram:
       return MetricType.ExponentialHistogram;
-    case 0x5a:
+    case MetricField.Summary:
       return MetricType.Summary;
     default:
       return MetricType.Empty;

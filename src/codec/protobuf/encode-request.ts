@@ -5,7 +5,12 @@ import {
   MetricType,
   PointBits,
 } from '../../model/index.js';
-import { keyValuesSize, retagKeyValues, writeKeyValues } from '../../model/key-value-bytes.js';
+import {
+  ATTRIBUTE_ENTRY_TAG,
+  keyValuesSize,
+  retagKeyValues,
+  writeKeyValues,
+} from '../../model/key-value-bytes.js';
 import { utf8Length, writeUtf8 } from '../../model/utf8.js';
 import {
   copy8,
@@ -16,6 +21,28 @@ import {
   zigzag32,
 } from '../../model/wire.js';
 import { type BatchLayout, layoutBatch } from '../batch-layout.js';
+import {
+  BucketsField,
+  bucketsSize,
+  DataField,
+  DistributionField,
+  ExemplarField,
+  ExponentialPointField,
+  HistogramPointField,
+  METRIC_DATA_TAG,
+  MetricField,
+  NumberPointField,
+  POINT_ATTRIBUTES_TAG,
+  PointField,
+  packedFixedSize,
+  QuantileField,
+  RequestField,
+  ResourceField,
+  ResourceMetricsField,
+  ScopeField,
+  ScopeMetricsField,
+  SummaryPointField,
+} from './otlp-fields.js';
 
 /**
  * `MetricBatch` → OTLP `ExportMetricsServiceRequest` protobuf.
@@ -78,11 +105,6 @@ const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
 const i64 = new BigInt64Array(1);
 const i64Halves = new Uint32Array(i64.buffer);
-
-/** The attribute field tag of each point kind, indexed by `MetricType`. */
-const ATTRIBUTE_TAG = [0, 0x3a, 0x3a, 0x4a, 0x0a, 0x3a];
-/** The `Metric.data` oneof tag, indexed by `MetricType`. */
-export const DATA_TAG = [0, 0x2a, 0x3a, 0x4a, 0x52, 0x5a];
 
 class RequestEncoder {
   readonly batch: MetricBatch;
@@ -235,20 +257,20 @@ class RequestEncoder {
           size += fixed64FieldSize(d.zeroCount.u32, row);
           size += fixed64FieldSize(doubleWords(d.zeroThreshold[row]), 0);
           if (bits & PointBits.HasPositive) {
+            const length = d.positiveLength[row];
             const b = bucketsSize(
               d.positiveOffset[row],
-              bucketWords,
-              d.positiveStart[row],
-              d.positiveLength[row],
+              bucketCountBytes(bucketWords, d.positiveStart[row], length),
+              length,
             );
             size += 1 + varintSize(b) + b;
           }
           if (bits & PointBits.HasNegative) {
+            const length = d.negativeLength[row];
             const b = bucketsSize(
               d.negativeOffset[row],
-              bucketWords,
-              d.negativeStart[row],
-              d.negativeLength[row],
+              bucketCountBytes(bucketWords, d.negativeStart[row], length),
+              length,
             );
             size += 1 + varintSize(b) + b;
           }
@@ -296,57 +318,58 @@ class RequestEncoder {
     const { batch, layout } = this;
     for (let r = 0; r < batch.resources.length; r++) {
       const resource = batch.resources[r];
-      this.tagLength(0x0a, this.resourceSize[r]);
-      this.tagLength(0x0a, this.resourceInfoSize[r]);
-      this.pos = writeKeyValues(this.out, this.pos, resource.attributes, 0x0a);
-      this.uint32Field(0x10, resource.droppedAttributesCount);
+      this.tagLength(RequestField.ResourceMetrics, this.resourceSize[r]);
+      this.tagLength(ResourceMetricsField.Resource, this.resourceInfoSize[r]);
+      this.pos = writeKeyValues(this.out, this.pos, resource.attributes, ResourceField.Attributes);
+      this.uint32Field(ResourceField.DroppedAttributesCount, resource.droppedAttributesCount);
       for (const s of layout.scopesOfResource[r]) this.writeScope(s);
-      this.stringField(0x1a, resource.schemaUrl);
+      this.stringField(ResourceMetricsField.SchemaUrl, resource.schemaUrl);
     }
   }
 
   writeScope(s: number): void {
     const scope = this.batch.scopes[s];
-    this.tagLength(0x12, this.scopeSize[s]);
-    this.tagLength(0x0a, this.scopeInfoSize[s]);
-    this.stringField(0x0a, scope.name);
-    this.stringField(0x12, scope.version);
-    this.pos = writeKeyValues(this.out, this.pos, scope.attributes, 0x1a);
-    this.uint32Field(0x20, scope.droppedAttributesCount);
+    this.tagLength(ResourceMetricsField.ScopeMetrics, this.scopeSize[s]);
+    this.tagLength(ScopeMetricsField.Scope, this.scopeInfoSize[s]);
+    this.stringField(ScopeField.Name, scope.name);
+    this.stringField(ScopeField.Version, scope.version);
+    this.pos = writeKeyValues(this.out, this.pos, scope.attributes, ScopeField.Attributes);
+    this.uint32Field(ScopeField.DroppedAttributesCount, scope.droppedAttributesCount);
     for (const m of this.layout.metricsOfScope[s]) this.writeMetric(m);
-    this.stringField(0x1a, scope.schemaUrl);
+    this.stringField(ScopeMetricsField.SchemaUrl, scope.schemaUrl);
   }
 
   writeMetric(m: number): void {
     const metric = this.batch.metrics[m];
-    this.tagLength(0x12, this.metricSize[m]);
-    this.stringField(0x0a, metric.name);
-    this.stringField(0x12, metric.description);
-    this.stringField(0x1a, metric.unit);
+    this.tagLength(ScopeMetricsField.Metrics, this.metricSize[m]);
+    this.stringField(MetricField.Name, metric.name);
+    this.stringField(MetricField.Description, metric.description);
+    this.stringField(MetricField.Unit, metric.unit);
     const type = metric.type;
     if (type !== MetricType.Empty) {
-      this.tagLength(DATA_TAG[type], this.dataSize[m]);
+      this.tagLength(METRIC_DATA_TAG[type], this.dataSize[m]);
       this.writePoints(m, type);
-      if (hasTemporality(type)) this.uint32Field(0x10, metric.temporality);
+      if (hasTemporality(type))
+        this.uint32Field(DataField.AggregationTemporality, metric.temporality);
       if (metric.monotonic && type === MetricType.Sum) {
-        this.out[this.pos++] = 0x18;
+        this.out[this.pos++] = DataField.IsMonotonic;
         this.out[this.pos++] = 1;
       }
     }
-    this.pos = writeKeyValues(this.out, this.pos, metric.metadata, 0x62);
+    this.pos = writeKeyValues(this.out, this.pos, metric.metadata, MetricField.Metadata);
   }
 
   writePoints(m: number, type: MetricType): void {
     const { batch, layout, pointSize } = this;
     const order = layout.order;
     const points = batch.points;
-    const attributeTag = ATTRIBUTE_TAG[type];
+    const attributeTag = POINT_ATTRIBUTES_TAG[type];
     for (let k = layout.metricStart[m]; k < layout.metricEnd[m]; k++) {
       const i = order === undefined ? k : order[k];
-      this.tagLength(0x0a, pointSize[i]);
+      this.tagLength(DataField.Points, pointSize[i]);
       if (type === MetricType.ExponentialHistogram) this.writeAttributes(i, attributeTag);
-      this.fixed64Field(0x11, points.startTime.u8, points.startTime.u32, i);
-      this.fixed64Field(0x19, points.time.u8, points.time.u32, i);
+      this.fixed64Field(PointField.StartTime, points.startTime.u8, points.startTime.u32, i);
+      this.fixed64Field(PointField.Time, points.time.u8, points.time.u32, i);
       if (type === MetricType.Gauge || type === MetricType.Sum) this.writeNumberPoint(i);
       else if (type === MetricType.Histogram) this.writeHistogramPoint(i);
       else if (type === MetricType.ExponentialHistogram) this.writeExponentialPoint(i);
@@ -358,12 +381,13 @@ class RequestEncoder {
     const points = this.batch.points;
     const bits = points.bits[i];
     if (bits & PointBits.HasValue) {
-      this.out[this.pos++] = bits & PointBits.Int ? 0x31 : 0x21;
+      this.out[this.pos++] =
+        bits & PointBits.Int ? NumberPointField.AsInt : NumberPointField.AsDouble;
       this.copy8(points.value.u8, i);
     }
-    this.writeExemplars(i, 0x2a);
-    this.writeAttributes(i, 0x3a);
-    this.uint32Field(0x40, points.flags[i]);
+    this.writeExemplars(i, NumberPointField.Exemplars);
+    this.writeAttributes(i, NumberPointField.Attributes);
+    this.uint32Field(NumberPointField.Flags, points.flags[i]);
   }
 
   writeHistogramPoint(i: number): void {
@@ -371,29 +395,29 @@ class RequestEncoder {
     const d = this.batch.distributions;
     const row = points.detail[i];
     const bits = points.bits[i];
-    this.fixed64Field(0x21, d.total.u8, d.total.u32, row);
+    this.fixed64Field(DistributionField.Count, d.total.u8, d.total.u32, row);
     if (bits & PointBits.HasSum) {
-      this.out[this.pos++] = 0x29;
+      this.out[this.pos++] = DistributionField.Sum;
       this.copy8(points.value.u8, i);
     }
     this.packedFixed(
-      0x32,
+      HistogramPointField.BucketCounts,
       d.bucketCounts.u8,
       this.bucketView,
       d.positiveStart[row],
       d.positiveLength[row],
     );
     this.packedFixed(
-      0x3a,
+      HistogramPointField.ExplicitBounds,
       this.floatBytes,
       this.floatView,
       d.boundsStart[row],
       d.boundsLength[row],
     );
-    this.writeExemplars(i, 0x42);
-    this.writeAttributes(i, 0x4a);
-    this.uint32Field(0x50, points.flags[i]);
-    this.writeMinMax(bits, row, 0x59, 0x61);
+    this.writeExemplars(i, HistogramPointField.Exemplars);
+    this.writeAttributes(i, HistogramPointField.Attributes);
+    this.uint32Field(HistogramPointField.Flags, points.flags[i]);
+    this.writeMinMax(bits, row, HistogramPointField.Min, HistogramPointField.Max);
   }
 
   writeExponentialPoint(i: number): void {
@@ -402,47 +426,57 @@ class RequestEncoder {
     const out = this.out;
     const row = points.detail[i];
     const bits = points.bits[i];
-    this.fixed64Field(0x21, d.total.u8, d.total.u32, row);
+    this.fixed64Field(DistributionField.Count, d.total.u8, d.total.u32, row);
     if (bits & PointBits.HasSum) {
-      out[this.pos++] = 0x29;
+      out[this.pos++] = DistributionField.Sum;
       this.copy8(points.value.u8, i);
     }
     const scale = d.scale[row];
     if (scale !== 0) {
-      out[this.pos++] = 0x30;
+      out[this.pos++] = ExponentialPointField.Scale;
       this.pos = writeVarint(out, this.pos, zigzag32(scale));
     }
-    this.fixed64Field(0x39, d.zeroCount.u8, d.zeroCount.u32, row);
+    this.fixed64Field(ExponentialPointField.ZeroCount, d.zeroCount.u8, d.zeroCount.u32, row);
     if (bits & PointBits.HasPositive) {
-      this.writeBuckets(0x42, d.positiveOffset[row], d.positiveStart[row], d.positiveLength[row]);
+      this.writeBuckets(
+        ExponentialPointField.Positive,
+        d.positiveOffset[row],
+        d.positiveStart[row],
+        d.positiveLength[row],
+      );
     }
     if (bits & PointBits.HasNegative) {
-      this.writeBuckets(0x4a, d.negativeOffset[row], d.negativeStart[row], d.negativeLength[row]);
+      this.writeBuckets(
+        ExponentialPointField.Negative,
+        d.negativeOffset[row],
+        d.negativeStart[row],
+        d.negativeLength[row],
+      );
     }
-    this.uint32Field(0x50, points.flags[i]);
-    this.writeExemplars(i, 0x5a);
-    this.writeMinMax(bits, row, 0x61, 0x69);
-    this.doubleField(0x71, d.zeroThreshold[row]);
+    this.uint32Field(ExponentialPointField.Flags, points.flags[i]);
+    this.writeExemplars(i, ExponentialPointField.Exemplars);
+    this.writeMinMax(bits, row, ExponentialPointField.Min, ExponentialPointField.Max);
+    this.doubleField(ExponentialPointField.ZeroThreshold, d.zeroThreshold[row]);
   }
 
   writeSummaryPoint(i: number): void {
     const points = this.batch.points;
     const d = this.batch.distributions;
     const row = points.detail[i];
-    this.fixed64Field(0x21, d.total.u8, d.total.u32, row);
-    this.fixed64Field(0x29, points.value.u8, points.value.u32, i);
+    this.fixed64Field(DistributionField.Count, d.total.u8, d.total.u32, row);
+    this.fixed64Field(DistributionField.Sum, points.value.u8, points.value.u32, i);
     const start = d.boundsStart[row];
     for (let q = 0; q < d.boundsLength[row]; q += 2) {
       const quantile = d.floats[start + q];
       const value = d.floats[start + q + 1];
       const size =
         fixed64FieldSize(doubleWords(quantile), 0) + fixed64FieldSize(doubleWords(value), 0);
-      this.tagLength(0x32, size);
-      this.doubleField(0x09, quantile);
-      this.doubleField(0x11, value);
+      this.tagLength(SummaryPointField.QuantileValues, size);
+      this.doubleField(QuantileField.Quantile, quantile);
+      this.doubleField(QuantileField.Value, value);
     }
-    this.writeAttributes(i, 0x3a);
-    this.uint32Field(0x40, points.flags[i]);
+    this.writeAttributes(i, SummaryPointField.Attributes);
+    this.uint32Field(SummaryPointField.Flags, points.flags[i]);
   }
 
   writeMinMax(bits: number, row: number, minTag: number, maxTag: number): void {
@@ -454,16 +488,14 @@ class RequestEncoder {
   writeBuckets(tag: number, offset: number, start: number, length: number): void {
     const words = this.batch.distributions.bucketCounts.u32;
     const out = this.out;
-    this.tagLength(tag, bucketsSize(offset, words, start, length));
+    const packed = bucketCountBytes(words, start, length);
+    this.tagLength(tag, bucketsSize(offset, packed, length));
     if (offset !== 0) {
-      out[this.pos++] = 0x08;
+      out[this.pos++] = BucketsField.Offset;
       this.pos = writeVarint(out, this.pos, zigzag32(offset));
     }
     if (length === 0) return;
-    let packed = 0;
-    for (let k = start; k < start + length; k++)
-      packed += varint64Size(words[2 * k], words[2 * k + 1]);
-    this.tagLength(0x12, packed);
+    this.tagLength(BucketsField.BucketCounts, packed);
     let pos = this.pos;
     for (let k = start; k < start + length; k++)
       pos = writeVarint64(out, pos, words[2 * k], words[2 * k + 1]);
@@ -480,7 +512,7 @@ class RequestEncoder {
     const end = table.end(set);
     const from = this.pos;
     this.copyRange(arena, this.arenaView, start, end);
-    if (tag !== 0x0a) retagKeyValues(this.out, from, this.pos, tag);
+    if (tag !== ATTRIBUTE_ENTRY_TAG) retagKeyValues(this.out, from, this.pos, tag);
   }
 
   writeExemplars(i: number, tag: number): void {
@@ -594,19 +626,12 @@ function uint32FieldSize(value: number): number {
   return value === 0 ? 0 : 1 + varintSize(value);
 }
 
-function packedFixedSize(count: number): number {
-  return count === 0 ? 0 : 1 + varintSize(count * 8) + count * 8;
-}
-
-function bucketsSize(offset: number, words: Uint32Array, start: number, length: number): number {
-  let size = offset === 0 ? 0 : 1 + varintSize(zigzag32(offset));
-  if (length > 0) {
-    let packed = 0;
-    for (let k = start; k < start + length; k++)
-      packed += varint64Size(words[2 * k], words[2 * k + 1]);
-    size += 1 + varintSize(packed) + packed;
-  }
-  return size;
+/** Bytes the varints of bucket counts `start .. start + length` take (packed). */
+function bucketCountBytes(words: Uint32Array, start: number, length: number): number {
+  let packed = 0;
+  for (let k = start; k < start + length; k++)
+    packed += varint64Size(words[2 * k], words[2 * k + 1]);
+  return packed;
 }
 
 function exemplarSize(exemplar: Exemplar): number {
@@ -622,34 +647,34 @@ function exemplarSize(exemplar: Exemplar): number {
 
 function writeExemplar(out: Uint8Array, pos: number, exemplar: Exemplar): number {
   if (exemplar.time !== 0n) {
-    out[pos++] = 0x11;
+    out[pos++] = ExemplarField.Time;
     i64[0] = BigInt.asIntN(64, exemplar.time);
     pos = writeWords(out, pos, i64Halves[0], i64Halves[1]);
   }
   if (typeof exemplar.value === 'number') {
-    out[pos++] = 0x19;
+    out[pos++] = ExemplarField.AsDouble;
     f64[0] = exemplar.value;
     out.set(f64Bytes, pos);
     pos += 8;
   }
   if (exemplar.spanId.length > 0) {
-    out[pos++] = 0x22;
+    out[pos++] = ExemplarField.SpanId;
     pos = writeVarint(out, pos, exemplar.spanId.length);
     out.set(exemplar.spanId, pos);
     pos += exemplar.spanId.length;
   }
   if (exemplar.traceId.length > 0) {
-    out[pos++] = 0x2a;
+    out[pos++] = ExemplarField.TraceId;
     pos = writeVarint(out, pos, exemplar.traceId.length);
     out.set(exemplar.traceId, pos);
     pos += exemplar.traceId.length;
   }
   if (typeof exemplar.value === 'bigint') {
-    out[pos++] = 0x31;
+    out[pos++] = ExemplarField.AsInt;
     i64[0] = exemplar.value;
     pos = writeWords(out, pos, i64Halves[0], i64Halves[1]);
   }
-  return writeKeyValues(out, pos, exemplar.filteredAttributes, 0x3a);
+  return writeKeyValues(out, pos, exemplar.filteredAttributes, ExemplarField.FilteredAttributes);
 }
 
 function writeWords(out: Uint8Array, pos: number, lo: number, hi: number): number {

@@ -9,6 +9,7 @@ import {
   writeVarint64,
 } from '../../model/wire.js';
 import { WireReader } from '../../model/wire-reader.js';
+import { PartialSuccessField, ResponseField } from './otlp-fields.js';
 
 /** `ExportMetricsServiceResponse.partial_success`; both zero/empty means full success. */
 export interface MetricsPartialSuccess {
@@ -28,14 +29,14 @@ export function encodeMetricsResponse(partial?: MetricsPartialSuccess): Uint8Arr
     (partial.rejectedDataPoints !== 0 ? 1 + varint64Size(lo, hi) : 0) +
     (messageLength !== 0 ? 1 + varintSize(messageLength) + messageLength : 0);
   const out = new Uint8Array(1 + varintSize(inner) + inner);
-  out[0] = 0x0a;
+  out[0] = ResponseField.PartialSuccess;
   let pos = writeVarint(out, 1, inner);
   if (partial.rejectedDataPoints !== 0) {
-    out[pos++] = 0x08;
+    out[pos++] = PartialSuccessField.RejectedDataPoints;
     pos = writeVarint64(out, pos, lo, hi);
   }
   if (messageLength !== 0) {
-    out[pos++] = 0x12;
+    out[pos++] = PartialSuccessField.ErrorMessage;
     pos = writeVarint(out, pos, messageLength);
     writeUtf8(out, pos, partial.errorMessage, messageLength);
   }
@@ -49,7 +50,7 @@ export function decodeMetricsResponse(bytes: Uint8Array): MetricsPartialSuccess 
   const end = bytes.length;
   while (reader.pos < end) {
     const tag = reader.varint32(end);
-    if (tag !== 0x0a) {
+    if (tag !== ResponseField.PartialSuccess) {
       if (tag >>> 3 === 1) throw new DecodeError(reader.pos, 'partial_success as a message');
       reader.skip(tag & 7, end);
       continue;
@@ -57,11 +58,11 @@ export function decodeMetricsResponse(bytes: Uint8Array): MetricsPartialSuccess 
     const stop = reader.delimited(end);
     while (reader.pos < stop) {
       const t = reader.varint32(stop);
-      if (t === 0x08) {
+      if (t === PartialSuccessField.RejectedDataPoints) {
         reader.varint64(stop);
         // int64: a negative count is nonsense, but read it faithfully.
         result.rejectedDataPoints = (reader.hi | 0) * 4294967296 + reader.lo;
-      } else if (t === 0x12) {
+      } else if (t === PartialSuccessField.ErrorMessage) {
         const s = reader.delimited(stop);
         result.errorMessage = readUtf8(bytes, reader.pos, s);
         reader.pos = s;

@@ -13,6 +13,19 @@ import {
 import { MetricType, PointBits, type Temporality } from '../../model/types.js';
 import { readUtf8 } from '../../model/utf8.js';
 import { WireReader } from '../../model/wire-reader.js';
+import {
+  DataField,
+  DistributionField,
+  HistogramPointField,
+  MetricField,
+  NumberPointField,
+  PointField,
+  RequestField,
+  ResourceField,
+  ResourceMetricsField,
+  ScopeField,
+  ScopeMetricsField,
+} from './otlp-fields.js';
 
 const TWO_32 = 2 ** 32;
 const NO_READER = new WireReader(new Uint8Array(0));
@@ -95,7 +108,7 @@ export class MetricsRequestScanner {
     const end = reader.buf.length;
     reader.pos = 0;
     while (reader.pos < end) {
-      if (reader.varint32(end) !== 0x0a) return false;
+      if (reader.varint32(end) !== RequestField.ResourceMetrics) return false;
       if (!this.#resourceMetrics(reader.delimited(end))) return false;
     }
     return true;
@@ -110,19 +123,19 @@ export class MetricsRequestScanner {
     // The resource and schema URL may come after the scopes on the wire: read them first.
     while (reader.pos < end) {
       const tag = reader.varint32(end);
-      if (tag === 0x0a) {
+      if (tag === ResourceMetricsField.Resource) {
         const stop = reader.delimited(end);
         const attributes = this.#resource(stop);
         if (!attributes) return false;
         metric.resourceAttributes = attributes;
-      } else if (tag === 0x12) reader.pos = reader.delimited(end);
-      else if (tag === 0x1a) metric.resourceSchemaUrl = this.#string(end);
+      } else if (tag === ResourceMetricsField.ScopeMetrics) reader.pos = reader.delimited(end);
+      else if (tag === ResourceMetricsField.SchemaUrl) metric.resourceSchemaUrl = this.#string(end);
       else return false;
     }
     reader.pos = begin;
     while (reader.pos < end) {
       const tag = reader.varint32(end);
-      if (tag === 0x12) {
+      if (tag === ResourceMetricsField.ScopeMetrics) {
         if (!this.#scopeMetrics(reader.delimited(end))) return false;
       } else reader.skip(tag & 7, end);
     }
@@ -146,8 +159,9 @@ export class MetricsRequestScanner {
     const attributes: KeyValue[] = [];
     while (reader.pos < end) {
       const tag = reader.varint32(end);
-      if (tag === 0x0a) attributes.push(readKeyValue(reader, reader.delimited(end), 0));
-      else if (tag === 0x10) reader.varint32(end);
+      if (tag === ResourceField.Attributes)
+        attributes.push(readKeyValue(reader, reader.delimited(end), 0));
+      else if (tag === ResourceField.DroppedAttributesCount) reader.varint32(end);
       else return undefined;
     }
     this.#resourceBytes = body.slice(start, end);
@@ -163,24 +177,24 @@ export class MetricsRequestScanner {
     metric.scopeVersion = '';
     while (reader.pos < end) {
       const tag = reader.varint32(end);
-      if (tag === 0x0a) {
+      if (tag === ScopeMetricsField.Scope) {
         const stop = reader.delimited(end);
         while (reader.pos < stop) {
           const t = reader.varint32(stop);
-          if (t === 0x0a) metric.scopeName = this.#string(stop);
-          else if (t === 0x12) metric.scopeVersion = this.#string(stop);
-          else if (t === 0x1a) validateKeyValue(reader, reader.delimited(stop), 0);
-          else if (t === 0x20) reader.varint32(stop);
+          if (t === ScopeField.Name) metric.scopeName = this.#string(stop);
+          else if (t === ScopeField.Version) metric.scopeVersion = this.#string(stop);
+          else if (t === ScopeField.Attributes) validateKeyValue(reader, reader.delimited(stop), 0);
+          else if (t === ScopeField.DroppedAttributesCount) reader.varint32(stop);
           else return false;
         }
-      } else if (tag === 0x12) reader.pos = reader.delimited(end);
-      else if (tag === 0x1a) this.#string(end);
+      } else if (tag === ScopeMetricsField.Metrics) reader.pos = reader.delimited(end);
+      else if (tag === ScopeMetricsField.SchemaUrl) this.#string(end);
       else return false;
     }
     reader.pos = begin;
     while (reader.pos < end) {
       const tag = reader.varint32(end);
-      if (tag === 0x12) {
+      if (tag === ScopeMetricsField.Metrics) {
         if (!this.#metricData(reader.delimited(end))) return false;
       } else reader.skip(tag & 7, end);
     }
@@ -197,13 +211,20 @@ export class MetricsRequestScanner {
     let type: MetricType = MetricType.Empty;
     while (reader.pos < end) {
       const tag = reader.varint32(end);
-      if (tag === 0x0a) metric.name = this.#string(end);
-      else if (tag === 0x12) this.#string(end);
-      else if (tag === 0x1a) metric.unit = this.#string(end);
-      else if (tag === 0x62) validateKeyValue(reader, reader.delimited(end), 0);
-      else if ((tag === 0x2a || tag === 0x3a || tag === 0x4a) && dataStart === -1) {
+      if (tag === MetricField.Name) metric.name = this.#string(end);
+      else if (tag === MetricField.Description) this.#string(end);
+      else if (tag === MetricField.Unit) metric.unit = this.#string(end);
+      else if (tag === MetricField.Metadata) validateKeyValue(reader, reader.delimited(end), 0);
+      else if (
+        (tag === MetricField.Gauge || tag === MetricField.Sum || tag === MetricField.Histogram) &&
+        dataStart === -1
+      ) {
         type =
-          tag === 0x2a ? MetricType.Gauge : tag === 0x3a ? MetricType.Sum : MetricType.Histogram;
+          tag === MetricField.Gauge
+            ? MetricType.Gauge
+            : tag === MetricField.Sum
+              ? MetricType.Sum
+              : MetricType.Histogram;
         dataEnd = reader.delimited(end);
         dataStart = reader.pos;
         reader.pos = dataEnd;
@@ -215,11 +236,11 @@ export class MetricsRequestScanner {
     reader.pos = dataStart;
     while (reader.pos < dataEnd) {
       const tag = reader.varint32(dataEnd);
-      if (tag === 0x0a) reader.pos = reader.delimited(dataEnd);
-      else if (tag === 0x10 && type !== MetricType.Gauge) {
+      if (tag === DataField.Points) reader.pos = reader.delimited(dataEnd);
+      else if (tag === DataField.AggregationTemporality && type !== MetricType.Gauge) {
         const value = reader.varint32(dataEnd);
         temporality = value <= 2 ? value : 0;
-      } else if (tag === 0x18 && type === MetricType.Sum) reader.varint32(dataEnd);
+      } else if (tag === DataField.IsMonotonic && type === MetricType.Sum) reader.varint32(dataEnd);
       else return false;
     }
     metric.type = type;
@@ -228,7 +249,7 @@ export class MetricsRequestScanner {
     reader.pos = dataStart;
     while (reader.pos < dataEnd) {
       const tag = reader.varint32(dataEnd);
-      if (tag !== 0x0a) {
+      if (tag !== DataField.Points) {
         reader.skip(tag & 7, dataEnd);
         continue;
       }
@@ -302,17 +323,17 @@ export class MetricsRequestScanner {
     while (reader.pos < end) {
       const tag = reader.varint32(end);
       switch (tag) {
-        case 0x21:
+        case NumberPointField.AsDouble:
           p.value = reader.double(end);
           break;
-        case 0x31:
+        case NumberPointField.AsInt:
           reader.fixed64(end);
           p.value = (reader.hi | 0) * TWO_32 + reader.lo;
           break;
-        case 0x3a:
+        case NumberPointField.Attributes:
           this.#attribute(end);
           break;
-        case 0x40:
+        case NumberPointField.Flags:
           if (reader.varint32(end) !== 0) return false;
           break;
         default:
@@ -333,37 +354,37 @@ export class MetricsRequestScanner {
     while (reader.pos < end) {
       const tag = reader.varint32(end);
       switch (tag) {
-        case 0x21:
+        case DistributionField.Count:
           reader.fixed64(end);
           p.count = reader.hi * TWO_32 + reader.lo;
           break;
-        case 0x29:
+        case DistributionField.Sum:
           p.sum = reader.double(end);
           p.bits |= PointBits.HasSum;
           break;
-        case 0x32:
+        case HistogramPointField.BucketCounts:
           if (p.countsAt !== -1) return false;
           p.countsLength = this.#packed64(end);
           if (p.countsLength === -1) return false;
           p.countsAt = reader.pos - 8 * p.countsLength;
           break;
-        case 0x3a:
+        case HistogramPointField.ExplicitBounds:
           if (p.boundsAt !== -1) return false;
           p.boundsLength = this.#packed64(end);
           if (p.boundsLength === -1) return false;
           p.boundsAt = reader.pos - 8 * p.boundsLength;
           break;
-        case 0x4a:
+        case HistogramPointField.Attributes:
           this.#attribute(end);
           break;
-        case 0x50:
+        case HistogramPointField.Flags:
           if (reader.varint32(end) !== 0) return false;
           break;
-        case 0x59:
+        case HistogramPointField.Min:
           p.min = reader.double(end);
           p.bits |= PointBits.HasMin;
           break;
-        case 0x61:
+        case HistogramPointField.Max:
           p.max = reader.double(end);
           p.bits |= PointBits.HasMax;
           break;
@@ -379,9 +400,9 @@ export class MetricsRequestScanner {
   #pointTime(tag: number, end: number): boolean {
     const reader = this.#reader;
     const p = this.#point;
-    if (tag !== 0x11 && tag !== 0x19) return false;
+    if (tag !== PointField.StartTime && tag !== PointField.Time) return false;
     reader.fixed64(end);
-    if (tag === 0x11) {
+    if (tag === PointField.StartTime) {
       p.startLo = reader.lo;
       p.startHi = reader.hi;
     } else {

@@ -10,7 +10,11 @@ import type {
 import { toKeyValues } from '../../model/any-value.js';
 import { hashText } from '../../model/attribute-table.js';
 import { MetricType } from '../../model/index.js';
-import { encodeKeyValues, retagKeyValues } from '../../model/key-value-bytes.js';
+import {
+  ATTRIBUTE_ENTRY_TAG,
+  encodeKeyValues,
+  retagKeyValues,
+} from '../../model/key-value-bytes.js';
 import { encodeUtf8 } from '../../model/utf8.js';
 import {
   highBits,
@@ -21,8 +25,24 @@ import {
   writeVarint64,
   zigzag32,
 } from '../../model/wire.js';
-import { DATA_TAG } from '../protobuf/encode-request.js';
 import type { EncodedRequest } from '../protobuf/encoded-request.js';
+import {
+  BucketsField,
+  bucketsSize,
+  DataField,
+  DistributionField,
+  ExponentialPointField,
+  HistogramPointField,
+  METRIC_DATA_TAG,
+  MetricField,
+  NumberPointField,
+  PointField,
+  RequestField,
+  ResourceField,
+  ResourceMetricsField,
+  ScopeField,
+  ScopeMetricsField,
+} from '../protobuf/otlp-fields.js';
 import { SdkAttributeCache } from './attribute-cache.js';
 import { writeHrTime } from './hr-time.js';
 import {
@@ -153,11 +173,17 @@ export class SdkRequestEncoder {
     };
     const pace = options.pace ?? yieldEvery(8);
     this.#resourceInfo = resourceInfo(resourceMetrics);
-    this.#resourceSchemaUrl = stringField(0x1a, resourceMetrics.resource.schemaUrl ?? '');
+    this.#resourceSchemaUrl = stringField(
+      ResourceMetricsField.SchemaUrl,
+      resourceMetrics.resource.schemaUrl ?? '',
+    );
     this.#begin();
     for (const scopeMetrics of resourceMetrics.scopeMetrics) {
       this.#scopeInfo = scopeInfo(scopeMetrics);
-      this.#scopeSchemaUrl = stringField(0x1a, scopeMetrics.scope.schemaUrl ?? '');
+      this.#scopeSchemaUrl = stringField(
+        ScopeMetricsField.SchemaUrl,
+        scopeMetrics.scope.schemaUrl ?? '',
+      );
       for (const metric of scopeMetrics.metrics) {
         this.#metric = metricHeader(metric);
         this.#bounds = undefined;
@@ -245,7 +271,7 @@ export class SdkRequestEncoder {
 
   #openResource(): void {
     if (this.#resourceAt !== -1) return;
-    this.#resourceAt = this.#openWrapper(0x0a);
+    this.#resourceAt = this.#openWrapper(RequestField.ResourceMetrics);
     this.#write(this.#resourceInfo);
   }
 
@@ -259,7 +285,7 @@ export class SdkRequestEncoder {
   #openScope(): void {
     if (this.#scopeAt !== -1) return;
     this.#openResource();
-    this.#scopeAt = this.#openWrapper(0x12);
+    this.#scopeAt = this.#openWrapper(ResourceMetricsField.ScopeMetrics);
     this.#write(this.#scopeInfo);
   }
 
@@ -274,9 +300,9 @@ export class SdkRequestEncoder {
     if (this.#metricAt !== -1) return;
     this.#openScope();
     const metric = this.#metric!;
-    this.#metricAt = this.#openWrapper(0x12);
+    this.#metricAt = this.#openWrapper(ScopeMetricsField.Metrics);
     this.#write(metric.fields);
-    this.#dataAt = this.#openWrapper(DATA_TAG[metric.type]);
+    this.#dataAt = this.#openWrapper(METRIC_DATA_TAG[metric.type]);
   }
 
   #closeMetric(): void {
@@ -343,12 +369,12 @@ export class SdkRequestEncoder {
     this.#ensure(total + framing);
     this.#openMetric();
     const out = this.#out;
-    out[this.#pos++] = 0x0a;
+    out[this.#pos++] = DataField.Points;
     this.#pos = writeVarint(out, this.#pos, size);
     if (type === MetricType.Gauge || type === MetricType.Sum) {
       this.#times();
       this.#numberValue((dp as DataPoint<number>).value, header.int);
-      this.#attributesField(entry, 0x3a);
+      this.#attributesField(entry, NumberPointField.Attributes);
     } else if (type === MetricType.Histogram) {
       this.#histogram(dp as DataPoint<Histogram>, entry);
     } else {
@@ -401,11 +427,11 @@ export class SdkRequestEncoder {
   /** The times `#resolveTimes` read, as fixed64 fields (proto3: omitted when zero). */
   #times(): void {
     if (this.#startLo !== 0 || this.#startHi !== 0) {
-      this.#out[this.#pos++] = 0x11;
+      this.#out[this.#pos++] = PointField.StartTime;
       this.#words(this.#startLo, this.#startHi);
     }
     if (this.#endLo !== 0 || this.#endHi !== 0) {
-      this.#out[this.#pos++] = 0x19;
+      this.#out[this.#pos++] = PointField.Time;
       this.#words(this.#endLo, this.#endHi);
     }
   }
@@ -428,10 +454,10 @@ export class SdkRequestEncoder {
   #numberValue(value: number, int: boolean): void {
     if (int) {
       const v = Math.trunc(value);
-      this.#out[this.#pos++] = 0x31;
+      this.#out[this.#pos++] = NumberPointField.AsInt;
       this.#words(lowBits(v), highBits(v));
     } else {
-      this.#out[this.#pos++] = 0x21;
+      this.#out[this.#pos++] = NumberPointField.AsDouble;
       this.#double(value);
     }
   }
@@ -459,7 +485,7 @@ export class SdkRequestEncoder {
     const cache = this.#attributes;
     const pos = this.#pos;
     this.#copy(cache.slabs[cache.slabOf[entry]], cache.offsets[entry], cache.lengths[entry]);
-    if (tag !== 0x0a) retagKeyValues(this.#out, pos, this.#pos, tag);
+    if (tag !== ATTRIBUTE_ENTRY_TAG) retagKeyValues(this.#out, pos, this.#pos, tag);
   }
 
   /**
@@ -500,7 +526,7 @@ export class SdkRequestEncoder {
       return;
     }
     const bytes = new Uint8Array(1 + varintSize(n * 8) + n * 8);
-    bytes[0] = 0x3a;
+    bytes[0] = HistogramPointField.ExplicitBounds;
     const at = writeVarint(bytes, 1, n * 8);
     const view = new DataView(bytes.buffer);
     for (let k = 0; k < n; k++) view.setFloat64(at + 8 * k, bounds[k], true);
@@ -511,14 +537,14 @@ export class SdkRequestEncoder {
     const h = dp.value;
     const out = this.#out;
     this.#times();
-    this.#count(0x21, h.count);
+    this.#count(DistributionField.Count, h.count);
     if (h.sum !== undefined) {
-      out[this.#pos++] = 0x29;
+      out[this.#pos++] = DistributionField.Sum;
       this.#double(h.sum);
     }
     const counts = h.buckets.counts;
     if (counts.length > 0) {
-      out[this.#pos++] = 0x32;
+      out[this.#pos++] = HistogramPointField.BucketCounts;
       let pos = writeVarint(out, this.#pos, counts.length * 8);
       const view = this.#view;
       for (let k = 0; k < counts.length; k++, pos += 8) {
@@ -529,13 +555,13 @@ export class SdkRequestEncoder {
       this.#pos = pos;
     }
     this.#copy(this.#boundsBytes, 0, this.#boundsBytes.byteLength);
-    this.#attributesField(entry, 0x4a);
+    this.#attributesField(entry, HistogramPointField.Attributes);
     if (h.min !== undefined) {
-      out[this.#pos++] = 0x59;
+      out[this.#pos++] = HistogramPointField.Min;
       this.#double(h.min);
     }
     if (h.max !== undefined) {
-      out[this.#pos++] = 0x61;
+      out[this.#pos++] = HistogramPointField.Max;
       this.#double(h.max);
     }
   }
@@ -543,41 +569,42 @@ export class SdkRequestEncoder {
   #exponential(dp: DataPoint<ExponentialHistogram>, entry: number): void {
     const h = dp.value;
     const out = this.#out;
-    this.#attributesField(entry, 0x0a);
+    this.#attributesField(entry, ExponentialPointField.Attributes);
     this.#times();
-    this.#count(0x21, h.count);
+    this.#count(DistributionField.Count, h.count);
     if (h.sum !== undefined) {
-      out[this.#pos++] = 0x29;
+      out[this.#pos++] = DistributionField.Sum;
       this.#double(h.sum);
     }
     if (h.scale !== 0) {
-      out[this.#pos++] = 0x30;
+      out[this.#pos++] = ExponentialPointField.Scale;
       this.#pos = writeVarint(out, this.#pos, zigzag32(h.scale));
     }
-    this.#count(0x39, h.zeroCount);
-    this.#buckets(0x42, h.positive.offset, h.positive.bucketCounts);
-    this.#buckets(0x4a, h.negative.offset, h.negative.bucketCounts);
+    this.#count(ExponentialPointField.ZeroCount, h.zeroCount);
+    this.#buckets(ExponentialPointField.Positive, h.positive.offset, h.positive.bucketCounts);
+    this.#buckets(ExponentialPointField.Negative, h.negative.offset, h.negative.bucketCounts);
     if (h.min !== undefined) {
-      out[this.#pos++] = 0x61;
+      out[this.#pos++] = ExponentialPointField.Min;
       this.#double(h.min);
     }
     if (h.max !== undefined) {
-      out[this.#pos++] = 0x69;
+      out[this.#pos++] = ExponentialPointField.Max;
       this.#double(h.max);
     }
   }
 
   #buckets(tag: number, offset: number, counts: readonly number[]): void {
     const out = this.#out;
+    const packed = packedVarintsSize(counts);
     out[this.#pos++] = tag;
-    this.#pos = writeVarint(out, this.#pos, bucketsSize(offset, counts));
+    this.#pos = writeVarint(out, this.#pos, bucketsSize(offset, packed, counts.length));
     if (offset !== 0) {
-      out[this.#pos++] = 0x08;
+      out[this.#pos++] = BucketsField.Offset;
       this.#pos = writeVarint(out, this.#pos, zigzag32(offset));
     }
     if (counts.length === 0) return;
-    out[this.#pos++] = 0x12;
-    this.#pos = writeVarint(out, this.#pos, packedVarintsSize(counts));
+    out[this.#pos++] = BucketsField.BucketCounts;
+    this.#pos = writeVarint(out, this.#pos, packed);
     let pos = this.#pos;
     for (let k = 0; k < counts.length; k++) {
       const c = counts[k];
@@ -606,8 +633,8 @@ function newStartTimes(): StartTimes {
 
 function exponentialSize(dp: DataPoint<ExponentialHistogram>): number {
   const h = dp.value;
-  const positive = bucketsSize(h.positive.offset, h.positive.bucketCounts);
-  const negative = bucketsSize(h.negative.offset, h.negative.bucketCounts);
+  const positive = countsBucketsSize(h.positive.offset, h.positive.bucketCounts);
+  const negative = countsBucketsSize(h.negative.offset, h.negative.bucketCounts);
   return (
     (h.count === 0 ? 0 : 9) +
     (h.sum === undefined ? 0 : 9) +
@@ -624,13 +651,9 @@ function exponentialSize(dp: DataPoint<ExponentialHistogram>): number {
   );
 }
 
-function bucketsSize(offset: number, counts: readonly number[]): number {
-  let size = offset === 0 ? 0 : 1 + varintSize(zigzag32(offset));
-  if (counts.length > 0) {
-    const packed = packedVarintsSize(counts);
-    size += 1 + varintSize(packed) + packed;
-  }
-  return size;
+/** Size of a `Buckets` message holding `counts`. */
+function countsBucketsSize(offset: number, counts: readonly number[]): number {
+  return bucketsSize(offset, packedVarintsSize(counts), counts.length);
 }
 
 function packedVarintsSize(counts: readonly number[]): number {
@@ -660,16 +683,22 @@ function lengthDelimited(tag: number, body: Uint8Array): Uint8Array {
 
 /** The `resource` field of `ResourceMetrics` (mapped as `MetricBatch.addResource` does). */
 function resourceInfo(resourceMetrics: ResourceMetrics): Uint8Array {
-  const attributes = encodeKeyValues(toKeyValues(resourceMetrics.resource.attributes), 0x0a);
-  return lengthDelimited(0x0a, attributes);
+  const attributes = encodeKeyValues(
+    toKeyValues(resourceMetrics.resource.attributes),
+    ResourceField.Attributes,
+  );
+  return lengthDelimited(ResourceMetricsField.Resource, attributes);
 }
 
 /** The `scope` field of `ScopeMetrics`. */
 function scopeInfo(scopeMetrics: ScopeMetrics): Uint8Array {
   const { scope } = scopeMetrics;
   return lengthDelimited(
-    0x0a,
-    Buffer.concat([stringField(0x0a, scope.name), stringField(0x12, scope.version ?? '')]),
+    ScopeMetricsField.Scope,
+    Buffer.concat([
+      stringField(ScopeField.Name, scope.name),
+      stringField(ScopeField.Version, scope.version ?? ''),
+    ]),
   );
 }
 
@@ -678,13 +707,15 @@ function metricHeader(metric: MetricData): MetricHeader {
   const type = metricType(metric.dataPointType);
   const temporality = otlpTemporality(metric);
   const fields = Buffer.concat([
-    stringField(0x0a, descriptor.name),
-    stringField(0x12, descriptor.description),
-    stringField(0x1a, descriptor.unit),
+    stringField(MetricField.Name, descriptor.name),
+    stringField(MetricField.Description, descriptor.description),
+    stringField(MetricField.Unit, descriptor.unit),
   ]);
   const trailer: number[] = [];
-  if (type !== MetricType.Gauge && temporality !== 0) trailer.push(0x10, temporality);
-  if (metric.dataPointType === SDK_SUM && metric.isMonotonic) trailer.push(0x18, 1);
+  if (type !== MetricType.Gauge && temporality !== 0)
+    trailer.push(DataField.AggregationTemporality, temporality);
+  if (metric.dataPointType === SDK_SUM && metric.isMonotonic)
+    trailer.push(DataField.IsMonotonic, 1);
   // Delta points of a series do not depend on each other: the engine may send them in any
   // order, so they get no series key.
   const seriesSeed = temporality === 1 ? undefined : hashText(`${descriptor.name}\0${type}`);
