@@ -66,11 +66,8 @@ export async function runCommand(path: string | undefined, io: CliIo): Promise<n
     io.out(`sluice is running${path ? ` with ${path}` : ' with the built-in default config'}`);
     for (const address of c.addresses) io.out(`  receiving ${address}`);
     for (const [id, exporter] of c.exporters) {
-      const scrape =
-        'address' in exporter
-          ? ` (scrape http://${(exporter as { address: string }).address}/metrics)`
-          : '';
-      io.out(`  exporting to ${id}${scrape}`);
+      const served = exporter.addresses?.length ? ` (${exporter.addresses.join(', ')})` : '';
+      io.out(`  exporting to ${id}${served}`);
     }
     const threads = c.decodePool.threads;
     io.out(

@@ -14,6 +14,8 @@ export interface Exporter extends Consumer, Component {
   readonly engine?: DeliveryEngine;
   /** Points it lost, by reason: `sluice_dropped_points_total{exporter,reason}`. */
   readonly dropped: Readonly<Record<string, number>>;
+  /** Where it serves data itself (a scrape endpoint), for the startup banner. */
+  readonly addresses?: readonly string[];
 }
 
 export type CreateExporter = (settings: ComponentSettings) => Exporter;

@@ -39,6 +39,10 @@ export class PrometheusExporter implements Exporter {
     return this.state.skipped;
   }
 
+  get addresses(): string[] {
+    return [`scrape http://${this.address}/metrics`];
+  }
+
   get address(): string {
     const bound = this.#server?.address() as AddressInfo | null;
     return bound ? `${bound.address}:${bound.port}` : this.#config.endpoint;
