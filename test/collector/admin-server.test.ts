@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/collector/config/load-config.js';
 import { encodeMetricsRequest, MetricBatch, MetricType, Temporality } from '../../src/index.js';
 import type { OtlpReceiver } from '../../src/receivers/otlp/otlp-receiver.js';
 import { monotonicSums } from '../helpers/batches.js';
-import { startCollector } from '../helpers/collectors.js';
+import { otlpHttpUrl, startCollector } from '../helpers/collectors.js';
 
 let collector: Collector | undefined;
 let admin: AdminServer | undefined;
@@ -17,6 +17,16 @@ afterEach(async () => {
   await admin?.stop();
   await collector?.shutdown(200);
 });
+
+/** POSTs an OTLP protobuf body to the collector's OTLP/HTTP receiver; the status. */
+async function post(body: Uint8Array): Promise<number> {
+  const response = await fetch(otlpHttpUrl(collector!), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-protobuf' },
+    body,
+  });
+  return response.status;
+}
 
 describe('admin /metrics', () => {
   it('reports what a processor dropped, by processor and reason', async () => {
@@ -41,18 +51,16 @@ service:
     admin = new AdminServer('127.0.0.1:0', () => collector);
     await admin.start();
 
-    const receiver = collector.receivers.get('otlp') as unknown as OtlpReceiver;
-    const response = await fetch(`http://${receiver.http!.address}/v1/metrics`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-protobuf' },
-      body: encodeMetricsRequest(
-        monotonicSums(
-          Temporality.Delta,
-          ['a', 'b', 'c'].map((series) => ({ series, start: 1n, time: 2n, value: 1 })),
+    expect(
+      await post(
+        encodeMetricsRequest(
+          monotonicSums(
+            Temporality.Delta,
+            ['a', 'b', 'c'].map((series) => ({ series, start: 1n, time: 2n, value: 1 })),
+          ),
         ),
       ),
-    });
-    expect(response.status).toBe(200);
+    ).toBe(200);
 
     const metrics = await (await fetch(`http://${admin.address}/metrics`)).text();
     expect(metrics).toContain(
@@ -93,19 +101,12 @@ service:
 `);
     admin = new AdminServer('127.0.0.1:0', () => collector);
     await admin.start();
-    const receiver = collector.receivers.get('otlp') as unknown as OtlpReceiver;
     const send = async (temporality: Temporality, points: [string, bigint][]) => {
-      const response = await fetch(`http://${receiver.http!.address}/v1/metrics`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-protobuf' },
-        body: encodeMetricsRequest(
-          monotonicSums(
-            temporality,
-            points.map(([series, time]) => ({ series, start: 1n, time, value: 1 })),
-          ),
-        ),
-      });
-      expect(response.status).toBe(200);
+      const sums = monotonicSums(
+        temporality,
+        points.map(([series, time]) => ({ series, start: 1n, time, value: 1 })),
+      );
+      expect(await post(encodeMetricsRequest(sums))).toBe(200);
     };
     // Started before the processor: cumulativetodelta's initial_value (auto) drops a, b, c;
     // z is filtered; cardinality_limit admits a and merges b, c, z into the overflow series.
@@ -132,12 +133,7 @@ service:
       zeroCount: 0,
       positive: { offset: 0, bucketCounts: [1] },
     });
-    const response = await fetch(`http://${receiver.http!.address}/v1/metrics`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-protobuf' },
-      body: encodeMetricsRequest(histogram),
-    });
-    expect(response.status).toBe(200);
+    expect(await post(encodeMetricsRequest(histogram))).toBe(200);
 
     const metrics = await (await fetch(`http://${admin.address}/metrics`)).text();
     const dropped = metrics
