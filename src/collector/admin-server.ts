@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { StorageStats } from '../delivery/persistent/persistent-queue.js';
 import { parseListenEndpoint } from '../model/endpoint.js';
 import type { Collector } from './collector.js';
 
@@ -131,6 +132,8 @@ export class AdminServer {
         labels,
         engine.queue.options.maxPoints,
       );
+      const storage = engine.queue.storage;
+      if (storage) storageLines(out, labels, storage);
       out.gauge(
         'sluice_exporter_breaker_state',
         'Circuit breaker: 0 closed, 1 half-open, 2 open',
@@ -265,5 +268,53 @@ class PrometheusText {
       )
       .join(',');
     family.lines.push(`${name}${rendered ? `{${rendered}}` : ''} ${value}\n`);
+  }
+}
+
+/** A persistent queue's lines: what it holds, how old, what recovery found. */
+function storageLines(
+  out: PrometheusText,
+  labels: Record<string, string>,
+  storage: StorageStats,
+): void {
+  out.gauge(
+    'sluice_exporter_storage_records',
+    'Requests in the persistent queue not yet delivered',
+    labels,
+    storage.records,
+  );
+  out.gauge(
+    'sluice_exporter_storage_bytes',
+    'Bytes of those requests on disk',
+    labels,
+    storage.bytes,
+  );
+  out.gauge(
+    'sluice_exporter_storage_disk_bytes',
+    'Bytes of the queue segment files',
+    labels,
+    storage.diskBytes,
+  );
+  out.gauge(
+    'sluice_exporter_storage_oldest_age_seconds',
+    'Age of the oldest undelivered request (0 when empty)',
+    labels,
+    storage.oldestAt === undefined ? 0 : Math.max(0, (Date.now() - storage.oldestAt) / 1000),
+  );
+  for (const [name, help, value] of [
+    ['replayed_records', 'Requests found on disk at start and replayed', storage.replayedRecords],
+    ['replayed_points', 'Points found on disk at start and replayed', storage.replayedPoints],
+    [
+      'corrupt_records',
+      'Stored records skipped: torn or failing their checksum',
+      storage.corruptRecords,
+    ],
+    [
+      'write_errors',
+      'Writes that failed (disk full, I/O error); their data was refused',
+      storage.writeErrors,
+    ],
+  ] as const) {
+    out.counter(`sluice_exporter_storage_${name}_total`, help, labels, value);
   }
 }

@@ -1,8 +1,11 @@
 import type { Logger } from 'pino';
 import { MetricsRequestScanner } from '../codec/protobuf/scan-request.js';
 import type { Exporter } from '../exporters/helper/exporter.js';
+import type { Extension } from '../extensions/extension.js';
 import type { Consumer } from '../model/consumer.js';
+import { InvalidArgumentError } from '../model/errors.js';
 import { isRequestVisitor } from '../model/request-visitor.js';
+import type { Storage } from '../model/storage.js';
 import type { Processor } from '../processors/processor.js';
 import { DecodePool, decodeThreadsFor } from '../receivers/decode-pool.js';
 import type { Receiver } from '../receivers/receiver.js';
@@ -56,6 +59,8 @@ export class Collector {
     counts: { in: number; out: number };
   }[] = [];
   readonly receivers = new Map<string, Receiver>();
+  /** Extensions `service.extensions` enabled: started first, shut down last. */
+  readonly extensions = new Map<string, Extension>();
   /** Decodes the receivers' request bodies off the main thread (shared by all receivers). */
   readonly decodePool: DecodePool;
   readonly #logger: Logger;
@@ -64,9 +69,22 @@ export class Collector {
   constructor(config: CollectorConfig, logger: Logger) {
     this.#logger = logger;
     this.decodePool = new DecodePool({ threads: decodeThreadsFor(config.decodeThreads), logger });
+    for (const [id, entry] of config.extensions)
+      this.extensions.set(id, entry.create({ id, logger }));
+    const storage = (id: string): Storage => {
+      const extension = this.extensions.get(id);
+      if (!extension || !isStorage(extension)) {
+        throw new InvalidArgumentError(
+          'storage',
+          id,
+          'a storage extension enabled in service.extensions',
+        );
+      }
+      return extension;
+    };
     for (const [id, entry] of config.exporters) {
       if (!config.pipelines.some((p) => p.exporters.includes(id))) continue;
-      this.exporters.set(id, entry.create({ id, logger }));
+      this.exporters.set(id, entry.create({ id, logger, storage }));
       this.exporterCounts.set(id, { in: 0 });
     }
     const entryPoints = new Map<string, { id: string; consumer: Consumer }[]>();
@@ -80,7 +98,7 @@ export class Collector {
         const counts = { in: 0, out: 0 };
         const downstream = next;
         const component = entry.create(
-          { id, logger },
+          { id, logger, storage },
           {
             consume: (batch) => {
               counts.out += batch.pointCount;
@@ -139,6 +157,7 @@ export class Collector {
   }
 
   async start(): Promise<void> {
+    for (const extension of this.extensions.values()) await extension.start();
     for (const exporter of this.exporters.values()) await exporter.start();
     for (const { component } of this.processors) await component.start();
     for (const receiver of this.receivers.values()) await receiver.start();
@@ -157,8 +176,14 @@ export class Collector {
       await Promise.all(
         [...this.exporters.values()].map((e) => e.shutdown({ deadlineMs: left() })),
       );
+      for (const extension of [...this.extensions.values()].reverse())
+        await extension.shutdown({ deadlineMs: left() });
       this.#logger.info('collector stopped');
     })();
     return this.#shutdown;
   }
+}
+
+function isStorage(extension: Extension): extension is Extension & Storage {
+  return typeof (extension as Partial<Storage>).settingsFor === 'function';
 }

@@ -8,6 +8,8 @@ import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { postgresqlExporterFactory } from '../exporters/postgresql/factory.js';
 import { prometheusExporterFactory } from '../exporters/prometheus/factory.js';
 import { remoteWriteExporterFactory } from '../exporters/prometheusremotewrite/factory.js';
+import type { ExtensionFactory } from '../extensions/extension.js';
+import { fileStorageExtensionFactory } from '../extensions/filestorage/factory.js';
 import type { ComponentFactory } from '../model/component-factory.js';
 import { aggregateProcessorFactory } from '../processors/aggregate/factory.js';
 import { attributesProcessorFactory } from '../processors/attributes/factory.js';
@@ -62,8 +64,5 @@ export const exporters: Record<string, ExporterFactory> = byType(
   natsExporterFactory,
 );
 
-/**
- * Extensions (the Collector's `extensions:` section). sluice has none yet; the config
- * loader accepts the section and `sluice components` lists this (empty) set.
- */
-export const extensions: Record<string, ComponentFactory<unknown>> = {};
+/** Extensions (the Collector's `extensions:` section, enabled by `service.extensions`). */
+export const extensions: Record<string, ExtensionFactory> = byType(fileStorageExtensionFactory);

@@ -25,6 +25,7 @@ import {
   type Ticket,
   type Work,
 } from './memory-queue.js';
+import { PersistentQueue, type PersistentQueueOptions } from './persistent/persistent-queue.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import { SelfMetrics } from './self-metrics.js';
 import type { Sender } from './sender.js';
@@ -56,6 +57,14 @@ export interface DeliveryOptions {
   timeoutMs?: number;
   /** `false` turns the breaker off. */
   circuitBreaker?: Partial<CircuitBreakerOptions> | false;
+  /**
+   * Queue on disk instead of in memory (`queue` limits do not apply then): requests survive
+   * a crash and wait out outages longer than memory could. `open()` recovers what it holds.
+   */
+  storage?: Omit<
+    PersistentQueueOptions,
+    'maxRequestPoints' | 'maxRequestBytes' | 'decode' | 'logger' | 'release'
+  >;
   /** Where undeliverable requests are written; without it they are counted and logged. */
   deadLetterDir?: string;
   logger?: Logger;
@@ -107,6 +116,12 @@ export class DeliveryEngine {
   readonly #selfMetrics: SelfMetrics | undefined;
   /** Aborts waits and in-flight sends once the shutdown deadline has passed. */
   readonly #abort = new AbortController();
+  /**
+   * Aborts waits for a retry or the breaker: at the deadline, or (with a durable queue, where
+   * what is not sent stays stored) as soon as shutdown begins.
+   */
+  readonly #stopping = new AbortController();
+  readonly #stopSignal = AbortSignal.any([this.#abort.signal, this.#stopping.signal]);
   #unsettled = new Map<number, Ticket>();
   #flushWaiters: { seq: number; resolve: () => void }[] = [];
   #consumers: Promise<void>[] = [];
@@ -120,8 +135,20 @@ export class DeliveryEngine {
   constructor(options: DeliveryOptions) {
     this.#sender = options.sender;
     this.#release = options.releaseBatch ?? (() => {});
-    this.queue = new MemoryQueue({ ...DEFAULT_QUEUE, ...options.queue }, this.#release);
     this.#batch = { ...DEFAULT_BATCH, ...options.batch };
+    this.#logger = (options.logger ?? pino({ name: 'sluice' })).child({
+      destination: this.#sender.destination,
+    });
+    this.queue = options.storage
+      ? new PersistentQueue({
+          ...options.storage,
+          maxRequestPoints: this.#batch.maxPoints,
+          maxRequestBytes: this.#batch.maxBytes,
+          decode: !this.#sender.sendEncoded,
+          logger: this.#logger,
+          release: this.#release,
+        })
+      : new MemoryQueue({ ...DEFAULT_QUEUE, ...options.queue }, this.#release);
     this.#retry = resolveRetryOptions(options.retry);
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#numConsumers = options.numConsumers ?? 4;
@@ -133,9 +160,6 @@ export class DeliveryEngine {
     if (!(this.#batch.maxPoints >= 1)) {
       throw new InvalidArgumentError('batch.maxPoints', this.#batch.maxPoints, 'a number ≥ 1');
     }
-    this.#logger = (options.logger ?? pino({ name: 'sluice' })).child({
-      destination: this.#sender.destination,
-    });
     this.#log = new RateLimitedLog(this.#logger, options.logIntervalMs);
     if (options.circuitBreaker !== false) {
       this.#breaker = new CircuitBreaker(
@@ -160,6 +184,14 @@ export class DeliveryEngine {
 
   get destination(): string {
     return this.#sender.destination;
+  }
+
+  /**
+   * Prepares the queue: a persistent one locks its directory and recovers what is stored
+   * (rejects with `StorageError` when it cannot). Idempotent; `start` does not wait for it.
+   */
+  async open(): Promise<void> {
+    await this.queue.open?.();
   }
 
   /** Starts the consumers (idempotent); `consume` calls it too. */
@@ -196,15 +228,30 @@ export class DeliveryEngine {
     try {
       offered = await this.queue.offer(batch, this.#abort.signal);
     } catch (err) {
-      add(this.stats.refused, 'queue_full', points);
+      const storage = (err as { code?: string }).code === 'SLUICE_ERR_STORAGE';
+      add(this.stats.refused, storage ? 'storage_error' : 'queue_full', points);
       this.#log.note(
-        'refused',
+        storage ? 'refused:storage' : 'refused',
         'warn',
-        'queue full: batch refused',
-        { queuePoints: this.queue.points, queueBytes: this.queue.bytes },
+        storage ? 'persistent queue cannot store: batch refused' : 'queue full: batch refused',
+        {
+          queuePoints: this.queue.points,
+          queueBytes: this.queue.bytes,
+          error: (err as Error).message,
+        },
         points,
       );
       throw err;
+    }
+    if (offered.droppedOldest) {
+      add(this.stats.dropped, 'drop_oldest', offered.droppedOldest);
+      this.#log.note(
+        'dropped:drop_oldest',
+        'warn',
+        'persistent queue full: dropped the oldest requests',
+        { queueBytes: this.queue.bytes },
+        offered.droppedOldest,
+      );
     }
     if (offered.result === 'dropped') {
       this.stats.accepted += points;
@@ -250,6 +297,7 @@ export class DeliveryEngine {
   async #doShutdown(deadlineMs: number): Promise<void> {
     this.#accepting = false;
     this.queue.close();
+    if (this.queue.durable) this.#stopping.abort();
     const drained = Promise.all(this.#consumers);
     const deadline = sleep(deadlineMs, 'deadline', { ref: false });
     const outcome = await Promise.race([drained.then(() => 'drained'), deadline]);
@@ -265,6 +313,7 @@ export class DeliveryEngine {
     }
     this.#breaker?.close();
     await this.#sender.close?.();
+    await this.queue.dispose?.();
     this.#log.flush();
     this.#selfMetrics?.close();
     this.#logger.info({ stats: this.stats.toJSON() }, 'exporter shut down');
@@ -278,7 +327,7 @@ export class DeliveryEngine {
    */
   async #dispatch(): Promise<void> {
     const { maxPoints, maxBytes, flushIntervalMs } = this.#batch;
-    const signal = this.#abort.signal;
+    const signal = this.#stopSignal;
     const running = new Set<Promise<void>>();
     for (;;) {
       while (running.size >= this.#numConsumers) await Promise.race(running);
@@ -326,11 +375,14 @@ export class DeliveryEngine {
     }
     const backoff = new Backoff(this.#retry);
     const started = Date.now();
-    const signal = this.#abort.signal;
+    const stop = this.#stopSignal;
     for (let attempt = 0; ; attempt++) {
-      if (attempt > 0) await this.#breaker?.whenReady(signal);
-      if (signal.aborted) return this.#deadLetter(work, 'shutdown', undefined);
-      const attemptSignal = AbortSignal.any([signal, AbortSignal.timeout(this.#timeoutMs)]);
+      if (attempt > 0) await this.#breaker?.whenReady(stop);
+      if (stop.aborted) return this.#stopped(work, undefined);
+      const attemptSignal = AbortSignal.any([
+        this.#abort.signal,
+        AbortSignal.timeout(this.#timeoutMs),
+      ]);
       let error: PermanentError | RetryableError;
       const sentAt = performance.now();
       try {
@@ -362,7 +414,7 @@ export class DeliveryEngine {
         const outcome = error instanceof PermanentError ? 'permanent' : 'retryable';
         this.#selfMetrics?.recordSend((performance.now() - sentAt) / 1000, outcome);
       }
-      if (signal.aborted) return this.#deadLetter(work, 'shutdown', error);
+      if (stop.aborted) return this.#stopped(work, error);
       if (error instanceof PermanentError) {
         this.#breaker?.recordSuccess(); // the backend answered: it is up
         return this.#deadLetter(work, 'permanent', error);
@@ -383,11 +435,27 @@ export class DeliveryEngine {
         work.points,
       );
       try {
-        await sleep(delay, undefined, { signal });
+        await sleep(delay, undefined, { signal: stop });
       } catch {
-        return this.#deadLetter(work, 'shutdown', error);
+        return this.#stopped(work, error);
       }
     }
+  }
+
+  /**
+   * Shutdown ended a delivery: a durable queue keeps the work for the next start (it is not
+   * settled, so it stays stored); otherwise it goes to dead letters.
+   */
+  #stopped(work: Work, error: PermanentError | RetryableError | undefined): Promise<void> {
+    if (!this.queue.durable) return this.#deadLetter(work, 'shutdown', error);
+    this.#log.note(
+      'kept',
+      'info',
+      'shutdown: unsent requests stay in the persistent queue',
+      {},
+      work.points,
+    );
+    return Promise.resolve();
   }
 
   #classify(err: unknown, signal: AbortSignal): PermanentError | RetryableError {
@@ -460,6 +528,7 @@ export class DeliveryEngine {
    */
   #settle(work: Work, sent: boolean): void {
     if (sent || work.batch instanceof MetricBatch) this.#release(work.batch);
+    this.queue.complete(work);
     for (const ticket of work.tickets) {
       if (--ticket.pending === 0) {
         this.#unsettled.delete(ticket.seq);

@@ -2,7 +2,9 @@ import { measureMetricsRequest, measurePointMessages } from '../codec/protobuf/e
 import { concatRequests, type EncodedRequest } from '../codec/protobuf/encoded-request.js';
 import { BatchCopier } from '../model/batch-copier.js';
 import { MetricBatch } from '../model/metric-batch.js';
+import { cutPart } from './batch-cutter.js';
 import { QueueFullError } from './errors.js';
+import type { StorageStats } from './persistent/persistent-queue.js';
 import { WakeList } from './wake-list.js';
 
 export type WhenFull = 'block' | 'drop_newest' | 'reject';
@@ -68,25 +70,35 @@ export interface Work {
   points: number;
   bytes: number;
   tickets: Ticket[];
+  /** A persistent queue's records in it, by sequence number (settled by `complete`). */
+  stored?: readonly number[];
 }
 
 export type OfferResult = 'accepted' | 'dropped';
 
 /**
- * What the delivery engine needs from a queue. `MemoryQueue` is the in-memory one; a
- * persistent (write-ahead) queue implements the same contract, with `offer` resolving only
- * once the batch is durable.
+ * What the delivery engine needs from a queue. `MemoryQueue` is the in-memory one;
+ * `PersistentQueue` implements the same contract, with `offer` resolving only once the batch
+ * is stored (to its fsync policy).
  */
 export interface Queue {
   readonly options: QueueOptions;
+  /**
+   * What is queued survives a restart: at shutdown the engine leaves unsent work where it is
+   * instead of dead-lettering it, and stops retrying at once.
+   */
+  readonly durable: boolean;
+  /** What a persistent queue holds on disk and found at start (self-metrics). */
+  readonly storage?: StorageStats;
   /** Points, encoded bytes and entries held now. */
   readonly points: number;
   readonly bytes: number;
   readonly length: number;
+  /** `droppedOldest`: points dropped to make room (`drop_oldest`). */
   offer(
     batch: Payload,
     signal?: AbortSignal,
-  ): Promise<{ result: OfferResult; ticket?: Ticket; bytes: number }>;
+  ): Promise<{ result: OfferResult; ticket?: Ticket; bytes: number; droppedOldest?: number }>;
   take(
     maxPoints: number,
     maxBytes: number,
@@ -96,6 +108,12 @@ export interface Queue {
   beginFlush(): () => void;
   close(): void;
   drain(): Work[];
+  /** Work the engine is done with: delivered, dead-lettered or dropped. */
+  complete(work: Work): void;
+  /** Prepares the queue (a persistent one recovers what it holds); rejects when it cannot. */
+  open?(): Promise<void>;
+  /** Lets go of files and locks once the engine stopped. */
+  dispose?(): Promise<void>;
 }
 
 /**
@@ -106,6 +124,7 @@ export interface Queue {
  */
 export class MemoryQueue implements Queue {
   readonly options: QueueOptions;
+  readonly durable = false;
   #entries: Entry[] = [];
   #head = 0;
   #points = 0;
@@ -223,6 +242,8 @@ export class MemoryQueue implements Queue {
     this.#spaceFreed.wakeAll();
   }
 
+  complete(): void {}
+
   /** Removes and returns everything queued (shutdown past its deadline). */
   drain(): Work[] {
     const out: Work[] = [];
@@ -282,35 +303,20 @@ export class MemoryQueue implements Queue {
   }
 
   /**
-   * Copies the largest part that fits off the front of the head entry; the rest stays
-   * queued, uncopied (it stays in the original batch, from `offset` on), so cutting a large
-   * batch into n parts copies it once, not n times. The part is chosen by the sizes of its
-   * points, so a few huge histograms among small sums still give full parts, then measured:
-   * a part is never over `maxBytes` unless it is a single point that is (the engine refuses
-   * that one instead of sending it).
+   * Cuts the largest part that fits off the front of the head entry (`cutPart`); the rest
+   * stays queued, uncopied (it stays in the original batch, from `offset` on), so cutting a
+   * large batch into n parts copies it once, not n times.
    */
   #cutHead(maxPoints: number, maxBytes: number): Work {
     const entry = this.#entries[this.#head];
     const batch = entry.batch as MetricBatch;
     const from = entry.offset;
     entry.pointBytes ??= measurePointMessages(batch);
-    const sizes = entry.pointBytes;
-    let count = 0;
-    for (let sum = 0; count < entry.points && count < maxPoints; count++) {
-      sum += sizes[from + count];
-      if (sum > maxBytes) break;
-    }
-    let head: MetricBatch;
-    let headBytes: number;
-    for (count = Math.max(1, count); ; ) {
-      const copier = new BatchCopier();
-      copier.append(batch, from, from + count);
-      head = copier.target;
-      headBytes = measureMetricsRequest(head);
-      if (headBytes <= maxBytes || count === 1) break;
-      // Headers pushed it over: shrink by the excess (at least one point) and measure again.
-      count = Math.max(1, Math.min(count - 1, Math.floor((count * maxBytes) / headBytes)));
-    }
+    const {
+      batch: head,
+      count,
+      bytes: headBytes,
+    } = cutPart(batch, from, entry.points, entry.pointBytes, maxPoints, maxBytes);
     if (count === entry.points) {
       this.#shift();
       this.#release(batch);

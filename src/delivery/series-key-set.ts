@@ -49,6 +49,12 @@ export class SeriesKeySet {
    * `undefined` when none does.
    */
   static ofBatch(batch: MetricBatch): SeriesKeySet | undefined {
+    const keys = SeriesKeySet.keysOfBatch(batch);
+    return keys ? new SeriesKeySet(keys) : undefined;
+  }
+
+  /** The keys `ofBatch` makes a set of, as they are (what a stored request keeps). */
+  static keysOfBatch(batch: MetricBatch): Int32Array | undefined {
     const keys = new Int32Array(batch.seriesCount);
     const seen = new Uint8Array(batch.seriesCount);
     const series = batch.points.series;
@@ -60,6 +66,6 @@ export class SeriesKeySet {
       if (batch.metrics[batch.seriesMetric(s)].temporality === Temporality.Delta) continue;
       keys[count++] = batch.seriesHash(s);
     }
-    return count > 0 ? new SeriesKeySet(keys.subarray(0, count)) : undefined;
+    return count > 0 ? keys.subarray(0, count) : undefined;
   }
 }

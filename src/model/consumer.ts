@@ -23,8 +23,13 @@ export interface Component {
   shutdown(options: { deadlineMs: number }): Promise<void>;
 }
 
-/** What a factory gets besides its config: its id (`type/name`) and a logger. */
+/**
+ * What a factory gets besides its config: its id (`type/name`), a logger, and the storage
+ * extensions the service enabled, by id (for `sending_queue.storage`, a processor's
+ * `storage`); it throws for one that is not there.
+ */
 export interface ComponentSettings {
   id: string;
   logger: import('pino').Logger;
+  storage?: (id: string) => import('./storage.js').Storage;
 }

@@ -59,6 +59,7 @@ const REFUSAL_REASONS: Record<string, string> = {
   SLUICE_ERR_QUEUE_FULL: 'queue_full',
   SLUICE_ERR_MEMORY_LIMIT: 'memory_limit',
   SLUICE_ERR_SHUT_DOWN: 'shutdown',
+  SLUICE_ERR_STORAGE: 'storage_error',
 };
 
 /** Why the pipeline refused a batch, as a `refused` reason: from the error's code. */

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
-import { exporters, processors, receivers } from '../../src/collector/registry.js';
+import { exporters, extensions, processors, receivers } from '../../src/collector/registry.js';
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -36,7 +36,7 @@ describe('sluice CLI', () => {
   it('lists every registered component with a description; --json adds its default config', async () => {
     const text = await run(['components']);
     expect(text.code).toBe(0);
-    const sections = { receivers, processors, exporters };
+    const sections = { receivers, processors, exporters, extensions };
     for (const [section, registry] of Object.entries(sections)) {
       expect(text.out).toContain(`${section}:\n`);
       for (const factory of Object.values(registry))
@@ -44,7 +44,6 @@ describe('sluice CLI', () => {
           new RegExp(`\\n  ${factory.type} +${escapeRegExp(factory.description)}\\n`),
         );
     }
-    expect(text.out).toContain('extensions:\n  (none in this build)');
     const json = await run(['components', '--json']);
     const listed = JSON.parse(json.out);
     expect(Object.keys(listed)).toEqual(['receivers', 'processors', 'exporters', 'extensions']);

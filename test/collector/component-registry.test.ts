@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { AdminServer } from '../../src/collector/admin-server.js';
 import { Collector } from '../../src/collector/collector.js';
 import { parseConfig } from '../../src/collector/config/load-config.js';
-import { exporters, processors, receivers } from '../../src/collector/registry.js';
+import { exporters, extensions, processors, receivers } from '../../src/collector/registry.js';
 import type { ComponentFactory } from '../../src/model/component-factory.js';
 
 // The OpenTelemetry Collector's generated component tests, for sluice's registry: every
@@ -25,6 +25,7 @@ function ownPortsAndFiles(value: unknown, key = ''): unknown {
   if (typeof value === 'string') {
     if (/^127\.0\.0\.1:\d+$/.test(value)) return '127.0.0.1:0';
     if (key === 'path') return join(dir, 'out.jsonl');
+    if (key === 'directory') return join(dir, 'storage');
     return value;
   }
   if (Array.isArray(value)) return value.map((item) => ownPortsAndFiles(item));
@@ -33,7 +34,7 @@ function ownPortsAndFiles(value: unknown, key = ''): unknown {
   return value;
 }
 
-type Kind = 'receivers' | 'processors' | 'exporters';
+type Kind = 'receivers' | 'processors' | 'exporters' | 'extensions';
 
 /** A config running `factory`'s component in a pipeline with whatever else it needs. */
 function configAround(kind: Kind, factory: ComponentFactory<unknown>): string {
@@ -42,8 +43,14 @@ function configAround(kind: Kind, factory: ComponentFactory<unknown>): string {
   const config = {
     receivers: kind === 'receivers' ? { [factory.type]: own } : { otlp },
     processors: kind === 'processors' ? { [factory.type]: own } : {},
-    exporters: kind === 'exporters' ? { [factory.type]: own } : { debug: {} },
+    // An extension is enabled, and a storage extension holds the debug exporter's queue.
+    exporters:
+      kind === 'exporters'
+        ? { [factory.type]: own }
+        : { debug: kind === 'extensions' ? { sending_queue: { storage: factory.type } } : {} },
+    extensions: kind === 'extensions' ? { [factory.type]: own } : {},
     service: {
+      extensions: kind === 'extensions' ? [factory.type] : [],
       telemetry: { metrics: { address: '127.0.0.1:0' } },
       decode_threads: 0,
       pipelines: {
@@ -65,11 +72,12 @@ const everyComponent = [
   ...registered('receivers', receivers),
   ...registered('processors', processors),
   ...registered('exporters', exporters),
+  ...registered('extensions', extensions),
 ];
 
 describe('the component registry', () => {
   it('registers each factory under its own type and kind, with a description', () => {
-    expect(everyComponent.length).toBeGreaterThanOrEqual(22);
+    expect(everyComponent.length).toBeGreaterThanOrEqual(23);
     for (const { kind, type, factory } of everyComponent) {
       expect(factory.type).toBe(type);
       expect(`${factory.kind}s`).toBe(kind);
@@ -102,9 +110,12 @@ describe('the component registry', () => {
           `sluice_processor_incoming_points_total{processor="${type}",pipeline="metrics"} 0\n`,
         );
         expect(collector.processors[0].component.dropped).toEqual({});
-      } else {
+      } else if (kind === 'exporters') {
         expect(metrics).toContain(`sluice_exporter_incoming_points_total{exporter="${type}"} 0\n`);
         expect(collector.exporters.get(type)!.dropped).toEqual({});
+      } else {
+        expect(collector.extensions.has(type)).toBe(true);
+        expect(metrics).toContain('sluice_exporter_storage_records{exporter="debug"} 0\n');
       }
 
       await collector.shutdown(2_000);
@@ -112,6 +123,7 @@ describe('the component registry', () => {
         ...collector.receivers.values(),
         ...collector.processors.map((p) => p.component),
         ...collector.exporters.values(),
+        ...collector.extensions.values(),
       ];
       for (const component of components) {
         await expect(component.shutdown({ deadlineMs: 1_000 })).resolves.toBeUndefined();

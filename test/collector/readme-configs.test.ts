@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/collector/config/load-config.js';
-import { exporters, processors, receivers } from '../../src/collector/registry.js';
+import { exporters, extensions, processors, receivers } from '../../src/collector/registry.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const configs = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
@@ -19,13 +19,16 @@ describe('the README', () => {
 
   it('lists exactly the registered components, each with its description', () => {
     const rows = [
-      ...readme.matchAll(/^\| (receiver|processor|exporter) +\| `([^`]+)` +\| (.+?) +\|$/gm),
+      ...readme.matchAll(
+        /^\| (receiver|processor|exporter|extension) +\| `([^`]+)` +\| (.+?) +\|$/gm,
+      ),
     ];
     const listed = rows.map(([, kind, type, description]) => `${kind} ${type}: ${description}`);
     const registered = Object.entries({
       receiver: receivers,
       processor: processors,
       exporter: exporters,
+      extension: extensions,
     }).flatMap(([kind, registry]) =>
       Object.values(registry).map((f) => `${kind} ${f.type}: ${f.description}`),
     );

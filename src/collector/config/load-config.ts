@@ -2,11 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { CreateExporter } from '../../exporters/helper/exporter.js';
+import type { CreateExtension } from '../../extensions/extension.js';
 import type { ComponentFactory } from '../../model/component-factory.js';
 import { SluiceError } from '../../model/errors.js';
 import type { CreateProcessor } from '../../processors/processor.js';
 import type { CreateReceiver } from '../../receivers/receiver.js';
-import { exporters, processors, receivers } from '../registry.js';
+import { exporters, extensions, processors, receivers } from '../registry.js';
 import { MissingEnvironmentError, substituteEnvironment } from './substitute-env.js';
 
 /** A config that cannot run: every problem, each naming its key path. */
@@ -41,6 +42,8 @@ export interface CollectorConfig {
   receivers: Map<string, ComponentConfig<CreateReceiver>>;
   processors: Map<string, ComponentConfig<CreateProcessor>>;
   exporters: Map<string, ComponentConfig<CreateExporter>>;
+  /** The extensions `service.extensions` enables, in its order. */
+  extensions: Map<string, ComponentConfig<CreateExtension>>;
   pipelines: PipelineConfig[];
   /** `service.telemetry.metrics.address`: the admin server. */
   adminAddress: string;
@@ -53,10 +56,10 @@ const topLevel = z.strictObject({
   receivers: z.record(z.string(), z.unknown()).default({}),
   processors: z.record(z.string(), z.unknown()).default({}),
   exporters: z.record(z.string(), z.unknown()).default({}),
-  extensions: z.record(z.string(), z.unknown()).optional(),
+  extensions: z.record(z.string(), z.unknown()).default({}),
   connectors: z.record(z.string(), z.unknown()).optional(),
   service: z.strictObject({
-    extensions: z.array(z.string()).optional(),
+    extensions: idList,
     // sluice's own: receivers decode request bodies on this many worker threads (0: on the
     // main thread); `auto` is one per core beyond two, at most 4.
     decode_threads: z
@@ -150,10 +153,22 @@ export function parseConfig(
     }
     return out;
   };
+  const defined = section('extensions', parsed.extensions, extensions);
+  const enabled = new Map<string, ComponentConfig<CreateExtension>>();
+  for (const id of parsed.service.extensions) {
+    const entry = defined.get(id);
+    if (entry) enabled.set(id, entry);
+    else if (!(id in parsed.extensions)) {
+      problems.push(
+        `service.extensions: "${id}" is not defined under extensions (defined: ${Object.keys(parsed.extensions).join(', ') || 'none'})`,
+      );
+    }
+  }
   const config: CollectorConfig = {
     receivers: section('receivers', parsed.receivers, receivers),
     processors: section('processors', parsed.processors, processors),
     exporters: section('exporters', parsed.exporters, exporters),
+    extensions: enabled,
     pipelines: [],
     adminAddress: parsed.service.telemetry.metrics.address,
     decodeThreads: parsed.service.decode_threads,
@@ -184,10 +199,30 @@ export function parseConfig(
       problems.push(`service.pipelines.${name}.exporters: a pipeline needs at least one exporter`);
     config.pipelines.push({ name, ...pipeline });
   }
+  for (const kind of ['exporters', 'processors'] as const) {
+    for (const [id, entry] of config[kind]) {
+      const reference = storageReference(entry.config);
+      if (!reference) continue;
+      const key = kind === 'exporters' ? 'sending_queue.storage' : 'storage';
+      if (!enabled.has(reference)) {
+        problems.push(
+          `${kind}.${id}.${key}: "${reference}" is not an extension enabled in service.extensions (enabled: ${[...enabled.keys()].join(', ') || 'none'})`,
+        );
+      } else if (enabled.get(reference)!.type !== 'file_storage') {
+        problems.push(`${kind}.${id}.${key}: "${reference}" is not a storage extension`);
+      }
+    }
+  }
   if (config.pipelines.length === 0 && problems.length === 0)
     problems.push('service.pipelines: define at least one metrics pipeline');
   if (problems.length > 0) throw new ConfigError(source, problems);
   return config;
+}
+
+/** The storage extension a component's config names: `sending_queue.storage` or `storage`. */
+function storageReference(config: unknown): string | undefined {
+  const c = config as { sending_queue?: { storage?: string }; storage?: string } | undefined;
+  return c?.sending_queue?.storage ?? c?.storage;
 }
 
 function formatIssue(issue: z.core.$ZodIssue, prefix: string, root: unknown): string {

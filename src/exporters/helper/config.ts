@@ -17,6 +17,8 @@ export const sendingQueueSchema = z
     block_on_overflow: z.boolean().default(false),
     when_full: z.enum(['block', 'drop_newest', 'reject']).optional(),
     block_timeout: duration.default(30_000),
+    /** A storage extension (`file_storage`): the queue lives on disk there, to its policy. */
+    storage: z.string().min(1).optional(),
   })
   .prefault({});
 

@@ -1,0 +1,61 @@
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
+
+const CURSOR_MAGIC = 0x31435153; // "SQC1"
+
+/**
+ * Where delivery stands: every record up to `settled` was delivered or dead-lettered. Kept
+ * in a 16-byte file rewritten in place (a sector never tears in half on the disks we run
+ * on, and a torn one fails its checksum). Losing it only replays records that were already
+ * sent — duplicates, which at-least-once allows — so it is written lazily, never per send.
+ */
+export class CursorFile {
+  readonly #handle: FileHandle;
+  #written = -1;
+
+  private constructor(handle: FileHandle) {
+    this.#handle = handle;
+  }
+
+  /** Opens (or creates) the cursor; `settled` is 0 when it is new, torn or unreadable. */
+  static async open(
+    path: string,
+  ): Promise<{ cursor: CursorFile; settled: number; valid: boolean }> {
+    const handle = await open(path, 'a+');
+    const buffer = Buffer.alloc(16);
+    const { bytesRead } = await handle.read(buffer, 0, 16, 0);
+    const cursor = new CursorFile(await reopenForUpdate(handle, path));
+    if (bytesRead === 0) return { cursor, settled: 0, valid: true };
+    const settled = buffer.readDoubleLE(0);
+    const valid =
+      bytesRead === 16 &&
+      buffer.readUInt32LE(12) === CURSOR_MAGIC &&
+      buffer.readUInt32LE(8) === crc32(buffer.subarray(0, 8)) &&
+      Number.isSafeInteger(settled) &&
+      settled >= 0;
+    cursor.#written = valid ? settled : -1;
+    return { cursor, settled: valid ? settled : 0, valid };
+  }
+
+  async write(settled: number, sync: boolean): Promise<void> {
+    if (settled === this.#written) return;
+    const buffer = Buffer.alloc(16);
+    buffer.writeDoubleLE(settled, 0);
+    buffer.writeUInt32LE(crc32(buffer.subarray(0, 8)), 8);
+    buffer.writeUInt32LE(CURSOR_MAGIC, 12);
+    await this.#handle.write(buffer, 0, 16, 0);
+    if (sync) await this.#handle.datasync();
+    this.#written = settled;
+  }
+
+  close(): Promise<void> {
+    return this.#handle.close();
+  }
+}
+
+/** `a+` creates the file; positional writes need it opened without O_APPEND. */
+async function reopenForUpdate(handle: FileHandle, path: string): Promise<FileHandle> {
+  await handle.close();
+  return open(path, 'r+');
+}
