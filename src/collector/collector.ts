@@ -9,7 +9,7 @@ import type { Storage } from '../model/storage.js';
 import type { Processor } from '../processors/processor.js';
 import { DecodePool, decodeThreadsFor } from '../receivers/decode-pool.js';
 import type { Receiver } from '../receivers/receiver.js';
-import type { CollectorConfig } from './config/load-config.js';
+import { type CollectorConfig, storageReference } from './config/load-config.js';
 import { FanOut } from './fan-out.js';
 
 /**
@@ -89,6 +89,9 @@ export class Collector {
     }
     const entryPoints = new Map<string, { id: string; consumer: Consumer }[]>();
     for (const pipeline of config.pipelines) {
+      const durableDownstream = pipeline.exporters.some(
+        (id) => storageReference(config.exporters.get(id)?.config) !== undefined,
+      );
       let next: Consumer = new FanOut(
         pipeline.exporters.map((id) => ({ id, consumer: this.#countedExporter(id) })),
         logger,
@@ -98,7 +101,7 @@ export class Collector {
         const counts = { in: 0, out: 0 };
         const downstream = next;
         const component = entry.create(
-          { id, logger, storage },
+          { id, logger, storage, durableDownstream },
           {
             consume: (batch) => {
               counts.out += batch.pointCount;

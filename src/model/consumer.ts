@@ -31,5 +31,10 @@ export interface Component {
 export interface ComponentSettings {
   id: string;
   logger: import('pino').Logger;
+  /**
+   * An exporter downstream keeps its queue on disk: a processor that buffers must not
+   * acknowledge data before it reached that queue (else a crash loses what it acknowledged).
+   */
+  durableDownstream?: boolean;
   storage?: (id: string) => import('./storage.js').Storage;
 }

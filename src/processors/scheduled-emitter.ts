@@ -53,6 +53,19 @@ export class ScheduledEmitter {
     });
   }
 
+  /**
+   * Hands `batches` on in turn like `emit`, for a caller that waits for the outcome: resolves
+   * once all were accepted, rejects with the first refusal (the rest is not sent; the caller
+   * tells its own sender, who retries), and counts nothing as dropped.
+   */
+  forward(batches: MetricBatch[]): Promise<void> {
+    const result = this.#chain.then(async () => {
+      for (const batch of batches) await this.#next.consume(batch);
+    });
+    this.#chain = result.catch(() => {});
+    return result;
+  }
+
   count(reason: string, points: number): void {
     countDrop(this.dropped, reason, points);
   }

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/collector/config/load-config.js';
+import { QueueFullError } from '../../src/delivery/errors.js';
 import {
   type Consumer,
   encodeFlatJsonLines,
@@ -206,6 +207,73 @@ describe('batch processor', () => {
     );
     for (let k = 0; k < 3; k++) await processor.consume(sample());
     await processor.shutdown();
+    expect(out.batches.map((b) => b.pointCount)).toEqual([4, 4, 1]);
+  });
+});
+
+describe('batch processor before a durable exporter', () => {
+  const durable = { ...settings, durableDownstream: true };
+
+  it('acknowledges only once the flush carrying the points was accepted downstream', async () => {
+    let accept: () => void = () => {};
+    const accepted: MetricBatch[] = [];
+    const processor = new BatchProcessor(
+      durable,
+      { send_batch_size: 6, send_batch_max_size: 0, timeout: 1000 },
+      {
+        consume: (batch) =>
+          new Promise<void>((resolve) => {
+            accept = () => {
+              accepted.push(batch);
+              resolve();
+            };
+          }),
+      },
+    );
+    let settled = 0;
+    const first = processor.consume(sample()).then(() => settled++);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(settled).toBe(0); // buffered, not yet flushed: not acknowledged
+    const second = processor.consume(sample()).then(() => settled++); // fills 6: flushes
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(settled).toBe(0); // flushed, but the exporter has not accepted yet
+    accept();
+    await Promise.all([first, second]);
+    expect(settled).toBe(2);
+    expect(accepted.map((b) => b.pointCount)).toEqual([6]);
+  });
+
+  it('hands a refusal at the flush back to every caller in it, counting no drop', async () => {
+    const processor = new BatchProcessor(
+      durable,
+      { send_batch_size: 6, send_batch_max_size: 0, timeout: 1000 },
+      {
+        consume: async () => {
+          throw new QueueFullError('persistent queue full');
+        },
+      },
+    );
+    const results = await Promise.allSettled([
+      processor.consume(sample()),
+      processor.consume(sample()),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(processor.dropped).toEqual({});
+  });
+
+  it('keeps callers waiting for a remainder that stays buffered', async () => {
+    const out = new Capture();
+    const processor = new BatchProcessor(
+      durable,
+      { send_batch_size: 4, send_batch_max_size: 4, timeout: 50 },
+      out,
+    );
+    let settled = 0;
+    const calls = [0, 1, 2].map(() => processor.consume(sample()).then(() => settled++));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(out.batches.map((b) => b.pointCount)).toEqual([4, 4]);
+    expect(settled).toBe(0); // one point of the last call is still buffered
+    await Promise.all(calls);
     expect(out.batches.map((b) => b.pointCount)).toEqual([4, 4, 1]);
   });
 });

@@ -220,7 +220,7 @@ export function parseConfig(
 }
 
 /** The storage extension a component's config names: `sending_queue.storage` or `storage`. */
-function storageReference(config: unknown): string | undefined {
+export function storageReference(config: unknown): string | undefined {
   const c = config as { sending_queue?: { storage?: string }; storage?: string } | undefined;
   return c?.sending_queue?.storage ?? c?.storage;
 }

@@ -5,11 +5,20 @@ import type { Processor } from '../processor.js';
 import { ScheduledEmitter } from '../scheduled-emitter.js';
 import type { BatchConfig } from './config.js';
 
+/** A caller of `consume` waiting for the flush that carries its points. */
+interface Waiter {
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
 /**
  * Merges small batches into batches of `send_batch_size` points (at most
- * `send_batch_max_size`), or whatever arrived within `timeout`. `consume` resolves once the
- * batch is buffered; what the next component refuses at flush is counted and logged, and
- * shutdown flushes what is buffered.
+ * `send_batch_max_size`), or whatever arrived within `timeout`; shutdown flushes what is
+ * buffered. `consume` resolves once the batch is buffered, and what the next component
+ * refuses at a flush is counted and logged — unless an exporter downstream stores durably
+ * (`durableDownstream`): then `consume` resolves only once the flush carrying its points was
+ * accepted there, and a refusal goes back to the caller, so nothing acknowledged is held
+ * only in this buffer when the process dies.
  */
 export class BatchProcessor implements Processor {
   readonly id: string;
@@ -18,11 +27,15 @@ export class BatchProcessor implements Processor {
   #points = 0;
   #timer: NodeJS.Timeout | undefined;
   readonly #emitter: ScheduledEmitter;
+  /** With a durable downstream: the callers whose points are in `#pending`. */
+  readonly #waitForFlush: boolean;
+  #waiters: Waiter[] = [];
 
   constructor(settings: ComponentSettings, config: BatchConfig, next: Consumer) {
     this.id = settings.id;
     this.#config = config;
     this.#emitter = new ScheduledEmitter(settings, next);
+    this.#waitForFlush = settings.durableDownstream === true;
   }
 
   /** Points the next component refused at a flush, by reason. */
@@ -34,6 +47,14 @@ export class BatchProcessor implements Processor {
 
   async consume(batch: MetricBatch): Promise<void> {
     if (batch.pointCount === 0) return;
+    if (!this.#waitForFlush) return this.#buffer(batch);
+    return new Promise<void>((resolve, reject) => {
+      this.#waiters.push({ resolve, reject });
+      this.#buffer(batch);
+    });
+  }
+
+  #buffer(batch: MetricBatch): void {
     this.#pending.push(batch);
     this.#points += batch.pointCount;
     if (this.#points >= this.#config.send_batch_size) this.#flush(false);
@@ -79,13 +100,31 @@ export class BatchProcessor implements Processor {
       }
     }
     if (copier && copier.target.pointCount > 0) out.push(copier.target);
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    let remainder: Promise<void> | undefined;
     const last = out.at(-1);
     if (!all && out.length > 1 && last && last.pointCount < this.#config.send_batch_size) {
       out.pop();
       this.#pending = [last];
       this.#points = last.pointCount;
       this.#timer = setTimeout(() => this.#flush(true), this.#config.timeout);
+      // The callers of this flush also wait for the remainder's flush, through one waiter.
+      if (waiters.length > 0)
+        remainder = new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
     }
-    this.#emitter.emit(out);
+    if (waiters.length === 0) {
+      this.#emitter.emit(out);
+      return;
+    }
+    const sent = this.#emitter.forward(out);
+    (remainder ? Promise.all([sent, remainder]) : sent).then(
+      () => {
+        for (const waiter of waiters) waiter.resolve();
+      },
+      (error: Error) => {
+        for (const waiter of waiters) waiter.reject(error);
+      },
+    );
   }
 }
