@@ -7,8 +7,9 @@
 #
 # `<script> start` prints `<host:port> <state dir>` once the server is ready; `<script> stop
 # <state dir>` stops it and removes its data; `<script> restart <state dir>` stops it and
-# starts it again on the same port with the same data. Servers listen on 127.0.0.1 only,
-# on a free port.
+# starts it again on the same port with the same data; `<script> pause <state dir>` stops it
+# keeping its data and port, `<script> resume <state dir>` starts it again (outage tests).
+# Servers listen on 127.0.0.1 only, on a free port.
 set -euo pipefail
 
 die() {
@@ -118,7 +119,9 @@ service_main() {
     start) service_start ;;
     stop) service_stop "${2:-}" ;;
     restart) service_restart "${2:-}" ;;
+    pause) load_state "${2:-}" && service_kill ;;
+    resume) load_state "${2:-}" && launch && echo "127.0.0.1:$PORT $STATE" ;;
     install) ensure_installed ;;
-    *) die "usage: $0 start | stop <state dir> | restart <state dir> | install" ;;
+    *) die "usage: $0 start | stop|restart|pause|resume <state dir> | install" ;;
   esac
 }

@@ -26,6 +26,7 @@ import { OtlpGrpcSender } from '../exporters/otlp/otlp-grpc-sender.js';
 import { OtlpHttpSender } from '../exporters/otlphttp/otlp-http-sender.js';
 import { InvalidArgumentError } from '../model/errors.js';
 import { MetricBatch } from '../model/metric-batch.js';
+import type { StorageSettings } from '../model/storage.js';
 import { readOtlpEnvironment } from './env.js';
 
 /** Points per OTLP request the exporter writes by default (see the constructor). */
@@ -49,6 +50,13 @@ export interface SluiceMetricExporterOptions {
   circuitBreaker?: Partial<CircuitBreakerOptions> | false;
   numConsumers?: number;
   deadLetterDir?: string;
+  /**
+   * Keep the queue on disk in this directory (a persistent queue): what `export()` accepted
+   * survives a crash of the app and is sent at its next start. `queue` limits do not apply
+   * then; `storage` sets the policy (default: fsync every 200 ms, 256 MiB, refuse when full).
+   */
+  queueDirectory?: string;
+  storage?: Partial<Omit<StorageSettings, 'directory'>>;
   logger?: Logger;
   /** How long `shutdown()` keeps delivering before the rest goes to dead letters. Default 30 s. */
   shutdownDeadlineMillis?: number;
@@ -178,11 +186,31 @@ export class SluiceMetricExporter implements PushMetricExporter {
       circuitBreaker: options.circuitBreaker,
       numConsumers: options.numConsumers,
       deadLetterDir: options.deadLetterDir,
+      storage: options.queueDirectory
+        ? {
+            fsync: 'interval',
+            fsyncIntervalMs: 200,
+            maxSizeBytes: 256 * 1024 * 1024,
+            whenFull: 'block',
+            ...options.storage,
+            directory: options.queueDirectory,
+          }
+        : undefined,
       timeoutMs: options.timeoutMillis ?? env.timeoutMillis ?? 10_000,
       logger: options.logger,
       meterProvider: options.meterProvider,
     });
     if (sender.sendEncoded && protocol !== 'http/json') this.#encoder = new SdkRequestEncoder();
+    if (options.queueDirectory) {
+      // Send what the last run left stored now, not at the first export.
+      this.#engine.open().then(
+        () => this.#engine.start(),
+        (error: Error) =>
+          (options.logger ?? console).error(
+            `sluice: the queue directory cannot be used, exports will fail: ${error.message}`,
+          ),
+      );
+    }
   }
 
   /** Counters of what happened to every point (accepted, sent, dead-lettered, dropped...). */

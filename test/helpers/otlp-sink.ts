@@ -10,6 +10,8 @@ export interface SinkReply {
   body?: Uint8Array | string;
   /** Wait this long before answering. */
   delayMs?: number;
+  /** Reset the connection instead of answering (after the delay). */
+  reset?: boolean;
 }
 
 export interface ReceivedRequest {
@@ -35,6 +37,7 @@ export class OtlpSink {
   inFlight = 0;
   maxInFlight = 0;
   #server: Server | undefined;
+  #port = 0;
   #sockets = new Set<import('node:net').Socket>();
 
   async start(port = 0): Promise<string> {
@@ -46,11 +49,13 @@ export class OtlpSink {
       socket.on('close', () => this.#sockets.delete(socket));
     });
     await new Promise<void>((resolve) => this.#server!.listen(port, '127.0.0.1', resolve));
+    this.#port = (this.#server!.address() as AddressInfo).port;
     return this.url;
   }
 
+  /** The port it listens on, or listened on last (a stopped sink starts again on it). */
   get port(): number {
-    return (this.#server!.address() as AddressInfo).port;
+    return this.#port;
   }
 
   get url(): string {
@@ -92,6 +97,10 @@ export class OtlpSink {
       const index = this.received.push(received) - 1;
       const reply = this.reply(received, index);
       if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
+      if (reply.reset) {
+        req.socket.resetAndDestroy();
+        return;
+      }
       const status = reply.status ?? 200;
       if (status >= 200 && status < 300) this.accepted.push(received);
       res.writeHead(status, { 'content-type': 'application/x-protobuf', ...reply.headers });

@@ -21,6 +21,9 @@ export interface RunningService {
   stop(): Promise<void>;
   /** Stops the server and starts it again on the same port with the same data. */
   restart(): Promise<void>;
+  /** Stops the server, keeping its data and port (an outage); `resume` ends it. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
 }
 
 /**
@@ -47,6 +50,12 @@ export async function startService(
     },
     restart: async () => {
       await run('bash', [script, 'restart', stateDir], { timeout: 60_000 });
+    },
+    pause: async () => {
+      await run('bash', [script, 'pause', stateDir], { timeout: 30_000 });
+    },
+    resume: async () => {
+      await run('bash', [script, 'resume', stateDir], { timeout: 60_000 });
     },
   };
 }

@@ -26,7 +26,11 @@ export class CursorFile {
     const buffer = Buffer.alloc(16);
     const { bytesRead } = await handle.read(buffer, 0, 16, 0);
     const cursor = new CursorFile(await reopenForUpdate(handle, path));
-    if (bytesRead === 0) return { cursor, settled: 0, valid: true };
+    if (bytesRead === 0) {
+      // Take its 16 bytes now: later writes are in place and need no new space (a full disk).
+      await cursor.write(0, true);
+      return { cursor, settled: 0, valid: true };
+    }
     const settled = buffer.readDoubleLE(0);
     const valid =
       bytesRead === 16 &&

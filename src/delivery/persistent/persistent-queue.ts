@@ -559,17 +559,26 @@ export class PersistentQueue implements Queue {
       }
     }
     try {
-      const { bytesWritten } = await write.handle.write(buffer, 0, size, start);
-      if (bytesWritten !== size)
-        throw new StorageError(`short write (${bytesWritten} of ${size} bytes): disk full?`);
+      // A short write (the disk filled up mid-way) is followed by one that fails with the
+      // reason (ENOSPC), which is what the refusal then says.
+      for (let written = 0; written < size; ) {
+        const { bytesWritten } = await write.handle.write(
+          buffer,
+          written,
+          size - written,
+          start + written,
+        );
+        if (bytesWritten === 0) throw new StorageError(`wrote 0 of ${size - written} bytes`);
+        written += bytesWritten;
+      }
       if (this.#config.fsync === 'always') await write.handle.datasync();
       else this.#dirty = true;
     } catch (err) {
-      // Leave no partial record behind: cut the file back, and start a new segment if
-      // even that failed (recovery would stop at the torn bytes).
-      await write.handle.truncate(start).catch(() => {
-        this.#rotateNext = true;
-      });
+      // Leave no partial record behind: cut the file back. The next write starts a new
+      // segment, so this one can be deleted once delivered — on a full disk, that is what
+      // frees the space (a segment being written is never deleted).
+      await write.handle.truncate(start).catch(() => {});
+      this.#rotateNext = true;
       throw err;
     }
     this.#nextSeq = seq;
@@ -900,16 +909,21 @@ export class PersistentQueue implements Queue {
     this.#cursorTimer.unref();
   }
 
-  /** Saves the cursor, then deletes segments it shows fully settled. */
+  /**
+   * Saves the cursor, and deletes the segments whose records are all settled — even when the
+   * cursor cannot be written (a full disk): deleting is what frees the space, and a deleted
+   * segment is not replayed whatever the cursor says.
+   */
   async #saveCursor(): Promise<void> {
     const settled = this.#settledThrough();
-    await this.#cursor?.write(settled, false);
+    const saved = this.#cursor?.write(settled, false).catch((err: Error) => err);
     const done = this.#segments.filter(
       (s) => s.lastSeq > 0 && s.lastSeq <= settled && s !== this.#write?.segment,
     );
-    if (done.length === 0) return;
     this.#segments = this.#segments.filter((s) => !done.includes(s));
     for (const segment of done) await rm(segment.path, { force: true });
+    const error = await saved;
+    if (error) throw error;
   }
 }
 
