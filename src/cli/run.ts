@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { AdminServer } from '../collector/admin-server.js';
 import { Collector } from '../collector/collector.js';
@@ -8,6 +10,8 @@ import {
   loadConfigFile,
   parseConfig,
 } from '../collector/config/load-config.js';
+import type { FileStorageConfig } from '../extensions/filestorage/config.js';
+import { inspectStorage } from '../extensions/filestorage/inspect-storage.js';
 import type { CliIo } from './io.js';
 import { cliLogger } from './logger.js';
 
@@ -21,6 +25,8 @@ async function load(path: string | undefined): Promise<CollectorConfig> {
 export async function validateCommand(path: string, io: CliIo): Promise<number> {
   try {
     const config = await load(path);
+    const storageProblems = await checkStorage(config, io);
+    if (storageProblems.length > 0) throw new ConfigError(path, storageProblems);
     io.out(
       `${path}: valid (${config.pipelines.length} pipeline${config.pipelines.length === 1 ? '' : 's'}: ${config.pipelines.map((p) => p.name).join(', ')})`,
     );
@@ -32,6 +38,44 @@ export async function validateCommand(path: string, io: CliIo): Promise<number> 
     }
     throw err;
   }
+}
+
+/**
+ * The storage extensions' directories: usable (or creatable), and what their queues hold —
+ * what the next start replays. Returns the problems that would stop a start.
+ */
+async function checkStorage(config: CollectorConfig, io: CliIo): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [id, entry] of config.extensions) {
+    if (entry.type !== 'file_storage') continue;
+    const storage = entry.config as FileStorageConfig;
+    const directory = resolve(storage.directory);
+    if (!existsSync(directory) && storage.create_directory) {
+      io.out(`${id}: ${directory} does not exist yet; it is created at start`);
+      continue;
+    }
+    try {
+      const queues = await inspectStorage(directory, false);
+      io.out(
+        `${id}: ${directory} (fsync ${storage.fsync}, at most ${storage.max_size_bytes} bytes per queue)`,
+      );
+      for (const queue of queues) {
+        const torn =
+          queue.tornBytes > 0 ? `; ${queue.tornBytes} torn bytes are skipped at start` : '';
+        io.out(
+          `  ${queue.name}: ${queue.records} requests, ${queue.points} points, ${queue.bytes} bytes stored, replayed at start${torn}`,
+        );
+        if (queue.lockedBy !== undefined) {
+          problems.push(
+            `extensions.${id}: ${queue.name} is in use by process ${queue.lockedBy}: another collector runs on this directory`,
+          );
+        }
+      }
+    } catch (err) {
+      problems.push(`extensions.${id}.directory: ${(err as Error).message}`);
+    }
+  }
+  return problems;
 }
 
 /**

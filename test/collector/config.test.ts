@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import {
@@ -8,7 +9,9 @@ import {
   DEFAULT_CONFIG,
   parseConfig,
 } from '../../src/collector/config/load-config.js';
+import { PersistentQueue } from '../../src/delivery/persistent/persistent-queue.js';
 import { parseDuration } from '../../src/model/duration.js';
+import { counterBatch } from '../helpers/batches.js';
 
 function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
   try {
@@ -189,5 +192,105 @@ service:
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('file_storage and sending_queue.storage', () => {
+    const withStorage = (extensions: string, enabled: string, storage: string) => `
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+exporters:
+  otlphttp:
+    endpoint: http://127.0.0.1:4318
+    sending_queue:
+      storage: ${storage}
+extensions:
+${extensions}
+service:
+  extensions: [${enabled}]
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      exporters: [otlphttp]
+`;
+
+    it('accepts named instances and checks every reference', () => {
+      const ok = parseConfig(
+        withStorage(
+          '  file_storage/q:\n    directory: /tmp/q\n    fsync: always',
+          'file_storage/q',
+          'file_storage/q',
+        ),
+      );
+      expect([...ok.extensions.keys()]).toEqual(['file_storage/q']);
+      expect(() =>
+        parseConfig(withStorage('  file_storage:\n    directory: /tmp/q', '', 'file_storage')),
+      ).toThrow(
+        'exporters.otlphttp.sending_queue.storage: "file_storage" is not an extension enabled in service.extensions (enabled: none)',
+      );
+      expect(() =>
+        parseConfig(
+          withStorage('  file_storage:\n    directory: /tmp/q', 'file_storag', 'file_storage'),
+        ),
+      ).toThrow(
+        'service.extensions: "file_storag" is not defined under extensions (defined: file_storage)',
+      );
+      expect(() =>
+        parseConfig(
+          withStorage('  file_storage:\n    fsync: sometimes', 'file_storage', 'file_storage'),
+        ),
+      ).toThrow(/extensions\.file_storage\.directory: .*\n.*extensions\.file_storage\.fsync/);
+    });
+
+    it('sluice validate checks the directory and says what its queues hold', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'sluice-storage-'));
+      try {
+        const file = join(dir, 'file');
+        await writeFile(file, 'x');
+        const out: string[] = [];
+        const err: string[] = [];
+        const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
+        const config = join(dir, 'c.yaml');
+        await writeFile(
+          config,
+          withStorage(`  file_storage:\n    directory: ${file}`, 'file_storage', 'file_storage'),
+        );
+        expect(await runCli(['validate', '--config', config], io)).toBe(1);
+        expect(err.join('\n')).toContain(
+          `extensions.file_storage.directory: file_storage directory ${file} cannot be used: not a directory`,
+        );
+
+        const queues = join(dir, 'queues');
+        const queue = new PersistentQueue({
+          directory: join(queues, 'exporter_otlphttp'),
+          fsync: 'never',
+          fsyncIntervalMs: 200,
+          maxSizeBytes: 1 << 24,
+          whenFull: 'block',
+          maxRequestPoints: 1000,
+          maxRequestBytes: 1 << 20,
+          decode: false,
+          logger: pino({ level: 'silent' }),
+        });
+        await queue.offer(counterBatch(7).batch);
+        await writeFile(
+          config,
+          withStorage(`  file_storage:\n    directory: ${queues}`, 'file_storage', 'file_storage'),
+        );
+        await queue.dispose();
+        expect(await runCli(['validate', '--config', config], io)).toBe(0);
+        // A collector still running on the directory (another live process holds its lock).
+        await writeFile(join(queues, 'exporter_otlphttp', 'LOCK'), `${process.ppid}\n`);
+        expect(await runCli(['validate', '--config', config], io)).toBe(1);
+        expect(err.join('\n')).toContain(
+          `exporter_otlphttp is in use by process ${process.ppid}: another collector runs on this directory`,
+        );
+        expect(out.join('\n')).toContain('exporter_otlphttp: 1 requests, 7 points');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
   });
 });

@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 
 const CURSOR_MAGIC = 0x31435153; // "SQC1"
@@ -22,24 +22,37 @@ export class CursorFile {
   static async open(
     path: string,
   ): Promise<{ cursor: CursorFile; settled: number; valid: boolean }> {
-    const handle = await open(path, 'a+');
-    const buffer = Buffer.alloc(16);
-    const { bytesRead } = await handle.read(buffer, 0, 16, 0);
-    const cursor = new CursorFile(await reopenForUpdate(handle, path));
-    if (bytesRead === 0) {
+    const found = await CursorFile.read(path);
+    const cursor = new CursorFile(await open(path, found.exists ? 'r+' : 'w+'));
+    if (!found.exists) {
       // Take its 16 bytes now: later writes are in place and need no new space (a full disk).
       await cursor.write(0, true);
       return { cursor, settled: 0, valid: true };
     }
-    const settled = buffer.readDoubleLE(0);
+    cursor.#written = found.valid ? found.settled : -1;
+    return { cursor, settled: found.settled, valid: found.valid };
+  }
+
+  /** Reads a cursor without changing anything (also what `sluice validate` uses). */
+  static async read(path: string): Promise<{ exists: boolean; settled: number; valid: boolean }> {
+    let buffer: Buffer;
+    try {
+      buffer = await readFile(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        return { exists: false, settled: 0, valid: true };
+      }
+      throw err;
+    }
+    if (buffer.length === 0) return { exists: false, settled: 0, valid: true };
+    const settled = buffer.length === 16 ? buffer.readDoubleLE(0) : 0;
     const valid =
-      bytesRead === 16 &&
+      buffer.length === 16 &&
       buffer.readUInt32LE(12) === CURSOR_MAGIC &&
       buffer.readUInt32LE(8) === crc32(buffer.subarray(0, 8)) &&
       Number.isSafeInteger(settled) &&
       settled >= 0;
-    cursor.#written = valid ? settled : -1;
-    return { cursor, settled: valid ? settled : 0, valid };
+    return { exists: true, settled: valid ? settled : 0, valid };
   }
 
   async write(settled: number, sync: boolean): Promise<void> {
@@ -56,10 +69,4 @@ export class CursorFile {
   close(): Promise<void> {
     return this.#handle.close();
   }
-}
-
-/** `a+` creates the file; positional writes need it opened without O_APPEND. */
-async function reopenForUpdate(handle: FileHandle, path: string): Promise<FileHandle> {
-  await handle.close();
-  return open(path, 'r+');
 }

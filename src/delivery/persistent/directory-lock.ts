@@ -34,8 +34,8 @@ export class DirectoryLock {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
           throw new StorageError(`cannot lock ${directory}: ${(err as Error).message}`, err);
         }
-        const owner = Number.parseInt(readFileSync(path, 'utf8'), 10);
-        if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
+        const owner = liveOwner(directory);
+        if (owner !== undefined) {
           throw new StorageError(
             `${directory} is in use by process ${owner}: two collectors cannot share a queue directory`,
           );
@@ -50,6 +50,17 @@ export class DirectoryLock {
     if (!held.delete(this.#path)) return;
     rmSync(this.#path, { force: true });
   }
+}
+
+/** The pid in `directory`'s LOCK file when that is another process still alive. */
+export function liveOwner(directory: string): number | undefined {
+  let owner: number;
+  try {
+    owner = Number.parseInt(readFileSync(join(directory, 'LOCK'), 'utf8'), 10);
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(owner) && owner !== process.pid && isAlive(owner) ? owner : undefined;
 }
 
 function isAlive(pid: number): boolean {
