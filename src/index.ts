@@ -38,6 +38,12 @@ export {
 } from './delivery/errors.js';
 export type { Queue, QueueOptions, WhenFull } from './delivery/memory-queue.js';
 export { MemoryQueue } from './delivery/memory-queue.js';
+export type {
+  PersistentQueueOptions,
+  StorageStats,
+} from './delivery/persistent/persistent-queue.js';
+export { PersistentQueue } from './delivery/persistent/persistent-queue.js';
+export { StorageError } from './delivery/persistent/storage-error.js';
 export type { Sender, SendResult } from './delivery/sender.js';
 export { ConsoleSender } from './exporters/debug/console-sender.js';
 export type { FileSenderOptions } from './exporters/file/file-sender.js';
@@ -47,6 +53,7 @@ export { OtlpGrpcSender } from './exporters/otlp/otlp-grpc-sender.js';
 export type { OtlpHttpSenderOptions } from './exporters/otlphttp/otlp-http-sender.js';
 export { OtlpHttpSender } from './exporters/otlphttp/otlp-http-sender.js';
 export * from './model/index.js';
+export type { FsyncPolicy, StorageSettings, StorageWhenFull } from './model/storage.js';
 export type {
   SluiceMetricExporterOptions,
   TemporalityPreference,

@@ -116,6 +116,7 @@ interface PendingWrite {
 const SEGMENT_SUFFIX = '.seg';
 const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
 const CURSOR_DELAY_MS = 100;
+const READ_AHEAD = 1024 * 1024;
 
 /**
  * The persistent (write-ahead) queue: an append-only log of encoded requests in segment
@@ -155,6 +156,7 @@ export class PersistentQueue implements Queue {
   #readOffset = 0;
   #readHandle: { index: number; handle: import('node:fs/promises').FileHandle } | undefined;
   #diskNextAt: number | undefined;
+  #chunk: { index: number; start: number; bytes: Buffer } | undefined;
   #peeked: StoredRecord | undefined;
   #cache: StoredRecord[] = [];
   #cacheHead = 0;
@@ -525,7 +527,12 @@ export class PersistentQueue implements Queue {
     }
     const segment = write.segment;
     const start = segment.size;
-    const buffer = Buffer.allocUnsafe(size);
+    let count = 0;
+    for (const pending of group) count += pending.records.length;
+    // The group goes out in one writev of the requests as they are (no copy), each behind
+    // its header.
+    const headers = Buffer.allocUnsafe(RECORD_HEADER_BYTES * count);
+    const parts: Uint8Array[] = [];
     let at = 0;
     let seq = this.#nextSeq;
     const placed: StoredRecord[] = [];
@@ -533,12 +540,15 @@ export class PersistentQueue implements Queue {
       pending.ticket = new Ticket(seq);
       pending.ticket.pending = pending.records.length;
       for (const r of pending.records) {
-        const keyBytes = (r.keys?.length ?? 0) * 4;
+        const keys = r.keys && new Uint8Array(r.keys.buffer, r.keys.byteOffset, r.keys.byteLength);
+        const header = headers
+          .subarray(placed.length * RECORD_HEADER_BYTES)
+          .subarray(0, RECORD_HEADER_BYTES);
         writeRecordHeader(
-          buffer,
-          at,
+          header,
+          0,
           {
-            payloadLength: keyBytes + r.request.length,
+            payloadLength: (keys?.length ?? 0) + r.request.length,
             seq,
             enqueuedAt: r.enqueuedAt,
             points: r.points,
@@ -547,28 +557,22 @@ export class PersistentQueue implements Queue {
           r.keys,
           r.request,
         );
-        if (r.keys)
-          buffer.set(
-            new Uint8Array(r.keys.buffer, r.keys.byteOffset, keyBytes),
-            at + RECORD_HEADER_BYTES,
-          );
-        buffer.set(r.request, at + RECORD_HEADER_BYTES + keyBytes);
+        parts.push(header);
+        if (keys) parts.push(keys);
+        parts.push(r.request);
         at += r.bytes;
         placed.push({ ...r, seq, segment, end: start + at, ticket: pending.ticket });
         seq++;
       }
     }
     try {
+      let written = (await write.handle.writev(parts, start)).bytesWritten;
       // A short write (the disk filled up mid-way) is followed by one that fails with the
       // reason (ENOSPC), which is what the refusal then says.
-      for (let written = 0; written < size; ) {
-        const { bytesWritten } = await write.handle.write(
-          buffer,
-          written,
-          size - written,
-          start + written,
-        );
-        if (bytesWritten === 0) throw new StorageError(`wrote 0 of ${size - written} bytes`);
+      while (written < size) {
+        const rest = Buffer.concat(parts).subarray(written);
+        const { bytesWritten } = await write.handle.write(rest, 0, rest.length, start + written);
+        if (bytesWritten === 0) throw new StorageError(`wrote 0 of ${rest.length} bytes`);
         written += bytesWritten;
       }
       if (this.#config.fsync === 'always') await write.handle.datasync();
@@ -776,20 +780,40 @@ export class PersistentQueue implements Queue {
     }
   }
 
-  async #readRecordAt(segment: Segment, at: number): Promise<StoredRecord | 'corrupt'> {
+  /**
+   * `length` bytes of `segment` from `at` (fewer at its end), read ahead in chunks of
+   * `READ_AHEAD` so a backlog of small records costs one read per chunk, not two per record.
+   * The views share the chunk's memory; a chunk is never read past the segment's whole
+   * records.
+   */
+  async #bytesAt(segment: Segment, at: number, length: number): Promise<Buffer> {
+    const chunk = this.#chunk;
+    if (
+      chunk?.index === segment.index &&
+      at >= chunk.start &&
+      at + length <= chunk.start + chunk.bytes.length
+    ) {
+      return chunk.bytes.subarray(at - chunk.start, at - chunk.start + length);
+    }
     if (this.#readHandle?.index !== segment.index) {
       await this.#readHandle?.handle.close();
       this.#readHandle = { index: segment.index, handle: await open(segment.path, 'r') };
     }
-    const handle = this.#readHandle.handle;
-    const head = Buffer.alloc(RECORD_HEADER_BYTES);
-    await handle.read(head, 0, RECORD_HEADER_BYTES, at);
+    const size = Math.max(0, Math.min(Math.max(length, READ_AHEAD), segment.size - at));
+    const bytes = Buffer.allocUnsafe(size);
+    const { bytesRead } = await this.#readHandle.handle.read(bytes, 0, size, at);
+    this.#chunk = { index: segment.index, start: at, bytes: bytes.subarray(0, bytesRead) };
+    return bytes.subarray(0, Math.min(length, bytesRead));
+  }
+
+  async #readRecordAt(segment: Segment, at: number): Promise<StoredRecord | 'corrupt'> {
+    const head = await this.#bytesAt(segment, at, RECORD_HEADER_BYTES);
+    if (head.length < RECORD_HEADER_BYTES) return this.#skipRest(segment, at, 'cut-off header');
     const header = readRecordHeader(head, 0);
     const end = at + RECORD_HEADER_BYTES + header.payloadLength;
     if (!plausibleHeader(header, 0) || end > segment.size)
       return this.#skipRest(segment, at, 'unreadable header');
-    const payload = Buffer.allocUnsafe(header.payloadLength);
-    await handle.read(payload, 0, header.payloadLength, at + RECORD_HEADER_BYTES);
+    const payload = await this.#bytesAt(segment, at + RECORD_HEADER_BYTES, header.payloadLength);
     const keyBytes = header.keyCount * 4;
     const request = payload.subarray(keyBytes);
     if (
@@ -798,7 +822,7 @@ export class PersistentQueue implements Queue {
     ) {
       const size = end - at;
       // A bad payload under a sound header: skip just this record if the next one follows.
-      if (end === segment.size || (await this.#recordFollows(handle, end, header.seq, segment))) {
+      if (end === segment.size || (await this.#recordFollows(end, header.seq, segment))) {
         const skipped = { records: 1, points: header.points, bytes: size };
         if (header.seq > this.#readThrough) {
           sub(this.#unread, skipped);
@@ -833,15 +857,9 @@ export class PersistentQueue implements Queue {
     };
   }
 
-  async #recordFollows(
-    handle: import('node:fs/promises').FileHandle,
-    at: number,
-    seq: number,
-    segment: Segment,
-  ): Promise<boolean> {
+  async #recordFollows(at: number, seq: number, segment: Segment): Promise<boolean> {
     if (at + RECORD_HEADER_BYTES > segment.size) return false;
-    const head = Buffer.alloc(RECORD_HEADER_BYTES);
-    await handle.read(head, 0, RECORD_HEADER_BYTES, at);
+    const head = await this.#bytesAt(segment, at, RECORD_HEADER_BYTES);
     const next = readRecordHeader(head, 0);
     return (
       next.seq === seq + 1 &&
