@@ -38,7 +38,9 @@ function requests(count) {
 
 const data = requests(64);
 const payload = (k) => data[k % data.length];
-const megabytes = (Array.from({ length: REQUESTS }, (_, k) => payload(k).length).reduce((a, b) => a + b, 0)) / 2 ** 20;
+const megabytes =
+  Array.from({ length: REQUESTS }, (_, k) => payload(k).length).reduce((a, b) => a + b, 0) /
+  2 ** 20;
 
 function tempDir() {
   return mkdtempSync(join(tmpdir(), 'sluice-store-bench-'));
@@ -83,7 +85,13 @@ async function segmentLog(fsync, streaming) {
 /** The same through LMDB: put under increasing keys, get in key order, remove. */
 async function lmdb(noSync, streaming) {
   const path = tempDir();
-  const db = openLmdb({ path, encoding: 'binary', keyEncoding: 'uint32', noSync, compression: false });
+  const db = openLmdb({
+    path,
+    encoding: 'binary',
+    keyEncoding: 'uint32',
+    noSync,
+    compression: false,
+  });
   let read = 0;
   const chunk = streaming ? 8 : REQUESTS;
   for (let k = 0; k < REQUESTS; k += chunk) {
