@@ -309,6 +309,7 @@ function storageLines(
       'Stored records skipped: torn or failing their checksum',
       storage.corruptRecords,
     ],
+    ['written_bytes', 'Bytes written to the queue segments', storage.writtenBytes],
     [
       'write_errors',
       'Writes that failed (disk full, I/O error); their data was refused',

@@ -71,6 +71,8 @@ export interface StorageStats {
   readonly corruptRecords: number;
   /** Writes that failed (disk full, I/O error): their offers were refused. */
   readonly writeErrors: number;
+  /** Bytes written to segments since start. */
+  readonly writtenBytes: number;
 }
 
 interface Segment {
@@ -174,6 +176,7 @@ export class PersistentQueue implements Queue {
     replayedPoints: 0,
     corruptRecords: 0,
     writeErrors: 0,
+    writtenBytes: 0,
   };
 
   constructor(options: PersistentQueueOptions) {
@@ -586,6 +589,7 @@ export class PersistentQueue implements Queue {
       throw err;
     }
     this.#nextSeq = seq;
+    this.#stats.writtenBytes += size;
     segment.size = start + size;
     segment.lastSeq = seq - 1;
     for (const record of placed) {

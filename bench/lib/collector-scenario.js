@@ -1,0 +1,143 @@
+// One collector under load, for the benchmarks that measure whole pipelines: the collector
+// (`sluice run` of the build) in its own process with the given config, load from
+// `sluice loadgen` in this one, an OTLP sink (bench/exporter/sink.js) in a third. Measures
+// points/s end to end, CPU time per point, main-thread utilization and peak RSS — after
+// checking that every point loadgen sent was accepted and the sink received every point the
+// exporter says it sent.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runLoad } from '../../dist/cli/loadgen.js';
+
+const here = (file) => new URL(file, import.meta.url).pathname;
+
+/**
+ * Runs `config(dir)` (a collector YAML whose receiver and admin listen on 127.0.0.1:0, `dir`
+ * a scratch directory) under `durationMs` of load after a warm-up. `everyPoint`: the sink
+ * must hold every point accepted (false where a processor aggregates).
+ */
+export async function runCollectorScenario({
+  name,
+  config,
+  sinkPort,
+  durationMs,
+  rate = 0,
+  connections = 8,
+  everyPoint,
+  series = 50_000,
+  nodeArgs = [],
+}) {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+  const configPath = join(dir, 'collector.yaml');
+  writeFileSync(configPath, config(dir));
+  const collector = spawn(
+    process.execPath,
+    [...nodeArgs, here('../../dist/cli/main.js'), 'run', '--config', configPath],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  // A failed check ends the benchmark: take the collector along.
+  const killOnExit = () => collector.kill('SIGKILL');
+  process.on('exit', killOnExit);
+  let banner = '';
+  collector.stdout.on('data', (chunk) => {
+    banner += chunk;
+  });
+  while (!/admin http:\/\/\S+\/metrics/.test(banner)) await new Promise((r) => setTimeout(r, 20));
+  const endpoint = /receiving OTLP\/HTTP (\S+)/.exec(banner)[1];
+  const admin = /admin (http:\/\/\S+)\/metrics/.exec(banner)[1];
+  const cpuTicks = () => {
+    const fields = readFileSync(`/proc/${collector.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
+  };
+  const peakRss = () =>
+    Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${collector.pid}/status`, 'utf8'))[1]) * 1024;
+  // Each scrape also restarts the main thread's utilization gauge: the one right after the
+  // load covers exactly the measured load.
+  const scrape = async () => {
+    const text = await (await fetch(`${admin}/metrics`)).text();
+    const read = (pattern) => Number(pattern.exec(text)?.[1] ?? 0);
+    return {
+      utilization: read(/^sluice_event_loop_utilization_ratio (\S+)/m),
+      requests: read(/sluice_receiver_requests_total\{[^}]*\} (\d+)/),
+      scanned: read(/sluice_receiver_scanned_requests_total\{[^}]*\} (\d+)/),
+      accepted: read(/sluice_receiver_accepted_points_total\{[^}]*\} (\d+)/),
+      queued: read(/sluice_exporter_queue_points\{[^}]*\} (\d+)/),
+      exporterAccepted: read(/sluice_exporter_accepted_points_total\{[^}]*\} (\d+)/),
+      sent: read(/sluice_exporter_sent_points_total\{[^}]*\} (\d+)/),
+    };
+  };
+  const sinkStats = async () => (await fetch(`http://127.0.0.1:${sinkPort}/stats`)).json();
+  /**
+   * Waits until the exporter has delivered everything it accepted and the sink holds what it
+   * says it sent (the aggregate processor emits every interval: this finds a quiet moment).
+   */
+  const drained = async (sentBefore) => {
+    const until = performance.now() + 60_000;
+    for (;;) {
+      const c = await scrape();
+      if (c.queued === 0 && c.sent === c.exporterAccepted) {
+        const sink = await sinkStats();
+        if (sink.points === c.sent - sentBefore) return { counters: c, sink };
+      }
+      if (performance.now() > until) {
+        collector.kill('SIGKILL');
+        const sink = await sinkStats();
+        throw new Error(
+          `${name}: the sink did not receive every point the collector sent (${JSON.stringify({ ...c, sentBefore, sink })})`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const quiet = { out: () => {}, err: () => {} };
+  const load = (ms, pointsPerSecond) =>
+    runLoad(
+      {
+        endpoint,
+        protocol: 'http',
+        series,
+        batchPoints: 1000,
+        rate: pointsPerSecond,
+        durationMs: ms,
+        concurrency: connections,
+      },
+      quiet,
+    );
+  await fetch(`http://127.0.0.1:${sinkPort}/reset`);
+  await load(1500, 0);
+  const { counters: before } = await drained(0);
+  await fetch(`http://127.0.0.1:${sinkPort}/reset`);
+  const ticksBefore = cpuTicks();
+  const started = performance.now();
+  const generated = await load(durationMs, rate);
+  const during = await scrape();
+  const { counters: after, sink } = await drained(before.sent);
+  const seconds = (performance.now() - started) / 1000;
+  const cpuSeconds = (cpuTicks() - ticksBefore) / 100; // USER_HZ is 100 on Linux
+  const points = after.accepted - before.accepted;
+  if (points !== generated.sentPoints || generated.failedRequests > 0 || sink.malformed > 0)
+    throw new Error(
+      `${name}: loadgen sent ${generated.sentPoints} points (${generated.failedRequests} failed requests), the receiver accepted ${points}`,
+    );
+  if (everyPoint && sink.points !== points)
+    throw new Error(`${name}: the sink received ${sink.points} of ${points} points`);
+  const rss = peakRss();
+  const metricsText = await (await fetch(`${admin}/metrics`)).text();
+  collector.kill('SIGTERM');
+  await new Promise((r) => collector.once('exit', r));
+  process.off('exit', killOnExit);
+  rmSync(dir, { recursive: true, force: true });
+  console.log(JSON.stringify({ info: 'load', name, ...generated, delivered: sink.points }));
+  return {
+    pointsPerSecond: Math.round(points / seconds),
+    cpuMicrosPerPoint: Math.round((cpuSeconds * 1e6 * 100) / points) / 100,
+    utilization: during.utilization,
+    fastPathShare: after.requests ? after.scanned / after.requests : 0,
+    peakRssBytes: rss,
+    points,
+    delivered: sink.points,
+    /** The collector's /metrics at the end, for counters a benchmark reads itself. */
+    metricsText,
+  };
+}
