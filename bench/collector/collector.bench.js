@@ -1,8 +1,7 @@
 // The collector under load: OTLP/HTTP in → batch or aggregate → OTLP/HTTP out to a sink, each
 // in its own process, load from `sluice loadgen` in this one. Reports points/s end to end, the
 // collector's CPU time per point and its peak RSS (read from /proc).
-import { fork } from 'node:child_process';
-import { runCollectorScenario } from '../lib/collector-scenario.js';
+import { runCollectorScenario, startSink } from '../lib/collector-scenario.js';
 import { writeDocsSection } from '../lib/report.js';
 
 const DURATION_MS = Number(process.env.COLLECTOR_BENCH_MS ?? 10_000);
@@ -14,12 +13,9 @@ const DECODE_THREADS = (process.env.COLLECTOR_DECODE_THREADS ?? '0,1').split(','
 const RATE = Number(process.env.COLLECTOR_RATE ?? 0);
 // Concurrent loadgen connections (requests in flight).
 const CONNECTIONS = Number(process.env.COLLECTOR_CONNECTIONS ?? 8);
-const here = (file) => new URL(file, import.meta.url).pathname;
 
-const sink = fork(here('../exporter/sink.js'), { stdio: 'inherit' });
-// A failed check ends the benchmark: take the sink (and a collector, killed at the failure) along.
-process.on('exit', () => sink.kill());
-const sinkPort = await new Promise((resolve) => sink.once('message', (m) => resolve(m.port)));
+const sink = await startSink();
+const sinkPort = sink.port;
 async function scenario(title, processorsYaml, processorList, threads) {
   const name = `${title}, decode_threads ${threads}`;
   // COLLECTOR_SCENARIOS=aggregate runs only the scenarios whose processors match.
@@ -101,7 +97,7 @@ for (const threads of DECODE_THREADS) {
     )),
   );
 }
-sink.kill();
+sink.stop();
 
 const table = [
   '| benchmark | value |',

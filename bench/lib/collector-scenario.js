@@ -4,13 +4,24 @@
 // points/s end to end, CPU time per point, main-thread utilization and peak RSS — after
 // checking that every point loadgen sent was accepted and the sink received every point the
 // exporter says it sent.
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLoad } from '../../dist/cli/loadgen.js';
 
 const here = (file) => new URL(file, import.meta.url).pathname;
+
+/**
+ * Starts the OTLP sink (bench/exporter/sink.js) in its own process, killed when this one
+ * exits (a failed check ends a benchmark). Resolves `{ port, stop }`.
+ */
+export async function startSink() {
+  const sink = fork(here('../exporter/sink.js'), { stdio: 'inherit' });
+  process.on('exit', () => sink.kill());
+  const port = await new Promise((resolve) => sink.once('message', (m) => resolve(m.port)));
+  return { port, stop: () => sink.kill() };
+}
 
 /**
  * Runs `config(dir)` (a collector YAML whose receiver and admin listen on 127.0.0.1:0, `dir`
@@ -69,16 +80,24 @@ export async function runCollectorScenario({
   };
   const sinkStats = async () => (await fetch(`http://127.0.0.1:${sinkPort}/stats`)).json();
   /**
-   * Waits until the exporter has delivered everything it accepted and the sink holds what it
-   * says it sent (the aggregate processor emits every interval: this finds a quiet moment).
+   * Waits until the exporter has delivered everything it accepted and the sink received what
+   * it says it sent since `sentBefore`, `sinkBefore` being the sink's count then (the
+   * aggregate processor emits every interval: this finds a quiet moment). The sink is never
+   * reset between the two: an emit landing between a reset and the snapshot would be counted
+   * as sent but not received.
    */
-  const drained = async (sentBefore) => {
+  const drained = async (sentBefore, sinkBefore) => {
     const until = performance.now() + 60_000;
     for (;;) {
       const c = await scrape();
       if (c.queued === 0 && c.sent === c.exporterAccepted) {
         const sink = await sinkStats();
-        if (sink.points === c.sent - sentBefore) return { counters: c, sink };
+        if (sink.points - sinkBefore === c.sent - sentBefore)
+          return {
+            counters: c,
+            sink: { ...sink, points: sink.points - sinkBefore },
+            total: sink.points,
+          };
       }
       if (performance.now() > until) {
         collector.kill('SIGKILL');
@@ -106,13 +125,12 @@ export async function runCollectorScenario({
     );
   await fetch(`http://127.0.0.1:${sinkPort}/reset`);
   await load(1500, 0);
-  const { counters: before } = await drained(0);
-  await fetch(`http://127.0.0.1:${sinkPort}/reset`);
+  const { counters: before, total: sinkBefore } = await drained(0, 0);
   const ticksBefore = cpuTicks();
   const started = performance.now();
   const generated = await load(durationMs, rate);
   const during = await scrape();
-  const { counters: after, sink } = await drained(before.sent);
+  const { counters: after, sink } = await drained(before.sent, sinkBefore);
   const seconds = (performance.now() - started) / 1000;
   const cpuSeconds = (cpuTicks() - ticksBefore) / 100; // USER_HZ is 100 on Linux
   const points = after.accepted - before.accepted;

@@ -4,17 +4,14 @@
 // every round) and medians compared. Goal: `fsync: interval` keeps ≥ 75 % of the memory
 // queue's points/s. Every run checks that loadgen's points were all accepted and that the
 // sink received every point the exporter sent (with batch: every point accepted).
-import { fork } from 'node:child_process';
-import { runCollectorScenario } from '../lib/collector-scenario.js';
+import { runCollectorScenario, startSink } from '../lib/collector-scenario.js';
 import { median, table, writeDocsSection } from '../lib/report.js';
 
 const DURATION_MS = Number(process.env.QUEUE_BENCH_MS ?? 8000);
 const ROUNDS = Number(process.env.QUEUE_BENCH_ROUNDS ?? 3);
-const here = (file) => new URL(file, import.meta.url).pathname;
 
-const sink = fork(here('../exporter/sink.js'), { stdio: 'inherit' });
-process.on('exit', () => sink.kill());
-const sinkPort = await new Promise((resolve) => sink.once('message', (m) => resolve(m.port)));
+const sink = await startSink();
+const sinkPort = sink.port;
 
 const pipelines = [
   {
@@ -111,7 +108,7 @@ for (const pipeline of pipelines) {
     console.log(JSON.stringify(line));
   }
 }
-sink.kill();
+sink.stop();
 
 const rendered = table(results);
 const extra = results

@@ -4,6 +4,7 @@ import { BatchCopier } from '../model/batch-copier.js';
 import { MetricBatch } from '../model/metric-batch.js';
 import { cutPart } from './batch-cutter.js';
 import { QueueFullError } from './errors.js';
+import { FlushRequests } from './flush-requests.js';
 import type { StorageStats } from './persistent/persistent-queue.js';
 import { WakeList } from './wake-list.js';
 
@@ -131,8 +132,8 @@ export class MemoryQueue implements Queue {
   #bytes = 0;
   #seq = 0;
   #closed = false;
-  #flushing = 0;
   #dataQueued = new WakeList();
+  readonly #flushes = new FlushRequests(this.#dataQueued);
   #spaceFreed = new WakeList();
 
   readonly #release: (batch: Payload) => void;
@@ -213,7 +214,7 @@ export class MemoryQueue implements Queue {
         this.#points >= maxPoints ||
         this.#bytes >= maxBytes ||
         age >= flushIntervalMs ||
-        this.#flushing > 0 ||
+        this.#flushes.active ||
         this.#closed
       ) {
         return this.#assemble(maxPoints, maxBytes);
@@ -224,15 +225,7 @@ export class MemoryQueue implements Queue {
 
   /** Makes `take` hand out what is queued now without waiting for the interval. */
   beginFlush(): () => void {
-    this.#flushing++;
-    this.#dataQueued.wakeAll();
-    let ended = false;
-    return () => {
-      if (!ended) {
-        ended = true;
-        this.#flushing--;
-      }
-    };
+    return this.#flushes.begin();
   }
 
   /** No more offers; consumers drain what is left, then `take` returns undefined. */

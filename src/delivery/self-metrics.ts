@@ -86,6 +86,27 @@ export class SelfMetrics {
     const breaker = meter.createObservableGauge('sluice.exporter.breaker.state', {
       description: 'Circuit breaker: 0 closed, 1 half-open, 2 open',
     });
+    // A persistent queue's own figures (observed only when the queue is one).
+    const storageRecords = meter.createObservableGauge('sluice.exporter.storage.records', {
+      unit: '{request}',
+      description: 'Requests in the persistent queue not yet delivered',
+    });
+    const storageBytes = meter.createObservableGauge('sluice.exporter.storage.bytes', {
+      unit: 'By',
+      description: 'Bytes of those requests on disk',
+    });
+    const oldestAge = meter.createObservableGauge('sluice.exporter.storage.oldest_age', {
+      unit: 's',
+      description: 'Age of the oldest undelivered request',
+    });
+    const replayed = meter.createObservableCounter('sluice.exporter.storage.replayed_points', {
+      ...points,
+      description: 'Points found in the persistent queue at start and replayed',
+    });
+    const corrupt = meter.createObservableCounter('sluice.exporter.storage.corrupt_records', {
+      unit: '{request}',
+      description: 'Stored requests skipped: torn or failing their checksum',
+    });
     const observables: Observable[] = [
       accepted,
       sent,
@@ -99,6 +120,11 @@ export class SelfMetrics {
       queueBytes,
       capacity,
       breaker,
+      storageRecords,
+      storageBytes,
+      oldestAge,
+      replayed,
+      corrupt,
     ];
 
     const { stats, queue } = source;
@@ -124,6 +150,15 @@ export class SelfMetrics {
       result.observe(capacity, queue.options.maxPoints, attributes);
       const state = source.breakerState;
       if (state) result.observe(breaker, BREAKER_VALUE[state], attributes);
+      const storage = queue.storage;
+      if (storage) {
+        result.observe(storageRecords, storage.records, attributes);
+        result.observe(storageBytes, storage.bytes, attributes);
+        const age = storage.oldestAt === undefined ? 0 : (Date.now() - storage.oldestAt) / 1000;
+        result.observe(oldestAge, Math.max(0, age), attributes);
+        result.observe(replayed, storage.replayedPoints, attributes);
+        result.observe(corrupt, storage.corruptRecords, attributes);
+      }
     };
     meter.addBatchObservableCallback(callback, observables);
     this.#close = () => meter.removeBatchObservableCallback(callback, observables);

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
@@ -75,5 +78,44 @@ describe('self-metrics', () => {
     );
     expect(acceptedAfter?.dataPoints[0]?.value ?? 10).toBe(10);
     await meterProvider.shutdown();
+  });
+
+  it('reports a persistent queue: requests and bytes stored, oldest age', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-self-'));
+    const memory = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({
+      exporter: memory,
+      exportIntervalMillis: 60_000,
+    });
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    sink.reply = () => ({ status: 503 });
+    const engine = new DeliveryEngine({
+      sender: new OtlpHttpSender({ url: sink.url }),
+      meterProvider,
+      storage: {
+        directory: dir,
+        fsync: 'never',
+        fsyncIntervalMs: 200,
+        maxSizeBytes: 1 << 24,
+        whenFull: 'block',
+      },
+      retry: { initialIntervalMs: 1000, maxIntervalMs: 1000 },
+      batch: { flushIntervalMs: 1 },
+      logger: pino({ level: 'silent' }),
+    });
+    await engine.open();
+    await engine.consume(counterBatch(5).batch);
+    await engine.consume(counterBatch(5).batch);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await reader.forceFlush();
+    const metrics = memory.getMetrics().at(-1)!.scopeMetrics[0].metrics;
+    const value = (name: string) =>
+      metrics.find((m) => m.descriptor.name === name)?.dataPoints[0]?.value as number;
+    expect(value('sluice.exporter.storage.records')).toBe(2);
+    expect(value('sluice.exporter.storage.bytes')).toBeGreaterThan(100);
+    expect(value('sluice.exporter.storage.oldest_age')).toBeGreaterThanOrEqual(0);
+    expect(value('sluice.exporter.storage.replayed_points')).toBe(0);
+    await engine.shutdown({ deadlineMs: 100 });
+    await rm(dir, { recursive: true, force: true });
   });
 });

@@ -3,8 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { DataPointType, InstrumentType, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { gaugeExport } from '../integration/fixtures/gauge-export.mjs';
 
 const bin = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 
@@ -188,39 +187,6 @@ export class OfficialLoad {
       });
     });
   }
-}
-
-/** One export: gauge `fault_points`, one point per id (its own series), value k. */
-export function gaugeExport(run: string, ids: string[], k: number): ResourceMetrics {
-  const now = Date.now();
-  const time: [number, number] = [Math.floor(now / 1000), (now % 1000) * 1e6];
-  return {
-    resource: resourceFromAttributes({ 'service.name': 'fault-test' }),
-    scopeMetrics: [
-      {
-        scope: { name: 'fault-test' },
-        metrics: [
-          {
-            descriptor: {
-              name: 'fault_points',
-              description: '',
-              unit: '',
-              type: InstrumentType.GAUGE,
-              valueType: 1,
-            },
-            aggregationTemporality: 1,
-            dataPointType: DataPointType.GAUGE,
-            dataPoints: ids.map((id) => ({
-              startTime: time,
-              endTime: time,
-              attributes: { run, id },
-              value: k,
-            })),
-          },
-        ],
-      },
-    ],
-  } as unknown as ResourceMetrics;
 }
 
 /**

@@ -154,6 +154,27 @@ async function settleVictoria(run: string, acknowledged: Set<string>, timeoutMs 
   return { found: last.ids.size, lost, duplicates: last.samples - last.ids.size };
 }
 
+type Found = { found: number; lost: number; duplicates: number };
+
+/** The report lines of a scenario with both backends (remote write and OTLP). */
+function reportBoth(
+  run: {
+    scenario: string;
+    queue: 'memory' | 'persistent';
+    sent: number;
+    acknowledged: Set<string>;
+  },
+  { toVictoria, toSink }: { toVictoria: Found; toSink: Found },
+  notes: string,
+): void {
+  for (const [backend, found] of [
+    ['VictoriaMetrics (remote write)', toVictoria],
+    ['OTLP sink (otlphttp)', toSink],
+  ] as const) {
+    report({ ...run, backend, acknowledged: run.acknowledged.size, ...found, notes });
+  }
+}
+
 describe('fault tests', () => {
   for (const persistent of [false, true]) {
     const queue = persistent ? 'persistent' : 'memory';
@@ -187,20 +208,11 @@ describe('fault tests', () => {
         settleVictoria(run, acknowledged),
         settleSink(sink, acknowledged),
       ]);
-      for (const [backend, found] of [
-        ['VictoriaMetrics (remote write)', toVictoria],
-        ['OTLP sink (otlphttp)', toSink],
-      ] as const) {
-        report({
-          scenario: '1. backend down 30 s under load',
-          queue,
-          backend,
-          sent,
-          acknowledged: acknowledged.size,
-          ...found,
-          notes: `${queuedDuringOutage} points queued at the end of the outage`,
-        });
-      }
+      reportBoth(
+        { scenario: '1. backend down 30 s under load', queue, sent, acknowledged },
+        { toVictoria, toSink },
+        `${queuedDuringOutage} points queued at the end of the outage`,
+      );
       expect(queuedDuringOutage).toBeGreaterThan(0);
       expect(acknowledged.size).toBeGreaterThan(sent * 0.9);
       expect(toVictoria.lost).toBe(0);
@@ -235,20 +247,16 @@ describe('fault tests', () => {
       settleVictoria(run, acknowledged),
       settleSink(sink, acknowledged),
     ]);
-    for (const [backend, found] of [
-      ['VictoriaMetrics (remote write)', toVictoria],
-      ['OTLP sink (otlphttp)', toSink],
-    ] as const) {
-      report({
+    reportBoth(
+      {
         scenario: '2. kill -9 of the collector, backends down',
         queue: 'persistent',
-        backend,
         sent: result.exports * 200,
-        acknowledged: acknowledged.size,
-        ...found,
-        notes: `${replayed} points replayed at restart (both queues)`,
-      });
-    }
+        acknowledged,
+      },
+      { toVictoria, toSink },
+      `${replayed} points replayed at restart (both queues)`,
+    );
     expect(storedBeforeKill).toBeGreaterThan(0);
     expect(replayed).toBeGreaterThanOrEqual(acknowledged.size * 2);
     expect(toVictoria.lost).toBe(0);

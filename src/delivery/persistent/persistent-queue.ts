@@ -9,6 +9,7 @@ import { MetricBatch } from '../../model/metric-batch.js';
 import type { FsyncPolicy, StorageWhenFull } from '../../model/storage.js';
 import { splitToLimits } from '../batch-cutter.js';
 import { QueueFullError } from '../errors.js';
+import { FlushRequests } from '../flush-requests.js';
 import {
   type OfferResult,
   type Payload,
@@ -167,8 +168,8 @@ export class PersistentQueue implements Queue {
   #readerBusy: Promise<unknown> = Promise.resolve();
 
   #closed = false;
-  #flushing = 0;
   #dataQueued = new WakeList();
+  readonly #flushes = new FlushRequests(this.#dataQueued);
   #syncTimer: NodeJS.Timeout | undefined;
   #cursorTimer: NodeJS.Timeout | undefined;
   #stats = {
@@ -282,7 +283,7 @@ export class PersistentQueue implements Queue {
         this.#unread.points >= maxPoints ||
         this.#unread.bytes >= maxBytes ||
         age >= flushIntervalMs ||
-        this.#flushing > 0
+        this.#flushes.active
       ) {
         const work = await this.#exclusive(() => this.#assemble(maxPoints, maxBytes));
         if (work) return work;
@@ -293,15 +294,7 @@ export class PersistentQueue implements Queue {
   }
 
   beginFlush(): () => void {
-    this.#flushing++;
-    this.#dataQueued.wakeAll();
-    let ended = false;
-    return () => {
-      if (!ended) {
-        ended = true;
-        this.#flushing--;
-      }
-    };
+    return this.#flushes.begin();
   }
 
   /** No more offers or new work: what is not delivered stays on disk for the next start. */
