@@ -1,3 +1,6 @@
+import type { ComponentSettings } from './consumer.js';
+import { InvalidArgumentError } from './errors.js';
+
 /**
  * When a write is on the disk rather than in the kernel's page cache: `always` before the
  * write is acknowledged (survives a power loss), `interval` within the sync interval
@@ -24,11 +27,50 @@ export interface StorageSettings {
   whenFull: StorageWhenFull;
 }
 
+/** What a state store held at load: its last snapshot, then the entries appended after it. */
+export interface StoredState {
+  snapshot: Uint8Array | undefined;
+  entries: Uint8Array[];
+  /** A snapshot or journal tail that failed its checksum (skipped). */
+  corrupt: number;
+}
+
+/**
+ * Where a stateful processor keeps its state: snapshots, and a journal of entries appended
+ * between them (each durable to the fsync policy once `append` resolves).
+ */
+export interface StateStore {
+  /** Locks the directory and reads what is there; call once, first. */
+  load(): Promise<StoredState>;
+  /** Appends an entry; resolves with its number once stored. */
+  append(entry: Uint8Array): Promise<number>;
+  /** The number of the last entry appended. */
+  readonly lastSeq: number;
+  /** Bytes of entries since the last snapshot (when to write the next one). */
+  readonly journalBytes: number;
+  /** Replaces the state with `state`, which holds every entry up to `through`. */
+  snapshot(state: Uint8Array, through: number): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * A storage extension (`file_storage`) as components see it: it hands each component its
- * own directory and the shared policy.
+ * own directory and the shared policy, or a state store there.
  */
 export interface Storage {
   readonly id: string;
   settingsFor(kind: 'exporter' | 'processor', componentId: string): StorageSettings;
+  stateStore(kind: 'processor', componentId: string): StateStore;
+}
+
+/** The storage extension `id` from a component's settings, or an error naming what is missing. */
+export function storageOf(settings: ComponentSettings, id: string): Storage {
+  if (!settings.storage) {
+    throw new InvalidArgumentError(
+      `${settings.id} storage`,
+      id,
+      'a storage extension enabled in service.extensions',
+    );
+  }
+  return settings.storage(id);
 }

@@ -28,12 +28,15 @@ export class ScheduledEmitter {
     this.#schedule = schedule;
   }
 
-  emit(batches: MetricBatch[]): void {
+  /** `accepted` runs once the next component accepted every one of `batches`. */
+  emit(batches: MetricBatch[], accepted?: () => void): void {
     this.#chain = this.#chain.then(async () => {
+      let refused = false;
       for (const batch of batches) {
         try {
           await this.#next.consume(batch);
         } catch (err) {
+          refused = true;
           const reason =
             (err as { code?: string }).code === 'SLUICE_ERR_QUEUE_FULL'
               ? 'queue_full'
@@ -50,6 +53,7 @@ export class ScheduledEmitter {
           );
         }
       }
+      if (!refused) accepted?.();
     });
   }
 

@@ -108,3 +108,46 @@ export function sameBounds(a: number[] | undefined, b: number[] | undefined): bo
     a !== undefined && b !== undefined && a.length === b.length && a.every((x, k) => x === b[k])
   );
 }
+
+/**
+ * Series states as bytes, for a processor's state store: JSON, with the bigints (times,
+ * int64 values) as decimal strings.
+ */
+export function encodeStates(states: Iterable<[string, SeriesState]>): Uint8Array {
+  const rows = [];
+  for (const [key, state] of states) {
+    rows.push([
+      key,
+      String(state.start),
+      String(state.time),
+      typeof state.value === 'bigint' ? { int: String(state.value) } : state.value,
+      state.seen,
+      state.counts ? [state.bounds, state.counts, state.sum, state.count] : null,
+    ]);
+  }
+  return Buffer.from(JSON.stringify(rows));
+}
+
+export function decodeStates(bytes: Uint8Array): [string, SeriesState][] {
+  type Row = [
+    string,
+    string,
+    string,
+    number | { int: string },
+    number,
+    [number[], number[], number, number] | null,
+  ];
+  const rows = JSON.parse(Buffer.from(bytes).toString('utf8')) as Row[];
+  return rows.map(([key, start, time, value, seen, histogram]) => {
+    const state: SeriesState = {
+      start: BigInt(start),
+      time: BigInt(time),
+      value: typeof value === 'number' ? value : BigInt(value.int),
+      seen,
+    };
+    if (histogram) {
+      [state.bounds, state.counts, state.sum, state.count] = histogram;
+    }
+    return [key, state];
+  });
+}

@@ -244,6 +244,35 @@ service:
       ).toThrow(/extensions\.file_storage\.directory: .*\n.*extensions\.file_storage\.fsync/);
     });
 
+    it("checks a processor's storage reference too", () => {
+      const yaml = (enabled: string) => `
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+processors:
+  interval:
+    storage: file_storage
+exporters:
+  debug: {}
+extensions:
+  file_storage:
+    directory: /tmp/q
+service:
+  extensions: [${enabled}]
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      processors: [interval]
+      exporters: [debug]
+`;
+      expect(parseConfig(yaml('file_storage')).processors.get('interval')).toBeDefined();
+      expect(() => parseConfig(yaml(''))).toThrow(
+        'processors.interval.storage: "file_storage" is not an extension enabled in service.extensions',
+      );
+    });
+
     it('sluice validate checks the directory and says what its queues hold', async () => {
       const dir = await mkdtemp(join(tmpdir(), 'sluice-storage-'));
       try {

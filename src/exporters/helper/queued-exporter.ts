@@ -2,9 +2,8 @@ import type { Logger } from 'pino';
 import { DeliveryEngine } from '../../delivery/delivery-engine.js';
 import type { Sender } from '../../delivery/sender.js';
 import type { ComponentSettings } from '../../model/consumer.js';
-import { InvalidArgumentError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
-import type { Storage } from '../../model/storage.js';
+import { storageOf } from '../../model/storage.js';
 import { deliveryOptions, type ExporterHelperConfig } from './config.js';
 import type { Exporter } from './exporter.js';
 
@@ -29,7 +28,7 @@ export class QueuedExporter implements Exporter {
       sender,
       logger: logger.child({ exporter: settings.id }),
       storage: storage
-        ? storageFor(settings, storage).settingsFor('exporter', settings.id)
+        ? storageOf(settings, storage).settingsFor('exporter', settings.id)
         : undefined,
     });
   }
@@ -50,16 +49,4 @@ export class QueuedExporter implements Exporter {
   shutdown(options: { deadlineMs: number }): Promise<void> {
     return this.engine.shutdown(options);
   }
-}
-
-/** The storage extension `id` from the settings, or an error naming the missing piece. */
-export function storageFor(settings: ComponentSettings, id: string): Storage {
-  if (!settings.storage) {
-    throw new InvalidArgumentError(
-      `${settings.id} storage`,
-      id,
-      'a storage extension enabled in service.extensions',
-    );
-  }
-  return settings.storage(id);
 }

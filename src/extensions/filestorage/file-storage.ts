@@ -1,8 +1,9 @@
 import { access, constants, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { StateJournal } from '../../delivery/persistent/state-journal.js';
 import { StorageError } from '../../delivery/persistent/storage-error.js';
 import type { ComponentSettings } from '../../model/consumer.js';
-import type { Storage, StorageSettings } from '../../model/storage.js';
+import type { StateStore, Storage, StorageSettings } from '../../model/storage.js';
 import type { Extension } from '../extension.js';
 import type { FileStorageConfig } from './config.js';
 
@@ -32,6 +33,11 @@ export class FileStorage implements Extension, Storage {
       maxSizeBytes: this.#config.max_size_bytes,
       whenFull: this.#config.when_full,
     };
+  }
+
+  stateStore(kind: 'processor', componentId: string): StateStore {
+    const settings = this.settingsFor(kind, componentId);
+    return new StateJournal(settings.directory, settings.fsync, settings.fsyncIntervalMs);
   }
 
   async start(): Promise<void> {

@@ -7,6 +7,8 @@ export const deltaToCumulativeConfig = z.strictObject({
   max_stale: duration.default(300_000),
   /** Most series tracked at once; points of new series beyond it are dropped and counted. */
   max_streams: z.number().int().min(1).default(Number.MAX_SAFE_INTEGER),
+  /** A storage extension (`file_storage`): the totals are kept there and survive a restart. */
+  storage: z.string().min(1).optional(),
 });
 
 export type DeltaToCumulativeConfig = z.infer<typeof deltaToCumulativeConfig>;

@@ -1,30 +1,91 @@
 import type { ComponentSettings, Consumer } from '../../model/consumer.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import type { PointView } from '../../model/point-view.js';
+import { type StateStore, storageOf } from '../../model/storage.js';
 import { type MetricDescriptor, MetricType, Temporality } from '../../model/types.js';
 import { TransformProcessor } from '../processor-base.js';
 import {
   add,
   convertBatch,
+  decodeStates,
   type Emit,
+  encodeStates,
   type SeriesState,
   sameBounds,
   stateOf,
 } from '../temporality-state.js';
 import type { DeltaToCumulativeConfig } from './config.js';
 
+/** A snapshot replaces the journal once it outgrows this, or twice the last snapshot. */
+const SNAPSHOT_AFTER_BYTES = 1024 * 1024;
+
 /**
  * Delta sums and delta histograms become cumulative: a running total per series, starting
  * at the series' first start time. Points not newer than the last one of their series, and
  * new series past `max_streams`, are dropped and counted in `dropped` by reason.
+ *
+ * With `storage`, the totals outlive the process: once the next component accepted a batch,
+ * the totals it changed are journaled (before `consume` resolves, so nothing acknowledged
+ * is missing from the journal), with a snapshot of all of them now and then; a restart
+ * loads them and continues every series without a reset.
  */
 export class DeltaToCumulativeProcessor extends TransformProcessor {
   readonly #config: DeltaToCumulativeConfig;
   readonly #state = new Map<string, SeriesState>();
+  readonly #store: StateStore | undefined;
+  /** The totals the running `transform` changed, when they are journaled. */
+  #touched: Map<string, SeriesState> | undefined;
+  #snapshotBytes = 0;
+  #snapshotting = false;
 
   constructor(settings: ComponentSettings, config: DeltaToCumulativeConfig, next: Consumer) {
     super(settings, next);
     this.#config = config;
+    if (config.storage) {
+      this.#store = storageOf(settings, config.storage).stateStore('processor', settings.id);
+    }
+  }
+
+  /** Series tracked now. */
+  get series(): number {
+    return this.#state.size;
+  }
+
+  override async start(): Promise<void> {
+    if (!this.#store) return;
+    const stored = await this.#store.load();
+    if (stored.snapshot)
+      for (const [key, state] of decodeStates(stored.snapshot)) this.#state.set(key, state);
+    for (const entry of stored.entries) {
+      // Journaled in the order batches were accepted downstream, not converted: the newest
+      // total of a series is the one with the latest time.
+      for (const [key, state] of decodeStates(entry)) {
+        const known = this.#state.get(key);
+        if (!known || state.time > known.time) this.#state.set(key, state);
+      }
+    }
+    this.settings.logger.info(
+      { processor: this.id, series: this.#state.size, corrupt: stored.corrupt },
+      'deltatocumulative: totals restored from storage',
+    );
+  }
+
+  override async shutdown(): Promise<void> {
+    await this.#store?.close();
+  }
+
+  override async consume(batch: MetricBatch): Promise<void> {
+    if (!this.#store) return super.consume(batch);
+    const touched = new Map<string, SeriesState>();
+    // `transform` runs synchronously at the start of `super.consume`, before its first
+    // await: the totals it changes are collected for this batch alone.
+    this.#touched = touched;
+    const forwarded = super.consume(batch);
+    this.#touched = undefined;
+    await forwarded;
+    if (touched.size === 0) return;
+    await this.#store.append(encodeStates(touched));
+    this.#snapshotWhenDue();
   }
 
   protected transform(batch: MetricBatch): MetricBatch {
@@ -46,7 +107,7 @@ export class DeltaToCumulativeProcessor extends TransformProcessor {
       if (this.#state.size >= this.#config.max_streams) return this.drop('max_streams');
       const first = { ...point, start: point.start !== 0n ? point.start : point.time };
       this.#state.set(key, first);
-      return first;
+      return this.#changed(key, first);
     }
     if (point.time <= total.time) return this.drop('out_of_order');
     total.time = point.time;
@@ -60,6 +121,35 @@ export class DeltaToCumulativeProcessor extends TransformProcessor {
         total.sum = (total.sum ?? 0) + (point.sum ?? 0);
       }
     } else total.value = add(total.value, point.value);
-    return { ...total };
+    return this.#changed(key, total);
+  }
+
+  /** What to emit for a changed total: a copy (also journaled when there is storage). */
+  #changed(key: string, total: SeriesState): SeriesState {
+    const copy = { ...total };
+    this.#touched?.set(key, copy);
+    return copy;
+  }
+
+  /** A snapshot of every total once the journal outgrew the last one; it then starts anew. */
+  #snapshotWhenDue(): void {
+    const store = this.#store!;
+    if (this.#snapshotting) return;
+    if (store.journalBytes < Math.max(SNAPSHOT_AFTER_BYTES, 2 * this.#snapshotBytes)) return;
+    this.#snapshotting = true;
+    const through = store.lastSeq;
+    const state = encodeStates(this.#state);
+    this.#snapshotBytes = state.length;
+    store
+      .snapshot(state, through)
+      .catch((err: Error) =>
+        this.settings.logger.warn(
+          { processor: this.id, error: err.message },
+          'deltatocumulative: state snapshot failed; the journal keeps growing',
+        ),
+      )
+      .finally(() => {
+        this.#snapshotting = false;
+      });
   }
 }
