@@ -48,8 +48,11 @@ export interface StateStore {
   readonly lastSeq: number;
   /** Bytes of entries since the last snapshot (when to write the next one). */
   readonly journalBytes: number;
-  /** Replaces the state with `state`, which holds every entry up to `through`. */
-  snapshot(state: Uint8Array, through: number): Promise<void>;
+  /**
+   * Replaces the state with `state` (bytes, or parts written one after the other), which
+   * holds every entry up to `through`.
+   */
+  snapshot(state: Uint8Array | readonly Uint8Array[], through: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -126,17 +126,25 @@ export class StateJournal implements StateStore {
     });
   }
 
-  snapshot(state: Uint8Array, through: number): Promise<void> {
+  snapshot(state: Uint8Array | readonly Uint8Array[], through: number): Promise<void> {
+    const parts = state instanceof Uint8Array ? [state] : state;
     return this.#serially(async () => {
       const header = Buffer.alloc(SNAPSHOT_HEADER);
-      header.writeUInt32LE(SNAPSHOT_MAGIC, 0);
-      header.writeUInt32LE(state.length, 4);
+      let length = 0;
+      let crc = 0;
       header.writeDoubleLE(through, 8);
-      header.writeUInt32LE(crc32(state, crc32(header.subarray(8, 16))), 16);
+      crc = crc32(header.subarray(8, 16));
+      for (const part of parts) {
+        length += part.length;
+        crc = crc32(part, crc);
+      }
+      header.writeUInt32LE(SNAPSHOT_MAGIC, 0);
+      header.writeUInt32LE(length, 4);
+      header.writeUInt32LE(crc, 16);
       const temporary = this.#path('snapshot.tmp');
       const file = await open(temporary, 'w');
       try {
-        await file.writev([header, state]);
+        await file.writev([header, ...parts]);
         if (this.#fsync !== 'never') await file.datasync();
       } finally {
         await file.close();

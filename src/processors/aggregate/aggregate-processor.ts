@@ -12,14 +12,8 @@ import {
   PointRecord,
   type ScannedMetric,
 } from '../../model/request-visitor.js';
-import {
-  type MetricDescriptor,
-  MetricType,
-  PointBits,
-  type Resource,
-  type Scope,
-  Temporality,
-} from '../../model/types.js';
+import { type StateStore, storageOf } from '../../model/storage.js';
+import { MetricType, PointBits, Temporality } from '../../model/types.js';
 import { u64Number } from '../../model/wire.js';
 import { growInt32 } from '../../model/words64.js';
 import type { Processor } from '../processor.js';
@@ -35,18 +29,18 @@ import {
   type OutputSeries,
   widenTimes,
 } from './accumulator.js';
+import {
+  decodeAggregateState,
+  type ExponentialState,
+  encodeAggregateState,
+  type OutputDescriptor,
+  outputColumns,
+  outputsFromColumns,
+} from './aggregate-state.js';
 import { type AggregateConfig, type AggregateRule, globToRegExp } from './config.js';
 import { CountsPool } from './counts-pool.js';
 import { InputSeriesTable } from './input-series.js';
 import { buildOutputBatch } from './output-batch.js';
-
-/** The resource, scope and metric of the outputs of one metric id. */
-interface OutputDescriptor {
-  resource: Resource;
-  resourceKey: string;
-  scope: Scope;
-  metric: MetricDescriptor;
-}
 
 /** A metric of a scanned request, as `visitMetric` resolved it. */
 interface ScanMetric {
@@ -54,12 +48,6 @@ interface ScanMetric {
   type: MetricType;
   temporality: Temporality;
   gauge: 'last' | 'mean';
-}
-
-/** The previous point of a cumulative exponential histogram input (rare: kept in objects). */
-interface ExponentialState extends ExponentialContribution {
-  time: bigint;
-  scale: number;
 }
 
 const TWO_32 = 2 ** 32;
@@ -86,7 +74,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   #countsPool = new CountsPool();
   readonly #outputIndex = new Map<string, number>();
   readonly #maxStaleMs: number;
-  readonly #inputs = new InputSeriesTable();
+  #inputs = new InputSeriesTable();
   /** Persistent ids of metric identities (resource, scope, name, type, temporality, unit). */
   readonly #metricIds = new Map<string, number>();
   /** By metric id: what its outputs are emitted under. */
@@ -122,6 +110,17 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   readonly #emitter: ScheduledEmitter;
   readonly #logger: ComponentSettings['logger'];
   readonly #clock: () => number;
+  /** With `storage`: where the state is snapshotted after each accepted emit. */
+  readonly #store: StateStore | undefined;
+  #saving = false;
+  /**
+   * Delta points merged since the last snapshot: a crash loses them (cumulative inputs
+   * recover their change at their next point), so their count is journaled every second
+   * and counted as `lost_on_restart` at the next start.
+   */
+  #deltasSinceSnapshot = 0;
+  #deltasJournaled = 0;
+  #journalTimer: NodeJS.Timeout | undefined;
 
   /** `clock` (ms) tells staleness; tests pass their own. */
   constructor(
@@ -139,6 +138,9 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       flush: () => this.flush(),
     });
     this.#maxStaleMs = config.max_stale;
+    if (config.storage) {
+      this.#store = storageOf(settings, config.storage).stateStore('processor', settings.id);
+    }
     this.#rules = config.rules.map((rule) => ({ rule, patterns: rule.metrics.map(globToRegExp) }));
     this.#projections = new Map(
       config.rules.map((rule) => [
@@ -156,11 +158,14 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   }
 
   async start(): Promise<void> {
+    if (this.#store) await this.#restore(this.#store);
     this.#emitter.start();
   }
 
   async shutdown(): Promise<void> {
+    clearInterval(this.#journalTimer);
     await this.#emitter.stop();
+    await this.#store?.close();
   }
 
   async consume(batch: MetricBatch): Promise<void> {
@@ -330,10 +335,12 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       case MetricType.Sum:
         widenTimes(out, p);
         out.value += this.#sumChange(input, temporality, p);
+        if (temporality === Temporality.Delta) this.#deltasSinceSnapshot++;
         break;
       case MetricType.Histogram:
         if (this.#addHistogram(out, input, temporality, p)) widenTimes(out, p);
         else this.#emitter.count('histogram_bounds_differ', 1);
+        if (temporality === Temporality.Delta) this.#deltasSinceSnapshot++;
         break;
     }
   }
@@ -363,8 +370,8 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
     if (found !== -1) return found;
     const bytes = batch.attributes.bytes(set);
     const reduced = this.#projections.get(rule)!.project(bytes);
-    const outputKey = `${metricId}\u0001${bytesKey(reduced)}`;
-    let output = this.#outputIndex.get(outputKey);
+    const key = outputKey(metricId, reduced);
+    let output = this.#outputIndex.get(key);
     if (output === undefined) {
       const m = batch.seriesMetric(s);
       const metric = batch.metrics[m];
@@ -373,7 +380,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       output = this.#outputs.length;
       this.#outputs.push(
         newOutputSeries(
-          outputKey,
+          key,
           metricId,
           shared.resource,
           shared.resourceKey,
@@ -385,7 +392,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
           metric.type === MetricType.ExponentialHistogram ? d.scale[batch.points.detail[i]] : 0,
         ),
       );
-      this.#outputIndex.set(outputKey, output);
+      this.#outputIndex.set(key, output);
     }
     return this.#inputs.add(metricId, output, batch.attributes, set);
   }
@@ -535,11 +542,87 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
     };
   }
 
-  /** Emits every output series updated since the last flush, then forgets stale series. */
+  /**
+   * Emits every output series updated since the last flush, then forgets stale series; with
+   * storage, snapshots the state once the emit was accepted downstream.
+   */
   flush(now = this.#clock()): void {
     const batch = buildOutputBatch(this.#outputs);
-    if (batch.pointCount > 0) this.#emitter.emit([batch]);
+    const saved = this.#store && (() => this.#saveState());
+    if (batch.pointCount > 0) this.#emitter.emit([batch], saved);
     this.#expire(now);
+    if (batch.pointCount === 0) saved?.();
+  }
+
+  /** Loads the last snapshot and counts what the crash lost since (delta points). */
+  async #restore(store: StateStore): Promise<void> {
+    const stored = await store.load();
+    if (stored.snapshot) {
+      const state = decodeAggregateState(stored.snapshot);
+      for (const [key, id] of state.metricIds) this.#metricIds.set(key, id);
+      for (const [id, descriptor] of state.descriptors) this.#descriptors[id] = descriptor;
+      this.#outputs = outputsFromColumns(
+        state.outputs,
+        (metricId) => this.#descriptors[metricId],
+        outputKey,
+        (bounds) => this.#sharedBounds(bounds),
+      );
+      this.#countsPool = CountsPool.repack(this.#outputs);
+      for (let k = 0; k < this.#outputs.length; k++) {
+        this.#outputIndex.set(this.#outputs[k].key, k);
+      }
+      this.#inputs = InputSeriesTable.fromColumns(state.inputs);
+      this.#exponentialInputs = new Map(state.exponential);
+    }
+    const last = stored.entries.at(-1);
+    const lost = last ? Buffer.from(last).readDoubleLE(0) : 0;
+    if (lost > 0) this.#emitter.count('lost_on_restart', lost);
+    this.#logger.info(
+      { processor: this.id, ...this.series, lostDeltaPoints: lost, corrupt: stored.corrupt },
+      'aggregate: state restored from storage',
+    );
+    this.#journalTimer = setInterval(() => this.#journalDeltas(store), 1000);
+    this.#journalTimer.unref();
+  }
+
+  /** Journals how many delta points a crash now would lose (when that changed). */
+  #journalDeltas(store: StateStore): void {
+    if (this.#deltasSinceSnapshot === this.#deltasJournaled) return;
+    this.#deltasJournaled = this.#deltasSinceSnapshot;
+    const entry = Buffer.alloc(8);
+    entry.writeDoubleLE(this.#deltasSinceSnapshot);
+    store.append(entry).catch(() => {});
+  }
+
+  #saveState(): void {
+    const store = this.#store!;
+    if (this.#saving) return;
+    this.#saving = true;
+    const through = store.lastSeq;
+    const state = encodeAggregateState({
+      version: 1,
+      metricIds: [...this.#metricIds],
+      descriptors: this.#descriptors.flatMap((d, id) =>
+        d ? [[id, d] as [number, OutputDescriptor]] : [],
+      ),
+      outputs: outputColumns(this.#outputs),
+      // Copied: the snapshot is written later, while merges go on changing the table.
+      inputs: this.#inputs.copyColumns(),
+      exponential: [...this.#exponentialInputs],
+    });
+    this.#deltasSinceSnapshot = 0;
+    this.#deltasJournaled = 0;
+    store
+      .snapshot(state, through)
+      .catch((err: Error) =>
+        this.#logger.warn(
+          { processor: this.id, error: err.message },
+          'aggregate: state snapshot failed; a restart starts from the previous one',
+        ),
+      )
+      .finally(() => {
+        this.#saving = false;
+      });
   }
 
   /** Input and output series currently remembered. */
@@ -602,6 +685,11 @@ function diff(
     if (d > 0) out.set(index, d);
   }
   return out;
+}
+
+/** The key of an output in `#outputIndex`: its metric id and its attribute set's bytes. */
+function outputKey(metricId: number, attributeBytes: Uint8Array): string {
+  return `${metricId}\u0001${bytesKey(attributeBytes)}`;
 }
 
 /**

@@ -25,6 +25,8 @@ export const aggregateConfig = z.strictObject({
    */
   max_stale: duration.default(300_000),
   rules: z.array(rule).min(1, 'list at least one rule'),
+  /** A storage extension (`file_storage`): the state is snapshotted there after each emit. */
+  storage: z.string().min(1).optional(),
 });
 
 export type AggregateConfig = z.infer<typeof aggregateConfig>;

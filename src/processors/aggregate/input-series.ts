@@ -8,6 +8,26 @@ import {
   nextCapacity,
 } from '../../model/words64.js';
 
+/** An input table's columns, `count` entries each (see `InputSeriesTable.columns`). */
+export interface InputColumns {
+  count: number;
+  arena: Uint8Array;
+  metric: Int32Array;
+  setStart: Uint32Array;
+  setEnd: Uint32Array;
+  setHash: Int32Array;
+  output: Int32Array;
+  lastSeen: Float64Array;
+  hasPrevious: Uint8Array;
+  previousHi: Uint32Array;
+  previousLo: Uint32Array;
+  previousValue: Float64Array;
+  previousSum: Float64Array;
+  countsStart: Int32Array;
+  countsLength: Int32Array;
+  counts: Float64Array;
+}
+
 /**
  * The input series the aggregate processor has seen, by identity — a metric id (resource,
  * scope, name, type, temporality, unit) and the attribute set in wire form — with numbers
@@ -148,27 +168,77 @@ export class InputSeriesTable {
   compact(keep: (id: number) => boolean, outputOf: (id: number) => number): Int32Array {
     const before = this.count;
     const moved = new Int32Array(before).fill(-1);
-    const old = {
-      arena: this.#arena,
-      metric: this.#metric,
-      setStart: this.#setStart,
-      setEnd: this.#setEnd,
-      setHash: this.#setHash,
-      lastSeen: this.lastSeen,
-      hasPrevious: this.hasPrevious,
-      previousHi: this.previousHi,
-      previousLo: this.previousLo,
-      previousValue: this.previousValue,
-      previousSum: this.previousSum,
-      countsStart: this.countsStart,
-      countsLength: this.countsLength,
-      counts: this.counts,
-    };
+    const old = this.columns();
     // Decided before the columns are replaced (the callbacks read them).
     const outputs = new Int32Array(before).fill(-1);
     for (let id = 0; id < before; id++) if (keep(id)) outputs[id] = outputOf(id);
-    const capacity = Math.max(1024, before);
-    this.#arena = new Uint8Array(Math.max(64 * 1024, this.#used));
+    this.#reset(Math.max(1024, before), Math.max(64 * 1024, this.#used), old.counts.length);
+    for (let id = 0; id < before; id++) {
+      if (outputs[id] !== -1) moved[id] = this.#copyInput(old, id, outputs[id]);
+    }
+    return moved;
+  }
+
+  /** Every input's columns, as views of the table's own (for a snapshot, or `compact`). */
+  columns(): InputColumns {
+    const n = this.count;
+    return {
+      count: n,
+      arena: this.#arena.subarray(0, this.#used),
+      metric: this.#metric.subarray(0, n),
+      setStart: this.#setStart.subarray(0, n),
+      setEnd: this.#setEnd.subarray(0, n),
+      setHash: this.#setHash.subarray(0, n),
+      output: this.output.subarray(0, n),
+      lastSeen: this.lastSeen.subarray(0, n),
+      hasPrevious: this.hasPrevious.subarray(0, n),
+      previousHi: this.previousHi.subarray(0, n),
+      previousLo: this.previousLo.subarray(0, n),
+      previousValue: this.previousValue.subarray(0, n),
+      previousSum: this.previousSum.subarray(0, n),
+      countsStart: this.countsStart.subarray(0, n),
+      countsLength: this.countsLength.subarray(0, n),
+      counts: this.counts.subarray(0, this.#countsUsed),
+    };
+  }
+
+  /** `columns()` copied: a snapshot that later merges do not change. */
+  copyColumns(): InputColumns {
+    const c = this.columns();
+    return {
+      count: c.count,
+      arena: c.arena.slice(),
+      metric: c.metric.slice(),
+      setStart: c.setStart.slice(),
+      setEnd: c.setEnd.slice(),
+      setHash: c.setHash.slice(),
+      output: c.output.slice(),
+      lastSeen: c.lastSeen.slice(),
+      hasPrevious: c.hasPrevious.slice(),
+      previousHi: c.previousHi.slice(),
+      previousLo: c.previousLo.slice(),
+      previousValue: c.previousValue.slice(),
+      previousSum: c.previousSum.slice(),
+      countsStart: c.countsStart.slice(),
+      countsLength: c.countsLength.slice(),
+      counts: c.counts.slice(),
+    };
+  }
+
+  /** A table holding the inputs of `columns` (from `columns()`, perhaps of another process). */
+  static fromColumns(columns: InputColumns): InputSeriesTable {
+    const table = new InputSeriesTable();
+    table.#reset(
+      Math.max(1024, columns.count),
+      Math.max(64 * 1024, columns.arena.length),
+      Math.max(16 * 1024, columns.counts.length),
+    );
+    for (let id = 0; id < columns.count; id++) table.#copyInput(columns, id, columns.output[id]);
+    return table;
+  }
+
+  #reset(capacity: number, arenaBytes: number, counts: number): void {
+    this.#arena = new Uint8Array(arenaBytes);
     this.#arenaView = new DataView(this.#arena.buffer);
     this.#used = 0;
     this.#index = new IdHashIndex(capacity);
@@ -186,32 +256,35 @@ export class InputSeriesTable {
     this.previousSum = new Float64Array(capacity);
     this.countsStart = new Int32Array(capacity);
     this.countsLength = new Int32Array(capacity);
-    this.counts = new Float64Array(Math.max(16 * 1024, old.counts.length));
+    this.counts = new Float64Array(Math.max(16 * 1024, counts));
     this.#countsUsed = 0;
-    for (let id = 0; id < before; id++) {
-      if (outputs[id] === -1) continue;
-      const to = this.#add(
-        old.metric[id],
-        outputs[id],
-        old.arena,
-        old.setStart[id],
-        old.setEnd[id],
-        old.setHash[id],
+  }
+
+  /** Adds input `id` of `from` (its set, state and counts) feeding `output`; its new id. */
+  #copyInput(from: InputColumns, id: number, output: number): number {
+    const to = this.#add(
+      from.metric[id],
+      output,
+      from.arena,
+      from.setStart[id],
+      from.setEnd[id],
+      from.setHash[id],
+    );
+    this.lastSeen[to] = from.lastSeen[id];
+    this.hasPrevious[to] = from.hasPrevious[id];
+    this.previousHi[to] = from.previousHi[id];
+    this.previousLo[to] = from.previousLo[id];
+    this.previousValue[to] = from.previousValue[id];
+    this.previousSum[to] = from.previousSum[id];
+    const length = from.countsLength[id];
+    if (length >= 0) {
+      const at = this.reserveCounts(to, length);
+      this.counts.set(
+        from.counts.subarray(from.countsStart[id], from.countsStart[id] + length),
+        at,
       );
-      moved[id] = to;
-      this.lastSeen[to] = old.lastSeen[id];
-      this.hasPrevious[to] = old.hasPrevious[id];
-      this.previousHi[to] = old.previousHi[id];
-      this.previousLo[to] = old.previousLo[id];
-      this.previousValue[to] = old.previousValue[id];
-      this.previousSum[to] = old.previousSum[id];
-      const length = old.countsLength[id];
-      if (length >= 0) {
-        const at = this.reserveCounts(to, length);
-        this.counts.set(old.counts.subarray(old.countsStart[id], old.countsStart[id] + length), at);
-      }
     }
-    return moved;
+    return to;
   }
 
   #grow(capacity: number): void {
