@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { open as openLmdb } from 'lmdb';
 import pino from 'pino';
 import { encodeMetricsRequest, MetricBatch, PersistentQueue } from '../../dist/index.js';
-import { runComparisons } from '../lib/report.js';
+import { runComparisons, table, writeDocsSection } from '../lib/report.js';
 
 const REQUESTS = Number(process.env.QUEUE_STORE_REQUESTS ?? 1500);
 const POINTS = 1000;
@@ -141,5 +141,16 @@ for (const r of results) {
       sluice: Math.round(r.value * perRequest),
       baseline: r.baseline === null ? null : Math.round(r.baseline * perRequest),
     }),
+  );
+}
+
+if (process.argv.includes('--write-docs')) {
+  writeDocsSection(
+    'queue-store',
+    [
+      `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}: ${REQUESTS} real OTLP requests of ${POINTS} points (${Math.round(perRequest * 1024)} KB each) through \`PersistentQueue\` and through LMDB (the \`lmdb\` package, keys in order, \`getBinary\`, \`remove\` once read), alternating sample by sample, medians; each run checks every request came back whole. *Streaming*: 8 written, then 8 read and deleted, and so on; *backlog*: all written, then all drained (reads from disk past the queue's 32 MiB in memory). LMDB has no interval sync: its \`noSync\` (no sync at all) stands against \`never\` and \`interval\`, its default (synced commits) against \`always\`.`,
+      '',
+      table(results),
+    ].join('\n'),
   );
 }

@@ -211,7 +211,7 @@ describe('fault tests', () => {
       reportBoth(
         { scenario: '1. backend down 30 s under load', queue, sent, acknowledged },
         { toVictoria, toSink },
-        `${queuedDuringOutage} points queued at the end of the outage`,
+        `${queuedDuringOutage} points queued in the two exporters at the end of the outage`,
       );
       expect(queuedDuringOutage).toBeGreaterThan(0);
       expect(acknowledged.size).toBeGreaterThan(sent * 0.9);
