@@ -10,7 +10,7 @@ import type { Processor } from '../processors/processor.js';
 import { DecodePool, decodeThreadsFor } from '../receivers/decode-pool.js';
 import type { Receiver } from '../receivers/receiver.js';
 import { type CollectorConfig, storageReference } from './config/load-config.js';
-import { FanOut } from './fan-out.js';
+import { FanOut, type FanOutTarget } from './fan-out.js';
 
 /**
  * A processor's side of the OTLP fast path (`Consumer.consumeOtlpProtobuf`), with its points
@@ -87,13 +87,17 @@ export class Collector {
       this.exporters.set(id, entry.create({ id, logger, storage }));
       this.exporterCounts.set(id, { in: 0 });
     }
-    const entryPoints = new Map<string, { id: string; consumer: Consumer }[]>();
+    const entryPoints = new Map<string, FanOutTarget[]>();
+    const durable = (id: string) =>
+      storageReference(config.exporters.get(id)?.config) !== undefined;
     for (const pipeline of config.pipelines) {
-      const durableDownstream = pipeline.exporters.some(
-        (id) => storageReference(config.exporters.get(id)?.config) !== undefined,
-      );
+      const durableDownstream = pipeline.exporters.some(durable);
       let next: Consumer = new FanOut(
-        pipeline.exporters.map((id) => ({ id, consumer: this.#countedExporter(id) })),
+        pipeline.exporters.map((id) => ({
+          id,
+          consumer: this.#countedExporter(id),
+          durable: durable(id),
+        })),
         logger,
       );
       for (const id of [...pipeline.processors].reverse()) {
@@ -124,7 +128,7 @@ export class Collector {
       }
       for (const id of pipeline.receivers) {
         const list = entryPoints.get(id) ?? [];
-        list.push({ id: `pipeline ${pipeline.name}`, consumer: next });
+        list.push({ id: `pipeline ${pipeline.name}`, consumer: next, durable: durableDownstream });
         entryPoints.set(id, list);
       }
     }

@@ -3,17 +3,26 @@ import { BatchCopier } from '../model/batch-copier.js';
 import type { Consumer } from '../model/consumer.js';
 import type { MetricBatch } from '../model/metric-batch.js';
 
+/** One target of a fan-out; `durable`: it stores what it accepts to outlive the process. */
+export interface FanOutTarget {
+  id: string;
+  consumer: Consumer;
+  durable?: boolean;
+}
+
 /**
  * Hands a batch to several consumers, each its own copy (ownership passes with `consume`),
  * so one slow or full exporter never stalls the others: each has its own queue. Resolves if
  * any consumer accepted; a consumer that refused is logged and counted in its own stats.
- * Rejects only when all refused, so the sender is told to retry.
+ * Rejects when all refused — or when a durable one did (a persistent queue full, a disk
+ * full): a sender told "stored" must be able to count on it, so it is told to retry, and
+ * the others may see the batch twice (at least once).
  */
 export class FanOut implements Consumer {
-  readonly #consumers: { id: string; consumer: Consumer }[];
+  readonly #consumers: FanOutTarget[];
   readonly #logger: Logger;
 
-  constructor(consumers: { id: string; consumer: Consumer }[], logger: Logger) {
+  constructor(consumers: FanOutTarget[], logger: Logger) {
     this.#consumers = consumers;
     this.#logger = logger;
   }
@@ -36,9 +45,13 @@ export class FanOut implements Consumer {
     });
     const results = await Promise.allSettled(targets.map((t, k) => t.consumer.consume(copies[k])));
     const failed = results.flatMap((r, k) =>
-      r.status === 'rejected' ? [{ id: targets[k].id, error: r.reason as Error }] : [],
+      r.status === 'rejected'
+        ? [{ id: targets[k].id, error: r.reason as Error, durable: targets[k].durable }]
+        : [],
     );
     if (failed.length === targets.length) throw failed[0].error;
+    const durable = failed.find((f) => f.durable);
+    if (durable) throw durable.error;
     for (const { id, error } of failed) {
       this.#logger.warn(
         { consumer: id, points: batch.pointCount, error: error.message },
