@@ -652,6 +652,67 @@ describe('aggregate processor, scanned requests (the collector fast path)', () =
     ]);
   });
 
+  it('never takes a body the decoder refuses, and takes what both accept with the same points (mutated bodies, property)', async () => {
+    // Every series of the valid request is known, so the scan would take it whole: each
+    // mutation (bit flips, bytes overwritten, lying lengths, cut or inserted bytes) must be
+    // refused by the scan wherever the decoder refuses it.
+    const p = processor(rules, new Capture(), () => 1_000);
+    const specs: PointSpec[] = [0, 1, 2, 3, 4].flatMap((metric) =>
+      [0, 1, 2, 3].map((set) => ({
+        metric,
+        resource: set % 2,
+        set,
+        value: 7,
+        int: set % 2 === 0,
+        otherBounds: false,
+      })),
+    );
+    const valid = scanRequest(specs, 20n);
+    await p.consume(decodeMetricsRequest(valid));
+    const mutation = fc.oneof(
+      fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.nat(7) }),
+      fc.record({ kind: fc.constant('set' as const), at: fc.nat(), value: fc.nat(255) }),
+      fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
+      fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), value: fc.nat(255) }),
+      fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),
+    );
+    let refusedByBoth = 0;
+    let takenByBoth = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 3 }), async (mutations) => {
+        let body = scanRequest(specs, 30n);
+        for (const m of mutations) {
+          const at = m.at % body.length;
+          if (m.kind === 'flip') body[at] ^= 1 << m.bit;
+          else if (m.kind === 'set') body[at] = m.value;
+          else if (m.kind === 'cut') body = body.subarray(0, at);
+          else if (m.kind === 'insert')
+            body = Uint8Array.from([...body.subarray(0, at), m.value, ...body.subarray(at)]);
+          else body = Uint8Array.from([...body.subarray(0, at), ...body.subarray(at + 1)]);
+        }
+        let decoded: MetricBatch | undefined;
+        try {
+          decoded = decodeMetricsRequest(body);
+        } catch (err) {
+          expect(err).toBeInstanceOf(DecodeError);
+        }
+        // A scanner of its own: one that missed eight in a row would skip bodies untried.
+        const taken = new MetricsRequestScanner(p).scan(body);
+        if (!decoded) {
+          expect(taken, 'the scan took a body the decoder refuses').toBe(-1);
+          refusedByBoth++;
+        } else if (taken !== -1) {
+          expect(taken).toBe(decoded.pointCount);
+          takenByBoth++;
+        }
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 1000) },
+    );
+    expect(refusedByBoth).toBeGreaterThan(0);
+    expect(takenByBoth).toBeGreaterThan(0);
+    await p.shutdown();
+  });
+
   /** A processor that has seen one series (`spec`, at time 10), and a scanner for it. */
   async function primed() {
     const p = processor(rules, new Capture(), () => 1_000);
