@@ -2,6 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { credentials, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compress } from 'zstd-napi';
 import { METRICS_EXPORT_METHOD } from '../../src/codec/protobuf/service.js';
 import { Collector } from '../../src/collector/collector.js';
 import { parseConfig } from '../../src/collector/config/load-config.js';
@@ -109,5 +110,14 @@ describe('backpressure and limits', () => {
     const bomb = await post(zipped, { 'content-encoding': 'gzip' });
     expect(bomb.status).toBe(413);
     expect(Buffer.from(await bomb.arrayBuffer()).toString()).toContain('after decompression');
+    // zstd has no bound on its ratio: 64 MiB from a few KB, refused without inflating it.
+    const zstdBomb = compress(Buffer.alloc(64 * 1024 * 1024));
+    const refused = await post(zstdBomb, { 'content-encoding': 'zstd' });
+    expect(refused.status).toBe(413);
+    expect(Buffer.from(await refused.arrayBuffer()).toString()).toContain('after decompression');
+    const small = await post(compress(encodeMetricsRequest(counterBatch(3).batch)), {
+      'content-encoding': 'zstd',
+    });
+    expect(small.status).toBe(200);
   });
 });

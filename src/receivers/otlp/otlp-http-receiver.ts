@@ -2,7 +2,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { Logger } from 'pino';
-import { DecompressStream } from 'zstd-napi';
 import { encodeMetricsResponseJson } from '../../codec/json/response-json.js';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
 import type { Component, Consumer } from '../../model/consumer.js';
@@ -11,6 +10,7 @@ import { DecodeError, InvalidArgumentError, SluiceError } from '../../model/erro
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { writeVarint } from '../../model/wire.js';
 import { BodyBuffers } from '../body-buffers.js';
+import { decompressZstdBounded } from '../bounded-zstd.js';
 import { ReceiverStats } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 
@@ -124,7 +124,7 @@ export class OtlpHttpReceiver implements Component {
       if (err instanceof BodyTooLargeError) {
         this.stats.malformed++;
         // The rest of the body is not worth reading: answer, then drop the connection.
-        res.once('finish', () => req.socket.destroy());
+        res.once('finish', () => req.socket?.destroy());
         return fail(413, err.message, { connection: 'close' });
       }
       this.stats.malformed++;
@@ -182,11 +182,19 @@ export class OtlpHttpReceiver implements Component {
         `body of ${declared} bytes exceeds max_request_body_size ${limit}`,
       );
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-    let source: NodeJS.ReadableStream = req;
+    let source: AsyncIterable<Buffer> = req;
     if (encoding === 'gzip') source = req.pipe(createGunzip());
     else if (encoding === 'deflate') source = req.pipe(createInflate());
-    else if (encoding === 'zstd') source = req.pipe(new DecompressStream());
-    else if (encoding !== 'identity')
+    else if (encoding === 'zstd') {
+      source = decompressZstdBounded(
+        req,
+        limit,
+        () =>
+          new BodyTooLargeError(
+            `body exceeds max_request_body_size ${limit} bytes after decompression`,
+          ),
+      );
+    } else if (encoding !== 'identity')
       throw new InvalidArgumentError('content-encoding', encoding, 'gzip, deflate, zstd or none');
     const chunks: Buffer[] = [];
     let size = 0;

@@ -84,7 +84,7 @@ export class RemoteWriteReceiver implements Receiver {
       size += (chunk as Buffer).length;
       if (size > limit) {
         this.stats.malformed++;
-        res.once('finish', () => req.socket.destroy());
+        res.once('finish', () => req.socket?.destroy());
         return reply(413, `body exceeds max_request_body_size ${limit} bytes`, {
           connection: 'close',
         });
