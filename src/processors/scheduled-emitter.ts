@@ -1,5 +1,6 @@
 import type { ComponentSettings, Consumer } from '../model/consumer.js';
 import type { MetricBatch } from '../model/metric-batch.js';
+import { OneAtATime } from '../model/one-at-a-time.js';
 import { countDrop } from './processor.js';
 
 /** A processor's own flush, and how often to call it. */
@@ -18,7 +19,8 @@ export class ScheduledEmitter {
   readonly dropped: Record<string, number> = {};
   readonly #next: Consumer;
   readonly #settings: ComponentSettings;
-  #chain: Promise<void> = Promise.resolve();
+  /** Emits and forwards hand batches on one after the other. */
+  readonly #handOns = new OneAtATime();
   readonly #schedule: Schedule | undefined;
   #timer: NodeJS.Timeout | undefined;
 
@@ -30,7 +32,7 @@ export class ScheduledEmitter {
 
   /** `accepted` runs once the next component accepted every one of `batches`. */
   emit(batches: MetricBatch[], accepted?: () => void): void {
-    this.#chain = this.#chain.then(async () => {
+    void this.#handOns.run(async () => {
       let refused = false;
       for (const batch of batches) {
         try {
@@ -63,11 +65,9 @@ export class ScheduledEmitter {
    * tells its own sender, who retries), and counts nothing as dropped.
    */
   forward(batches: MetricBatch[]): Promise<void> {
-    const result = this.#chain.then(async () => {
+    return this.#handOns.run(async () => {
       for (const batch of batches) await this.#next.consume(batch);
     });
-    this.#chain = result.catch(() => {});
-    return result;
   }
 
   count(reason: string, points: number): void {
@@ -89,7 +89,7 @@ export class ScheduledEmitter {
   }
 
   /** Resolves once everything emitted so far was handed on (shutdown). */
-  settled(): Promise<void> {
-    return this.#chain;
+  async settled(): Promise<void> {
+    await this.#handOns.idle();
   }
 }

@@ -15,6 +15,7 @@ import {
   encodeKeyValues,
   retagKeyValues,
 } from '../../model/key-value-bytes.js';
+import { OneAtATime } from '../../model/one-at-a-time.js';
 import { encodeUtf8 } from '../../model/utf8.js';
 import {
   highBits,
@@ -151,8 +152,8 @@ export class SdkRequestEncoder {
   #bounds: readonly number[] | undefined;
   #boundsBytes: DataView = NO_VIEW;
 
-  /** The last `encode` call's run: a call waits for the one before it. */
-  #tail: Promise<void> = Promise.resolve();
+  /** `encode` calls: a call waits for the one before it. */
+  readonly #calls = new OneAtATime();
 
   /**
    * Encodes `resourceMetrics` into requests handed to `options.onRequest` one by one (the
@@ -160,9 +161,7 @@ export class SdkRequestEncoder {
    * in call order: the encoder keeps the request being written in its fields.
    */
   encode(resourceMetrics: ResourceMetrics, options: EncodeOptions): Promise<void> {
-    const run = this.#tail.then(() => this.#encode(resourceMetrics, options));
-    this.#tail = run.catch(() => {});
-    return run;
+    return this.#calls.run(() => this.#encode(resourceMetrics, options));
   }
 
   async #encode(resourceMetrics: ResourceMetrics, options: EncodeOptions): Promise<void> {

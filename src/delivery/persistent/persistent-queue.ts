@@ -6,6 +6,7 @@ import { encodeMetricsRequest } from '../../codec/protobuf/encode-request.js';
 import { concatRequests, type EncodedRequest } from '../../codec/protobuf/encoded-request.js';
 import { InvalidArgumentError } from '../../model/errors.js';
 import { MetricBatch } from '../../model/metric-batch.js';
+import { OneAtATime } from '../../model/one-at-a-time.js';
 import type { FsyncPolicy, StorageWhenFull } from '../../model/storage.js';
 import { splitToLimits } from '../batch-cutter.js';
 import { QueueFullError } from '../errors.js';
@@ -165,7 +166,8 @@ export class PersistentQueue implements Queue {
   #cacheHead = 0;
   #cacheBytes = 0;
   #cacheAttached = true;
-  #readerBusy: Promise<unknown> = Promise.resolve();
+  /** Reader work (take and drop_oldest share the reader) runs one at a time. */
+  readonly #reader = new OneAtATime();
 
   #closed = false;
   #dataQueued = new WakeList();
@@ -285,7 +287,7 @@ export class PersistentQueue implements Queue {
         age >= flushIntervalMs ||
         this.#flushes.active
       ) {
-        const work = await this.#exclusive(() => this.#assemble(maxPoints, maxBytes));
+        const work = await this.#reader.run(() => this.#assemble(maxPoints, maxBytes));
         if (work) return work;
         continue;
       }
@@ -322,7 +324,7 @@ export class PersistentQueue implements Queue {
     await this.#writing;
     clearInterval(this.#syncTimer);
     clearTimeout(this.#cursorTimer);
-    await this.#exclusive(async () => {
+    await this.#reader.run(async () => {
       await this.#readHandle?.handle.close();
       this.#readHandle = undefined;
     });
@@ -654,13 +656,6 @@ export class PersistentQueue implements Queue {
 
   // ---- reading --------------------------------------------------------------------------
 
-  /** Runs reader work one at a time (take and drop_oldest share the reader). */
-  #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#readerBusy.then(work);
-    this.#readerBusy = run.catch(() => {});
-    return run;
-  }
-
   /**
    * When the next record to hand out was accepted: exact when it is in memory; for one on
    * disk, the time of the last record read from there (it is no older), or undefined.
@@ -883,7 +878,7 @@ export class PersistentQueue implements Queue {
 
   /** Drops the oldest undelivered records until `bytes` fit; returns the points dropped. */
   #dropOldest(bytes: number, signal?: AbortSignal): Promise<number> {
-    return this.#exclusive(async () => {
+    return this.#reader.run(async () => {
       let dropped = 0;
       while (this.#overBy(bytes) > 0 && !signal?.aborted) {
         const record = this.#peeked ?? (await this.#readNext());

@@ -2,6 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { OneAtATime } from '../../model/one-at-a-time.js';
 import type { FsyncPolicy, StateStore, StoredState } from '../../model/storage.js';
 import { DirectoryLock } from './directory-lock.js';
 import { StorageError } from './storage-error.js';
@@ -29,7 +30,8 @@ export class StateJournal implements StateStore {
   #lastSeq = 0;
   #dirty = false;
   #timer: NodeJS.Timeout | undefined;
-  #writing: Promise<unknown> = Promise.resolve();
+  /** Appends and snapshots run one at a time, in call order. */
+  readonly #writes = new OneAtATime();
 
   constructor(directory: string, fsync: FsyncPolicy, fsyncIntervalMs: number) {
     this.#directory = directory;
@@ -106,7 +108,7 @@ export class StateJournal implements StateStore {
     header.writeUInt32LE(entry.length, 0);
     header.writeDoubleLE(seq, 8);
     header.writeUInt32LE(crc32(entry, crc32(header.subarray(8, 16))), 4);
-    return this.#serially(async () => {
+    return this.#writes.run(async () => {
       const journal = this.#open();
       const at = this.#journalSize;
       try {
@@ -128,7 +130,7 @@ export class StateJournal implements StateStore {
 
   snapshot(state: Uint8Array | readonly Uint8Array[], through: number): Promise<void> {
     const parts = state instanceof Uint8Array ? [state] : state;
-    return this.#serially(async () => {
+    return this.#writes.run(async () => {
       const header = Buffer.alloc(SNAPSHOT_HEADER);
       let length = 0;
       let crc = 0;
@@ -156,7 +158,7 @@ export class StateJournal implements StateStore {
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    await this.#writing;
+    await this.#writes.idle();
     if (this.#journal) {
       if (this.#fsync !== 'never') await this.#journal.datasync().catch(() => {});
       await this.#journal.close();
@@ -203,13 +205,6 @@ export class StateJournal implements StateStore {
 
   #path(name: string): string {
     return join(this.#directory, name);
-  }
-
-  /** Appends and snapshots run one at a time, in call order. */
-  #serially<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#writing.then(work);
-    this.#writing = run.catch(() => {});
-    return run;
   }
 
   async #sync(): Promise<void> {
