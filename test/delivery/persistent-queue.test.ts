@@ -291,6 +291,23 @@ describe('PersistentQueue', () => {
     expect(left).toEqual(batches.slice(1).flatMap((b) => b.ids));
   }, 20_000);
 
+  it('counts offers being written against max_size_bytes', async () => {
+    const probe = queueIn(await tempDir(), { maxRequestPoints: 5000 });
+    await probe.offer(counterBatch(2000).batch);
+    const record = probe.bytes;
+    // Room for two records: of three offered at once, the third is refused, though the
+    // first is still being written when the others are checked.
+    const queue = queueIn(await tempDir(), {
+      maxSizeBytes: Math.max(1024, 2 * record + record / 2),
+      maxRequestPoints: 5000,
+    });
+    const results = await Promise.allSettled(
+      [1, 2, 3].map(() => queue.offer(counterBatch(2000).batch)),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect(queue.bytes).toBeLessThanOrEqual(2 * record + record / 2);
+  });
+
   it('refuses a second queue on the same directory', async () => {
     const dir = await tempDir();
     await queueIn(dir).open();

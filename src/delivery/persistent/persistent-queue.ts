@@ -493,11 +493,13 @@ export class PersistentQueue implements Queue {
       this.#pending = [];
       let size = 0;
       for (const write of group) for (const r of write.records) size += r.bytes;
-      this.#reservedBytes -= size;
       try {
         await this.#append(group, size);
+        // Counted as stored now (`#append` added them): the reservation may go.
+        this.#reservedBytes -= size;
         for (const write of group) write.resolve();
       } catch (err) {
+        this.#reservedBytes -= size;
         this.#stats.writeErrors++;
         const error =
           err instanceof StorageError
