@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { open, readFile } from 'node:fs/promises';
+import { constants, open, readFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 
 const CURSOR_MAGIC = 0x31435153; // "SQC1"
@@ -23,7 +23,7 @@ export class CursorFile {
     path: string,
   ): Promise<{ cursor: CursorFile; settled: number; valid: boolean }> {
     const found = await CursorFile.read(path);
-    const cursor = new CursorFile(await open(path, found.exists ? 'r+' : 'w+'));
+    const cursor = new CursorFile(await open(path, constants.O_RDWR | constants.O_CREAT));
     if (!found.exists) {
       // Take its 16 bytes now: later writes are in place and need no new space (a full disk).
       await cursor.write(0, true);

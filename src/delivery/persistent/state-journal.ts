@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { constants, mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { OneAtATime } from '../../model/one-at-a-time.js';
@@ -89,11 +89,10 @@ export class StateJournal implements StateStore {
     }
     if (at < journal.length) stored.corrupt++;
     this.#lastSeq = Math.max(this.#lastSeq, through);
-    // Keep the whole entries; a torn tail is cut off so appends continue cleanly.
-    this.#journal = await open(this.#path('journal'), 'a+');
+    // Keep the whole entries; a torn tail is cut off so appends continue cleanly. Opened
+    // for positional writes (created if missing), not O_APPEND, which ignores positions.
+    this.#journal = await open(this.#path('journal'), constants.O_RDWR | constants.O_CREAT);
     await this.#journal.truncate(at);
-    await this.#journal.close();
-    this.#journal = await open(this.#path('journal'), 'r+');
     this.#journalSize = at;
     if (this.#fsync === 'interval') {
       this.#timer = setInterval(() => void this.#sync(), this.#fsyncIntervalMs);
