@@ -12,6 +12,7 @@ import {
 } from '../collector/config/load-config.js';
 import type { FileStorageConfig } from '../extensions/filestorage/config.js';
 import { inspectStorage } from '../extensions/filestorage/inspect-storage.js';
+import { EXPOSED_WARNING, exposedListeners } from '../net/exposure.js';
 import type { CliIo } from './io.js';
 import { cliLogger } from './logger.js';
 
@@ -96,10 +97,27 @@ export async function runCommand(path: string | undefined, io: CliIo): Promise<n
   }
   const logger: Logger = cliLogger();
   let collector = new Collector(config, logger);
-  const admin = new AdminServer(config.adminAddress, () => collector);
+  const adminAuth = config.adminListener.auth?.authenticator;
+  const admin = new AdminServer(
+    {
+      ...config.adminListener,
+      address: config.adminAddress,
+      logger,
+      // The collector a reload builds brings its own extensions: ask the current one.
+      authenticator: adminAuth
+        ? {
+            authenticate: (header) =>
+              collector.auth(adminAuth).serverAuthenticator?.authenticate(header) ?? false,
+          }
+        : undefined,
+    },
+    () => collector,
+  );
   try {
     await collector.start();
     await admin.start();
+    if (exposedListeners([admin.protection]).length > 0)
+      logger.warn({ listener: 'admin server', address: admin.address }, EXPOSED_WARNING);
   } catch (err) {
     io.err(`sluice: could not start: ${(err as Error).message}`);
     await collector.shutdown(1_000);
@@ -117,7 +135,7 @@ export async function runCommand(path: string | undefined, io: CliIo): Promise<n
     io.out(
       `  decoding on ${threads === 0 ? 'the main thread' : `${threads} worker thread${threads > 1 ? 's' : ''}`} (service.decode_threads)`,
     );
-    io.out(`  admin http://${admin.address}/metrics (also /healthz, /readyz)`);
+    io.out(`  admin ${admin.url('/metrics')} (also /healthz, /readyz)`);
   };
   banner(collector);
 

@@ -1,67 +1,92 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import pino, { type Logger } from 'pino';
 import type { StorageStats } from '../delivery/persistent/persistent-queue.js';
-import { parseListenEndpoint } from '../model/endpoint.js';
+import type { ListenerProtection, ServerAuthenticator } from '../model/auth.js';
+import { HttpListener } from '../net/http-listener.js';
+import { HTTP_LISTENER_DEFAULTS, type HttpListenerConfig } from '../net/listener-config.js';
 import type { Collector } from './collector.js';
+
+export interface AdminServerOptions extends Partial<HttpListenerConfig> {
+  /** `service.telemetry.metrics.address`. */
+  address: string;
+  /** Checks every request (`service.telemetry.metrics.auth`). */
+  authenticator?: ServerAuthenticator;
+  logger?: Logger;
+}
 
 /**
  * `/healthz` (the process runs), `/readyz` (every receiver listens) and `/metrics`: the
  * collector's own counters in the Prometheus text format, for scraping.
  */
 export class AdminServer {
-  readonly #address: string;
   readonly #collector: () => Collector | undefined;
   readonly #loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  readonly #listener: HttpListener;
+  /** Requests turned away (no valid credentials, failed TLS handshake), by reason. */
+  readonly #refused: Record<string, number> = {};
   /** Event-loop utilization at the previous scrape: the gauge covers the time since. */
   #lastUtilization = performance.eventLoopUtilization();
-  #server: Server | undefined;
 
-  constructor(address: string, collector: () => Collector | undefined) {
-    this.#address = address;
+  constructor(options: AdminServerOptions, collector: () => Collector | undefined) {
     this.#collector = collector;
+    this.#listener = new HttpListener(
+      {
+        ...HTTP_LISTENER_DEFAULTS,
+        ...options,
+        endpoint: options.address,
+        endpointKey: 'service.telemetry.metrics.address',
+        logger: (options.logger ?? pino({ enabled: false })).child({ component: 'admin' }),
+        onRefused: (reason) => {
+          this.#refused[reason] = (this.#refused[reason] ?? 0) + 1;
+        },
+      },
+      (req, res) => this.#handle(req, res),
+    );
   }
 
   get address(): string {
-    const bound = this.#server?.address() as AddressInfo | null;
-    return bound ? `${bound.address}:${bound.port}` : this.#address;
+    return this.#listener.address;
+  }
+
+  /** `http://` or `https://` and the bound address, with `path`. */
+  url(path: string): string {
+    return this.#listener.url(path);
+  }
+
+  get protection(): ListenerProtection {
+    return this.#listener.protection('admin server');
   }
 
   async start(): Promise<void> {
-    const { host, port } = parseListenEndpoint(this.#address, 'service.telemetry.metrics.address');
     this.#loopDelay.enable();
-    this.#server = createServer((req, res) => {
-      const collector = this.#collector();
-      const path = req.url?.split('?')[0];
-      if (path === '/healthz') {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-      } else if (path === '/readyz') {
-        const ready = collector?.ready ?? false;
-        res
-          .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
-          .end(ready ? 'ready\n' : 'not ready\n');
-      } else if (path === '/metrics') {
-        res
-          .writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
-          .end(collector ? this.#metrics(collector) : '');
-      } else {
-        res
-          .writeHead(404, { 'content-type': 'text/plain' })
-          .end('try /healthz, /readyz or /metrics\n');
-      }
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.#server!.once('error', reject);
-      this.#server!.listen(port, host, () => resolve());
-    });
+    await this.#listener.start();
   }
 
   async stop(): Promise<void> {
     this.#loopDelay.disable();
-    const server = this.#server;
-    this.#server = undefined;
-    if (server)
-      await new Promise<void>((resolve) => server.close(() => resolve()).closeAllConnections());
+    await this.#listener.close('force');
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const collector = this.#collector();
+    const path = req.url?.split('?')[0];
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/readyz') {
+      const ready = collector?.ready ?? false;
+      res
+        .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(ready ? 'ready\n' : 'not ready\n');
+    } else if (path === '/metrics') {
+      res
+        .writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+        .end(collector ? this.#metrics(collector) : '');
+    } else {
+      res
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end('try /healthz, /readyz or /metrics\n');
+    }
   }
 
   #metrics(collector: Collector): string {
@@ -79,6 +104,14 @@ export class AdminServer {
             value,
           );
         }
+        for (const [reason, value] of Object.entries(stats.refusedRequests)) {
+          out.counter(
+            'sluice_receiver_refused_requests_total',
+            'Requests and connections turned away before their data was read, by reason',
+            { ...labels, reason },
+            value,
+          );
+        }
       }
     }
     for (const [id, exporter] of collector.exporters) {
@@ -89,6 +122,14 @@ export class AdminServer {
         collector.exporterCounts.get(id)?.in ?? 0,
       );
       droppedPoints(out, { exporter: id }, exporter.dropped);
+      for (const [reason, value] of Object.entries(exporter.refusedRequests ?? {})) {
+        out.counter(
+          'sluice_exporter_refused_requests_total',
+          'Requests to the endpoint the exporter serves turned away, by reason',
+          { exporter: id, reason },
+          value,
+        );
+      }
       const engine = exporter.engine;
       if (!engine) continue;
       const s = engine.stats;
@@ -167,6 +208,14 @@ export class AdminServer {
         'sluice_decoded_requests_total',
         'Request bodies decoded, by thread',
         { thread: where },
+        value,
+      );
+    }
+    for (const [reason, value] of Object.entries(this.#refused)) {
+      out.counter(
+        'sluice_admin_refused_requests_total',
+        'Requests to the admin server turned away, by reason',
+        { reason },
         value,
       );
     }

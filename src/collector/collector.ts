@@ -2,10 +2,12 @@ import type { Logger } from 'pino';
 import { MetricsRequestScanner } from '../codec/protobuf/scan-request.js';
 import type { Exporter } from '../exporters/helper/exporter.js';
 import type { Extension } from '../extensions/extension.js';
+import { type AuthExtension, isAuthExtension, type ListenerProtection } from '../model/auth.js';
 import type { Consumer } from '../model/consumer.js';
 import { InvalidArgumentError } from '../model/errors.js';
 import { isRequestVisitor } from '../model/request-visitor.js';
 import type { Storage } from '../model/storage.js';
+import { EXPOSED_WARNING, exposedListeners } from '../net/exposure.js';
 import type { Processor } from '../processors/processor.js';
 import { DecodePool, decodeThreadsFor } from '../receivers/decode-pool.js';
 import type { Receiver } from '../receivers/receiver.js';
@@ -82,9 +84,10 @@ export class Collector {
       }
       return extension;
     };
+    const auth = (id: string) => this.auth(id);
     for (const [id, entry] of config.exporters) {
       if (!config.pipelines.some((p) => p.exporters.includes(id))) continue;
-      this.exporters.set(id, entry.create({ id, logger, storage }));
+      this.exporters.set(id, entry.create({ id, logger, storage, auth }));
       this.exporterCounts.set(id, { in: 0 });
     }
     const entryPoints = new Map<string, FanOutTarget[]>();
@@ -135,7 +138,7 @@ export class Collector {
     for (const [id, targets] of entryPoints) {
       const entry = config.receivers.get(id)!;
       const component = entry.create(
-        { id, logger, decoder: this.decodePool },
+        { id, logger, decoder: this.decodePool, auth },
         new FanOut(targets, logger),
       );
       this.receivers.set(id, component);
@@ -154,6 +157,27 @@ export class Collector {
     };
   }
 
+  /** The auth extension `id`, enabled in `service.extensions` (checked by the config loader). */
+  auth(id: string): AuthExtension {
+    const extension = this.extensions.get(id);
+    if (!extension || !isAuthExtension(extension)) {
+      throw new InvalidArgumentError(
+        'auth.authenticator',
+        id,
+        'an auth extension enabled in service.extensions',
+      );
+    }
+    return extension;
+  }
+
+  /** Every socket the receivers and serving exporters listen on, and what protects it. */
+  get listeners(): ListenerProtection[] {
+    return [
+      ...[...this.receivers.values()].flatMap((r) => r.listeners ?? []),
+      ...[...this.exporters.values()].flatMap((e) => e.listeners ?? []),
+    ];
+  }
+
   /** Ready when every receiver listens. */
   get ready(): boolean {
     return [...this.receivers.values()].every((r) => r.listening);
@@ -168,6 +192,8 @@ export class Collector {
     for (const exporter of this.exporters.values()) await exporter.start();
     for (const { component } of this.processors) await component.start();
     for (const receiver of this.receivers.values()) await receiver.start();
+    for (const exposed of exposedListeners(this.listeners))
+      this.#logger.warn({ listener: exposed.name, address: exposed.address }, EXPOSED_WARNING);
   }
 
   shutdown(deadlineMs = 30_000): Promise<void> {

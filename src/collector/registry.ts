@@ -8,6 +8,8 @@ import { otlphttpExporterFactory } from '../exporters/otlphttp/factory.js';
 import { postgresqlExporterFactory } from '../exporters/postgresql/factory.js';
 import { prometheusExporterFactory } from '../exporters/prometheus/factory.js';
 import { remoteWriteExporterFactory } from '../exporters/prometheusremotewrite/factory.js';
+import { basicAuthExtensionFactory } from '../extensions/basicauth/factory.js';
+import { bearerTokenAuthExtensionFactory } from '../extensions/bearertokenauth/factory.js';
 import type { ExtensionFactory } from '../extensions/extension.js';
 import { fileStorageExtensionFactory } from '../extensions/filestorage/factory.js';
 import type { ComponentFactory } from '../model/component-factory.js';
@@ -65,4 +67,8 @@ export const exporters: Record<string, ExporterFactory> = byType(
 );
 
 /** Extensions (the Collector's `extensions:` section, enabled by `service.extensions`). */
-export const extensions: Record<string, ExtensionFactory> = byType(fileStorageExtensionFactory);
+export const extensions: Record<string, ExtensionFactory> = byType(
+  fileStorageExtensionFactory,
+  bearerTokenAuthExtensionFactory,
+  basicAuthExtensionFactory,
+);

@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
 import { InvalidArgumentError } from '../model/errors.js';
 import { MetricBatch } from '../model/metric-batch.js';
+import { RateLimitedLog } from '../telemetry/rate-limited-log.js';
 import { Backoff, type RetryOptions, resolveRetryOptions } from './backoff.js';
 import {
   type BreakerState,
@@ -26,7 +27,6 @@ import {
   type Work,
 } from './memory-queue.js';
 import { PersistentQueue, type PersistentQueueOptions } from './persistent/persistent-queue.js';
-import { RateLimitedLog } from './rate-limited-log.js';
 import { SelfMetrics } from './self-metrics.js';
 import type { Sender } from './sender.js';
 import { SeriesKeySet } from './series-key-set.js';

@@ -37,4 +37,6 @@ export interface ComponentSettings {
    */
   durableDownstream?: boolean;
   storage?: (id: string) => import('./storage.js').Storage;
+  /** The auth extension `id` (an `auth.authenticator` reference), enabled in the service. */
+  auth?: (id: string) => import('./auth.js').AuthExtension;
 }

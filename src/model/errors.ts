@@ -63,3 +63,14 @@ export class InvalidMetricDataError extends SluiceError {
     super('SLUICE_ERR_INVALID_DATA', message);
   }
 }
+
+/**
+ * A file sluice was told to read — a certificate, a key, a token, an htpasswd — is missing
+ * or does not hold what it should. The message names the file and the problem, never the
+ * file's content.
+ */
+export class UnusableFileError extends SluiceError {
+  constructor(message: string) {
+    super('SLUICE_ERR_UNUSABLE_FILE', message);
+  }
+}

@@ -14,6 +14,15 @@ export class ReceiverStats {
   malformed = 0;
   /** Requests the pipeline took as they were, without decoding (`consumeOtlpProtobuf`). */
   scanned = 0;
+  /**
+   * Requests and connections turned away before their data was read, by reason
+   * (`unauthenticated`, `tls_handshake`).
+   */
+  readonly refusedRequests: Record<string, number> = {};
+
+  refuseRequest(reason: string): void {
+    this.refusedRequests[reason] = (this.refusedRequests[reason] ?? 0) + 1;
+  }
 
   refuse(reason: string, points: number): void {
     this.refused[reason] = (this.refused[reason] ?? 0) + points;

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ListenerProtection } from '../model/auth.js';
 import type { ComponentFactory, FactorySpec } from '../model/component-factory.js';
 import { defineFactory } from '../model/component-factory.js';
 import type { Component, ComponentSettings, Consumer } from '../model/consumer.js';
@@ -21,6 +22,8 @@ export interface Receiver extends Component {
    * labelled `transport`. Every transport it runs has an entry from the start.
    */
   readonly statsByTransport: Readonly<Record<string, ReceiverStats>>;
+  /** Its sockets and what protects them (a NATS receiver listens on none). */
+  readonly listeners?: readonly ListenerProtection[];
 }
 
 export type CreateReceiver = (settings: ReceiverSettings, next: Consumer) => Receiver;

@@ -48,7 +48,7 @@ service:
       processors: [deltatocumulative]
       exporters: [debug]
 `);
-    admin = new AdminServer('127.0.0.1:0', () => collector);
+    admin = new AdminServer({ address: '127.0.0.1:0' }, () => collector);
     await admin.start();
 
     expect(
@@ -99,7 +99,7 @@ service:
       processors: [cardinality_limit]
       exporters: [prometheus]
 `);
-    admin = new AdminServer('127.0.0.1:0', () => collector);
+    admin = new AdminServer({ address: '127.0.0.1:0' }, () => collector);
     await admin.start();
     const send = async (temporality: Temporality, points: [string, bigint][]) => {
       const sums = monotonicSums(
@@ -164,7 +164,7 @@ service:
 `),
       pino({ level: 'silent' }),
     );
-    admin = new AdminServer('127.0.0.1:0', () => collector);
+    admin = new AdminServer({ address: '127.0.0.1:0' }, () => collector);
     await admin.start();
     const utilization = async () => {
       const text = await (await fetch(`http://${admin!.address}/metrics`)).text();
@@ -201,7 +201,7 @@ service:
   pipelines:
     metrics: { receivers: [otlp, prometheusremotewrite], processors: [aggregate], exporters: [debug] }
 `);
-    admin = new AdminServer('127.0.0.1:0', () => collector);
+    admin = new AdminServer({ address: '127.0.0.1:0' }, () => collector);
     await admin.start();
     const otlp = collector.receivers.get('otlp') as unknown as OtlpReceiver;
     for (const time of [2n, 3n]) {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -17,6 +17,10 @@ import type { ComponentFactory } from '../../src/model/component-factory.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-registry-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// The files the auth extensions' default configs name: a token, an htpasswd (bcrypt, cost 4).
+writeFileSync(join(dir, 'token'), 'sweep-token\n');
+writeFileSync(join(dir, 'htpasswd'), 'sweep:$2b$04$sY/UNgvXc1eb0/sY4t64NeGy1sVGrxmbmOa9ezrKoEEeoBeUVljiW\n');
+const AUTH_EXTENSIONS = new Set(['bearertokenauth', 'basicauth']);
 
 const silent = pino({ level: 'silent' });
 
@@ -26,6 +30,8 @@ function ownPortsAndFiles(value: unknown, key = ''): unknown {
     if (/^127\.0\.0\.1:\d+$/.test(value)) return '127.0.0.1:0';
     if (key === 'path') return join(dir, 'out.jsonl');
     if (key === 'directory') return join(dir, 'storage');
+    if (key === 'filename') return join(dir, 'token');
+    if (key === 'file') return join(dir, 'htpasswd');
     return value;
   }
   if (Array.isArray(value)) return value.map((item) => ownPortsAndFiles(item));
@@ -39,15 +45,21 @@ type Kind = 'receivers' | 'processors' | 'exporters' | 'extensions';
 /** A config running `factory`'s component in a pipeline with whatever else it needs. */
 function configAround(kind: Kind, factory: ComponentFactory<unknown>): string {
   const own = ownPortsAndFiles(factory.createDefaultConfig());
-  const otlp = { protocols: { http: { endpoint: '127.0.0.1:0' } } };
+  // An auth extension guards the OTLP receiver; a storage extension holds the debug
+  // exporter's queue.
+  const auth = kind === 'extensions' && AUTH_EXTENSIONS.has(factory.type);
+  const otlp = {
+    protocols: {
+      http: { endpoint: '127.0.0.1:0', ...(auth ? { auth: { authenticator: factory.type } } : {}) },
+    },
+  };
   const config = {
     receivers: kind === 'receivers' ? { [factory.type]: own } : { otlp },
     processors: kind === 'processors' ? { [factory.type]: own } : {},
-    // An extension is enabled, and a storage extension holds the debug exporter's queue.
     exporters:
       kind === 'exporters'
         ? { [factory.type]: own }
-        : { debug: kind === 'extensions' ? { sending_queue: { storage: factory.type } } : {} },
+        : { debug: kind === 'extensions' && !auth ? { sending_queue: { storage: factory.type } } : {} },
     extensions: kind === 'extensions' ? { [factory.type]: own } : {},
     service: {
       extensions: kind === 'extensions' ? [factory.type] : [],
@@ -89,7 +101,7 @@ describe('the component registry', () => {
     '$kind $type: validates from its default config, starts, is on /metrics, shuts down twice',
     async ({ kind, type, factory }) => {
       const collector = new Collector(parseConfig(configAround(kind, factory)), silent);
-      const admin = new AdminServer('127.0.0.1:0', () => collector);
+      const admin = new AdminServer({ address: '127.0.0.1:0' }, () => collector);
       await collector.start();
       await admin.start();
       const metrics = await (await fetch(`http://${admin.address}/metrics`)).text();
@@ -113,6 +125,21 @@ describe('the component registry', () => {
       } else if (kind === 'exporters') {
         expect(metrics).toContain(`sluice_exporter_incoming_points_total{exporter="${type}"} 0\n`);
         expect(collector.exporters.get(type)!.dropped).toEqual({});
+      } else if (AUTH_EXTENSIONS.has(type)) {
+        // A request without credentials is refused, and counted.
+        const otlp = collector.receivers.get('otlp') as unknown as { http: { address: string } };
+        const response = await fetch(`http://${otlp.http.address}/v1/metrics`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-protobuf' },
+          body: new Uint8Array(0),
+        });
+        expect(response.status).toBe(401);
+        await admin.start();
+        const after = await (await fetch(`http://${admin.address}/metrics`)).text();
+        await admin.stop();
+        expect(after).toContain(
+          'sluice_receiver_refused_requests_total{receiver="otlp",transport="http",reason="unauthenticated"} 1\n',
+        );
       } else {
         expect(collector.extensions.has(type)).toBe(true);
         expect(metrics).toContain('sluice_exporter_storage_records{exporter="debug"} 0\n');

@@ -105,7 +105,7 @@ service:
 
     // The admin server says where requests were decoded.
     const pool = collector.decodePool;
-    admin = new AdminServer('127.0.0.1:0', () => collector!);
+    admin = new AdminServer({ address: '127.0.0.1:0' }, () => collector!);
     await admin.start();
     const metrics = await (await fetch(`http://${admin.address}/metrics`)).text();
     expect(metrics).toContain('sluice_decode_threads 2\n');

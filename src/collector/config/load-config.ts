@@ -5,6 +5,8 @@ import type { CreateExporter } from '../../exporters/helper/exporter.js';
 import type { CreateExtension } from '../../extensions/extension.js';
 import type { ComponentFactory } from '../../model/component-factory.js';
 import { SluiceError } from '../../model/errors.js';
+import { redactSecrets } from '../../model/redact.js';
+import { type HttpListenerConfig, httpListenerKeys } from '../../net/listener-config.js';
 import type { CreateProcessor } from '../../processors/processor.js';
 import type { CreateReceiver } from '../../receivers/receiver.js';
 import { exporters, extensions, processors, receivers } from '../registry.js';
@@ -47,6 +49,8 @@ export interface CollectorConfig {
   pipelines: PipelineConfig[];
   /** `service.telemetry.metrics.address`: the admin server. */
   adminAddress: string;
+  /** `service.telemetry.metrics`' TLS, auth and timeouts: the admin server's listener. */
+  adminListener: HttpListenerConfig;
   /** `service.decode_threads`: worker threads that decode request bodies. */
   decodeThreads: number | 'auto';
 }
@@ -77,6 +81,7 @@ const topLevel = z.strictObject({
           .strictObject({
             address: z.string().default('127.0.0.1:8888'),
             level: z.string().optional(),
+            ...httpListenerKeys,
           })
           .prefault({}),
         logs: z
@@ -171,6 +176,7 @@ export function parseConfig(
     extensions: enabled,
     pipelines: [],
     adminAddress: parsed.service.telemetry.metrics.address,
+    adminListener: parsed.service.telemetry.metrics,
     decodeThreads: parsed.service.decode_threads,
   };
   for (const [name, pipeline] of Object.entries(parsed.service.pipelines)) {
@@ -213,10 +219,55 @@ export function parseConfig(
       }
     }
   }
+  problems.push(...authReferenceProblems(config));
   if (config.pipelines.length === 0 && problems.length === 0)
     problems.push('service.pipelines: define at least one metrics pipeline');
   if (problems.length > 0) throw new ConfigError(source, problems);
   return config;
+}
+
+/** Exporters that serve clients (a scrape endpoint): their `auth` checks, not sends. */
+const SERVING_EXPORTERS = new Set(['prometheus']);
+
+/**
+ * Every `auth.authenticator` must name an enabled auth extension that can play its part:
+ * checking clients on listeners (receivers, a scrape endpoint, the admin server), sending
+ * credentials on exporters — `basicauth` needs `htpasswd` for the one and `client_auth` for
+ * the other.
+ */
+function authReferenceProblems(config: CollectorConfig): string[] {
+  const references: { key: string; id: string; serves: boolean }[] = [];
+  const collect = (value: unknown, key: string, serves: boolean) => {
+    if (!value || typeof value !== 'object') return;
+    for (const [name, item] of Object.entries(value)) {
+      const authenticator = (item as { authenticator?: unknown } | undefined)?.authenticator;
+      if (name === 'auth' && typeof authenticator === 'string')
+        references.push({ key: `${key}.auth.authenticator`, id: authenticator, serves });
+      else collect(item, `${key}.${name}`, serves);
+    }
+  };
+  for (const [id, entry] of config.receivers) collect(entry.config, `receivers.${id}`, true);
+  for (const [id, entry] of config.exporters)
+    collect(entry.config, `exporters.${id}`, SERVING_EXPORTERS.has(entry.type));
+  collect({ metrics: config.adminListener }, 'service.telemetry', true);
+  const problems: string[] = [];
+  for (const { key, id, serves } of references) {
+    const extension = config.extensions.get(id);
+    if (!extension) {
+      problems.push(
+        `${key}: "${id}" is not an extension enabled in service.extensions (enabled: ${[...config.extensions.keys()].join(', ') || 'none'})`,
+      );
+    } else if (extension.type !== 'bearertokenauth' && extension.type !== 'basicauth') {
+      problems.push(`${key}: "${id}" is not an auth extension (bearertokenauth, basicauth)`);
+    } else if (extension.type === 'basicauth') {
+      const basic = extension.config as { htpasswd?: unknown; client_auth?: unknown };
+      if (serves && !basic.htpasswd)
+        problems.push(`${key}: "${id}" has no htpasswd to check clients against`);
+      if (!serves && !basic.client_auth)
+        problems.push(`${key}: "${id}" has no client_auth to send`);
+    }
+  }
+  return problems;
 }
 
 /** The storage extension a component's config names: `sending_queue.storage` or `storage`. */
@@ -237,8 +288,12 @@ function formatIssue(issue: z.core.$ZodIssue, prefix: string, root: unknown): st
   for (const key of issue.path)
     value =
       value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  // Never a secret: a token beside a typo is shown as <redacted>.
+  const last = String(issue.path.at(-1) ?? prefix.split('.').at(-1) ?? '');
   const shown =
-    value === undefined || message.includes('got ') ? '' : ` (got ${JSON.stringify(value)})`;
+    value === undefined || message.includes('got ')
+      ? ''
+      : ` (got ${JSON.stringify(redactSecrets(value, last))})`;
   return `${path || '(root)'}: ${message}${shown}`;
 }
 

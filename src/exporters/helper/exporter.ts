@@ -16,6 +16,10 @@ export interface Exporter extends Consumer, Component {
   readonly dropped: Readonly<Record<string, number>>;
   /** Where it serves data itself (a scrape endpoint), for the startup banner. */
   readonly addresses?: readonly string[];
+  /** An exporter that serves (a scrape endpoint): clients it turned away, by reason. */
+  readonly refusedRequests?: Readonly<Record<string, number>>;
+  /** An exporter that serves: its listeners and what protects them. */
+  readonly listeners?: readonly import('../../model/auth.js').ListenerProtection[];
 }
 
 export type CreateExporter = (settings: ComponentSettings) => Exporter;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration } from '../../model/duration.js';
 import { listenEndpoint } from '../../model/endpoint.js';
+import { httpListenerKeys } from '../../net/listener-config.js';
 
 /** The Collector's `prometheus` exporter keys. */
 export const prometheusConfig = z.strictObject({
@@ -14,6 +15,7 @@ export const prometheusConfig = z.strictObject({
     .prefault({}),
   enable_open_metrics: z.boolean().default(false),
   add_metric_suffixes: z.boolean().default(true),
+  ...httpListenerKeys,
 });
 
 export type PrometheusConfig = z.infer<typeof prometheusConfig>;

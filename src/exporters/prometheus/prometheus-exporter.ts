@@ -1,8 +1,9 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ListenerProtection } from '../../model/auth.js';
 import type { ComponentSettings } from '../../model/consumer.js';
-import { parseListenEndpoint } from '../../model/endpoint.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
+import { HttpListener } from '../../net/http-listener.js';
+import { serverAuthenticator } from '../../net/resolve-auth.js';
 import type { Exporter } from '../helper/exporter.js';
 import type { PrometheusConfig } from './config.js';
 import { ScrapeState } from './scrape-state.js';
@@ -19,11 +20,25 @@ export class PrometheusExporter implements Exporter {
   readonly id: string;
   readonly state: ScrapeState;
   readonly #config: PrometheusConfig;
-  #server: Server | undefined;
+  readonly listener: HttpListener;
+  /** Scrapes turned away (no valid credentials, failed TLS handshake), by reason. */
+  readonly refusedRequests: Record<string, number> = {};
 
   constructor(settings: ComponentSettings, config: PrometheusConfig) {
     this.id = settings.id;
     this.#config = config;
+    this.listener = new HttpListener(
+      {
+        ...config,
+        endpointKey: `exporters.${this.id}.endpoint`,
+        authenticator: serverAuthenticator(settings, config.auth, `exporters.${this.id}.auth`),
+        logger: settings.logger.child({ exporter: this.id }),
+        onRefused: (reason) => {
+          this.refusedRequests[reason] = (this.refusedRequests[reason] ?? 0) + 1;
+        },
+      },
+      (req, res) => this.#scrape(req, res),
+    );
     this.state = new ScrapeState({
       namespace: config.namespace,
       constLabels: config.const_labels,
@@ -40,44 +55,38 @@ export class PrometheusExporter implements Exporter {
   }
 
   get addresses(): string[] {
-    return [`scrape http://${this.address}/metrics`];
+    return [`scrape ${this.listener.url('/metrics')}`];
   }
 
   get address(): string {
-    const bound = this.#server?.address() as AddressInfo | null;
-    return bound ? `${bound.address}:${bound.port}` : this.#config.endpoint;
+    return this.listener.address;
   }
 
-  async start(): Promise<void> {
-    const { host, port } = parseListenEndpoint(
-      this.#config.endpoint,
-      `exporters.${this.id}.endpoint`,
-    );
-    this.#server = createServer((req, res) => {
-      if (req.url?.split('?')[0] !== '/metrics') {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('scrape /metrics\n');
-        return;
-      }
-      const openMetrics =
-        this.#config.enable_open_metrics &&
-        (req.headers.accept ?? '').includes('application/openmetrics-text');
-      res.writeHead(200, { 'content-type': openMetrics ? OPENMETRICS : TEXT });
-      res.end(this.state.render(openMetrics));
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.#server!.once('error', reject);
-      this.#server!.listen(port, host, () => resolve());
-    });
+  get listeners(): ListenerProtection[] {
+    return [this.listener.protection('Prometheus scrape endpoint')];
+  }
+
+  start(): Promise<void> {
+    return this.listener.start();
+  }
+
+  #scrape(req: IncomingMessage, res: ServerResponse): void {
+    if (req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('scrape /metrics\n');
+      return;
+    }
+    const openMetrics =
+      this.#config.enable_open_metrics &&
+      (req.headers.accept ?? '').includes('application/openmetrics-text');
+    res.writeHead(200, { 'content-type': openMetrics ? OPENMETRICS : TEXT });
+    res.end(this.state.render(openMetrics));
   }
 
   async consume(batch: MetricBatch): Promise<void> {
     this.state.update(batch);
   }
 
-  async shutdown(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    if (server)
-      await new Promise<void>((resolve) => server.close(() => resolve()).closeAllConnections());
+  shutdown(): Promise<void> {
+    return this.listener.close('force');
   }
 }

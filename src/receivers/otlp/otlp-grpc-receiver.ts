@@ -1,7 +1,6 @@
 import {
   Metadata,
   Server,
-  ServerCredentials,
   type ServerUnaryCall,
   type ServiceError,
   type sendUnaryData,
@@ -10,10 +9,15 @@ import {
 import type { Logger } from 'pino';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
 import { METRICS_EXPORT_METHOD } from '../../codec/protobuf/service.js';
+import type { ListenerProtection, ServerAuthenticator } from '../../model/auth.js';
 import type { Component, Consumer } from '../../model/consumer.js';
 import { parseListenEndpoint } from '../../model/endpoint.js';
 import { DecodeError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
+import { grpcServerCredentials } from '../../net/grpc-server-credentials.js';
+import { RefusalLog } from '../../net/refusal-log.js';
+import { ServerTls } from '../../net/server-tls.js';
+import type { ServerTlsConfig } from '../../net/tls-config.js';
 import { ReceiverStats } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 
@@ -24,6 +28,9 @@ export interface OtlpGrpcReceiverOptions {
   retryAfterSeconds: number;
   /** Where bodies are decoded (the collector's `DecodePool`); this thread by default. */
   decoder?: RequestDecoder;
+  tls?: ServerTlsConfig;
+  /** Checks each call's metadata (`authorization`) before its message is decoded. */
+  authenticator?: ServerAuthenticator;
 }
 
 const identity = (value: Buffer) => value;
@@ -39,7 +46,9 @@ export class OtlpGrpcReceiver implements Component {
   readonly #options: OtlpGrpcReceiverOptions;
   readonly #next: Consumer;
   readonly #logger: Logger;
+  readonly #refusals: RefusalLog;
   #server: Server | undefined;
+  #tls: ServerTls | undefined;
   #port = 0;
   #listening = false;
 
@@ -47,7 +56,20 @@ export class OtlpGrpcReceiver implements Component {
     this.#options = options;
     this.#next = next;
     this.#logger = logger;
+    this.#refusals = new RefusalLog(logger, 'protocols.grpc.endpoint', (reason) =>
+      this.stats.refuseRequest(reason),
+    );
     parseListenEndpoint(options.endpoint, 'protocols.grpc.endpoint');
+  }
+
+  /** This listener and what protects it, for the start-up check of exposed listeners. */
+  get protection(): ListenerProtection {
+    return {
+      name: 'OTLP/gRPC',
+      address: this.address,
+      tls: this.#options.tls !== undefined,
+      auth: this.#options.authenticator !== undefined,
+    };
   }
 
   get listening(): boolean {
@@ -80,10 +102,15 @@ export class OtlpGrpcReceiver implements Component {
       },
     );
     const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    const tlsConfig = this.#options.tls;
+    this.#tls = tlsConfig
+      ? new ServerTls(tlsConfig, (error) =>
+          this.#logger.error({ error: error.message }, 'could not reload the TLS certificate'),
+        )
+      : undefined;
+    const credentials = grpcServerCredentials(this.#tls);
     this.#port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(target, ServerCredentials.createInsecure(), (err, bound) =>
-        err ? reject(err) : resolve(bound),
-      ),
+      server.bindAsync(target, credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
     );
     this.#server = server;
     this.#listening = true;
@@ -94,6 +121,8 @@ export class OtlpGrpcReceiver implements Component {
     if (!server) return;
     this.#server = undefined;
     this.#listening = false;
+    this.#tls?.close();
+    this.#refusals.flush();
     await Promise.race([
       new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
       new Promise<void>((resolve) => setTimeout(resolve, options.deadlineMs).unref()),
@@ -105,6 +134,12 @@ export class OtlpGrpcReceiver implements Component {
     call: ServerUnaryCall<Buffer, Buffer>,
     callback: sendUnaryData<Buffer>,
   ): Promise<void> {
+    const authenticator = this.#options.authenticator;
+    if (authenticator && !(await authenticator.authenticate(metadataLookup(call.metadata)))) {
+      this.#refusals.refuse('unauthenticated', call.getPeer());
+      callback(serviceError(status.UNAUTHENTICATED, 'unauthenticated'));
+      return;
+    }
     this.stats.requests++;
     if (this.stats.offerOtlpProtobuf(this.#next, call.request)) {
       callback(null, Buffer.from(encodeMetricsResponse()));
@@ -132,6 +167,13 @@ export class OtlpGrpcReceiver implements Component {
       );
     } else callback(serviceError(status.UNAVAILABLE, refused.error.message));
   }
+}
+
+function metadataLookup(metadata: Metadata): (name: string) => string | undefined {
+  return (name) => {
+    const value = metadata.get(name)[0];
+    return typeof value === 'string' ? value : undefined;
+  };
 }
 
 function serviceError(code: status, details: string, statusDetails?: Buffer): ServiceError {

@@ -1,20 +1,21 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { Logger } from 'pino';
 import { encodeMetricsResponseJson } from '../../codec/json/response-json.js';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
+import type { ServerAuthenticator } from '../../model/auth.js';
 import type { Component, Consumer } from '../../model/consumer.js';
-import { parseListenEndpoint } from '../../model/endpoint.js';
 import { DecodeError, InvalidArgumentError, SluiceError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { writeVarint } from '../../model/wire.js';
+import { HttpListener } from '../../net/http-listener.js';
+import { HTTP_LISTENER_DEFAULTS, type HttpListenerConfig } from '../../net/listener-config.js';
 import { BodyBuffers } from '../body-buffers.js';
 import { decompressZstdBounded } from '../bounded-zstd.js';
 import { ReceiverStats } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 
-export interface OtlpHttpReceiverOptions {
+export interface OtlpHttpReceiverOptions extends Partial<HttpListenerConfig> {
   endpoint: string;
   /** Largest body accepted, checked on the wire and again after decompression. */
   maxRequestBodySize: number;
@@ -23,6 +24,8 @@ export interface OtlpHttpReceiverOptions {
   retryAfterSeconds: number;
   /** Where bodies are decoded (the collector's `DecodePool`); this thread by default. */
   decoder?: RequestDecoder;
+  /** Checks every request's credentials before its body is read (`auth`). */
+  authenticator?: ServerAuthenticator;
 }
 
 /** A body over `max_request_body_size` (declared, read, or after decompression): 413. */
@@ -44,52 +47,44 @@ export class OtlpHttpReceiver implements Component {
   readonly #next: Consumer;
   readonly #logger: Logger;
   readonly #bodies = new BodyBuffers();
-  #server: Server | undefined;
-  #listening = false;
+  readonly listener: HttpListener;
 
   constructor(options: OtlpHttpReceiverOptions, next: Consumer, logger: Logger) {
     this.#options = options;
     this.#next = next;
     this.#logger = logger;
-    parseListenEndpoint(options.endpoint, 'protocols.http.endpoint');
+    this.listener = new HttpListener(
+      {
+        ...HTTP_LISTENER_DEFAULTS,
+        ...options,
+        endpointKey: 'protocols.http.endpoint',
+        logger,
+        onRefused: (reason) => this.stats.refuseRequest(reason),
+      },
+      (req, res) => void this.#handle(req, res),
+    );
   }
 
   get listening(): boolean {
-    return this.#listening;
+    return this.listener.listening;
   }
 
   /** The bound address (after `start`), e.g. `127.0.0.1:4318`. */
   get address(): string {
-    const address = this.#server?.address() as AddressInfo | null;
-    return address ? `${address.address}:${address.port}` : this.#options.endpoint;
+    return this.listener.address;
   }
 
-  async start(): Promise<void> {
-    const { host, port } = parseListenEndpoint(this.#options.endpoint, 'protocols.http.endpoint');
-    this.#server = createServer((req, res) => {
-      void this.#handle(req, res);
-    });
-    this.#server.keepAliveTimeout = 30_000;
-    await new Promise<void>((resolve, reject) => {
-      this.#server!.once('error', reject);
-      this.#server!.listen(port, host, () => {
-        this.#server!.off('error', reject);
-        resolve();
-      });
-    });
-    this.#listening = true;
+  get metricsPath(): string {
+    return this.#options.metricsPath;
   }
 
-  async shutdown(): Promise<void> {
-    if (!this.#server) return;
-    this.#listening = false;
-    const server = this.#server;
-    this.#server = undefined;
-    // Stop accepting; let requests in flight finish (their data reaches the pipeline).
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
+  start(): Promise<void> {
+    return this.listener.start();
+  }
+
+  /** Stops accepting; requests in flight finish (their data reaches the pipeline). */
+  shutdown(): Promise<void> {
+    return this.listener.close('graceful');
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

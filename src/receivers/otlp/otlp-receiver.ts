@@ -1,4 +1,6 @@
+import type { ListenerProtection } from '../../model/auth.js';
 import type { Consumer } from '../../model/consumer.js';
+import { serverAuthenticator } from '../../net/resolve-auth.js';
 import type { Receiver, ReceiverSettings } from '../receiver.js';
 import type { ReceiverStats } from '../receiver-stats.js';
 import type { OtlpReceiverConfig } from './config.js';
@@ -18,6 +20,12 @@ export class OtlpReceiver implements Receiver {
     if (http) {
       this.http = new OtlpHttpReceiver(
         {
+          ...http,
+          authenticator: serverAuthenticator(
+            settings,
+            http.auth,
+            `receivers.${settings.id}.protocols.http.auth`,
+          ),
           endpoint: http.endpoint,
           maxRequestBodySize: http.max_request_body_size,
           metricsPath: http.metrics_url_path,
@@ -32,6 +40,12 @@ export class OtlpReceiver implements Receiver {
       this.grpc = new OtlpGrpcReceiver(
         {
           endpoint: grpc.endpoint,
+          tls: grpc.tls,
+          authenticator: serverAuthenticator(
+            settings,
+            grpc.auth,
+            `receivers.${settings.id}.protocols.grpc.auth`,
+          ),
           maxReceiveBytes: Math.round(grpc.max_recv_msg_size_mib * 1024 * 1024),
           retryAfterSeconds: 1,
           decoder: settings.decoder,
@@ -53,10 +67,17 @@ export class OtlpReceiver implements Receiver {
     };
   }
 
+  get listeners(): ListenerProtection[] {
+    return [
+      ...(this.grpc ? [this.grpc.protection] : []),
+      ...(this.http ? [this.http.listener.protection('OTLP/HTTP')] : []),
+    ];
+  }
+
   get addresses(): string[] {
     return [
       ...(this.grpc ? [`OTLP/gRPC ${this.grpc.address}`] : []),
-      ...(this.http ? [`OTLP/HTTP http://${this.http.address}/v1/metrics`] : []),
+      ...(this.http ? [`OTLP/HTTP ${this.http.listener.url(this.http.metricsPath)}`] : []),
     ];
   }
 

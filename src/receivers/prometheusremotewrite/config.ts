@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { listenEndpoint } from '../../model/endpoint.js';
+import { httpListenerKeys } from '../../net/listener-config.js';
 
 /** The contrib `prometheusremotewrite` receiver's keys. */
 export const remoteWriteReceiverConfig = z.strictObject({
@@ -9,6 +10,7 @@ export const remoteWriteReceiverConfig = z.strictObject({
     .int()
     .positive()
     .default(20 * 1024 * 1024),
+  ...httpListenerKeys,
 });
 
 export type RemoteWriteReceiverConfig = z.infer<typeof remoteWriteReceiverConfig>;

@@ -1,11 +1,12 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { uncompressSync } from 'snappy';
+import type { ListenerProtection } from '../../model/auth.js';
 import type { Consumer } from '../../model/consumer.js';
-import { parseListenEndpoint } from '../../model/endpoint.js';
 import { DecodeError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
+import { HttpListener } from '../../net/http-listener.js';
+import { serverAuthenticator } from '../../net/resolve-auth.js';
 import type { Receiver, ReceiverSettings } from '../receiver.js';
 import { ReceiverStats } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
@@ -25,7 +26,7 @@ export class RemoteWriteReceiver implements Receiver {
   readonly #next: Consumer;
   readonly #logger: Logger;
   readonly #decoder: RequestDecoder;
-  #server: Server | undefined;
+  readonly listener: HttpListener;
 
   constructor(settings: ReceiverSettings, config: RemoteWriteReceiverConfig, next: Consumer) {
     this.id = settings.id;
@@ -33,38 +34,40 @@ export class RemoteWriteReceiver implements Receiver {
     this.#config = config;
     this.#next = next;
     this.#logger = settings.logger.child({ receiver: settings.id });
+    this.listener = new HttpListener(
+      {
+        ...config,
+        endpointKey: `receivers.${this.id}.endpoint`,
+        authenticator: serverAuthenticator(settings, config.auth, `receivers.${this.id}.auth`),
+        logger: this.#logger,
+        onRefused: (reason) => this.stats.refuseRequest(reason),
+      },
+      (req, res) => void this.#handle(req, res),
+    );
   }
 
   get listening(): boolean {
-    return this.#server?.listening ?? false;
+    return this.listener.listening;
   }
 
   get address(): string {
-    const bound = this.#server?.address() as AddressInfo | null;
-    return bound ? `${bound.address}:${bound.port}` : this.#config.endpoint;
+    return this.listener.address;
+  }
+
+  get listeners(): ListenerProtection[] {
+    return [this.listener.protection('Prometheus remote write')];
   }
 
   get addresses(): string[] {
-    return [`Prometheus remote write http://${this.address}/api/v1/write`];
+    return [`Prometheus remote write ${this.listener.url('/api/v1/write')}`];
   }
 
-  async start(): Promise<void> {
-    const { host, port } = parseListenEndpoint(
-      this.#config.endpoint,
-      `receivers.${this.id}.endpoint`,
-    );
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      this.#server!.once('error', reject);
-      this.#server!.listen(port, host, () => resolve());
-    });
+  start(): Promise<void> {
+    return this.listener.start();
   }
 
-  async shutdown(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    if (server)
-      await new Promise<void>((resolve) => server.close(() => resolve()).closeIdleConnections());
+  shutdown(): Promise<void> {
+    return this.listener.close('graceful');
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

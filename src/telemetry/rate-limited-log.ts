@@ -5,7 +5,8 @@ interface Pending {
   message: string;
   fields: Record<string, unknown>;
   events: number;
-  points: number;
+  /** Points the events concern; undefined for events that are not about points. */
+  points: number | undefined;
 }
 
 /**
@@ -29,19 +30,19 @@ export class RateLimitedLog {
     level: Pending['level'],
     message: string,
     fields: Record<string, unknown>,
-    points: number,
+    points?: number,
   ): void {
     const now = Date.now();
     const last = this.#last.get(kind);
     if (last === undefined || now - last >= this.#intervalMs) {
       this.#last.set(kind, now);
-      this.#logger[level]({ ...fields, points, events: 1 }, message);
+      this.#logger[level]({ ...fields, ...counts(points, 1) }, message);
       return;
     }
     const pending = this.#pending.get(kind);
     if (pending) {
       pending.events++;
-      pending.points += points;
+      if (points !== undefined) pending.points = (pending.points ?? 0) + points;
       pending.fields = fields;
     } else {
       this.#pending.set(kind, { level, message, fields, events: 1, points });
@@ -59,10 +60,14 @@ export class RateLimitedLog {
     for (const [kind, p] of this.#pending) {
       this.#last.set(kind, Date.now());
       this.#logger[p.level](
-        { ...p.fields, points: p.points, events: p.events },
+        { ...p.fields, ...counts(p.points, p.events) },
         `${p.message} (${p.events} times since last report)`,
       );
     }
     this.#pending.clear();
   }
+}
+
+function counts(points: number | undefined, events: number) {
+  return points === undefined ? { events } : { points, events };
 }

@@ -1,0 +1,33 @@
+/** Config keys whose values are secrets wherever they appear. */
+const SECRET_KEY =
+  /^(token|password|bearer_token|inline|secret|client_secret|api_key|private_key)$/i;
+/** Header names whose values carry credentials. */
+const SECRET_HEADER = /auth|token|key|secret|cookie|password/i;
+/** `scheme://user:password@host`: the password part of a URL's user info. */
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^/:@\s]*:)[^@/\s]*@/gi;
+/** `?p=...`, `&password=...`, `?token=...`: credentials in a URL's query. */
+const QUERY_SECRET = /([?&](?:p|password|token|access_token|api_key)=)[^&#\s]*/gi;
+
+export const REDACTED = '<redacted>';
+
+/**
+ * A copy of a config value (or part of one) safe to print: secret keys, credential headers
+ * and passwords inside URLs replaced by `<redacted>`. `sluice validate` and the config
+ * loader's messages show values through this, so a typo next to a token never prints it.
+ */
+export function redactSecrets(value: unknown, key = ''): unknown {
+  if (typeof value === 'string') {
+    if (SECRET_KEY.test(key)) return REDACTED;
+    return value.replace(URL_PASSWORD, `$1${REDACTED}@`).replace(QUERY_SECRET, `$1${REDACTED}`);
+  }
+  if (Array.isArray(value)) return value.map((item) => redactSecrets(item, key));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [name, item] of Object.entries(value)) {
+      out[name] =
+        key === 'headers' && SECRET_HEADER.test(name) ? REDACTED : redactSecrets(item, name);
+    }
+    return out;
+  }
+  return value;
+}
