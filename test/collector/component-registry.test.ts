@@ -19,7 +19,10 @@ const dir = mkdtempSync(join(tmpdir(), 'sluice-registry-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // The files the auth extensions' default configs name: a token, an htpasswd (bcrypt, cost 4).
 writeFileSync(join(dir, 'token'), 'sweep-token\n');
-writeFileSync(join(dir, 'htpasswd'), 'sweep:$2b$04$sY/UNgvXc1eb0/sY4t64NeGy1sVGrxmbmOa9ezrKoEEeoBeUVljiW\n');
+writeFileSync(
+  join(dir, 'htpasswd'),
+  'sweep:$2b$04$sY/UNgvXc1eb0/sY4t64NeGy1sVGrxmbmOa9ezrKoEEeoBeUVljiW\n',
+);
 const AUTH_EXTENSIONS = new Set(['bearertokenauth', 'basicauth']);
 
 const silent = pino({ level: 'silent' });
@@ -59,7 +62,10 @@ function configAround(kind: Kind, factory: ComponentFactory<unknown>): string {
     exporters:
       kind === 'exporters'
         ? { [factory.type]: own }
-        : { debug: kind === 'extensions' && !auth ? { sending_queue: { storage: factory.type } } : {} },
+        : {
+            debug:
+              kind === 'extensions' && !auth ? { sending_queue: { storage: factory.type } } : {},
+          },
     extensions: kind === 'extensions' ? { [factory.type]: own } : {},
     service: {
       extensions: kind === 'extensions' ? [factory.type] : [],
