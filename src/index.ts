@@ -56,6 +56,7 @@ export * from './model/index.js';
 export type { FsyncPolicy, StorageSettings, StorageWhenFull } from './model/storage.js';
 export type {
   SluiceMetricExporterOptions,
+  SluiceTlsOptions,
   TemporalityPreference,
 } from './sdk/sluice-metric-exporter.js';
 export { SluiceMetricExporter } from './sdk/sluice-metric-exporter.js';

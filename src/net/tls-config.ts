@@ -27,19 +27,24 @@ export type ServerTlsConfig = z.output<typeof serverTlsSchema>;
  * never for production), `ca_file` trusts a private CA, `cert_file`/`key_file` present a
  * client certificate for mTLS.
  */
-export const clientTlsSchema = z
-  .strictObject({
-    insecure: z.boolean().default(false),
-    insecure_skip_verify: z.boolean().default(false),
-    ca_file: z.string().min(1).optional(),
-    cert_file: z.string().min(1).optional(),
-    key_file: z.string().min(1).optional(),
-    server_name_override: z.string().min(1).optional(),
-    min_version: tlsVersion.default('1.2'),
-  })
-  .refine((tls) => (tls.cert_file === undefined) === (tls.key_file === undefined), {
-    message: 'cert_file and key_file go together (a client certificate needs its key)',
-  });
+export const clientTlsKeys = {
+  insecure: z.boolean().default(false),
+  insecure_skip_verify: z.boolean().default(false),
+  ca_file: z.string().min(1).optional(),
+  cert_file: z.string().min(1).optional(),
+  key_file: z.string().min(1).optional(),
+  server_name_override: z.string().min(1).optional(),
+  min_version: tlsVersion.default('1.2'),
+};
+
+/** A client certificate needs its key, and a key its certificate. */
+export const certificateWithKey = [
+  (tls: { cert_file?: string; key_file?: string }) =>
+    (tls.cert_file === undefined) === (tls.key_file === undefined),
+  { message: 'cert_file and key_file go together (a client certificate needs its key)' },
+] as const;
+
+export const clientTlsSchema = z.strictObject(clientTlsKeys).refine(...certificateWithKey);
 
 export type ClientTlsConfig = z.output<typeof clientTlsSchema>;
 

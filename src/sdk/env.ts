@@ -12,6 +12,11 @@ export interface OtlpEnvironment {
   compression?: string;
   protocol?: string;
   temporalityPreference?: string;
+  /** `*_CERTIFICATE`: a PEM file of the CA(s) that signed the endpoint's certificate. */
+  certificateFile?: string;
+  /** `*_CLIENT_CERTIFICATE` and `*_CLIENT_KEY`: PEM files for mutual TLS. */
+  clientCertificateFile?: string;
+  clientKeyFile?: string;
 }
 
 export function readOtlpEnvironment(env: NodeJS.ProcessEnv = process.env): OtlpEnvironment {
@@ -35,6 +40,9 @@ export function readOtlpEnvironment(env: NodeJS.ProcessEnv = process.env): OtlpE
   if (compression) out.compression = compression.toLowerCase();
   const protocol = get('PROTOCOL');
   if (protocol) out.protocol = protocol.toLowerCase();
+  out.certificateFile = get('CERTIFICATE');
+  out.clientCertificateFile = get('CLIENT_CERTIFICATE');
+  out.clientKeyFile = get('CLIENT_KEY');
   const temporality = env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE?.trim();
   if (temporality) out.temporalityPreference = temporality.toLowerCase();
   return out;

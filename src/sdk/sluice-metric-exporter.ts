@@ -27,12 +27,25 @@ import { OtlpHttpSender } from '../exporters/otlphttp/otlp-http-sender.js';
 import { InvalidArgumentError } from '../model/errors.js';
 import { MetricBatch } from '../model/metric-batch.js';
 import type { StorageSettings } from '../model/storage.js';
-import { readOtlpEnvironment } from './env.js';
+import { clientTlsOptions } from '../net/client-tls.js';
+import { type OtlpEnvironment, readOtlpEnvironment } from './env.js';
 
 /** Points per OTLP request the exporter writes by default (see the constructor). */
 const EXPORTER_REQUEST_POINTS = 4096;
 
 export type TemporalityPreference = 'cumulative' | 'delta' | 'lowmemory';
+
+/** PEM file paths and checks for the exporter's TLS connections. */
+export interface SluiceTlsOptions {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  /** Encrypt without checking the server's certificate: for tests only. */
+  insecureSkipVerify?: boolean;
+  /** The name the server's certificate must carry, when it is not the URL's host. */
+  serverName?: string;
+  minVersion?: '1.2' | '1.3';
+}
 
 export interface SluiceMetricExporterOptions {
   /** Metrics endpoint; default from `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`, else `http://localhost:4318/v1/metrics`. */
@@ -41,6 +54,11 @@ export interface SluiceMetricExporterOptions {
   /** Per request attempt (the official exporters' `timeoutMillis`). Default 10 s. */
   timeoutMillis?: number;
   compression?: 'none' | 'gzip' | 'zstd';
+  /**
+   * TLS for an `https://` URL: a private CA, a client certificate for mutual TLS (default
+   * from `OTEL_EXPORTER_OTLP_[METRICS_]CERTIFICATE`, `_CLIENT_CERTIFICATE`, `_CLIENT_KEY`).
+   */
+  tls?: SluiceTlsOptions;
   /** `http/protobuf` (default), `http/json` or `grpc`. */
   protocol?: 'http/protobuf' | 'http/json' | 'grpc';
   temporalityPreference?: TemporalityPreference;
@@ -96,6 +114,7 @@ export class SluiceMetricExporter implements PushMetricExporter {
 
   constructor(options: SluiceMetricExporterOptions = {}) {
     const env = readOtlpEnvironment();
+    const transport = { tls: sdkTlsOptions(options.tls, env) };
     const protocol = options.protocol ?? env.protocol ?? 'http/protobuf';
     if (protocol !== 'http/protobuf' && protocol !== 'http/json' && protocol !== 'grpc') {
       throw new InvalidArgumentError('protocol', protocol, 'http/protobuf, http/json or grpc');
@@ -142,6 +161,7 @@ export class SluiceMetricExporter implements PushMetricExporter {
             endpoint: options.url ?? env.grpcEndpoint ?? 'http://localhost:4317',
             headers: { ...env.headers, ...options.headers },
             compression: compression === 'gzip' ? 'gzip' : 'none',
+            transport,
           })
         : undefined) ??
       new OtlpHttpSender({
@@ -150,6 +170,7 @@ export class SluiceMetricExporter implements PushMetricExporter {
         encoding: protocol === 'http/json' ? 'json' : 'protobuf',
         compression,
         connections: options.numConsumers ?? 4,
+        transport,
       });
     // 8 MiB of encoded requests (~4 full ones) keeps the consumers busy: more only adds to
     // the process's memory while a large collection is being sent.
@@ -282,4 +303,24 @@ export class SluiceMetricExporter implements PushMetricExporter {
   selectAggregation(_instrumentType: InstrumentType): AggregationOption {
     return { type: AggregationType.DEFAULT };
   }
+}
+
+/** The exporter's `tls` option over the environment's certificate files, as `node:tls` options. */
+function sdkTlsOptions(tls: SluiceTlsOptions | undefined, env: OtlpEnvironment) {
+  const ca = tls?.caFile ?? env.certificateFile;
+  const cert = tls?.certFile ?? env.clientCertificateFile;
+  const key = tls?.keyFile ?? env.clientKeyFile;
+  if (!tls && ca === undefined && cert === undefined) return undefined;
+  return clientTlsOptions(
+    {
+      insecure: false,
+      insecure_skip_verify: tls?.insecureSkipVerify ?? false,
+      ca_file: ca,
+      cert_file: cert,
+      key_file: key,
+      server_name_override: tls?.serverName,
+      min_version: tls?.minVersion ?? '1.2',
+    },
+    'SluiceMetricExporter tls',
+  );
 }

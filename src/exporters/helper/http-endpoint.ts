@@ -1,4 +1,6 @@
 import { Agent, request } from 'undici';
+import type { ClientAuthenticator } from '../../model/auth.js';
+import type { ClientTransport } from '../../net/client-tls.js';
 import { successBody } from './http-status.js';
 
 /**
@@ -10,11 +12,22 @@ export class HttpEndpoint {
   readonly #url: string | URL;
   readonly #headers: Record<string, string>;
   readonly #agent: Agent;
+  readonly #auth: ClientAuthenticator | undefined;
 
-  constructor(url: string | URL, headers: Record<string, string>, connections: number) {
+  constructor(
+    url: string | URL,
+    headers: Record<string, string>,
+    connections: number,
+    transport: ClientTransport = {},
+  ) {
     this.#url = url;
     this.#headers = { ...headers, 'user-agent': 'sluice' };
-    this.#agent = new Agent({ connections, keepAliveTimeout: 30_000 });
+    this.#auth = transport.auth;
+    this.#agent = new Agent({
+      connections,
+      keepAliveTimeout: 30_000,
+      ...(transport.tls ? { connect: transport.tls } : {}),
+    });
   }
 
   async post(
@@ -24,7 +37,8 @@ export class HttpEndpoint {
     const response = await request(this.#url, {
       method: 'POST',
       body,
-      headers: this.#headers,
+      // An authenticator's headers are asked for each request: a token file may change.
+      headers: this.#auth ? { ...this.#headers, ...this.#auth.headers() } : this.#headers,
       signal,
       dispatcher: this.#agent,
     });

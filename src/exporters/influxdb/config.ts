@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { authReferenceSchema, clientTlsSchema } from '../../net/tls-config.js';
 import { exporterHelperKeys } from '../helper/config.js';
 
 /**
@@ -25,6 +26,8 @@ export const influxdbExporterConfig = z
       .prefault({}),
     headers: z.record(z.string(), z.string()).default({}),
     compression: z.enum(['gzip', 'none']).default('gzip'),
+    tls: clientTlsSchema.optional(),
+    auth: authReferenceSchema.optional(),
     ...exporterHelperKeys,
   })
   .refine((c) => (c.v1_compatibility.enabled ? c.v1_compatibility.db : c.bucket && c.org), {

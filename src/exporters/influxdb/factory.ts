@@ -1,3 +1,4 @@
+import { clientTransport } from '../../net/client-tls.js';
 import { defineExporter } from '../helper/exporter.js';
 import { QueuedExporter } from '../helper/queued-exporter.js';
 import { type InfluxdbExporterConfig, influxdbExporterConfig } from './config.js';
@@ -35,6 +36,7 @@ export const influxdbExporterFactory = defineExporter({
       },
       compression: config.compression,
       connections: config.sending_queue.num_consumers,
+      transport: clientTransport(settings, config),
     });
     return new QueuedExporter(settings, config, sender);
   },

@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { Sender, SendResult } from '../../delivery/sender.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
+import type { ClientTransport } from '../../net/client-tls.js';
 import { HttpEndpoint } from '../helper/http-endpoint.js';
 import { skippedResult } from '../helper/skipped-points.js';
 import { LineProtocolWriter } from './line-protocol.js';
@@ -9,6 +10,8 @@ import { LineProtocolWriter } from './line-protocol.js';
 const gzip = promisify(gzipCallback);
 
 export interface InfluxSenderOptions {
+  /** TLS options and credentials for the connections (see `clientTransport`). */
+  transport?: ClientTransport;
   /** The write URL with its query (v1 `/write?db=…&precision=ns` or v2 `/api/v2/write?…`). */
   writeUrl: URL;
   headers: Record<string, string>;
@@ -40,6 +43,7 @@ export class InfluxSender implements Sender {
         ...(this.#gzip ? { 'content-encoding': 'gzip' } : {}),
       },
       options.connections,
+      options.transport,
     );
   }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration } from '../../model/duration.js';
 import { natsName, natsUrl } from '../../model/endpoint.js';
+import { clientTlsSchema } from '../../net/tls-config.js';
 import { exporterHelperKeys } from '../helper/config.js';
 
 /**
@@ -18,6 +19,7 @@ export const natsExporterConfig = z.strictObject({
   user: z.string().optional(),
   password: z.string().optional(),
   token: z.string().optional(),
+  tls: clientTlsSchema.optional(),
   ...exporterHelperKeys,
 });
 

@@ -22,6 +22,7 @@ export const natsExporterFactory = defineExporter({
       user: config.user,
       password: config.password,
       token: config.token,
+      tls: config.tls,
     });
     // Requests stay below NATS's default max_payload (1 MiB) whatever batch.max_bytes says.
     const batch = {

@@ -5,10 +5,9 @@ import { PermanentError, RetryableError } from '../../delivery/errors.js';
 import type { Sender, SendResult } from '../../delivery/sender.js';
 import { BatchCopier } from '../../model/batch-copier.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
+import { type NatsClientConfig, natsConnectOptions } from '../../net/nats-options.js';
 
-export interface NatsSenderOptions {
-  /** `nats://host:port` (several, comma-separated, for a cluster). */
-  url: string;
+export interface NatsSenderOptions extends NatsClientConfig {
   stream: string;
   subject: string;
   /** 0: one subject; N: `<subject>.<series hash mod N>`, so consumers can partition. */
@@ -17,9 +16,6 @@ export interface NatsSenderOptions {
   createStream: boolean;
   /** How long JetStream remembers message ids, so a retried publish is stored once. */
   duplicateWindowMs: number;
-  user?: string;
-  password?: string;
-  token?: string;
 }
 
 /**
@@ -100,16 +96,7 @@ export class NatsSender implements Sender {
   }
 
   async #open(): Promise<{ nc: NatsConnection; js: JetStreamClient }> {
-    const { url, user, password, token } = this.#options;
-    const nc = await connect({
-      servers: url.split(','),
-      name: 'sluice',
-      user,
-      pass: password,
-      token,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-    });
+    const nc = await connect(natsConnectOptions(this.#options, 'sluice', 'exporters.nats.tls'));
     if (this.#options.createStream) await ensureStream(nc, this.#options);
     return { nc, js: nc.jetstream() };
   }

@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { authReferenceSchema, clientTlsSchema } from '../../net/tls-config.js';
 import { exporterHelperKeys } from '../helper/config.js';
 
 /** `otlp`: OTLP/gRPC with the Collector's keys (`endpoint: host:port`, `tls.insecure`). */
 export const otlpConfig = z.strictObject({
   endpoint: z.string().min(1, 'expected host:port, e.g. 127.0.0.1:4317'),
-  tls: z.strictObject({ insecure: z.boolean().default(false) }).prefault({}),
+  tls: clientTlsSchema.prefault({}),
+  auth: authReferenceSchema.optional(),
   headers: z.record(z.string(), z.string()).default({}),
   compression: z.enum(['gzip', 'none']).default('gzip'),
   ...exporterHelperKeys,

@@ -1,3 +1,4 @@
+import { clientTransport } from '../../net/client-tls.js';
 import { defineExporter } from '../helper/exporter.js';
 import { QueuedExporter } from '../helper/queued-exporter.js';
 import { otlpConfig } from './config.js';
@@ -18,6 +19,7 @@ export const otlpExporterFactory = defineExporter({
       headers: config.headers,
       compression: config.compression,
       maxSendBytes: Math.max(4 * 1024 * 1024, config.batch.max_bytes * 2),
+      transport: clientTransport(settings, config),
     });
     return new QueuedExporter(settings, config, sender);
   },

@@ -1,3 +1,4 @@
+import { type ConnectionOptions, createSecureContext } from 'node:tls';
 import {
   type Client,
   credentials,
@@ -9,8 +10,10 @@ import { encodeMetricsRequest } from '../../codec/protobuf/encode-request.js';
 import { decodeMetricsResponse } from '../../codec/protobuf/response.js';
 import { METRICS_EXPORT_METHOD } from '../../codec/protobuf/service.js';
 import type { Sender, SendResult } from '../../delivery/sender.js';
+import type { ClientAuthenticator } from '../../model/auth.js';
 import { InvalidArgumentError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
+import type { ClientTransport } from '../../net/client-tls.js';
 import { errorForGrpcStatus } from '../helper/grpc-status.js';
 
 export interface OtlpGrpcSenderOptions {
@@ -20,6 +23,8 @@ export interface OtlpGrpcSenderOptions {
   compression?: 'none' | 'gzip';
   /** Largest request the client sends (gRPC's default receive limit is 4 MiB). */
   maxSendBytes?: number;
+  /** TLS options (for `https://`) and credentials (see `clientTransport`). */
+  transport?: ClientTransport;
 }
 
 const identity = (value: Buffer) => value;
@@ -33,6 +38,7 @@ export class OtlpGrpcSender implements Sender {
   readonly destination: string;
   readonly #client: Client;
   readonly #metadata: Metadata;
+  readonly #auth: ClientAuthenticator | undefined;
 
   constructor(options: OtlpGrpcSenderOptions) {
     const { target, secure } = parseEndpoint(options.endpoint);
@@ -40,15 +46,14 @@ export class OtlpGrpcSender implements Sender {
     this.#metadata = new Metadata();
     for (const [key, value] of Object.entries(options.headers ?? {}))
       this.#metadata.set(key, value);
-    this.#client = new GenericClient(
-      target,
-      secure ? credentials.createSsl() : credentials.createInsecure(),
-      {
-        'grpc.default_compression_algorithm': options.compression === 'gzip' ? 2 : 0,
-        'grpc.max_send_message_length': options.maxSendBytes ?? 16 * 1024 * 1024,
-        'grpc.primary_user_agent': 'sluice',
-      },
-    );
+    this.#auth = options.transport?.auth;
+    const tls = options.transport?.tls;
+    this.#client = new GenericClient(target, channelCredentials(secure, tls), {
+      'grpc.default_compression_algorithm': options.compression === 'gzip' ? 2 : 0,
+      'grpc.max_send_message_length': options.maxSendBytes ?? 16 * 1024 * 1024,
+      'grpc.primary_user_agent': 'sluice',
+      ...(tls?.servername ? { 'grpc.ssl_target_name_override': tls.servername } : {}),
+    });
   }
 
   send(batch: MetricBatch, signal: AbortSignal): Promise<SendResult> {
@@ -63,7 +68,7 @@ export class OtlpGrpcSender implements Sender {
         identity,
         identity,
         request,
-        this.#metadata.clone(),
+        this.#callMetadata(),
         {},
         (error: ServiceError | null, response?: Buffer) => {
           signal.removeEventListener('abort', cancel);
@@ -95,6 +100,29 @@ export class OtlpGrpcSender implements Sender {
   async close(): Promise<void> {
     this.#client.close();
   }
+
+  /** The configured headers, plus the authenticator's (asked for each call). */
+  #callMetadata(): Metadata {
+    const metadata = this.#metadata.clone();
+    for (const [key, value] of Object.entries(this.#auth?.headers() ?? {}))
+      metadata.set(key, value);
+    return metadata;
+  }
+}
+
+/** Plain text, TLS with the system's CAs, or TLS with the exporter's `tls` options. */
+function channelCredentials(secure: boolean, tls: ConnectionOptions | undefined) {
+  if (!secure) return credentials.createInsecure();
+  if (!tls) return credentials.createSsl();
+  const context = createSecureContext({
+    ca: tls.ca,
+    cert: tls.cert,
+    key: tls.key,
+    minVersion: tls.minVersion,
+  });
+  return credentials.createFromSecureContext(context, {
+    rejectUnauthorized: tls.rejectUnauthorized,
+  });
 }
 
 function parseEndpoint(endpoint: string): { target: string; secure: boolean } {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { authReferenceSchema, clientTlsSchema } from '../../net/tls-config.js';
 import { exporterHelperKeys } from '../helper/config.js';
 
 /** `otlphttp`: the Collector's keys; `endpoint` gets `/v1/metrics` unless `metrics_endpoint` is set. */
@@ -13,6 +14,8 @@ export const otlphttpConfig = z
     headers: z.record(z.string(), z.string()).default({}),
     compression: z.enum(['gzip', 'zstd', 'none']).default('gzip'),
     encoding: z.enum(['proto', 'json']).default('proto'),
+    tls: clientTlsSchema.optional(),
+    auth: authReferenceSchema.optional(),
     ...exporterHelperKeys,
   })
   .refine((c) => c.endpoint !== undefined || c.metrics_endpoint !== undefined, {

@@ -1,3 +1,4 @@
+import { clientTransport } from '../../net/client-tls.js';
 import { defineExporter } from '../helper/exporter.js';
 import { QueuedExporter } from '../helper/queued-exporter.js';
 import { otlphttpConfig } from './config.js';
@@ -16,6 +17,7 @@ export const otlphttpExporterFactory = defineExporter({
       compression: config.compression,
       encoding: config.encoding === 'json' ? 'json' : 'protobuf',
       connections: config.sending_queue.num_consumers,
+      transport: clientTransport(settings, config),
     });
     return new QueuedExporter(settings, config, sender);
   },

@@ -9,6 +9,7 @@ import { decodeMetricsResponse } from '../../codec/protobuf/response.js';
 import type { Sender, SendResult } from '../../delivery/sender.js';
 import { InvalidArgumentError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
+import type { ClientTransport } from '../../net/client-tls.js';
 import { HttpEndpoint } from '../helper/http-endpoint.js';
 
 const gzip = promisify(gzipCallback);
@@ -20,6 +21,8 @@ export type HttpEncoding = 'protobuf' | 'json';
 export type HttpCompression = 'none' | 'gzip' | 'zstd';
 
 export interface OtlpHttpSenderOptions {
+  /** TLS options and credentials for the connections (see `clientTransport`). */
+  transport?: ClientTransport;
   /** Full URL of the metrics endpoint, e.g. `http://127.0.0.1:4318/v1/metrics`. */
   url: string;
   headers?: Record<string, string>;
@@ -68,6 +71,7 @@ export class OtlpHttpSender implements Sender {
         ...(this.#compression !== 'none' ? { 'content-encoding': this.#compression } : {}),
       },
       options.connections ?? 8,
+      options.transport,
     );
   }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { certificateWithKey, clientTlsKeys } from '../../net/tls-config.js';
 import { exporterHelperKeys } from '../helper/config.js';
 
 const identifier = z
@@ -22,14 +23,10 @@ export const postgresqlExporterConfig = z.strictObject({
   histograms_table: identifier.default('metric_histograms'),
   create_tables: z.boolean().default(true),
   pool_size: z.number().int().min(1).optional(),
+  // The shared client keys, plus `enabled` (the block's presence alone turns TLS on).
   tls: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      ca_file: z.string().optional(),
-      cert_file: z.string().optional(),
-      key_file: z.string().optional(),
-      insecure_skip_verify: z.boolean().default(false),
-    })
+    .strictObject({ enabled: z.boolean().default(true), ...clientTlsKeys })
+    .refine(...certificateWithKey)
     .optional(),
   ...exporterHelperKeys,
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { clientTlsOptions } from '../../net/client-tls.js';
 import { defineExporter } from '../helper/exporter.js';
 import { QueuedExporter } from '../helper/queued-exporter.js';
 import { postgresqlExporterConfig } from './config.js';
@@ -21,15 +21,7 @@ export const postgresqlExporterFactory = defineExporter({
       createTables: config.create_tables,
       poolSize: config.pool_size ?? config.sending_queue.num_consumers,
       statementTimeoutMs: config.timeout,
-      ssl:
-        tls?.enabled === true
-          ? {
-              rejectUnauthorized: !tls.insecure_skip_verify,
-              ca: tls.ca_file ? readFileSync(tls.ca_file, 'utf8') : undefined,
-              cert: tls.cert_file ? readFileSync(tls.cert_file, 'utf8') : undefined,
-              key: tls.key_file ? readFileSync(tls.key_file, 'utf8') : undefined,
-            }
-          : undefined,
+      ssl: tls?.enabled ? clientTlsOptions(tls, `exporters.${settings.id}.tls`) : undefined,
     });
     return new QueuedExporter(settings, config, sender);
   },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { authReferenceSchema, clientTlsSchema } from '../../net/tls-config.js';
 import { exporterHelperKeys } from '../helper/config.js';
 
 /**
@@ -31,6 +32,8 @@ export const remoteWriteExporterConfig = z
       .prefault({}),
     basic_auth: z.strictObject({ username: z.string(), password: z.string() }).optional(),
     bearer_token: z.string().optional(),
+    tls: clientTlsSchema.optional(),
+    auth: authReferenceSchema.optional(),
     ...exporterHelperKeys,
   })
   .refine((c) => !(c.basic_auth && c.bearer_token), {

@@ -1,3 +1,4 @@
+import { clientTransport } from '../../net/client-tls.js';
 import { defineExporter } from '../helper/exporter.js';
 import { QueuedExporter } from '../helper/queued-exporter.js';
 import { remoteWriteExporterConfig } from './config.js';
@@ -20,6 +21,7 @@ export const remoteWriteExporterFactory = defineExporter({
       endpoint: config.endpoint,
       headers,
       connections: config.sending_queue.num_consumers,
+      transport: clientTransport(settings, config),
       namespace: config.namespace,
       addSuffixes: config.add_metric_suffixes,
       resourceToLabels: config.resource_to_telemetry_conversion.enabled,

@@ -6,10 +6,13 @@ import {
 import { encodeWriteRequest } from '../../codec/prometheus/remote-write.js';
 import type { Sender, SendResult } from '../../delivery/sender.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
+import type { ClientTransport } from '../../net/client-tls.js';
 import { HttpEndpoint } from '../helper/http-endpoint.js';
 import { skippedResult } from '../helper/skipped-points.js';
 
 export interface RemoteWriteSenderOptions extends RemoteWriteTranslation {
+  /** TLS options and credentials for the connections (see `clientTransport`). */
+  transport?: ClientTransport;
   /** The receiver's URL, e.g. `http://127.0.0.1:9090/api/v1/write`. */
   endpoint: string;
   headers: Record<string, string>;
@@ -40,6 +43,7 @@ export class RemoteWriteSender implements Sender {
         'x-prometheus-remote-write-version': '0.1.0',
       },
       options.connections,
+      options.transport,
     );
   }
 

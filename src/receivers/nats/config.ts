@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { natsName, natsUrl } from '../../model/endpoint.js';
+import { clientTlsSchema } from '../../net/tls-config.js';
 
 export const natsReceiverConfig = z.strictObject({
   url: natsUrl,
@@ -13,6 +14,7 @@ export const natsReceiverConfig = z.strictObject({
   user: z.string().optional(),
   password: z.string().optional(),
   token: z.string().optional(),
+  tls: clientTlsSchema.optional(),
 });
 
 export type NatsReceiverConfig = z.infer<typeof natsReceiverConfig>;

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Consumer } from '../../model/consumer.js';
 import { SluiceError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
+import { natsConnectOptions } from '../../net/nats-options.js';
 import type { Receiver, ReceiverSettings } from '../receiver.js';
 import { ReceiverStats } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
@@ -111,16 +112,9 @@ export class NatsReceiver implements Receiver {
 
   async #connection(): Promise<NatsConnection> {
     if (this.#nc && !this.#nc.isClosed()) return this.#nc;
-    const { url, user, password, token } = this.#config;
-    const nc = await connect({
-      servers: url.split(','),
-      name: `sluice ${this.id}`,
-      user,
-      pass: password,
-      token,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-    });
+    const nc = await connect(
+      natsConnectOptions(this.#config, `sluice ${this.id}`, `receivers.${this.id}.tls`),
+    );
     if (this.#stopping) {
       await nc.close();
       throw new SluiceError('SLUICE_ERR_SHUT_DOWN', 'shutting down');
