@@ -15,18 +15,17 @@ export const REDACTED = '<redacted>';
  * and passwords inside URLs replaced by `<redacted>`. `sluice validate` and the config
  * loader's messages show values through this, so a typo next to a token never prints it.
  */
-export function redactSecrets(value: unknown, key = ''): unknown {
-  if (typeof value === 'string') {
-    if (SECRET_KEY.test(key)) return REDACTED;
+export function redactSecrets(value: unknown, path: readonly string[] = []): unknown {
+  const key = path.at(-1) ?? '';
+  const secret = SECRET_KEY.test(key) || (path.at(-2) === 'headers' && SECRET_HEADER.test(key));
+  if (secret && (value === null || typeof value !== 'object')) return REDACTED;
+  if (typeof value === 'string')
     return value.replace(URL_PASSWORD, `$1${REDACTED}@`).replace(QUERY_SECRET, `$1${REDACTED}`);
-  }
-  if (Array.isArray(value)) return value.map((item) => redactSecrets(item, key));
+  if (Array.isArray(value)) return value.map((item) => redactSecrets(item, path));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [name, item] of Object.entries(value)) {
-      out[name] =
-        key === 'headers' && SECRET_HEADER.test(name) ? REDACTED : redactSecrets(item, name);
-    }
+    for (const [name, item] of Object.entries(value))
+      out[name] = redactSecrets(item, [...path, name]);
     return out;
   }
   return value;

@@ -289,11 +289,10 @@ function formatIssue(issue: z.core.$ZodIssue, prefix: string, root: unknown): st
     value =
       value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
   // Never a secret: a token beside a typo is shown as <redacted>.
-  const last = String(issue.path.at(-1) ?? prefix.split('.').at(-1) ?? '');
   const shown =
     value === undefined || message.includes('got ')
       ? ''
-      : ` (got ${JSON.stringify(redactSecrets(value, last))})`;
+      : ` (got ${JSON.stringify(redactSecrets(value, [...prefix.split('.'), ...issue.path.map(String)]))})`;
   return `${path || '(root)'}: ${message}${shown}`;
 }
 
