@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # nats-server with JetStream (file storage in the state dir, so it survives a restart) on
-# 127.0.0.1; see lib.sh.
+# 127.0.0.1; see lib.sh. NATS_TLS_CERT and NATS_TLS_KEY (optional) serve clients over TLS;
+# NATS_TLS_CA also requires client certificates that CA signed.
 SERVICE_NAME=nats-server
 SERVICE_PACKAGE=nats-server
 SERVICE_BINARY=nats-server
@@ -11,7 +12,12 @@ service_run() {
   local monitor_port
   monitor_port="$(free_port)"
   echo "$monitor_port" >"$STATE/monitor_port"
-  exec nats-server -a 127.0.0.1 -p "$PORT" -m "$monitor_port" -js -sd "$DATA"
+  local tls=()
+  if [ -n "${NATS_TLS_CERT:-}" ]; then
+    tls=(--tls --tlscert "$NATS_TLS_CERT" --tlskey "$NATS_TLS_KEY")
+    [ -n "${NATS_TLS_CA:-}" ] && tls+=(--tlscacert "$NATS_TLS_CA" --tlsverify)
+  fi
+  exec nats-server -a 127.0.0.1 -p "$PORT" -m "$monitor_port" -js -sd "$DATA" "${tls[@]}"
 }
 
 service_ready() {

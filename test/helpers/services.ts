@@ -64,8 +64,9 @@ export async function startService(
 export async function promQuery(
   baseUrl: string,
   query: string,
+  get: (url: string) => Promise<{ json(): Promise<unknown> }> = fetch,
 ): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
-  const response = await fetch(`${baseUrl}/api/v1/query?query=${encodeURIComponent(query)}`);
+  const response = await get(`${baseUrl}/api/v1/query?query=${encodeURIComponent(query)}`);
   const body = (await response.json()) as {
     status: string;
     error?: string;
@@ -81,10 +82,11 @@ export async function waitForSeries(
   query: string,
   count = 1,
   timeoutMs = 20_000,
+  get?: (url: string) => Promise<{ json(): Promise<unknown> }>,
 ): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const result = await promQuery(baseUrl, query);
+    const result = await promQuery(baseUrl, query, get);
     if (result.length >= count) return result;
     if (Date.now() > until) {
       throw new Error(`${query}: ${result.length} series after ${timeoutMs} ms, wanted ${count}`);
