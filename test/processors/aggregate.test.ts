@@ -15,50 +15,17 @@ import { DecodeError } from '../../src/model/errors.js';
 import { AggregateProcessor } from '../../src/processors/aggregate/aggregate-processor.js';
 import { aggregateConfig } from '../../src/processors/aggregate/config.js';
 import { CardinalityLimitProcessor } from '../../src/processors/cardinalitylimit/cardinality-limit-processor.js';
+import {
+  Capture,
+  type PointSpec,
+  processor,
+  SCAN_METRICS,
+  SCAN_SETS,
+  scanRequest,
+  sortedPoints,
+} from '../helpers/aggregate-fixtures.js';
 
 const settings = { id: 'aggregate', logger: pino({ level: 'silent' }) };
-
-class Capture implements Consumer {
-  readonly batches: MetricBatch[] = [];
-  async consume(batch: MetricBatch): Promise<void> {
-    this.batches.push(batch);
-  }
-  points() {
-    return this.batches.flatMap((b) =>
-      [...b.pointViews()].map((p) => ({
-        name: p.metric.name,
-        temporality: p.metric.temporality,
-        attributes: Object.fromEntries(p.attributes.map((kv) => [kv.key, kv.value])),
-        start: p.startTime,
-        time: p.time,
-        value:
-          p.metric.type === MetricType.Gauge || p.metric.type === MetricType.Sum
-            ? p.value
-            : undefined,
-        count: p.isDistribution ? Number(p.count) : undefined,
-        sum: p.isDistribution ? p.sum : undefined,
-        counts:
-          p.metric.type === MetricType.Histogram ? [...p.bucketCounts].map(Number) : undefined,
-        bounds: p.metric.type === MetricType.Histogram ? [...p.bounds] : undefined,
-        exp:
-          p.metric.type === MetricType.ExponentialHistogram
-            ? { scale: p.scale, positive: p.positive, zero: Number(p.zeroCount) }
-            : undefined,
-        min: p.isDistribution ? p.min : undefined,
-        max: p.isDistribution ? p.max : undefined,
-      })),
-    );
-  }
-}
-
-function processor(rules: unknown[], out: Consumer, clock?: () => number): AggregateProcessor {
-  return new AggregateProcessor(
-    settings,
-    aggregateConfig.parse({ interval: '1h', rules }),
-    out,
-    clock,
-  );
-}
 
 function sumBatch(
   temporality: Temporality,
@@ -468,84 +435,6 @@ describe('cardinality_limit processor', () => {
   });
 });
 
-function sortedPoints(capture: Capture): string[] {
-  return capture
-    .points()
-    .map((p) => JSON.stringify(p, (_, v) => (typeof v === 'bigint' ? `${v}n` : v)))
-    .sort();
-}
-
-/** One point of a generated request: which metric, resource and attribute set, its value. */
-interface PointSpec {
-  metric: number;
-  resource: number;
-  set: number;
-  value: number;
-  int: boolean;
-  otherBounds: boolean;
-  /** Number points: what the scan leaves to the decoder. */
-  flags?: number;
-  exemplars?: Exemplar[];
-}
-
-const SCAN_SETS: Record<string, string | number | boolean>[] = [
-  { host: 'h1', route: '/a' },
-  { host: 'h2', route: '/a' },
-  { host: 'h1', route: '/b' },
-  { host: 'h2', route: '/b', code: 200 },
-  {},
-  { host: 'h3', route: '/a', ok: true, ratio: 0.5 },
-];
-const SCAN_METRICS = [
-  { name: 'm.sum', type: MetricType.Sum, temporality: Temporality.Cumulative, monotonic: true },
-  { name: 'm.delta', type: MetricType.Sum, temporality: Temporality.Delta, monotonic: true },
-  { name: 'm.gauge', type: MetricType.Gauge },
-  { name: 'm.hist', type: MetricType.Histogram, temporality: Temporality.Cumulative },
-  { name: 'm.dhist', type: MetricType.Histogram, temporality: Temporality.Delta },
-  { name: 'other', type: MetricType.Sum, temporality: Temporality.Cumulative },
-];
-
-/** An OTLP request of `points`, all at `time`. */
-function scanRequest(points: PointSpec[], time: bigint): Uint8Array {
-  const batch = new MetricBatch();
-  const metrics = new Map<string, number>();
-  for (const p of points) {
-    const key = `${p.resource}/${p.metric}`;
-    let m = metrics.get(key);
-    if (m === undefined) {
-      const r = batch.addResource({ attributes: { 'service.name': `svc${p.resource}` } });
-      m = batch.addMetric(batch.addScope(r, { name: 'lib', version: '1' }), {
-        ...SCAN_METRICS[p.metric],
-        unit: 'ms',
-      });
-      metrics.set(key, m);
-    }
-    const series = batch.series(m, SCAN_SETS[p.set]);
-    if (batch.metrics[m].type === MetricType.Histogram) {
-      const counts = [p.value % 3, p.value % 5, p.value % 7, p.int ? 1 : 0];
-      batch.addHistogramPoint(series, {
-        startTime: 1n,
-        time,
-        count: counts.reduce((a, b) => a + b, 0),
-        sum: p.value,
-        min: p.int ? undefined : 0.5,
-        max: p.value,
-        bounds: p.otherBounds ? [1, 2, 3] : [1, 5, 10],
-        bucketCounts: counts,
-      });
-    } else {
-      batch.addNumberPoint(series, {
-        startTime: 1n,
-        time,
-        value: p.int ? BigInt(p.value) : p.value + 0.25,
-        flags: p.flags,
-        exemplars: p.exemplars,
-      });
-    }
-  }
-  return encodeMetricsRequest(batch);
-}
-
 describe('aggregate processor, scanned requests (the collector fast path)', () => {
   const rules = [{ metrics: ['m.*'], drop_attributes: ['host'] }];
   const pointSpec = fc.record({
@@ -650,67 +539,6 @@ describe('aggregate processor, scanned requests (the collector fast path)', () =
       ['/a', 30],
       ['/b', 15],
     ]);
-  });
-
-  it('never takes a body the decoder refuses, and takes what both accept with the same points (mutated bodies, property)', async () => {
-    // Every series of the valid request is known, so the scan would take it whole: each
-    // mutation (bit flips, bytes overwritten, lying lengths, cut or inserted bytes) must be
-    // refused by the scan wherever the decoder refuses it.
-    const p = processor(rules, new Capture(), () => 1_000);
-    const specs: PointSpec[] = [0, 1, 2, 3, 4].flatMap((metric) =>
-      [0, 1, 2, 3].map((set) => ({
-        metric,
-        resource: set % 2,
-        set,
-        value: 7,
-        int: set % 2 === 0,
-        otherBounds: false,
-      })),
-    );
-    const valid = scanRequest(specs, 20n);
-    await p.consume(decodeMetricsRequest(valid));
-    const mutation = fc.oneof(
-      fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.nat(7) }),
-      fc.record({ kind: fc.constant('set' as const), at: fc.nat(), value: fc.nat(255) }),
-      fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
-      fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), value: fc.nat(255) }),
-      fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),
-    );
-    let refusedByBoth = 0;
-    let takenByBoth = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 3 }), async (mutations) => {
-        let body = scanRequest(specs, 30n);
-        for (const m of mutations) {
-          const at = m.at % body.length;
-          if (m.kind === 'flip') body[at] ^= 1 << m.bit;
-          else if (m.kind === 'set') body[at] = m.value;
-          else if (m.kind === 'cut') body = body.subarray(0, at);
-          else if (m.kind === 'insert')
-            body = Uint8Array.from([...body.subarray(0, at), m.value, ...body.subarray(at)]);
-          else body = Uint8Array.from([...body.subarray(0, at), ...body.subarray(at + 1)]);
-        }
-        let decoded: MetricBatch | undefined;
-        try {
-          decoded = decodeMetricsRequest(body);
-        } catch (err) {
-          expect(err).toBeInstanceOf(DecodeError);
-        }
-        // A scanner of its own: one that missed eight in a row would skip bodies untried.
-        const taken = new MetricsRequestScanner(p).scan(body);
-        if (!decoded) {
-          expect(taken, 'the scan took a body the decoder refuses').toBe(-1);
-          refusedByBoth++;
-        } else if (taken !== -1) {
-          expect(taken).toBe(decoded.pointCount);
-          takenByBoth++;
-        }
-      }),
-      { numRuns: Number(process.env.FUZZ_RUNS ?? 1000) },
-    );
-    expect(refusedByBoth).toBeGreaterThan(0);
-    expect(takenByBoth).toBeGreaterThan(0);
-    await p.shutdown();
   });
 
   /** A processor that has seen one series (`spec`, at time 10), and a scanner for it. */

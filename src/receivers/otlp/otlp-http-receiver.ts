@@ -5,12 +5,13 @@ import { encodeMetricsResponseJson } from '../../codec/json/response-json.js';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
 import type { ServerAuthenticator } from '../../model/auth.js';
 import type { Component, Consumer } from '../../model/consumer.js';
-import { DecodeError, InvalidArgumentError, SluiceError } from '../../model/errors.js';
+import { DecodeError, InvalidArgumentError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { writeVarint } from '../../model/wire.js';
 import { HttpListener } from '../../net/http-listener.js';
 import { HTTP_LISTENER_DEFAULTS, type HttpListenerConfig } from '../../net/listener-config.js';
 import { BodyBuffers } from '../body-buffers.js';
+import { BodyTooLargeError } from '../body-too-large.js';
 import { decompressZstdBounded } from '../bounded-zstd.js';
 import { ReceiverStats } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
@@ -26,13 +27,6 @@ export interface OtlpHttpReceiverOptions extends Partial<HttpListenerConfig> {
   decoder?: RequestDecoder;
   /** Checks every request's credentials before its body is read (`auth`). */
   authenticator?: ServerAuthenticator;
-}
-
-/** A body over `max_request_body_size` (declared, read, or after decompression): 413. */
-class BodyTooLargeError extends SluiceError {
-  constructor(message: string) {
-    super('SLUICE_ERR_BODY_TOO_LARGE', message);
-  }
 }
 
 /**

@@ -1,16 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { uncompressSync } from 'snappy';
 import type { ListenerProtection } from '../../model/auth.js';
 import type { Consumer } from '../../model/consumer.js';
-import { DecodeError } from '../../model/errors.js';
+import { InvalidArgumentError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { HttpListener } from '../../net/http-listener.js';
 import { serverAuthenticator } from '../../net/resolve-auth.js';
+import { BodyTooLargeError } from '../body-too-large.js';
 import type { Receiver, ReceiverSettings } from '../receiver.js';
 import { ReceiverStats } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 import type { RemoteWriteReceiverConfig } from './config.js';
+import { uncompressRemoteWrite } from './remote-write-body.js';
 
 /**
  * Prometheus remote write 1.0 on `POST /api/v1/write` (snappy block-compressed protobuf
@@ -94,26 +95,15 @@ export class RemoteWriteReceiver implements Receiver {
       }
       chunks.push(chunk as Buffer);
     }
-    let body: Buffer = Buffer.concat(chunks);
     let batch: MetricBatch;
     try {
       const encoding = (req.headers['content-encoding'] ?? 'snappy').toLowerCase();
-      if (encoding === 'snappy') {
-        const declared = snappyLength(body);
-        if (declared > limit) {
-          this.stats.malformed++;
-          return reply(
-            413,
-            `uncompressed size ${declared} exceeds max_request_body_size ${limit} bytes`,
-          );
-        }
-        body = uncompressSync(body) as Buffer;
-      } else if (encoding !== 'identity') {
-        return reply(415, `unsupported content-encoding "${encoding}" (remote write uses snappy)`);
-      }
+      const body = uncompressRemoteWrite(Buffer.concat(chunks, size), encoding, limit);
       batch = await this.#decoder.decode('prometheus-remote-write', body);
     } catch (err) {
       this.stats.malformed++;
+      if (err instanceof BodyTooLargeError) return reply(413, err.message);
+      if (err instanceof InvalidArgumentError) return reply(415, err.message);
       this.#logger.warn(
         { error: (err as Error).message },
         'refused a malformed remote write request',
@@ -126,20 +116,4 @@ export class RemoteWriteReceiver implements Receiver {
       'retry-after': '1',
     });
   }
-}
-
-/** The uncompressed length a snappy block declares in its leading varint. */
-function snappyLength(block: Buffer): number {
-  let value = 0;
-  let shift = 0;
-  for (let k = 0; k < 5 && k < block.length; k++) {
-    value += (block[k] & 0x7f) * 2 ** shift;
-    if (block[k] < 0x80) return value;
-    shift += 7;
-  }
-  throw new DecodeError(
-    0,
-    'a snappy block',
-    'its length header is not a varint of at most 5 bytes',
-  );
 }

@@ -1,0 +1,90 @@
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeMetricsRequest } from '../../src/codec/protobuf/decode-request.js';
+import { MetricsRequestScanner } from '../../src/codec/protobuf/scan-request.js';
+import type { MetricBatch } from '../../src/index.js';
+import { DecodeError } from '../../src/model/errors.js';
+import {
+  Capture,
+  type PointSpec,
+  processor,
+  scanRequest,
+  sortedPoints,
+} from '../helpers/aggregate-fixtures.js';
+import { fuzzRuns, mutate, mutations } from '../helpers/mutation.js';
+
+// The collector's fast path (`otlp → aggregate` without decoding) must never take a body the
+// full decoder refuses, and for a body both accept it must change the aggregate exactly as
+// the decoded batch does. Every series of the valid request is known to the processor, so
+// the scan would take it whole: each damaged copy is decided by the checks alone.
+
+const rules = [{ metrics: ['m.*'], drop_attributes: ['host'] }];
+const clock = () => 1_000;
+const specs: PointSpec[] = [0, 1, 2, 3, 4].flatMap((metric) =>
+  [0, 1, 2, 3].map((set) => ({
+    metric,
+    resource: set % 2,
+    set,
+    value: 7,
+    int: set % 2 === 0,
+    otherBounds: false,
+  })),
+);
+const seen = { cases: 0, refusedByBoth: 0, refusedByScanOnly: 0, takenByBoth: 0 };
+afterAll(() => console.log(JSON.stringify({ fuzz: 'otlp-fast-path-scanner', ...seen })));
+
+/** A processor that has aggregated the valid request once (every series known). */
+async function primed(out: Capture) {
+  const p = processor(rules, out, clock);
+  await p.consume(decodeMetricsRequest(scanRequest(specs, 20n)));
+  return p;
+}
+
+describe('the fast-path scanner against the decoder', () => {
+  it('never takes a body the decoder refuses; a body both take changes the state alike (damaged bodies, property)', async () => {
+    const shared = await primed(new Capture());
+    const valid = scanRequest(specs, 30n);
+    await fc.assert(
+      fc.asyncProperty(mutations, async (edits) => {
+        seen.cases++;
+        const body = mutate(valid, edits);
+        let decoded: MetricBatch | undefined;
+        try {
+          decoded = decodeMetricsRequest(body);
+        } catch (err) {
+          expect(err).toBeInstanceOf(DecodeError);
+        }
+        // A scanner of its own: one that missed eight in a row would skip bodies untried.
+        const taken = new MetricsRequestScanner(shared).scan(body);
+        if (!decoded) {
+          expect(taken, 'the scan took a body the decoder refuses').toBe(-1);
+          seen.refusedByBoth++;
+          return;
+        }
+        if (taken === -1) {
+          seen.refusedByScanOnly++; // the decoder's path takes it: allowed, only slower
+          return;
+        }
+        expect(taken).toBe(decoded.pointCount);
+        seen.takenByBoth++;
+        // The same body through the scan and through the decoder, into equal processors.
+        const viaScan = new Capture();
+        const viaDecoder = new Capture();
+        const a = await primed(viaScan);
+        const b = await primed(viaDecoder);
+        expect(new MetricsRequestScanner(a).scan(body)).toBe(decoded.pointCount);
+        await b.consume(decoded);
+        a.flush();
+        b.flush();
+        await a.shutdown();
+        await b.shutdown();
+        expect(viaScan.points().length).toBeGreaterThan(0);
+        expect(sortedPoints(viaScan)).toEqual(sortedPoints(viaDecoder));
+      }),
+      { numRuns: fuzzRuns() },
+    );
+    expect(seen.refusedByBoth).toBeGreaterThan(0);
+    expect(seen.takenByBoth).toBeGreaterThan(0);
+    await shared.shutdown();
+  });
+});
