@@ -1,6 +1,6 @@
 import { type AnyValue, type KeyValue, KeyValueList } from './any-value.js';
 import { DecodeError } from './errors.js';
-import { readUtf8, utf8Length, writeUtf8 } from './utf8.js';
+import { checkUtf8, readUtf8, utf8Length, writeUtf8 } from './utf8.js';
 import {
   varint64Size,
   varintSize,
@@ -335,7 +335,9 @@ export function validateKeyValue(reader: WireReader, end: number, depth: number)
       validateAnyValue(reader, stop, depth + 1);
     } else if (field === 1) {
       reader.expect(tag & 7, WIRE_LEN, 'KeyValue.key');
-      reader.pos = reader.delimited(end);
+      const stop = reader.delimited(end);
+      checkUtf8(reader.buf, reader.pos, stop);
+      reader.pos = stop;
     } else reader.skip(tag & 7, end);
   }
 }
@@ -367,7 +369,12 @@ function validateAnyValue(reader: WireReader, end: number, depth: number): void 
               ? WIRE_LEN
               : -1;
       if (want !== -1) reader.expect(wireType, want, 'AnyValue field');
-      reader.skip(wireType, end);
+      if (field === 1) {
+        // string_value
+        const stop = reader.delimited(end);
+        checkUtf8(reader.buf, reader.pos, stop);
+        reader.pos = stop;
+      } else reader.skip(wireType, end);
     }
   }
 }

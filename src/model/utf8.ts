@@ -2,8 +2,14 @@
  * UTF-8 helpers tuned for what metrics carry: short ASCII names and label values.
  * A per-character loop beats `TextEncoder.encodeInto`'s call overhead below a few dozen bytes.
  */
+import { isUtf8 } from 'node:buffer';
+import { DecodeError } from './errors.js';
+
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8');
+// Fatal: protobuf `string` fields must be valid UTF-8, and a backend downstream (a Go
+// collector, Prometheus) refuses text that is not, so sluice refuses it at the door instead
+// of passing on replacement characters or raw bytes it could never deliver.
+const decoder = new TextDecoder('utf-8', { fatal: true });
 const SHORT = 48;
 
 export function utf8Length(text: string): number {
@@ -39,7 +45,21 @@ export function readUtf8(buf: Uint8Array, start: number, end: number): string {
       return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
     }
   }
-  return decoder.decode(buf.subarray(start, end));
+  try {
+    return decoder.decode(buf.subarray(start, end));
+  } catch {
+    throw new DecodeError(start, 'valid UTF-8 text');
+  }
+}
+
+/** Refuses bytes `start..end` unless they are valid UTF-8 (an ASCII loop first: most are). */
+export function checkUtf8(buf: Uint8Array, start: number, end: number): void {
+  for (let i = start; i < end; i++) {
+    if (buf[i] >= 0x80) {
+      if (!isUtf8(buf.subarray(i, end))) throw new DecodeError(start, 'valid UTF-8 text');
+      return;
+    }
+  }
 }
 
 export function encodeUtf8(text: string): Uint8Array {

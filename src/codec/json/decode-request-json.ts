@@ -21,7 +21,14 @@ import {
  * specification requires them as strings, which are exact.
  */
 export function decodeMetricsRequestJson(input: string | Uint8Array): MetricBatch {
-  const text = typeof input === 'string' ? input : new TextDecoder('utf-8').decode(input);
+  // Fatal, as for protobuf: bytes that are not UTF-8 are refused, not replaced.
+  let text: string;
+  try {
+    text =
+      typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(input);
+  } catch {
+    throw new DecodeError('$', 'a body of valid UTF-8 text');
+  }
   let root: unknown;
   try {
     root = JSON.parse(text);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { natsName, natsUrl } from '../../model/endpoint.js';
 import { clientTlsSchema } from '../../net/tls-config.js';
+import { attributeLimitKeys } from '../attribute-limits-config.js';
 
 export const natsReceiverConfig = z.strictObject({
   url: natsUrl,
@@ -15,6 +16,7 @@ export const natsReceiverConfig = z.strictObject({
   password: z.string().optional(),
   token: z.string().optional(),
   tls: clientTlsSchema.optional(),
+  ...attributeLimitKeys,
 });
 
 export type NatsReceiverConfig = z.infer<typeof natsReceiverConfig>;

@@ -10,6 +10,7 @@ import type { Consumer } from '../../model/consumer.js';
 import { SluiceError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { natsConnectOptions } from '../../net/nats-options.js';
+import { attributeLimits, limitedDecoder } from '../attribute-limits-config.js';
 import type { Receiver, ReceiverSettings } from '../receiver.js';
 import { ReceiverStats } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
@@ -37,7 +38,7 @@ export class NatsReceiver implements Receiver {
 
   constructor(settings: ReceiverSettings, config: NatsReceiverConfig, next: Consumer) {
     this.id = settings.id;
-    this.#decoder = settings.decoder ?? inlineDecoder;
+    this.#decoder = limitedDecoder(settings.decoder ?? inlineDecoder, attributeLimits(config));
     this.#config = config;
     this.#next = next;
     this.#logger = settings.logger.child({ receiver: settings.id });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { listenEndpoint } from '../../model/endpoint.js';
 import { grpcListenerKeys, httpListenerKeys } from '../../net/listener-config.js';
+import { attributeLimitKeys } from '../attribute-limits-config.js';
 
 const endpoint = listenEndpoint('127.0.0.1:4318');
 
@@ -23,6 +24,7 @@ const httpProtocol = z.strictObject({
 
 /** The Collector's `otlp` receiver keys. `http:` or `grpc:` with no value enables defaults. */
 export const otlpReceiverConfig = z.strictObject({
+  ...attributeLimitKeys,
   protocols: z
     .strictObject({
       grpc: grpcProtocol

@@ -12,7 +12,7 @@ import { METRICS_EXPORT_METHOD } from '../../codec/protobuf/service.js';
 import type { ListenerProtection, ServerAuthenticator } from '../../model/auth.js';
 import type { Component, Consumer } from '../../model/consumer.js';
 import { parseListenEndpoint } from '../../model/endpoint.js';
-import { DecodeError } from '../../model/errors.js';
+import { SluiceError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { grpcServerCredentials } from '../../net/grpc-server-credentials.js';
 import { RefusalLog } from '../../net/refusal-log.js';
@@ -150,7 +150,7 @@ export class OtlpGrpcReceiver implements Component {
       batch = await (this.#options.decoder ?? inlineDecoder).decode('otlp-protobuf', call.request);
     } catch (err) {
       this.stats.malformed++;
-      const message = err instanceof DecodeError ? err.message : String(err);
+      const message = err instanceof SluiceError ? err.message : String(err);
       this.#logger.warn({ error: message }, 'refused a malformed OTLP/gRPC request');
       callback(serviceError(status.INVALID_ARGUMENT, message));
       return;

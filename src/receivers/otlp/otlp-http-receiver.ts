@@ -5,7 +5,7 @@ import { encodeMetricsResponseJson } from '../../codec/json/response-json.js';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
 import type { ServerAuthenticator } from '../../model/auth.js';
 import type { Component, Consumer } from '../../model/consumer.js';
-import { DecodeError, InvalidArgumentError } from '../../model/errors.js';
+import { InvalidArgumentError, SluiceError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { writeVarint } from '../../model/wire.js';
 import { HttpListener } from '../../net/http-listener.js';
@@ -147,7 +147,7 @@ export class OtlpHttpReceiver implements Component {
     } catch (err) {
       this.stats.malformed++;
       const message =
-        err instanceof DecodeError ? err.message : `cannot decode: ${(err as Error).message}`;
+        err instanceof SluiceError ? err.message : `cannot decode: ${(err as Error).message}`;
       this.#logger.warn({ error: message }, 'refused a malformed OTLP/HTTP request');
       return fail(400, message);
     }

@@ -1,8 +1,10 @@
 import type { ListenerProtection } from '../../model/auth.js';
 import type { Consumer } from '../../model/consumer.js';
 import { serverAuthenticator } from '../../net/resolve-auth.js';
+import { attributeLimits, limitedDecoder } from '../attribute-limits-config.js';
 import type { Receiver, ReceiverSettings } from '../receiver.js';
 import type { ReceiverStats } from '../receiver-stats.js';
+import { inlineDecoder } from '../request-decoder.js';
 import type { OtlpReceiverConfig } from './config.js';
 import { OtlpGrpcReceiver } from './otlp-grpc-receiver.js';
 import { OtlpHttpReceiver } from './otlp-http-receiver.js';
@@ -17,6 +19,7 @@ export class OtlpReceiver implements Receiver {
     this.id = settings.id;
     const logger = settings.logger.child({ receiver: settings.id });
     const { http, grpc } = config.protocols;
+    const decoder = limitedDecoder(settings.decoder ?? inlineDecoder, attributeLimits(config));
     if (http) {
       this.http = new OtlpHttpReceiver(
         {
@@ -30,7 +33,7 @@ export class OtlpReceiver implements Receiver {
           maxRequestBodySize: http.max_request_body_size,
           metricsPath: http.metrics_url_path,
           retryAfterSeconds: 1,
-          decoder: settings.decoder,
+          decoder,
         },
         next,
         logger,
@@ -48,7 +51,7 @@ export class OtlpReceiver implements Receiver {
           ),
           maxReceiveBytes: Math.round(grpc.max_recv_msg_size_mib * 1024 * 1024),
           retryAfterSeconds: 1,
-          decoder: settings.decoder,
+          decoder,
         },
         next,
         logger,

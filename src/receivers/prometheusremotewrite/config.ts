@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { listenEndpoint } from '../../model/endpoint.js';
 import { httpListenerKeys } from '../../net/listener-config.js';
+import { attributeLimitKeys } from '../attribute-limits-config.js';
 
 /** The contrib `prometheusremotewrite` receiver's keys. */
 export const remoteWriteReceiverConfig = z.strictObject({
@@ -11,6 +12,7 @@ export const remoteWriteReceiverConfig = z.strictObject({
     .positive()
     .default(20 * 1024 * 1024),
   ...httpListenerKeys,
+  ...attributeLimitKeys,
 });
 
 export type RemoteWriteReceiverConfig = z.infer<typeof remoteWriteReceiverConfig>;

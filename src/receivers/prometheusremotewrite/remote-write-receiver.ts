@@ -6,6 +6,7 @@ import { InvalidArgumentError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { HttpListener } from '../../net/http-listener.js';
 import { serverAuthenticator } from '../../net/resolve-auth.js';
+import { attributeLimits, limitedDecoder } from '../attribute-limits-config.js';
 import { BodyTooLargeError } from '../body-too-large.js';
 import type { Receiver, ReceiverSettings } from '../receiver.js';
 import { ReceiverStats } from '../receiver-stats.js';
@@ -31,7 +32,7 @@ export class RemoteWriteReceiver implements Receiver {
 
   constructor(settings: ReceiverSettings, config: RemoteWriteReceiverConfig, next: Consumer) {
     this.id = settings.id;
-    this.#decoder = settings.decoder ?? inlineDecoder;
+    this.#decoder = limitedDecoder(settings.decoder ?? inlineDecoder, attributeLimits(config));
     this.#config = config;
     this.#next = next;
     this.#logger = settings.logger.child({ receiver: settings.id });
