@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as http2Connect } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import { gzipSync } from 'node:zlib';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPMetricExporter as GrpcExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
@@ -336,6 +338,55 @@ service:
       'nope-token',
     ])
       expect(log + metrics).not.toContain(secret);
+  });
+
+  it('gRPC: a call without credentials is refused before its message is read', async () => {
+    const collector = await start(`
+extensions:
+  bearertokenauth: { token: grpc-secret-token }
+receivers:
+  otlp:
+    protocols:
+      grpc: { endpoint: 127.0.0.1:0, max_recv_msg_size_mib: 1, auth: { authenticator: bearertokenauth } }
+${toSink()}
+service:
+  extensions: [bearertokenauth]
+  pipelines: { metrics: { receivers: [otlp], exporters: [otlphttp] } }
+`);
+    // 16 MiB of zeros, gzip-compressed: over the limit once inflated. Without credentials the
+    // answer is UNAUTHENTICATED (16), not RESOURCE_EXHAUSTED (8): it was never inflated.
+    const message = gzipSync(Buffer.alloc(16 * 1024 * 1024));
+    const call = (token?: string) =>
+      new Promise<string>((resolve, reject) => {
+        const session = http2Connect(`http://${otlp(collector).grpc!.address}`);
+        const body = Buffer.alloc(5 + message.length);
+        body[0] = 1;
+        body.writeUInt32BE(message.length, 1);
+        body.set(message, 5);
+        let code = 'none';
+        const stream = session.request({
+          ':method': 'POST',
+          ':path': '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+          'content-type': 'application/grpc',
+          'grpc-encoding': 'gzip',
+          te: 'trailers',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        });
+        const take = (headers: Record<string, unknown>) => {
+          if (headers['grpc-status'] !== undefined) code = String(headers['grpc-status']);
+        };
+        stream.on('response', take);
+        stream.on('trailers', take);
+        stream.on('data', () => {});
+        stream.on('error', reject);
+        stream.on('close', () => {
+          session.close();
+          resolve(code);
+        });
+        stream.end(body);
+      });
+    expect(await call()).toBe('16');
+    expect(await call('grpc-secret-token')).toBe('8');
   });
 
   it('basicauth: htpasswd users (bcrypt and SHA) let in, anyone else 401 with a Basic challenge', async () => {

@@ -14,6 +14,7 @@ import type { Component, Consumer } from '../../model/consumer.js';
 import { parseListenEndpoint } from '../../model/endpoint.js';
 import { SluiceError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
+import { grpcAuthInterceptor } from '../../net/grpc-auth-interceptor.js';
 import { grpcServerCredentials } from '../../net/grpc-server-credentials.js';
 import { RefusalLog } from '../../net/refusal-log.js';
 import { ServerTls } from '../../net/server-tls.js';
@@ -83,7 +84,17 @@ export class OtlpGrpcReceiver implements Component {
 
   async start(): Promise<void> {
     const { host, port } = parseListenEndpoint(this.#options.endpoint, 'protocols.grpc.endpoint');
-    const server = new Server({ 'grpc.max_receive_message_length': this.#options.maxReceiveBytes });
+    const authenticator = this.#options.authenticator;
+    const server = new Server({
+      'grpc.max_receive_message_length': this.#options.maxReceiveBytes,
+      interceptors: authenticator
+        ? [
+            grpcAuthInterceptor(authenticator, (peer) =>
+              this.#refusals.refuse('unauthenticated', peer),
+            ),
+          ]
+        : [],
+    });
     server.addService(
       {
         Export: {
@@ -134,12 +145,6 @@ export class OtlpGrpcReceiver implements Component {
     call: ServerUnaryCall<Buffer, Buffer>,
     callback: sendUnaryData<Buffer>,
   ): Promise<void> {
-    const authenticator = this.#options.authenticator;
-    if (authenticator && !(await authenticator.authenticate(metadataLookup(call.metadata)))) {
-      this.#refusals.refuse('unauthenticated', call.getPeer());
-      callback(serviceError(status.UNAUTHENTICATED, 'unauthenticated'));
-      return;
-    }
     this.stats.requests++;
     if (this.stats.offerOtlpProtobuf(this.#next, call.request)) {
       callback(null, Buffer.from(encodeMetricsResponse()));
@@ -167,13 +172,6 @@ export class OtlpGrpcReceiver implements Component {
       );
     } else callback(serviceError(status.UNAVAILABLE, refused.error.message));
   }
-}
-
-function metadataLookup(metadata: Metadata): (name: string) => string | undefined {
-  return (name) => {
-    const value = metadata.get(name)[0];
-    return typeof value === 'string' ? value : undefined;
-  };
 }
 
 function serviceError(code: status, details: string, statusDetails?: Buffer): ServiceError {
