@@ -13,6 +13,7 @@ import {
 import type { FileStorageConfig } from '../extensions/filestorage/config.js';
 import { inspectStorage } from '../extensions/filestorage/inspect-storage.js';
 import { EXPOSED_WARNING, exposedListeners } from '../net/exposure.js';
+import { checkTlsAndAuthFiles } from './check-files.js';
 import type { CliIo } from './io.js';
 import { cliLogger } from './logger.js';
 
@@ -26,8 +27,8 @@ async function load(path: string | undefined): Promise<CollectorConfig> {
 export async function validateCommand(path: string, io: CliIo): Promise<number> {
   try {
     const config = await load(path);
-    const storageProblems = await checkStorage(config, io);
-    if (storageProblems.length > 0) throw new ConfigError(path, storageProblems);
+    const problems = [...(await checkStorage(config, io)), ...(await checkTlsAndAuthFiles(config))];
+    if (problems.length > 0) throw new ConfigError(path, problems);
     io.out(
       `${path}: valid (${config.pipelines.length} pipeline${config.pipelines.length === 1 ? '' : 's'}: ${config.pipelines.map((p) => p.name).join(', ')})`,
     );

@@ -695,3 +695,62 @@ service:
       expect(everything).not.toContain(secret);
   });
 });
+
+describe('sluice validate', () => {
+  it('checks the TLS and auth files: readable, a key that fits its certificate, a token, an htpasswd', async () => {
+    const { runCli } = await import('../../src/cli/cli.js');
+    const config = join(dir, 'validate.yaml');
+    const tokenFile = join(dir, 'validate-token');
+    const htpasswd = join(dir, 'validate-htpasswd');
+    const write = (server: { cert: string; key: string }, client: string) =>
+      writeFileSync(
+        config,
+        `
+extensions:
+  bearertokenauth: { filename: ${tokenFile} }
+  basicauth: { htpasswd: { file: ${htpasswd} } }
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:0, tls: { cert_file: ${server.cert}, key_file: ${server.key} }, auth: { authenticator: basicauth } }
+exporters:
+  otlphttp:
+    endpoint: https://127.0.0.1:1
+    tls: { ca_file: ${client} }
+    auth: { authenticator: bearertokenauth }
+service:
+  extensions: [bearertokenauth, basicauth]
+  pipelines: { metrics: { receivers: [otlp], exporters: [otlphttp] } }
+`,
+      );
+    const run = async () => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runCli(['validate', '--config', config], {
+        out: (t: string) => out.push(t),
+        err: (t: string) => err.push(t),
+      });
+      return { code, text: [...out, ...err].join('\n') };
+    };
+    writeFileSync(tokenFile, 'validate-secret-token\n');
+    writeFileSync(htpasswd, `alice:${bcrypt.hashSync('pw', 4)}\n`);
+    write({ cert: pki.server.certFile, key: pki.server.keyFile }, pki.caFile);
+    expect(await run()).toMatchObject({ code: 0 });
+
+    // A key that is not the certificate's, a CA file that is not there, an empty token
+    // file, an htpasswd with an MD5 entry: each named with its key path.
+    write({ cert: pki.server.certFile, key: pki.client.keyFile }, join(dir, 'missing-ca.pem'));
+    writeFileSync(tokenFile, '\n');
+    writeFileSync(htpasswd, 'bob:$apr1$abc$def\n');
+    const { code, text } = await run();
+    expect(code).toBe(1);
+    expect(text).toContain('receivers.otlp.protocols.http.tls: tls:');
+    expect(text).toContain('do not make a usable certificate');
+    expect(text).toMatch(/exporters\.otlphttp\.tls: .*missing-ca\.pem.*ENOENT/);
+    expect(text).toContain('extensions.bearertokenauth: ');
+    expect(text).toContain('the token file is empty');
+    expect(text).toContain('extensions.basicauth: ');
+    expect(text).toContain('the hash of user "bob" is not bcrypt or {SHA}');
+    expect(text).not.toContain('$apr1$abc$def');
+  });
+});
