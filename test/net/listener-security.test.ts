@@ -754,3 +754,69 @@ service:
     expect(text).not.toContain('$apr1$abc$def');
   });
 });
+
+describe('SluiceMetricExporter over TLS', () => {
+  it('sends over mutual TLS with its tls option (HTTP and gRPC), and from the OTEL_* certificate variables', async () => {
+    const { SluiceMetricExporter } = await import('../../src/index.js');
+    const { readOtlpEnvironment } = await import('../../src/sdk/env.js');
+    const serverTls = `tls: { cert_file: ${pki.server.certFile}, key_file: ${pki.server.keyFile}, client_ca_file: ${pki.caFile} }`;
+    const collector = await start(`
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:0, ${serverTls} }
+      grpc: { endpoint: 127.0.0.1:0, ${serverTls} }
+${toSink()}
+service: { pipelines: { metrics: { receivers: [otlp], exporters: [otlphttp] } } }
+`);
+    const { http, grpc } = otlp(collector);
+    const quiet = pino({ level: 'silent' });
+    const tls = { caFile: pki.caFile, certFile: pki.client.certFile, keyFile: pki.client.keyFile };
+    for (const [url, protocol] of [
+      [`https://${http!.address}/v1/metrics`, 'http/protobuf'],
+      [`https://${grpc!.address}`, 'grpc'],
+    ] as const) {
+      const exporter = new SluiceMetricExporter({
+        url,
+        protocol,
+        tls,
+        logger: quiet,
+        meterProvider: false,
+        batch: { flushIntervalMs: 10 },
+      });
+      const result = await new Promise<number>((resolve) =>
+        exporter.export(data, (r) => resolve(r.code)),
+      );
+      expect(result).toBe(ExportResultCode.SUCCESS);
+      await exporter.forceFlush();
+      expect(exporter.stats.sent, protocol).toBeGreaterThan(0);
+      await exporter.shutdown();
+    }
+    // Without the client certificate, nothing is delivered.
+    const refused = new SluiceMetricExporter({
+      url: `https://${http!.address}/v1/metrics`,
+      tls: { caFile: pki.caFile },
+      logger: quiet,
+      meterProvider: false,
+      batch: { flushIntervalMs: 10 },
+      retry: { maxElapsedMs: 200 },
+      shutdownDeadlineMillis: 500,
+    });
+    refused.export(data, () => {});
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(refused.stats.sent).toBe(0);
+    await refused.shutdown();
+
+    expect(
+      readOtlpEnvironment({
+        OTEL_EXPORTER_OTLP_CERTIFICATE: '/ca.pem',
+        OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE: '/client.pem',
+        OTEL_EXPORTER_OTLP_CLIENT_KEY: '/client.key',
+      }),
+    ).toMatchObject({
+      certificateFile: '/ca.pem',
+      clientCertificateFile: '/client.pem',
+      clientKeyFile: '/client.key',
+    });
+  });
+});
