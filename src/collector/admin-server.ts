@@ -96,22 +96,18 @@ export class AdminServer {
         const labels = { receiver: id, transport };
         for (const [name, help, key] of RECEIVER_COUNTERS)
           out.counter(name, help, labels, stats[key]);
-        for (const [reason, value] of Object.entries(stats.refused)) {
-          out.counter(
-            'sluice_receiver_refused_points_total',
-            'Points refused, by reason',
-            { ...labels, reason },
-            value,
-          );
-        }
-        for (const [reason, value] of Object.entries(stats.refusedRequests)) {
-          out.counter(
-            'sluice_receiver_refused_requests_total',
-            'Requests and connections turned away before their data was read, by reason',
-            { ...labels, reason },
-            value,
-          );
-        }
+        out.countersByReason(
+          'sluice_receiver_refused_points_total',
+          'Points refused, by reason',
+          labels,
+          stats.refused,
+        );
+        out.countersByReason(
+          'sluice_receiver_refused_requests_total',
+          'Requests and connections turned away before their data was read, by reason',
+          labels,
+          stats.refusedRequests,
+        );
       }
     }
     for (const [id, exporter] of collector.exporters) {
@@ -122,14 +118,12 @@ export class AdminServer {
         collector.exporterCounts.get(id)?.in ?? 0,
       );
       droppedPoints(out, { exporter: id }, exporter.dropped);
-      for (const [reason, value] of Object.entries(exporter.refusedRequests ?? {})) {
-        out.counter(
-          'sluice_exporter_refused_requests_total',
-          'Requests to the endpoint the exporter serves turned away, by reason',
-          { exporter: id, reason },
-          value,
-        );
-      }
+      out.countersByReason(
+        'sluice_exporter_refused_requests_total',
+        'Requests to the endpoint the exporter serves turned away, by reason',
+        { exporter: id },
+        exporter.refusedRequests ?? {},
+      );
       const engine = exporter.engine;
       if (!engine) continue;
       const s = engine.stats;
@@ -153,14 +147,12 @@ export class AdminServer {
         s.rejected,
       );
       out.counter('sluice_exporter_retries_total', 'Send attempts retried', labels, s.retries);
-      for (const [reason, value] of Object.entries(s.deadLettered)) {
-        out.counter(
-          'sluice_exporter_dead_lettered_points_total',
-          'Points written to dead letters, by reason',
-          { ...labels, reason },
-          value,
-        );
-      }
+      out.countersByReason(
+        'sluice_exporter_dead_lettered_points_total',
+        'Points written to dead letters, by reason',
+        labels,
+        s.deadLettered,
+      );
       out.gauge(
         'sluice_exporter_queue_points',
         'Points waiting in the queue',
@@ -211,14 +203,12 @@ export class AdminServer {
         value,
       );
     }
-    for (const [reason, value] of Object.entries(this.#refused)) {
-      out.counter(
-        'sluice_admin_refused_requests_total',
-        'Requests to the admin server turned away, by reason',
-        { reason },
-        value,
-      );
-    }
+    out.countersByReason(
+      'sluice_admin_refused_requests_total',
+      'Requests to the admin server turned away, by reason',
+      {},
+      this.#refused,
+    );
     const memory = process.memoryUsage();
     out.gauge('sluice_process_heap_used_bytes', 'V8 heap in use', {}, memory.heapUsed);
     out.gauge('sluice_process_resident_memory_bytes', 'Resident set size', {}, memory.rss);
@@ -270,13 +260,7 @@ function droppedPoints(
   component: Record<string, string>,
   dropped: Readonly<Record<string, number>>,
 ): void {
-  for (const [reason, value] of Object.entries(dropped))
-    out.counter(
-      'sluice_dropped_points_total',
-      'Points lost, by reason',
-      { ...component, reason },
-      value,
-    );
+  out.countersByReason('sluice_dropped_points_total', 'Points lost, by reason', component, dropped);
 }
 
 /** Just enough of the Prometheus text format 0.0.4 for the collector's own metrics. */
@@ -289,6 +273,17 @@ class PrometheusText {
 
   gauge(name: string, help: string, labels: Record<string, string>, value: number): void {
     this.#add(name, 'gauge', help, labels, value);
+  }
+
+  /** One counter line per reason of `byReason`, labelled `reason`. */
+  countersByReason(
+    name: string,
+    help: string,
+    labels: Record<string, string>,
+    byReason: Readonly<Record<string, number>>,
+  ): void {
+    for (const [reason, value] of Object.entries(byReason))
+      this.#add(name, 'counter', help, { ...labels, reason }, value);
   }
 
   text(): string {

@@ -73,17 +73,7 @@ export class Collector {
     this.decodePool = new DecodePool({ threads: decodeThreadsFor(config.decodeThreads), logger });
     for (const [id, entry] of config.extensions)
       this.extensions.set(id, entry.create({ id, logger }));
-    const storage = (id: string): Storage => {
-      const extension = this.extensions.get(id);
-      if (!extension || !isStorage(extension)) {
-        throw new InvalidArgumentError(
-          'storage',
-          id,
-          'a storage extension enabled in service.extensions',
-        );
-      }
-      return extension;
-    };
+    const storage = (id: string) => this.#extension(id, isStorage, 'storage', 'a storage');
     const auth = (id: string) => this.auth(id);
     for (const [id, entry] of config.exporters) {
       if (!config.pipelines.some((p) => p.exporters.includes(id))) continue;
@@ -159,13 +149,19 @@ export class Collector {
 
   /** The auth extension `id`, enabled in `service.extensions` (checked by the config loader). */
   auth(id: string): AuthExtension {
+    return this.#extension(id, isAuthExtension, 'auth.authenticator', 'an auth');
+  }
+
+  /** Extension `id` as the kind `is` recognises; the config loader checked the reference. */
+  #extension<T extends object>(
+    id: string,
+    is: (extension: object) => extension is T,
+    key: string,
+    kind: string,
+  ): T {
     const extension = this.extensions.get(id);
-    if (!extension || !isAuthExtension(extension)) {
-      throw new InvalidArgumentError(
-        'auth.authenticator',
-        id,
-        'an auth extension enabled in service.extensions',
-      );
+    if (!extension || !is(extension)) {
+      throw new InvalidArgumentError(key, id, `${kind} extension enabled in service.extensions`);
     }
     return extension;
   }
@@ -217,6 +213,6 @@ export class Collector {
   }
 }
 
-function isStorage(extension: Extension): extension is Extension & Storage {
+function isStorage(extension: object): extension is Storage {
   return typeof (extension as Partial<Storage>).settingsFor === 'function';
 }

@@ -1,44 +1,50 @@
-import type { ClientAuthenticator, ServerAuthenticator } from '../model/auth.js';
+import type { AuthExtension, ClientAuthenticator, ServerAuthenticator } from '../model/auth.js';
 import type { ComponentSettings } from '../model/consumer.js';
 import { InvalidArgumentError } from '../model/errors.js';
 import type { AuthReference } from './tls-config.js';
 
+const SIDES = {
+  serverAuthenticator: 'checks clients (bearertokenauth, basicauth with htpasswd)',
+  clientAuthenticator: 'sends credentials (bearertokenauth, basicauth with client_auth)',
+} as const;
+
 /**
- * The server side of the auth extension a listener's `auth` names (undefined without
- * `auth`). The config loader has checked the reference; this throws only when a component
- * is built outside a collector without the extension.
+ * One side of the auth extension an `auth` block names (undefined without `auth`). The
+ * config loader has checked the reference; this throws only when a component is built
+ * outside a collector without the extension.
  */
-export function serverAuthenticator(
+function sideOf<Side extends keyof typeof SIDES>(
+  side: Side,
   settings: ComponentSettings,
   reference: AuthReference | undefined,
   key: string,
-): ServerAuthenticator | undefined {
+): NonNullable<AuthExtension[Side]> | undefined {
   if (!reference) return undefined;
-  const authenticator = settings.auth?.(reference.authenticator).serverAuthenticator;
+  const authenticator = settings.auth?.(reference.authenticator)[side];
   if (!authenticator) {
     throw new InvalidArgumentError(
       key,
       reference.authenticator,
-      'an auth extension enabled in service.extensions that checks clients (bearertokenauth, basicauth with htpasswd)',
+      `an auth extension enabled in service.extensions that ${SIDES[side]}`,
     );
   }
   return authenticator;
 }
 
-/** The client side of the auth extension an exporter's `auth` names (undefined without). */
+/** What a listener's `auth` checks requests with. */
+export function serverAuthenticator(
+  settings: ComponentSettings,
+  reference: AuthReference | undefined,
+  key: string,
+): ServerAuthenticator | undefined {
+  return sideOf('serverAuthenticator', settings, reference, key);
+}
+
+/** What an exporter's `auth` adds to its requests. */
 export function clientAuthenticator(
   settings: ComponentSettings,
   reference: AuthReference | undefined,
   key: string,
 ): ClientAuthenticator | undefined {
-  if (!reference) return undefined;
-  const authenticator = settings.auth?.(reference.authenticator).clientAuthenticator;
-  if (!authenticator) {
-    throw new InvalidArgumentError(
-      key,
-      reference.authenticator,
-      'an auth extension enabled in service.extensions that sends credentials (bearertokenauth, basicauth with client_auth)',
-    );
-  }
-  return authenticator;
+  return sideOf('clientAuthenticator', settings, reference, key);
 }
