@@ -323,3 +323,70 @@ service:
     });
   });
 });
+
+describe('auth references', () => {
+  const withAuth = (
+    extensions: string,
+    enabled: string,
+    receiverAuth: string,
+    exporterAuth: string,
+  ) => `
+extensions:
+${extensions}
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:0, auth: { authenticator: ${receiverAuth} } }
+exporters:
+  otlphttp:
+    endpoint: http://127.0.0.1:4318
+    auth: { authenticator: ${exporterAuth} }
+service:
+  extensions: [${enabled}]
+  pipelines: { metrics: { receivers: [otlp], exporters: [otlphttp] } }
+`;
+
+  it('must name an enabled auth extension that can play its part', () => {
+    expect(
+      problems(
+        withAuth(
+          '  basicauth/in: { htpasswd: { inline: "" } }\n  basicauth/out: { client_auth: { username: u, password: p } }',
+          'basicauth/in, basicauth/out',
+          'basicauth/in',
+          'basicauth/out',
+        ),
+      ),
+    ).toEqual([]);
+    expect(
+      problems(
+        withAuth(
+          '  basicauth/in: { htpasswd: { inline: "" } }\n  basicauth/out: { client_auth: { username: u, password: p } }',
+          'basicauth/in, basicauth/out',
+          'basicauth/out',
+          'basicauth/in',
+        ),
+      ),
+    ).toEqual([
+      'receivers.otlp.protocols.http.auth.authenticator: "basicauth/out" has no htpasswd to check clients against',
+      'exporters.otlphttp.auth.authenticator: "basicauth/in" has no client_auth to send',
+    ]);
+    expect(
+      problems(
+        withAuth(
+          '  bearertokenauth: { token: t }\n  file_storage: { directory: /tmp }',
+          'file_storage',
+          'bearertokenauth',
+          'file_storage',
+        ),
+      ),
+    ).toEqual([
+      'receivers.otlp.protocols.http.auth.authenticator: "bearertokenauth" is not an extension enabled in service.extensions (enabled: file_storage)',
+      'exporters.otlphttp.auth.authenticator: "file_storage" is not an auth extension (bearertokenauth, basicauth)',
+    ]);
+    expect(
+      problems(
+        withAuth('  bearertokenauth: {}', 'bearertokenauth', 'bearertokenauth', 'bearertokenauth'),
+      ),
+    ).toEqual(['extensions.bearertokenauth: set one of token or filename (got {})']);
+  });
+});

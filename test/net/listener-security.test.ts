@@ -432,19 +432,19 @@ service:
   it('the remote-write receiver, the scrape endpoint and the admin server take tls and auth too', async () => {
     const collector = await start(`
 extensions:
-  bearertokenauth: { token: scrape-secret-token }
+  bearertokenauth/scrape: { token: scrape-secret-token }
 receivers:
   prometheusremotewrite:
     endpoint: 127.0.0.1:0
     tls: { cert_file: ${pki.server.certFile}, key_file: ${pki.server.keyFile} }
-    auth: { authenticator: bearertokenauth }
+    auth: { authenticator: bearertokenauth/scrape }
 exporters:
   prometheus:
     endpoint: 127.0.0.1:0
     tls: { cert_file: ${pki.server.certFile}, key_file: ${pki.server.keyFile} }
-    auth: { authenticator: bearertokenauth }
+    auth: { authenticator: bearertokenauth/scrape }
 service:
-  extensions: [bearertokenauth]
+  extensions: [bearertokenauth/scrape]
   pipelines: { metrics: { receivers: [prometheusremotewrite], exporters: [prometheus] } }
 `);
     const { Agent, fetch: undiciFetch } = await import('undici');
@@ -473,7 +473,7 @@ service:
           min_version: '1.2',
           reload_interval: 0,
         },
-        authenticator: collector.auth('bearertokenauth').serverAuthenticator,
+        authenticator: collector.auth('bearertokenauth/scrape').serverAuthenticator,
       },
       () => collector,
     );

@@ -205,10 +205,12 @@ export function parseConfig(
       problems.push(`service.pipelines.${name}.exporters: a pipeline needs at least one exporter`);
     config.pipelines.push({ name, ...pipeline });
   }
+  // An extension whose own config is invalid has its problem listed already.
+  const broken = new Set(parsed.service.extensions.filter((id) => !enabled.has(id)));
   for (const kind of ['exporters', 'processors'] as const) {
     for (const [id, entry] of config[kind]) {
       const reference = storageReference(entry.config);
-      if (!reference) continue;
+      if (!reference || broken.has(reference)) continue;
       const key = kind === 'exporters' ? 'sending_queue.storage' : 'storage';
       if (!enabled.has(reference)) {
         problems.push(
@@ -219,7 +221,7 @@ export function parseConfig(
       }
     }
   }
-  problems.push(...authReferenceProblems(config));
+  problems.push(...authReferenceProblems(config, broken));
   if (config.pipelines.length === 0 && problems.length === 0)
     problems.push('service.pipelines: define at least one metrics pipeline');
   if (problems.length > 0) throw new ConfigError(source, problems);
@@ -235,7 +237,7 @@ const SERVING_EXPORTERS = new Set(['prometheus']);
  * credentials on exporters — `basicauth` needs `htpasswd` for the one and `client_auth` for
  * the other.
  */
-function authReferenceProblems(config: CollectorConfig): string[] {
+function authReferenceProblems(config: CollectorConfig, broken: Set<string>): string[] {
   const references: { key: string; id: string; serves: boolean }[] = [];
   const collect = (value: unknown, key: string, serves: boolean) => {
     if (!value || typeof value !== 'object') return;
@@ -253,6 +255,7 @@ function authReferenceProblems(config: CollectorConfig): string[] {
   const problems: string[] = [];
   for (const { key, id, serves } of references) {
     const extension = config.extensions.get(id);
+    if (broken.has(id)) continue;
     if (!extension) {
       problems.push(
         `${key}: "${id}" is not an extension enabled in service.extensions (enabled: ${[...config.extensions.keys()].join(', ') || 'none'})`,
