@@ -9,9 +9,11 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { HeaderLookup, ListenerProtection, ServerAuthenticator } from '../model/auth.js';
 import { parseListenEndpoint } from '../model/endpoint.js';
+import { UnusableFileError } from '../model/errors.js';
 import type { HttpListenerConfig } from './listener-config.js';
 import { RefusalLog, type RefusalReason } from './refusal-log.js';
 import { ServerTls } from './server-tls.js';
+import type { ServerTlsConfig } from './tls-config.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -86,9 +88,7 @@ export class HttpListener {
     };
     const handle = (req: IncomingMessage, res: ServerResponse) => this.#guard(req, res);
     if (options.tls) {
-      const tls = new ServerTls(options.tls, (error) =>
-        options.logger.error({ error: error.message }, 'could not reload the TLS certificate'),
-      );
+      const tls = tlsOf(options.tls, tlsKey(options.endpointKey), options.logger);
       this.#tls = tls;
       const server = createHttpsServer(
         { ...tls.contextOptions, ...tls.serverOptions, ...timeouts },
@@ -160,6 +160,22 @@ export class HttpListener {
         ...(authenticator.challenge ? { 'www-authenticate': authenticator.challenge } : {}),
       })
       .end('unauthenticated\n');
+  }
+}
+
+/** The `tls` key beside a listener's endpoint key, for messages. */
+function tlsKey(endpointKey: string): string {
+  return endpointKey.replace(/\.(endpoint|address)$/, '.tls');
+}
+
+/** The listener's certificate; a file problem names the config key it came from. */
+export function tlsOf(config: ServerTlsConfig, key: string, logger: Logger): ServerTls {
+  try {
+    return new ServerTls(config, (error) =>
+      logger.error({ error: error.message, key }, 'could not reload the TLS certificate'),
+    );
+  } catch (err) {
+    throw new UnusableFileError(`${key}: ${(err as Error).message}`);
   }
 }
 

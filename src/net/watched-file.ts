@@ -37,7 +37,7 @@ export class WatchedFile<T> {
       this.#signature = signature(statSync(path));
       this.#value = options.parse(readFileSync(path));
     } catch (err) {
-      throw new UnusableFileError(`${path}: ${(err as Error).message}`);
+      throw new UnusableFileError(`${path}: ${problem(err)}`);
     }
     if (options.intervalMs > 0) {
       this.#timer = setInterval(() => void this.#check(), options.intervalMs);
@@ -66,11 +66,17 @@ export class WatchedFile<T> {
       this.#value = value;
       this.#onChange(value);
     } catch (err) {
-      this.#onError(new UnusableFileError(`${this.path}: ${(err as Error).message}`));
+      this.#onError(new UnusableFileError(`${this.path}: ${problem(err)}`));
     } finally {
       this.#checking = false;
     }
   }
+}
+
+/** Why a file could not be used: the system's code when it could not be read. */
+function problem(err: unknown): string {
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  return syscall ? `cannot be read (${code})` : (err as Error).message;
 }
 
 function signature(stats: { size: number; mtimeMs: number; ino: number }): string {

@@ -16,8 +16,9 @@ import { SluiceError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { grpcAuthInterceptor } from '../../net/grpc-auth-interceptor.js';
 import { grpcServerCredentials } from '../../net/grpc-server-credentials.js';
+import { tlsOf } from '../../net/http-listener.js';
 import { RefusalLog } from '../../net/refusal-log.js';
-import { ServerTls } from '../../net/server-tls.js';
+import type { ServerTls } from '../../net/server-tls.js';
 import type { ServerTlsConfig } from '../../net/tls-config.js';
 import { ReceiverStats } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
@@ -30,6 +31,8 @@ export interface OtlpGrpcReceiverOptions {
   /** Where bodies are decoded (the collector's `DecodePool`); this thread by default. */
   decoder?: RequestDecoder;
   tls?: ServerTlsConfig;
+  /** Where its keys are in the config (`receivers.otlp.protocols.grpc`), for messages. */
+  configKey?: string;
   /** Checks each call's metadata (`authorization`) before its message is decoded. */
   authenticator?: ServerAuthenticator;
 }
@@ -48,6 +51,7 @@ export class OtlpGrpcReceiver implements Component {
   readonly #next: Consumer;
   readonly #logger: Logger;
   readonly #refusals: RefusalLog;
+  readonly #endpointKey: string;
   #server: Server | undefined;
   #tls: ServerTls | undefined;
   #port = 0;
@@ -57,10 +61,11 @@ export class OtlpGrpcReceiver implements Component {
     this.#options = options;
     this.#next = next;
     this.#logger = logger;
-    this.#refusals = new RefusalLog(logger, 'protocols.grpc.endpoint', (reason) =>
+    this.#endpointKey = `${options.configKey ?? 'protocols.grpc'}.endpoint`;
+    this.#refusals = new RefusalLog(logger, this.#endpointKey, (reason) =>
       this.stats.refuseRequest(reason),
     );
-    parseListenEndpoint(options.endpoint, 'protocols.grpc.endpoint');
+    parseListenEndpoint(options.endpoint, this.#endpointKey);
   }
 
   /** This listener and what protects it, for the start-up check of exposed listeners. */
@@ -78,12 +83,12 @@ export class OtlpGrpcReceiver implements Component {
   }
 
   get address(): string {
-    const { host } = parseListenEndpoint(this.#options.endpoint, 'protocols.grpc.endpoint');
+    const { host } = parseListenEndpoint(this.#options.endpoint, this.#endpointKey);
     return `${host}:${this.#port}`;
   }
 
   async start(): Promise<void> {
-    const { host, port } = parseListenEndpoint(this.#options.endpoint, 'protocols.grpc.endpoint');
+    const { host, port } = parseListenEndpoint(this.#options.endpoint, this.#endpointKey);
     const authenticator = this.#options.authenticator;
     const server = new Server({
       'grpc.max_receive_message_length': this.#options.maxReceiveBytes,
@@ -115,9 +120,7 @@ export class OtlpGrpcReceiver implements Component {
     const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     const tlsConfig = this.#options.tls;
     this.#tls = tlsConfig
-      ? new ServerTls(tlsConfig, (error) =>
-          this.#logger.error({ error: error.message }, 'could not reload the TLS certificate'),
-        )
+      ? tlsOf(tlsConfig, `${this.#options.configKey ?? 'protocols.grpc'}.tls`, this.#logger)
       : undefined;
     const credentials = grpcServerCredentials(this.#tls);
     this.#port = await new Promise<number>((resolve, reject) =>

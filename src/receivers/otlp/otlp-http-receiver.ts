@@ -25,6 +25,8 @@ export interface OtlpHttpReceiverOptions extends Partial<HttpListenerConfig> {
   retryAfterSeconds: number;
   /** Where bodies are decoded (the collector's `DecodePool`); this thread by default. */
   decoder?: RequestDecoder;
+  /** Where its keys are in the config (`receivers.otlp.protocols.http`), for messages. */
+  configKey?: string;
   /** Checks every request's credentials before its body is read (`auth`). */
   authenticator?: ServerAuthenticator;
 }
@@ -51,7 +53,7 @@ export class OtlpHttpReceiver implements Component {
       {
         ...HTTP_LISTENER_DEFAULTS,
         ...options,
-        endpointKey: 'protocols.http.endpoint',
+        endpointKey: `${options.configKey ?? 'protocols.http'}.endpoint`,
         logger,
         onRefused: (reason) => this.stats.refuseRequest(reason),
       },

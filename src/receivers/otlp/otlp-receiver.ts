@@ -30,6 +30,7 @@ export class OtlpReceiver implements Receiver {
             `receivers.${settings.id}.protocols.http.auth`,
           ),
           endpoint: http.endpoint,
+          configKey: `receivers.${settings.id}.protocols.http`,
           maxRequestBodySize: http.max_request_body_size,
           metricsPath: http.metrics_url_path,
           retryAfterSeconds: 1,
@@ -43,6 +44,7 @@ export class OtlpReceiver implements Receiver {
       this.grpc = new OtlpGrpcReceiver(
         {
           endpoint: grpc.endpoint,
+          configKey: `receivers.${settings.id}.protocols.grpc`,
           tls: grpc.tls,
           authenticator: serverAuthenticator(
             settings,
