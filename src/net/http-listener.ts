@@ -9,11 +9,9 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { HeaderLookup, ListenerProtection, ServerAuthenticator } from '../model/auth.js';
 import { parseListenEndpoint } from '../model/endpoint.js';
-import { UnusableFileError } from '../model/errors.js';
 import type { HttpListenerConfig } from './listener-config.js';
 import { RefusalLog, type RefusalReason } from './refusal-log.js';
-import { ServerTls } from './server-tls.js';
-import type { ServerTlsConfig } from './tls-config.js';
+import { listenerTls, type ServerTls } from './server-tls.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -88,7 +86,7 @@ export class HttpListener {
     };
     const handle = (req: IncomingMessage, res: ServerResponse) => this.#guard(req, res);
     if (options.tls) {
-      const tls = tlsOf(options.tls, tlsKey(options.endpointKey), options.logger);
+      const tls = listenerTls(options.tls, tlsKey(options.endpointKey), options.logger);
       this.#tls = tls;
       const server = createHttpsServer(
         { ...tls.contextOptions, ...tls.serverOptions, ...timeouts },
@@ -166,17 +164,6 @@ export class HttpListener {
 /** The `tls` key beside a listener's endpoint key, for messages. */
 function tlsKey(endpointKey: string): string {
   return endpointKey.replace(/\.(endpoint|address)$/, '.tls');
-}
-
-/** The listener's certificate; a file problem names the config key it came from. */
-export function tlsOf(config: ServerTlsConfig, key: string, logger: Logger): ServerTls {
-  try {
-    return new ServerTls(config, (error) =>
-      logger.error({ error: error.message, key }, 'could not reload the TLS certificate'),
-    );
-  } catch (err) {
-    throw new UnusableFileError(`${key}: ${(err as Error).message}`);
-  }
 }
 
 function headerLookup(req: IncomingMessage): HeaderLookup {

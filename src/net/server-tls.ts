@@ -1,4 +1,5 @@
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import type { Logger } from 'pino';
 import { UnusableFileError } from '../model/errors.js';
 import { nodeTlsVersion, type ServerTlsConfig } from './tls-config.js';
 import { WatchedFile } from './watched-file.js';
@@ -85,5 +86,16 @@ export class ServerTls {
     }
     this.#current = options;
     for (const listener of this.#listeners) listener(options);
+  }
+}
+
+/** The listener's certificate; a file problem names the config key it came from. */
+export function listenerTls(config: ServerTlsConfig, key: string, logger: Logger): ServerTls {
+  try {
+    return new ServerTls(config, (error) =>
+      logger.error({ error: error.message, key }, 'could not reload the TLS certificate'),
+    );
+  } catch (err) {
+    throw new UnusableFileError(`${key}: ${(err as Error).message}`);
   }
 }

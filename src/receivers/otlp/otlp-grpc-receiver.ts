@@ -16,9 +16,8 @@ import { SluiceError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { grpcAuthInterceptor } from '../../net/grpc-auth-interceptor.js';
 import { grpcServerCredentials } from '../../net/grpc-server-credentials.js';
-import { tlsOf } from '../../net/http-listener.js';
 import { RefusalLog } from '../../net/refusal-log.js';
-import type { ServerTls } from '../../net/server-tls.js';
+import { listenerTls, type ServerTls } from '../../net/server-tls.js';
 import type { ServerTlsConfig } from '../../net/tls-config.js';
 import { ReceiverStats } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
@@ -120,7 +119,7 @@ export class OtlpGrpcReceiver implements Component {
     const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     const tlsConfig = this.#options.tls;
     this.#tls = tlsConfig
-      ? tlsOf(tlsConfig, `${this.#options.configKey ?? 'protocols.grpc'}.tls`, this.#logger)
+      ? listenerTls(tlsConfig, `${this.#options.configKey ?? 'protocols.grpc'}.tls`, this.#logger)
       : undefined;
     const credentials = grpcServerCredentials(this.#tls);
     this.#port = await new Promise<number>((resolve, reject) =>
