@@ -31,7 +31,8 @@ afterAll(() => {
 });
 
 function outcome(decoder: string, decode: () => unknown): void {
-  const counts = (tally[decoder] ??= { cases: 0, accepted: 0, refused: 0 });
+  tally[decoder] ??= { cases: 0, accepted: 0, refused: 0 };
+  const counts = tally[decoder];
   counts.cases++;
   try {
     decode();

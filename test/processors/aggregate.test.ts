@@ -2,15 +2,8 @@ import fc from 'fast-check';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { decodeMetricsRequest } from '../../src/codec/protobuf/decode-request.js';
-import { encodeMetricsRequest } from '../../src/codec/protobuf/encode-request.js';
 import { MetricsRequestScanner } from '../../src/codec/protobuf/scan-request.js';
-import {
-  type Consumer,
-  type Exemplar,
-  MetricBatch,
-  MetricType,
-  Temporality,
-} from '../../src/index.js';
+import { type Exemplar, MetricBatch, MetricType, Temporality } from '../../src/index.js';
 import { DecodeError } from '../../src/model/errors.js';
 import { AggregateProcessor } from '../../src/processors/aggregate/aggregate-processor.js';
 import { aggregateConfig } from '../../src/processors/aggregate/config.js';
