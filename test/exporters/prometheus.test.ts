@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -126,6 +127,26 @@ service:
     return { type: response.headers.get('content-type'), text: await response.text() };
   };
 
+  it('gzips the exposition for a scraper that accepts it, as Prometheus does', async () => {
+    const provider = await send(AggregationTemporality.CUMULATIVE, (meter) => {
+      const counter = meter.createCounter('orders');
+      for (let k = 0; k < 500; k++) counter.add(k + 1, { shop: `s${k}` });
+    });
+    const prometheus = collector.exporters.get('prometheus') as unknown as PrometheusExporter;
+    const { request } = await import('undici');
+    const zipped = await request(`http://${prometheus.address}/metrics`, {
+      headers: { 'accept-encoding': 'gzip' },
+    });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    const body = gunzipSync(Buffer.from(await zipped.body.arrayBuffer())).toString();
+    const plain = await request(`http://${prometheus.address}/metrics`);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(body).toBe(await plain.body.text());
+    expect(body).toContain('orders_total{');
+    expect(body.match(/^orders_total\{/gm)).toHaveLength(500);
+    await provider.shutdown();
+  });
+
   it('exposes counters, gauges and histograms with translated names, job/instance and target_info', async () => {
     const provider = await send(AggregationTemporality.CUMULATIVE, (meter) => {
       meter
@@ -217,5 +238,60 @@ describe('prometheus scrape state: exponential histograms', () => {
     expect(text).toContain('payload_bytes_count 6\n');
     expect(text).not.toContain('payload_delta');
     expect(state.skipped).toEqual({ delta_exponential_histogram: 1 });
+  });
+});
+
+describe('prometheus scrape state: series found by their attribute bytes', () => {
+  const options = {
+    constLabels: { env: 'test' },
+    addSuffixes: true,
+    resourceToLabels: false,
+    sendTimestamps: false,
+    expirationMs: 1_000,
+  };
+  /** A gauge `g` point with `attributes` (in that order) and `value`, as its own request. */
+  const point = (attributes: Record<string, string | number>, value: number) => {
+    const batch = new MetricBatch();
+    const scope = batch.addScope(batch.addResource({ attributes: { 'service.name': 'svc' } }));
+    const m = batch.addMetric(scope, { name: 'g', type: MetricType.Gauge });
+    batch.addNumberPoint(batch.series(m, attributes), { time: 1_000_000n, value });
+    return batch;
+  };
+
+  it('one series for the same labels, whatever the attribute order or type that led to them', () => {
+    const state = new ScrapeState(options);
+    state.update(point({ a: '1', b: '2' }, 1), 0);
+    state.update(point({ b: '2', a: '1' }, 2), 0); // other bytes, the same labels
+    state.update(point({ a: 1, b: '2' }, 3), 0); // an int that renders as the same text
+    expect(state.render(false, 0).match(/^g\{.*$/gm)).toEqual([
+      'g{a="1",b="2",env="test",job="svc"} 3',
+    ]);
+    // Each way in keeps reaching that one series.
+    state.update(point({ a: '1', b: '2' }, 4), 0);
+    expect(state.render(false, 0).match(/^g\{.*$/gm)).toEqual([
+      'g{a="1",b="2",env="test",job="svc"} 4',
+    ]);
+  });
+
+  it('a series that expired comes back with its next point', () => {
+    const state = new ScrapeState(options);
+    state.update(point({ a: '1' }, 1), 0);
+    expect(state.render(false, 5_000)).not.toContain('g{');
+    state.update(point({ a: '1' }, 2), 5_000);
+    expect(state.render(false, 5_000)).toContain('g{a="1",env="test",job="svc"} 2\n');
+  });
+
+  it('renders in pieces that add up to the whole text', () => {
+    const state = new ScrapeState(options);
+    const batch = new MetricBatch();
+    const scope = batch.addScope(batch.addResource({ attributes: { 'service.name': 'svc' } }));
+    const m = batch.addMetric(scope, { name: 'g', type: MetricType.Gauge });
+    for (let k = 0; k < 20_000; k++)
+      batch.addNumberPoint(batch.series(m, { k: `series-${k}` }), { time: 1_000_000n, value: k });
+    state.update(batch, 0);
+    const pieces = [...state.renderChunks(true, 0)];
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(pieces.join('')).toBe(state.render(true, 0));
+    expect(pieces.join('').endsWith('# EOF\n')).toBe(true);
   });
 });

@@ -1,4 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import type { ListenerProtection } from '../../model/auth.js';
 import type { ComponentSettings } from '../../model/consumer.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
@@ -37,7 +40,7 @@ export class PrometheusExporter implements Exporter {
           this.refusedRequests[reason] = (this.refusedRequests[reason] ?? 0) + 1;
         },
       },
-      (req, res) => this.#scrape(req, res),
+      (req, res) => void this.#scrape(req, res),
     );
     this.state = new ScrapeState({
       namespace: config.namespace,
@@ -70,7 +73,12 @@ export class PrometheusExporter implements Exporter {
     return this.listener.start();
   }
 
-  #scrape(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * Streams the exposition: rendered in pieces, each written before the next is made (the
+   * body never exists whole), gzip-compressed when the scraper accepts it as Prometheus
+   * does, and the event loop free between pieces to serve the receivers.
+   */
+  async #scrape(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('scrape /metrics\n');
       return;
@@ -78,8 +86,23 @@ export class PrometheusExporter implements Exporter {
     const openMetrics =
       this.#config.enable_open_metrics &&
       (req.headers.accept ?? '').includes('application/openmetrics-text');
-    res.writeHead(200, { 'content-type': openMetrics ? OPENMETRICS : TEXT });
-    res.end(this.state.render(openMetrics));
+    const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
+    res.writeHead(200, {
+      'content-type': openMetrics ? OPENMETRICS : TEXT,
+      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+    });
+    const state = this.state;
+    async function* pieces() {
+      for (const chunk of state.renderChunks(openMetrics)) {
+        yield chunk;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    // A scraper that goes away mid-body ends the pipeline; there is nobody left to tell.
+    const body = Readable.from(pieces());
+    await (gzip ? pipeline(body, createGzip({ level: 1 }), res) : pipeline(body, res)).catch(
+      () => {},
+    );
   }
 
   async consume(batch: MetricBatch): Promise<void> {

@@ -12,6 +12,7 @@ import {
 } from '../../codec/prometheus/labels.js';
 import { isDelta, prometheusName, unitSuffix } from '../../codec/prometheus/naming.js';
 import type { KeyValue } from '../../model/any-value.js';
+import { bytesKey } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, MetricType } from '../../model/types.js';
@@ -44,8 +45,23 @@ interface Family {
   type: FamilyType;
   help: string;
   unit: string;
+  /** By label text: what is rendered (two keys whose labels come out alike share one). */
   series: Map<string, Series>;
+  /**
+   * By a cheap key — the resource's and scope's label text and the attribute set's wire
+   * bytes — so a point of a known series finds it without decoding its attributes or
+   * rendering its labels (the costly part of an update).
+   */
+  keys: Map<string, Series>;
 }
+
+/** What a batch's metric maps to, worked out once per batch. */
+type MetricPlan =
+  | { skip: string }
+  | { skip?: undefined; family: Family; type: FamilyType; delta: boolean; exponential: boolean };
+
+/** Rendered text is handed out in pieces of about this many characters. */
+const CHUNK_CHARS = 256 * 1024;
 
 /** Bucket bounds per sign when an exponential histogram is shown as a classic one. */
 const EXPONENTIAL_MAX_BUCKETS = 32;
@@ -75,46 +91,51 @@ export class ScrapeState {
     for (let r = 0; r < batch.resources.length; r++) {
       this.#targetInfo(batch.resources[r].attributes, identity[r], now);
     }
+    const plans: (MetricPlan | undefined)[] = [];
+    // Per scope: the label pairs its series share, and that text as the start of their keys.
+    const scopePairs: (LabelPair[] | undefined)[] = [];
+    const scopeKeys: (string | undefined)[] = [];
+    const setKeys: (string | undefined)[] = [];
+    const constLabels = Object.entries(this.#options.constLabels);
     const view = new PointView(batch);
+    const pointSeries = batch.points.series;
     for (let i = 0; i < batch.pointCount; i++) {
       view.at(i);
       const metric = view.metric;
       if (view.flags & DataPointFlags.NoRecordedValue) continue;
-      const exponential = metric.type === MetricType.ExponentialHistogram;
-      // Delta exponential histograms cannot be summed as classic buckets: their bounds
-      // follow the data and change from one point to the next.
-      if (metric.type === MetricType.Empty || (exponential && isDelta(metric))) {
-        const reason = exponential ? 'delta_exponential_histogram' : 'empty_metric';
-        this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
+      const seriesId = pointSeries[i];
+      const m = batch.seriesMetric(seriesId);
+      plans[m] ??= this.#plan(batch, m);
+      const plan = plans[m];
+      if (plan.skip !== undefined) {
+        this.skipped[plan.skip] = (this.skipped[plan.skip] ?? 0) + 1;
         continue;
       }
-      const scope = batch.scopes[metric.scope];
-      const type = familyType(metric);
-      const name = prometheusName(metric, {
-        namespace: this.#options.namespace,
-        addSuffixes: this.#options.addSuffixes,
-      });
-      const family = this.#family(
-        name,
-        type,
-        metric.description,
-        this.#options.addSuffixes ? unitSuffix(metric.unit) : '',
-      );
-      const labels = renderLabels([
-        ...attributeLabels(view.attributes),
-        ...identity[scope.resource],
-        ...scopeLabels(scope),
-        ...Object.entries(this.#options.constLabels),
-      ]);
-      const timestampMs = Number(view.time / 1_000_000n);
-      let series = family.series.get(labels);
-      const accumulate = isDelta(metric) && series !== undefined;
+      const { family, type, exponential } = plan;
+      const scopeIndex = metric.scope;
+      let pairs = scopePairs[scopeIndex];
+      if (pairs === undefined) {
+        const scope = batch.scopes[scopeIndex];
+        pairs = [...identity[scope.resource], ...scopeLabels(scope), ...constLabels];
+        scopePairs[scopeIndex] = pairs;
+        scopeKeys[scopeIndex] = `${pairs.map(([k, v]) => `${k}\u0001${v}`).join('\u0002')}\u0003`;
+      }
+      const set = batch.seriesAttributes(seriesId);
+      setKeys[set] ??= bytesKey(batch.attributes.bytes(set));
+      const key = scopeKeys[scopeIndex] + setKeys[set];
+      let series = family.keys.get(key);
+      const accumulate = plan.delta && series !== undefined;
       if (!series) {
-        series = { labels, value: 0, updatedAt: now, timestampMs };
-        family.series.set(labels, series);
+        const labels = renderLabels([...attributeLabels(view.attributes), ...pairs]);
+        series = family.series.get(labels);
+        if (!series) {
+          series = { labels, value: 0, updatedAt: now, timestampMs: 0 };
+          family.series.set(labels, series);
+        }
+        family.keys.set(key, series);
       }
       series.updatedAt = now;
-      series.timestampMs = timestampMs;
+      series.timestampMs = Number(view.time / 1_000_000n);
       if (type === 'histogram') {
         const classic = exponential
           ? exponentialAsClassic(
@@ -153,8 +174,41 @@ export class ScrapeState {
     }
   }
 
-  /** Text format 0.0.4 (`openMetrics: false`) or OpenMetrics 1.0 text. */
+  /** Which family metric `m` of `batch` updates, or why its points cannot be exposed. */
+  #plan(batch: MetricBatch, m: number): MetricPlan {
+    const metric = batch.metrics[m];
+    const exponential = metric.type === MetricType.ExponentialHistogram;
+    // Delta exponential histograms cannot be summed as classic buckets: their bounds
+    // follow the data and change from one point to the next.
+    if (metric.type === MetricType.Empty || (exponential && isDelta(metric)))
+      return { skip: exponential ? 'delta_exponential_histogram' : 'empty_metric' };
+    const type = familyType(metric);
+    const name = prometheusName(metric, {
+      namespace: this.#options.namespace,
+      addSuffixes: this.#options.addSuffixes,
+    });
+    const family = this.#family(
+      name,
+      type,
+      metric.description,
+      this.#options.addSuffixes ? unitSuffix(metric.unit) : '',
+    );
+    return { family, type, delta: isDelta(metric), exponential };
+  }
+
+  /** Text format 0.0.4 (`openMetrics: false`) or OpenMetrics 1.0 text, whole. */
   render(openMetrics: boolean, now = Date.now()): string {
+    let out = '';
+    for (const chunk of this.renderChunks(openMetrics, now)) out += chunk;
+    return out;
+  }
+
+  /**
+   * The same text in pieces of about 256 KiB, for an endpoint to send as they come — a
+   * scrape of a million lines never exists as one string, and the event loop can serve
+   * other requests between pieces.
+   */
+  *renderChunks(openMetrics: boolean, now = Date.now()): Generator<string> {
     this.#expire(now);
     let out = '';
     const stamp = (s: Series) =>
@@ -168,6 +222,10 @@ export class ScrapeState {
       if (openMetrics && family.unit && base.endsWith(`_${family.unit}`))
         out += `# UNIT ${base} ${family.unit}\n`;
       for (const s of family.series.values()) {
+        if (out.length >= CHUNK_CHARS) {
+          yield out;
+          out = '';
+        }
         if (family.type === 'histogram') {
           let cumulative = 0;
           const bounds = s.bounds ?? [];
@@ -189,13 +247,13 @@ export class ScrapeState {
         }
       }
     }
-    return openMetrics ? `${out}# EOF\n` : out;
+    yield openMetrics ? `${out}# EOF\n` : out;
   }
 
   #family(name: string, type: FamilyType, help: string, unit: string): Family {
     let family = this.#families.get(name);
     if (!family) {
-      family = { name, type, help, unit, series: new Map() };
+      family = { name, type, help, unit, series: new Map(), keys: new Map() };
       this.#families.set(name, family);
     }
     return family;
@@ -212,8 +270,16 @@ export class ScrapeState {
 
   #expire(now: number): void {
     for (const family of this.#families.values()) {
-      for (const [key, s] of family.series)
-        if (now - s.updatedAt > this.#options.expirationMs) family.series.delete(key);
+      let expired = false;
+      for (const [labels, s] of family.series) {
+        if (now - s.updatedAt > this.#options.expirationMs) {
+          family.series.delete(labels);
+          expired = true;
+        }
+      }
+      if (!expired) continue;
+      for (const [key, s] of family.keys)
+        if (family.series.get(s.labels) !== s) family.keys.delete(key);
     }
   }
 }

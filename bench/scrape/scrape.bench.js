@@ -1,0 +1,190 @@
+// The `npm start` default pipeline under load: OTLP/HTTP in → batch → the prometheus scrape
+// endpoint, in a `sluice run` process. Reports the CPU time per point while loadgen sends, and
+// one scrape of every series: its time, its size, the growth of the collector's resident
+// memory during it (peak RSS reset just before, through /proc/<pid>/clear_refs) and how long
+// the admin server took to answer while it ran (the event loop keeps serving). The scrape is
+// checked: it holds every series loadgen sent.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { runLoad } from '../../dist/cli/loadgen.js';
+import { writeDocsSection } from '../lib/report.js';
+
+const SERIES = Number(process.env.SCRAPE_SERIES ?? 300_000);
+const DURATION_MS = Number(process.env.SCRAPE_LOAD_MS ?? 10_000);
+const here = (file) => new URL(file, import.meta.url).pathname;
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-scrape-bench-'));
+const configPath = join(dir, 'collector.yaml');
+writeFileSync(
+  configPath,
+  `receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+processors:
+  batch:
+    timeout: 1s
+exporters:
+  prometheus:
+    endpoint: 127.0.0.1:0
+    metric_expiration: 1h
+service:
+  telemetry:
+    metrics:
+      address: 127.0.0.1:0
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [prometheus]
+`,
+);
+const collector = spawn(
+  process.execPath,
+  [
+    ...(process.env.SCRAPE_NODE_ARGS?.split(' ') ?? []),
+    here('../../dist/cli/main.js'),
+    'run',
+    '--config',
+    configPath,
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
+process.on('exit', () => collector.kill('SIGKILL'));
+let banner = '';
+collector.stdout.on('data', (chunk) => {
+  banner += chunk;
+});
+while (!/admin http:\/\/\S+\/metrics/.test(banner)) await new Promise((r) => setTimeout(r, 20));
+const endpoint = /receiving OTLP\/HTTP (\S+)/.exec(banner)[1];
+const admin = /admin (http:\/\/\S+)\/metrics/.exec(banner)[1];
+const scrapeUrl = /scrape (http:\/\/\S+\/metrics)/.exec(banner)[1];
+
+const proc = (file) => readFileSync(`/proc/${collector.pid}/${file}`, 'utf8');
+const cpuTicks = () => {
+  const fields = proc('stat').split(') ')[1].split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+};
+const kb = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(proc('status'))[1]) * 1024;
+const counter = async (pattern) =>
+  Number(pattern.exec(await (await fetch(`${admin}/metrics`)).text())?.[1] ?? 0);
+
+const quiet = { out: () => {}, err: () => {} };
+const load = (ms) =>
+  runLoad(
+    {
+      endpoint,
+      protocol: 'http',
+      series: SERIES,
+      batchPoints: 1000,
+      rate: 0,
+      durationMs: ms,
+      concurrency: 8,
+    },
+    quiet,
+  );
+await load(1500);
+const acceptedBefore = await counter(/sluice_receiver_accepted_points_total\{[^}]*\} (\d+)/);
+const ticksBefore = cpuTicks();
+const generated = await load(DURATION_MS);
+// Everything accepted reached the scrape endpoint (the batch processor flushes within 1 s).
+const accepted = async () => counter(/sluice_receiver_accepted_points_total\{[^}]*\} (\d+)/);
+const incoming = async () =>
+  counter(/sluice_exporter_incoming_points_total\{exporter="prometheus"\} (\d+)/);
+while ((await incoming()) < (await accepted())) await new Promise((r) => setTimeout(r, 50));
+const cpuSeconds = (cpuTicks() - ticksBefore) / 100;
+const points = (await accepted()) - acceptedBefore;
+if (points !== generated.sentPoints || generated.failedRequests > 0)
+  throw new Error(`loadgen sent ${generated.sentPoints} points, the receiver accepted ${points}`);
+
+async function scrapeOnce(gzip) {
+  writeFileSync(`/proc/${collector.pid}/clear_refs`, '5'); // reset the peak RSS
+  const rssBefore = kb('VmRSS');
+  let slowestAdminMs = 0;
+  let scraping = true;
+  const pinger = (async () => {
+    while (scraping) {
+      const t = performance.now();
+      await fetch(`${admin.replace(/\/$/, '')}/healthz`).then((r) => r.text());
+      slowestAdminMs = Math.max(slowestAdminMs, performance.now() - t);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const started = performance.now();
+  const response = await request(scrapeUrl, {
+    headers: gzip ? { 'accept-encoding': 'gzip' } : {},
+  });
+  let wireBytes = 0;
+  const chunks = [];
+  for await (const chunk of response.body) {
+    wireBytes += chunk.length;
+    chunks.push(chunk);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  scraping = false;
+  await pinger;
+  let body = Buffer.concat(chunks);
+  if (response.headers['content-encoding'] === 'gzip')
+    body = (await import('node:zlib')).gunzipSync(body);
+  const text = body.toString('utf8');
+  const count = (prefix) => text.split(`\n${prefix}`).length - 1;
+  const series = count('loadgen_requests_total{') + count('loadgen_duration_milliseconds_count{');
+  if (series !== SERIES) throw new Error(`the scrape holds ${series} of ${SERIES} series`);
+  return {
+    seconds,
+    bodyBytes: body.length,
+    wireBytes,
+    lines: text.split('\n').length - 1,
+    rssGrowthBytes: kb('VmHWM') - rssBefore,
+    slowestAdminMs,
+    encoding: response.headers['content-encoding'] ?? 'identity',
+  };
+}
+const plain = await scrapeOnce(false);
+const zipped = await scrapeOnce(true);
+collector.kill('SIGTERM');
+await new Promise((resolve) => collector.once('exit', resolve));
+rmSync(dir, { recursive: true, force: true });
+
+const rows = [
+  [
+    'ingest: CPU time per point (OTLP/HTTP → batch → prometheus)',
+    'µs',
+    Math.round((cpuSeconds * 1e8) / points) / 100,
+  ],
+  ['ingest: points/s', 'points/s', Math.round(points / (DURATION_MS / 1000))],
+  [`scrape of ${SERIES} series: time`, 's', Math.round(plain.seconds * 100) / 100],
+  [`scrape of ${SERIES} series: body`, 'MB', Math.round(plain.bodyBytes / 2 ** 20)],
+  [`scrape of ${SERIES} series: RSS growth`, 'MB', Math.round(plain.rssGrowthBytes / 2 ** 20)],
+  [
+    `scrape of ${SERIES} series: slowest /healthz during it`,
+    'ms',
+    Math.round(plain.slowestAdminMs),
+  ],
+  [`gzip scrape (${zipped.encoding}): time`, 's', Math.round(zipped.seconds * 100) / 100],
+  [`gzip scrape: on the wire`, 'MB', Math.round(zipped.wireBytes / 2 ** 20)],
+  [`gzip scrape: RSS growth`, 'MB', Math.round(zipped.rssGrowthBytes / 2 ** 20)],
+].map(([name, unit, value]) => ({ name, unit, value, baseline: null, ratio: null }));
+for (const row of rows) console.log(JSON.stringify(row));
+console.log(JSON.stringify({ info: 'scrape', points, lines: plain.lines, ...generated }));
+const table = [
+  '| benchmark | value |',
+  '|---|---|',
+  ...rows.map((r) => `| ${r.name} | ${r.value} ${r.unit} |`),
+].join('\n');
+console.log(`\n${table}`);
+if (process.argv.includes('--write-docs')) {
+  writeDocsSection(
+    'scrape',
+    [
+      `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}: \`sluice loadgen\` (8 connections, 1000-point requests, ${SERIES} series, half counters and half 10-bucket histograms) for ${DURATION_MS / 1000} s into \`sluice run\` with the default pipeline (OTLP/HTTP → batch → prometheus), then one scrape of every series (checked: all ${SERIES} are in it), plain and gzip. RSS growth: the collector's peak resident memory during the scrape (reset just before) minus its resident memory before.`,
+      '',
+      table,
+    ].join('\n'),
+  );
+}
+process.exit(0);
