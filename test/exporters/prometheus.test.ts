@@ -286,7 +286,7 @@ describe('prometheus scrape state: series found by their attribute bytes', () =>
     const batch = new MetricBatch();
     const scope = batch.addScope(batch.addResource({ attributes: { 'service.name': 'svc' } }));
     const m = batch.addMetric(scope, { name: 'g', type: MetricType.Gauge });
-    for (let k = 0; k < 20_000; k++)
+    for (let k = 0; k < 60_000; k++)
       batch.addNumberPoint(batch.series(m, { k: `series-${k}` }), { time: 1_000_000n, value: k });
     state.update(batch, 0);
     const pieces = [...state.renderChunks(true, 0)];

@@ -40,19 +40,55 @@ interface Series {
   timestampMs: number;
 }
 
-interface Family {
-  name: string;
-  type: FamilyType;
-  help: string;
-  unit: string;
+class Family {
+  readonly name: string;
+  readonly type: FamilyType;
+  readonly help: string;
+  readonly unit: string;
   /** By label text: what is rendered (two keys whose labels come out alike share one). */
-  series: Map<string, Series>;
+  readonly series = new Map<string, Series>();
   /**
    * By a cheap key — the resource's and scope's label text and the attribute set's wire
    * bytes — so a point of a known series finds it without decoding its attributes or
    * rendering its labels (the costly part of an update).
    */
-  keys: Map<string, Series>;
+  readonly keys = new Map<string, Series>();
+  /**
+   * Histogram bounds seen last, shared by every series that has the same ones (they nearly
+   * always do), with their `le` label text rendered once.
+   */
+  #bounds: number[] = [];
+  #leTexts = new Map<number[], string[]>();
+
+  constructor(name: string, type: FamilyType, help: string, unit: string) {
+    this.name = name;
+    this.type = type;
+    this.help = help;
+    this.unit = unit;
+  }
+
+  /** `bounds` as an array shared with the series before that had the same ones. */
+  sharedBounds(bounds: ArrayLike<number>): number[] {
+    const last = this.#bounds;
+    if (last.length === bounds.length) {
+      let same = true;
+      for (let k = 0; k < bounds.length && same; k++) same = last[k] === bounds[k];
+      if (same) return last;
+    }
+    this.#bounds = Array.from(bounds);
+    return this.#bounds;
+  }
+
+  /** The `le` values of `bounds`, rendered once per shared array. */
+  leTexts(bounds: number[]): string[] {
+    let texts = this.#leTexts.get(bounds);
+    if (!texts) {
+      if (this.#leTexts.size > 64) this.#leTexts.clear();
+      texts = bounds.map(formatNumber);
+      this.#leTexts.set(bounds, texts);
+    }
+    return texts;
+  }
 }
 
 /** What a batch's metric maps to, worked out once per batch. */
@@ -61,7 +97,7 @@ type MetricPlan =
   | { skip?: undefined; family: Family; type: FamilyType; delta: boolean; exponential: boolean };
 
 /** Rendered text is handed out in pieces of about this many characters. */
-const CHUNK_CHARS = 256 * 1024;
+const CHUNK_CHARS = 1024 * 1024;
 
 /** Bucket bounds per sign when an exponential histogram is shown as a classic one. */
 const EXPONENTIAL_MAX_BUCKETS = 32;
@@ -148,19 +184,24 @@ export class ScrapeState {
               },
               EXPONENTIAL_MAX_BUCKETS,
             )
-          : { bounds: [...view.bounds], counts: [...view.bucketCounts].map(Number) };
+          : { bounds: family.sharedBounds(view.bounds), counts: view.bucketCounts };
         const { bounds, counts } = classic;
         const sameBounds =
-          series.bounds !== undefined &&
-          series.bounds.length === bounds.length &&
-          series.bounds.every((b, k) => b === bounds[k]);
+          series.bounds === bounds ||
+          (series.bounds !== undefined &&
+            series.bounds.length === bounds.length &&
+            series.bounds.every((b, k) => b === bounds[k]));
         if (accumulate && sameBounds && series.counts) {
-          for (let k = 0; k < counts.length; k++) series.counts[k] += counts[k];
+          for (let k = 0; k < counts.length; k++) series.counts[k] += Number(counts[k]);
           series.sum = (series.sum ?? 0) + (view.sum ?? 0);
           series.count = (series.count ?? 0) + Number(view.count);
         } else {
           series.bounds = bounds;
-          series.counts = counts;
+          // The series' own array, rewritten in place while its length holds.
+          const own =
+            series.counts?.length === counts.length ? series.counts : new Array(counts.length);
+          for (let k = 0; k < counts.length; k++) own[k] = Number(counts[k]);
+          series.counts = own;
           series.sum = view.sum ?? 0;
           series.count = Number(view.count);
         }
@@ -204,7 +245,7 @@ export class ScrapeState {
   }
 
   /**
-   * The same text in pieces of about 256 KiB, for an endpoint to send as they come — a
+   * The same text in pieces of about 1 MiB, for an endpoint to send as they come — a
    * scrape of a million lines never exists as one string, and the event loop can serve
    * other requests between pieces.
    */
@@ -230,9 +271,12 @@ export class ScrapeState {
           let cumulative = 0;
           const bounds = s.bounds ?? [];
           const counts = s.counts ?? [];
+          const le = family.leTexts(bounds);
+          const head = `${family.name}_bucket{${s.labels ? `${s.labels},` : ''}le="`;
+          const time = stamp(s);
           for (let k = 0; k < bounds.length; k++) {
             cumulative += counts[k] ?? 0;
-            out += `${family.name}_bucket${withLabel(s.labels, 'le', formatNumber(bounds[k]))} ${cumulative}${stamp(s)}\n`;
+            out += `${head}${le[k]}"} ${cumulative}${time}\n`;
           }
           out += `${family.name}_bucket${withLabel(s.labels, 'le', '+Inf')} ${s.count}${stamp(s)}\n`;
           out += `${family.name}_sum${braces(s.labels)} ${formatNumber(s.sum ?? 0)}${stamp(s)}\n`;
@@ -253,7 +297,7 @@ export class ScrapeState {
   #family(name: string, type: FamilyType, help: string, unit: string): Family {
     let family = this.#families.get(name);
     if (!family) {
-      family = { name, type, help, unit, series: new Map(), keys: new Map() };
+      family = new Family(name, type, help, unit);
       this.#families.set(name, family);
     }
     return family;
