@@ -291,7 +291,21 @@ describe('prometheus scrape state: series found by their attribute bytes', () =>
     state.update(batch, 0);
     const pieces = [...state.renderChunks(true, 0)];
     expect(pieces.length).toBeGreaterThan(1);
-    expect(pieces.join('')).toBe(state.render(true, 0));
-    expect(pieces.join('').endsWith('# EOF\n')).toBe(true);
+    const whole = Buffer.concat(pieces).toString('utf8');
+    expect(whole).toBe(state.render(true, 0));
+    expect(whole.endsWith('# EOF\n')).toBe(true);
+    expect(whole.match(/^g\{/gm)).toHaveLength(60_000);
+  });
+
+  it('writes labels that are not ASCII as UTF-8, and a line longer than a piece whole', () => {
+    const state = new ScrapeState(options);
+    const long = 'x'.repeat(3 * 1024 * 1024);
+    state.update(point({ city: 'Zürich', mood: '🙂' }, 1), 0);
+    state.update(point({ long }, 2), 0);
+    state.update(point({ plain: 'ascii' }, 3), 0);
+    const text = Buffer.concat([...state.renderChunks(false, 0)]).toString('utf8');
+    expect(text).toContain('g{city="Zürich",env="test",job="svc",mood="🙂"} 1\n');
+    expect(text).toContain(`g{env="test",job="svc",long="${long}"} 2\n`);
+    expect(text).toContain('g{env="test",job="svc",plain="ascii"} 3\n');
   });
 });
