@@ -9,6 +9,7 @@ import {
   ResourceMetricsConverter,
   SdkRequestEncoder,
 } from '../../dist/index.js';
+import { latestTransformer } from '../lib/latest-transformer.js';
 import { runComparisons, table, writeDocsSection } from '../lib/report.js';
 import { collect, countPoints, encodedPoints, SERIES } from './data.js';
 
@@ -54,8 +55,21 @@ const encodeRequest = async () => {
   return bytes;
 };
 const officialName = 'official ProtobufMetricsSerializer 0.223';
+const latest = latestTransformer();
+const latestName = latest && `official ProtobufMetricsSerializer ${latest.version}`;
+/** The same case against the newest official serializer (when it could be installed). */
+const againstLatest = (c) =>
+  latest
+    ? [
+        {
+          ...c,
+          baseline: () => latest.ProtobufMetricsSerializer.serializeRequest(second),
+          baselineName: latestName,
+        },
+      ]
+    : [];
 
-const results = await runComparisons(`OTLP encoding, ${points} points`, [
+const cases = [
   {
     name: 'encode protobuf: MetricBatch → bytes',
     unit: 'points/s',
@@ -128,7 +142,16 @@ const results = await runComparisons(`OTLP encoding, ${points} points`, [
     baseline: () => JsonMetricsSerializer.serializeRequest(second),
     baselineName: 'official JsonMetricsSerializer 0.223',
   },
-]);
+];
+// The three protobuf paths again, against the newest official serializer.
+cases.splice(
+  2,
+  0,
+  ...againstLatest(cases[0]),
+  ...againstLatest(cases[1]),
+  ...againstLatest(cases[4]),
+);
+const results = await runComparisons(`OTLP encoding, ${points} points`, cases);
 
 if (process.argv.includes('--write-docs')) {
   writeDocsSection(
