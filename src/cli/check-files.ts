@@ -1,5 +1,5 @@
 import pino from 'pino';
-import type { CollectorConfig } from '../collector/config/load-config.js';
+import { type CollectorConfig, nestedBlocks } from '../collector/config/load-config.js';
 import { clientTlsOptions } from '../net/client-tls.js';
 import { ServerTls } from '../net/server-tls.js';
 import type { ClientTlsConfig, ServerTlsConfig } from '../net/tls-config.js';
@@ -12,19 +12,8 @@ import type { ClientTlsConfig, ServerTlsConfig } from '../net/tls-config.js';
  */
 export async function checkTlsAndAuthFiles(config: CollectorConfig): Promise<string[]> {
   const problems: string[] = [];
-  const blocks: { key: string; tls: Record<string, unknown> }[] = [];
-  const collect = (value: unknown, key: string) => {
-    if (!value || typeof value !== 'object') return;
-    for (const [name, item] of Object.entries(value)) {
-      if (name === 'tls' && item && typeof item === 'object')
-        blocks.push({ key: `${key}.tls`, tls: item as Record<string, unknown> });
-      else collect(item, `${key}.${name}`);
-    }
-  };
-  for (const [id, entry] of config.receivers) collect(entry.config, `receivers.${id}`);
-  for (const [id, entry] of config.exporters) collect(entry.config, `exporters.${id}`);
-  collect({ metrics: config.adminListener }, 'service.telemetry');
-  for (const { key, tls } of blocks) {
+  for (const { key, value } of nestedBlocks(config, 'tls')) {
+    const tls = value as Record<string, unknown>;
     try {
       if ('key_file' in tls && 'reload_interval' in tls) {
         // A listener's: the pair must make a working certificate.

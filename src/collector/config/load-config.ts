@@ -228,6 +228,33 @@ export function parseConfig(
   return config;
 }
 
+/**
+ * Every block named `name` (`auth`, `tls`) at any depth of the receivers', the exporters' and
+ * the admin server's configs, with its key path, and whether its component serves clients
+ * (a listener) rather than reaching out to a backend.
+ */
+export function* nestedBlocks(
+  config: CollectorConfig,
+  name: string,
+): Generator<{ key: string; value: object; serves: boolean }> {
+  function* walk(
+    value: unknown,
+    key: string,
+    serves: boolean,
+  ): Generator<{ key: string; value: object; serves: boolean }> {
+    if (!value || typeof value !== 'object') return;
+    for (const [field, item] of Object.entries(value)) {
+      if (field === name && item && typeof item === 'object')
+        yield { key: `${key}.${field}`, value: item, serves };
+      else yield* walk(item, `${key}.${field}`, serves);
+    }
+  }
+  for (const [id, entry] of config.receivers) yield* walk(entry.config, `receivers.${id}`, true);
+  for (const [id, entry] of config.exporters)
+    yield* walk(entry.config, `exporters.${id}`, SERVING_EXPORTERS.has(entry.type));
+  yield* walk({ metrics: config.adminListener }, 'service.telemetry', true);
+}
+
 /** Exporters that serve clients (a scrape endpoint): their `auth` checks, not sends. */
 const SERVING_EXPORTERS = new Set(['prometheus']);
 
@@ -239,19 +266,11 @@ const SERVING_EXPORTERS = new Set(['prometheus']);
  */
 function authReferenceProblems(config: CollectorConfig, broken: Set<string>): string[] {
   const references: { key: string; id: string; serves: boolean }[] = [];
-  const collect = (value: unknown, key: string, serves: boolean) => {
-    if (!value || typeof value !== 'object') return;
-    for (const [name, item] of Object.entries(value)) {
-      const authenticator = (item as { authenticator?: unknown } | undefined)?.authenticator;
-      if (name === 'auth' && typeof authenticator === 'string')
-        references.push({ key: `${key}.auth.authenticator`, id: authenticator, serves });
-      else collect(item, `${key}.${name}`, serves);
-    }
-  };
-  for (const [id, entry] of config.receivers) collect(entry.config, `receivers.${id}`, true);
-  for (const [id, entry] of config.exporters)
-    collect(entry.config, `exporters.${id}`, SERVING_EXPORTERS.has(entry.type));
-  collect({ metrics: config.adminListener }, 'service.telemetry', true);
+  for (const { key, value, serves } of nestedBlocks(config, 'auth')) {
+    const authenticator = (value as { authenticator?: unknown }).authenticator;
+    if (typeof authenticator === 'string')
+      references.push({ key: `${key}.authenticator`, id: authenticator, serves });
+  }
   const problems: string[] = [];
   for (const { key, id, serves } of references) {
     const extension = config.extensions.get(id);
