@@ -1,15 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { compressSync as snappyCompress } from 'snappy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compress as zstdCompress } from 'zstd-napi';
-import { METRICS_EXPORT_METHOD } from '../../src/codec/protobuf/service.js';
 import { encodeMetricsRequest } from '../../src/index.js';
 import { counterBatch } from '../helpers/batches.js';
+import { grpcFrame, rawExportCall } from '../helpers/raw-grpc.js';
 
 // Decompression bombs against a real `sluice run` process: bodies of a few hundred KB or
 // less that inflate 1000:1 and more, on every encoding a listener takes. Each is refused
@@ -75,37 +74,6 @@ function post(path: string, url: string, body: Uint8Array, headers: Record<strin
   }));
 }
 
-/** One gRPC call of a pre-compressed message: its grpc-status. */
-function grpcCall(target: string, message: Uint8Array): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const session = connect(`http://${target}`);
-    const body = Buffer.alloc(5 + message.length);
-    body[0] = 1;
-    body.writeUInt32BE(message.length, 1);
-    body.set(message, 5);
-    let status = 'none';
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': METRICS_EXPORT_METHOD,
-      'content-type': 'application/grpc',
-      'grpc-encoding': 'gzip',
-      te: 'trailers',
-    });
-    const take = (headers: Record<string, unknown>) => {
-      if (headers['grpc-status'] !== undefined) status = String(headers['grpc-status']);
-    };
-    stream.on('response', take);
-    stream.on('trailers', take);
-    stream.on('data', () => {});
-    stream.on('error', reject);
-    stream.on('close', () => {
-      session.close();
-      resolve(status);
-    });
-    stream.end(body);
-  });
-}
-
 describe('decompression bombs against sluice run', () => {
   it('refuses each past the limit after decompression, with bounded memory', async () => {
     const otlpUrl = address(/OTLP\/HTTP (http:\/\/[^/\s]+)/);
@@ -132,7 +100,9 @@ describe('decompression bombs against sluice run', () => {
       expect(answer.text, encoding).toContain('after decompression');
     }
     // gRPC gzip: grpc-js stops inflating at max_recv_msg_size_mib.
-    expect(await grpcCall(grpcTarget, bombs.gzip)).toBe('8'); // RESOURCE_EXHAUSTED
+    expect(
+      await rawExportCall(grpcTarget, grpcFrame(bombs.gzip, true), { 'grpc-encoding': 'gzip' }),
+    ).toBe('8'); // RESOURCE_EXHAUSTED
     // Snappy declares its length first: a lying 4 GiB header, and a real 64 MiB block.
     const lying = Buffer.from([0x80, 0x80, 0x80, 0x80, 0x0f, 0x00, 0x00, 0x00]);
     const snappyBomb = snappyCompress(Buffer.alloc(64 * 1024 * 1024));

@@ -3,11 +3,11 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METRICS_EXPORT_METHOD } from '../../src/codec/protobuf/service.js';
 import { encodeMetricsRequest, type MetricBatch } from '../../src/index.js';
 import { OtlpGrpcReceiver } from '../../src/receivers/otlp/otlp-grpc-receiver.js';
 import { counterBatch } from '../helpers/batches.js';
 import { fuzzRuns, mutate, mutations } from '../helpers/mutation.js';
+import { grpcFrame, rawExportCall } from '../helpers/raw-grpc.js';
 
 // gRPC messages as a hostile client sends them: length-prefixed frames (plain or gzip) with
 // the frame header and the message damaged — lying lengths, a compressed flag without an
@@ -36,42 +36,16 @@ afterAll(async () => {
   );
 });
 
-function frame(message: Uint8Array, compressed: boolean): Uint8Array {
-  const out = Buffer.alloc(5 + message.length);
-  out[0] = compressed ? 1 : 0;
-  out.writeUInt32BE(message.length, 1);
-  out.set(message, 5);
-  return out;
-}
-
 /** One unary call with `body` as the request stream: its grpc-status, or `reset`. */
 function call(body: Uint8Array, gzip: boolean): Promise<string> {
-  return new Promise((resolve) => {
-    let status: string | undefined;
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': METRICS_EXPORT_METHOD,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      ...(gzip ? { 'grpc-encoding': 'gzip' } : {}),
-    });
-    const take = (headers: Record<string, unknown>) => {
-      if (headers['grpc-status'] !== undefined) status = String(headers['grpc-status']);
-    };
-    stream.on('response', take);
-    stream.on('trailers', take);
-    stream.on('data', () => {});
-    stream.on('error', () => {});
-    stream.on('close', () => resolve(status ?? 'reset'));
-    stream.end(body);
-  });
+  return rawExportCall(session, body, gzip ? { 'grpc-encoding': 'gzip' } : {});
 }
 
 describe('OTLP/gRPC receiver under damaged messages', () => {
   it('answers every call with a status and keeps serving', async () => {
     const message = encodeMetricsRequest(counterBatch(5).batch);
-    const plain = frame(message, false);
-    const zipped = frame(gzipSync(message), true);
+    const plain = grpcFrame(message, false);
+    const zipped = grpcFrame(gzipSync(message), true);
     expect(await call(plain, false)).toBe('0');
     await fc.assert(
       fc.asyncProperty(fc.boolean(), mutations, async (gzip, edits) => {

@@ -1,5 +1,5 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as http2Connect } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { parseConfig } from '../../src/collector/config/load-config.js';
 import type { OtlpReceiver } from '../../src/receivers/otlp/otlp-receiver.js';
 import { issue, makeCa, makePki, type TestPki } from '../helpers/certificates.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
+import { grpcFrame, rawExportCall } from '../helpers/raw-grpc.js';
 import { collectSdkMetrics } from '../helpers/sdk-data.js';
 
 // Every listener takes TLS (mutual when it names a client CA, reloaded while it runs) and an
@@ -357,33 +358,9 @@ service:
     // answer is UNAUTHENTICATED (16), not RESOURCE_EXHAUSTED (8): it was never inflated.
     const message = gzipSync(Buffer.alloc(16 * 1024 * 1024));
     const call = (token?: string) =>
-      new Promise<string>((resolve, reject) => {
-        const session = http2Connect(`http://${otlp(collector).grpc!.address}`);
-        const body = Buffer.alloc(5 + message.length);
-        body[0] = 1;
-        body.writeUInt32BE(message.length, 1);
-        body.set(message, 5);
-        let code = 'none';
-        const stream = session.request({
-          ':method': 'POST',
-          ':path': '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
-          'content-type': 'application/grpc',
-          'grpc-encoding': 'gzip',
-          te: 'trailers',
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        });
-        const take = (headers: Record<string, unknown>) => {
-          if (headers['grpc-status'] !== undefined) code = String(headers['grpc-status']);
-        };
-        stream.on('response', take);
-        stream.on('trailers', take);
-        stream.on('data', () => {});
-        stream.on('error', reject);
-        stream.on('close', () => {
-          session.close();
-          resolve(code);
-        });
-        stream.end(body);
+      rawExportCall(otlp(collector).grpc!.address, grpcFrame(message, true), {
+        'grpc-encoding': 'gzip',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
       });
     expect(await call()).toBe('16');
     expect(await call('grpc-secret-token')).toBe('8');
@@ -391,7 +368,7 @@ service:
 
   it('basicauth: htpasswd users (bcrypt and SHA) let in, anyone else 401 with a Basic challenge', async () => {
     const hash = bcrypt.hashSync('correct horse', 4);
-    const sha = `{SHA}${require('node:crypto').createHash('sha1').update('battery staple').digest('base64')}`;
+    const sha = `{SHA}${createHash('sha1').update('battery staple').digest('base64')}`;
     const collector = await start(`
 extensions:
   basicauth:
