@@ -2,7 +2,7 @@
 // in its own process, load from `sluice loadgen` in this one. Reports points/s end to end, the
 // collector's CPU time per point and its peak RSS (read from /proc).
 import { runCollectorScenario, startSink } from '../lib/collector-scenario.js';
-import { writeDocsSection } from '../lib/report.js';
+import { valueTable, writeDocsSection } from '../lib/report.js';
 
 const DURATION_MS = Number(process.env.COLLECTOR_BENCH_MS ?? 10_000);
 // `service.decode_threads` settings to compare, e.g. `0,1` (the default) or `auto`: 0 decodes
@@ -99,11 +99,7 @@ for (const threads of DECODE_THREADS) {
 }
 sink.stop();
 
-const table = [
-  '| benchmark | value |',
-  '|---|---|',
-  ...results.map((r) => `| ${r.name} | ${r.value} ${r.unit} |`),
-].join('\n');
+const table = valueTable(results);
 console.log(`\n${table}`);
 if (process.argv.includes('--write-docs')) {
   writeDocsSection(

@@ -24,6 +24,48 @@ export async function startSink() {
 }
 
 /**
+ * `sluice run --config configPath` of the build in its own process (`nodeArgs` before the
+ * script, e.g. `--cpu-prof`), resolved once its banner lists the admin server: the addresses
+ * the banner gives, its CPU time and memory read from /proc, and `stop` (SIGTERM, waits for
+ * the exit, so a profile gets written). A failed check ends the benchmark and kills it.
+ */
+export async function spawnCollector(configPath, nodeArgs = []) {
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, here('../../dist/cli/main.js'), 'run', '--config', configPath],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const killOnExit = () => child.kill('SIGKILL');
+  process.on('exit', killOnExit);
+  let banner = '';
+  child.stdout.on('data', (chunk) => {
+    banner += chunk;
+  });
+  while (!/admin http:\/\/\S+\/metrics/.test(banner)) await new Promise((r) => setTimeout(r, 20));
+  const proc = (file) => readFileSync(`/proc/${child.pid}/${file}`, 'utf8');
+  /** A `/proc/<pid>/status` figure given in kB (VmRSS, VmHWM), in bytes. */
+  const statusBytes = (name) =>
+    Number(new RegExp(`${name}:\\s+(\\d+)`).exec(proc('status'))[1]) * 1024;
+  return {
+    child,
+    banner,
+    endpoint: /receiving OTLP\/HTTP (\S+)/.exec(banner)[1],
+    admin: /admin (http:\/\/\S+)\/metrics/.exec(banner)[1],
+    cpuTicks: () => {
+      const fields = proc('stat').split(') ')[1].split(' ');
+      return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
+    },
+    statusBytes,
+    peakRss: () => statusBytes('VmHWM'),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      process.off('exit', killOnExit);
+    },
+  };
+}
+
+/**
  * Runs `config(dir)` (a collector YAML whose receiver and admin listen on 127.0.0.1:0, `dir`
  * a scratch directory) under `durationMs` of load after a warm-up. `everyPoint`: the sink
  * must hold every point accepted (false where a processor aggregates).
@@ -42,27 +84,8 @@ export async function runCollectorScenario({
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   const configPath = join(dir, 'collector.yaml');
   writeFileSync(configPath, config(dir));
-  const collector = spawn(
-    process.execPath,
-    [...nodeArgs, here('../../dist/cli/main.js'), 'run', '--config', configPath],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  // A failed check ends the benchmark: take the collector along.
-  const killOnExit = () => collector.kill('SIGKILL');
-  process.on('exit', killOnExit);
-  let banner = '';
-  collector.stdout.on('data', (chunk) => {
-    banner += chunk;
-  });
-  while (!/admin http:\/\/\S+\/metrics/.test(banner)) await new Promise((r) => setTimeout(r, 20));
-  const endpoint = /receiving OTLP\/HTTP (\S+)/.exec(banner)[1];
-  const admin = /admin (http:\/\/\S+)\/metrics/.exec(banner)[1];
-  const cpuTicks = () => {
-    const fields = readFileSync(`/proc/${collector.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
-  };
-  const peakRss = () =>
-    Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${collector.pid}/status`, 'utf8'))[1]) * 1024;
+  const collector = await spawnCollector(configPath, nodeArgs);
+  const { endpoint, admin, cpuTicks, peakRss } = collector;
   // Each scrape also restarts the main thread's utilization gauge: the one right after the
   // load covers exactly the measured load.
   const scrape = async () => {
@@ -100,7 +123,7 @@ export async function runCollectorScenario({
           };
       }
       if (performance.now() > until) {
-        collector.kill('SIGKILL');
+        collector.child.kill('SIGKILL');
         const sink = await sinkStats();
         throw new Error(
           `${name}: the sink did not receive every point the collector sent (${JSON.stringify({ ...c, sentBefore, sink })})`,
@@ -142,9 +165,7 @@ export async function runCollectorScenario({
     throw new Error(`${name}: the sink received ${sink.points} of ${points} points`);
   const rss = peakRss();
   const metricsText = await (await fetch(`${admin}/metrics`)).text();
-  collector.kill('SIGTERM');
-  await new Promise((r) => collector.once('exit', r));
-  process.off('exit', killOnExit);
+  await collector.stop();
   rmSync(dir, { recursive: true, force: true });
   console.log(JSON.stringify({ info: 'load', name, ...generated, delivered: sink.points }));
   return {

@@ -95,6 +95,15 @@ export function table(results) {
 }
 
 /** Replaces the section between `<!-- bench:NAME -->` markers in docs/benchmarks.md. */
+/** Rows `{ name, value, unit }` as a two-column markdown table (benchmarks without a peer row). */
+export function valueTable(rows) {
+  return [
+    '| benchmark | value |',
+    '|---|---|',
+    ...rows.map((r) => `| ${r.name} | ${r.value} ${r.unit} |`),
+  ].join('\n');
+}
+
 export function writeDocsSection(name, markdown) {
   const path = new URL('../../docs/benchmarks.md', import.meta.url);
   mkdirSync(new URL('../../docs/', import.meta.url), { recursive: true });

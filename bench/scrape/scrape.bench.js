@@ -4,17 +4,17 @@
 // memory during it (peak RSS reset just before, through /proc/<pid>/clear_refs) and how long
 // the admin server took to answer while it ran (the event loop keeps serving). The scrape is
 // checked: it holds every series loadgen sent.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { runLoad } from '../../dist/cli/loadgen.js';
-import { writeDocsSection } from '../lib/report.js';
+import { spawnCollector } from '../lib/collector-scenario.js';
+import { valueTable, writeDocsSection } from '../lib/report.js';
 
 const SERIES = Number(process.env.SCRAPE_SERIES ?? 300_000);
 const DURATION_MS = Number(process.env.SCRAPE_LOAD_MS ?? 10_000);
-const here = (file) => new URL(file, import.meta.url).pathname;
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-scrape-bench-'));
 const configPath = join(dir, 'collector.yaml');
@@ -43,33 +43,10 @@ service:
       exporters: [prometheus]
 `,
 );
-const collector = spawn(
-  process.execPath,
-  [
-    ...(process.env.SCRAPE_NODE_ARGS?.split(' ') ?? []),
-    here('../../dist/cli/main.js'),
-    'run',
-    '--config',
-    configPath,
-  ],
-  { stdio: ['ignore', 'pipe', 'inherit'] },
-);
-process.on('exit', () => collector.kill('SIGKILL'));
-let banner = '';
-collector.stdout.on('data', (chunk) => {
-  banner += chunk;
-});
-while (!/admin http:\/\/\S+\/metrics/.test(banner)) await new Promise((r) => setTimeout(r, 20));
-const endpoint = /receiving OTLP\/HTTP (\S+)/.exec(banner)[1];
-const admin = /admin (http:\/\/\S+)\/metrics/.exec(banner)[1];
-const scrapeUrl = /scrape (http:\/\/\S+\/metrics)/.exec(banner)[1];
-
-const proc = (file) => readFileSync(`/proc/${collector.pid}/${file}`, 'utf8');
-const cpuTicks = () => {
-  const fields = proc('stat').split(') ')[1].split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-};
-const kb = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(proc('status'))[1]) * 1024;
+const collector = await spawnCollector(configPath, process.env.SCRAPE_NODE_ARGS?.split(' ') ?? []);
+const { endpoint, admin, cpuTicks } = collector;
+const scrapeUrl = /scrape (http:\/\/\S+\/metrics)/.exec(collector.banner)[1];
+const bytesOf = collector.statusBytes;
 const counter = async (pattern) =>
   Number(pattern.exec(await (await fetch(`${admin}/metrics`)).text())?.[1] ?? 0);
 
@@ -102,8 +79,8 @@ if (points !== generated.sentPoints || generated.failedRequests > 0)
   throw new Error(`loadgen sent ${generated.sentPoints} points, the receiver accepted ${points}`);
 
 async function scrapeOnce(gzip) {
-  writeFileSync(`/proc/${collector.pid}/clear_refs`, '5'); // reset the peak RSS
-  const rssBefore = kb('VmRSS');
+  writeFileSync(`/proc/${collector.child.pid}/clear_refs`, '5'); // reset the peak RSS
+  const rssBefore = bytesOf('VmRSS');
   let slowestAdminMs = 0;
   let scraping = true;
   const pinger = (async () => {
@@ -139,7 +116,7 @@ async function scrapeOnce(gzip) {
     bodyBytes: body.length,
     wireBytes,
     lines: text.split('\n').length - 1,
-    rssGrowthBytes: kb('VmHWM') - rssBefore,
+    rssGrowthBytes: bytesOf('VmHWM') - rssBefore,
     slowestAdminMs,
     encoding: response.headers['content-encoding'] ?? 'identity',
   };
@@ -170,8 +147,7 @@ try {
 } catch {
   curl = undefined; // no curl here
 }
-collector.kill('SIGTERM');
-await new Promise((resolve) => collector.once('exit', resolve));
+await collector.stop();
 rmSync(dir, { recursive: true, force: true });
 
 const rows = [
@@ -213,11 +189,7 @@ const rows = [
 ].map(([name, unit, value]) => ({ name, unit, value, baseline: null, ratio: null }));
 for (const row of rows) console.log(JSON.stringify(row));
 console.log(JSON.stringify({ info: 'scrape', points, lines: plain.lines, ...generated }));
-const table = [
-  '| benchmark | value |',
-  '|---|---|',
-  ...rows.map((r) => `| ${r.name} | ${r.value} ${r.unit} |`),
-].join('\n');
+const table = valueTable(rows);
 console.log(`\n${table}`);
 if (process.argv.includes('--write-docs')) {
   writeDocsSection(
