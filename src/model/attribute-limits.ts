@@ -1,6 +1,7 @@
 import { SluiceError } from './errors.js';
 import { anyValueSize } from './key-value-bytes.js';
 import type { MetricBatch } from './metric-batch.js';
+import { WireReader } from './wire-reader.js';
 
 /**
  * Bounds on what one attribute set may hold: a point (or resource) with 10,000 attributes
@@ -29,32 +30,32 @@ export class AttributeLimitError extends SluiceError {
  */
 export function checkAttributeLimits(batch: MetricBatch, limits: AttributeLimits): void {
   const table = batch.attributes;
-  const arena = table.arena;
+  const reader = new WireReader(table.arena);
   for (let set = 0; set < table.count; set++) {
     let count = 0;
     const end = table.end(set);
-    for (let pos = table.start(set); pos < end; ) {
+    reader.pos = table.start(set);
+    while (reader.pos < end) {
       // Entry: 0x0a, length, KeyValue { 1: key, 2: AnyValue }.
-      let length: number;
-      [length, pos] = varint(arena, pos + 1);
-      const entryEnd = pos + length;
+      reader.varint32(end);
+      const entryEnd = reader.delimited(end);
       count++;
-      let keyStart = pos;
-      let keyEnd = pos;
-      while (pos < entryEnd) {
-        const tag = arena[pos];
-        let fieldLength: number;
-        [fieldLength, pos] = varint(arena, pos + 1);
-        if (tag === 0x0a) [keyStart, keyEnd] = [pos, pos + fieldLength];
-        else if (tag === 0x12 && fieldLength > limits.maxValueBytes) {
-          const key = Buffer.from(arena.subarray(keyStart, keyEnd)).toString('utf8');
+      let keyStart = reader.pos;
+      let keyEnd = reader.pos;
+      while (reader.pos < entryEnd) {
+        const tag = reader.varint32(entryEnd);
+        // Both fields are length-delimited in the sets the codec stores.
+        const fieldEnd = reader.delimited(entryEnd);
+        const start = reader.pos;
+        if (tag === 0x0a) [keyStart, keyEnd] = [start, fieldEnd];
+        else if (tag === 0x12 && fieldEnd - start > limits.maxValueBytes) {
+          const key = Buffer.from(table.arena.subarray(keyStart, keyEnd)).toString('utf8');
           throw new AttributeLimitError(
-            `point attribute "${key}" has a value of ${fieldLength} bytes, over max_attribute_value_bytes ${limits.maxValueBytes}`,
+            `point attribute "${key}" has a value of ${fieldEnd - start} bytes, over max_attribute_value_bytes ${limits.maxValueBytes}`,
           );
         }
-        pos += fieldLength;
+        reader.pos = fieldEnd;
       }
-      pos = entryEnd;
     }
     if (count > limits.maxAttributes) {
       throw new AttributeLimitError(
@@ -76,17 +77,5 @@ export function checkAttributeLimits(batch: MetricBatch, limits: AttributeLimits
         );
       }
     }
-  }
-}
-
-/** A varint at `pos` of bytes the codec wrote (well formed): its value and the next offset. */
-function varint(bytes: Uint8Array, pos: number): [number, number] {
-  let value = 0;
-  let shift = 0;
-  for (;;) {
-    const byte = bytes[pos++];
-    value += (byte & 0x7f) * 2 ** shift;
-    if (byte < 0x80) return [value, pos];
-    shift += 7;
   }
 }
