@@ -96,7 +96,7 @@ class Family {
 /** What a batch's metric maps to, worked out once per batch. */
 type MetricPlan =
   | { skip: string }
-  | { skip?: undefined; family: Family; type: FamilyType; delta: boolean; exponential: boolean };
+  | { skip?: undefined; family: Family; delta: boolean; exponential: boolean };
 
 /** Rendered text is handed out in pieces of about this many bytes. */
 const CHUNK_BYTES = 1024 * 1024;
@@ -191,7 +191,7 @@ export class ScrapeState {
         this.skipped[plan.skip] = (this.skipped[plan.skip] ?? 0) + 1;
         continue;
       }
-      const { family, type, exponential } = plan;
+      const { family, exponential } = plan;
       const scopeIndex = metric.scope;
       let pairs = scopePairs[scopeIndex];
       if (pairs === undefined) {
@@ -216,7 +216,7 @@ export class ScrapeState {
       }
       series.updatedAt = now;
       series.timestampMs = Number(view.time / 1_000_000n);
-      if (type === 'histogram') {
+      if (family.type === 'histogram') {
         const classic = exponential
           ? exponentialAsClassic(
               {
@@ -249,7 +249,7 @@ export class ScrapeState {
           series.sum = view.sum ?? 0;
           series.count = Number(view.count);
         }
-      } else if (type === 'summary') {
+      } else if (family.type === 'summary') {
         series.quantiles = view.quantiles;
         series.sum = view.sum ?? 0;
         series.count = Number(view.count);
@@ -278,7 +278,7 @@ export class ScrapeState {
       metric.description,
       this.#options.addSuffixes ? unitSuffix(metric.unit) : '',
     );
-    return { family, type, delta: isDelta(metric), exponential };
+    return { family, delta: isDelta(metric), exponential };
   }
 
   /** Text format 0.0.4 (`openMetrics: false`) or OpenMetrics 1.0 text, whole. */
