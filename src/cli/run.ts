@@ -12,7 +12,7 @@ import {
 } from '../collector/config/load-config.js';
 import type { FileStorageConfig } from '../extensions/filestorage/config.js';
 import { inspectStorage } from '../extensions/filestorage/inspect-storage.js';
-import { EXPOSED_WARNING, exposedListeners } from '../net/exposure.js';
+import { warnAboutExposedListeners } from '../net/exposure.js';
 import { checkTlsAndAuthFiles } from './check-files.js';
 import type { CliIo } from './io.js';
 import { cliLogger } from './logger.js';
@@ -117,8 +117,7 @@ export async function runCommand(path: string | undefined, io: CliIo): Promise<n
   try {
     await collector.start();
     await admin.start();
-    if (exposedListeners([admin.protection]).length > 0)
-      logger.warn({ listener: 'admin server', address: admin.address }, EXPOSED_WARNING);
+    warnAboutExposedListeners([admin.protection], logger);
   } catch (err) {
     io.err(`sluice: could not start: ${(err as Error).message}`);
     await collector.shutdown(1_000);

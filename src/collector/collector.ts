@@ -7,7 +7,7 @@ import type { Consumer } from '../model/consumer.js';
 import { InvalidArgumentError } from '../model/errors.js';
 import { isRequestVisitor } from '../model/request-visitor.js';
 import type { Storage } from '../model/storage.js';
-import { EXPOSED_WARNING, exposedListeners } from '../net/exposure.js';
+import { warnAboutExposedListeners } from '../net/exposure.js';
 import type { Processor } from '../processors/processor.js';
 import { DecodePool, decodeThreadsFor } from '../receivers/decode-pool.js';
 import type { Receiver } from '../receivers/receiver.js';
@@ -188,8 +188,7 @@ export class Collector {
     for (const exporter of this.exporters.values()) await exporter.start();
     for (const { component } of this.processors) await component.start();
     for (const receiver of this.receivers.values()) await receiver.start();
-    for (const exposed of exposedListeners(this.listeners))
-      this.#logger.warn({ listener: exposed.name, address: exposed.address }, EXPOSED_WARNING);
+    warnAboutExposedListeners(this.listeners, this.#logger);
   }
 
   shutdown(deadlineMs = 30_000): Promise<void> {

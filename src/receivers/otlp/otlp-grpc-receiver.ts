@@ -119,7 +119,7 @@ export class OtlpGrpcReceiver implements Component {
     const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     const tlsConfig = this.#options.tls;
     this.#tls = tlsConfig
-      ? listenerTls(tlsConfig, `${this.#options.configKey ?? 'protocols.grpc'}.tls`, this.#logger)
+      ? listenerTls(tlsConfig, this.#endpointKey.replace(/\.endpoint$/, '.tls'), this.#logger)
       : undefined;
     const credentials = grpcServerCredentials(this.#tls);
     this.#port = await new Promise<number>((resolve, reject) =>
