@@ -16,7 +16,7 @@ const CONNECTIONS = Number(process.env.COLLECTOR_CONNECTIONS ?? 8);
 
 const sink = await startSink();
 const sinkPort = sink.port;
-async function scenario(title, processorsYaml, processorList, threads) {
+async function scenario(title, processorsYaml, processorList, threads, protocol = 'http') {
   const name = `${title}, decode_threads ${threads}`;
   // COLLECTOR_SCENARIOS=aggregate runs only the scenarios whose processors match.
   if (process.env.COLLECTOR_SCENARIOS && !process.env.COLLECTOR_SCENARIOS.includes(processorList)) {
@@ -28,6 +28,7 @@ async function scenario(title, processorsYaml, processorList, threads) {
     durationMs: DURATION_MS,
     rate: RATE,
     connections: CONNECTIONS,
+    protocol,
     // With `batch` the sink holds every point accepted; with `aggregate`, the outputs.
     everyPoint: processorList === 'batch',
     // COLLECTOR_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the collector.
@@ -36,6 +37,8 @@ async function scenario(title, processorsYaml, processorList, threads) {
   otlp:
     protocols:
       http:
+        endpoint: 127.0.0.1:0
+      grpc:
         endpoint: 127.0.0.1:0
 processors:
 ${processorsYaml}
@@ -68,11 +71,17 @@ service:
   const rows = [
     row('points/s through the collector', 'points/s', measured.pointsPerSecond),
     row('CPU time per point', 'µs', measured.cpuMicrosPerPoint),
+    row('of which in the kernel (system calls, loopback TCP)', 'µs', measured.systemMicrosPerPoint),
     row('main thread busy', '%', Math.round(measured.utilization * 100)),
     row(
       'requests taken without decoding (fast path)',
       '%',
       Math.round(measured.fastPathShare * 100),
+    ),
+    row(
+      'requests carried as they came (relay)',
+      '%',
+      Math.round(measured.relayShare * 100),
     ),
     row('peak RSS', 'MB', Math.round(measured.peakRssBytes / 2 ** 20)),
   ];
@@ -88,6 +97,13 @@ for (const threads of DECODE_THREADS) {
       '  batch:\n    send_batch_size: 8192\n    timeout: 100ms',
       'batch',
       threads,
+    )),
+    ...(await scenario(
+      'OTLP/gRPC in → batch → OTLP/HTTP out',
+      '  batch:\n    send_batch_size: 8192\n    timeout: 100ms',
+      'batch',
+      threads,
+      'grpc',
     )),
     ...(await scenario(
       'OTLP/HTTP in → aggregate (drop host) → OTLP/HTTP out',

@@ -49,12 +49,15 @@ export async function spawnCollector(configPath, nodeArgs = []) {
   return {
     child,
     banner,
-    endpoint: /receiving OTLP\/HTTP (\S+)/.exec(banner)[1],
+    endpoint: /receiving OTLP\/HTTP (\S+)/.exec(banner)?.[1],
+    grpcEndpoint: /receiving OTLP\/gRPC (\S+)/.exec(banner)?.[1],
     admin: /admin (http:\/\/\S+)\/metrics/.exec(banner)[1],
     cpuTicks: () => {
       const fields = proc('stat').split(') ')[1].split(' ');
       return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
     },
+    /** Kernel time alone (stime), in clock ticks: system calls, the network stack. */
+    systemTicks: () => Number(proc('stat').split(') ')[1].split(' ')[12]),
     statusBytes,
     peakRss: () => statusBytes('VmHWM'),
     stop: async () => {
@@ -80,21 +83,26 @@ export async function runCollectorScenario({
   everyPoint,
   series = 50_000,
   nodeArgs = [],
+  protocol = 'http',
 }) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   const configPath = join(dir, 'collector.yaml');
   writeFileSync(configPath, config(dir));
   const collector = await spawnCollector(configPath, nodeArgs);
-  const { endpoint, admin, cpuTicks, peakRss } = collector;
+  const { admin, cpuTicks, peakRss } = collector;
+  const endpoint = protocol === 'grpc' ? collector.grpcEndpoint : collector.endpoint;
   // Each scrape also restarts the main thread's utilization gauge: the one right after the
   // load covers exactly the measured load.
   const scrape = async () => {
     const text = await (await fetch(`${admin}/metrics`)).text();
-    const read = (pattern) => Number(pattern.exec(text)?.[1] ?? 0);
+    // Summed over every line that matches (a receiver has one per transport).
+    const read = (pattern) =>
+      [...text.matchAll(new RegExp(pattern.source, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
     return {
       utilization: read(/^sluice_event_loop_utilization_ratio (\S+)/m),
       requests: read(/sluice_receiver_requests_total\{[^}]*\} (\d+)/),
       scanned: read(/sluice_receiver_scanned_requests_total\{[^}]*\} (\d+)/),
+      relayed: read(/sluice_receiver_relayed_requests_total\{[^}]*\} (\d+)/),
       accepted: read(/sluice_receiver_accepted_points_total\{[^}]*\} (\d+)/),
       queued: read(/sluice_exporter_queue_points\{[^}]*\} (\d+)/),
       exporterAccepted: read(/sluice_exporter_accepted_points_total\{[^}]*\} (\d+)/),
@@ -137,7 +145,7 @@ export async function runCollectorScenario({
     runLoad(
       {
         endpoint,
-        protocol: 'http',
+        protocol,
         series,
         batchPoints: 1000,
         rate: pointsPerSecond,
@@ -150,12 +158,14 @@ export async function runCollectorScenario({
   await load(1500, 0);
   const { counters: before, total: sinkBefore } = await drained(0, 0);
   const ticksBefore = cpuTicks();
+  const systemBefore = collector.systemTicks();
   const started = performance.now();
   const generated = await load(durationMs, rate);
   const during = await scrape();
   const { counters: after, sink } = await drained(before.sent, sinkBefore);
   const seconds = (performance.now() - started) / 1000;
   const cpuSeconds = (cpuTicks() - ticksBefore) / 100; // USER_HZ is 100 on Linux
+  const systemSeconds = (collector.systemTicks() - systemBefore) / 100;
   const points = after.accepted - before.accepted;
   if (points !== generated.sentPoints || generated.failedRequests > 0 || sink.malformed > 0)
     throw new Error(
@@ -171,8 +181,10 @@ export async function runCollectorScenario({
   return {
     pointsPerSecond: Math.round(points / seconds),
     cpuMicrosPerPoint: Math.round((cpuSeconds * 1e6 * 100) / points) / 100,
+    systemMicrosPerPoint: Math.round((systemSeconds * 1e6 * 100) / points) / 100,
     utilization: during.utilization,
     fastPathShare: after.requests ? after.scanned / after.requests : 0,
+    relayShare: after.requests ? after.relayed / after.requests : 0,
     peakRssBytes: rss,
     points,
     delivered: sink.points,

@@ -241,16 +241,21 @@ export class AdminServer {
 const RECEIVER_COUNTERS: readonly [
   string,
   string,
-  'requests' | 'received' | 'accepted' | 'malformed' | 'scanned',
+  'requests' | 'received' | 'accepted' | 'malformed' | 'scanned' | 'relayed',
 ][] = [
   ['sluice_receiver_requests_total', 'Requests received', 'requests'],
-  ['sluice_receiver_received_points_total', 'Points decoded from requests', 'received'],
+  ['sluice_receiver_received_points_total', 'Points received in requests', 'received'],
   ['sluice_receiver_accepted_points_total', 'Points the pipeline accepted', 'accepted'],
   ['sluice_receiver_malformed_requests_total', 'Requests that could not be decoded', 'malformed'],
   [
     'sluice_receiver_scanned_requests_total',
     'Requests the pipeline took without decoding them into a batch (its fast path)',
     'scanned',
+  ],
+  [
+    'sluice_receiver_relayed_requests_total',
+    'Requests checked and carried to the exporters as they came, without decoding (a relay)',
+    'relayed',
   ],
 ];
 

@@ -4,6 +4,7 @@ import type { Exporter } from '../exporters/helper/exporter.js';
 import type { Extension } from '../extensions/extension.js';
 import { type AuthExtension, isAuthExtension, type ListenerProtection } from '../model/auth.js';
 import type { Consumer } from '../model/consumer.js';
+import type { EncodedRequest } from '../model/encoded-request.js';
 import { InvalidArgumentError } from '../model/errors.js';
 import { isRequestVisitor } from '../model/request-visitor.js';
 import type { Storage } from '../model/storage.js';
@@ -27,6 +28,18 @@ function counted(
     const points = take(body);
     if (points > 0) counts[side] += points;
     return points;
+  };
+}
+
+/** A component's side of the relay path (`Consumer.consumeEncoded`), its points counted. */
+function countedRequests<Side extends string>(
+  take: (request: EncodedRequest) => Promise<void>,
+  counts: Record<Side, number>,
+  side: Side,
+): (request: EncodedRequest) => Promise<void> {
+  return (request) => {
+    counts[side] += request.points;
+    return take(request);
   };
 }
 
@@ -107,6 +120,9 @@ export class Collector {
             consumeOtlpProtobuf:
               downstream.consumeOtlpProtobuf &&
               counted(downstream.consumeOtlpProtobuf.bind(downstream), counts, 'out'),
+            consumeEncoded:
+              downstream.consumeEncoded &&
+              countedRequests(downstream.consumeEncoded.bind(downstream), counts, 'out'),
           },
         );
         this.processors.unshift({ pipeline: pipeline.name, id, component, counts });
@@ -117,6 +133,9 @@ export class Collector {
             return component.consume(batch);
           },
           consumeOtlpProtobuf: take && counted(take, counts, 'in'),
+          consumeEncoded:
+            component.consumeEncoded &&
+            countedRequests(component.consumeEncoded.bind(component), counts, 'in'),
         };
       }
       for (const id of pipeline.receivers) {
@@ -144,6 +163,9 @@ export class Collector {
         counts.in += batch.pointCount;
         return exporter.consume(batch);
       },
+      consumeEncoded:
+        exporter.consumeEncoded &&
+        countedRequests(exporter.consumeEncoded.bind(exporter), counts, 'in'),
     };
   }
 

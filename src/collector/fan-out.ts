@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { BatchCopier } from '../model/batch-copier.js';
 import type { Consumer } from '../model/consumer.js';
+import type { EncodedRequest } from '../model/encoded-request.js';
 import type { MetricBatch } from '../model/metric-batch.js';
 
 /** One target of a fan-out; `durable`: it stores what it accepts to outlive the process. */
@@ -22,9 +23,19 @@ export class FanOut implements Consumer {
   readonly #consumers: FanOutTarget[];
   readonly #logger: Logger;
 
+  /**
+   * Carries a request as bytes when every target does: they share it, as nothing along
+   * that path writes to the bytes.
+   */
+  readonly consumeEncoded?: (request: EncodedRequest) => Promise<void>;
+
   constructor(consumers: FanOutTarget[], logger: Logger) {
     this.#consumers = consumers;
     this.#logger = logger;
+    if (consumers.every((target) => target.consumer.consumeEncoded)) {
+      this.consumeEncoded = (request) =>
+        this.#deliver(request.points, (consumer) => consumer.consumeEncoded!(request));
+    }
   }
 
   /** The one consumer's fast path (with several, each needs its own copy: none). */
@@ -43,7 +54,17 @@ export class FanOut implements Consumer {
       copier.append(batch);
       return copier.target;
     });
-    const results = await Promise.allSettled(targets.map((t, k) => t.consumer.consume(copies[k])));
+    return this.#deliver(batch.pointCount, (consumer, k) => consumer.consume(copies[k]));
+  }
+
+  /** Hands `points` to every target through `hand`; see the class comment for what it resolves. */
+  async #deliver(
+    points: number,
+    hand: (consumer: Consumer, k: number) => Promise<void>,
+  ): Promise<void> {
+    const targets = this.#consumers;
+    if (targets.length === 1) return hand(targets[0].consumer, 0);
+    const results = await Promise.allSettled(targets.map((t, k) => hand(t.consumer, k)));
     const failed = results.flatMap((r, k) =>
       r.status === 'rejected'
         ? [{ id: targets[k].id, error: r.reason as Error, durable: targets[k].durable }]
@@ -54,7 +75,7 @@ export class FanOut implements Consumer {
     if (durable) throw durable.error;
     for (const { id, error } of failed) {
       this.#logger.warn(
-        { consumer: id, points: batch.pointCount, error: error.message },
+        { consumer: id, points, error: error.message },
         'one destination refused a batch the others accepted',
       );
     }

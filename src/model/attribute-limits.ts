@@ -44,7 +44,11 @@ export function checkAttributeLimits(batch: MetricBatch, limits: AttributeLimits
       let keyEnd = reader.pos;
       while (reader.pos < entryEnd) {
         const tag = reader.varint32(entryEnd);
-        // Both fields are length-delimited in the sets the codec stores.
+        // An unknown field is valid protobuf (the decoder kept it): skip it by its wire type.
+        if ((tag & 7) !== 2) {
+          reader.skip(tag & 7, entryEnd);
+          continue;
+        }
         const fieldEnd = reader.delimited(entryEnd);
         const start = reader.pos;
         if (tag === 0x0a) [keyStart, keyEnd] = [start, fieldEnd];

@@ -1,3 +1,4 @@
+import type { EncodedRequest } from './encoded-request.js';
 import type { MetricBatch } from './metric-batch.js';
 
 /**
@@ -15,6 +16,14 @@ export interface Consumer {
    * caller decodes the body and calls `consume`. The body is only read during the call.
    */
   consumeOtlpProtobuf?(body: Uint8Array): number;
+  /**
+   * The relay path some pipelines offer: takes an OTLP protobuf request as bytes, checked
+   * by the receiver as the decoder would (`OtlpRequestValidator`), and carries it as it is
+   * to exporters that send OTLP protobuf — no batch, no re-encoding. Present only where
+   * every component downstream can carry bytes (no processor there needs the points); it
+   * resolves and rejects as `consume` does, and ownership of the bytes passes with it.
+   */
+  consumeEncoded?(request: EncodedRequest): Promise<void>;
 }
 
 /** Every receiver, processor and exporter: started once, shut down once (twice is a no-op). */

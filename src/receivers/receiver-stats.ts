@@ -1,3 +1,4 @@
+import type { OtlpRequestValidator } from '../codec/protobuf/validate-request.js';
 import type { Consumer } from '../model/consumer.js';
 import type { MetricBatch } from '../model/metric-batch.js';
 
@@ -14,6 +15,8 @@ export class ReceiverStats {
   malformed = 0;
   /** Requests the pipeline took as they were, without decoding (`consumeOtlpProtobuf`). */
   scanned = 0;
+  /** Requests the pipeline carried as bytes to its exporters (`consumeEncoded`). */
+  relayed = 0;
   /**
    * Requests and connections turned away before their data was read, by reason
    * (`unauthenticated`, `tls_handshake`).
@@ -46,14 +49,35 @@ export class ReceiverStats {
    * accepted, else why not (`queue_full`, `memory_limit`, ...) and the pipeline's error,
    * for the receiver to tell its client (429/503, RESOURCE_EXHAUSTED, a NATS nak).
    */
-  async forward(
+  async forward(next: Consumer, batch: MetricBatch): Promise<Refusal | undefined> {
+    return this.#hand(batch.pointCount, () => next.consume(batch));
+  }
+
+  /**
+   * Hands an OTLP protobuf body to a pipeline that carries requests as bytes
+   * (`consumeEncoded`) when `validator` takes it, and counts what happened as `forward`
+   * does; `undefined` when the body must be decoded and `forward`ed instead. The bytes are
+   * copied: the caller may reuse `body` once this returns.
+   */
+  relay(
     next: Consumer,
-    batch: MetricBatch,
-  ): Promise<{ reason: string; error: Error } | undefined> {
-    const points = batch.pointCount;
+    body: Uint8Array,
+    validator: OtlpRequestValidator | undefined,
+  ): Promise<Refusal | undefined> | undefined {
+    const consumeEncoded = next.consumeEncoded;
+    if (!consumeEncoded || !validator) return undefined;
+    const request = validator.validate(body);
+    if (!request) return undefined;
+    this.relayed++;
+    // A copy (`Buffer#slice` would not be one): the receiver reuses its body buffers.
+    request.bytes = new Uint8Array(body);
+    return this.#hand(request.points, () => consumeEncoded.call(next, request));
+  }
+
+  async #hand(points: number, consume: () => Promise<void>): Promise<Refusal | undefined> {
     this.received += points;
     try {
-      await next.consume(batch);
+      await consume();
       this.accepted += points;
       return undefined;
     } catch (err) {
@@ -62,6 +86,12 @@ export class ReceiverStats {
       return { reason, error: err as Error };
     }
   }
+}
+
+/** Why the pipeline did not accept data: a `refused` reason and the pipeline's error. */
+export interface Refusal {
+  reason: string;
+  error: Error;
 }
 
 const REFUSAL_REASONS: Record<string, string> = {

@@ -51,6 +51,11 @@ receivers:
     protocols:
       http: { endpoint: 127.0.0.1:0 }
       grpc: { endpoint: 127.0.0.1:0 }
+processors:
+  # A processor that reads the points: without one the pipeline relays protobuf bodies
+  # undecoded, and only the JSON requests would reach the threads.
+  filter:
+    metrics: { exclude: { match_type: strict, metric_names: [none] } }
 exporters:
   otlphttp:
     metrics_endpoint: ${sinkUrl}
@@ -58,7 +63,7 @@ exporters:
 service:
   decode_threads: 2
   pipelines:
-    metrics: { receivers: [otlp], exporters: [otlphttp] }
+    metrics: { receivers: [otlp], processors: [filter], exporters: [otlphttp] }
 `),
       pino({ level: 'silent' }),
     );

@@ -20,6 +20,8 @@ export interface ReceivedRequest {
   points: number;
   ids: string[];
   contentType: string | undefined;
+  /** The body as it came, decompressed. */
+  body: Buffer;
   contentEncoding: string | undefined;
   headers: IncomingMessage['headers'];
 }
@@ -91,6 +93,7 @@ export class OtlpSink {
         request,
         ...countPoints(request),
         contentType,
+        body,
         contentEncoding: req.headers['content-encoding'],
         headers: req.headers,
       };

@@ -12,6 +12,7 @@ import {
   ExponentialPointField,
   HistogramPointField,
   MetricField,
+  metricDataType,
   NumberPointField,
   PointField,
   QuantileField,
@@ -139,7 +140,7 @@ class RequestDecoder {
     while (reader.pos < end) {
       const at = reader.pos;
       const tag = reader.varint32(end);
-      const type = dataType(tag);
+      const type = metricDataType(tag);
       if (type !== MetricType.Empty) {
         if (metric.type !== MetricType.Empty && metric.type !== type) {
           throw new DecodeError(at, 'one data field per Metric', `"${metric.name}" has two kinds`);
@@ -583,23 +584,6 @@ class RequestDecoder {
       );
     }
     this.reader.skip(tag & 7, end);
-  }
-}
-
-function dataType(tag: number): MetricType {
-  switch (tag) {
-    case MetricField.Gauge:
-      return MetricType.Gauge;
-    case MetricField.Sum:
-      return MetricType.Sum;
-    case MetricField.Histogram:
-      return MetricType.Histogram;
-    case MetricField.ExponentialHistogram:
-      return MetricType.ExponentialHistogram;
-    case MetricField.Summary:
-      return MetricType.Summary;
-    default:
-      return MetricType.Empty;
   }
 }
 

@@ -1,3 +1,4 @@
+import { MetricType } from '../../model/types.js';
 import { varintSize, zigzag32 } from '../../model/wire.js';
 
 /**
@@ -207,4 +208,22 @@ export function bucketsSize(offset: number, countBytes: number, counts: number):
 /** Size of a packed fixed64 / double field holding `count` values (omitted when empty). */
 export function packedFixedSize(count: number): number {
   return count === 0 ? 0 : 1 + varintSize(count * 8) + count * 8;
+}
+
+/** The kind of data a `Metric` field tag carries; `Empty` for a tag that is not a data field. */
+export function metricDataType(tag: number): MetricType {
+  switch (tag) {
+    case MetricField.Gauge:
+      return MetricType.Gauge;
+    case MetricField.Sum:
+      return MetricType.Sum;
+    case MetricField.Histogram:
+      return MetricType.Histogram;
+    case MetricField.ExponentialHistogram:
+      return MetricType.ExponentialHistogram;
+    case MetricField.Summary:
+      return MetricType.Summary;
+    default:
+      return MetricType.Empty;
+  }
 }

@@ -1,5 +1,6 @@
 import { BatchCopier } from '../../model/batch-copier.js';
 import type { ComponentSettings, Consumer } from '../../model/consumer.js';
+import type { EncodedRequest } from '../../model/encoded-request.js';
 import { MetricBatch } from '../../model/metric-batch.js';
 import type { Processor } from '../processor.js';
 import { ScheduledEmitter } from '../scheduled-emitter.js';
@@ -30,12 +31,26 @@ export class BatchProcessor implements Processor {
   /** With a durable downstream: the callers whose points are in `#pending`. */
   readonly #waitForFlush: boolean;
   #waiters: Waiter[] = [];
+  /**
+   * Carries requests as bytes when every exporter after it does (a relay): the exporters'
+   * queues join them into requests of up to their `max_request_bytes`, byte for byte, which
+   * is this processor's batching without decoding a point. Batches buffered here are sent
+   * first, so a series' points keep their order.
+   */
+  readonly consumeEncoded?: (request: EncodedRequest) => Promise<void>;
 
   constructor(settings: ComponentSettings, config: BatchConfig, next: Consumer) {
     this.id = settings.id;
     this.#config = config;
     this.#emitter = new ScheduledEmitter(settings, next);
     this.#waitForFlush = settings.durableDownstream === true;
+    const consumeEncoded = next.consumeEncoded?.bind(next);
+    if (consumeEncoded) {
+      this.consumeEncoded = (request) => {
+        this.#flush(true);
+        return consumeEncoded(request);
+      };
+    }
   }
 
   /** Points the next component refused at a flush, by reason. */

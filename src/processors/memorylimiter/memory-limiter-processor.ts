@@ -1,4 +1,5 @@
 import type { ComponentSettings, Consumer } from '../../model/consumer.js';
+import type { EncodedRequest } from '../../model/encoded-request.js';
 import { SluiceError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import type { Processor } from '../processor.js';
@@ -23,6 +24,8 @@ export class MemoryLimiterProcessor implements Processor {
   /** Nothing: what it refuses, its receivers count (`sluice_receiver_refused_points_total`). */
   readonly dropped: Readonly<Record<string, number>> = {};
   readonly #next: Consumer;
+  /** Carries requests as bytes while under the limit, when the next component does. */
+  readonly consumeEncoded?: (request: EncodedRequest) => Promise<void>;
   readonly #settings: ComponentSettings;
   readonly #softBytes: number;
   readonly #hardBytes: number;
@@ -40,6 +43,13 @@ export class MemoryLimiterProcessor implements Processor {
     this.id = settings.id;
     this.#settings = settings;
     this.#next = next;
+    const consumeEncoded = next.consumeEncoded?.bind(next);
+    if (consumeEncoded) {
+      this.consumeEncoded = async (request) => {
+        this.#admit(request.points);
+        await consumeEncoded(request);
+      };
+    }
     const limit = config.limit_mib! * 1024 * 1024;
     const spike = (config.spike_limit_mib ?? config.limit_mib! * 0.2) * 1024 * 1024;
     this.#hardBytes = limit;
@@ -93,12 +103,16 @@ export class MemoryLimiterProcessor implements Processor {
   }
 
   async consume(batch: MetricBatch): Promise<void> {
-    if (this.#over) {
-      this.refused += batch.pointCount;
-      throw new MemoryLimitError(
-        `memory_limiter ${this.id}: resident memory above the soft limit ${Math.round(this.#softBytes / 1048576)} MiB; retry later`,
-      );
-    }
+    this.#admit(batch.pointCount);
     await this.#next.consume(batch);
+  }
+
+  /** Throws `MemoryLimitError` (counting `points` refused) while over the soft limit. */
+  #admit(points: number): void {
+    if (!this.#over) return;
+    this.refused += points;
+    throw new MemoryLimitError(
+      `memory_limiter ${this.id}: resident memory above the soft limit ${Math.round(this.#softBytes / 1048576)} MiB; retry later`,
+    );
   }
 }

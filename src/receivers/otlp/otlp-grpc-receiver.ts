@@ -9,6 +9,7 @@ import {
 import type { Logger } from 'pino';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
 import { METRICS_EXPORT_METHOD } from '../../codec/protobuf/service.js';
+import type { OtlpRequestValidator } from '../../codec/protobuf/validate-request.js';
 import type { ListenerProtection, ServerAuthenticator } from '../../model/auth.js';
 import type { Component, Consumer } from '../../model/consumer.js';
 import { parseListenEndpoint } from '../../model/endpoint.js';
@@ -19,7 +20,7 @@ import { grpcServerCredentials } from '../../net/grpc-server-credentials.js';
 import { RefusalLog } from '../../net/refusal-log.js';
 import { listenerTls, type ServerTls } from '../../net/server-tls.js';
 import type { ServerTlsConfig } from '../../net/tls-config.js';
-import { ReceiverStats } from '../receiver-stats.js';
+import { ReceiverStats, type Refusal } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 
 export interface OtlpGrpcReceiverOptions {
@@ -34,6 +35,8 @@ export interface OtlpGrpcReceiverOptions {
   configKey?: string;
   /** Checks each call's metadata (`authorization`) before its message is decoded. */
   authenticator?: ServerAuthenticator;
+  /** Checks messages for a pipeline that carries them as bytes (`consumeEncoded`). */
+  validator?: OtlpRequestValidator;
 }
 
 const identity = (value: Buffer) => value;
@@ -152,17 +155,9 @@ export class OtlpGrpcReceiver implements Component {
       callback(null, Buffer.from(encodeMetricsResponse()));
       return;
     }
-    let batch: MetricBatch;
-    try {
-      batch = await (this.#options.decoder ?? inlineDecoder).decode('otlp-protobuf', call.request);
-    } catch (err) {
-      this.stats.malformed++;
-      const message = err instanceof SluiceError ? err.message : String(err);
-      this.#logger.warn({ error: message }, 'refused a malformed OTLP/gRPC request');
-      callback(serviceError(status.INVALID_ARGUMENT, message));
-      return;
-    }
-    const refused = await this.stats.forward(this.#next, batch);
+    const relayed = this.stats.relay(this.#next, call.request, this.#options.validator);
+    const refused = relayed ? await relayed : await this.#decodeAndForward(call.request, callback);
+    if (refused === 'malformed') return;
     if (!refused) callback(null, Buffer.from(encodeMetricsResponse()));
     else if (refused.reason === 'queue_full') {
       callback(
@@ -173,6 +168,27 @@ export class OtlpGrpcReceiver implements Component {
         ),
       );
     } else callback(serviceError(status.UNAVAILABLE, refused.error.message));
+  }
+
+  /**
+   * Decodes `body` and hands the batch on: the pipeline's refusal, if any, or 'malformed'
+   * when the call was answered with INVALID_ARGUMENT.
+   */
+  async #decodeAndForward(
+    body: Buffer,
+    callback: sendUnaryData<Buffer>,
+  ): Promise<Refusal | 'malformed' | undefined> {
+    let batch: MetricBatch;
+    try {
+      batch = await (this.#options.decoder ?? inlineDecoder).decode('otlp-protobuf', body);
+    } catch (err) {
+      this.stats.malformed++;
+      const message = err instanceof SluiceError ? err.message : String(err);
+      this.#logger.warn({ error: message }, 'refused a malformed OTLP/gRPC request');
+      callback(serviceError(status.INVALID_ARGUMENT, message));
+      return 'malformed';
+    }
+    return this.stats.forward(this.#next, batch);
   }
 }
 

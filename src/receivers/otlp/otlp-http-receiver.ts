@@ -3,6 +3,7 @@ import { createGunzip, createInflate } from 'node:zlib';
 import type { Logger } from 'pino';
 import { encodeMetricsResponseJson } from '../../codec/json/response-json.js';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
+import type { OtlpRequestValidator } from '../../codec/protobuf/validate-request.js';
 import type { ServerAuthenticator } from '../../model/auth.js';
 import type { Component, Consumer } from '../../model/consumer.js';
 import { InvalidArgumentError, SluiceError } from '../../model/errors.js';
@@ -13,7 +14,7 @@ import { HTTP_LISTENER_DEFAULTS, type HttpListenerConfig } from '../../net/liste
 import { BodyBuffers } from '../body-buffers.js';
 import { BodyTooLargeError } from '../body-too-large.js';
 import { decompressZstdBounded } from '../bounded-zstd.js';
-import { ReceiverStats } from '../receiver-stats.js';
+import { ReceiverStats, type Refusal } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 
 export interface OtlpHttpReceiverOptions extends Partial<HttpListenerConfig> {
@@ -29,6 +30,8 @@ export interface OtlpHttpReceiverOptions extends Partial<HttpListenerConfig> {
   configKey?: string;
   /** Checks every request's credentials before its body is read (`auth`). */
   authenticator?: ServerAuthenticator;
+  /** Checks protobuf bodies for a pipeline that carries them as bytes (`consumeEncoded`). */
+  validator?: OtlpRequestValidator;
 }
 
 /**
@@ -140,6 +143,28 @@ export class OtlpHttpReceiver implements Component {
       res.end(encodeMetricsResponse());
       return;
     }
+    const relayed = json ? undefined : this.stats.relay(this.#next, body, this.#options.validator);
+    const refused = relayed ? await relayed : await this.#decodeAndForward(body, json, fail);
+    if (refused === 'malformed') return;
+    if (refused) {
+      const status = refused.reason === 'queue_full' ? 429 : 503;
+      return fail(status, refused.error.message, {
+        'retry-after': String(this.#options.retryAfterSeconds),
+      });
+    }
+    res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
+    res.end(json ? encodeMetricsResponseJson() : encodeMetricsResponse());
+  }
+
+  /**
+   * Decodes `body` and hands the batch on: the pipeline's refusal, if any, or 'malformed'
+   * when the body was answered with 400.
+   */
+  async #decodeAndForward(
+    body: Buffer,
+    json: boolean,
+    fail: (status: number, message: string) => void,
+  ): Promise<Refusal | 'malformed' | undefined> {
     let batch: MetricBatch;
     try {
       batch = await (this.#options.decoder ?? inlineDecoder).decode(
@@ -151,17 +176,10 @@ export class OtlpHttpReceiver implements Component {
       const message =
         err instanceof SluiceError ? err.message : `cannot decode: ${(err as Error).message}`;
       this.#logger.warn({ error: message }, 'refused a malformed OTLP/HTTP request');
-      return fail(400, message);
+      fail(400, message);
+      return 'malformed';
     }
-    const refused = await this.stats.forward(this.#next, batch);
-    if (refused) {
-      const status = refused.reason === 'queue_full' ? 429 : 503;
-      return fail(status, refused.error.message, {
-        'retry-after': String(this.#options.retryAfterSeconds),
-      });
-    }
-    res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
-    res.end(json ? encodeMetricsResponseJson() : encodeMetricsResponse());
+    return this.stats.forward(this.#next, batch);
   }
 
   /** The body (decompressed), and the pooled buffer holding it, to give back when done. */

@@ -1,3 +1,4 @@
+import { OtlpRequestValidator } from '../../codec/protobuf/validate-request.js';
 import type { ListenerProtection } from '../../model/auth.js';
 import type { Consumer } from '../../model/consumer.js';
 import { serverAuthenticator } from '../../net/resolve-auth.js';
@@ -19,7 +20,10 @@ export class OtlpReceiver implements Receiver {
     this.id = settings.id;
     const logger = settings.logger.child({ receiver: settings.id });
     const { http, grpc } = config.protocols;
-    const decoder = limitedDecoder(settings.decoder ?? inlineDecoder, attributeLimits(config));
+    const limits = attributeLimits(config);
+    const decoder = limitedDecoder(settings.decoder ?? inlineDecoder, limits);
+    // One for both listeners: a check runs synchronously, start to end.
+    const validator = new OtlpRequestValidator(limits);
     if (http) {
       this.http = new OtlpHttpReceiver(
         {
@@ -35,6 +39,7 @@ export class OtlpReceiver implements Receiver {
           metricsPath: http.metrics_url_path,
           retryAfterSeconds: 1,
           decoder,
+          validator,
         },
         next,
         logger,
@@ -54,6 +59,7 @@ export class OtlpReceiver implements Receiver {
           maxReceiveBytes: Math.round(grpc.max_recv_msg_size_mib * 1024 * 1024),
           retryAfterSeconds: 1,
           decoder,
+          validator,
         },
         next,
         logger,

@@ -1,0 +1,463 @@
+import type { AttributeLimits } from '../../model/attribute-limits.js';
+import { hashRange, hashText } from '../../model/attribute-table.js';
+import type { EncodedRequest } from '../../model/encoded-request.js';
+import { DecodeError } from '../../model/errors.js';
+import { validateKeyValue, writeCanonicalEntry } from '../../model/key-value-bytes.js';
+import { MetricType, Temporality } from '../../model/types.js';
+import { checkUtf8 } from '../../model/utf8.js';
+import { WireReader } from '../../model/wire-reader.js';
+import {
+  BucketsField,
+  DataField,
+  DistributionField,
+  ExemplarField,
+  ExponentialPointField,
+  HistogramPointField,
+  MetricField,
+  metricDataType,
+  NumberPointField,
+  PointField,
+  QuantileField,
+  RequestField,
+  ResourceField,
+  ResourceMetricsField,
+  ScopeField,
+  ScopeMetricsField,
+  SummaryPointField,
+} from './otlp-fields.js';
+
+const NO_READER = new WireReader(new Uint8Array(0));
+
+/**
+ * Thrown for what this check does not take although it may be valid (an unknown field): the
+ * caller decodes the body, which refuses it with the decoder's message or reads it.
+ */
+const NOT_TAKEN = new DecodeError(0, 'only the fields the relay carries');
+
+/**
+ * Checks an OTLP `ExportMetricsServiceRequest` body without decoding it, so a pipeline that
+ * needs no points (a relay: receiver → batch → OTLP exporter) can carry the bytes as they
+ * came to the exporter's queue — protobuf messages concatenate, so the queue joins requests
+ * into larger ones byte for byte. It is the decoder's validation without the batch: every
+ * string and attribute must be what the decoder accepts (UTF-8, `AnyValue` nesting), the
+ * receiver's attribute limits hold for points and resources, and a metric has one kind of
+ * data. It is stricter than the decoder on purpose: an unknown field, a field with an
+ * unexpected wire type, a metric without data or anything malformed and the body is not
+ * taken (`undefined`) — the caller decodes it, which yields the error for bad data, and
+ * nothing unknown is passed on blind. Fuzzed against the decoder: no body the decoder
+ * refuses gets through (`test/fuzz/`).
+ *
+ * Along the way it gathers what the delivery engine needs: the point count, and the key of
+ * each point's series whose order matters (all but delta) — the same key a decoded batch's
+ * series gets (`MetricBatch.seriesHash`), so requests and batches of one series keep their
+ * order between concurrent sends.
+ */
+export class OtlpRequestValidator {
+  readonly #limits: AttributeLimits;
+  #reader = NO_READER;
+  #points = 0;
+  #keys = new Int32Array(1024);
+  #keyCount = 0;
+  /** The metric's name hash mixed into its points' keys; undefined for delta metrics. */
+  #nameHash: number | undefined;
+  /** The point's attribute set in canonical form (entries tagged `0x0a`), for its key. */
+  #set = new Uint8Array(1024);
+  #setView = new DataView(this.#set.buffer);
+  #setUsed = 0;
+  #attributes = 0;
+
+  constructor(limits: AttributeLimits) {
+    this.#limits = limits;
+  }
+
+  /** The body as a request to carry, or `undefined`: decode it (see the class comment). */
+  validate(body: Uint8Array): EncodedRequest | undefined {
+    const reader = new WireReader(body);
+    this.#reader = reader;
+    this.#points = 0;
+    this.#keyCount = 0;
+    try {
+      const end = body.length;
+      while (reader.pos < end) {
+        if (reader.varint32(end) !== RequestField.ResourceMetrics) return undefined;
+        this.#resourceMetrics(reader.delimited(end));
+      }
+    } catch (err) {
+      if (err instanceof DecodeError) return undefined;
+      throw err;
+    } finally {
+      this.#reader = NO_READER;
+    }
+    return {
+      bytes: body,
+      points: this.#points,
+      seriesKeys: this.#keyCount > 0 ? this.#keys.slice(0, this.#keyCount) : undefined,
+    };
+  }
+
+  #resourceMetrics(end: number): void {
+    const reader = this.#reader;
+    // A resource sent in parts is one resource: its limits hold for all parts together.
+    this.#attributes = 0;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === ResourceMetricsField.Resource) this.#resource(reader.delimited(end));
+      else if (tag === ResourceMetricsField.ScopeMetrics) this.#scopeMetrics(reader.delimited(end));
+      else if (tag === ResourceMetricsField.SchemaUrl) this.#string(end);
+      else throw NOT_TAKEN;
+    }
+  }
+
+  #resource(end: number): void {
+    const reader = this.#reader;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === ResourceField.Attributes) this.#attribute(end, false);
+      else if (tag === ResourceField.DroppedAttributesCount) reader.varint32(end);
+      else throw NOT_TAKEN;
+    }
+  }
+
+  #scopeMetrics(end: number): void {
+    const reader = this.#reader;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === ScopeMetricsField.Scope) this.#scope(reader.delimited(end));
+      else if (tag === ScopeMetricsField.Metrics) this.#metric(reader.delimited(end));
+      else if (tag === ScopeMetricsField.SchemaUrl) this.#string(end);
+      else throw NOT_TAKEN;
+    }
+  }
+
+  #scope(end: number): void {
+    const reader = this.#reader;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === ScopeField.Name || tag === ScopeField.Version) this.#string(end);
+      else if (tag === ScopeField.Attributes) this.#keyValue(end);
+      else if (tag === ScopeField.DroppedAttributesCount) reader.varint32(end);
+      else throw NOT_TAKEN;
+    }
+  }
+
+  #metric(end: number): void {
+    const reader = this.#reader;
+    const begin = reader.pos;
+    let type: MetricType = MetricType.Empty;
+    let name = '';
+    // First the fields that say what the points are (they may follow the data on the wire).
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      const kind = metricDataType(tag);
+      if (kind !== MetricType.Empty) {
+        // Two kinds of data in one metric: the decoder refuses it and says so.
+        if (type !== MetricType.Empty && type !== kind) throw NOT_TAKEN;
+        type = kind;
+        reader.pos = reader.delimited(end);
+      } else if (tag === MetricField.Name) name = this.#string(end, true);
+      else if (tag === MetricField.Description || tag === MetricField.Unit) this.#string(end);
+      else if (tag === MetricField.Metadata) this.#keyValue(end);
+      else throw NOT_TAKEN;
+    }
+    if (type === MetricType.Empty) throw NOT_TAKEN;
+    reader.pos = begin;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (metricDataType(tag) === MetricType.Empty) reader.skip(tag & 7, end);
+      else this.#data(type, name, reader.delimited(end));
+    }
+  }
+
+  #data(type: MetricType, name: string, end: number): void {
+    const reader = this.#reader;
+    const begin = reader.pos;
+    let temporality = 0;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === DataField.Points) reader.pos = reader.delimited(end);
+      else if (
+        tag === DataField.AggregationTemporality &&
+        type !== MetricType.Gauge &&
+        type !== MetricType.Summary
+      ) {
+        const value = reader.varint32(end);
+        temporality = value <= 2 ? value : 0;
+      } else if (tag === DataField.IsMonotonic && type === MetricType.Sum) reader.varint32(end);
+      else throw NOT_TAKEN;
+    }
+    this.#nameHash =
+      temporality === Temporality.Delta ? undefined : hashText(name) /* see MetricBatch */;
+    reader.pos = begin;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag !== DataField.Points) {
+        reader.skip(tag & 7, end);
+        continue;
+      }
+      const stop = reader.delimited(end);
+      this.#setUsed = 0;
+      this.#attributes = 0;
+      if (type === MetricType.Gauge || type === MetricType.Sum) this.#numberPoint(stop);
+      else if (type === MetricType.Histogram) this.#histogramPoint(stop);
+      else if (type === MetricType.ExponentialHistogram) this.#exponentialPoint(stop);
+      else this.#summaryPoint(stop);
+      this.#endPoint();
+    }
+  }
+
+  #numberPoint(end: number): void {
+    const reader = this.#reader;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      switch (tag) {
+        case PointField.StartTime:
+        case PointField.Time:
+        case NumberPointField.AsDouble:
+        case NumberPointField.AsInt:
+          reader.fixed64(end);
+          break;
+        case NumberPointField.Exemplars:
+          this.#exemplar(reader.delimited(end));
+          break;
+        case NumberPointField.Attributes:
+          this.#attribute(end, true);
+          break;
+        case NumberPointField.Flags:
+          reader.varint32(end);
+          break;
+        default:
+          throw NOT_TAKEN;
+      }
+    }
+  }
+
+  #histogramPoint(end: number): void {
+    const reader = this.#reader;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      switch (tag) {
+        case PointField.StartTime:
+        case PointField.Time:
+        case DistributionField.Count:
+        case DistributionField.Sum:
+        case HistogramPointField.Min:
+        case HistogramPointField.Max:
+          reader.fixed64(end);
+          break;
+        case HistogramPointField.BucketCounts:
+        case HistogramPointField.ExplicitBounds: {
+          const stop = reader.delimited(end);
+          if ((stop - reader.pos) % 8 !== 0) throw NOT_TAKEN;
+          reader.pos = stop;
+          break;
+        }
+        case HistogramPointField.Exemplars:
+          this.#exemplar(reader.delimited(end));
+          break;
+        case HistogramPointField.Attributes:
+          this.#attribute(end, true);
+          break;
+        case HistogramPointField.Flags:
+          reader.varint32(end);
+          break;
+        default:
+          throw NOT_TAKEN;
+      }
+    }
+  }
+
+  #exponentialPoint(end: number): void {
+    const reader = this.#reader;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      switch (tag) {
+        case PointField.StartTime:
+        case PointField.Time:
+        case DistributionField.Count:
+        case DistributionField.Sum:
+        case ExponentialPointField.ZeroCount:
+        case ExponentialPointField.Min:
+        case ExponentialPointField.Max:
+        case ExponentialPointField.ZeroThreshold:
+          reader.fixed64(end);
+          break;
+        case ExponentialPointField.Scale:
+        case ExponentialPointField.Flags:
+          reader.varint32(end);
+          break;
+        case ExponentialPointField.Positive:
+        case ExponentialPointField.Negative:
+          this.#buckets(reader.delimited(end));
+          break;
+        case ExponentialPointField.Exemplars:
+          this.#exemplar(reader.delimited(end));
+          break;
+        case ExponentialPointField.Attributes:
+          this.#attribute(end, true);
+          break;
+        default:
+          throw NOT_TAKEN;
+      }
+    }
+  }
+
+  #buckets(end: number): void {
+    const reader = this.#reader;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === BucketsField.Offset) reader.varint32(end);
+      else if (tag === BucketsField.BucketCounts) {
+        const stop = reader.delimited(end);
+        while (reader.pos < stop) reader.varint64(stop);
+      } else throw NOT_TAKEN;
+    }
+  }
+
+  #summaryPoint(end: number): void {
+    const reader = this.#reader;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      switch (tag) {
+        case PointField.StartTime:
+        case PointField.Time:
+        case DistributionField.Count:
+        case DistributionField.Sum:
+          reader.fixed64(end);
+          break;
+        case SummaryPointField.QuantileValues: {
+          const stop = reader.delimited(end);
+          while (reader.pos < stop) {
+            const t = reader.varint32(stop);
+            if (t !== QuantileField.Quantile && t !== QuantileField.Value) throw NOT_TAKEN;
+            reader.fixed64(stop);
+          }
+          break;
+        }
+        case SummaryPointField.Attributes:
+          this.#attribute(end, true);
+          break;
+        case SummaryPointField.Flags:
+          reader.varint32(end);
+          break;
+        default:
+          throw NOT_TAKEN;
+      }
+    }
+  }
+
+  #exemplar(end: number): void {
+    const reader = this.#reader;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      switch (tag) {
+        case ExemplarField.Time:
+        case ExemplarField.AsDouble:
+        case ExemplarField.AsInt:
+          reader.fixed64(end);
+          break;
+        case ExemplarField.SpanId:
+        case ExemplarField.TraceId:
+          reader.pos = reader.delimited(end);
+          break;
+        case ExemplarField.FilteredAttributes:
+          this.#keyValue(end);
+          break;
+        default:
+          throw NOT_TAKEN;
+      }
+    }
+  }
+
+  /**
+   * One attribute of a point (`ofPoint`, gathered into the set its key is made of) or of a
+   * resource, checked as the decoder checks it and against the receiver's limits.
+   */
+  #attribute(end: number, ofPoint: boolean): void {
+    const reader = this.#reader;
+    const lengthStart = reader.pos;
+    const stop = this.#keyValue(end);
+    const limits = this.#limits;
+    // Over the limits, the decoder's own check says which attribute and by how much.
+    if (++this.#attributes > limits.maxAttributes) throw NOT_TAKEN;
+    if (
+      stop - lengthStart > limits.maxValueBytes &&
+      valueBytes(reader, lengthStart, stop) > limits.maxValueBytes
+    )
+      throw NOT_TAKEN;
+    if (!ofPoint || this.#nameHash === undefined) return;
+    const used = this.#setUsed;
+    if (used + stop - lengthStart + 1 > this.#set.length)
+      this.#growSet(used + stop - lengthStart + 1);
+    this.#setUsed = writeCanonicalEntry(
+      this.#set,
+      this.#setView,
+      used,
+      reader.buf,
+      reader.view,
+      lengthStart,
+      stop,
+    );
+  }
+
+  /** A `KeyValue` checked as the decoder checks it; returns where it ends. */
+  #keyValue(end: number): number {
+    const reader = this.#reader;
+    const stop = reader.delimited(end);
+    validateKeyValue(reader, stop, 0);
+    return stop;
+  }
+
+  #endPoint(): void {
+    this.#points++;
+    const nameHash = this.#nameHash;
+    if (nameHash === undefined) return;
+    if (this.#keyCount === this.#keys.length) {
+      const grown = new Int32Array(this.#keys.length * 2);
+      grown.set(this.#keys);
+      this.#keys = grown;
+    }
+    const hash = hashRange(this.#setView, 0, this.#setUsed);
+    this.#keys[this.#keyCount++] = Math.imul(hash ^ nameHash, 0x01000193) | 0;
+  }
+
+  #growSet(need: number): void {
+    let size = this.#set.length * 2;
+    while (size < need) size *= 2;
+    const set = new Uint8Array(size);
+    set.set(this.#set.subarray(0, this.#setUsed));
+    this.#set = set;
+    this.#setView = new DataView(set.buffer);
+  }
+
+  /** A string field checked as UTF-8; its text only when `read`. */
+  #string(end: number, read = false): string {
+    const reader = this.#reader;
+    const stop = reader.delimited(end);
+    checkUtf8(reader.buf, reader.pos, stop);
+    const text = read
+      ? Buffer.from(
+          reader.buf.buffer,
+          reader.buf.byteOffset + reader.pos,
+          stop - reader.pos,
+        ).toString('utf8')
+      : '';
+    reader.pos = stop;
+    return text;
+  }
+}
+
+/** The encoded size of the value of the `KeyValue` whose length prefix starts at `start`. */
+function valueBytes(reader: WireReader, start: number, end: number): number {
+  reader.pos = start;
+  reader.delimited(end);
+  let size = 0;
+  while (reader.pos < end) {
+    const tag = reader.varint32(end);
+    if (tag === 0x12) {
+      const stop = reader.delimited(end);
+      size = stop - reader.pos;
+      reader.pos = stop;
+    } else reader.skip(tag & 7, end);
+  }
+  return size;
+}

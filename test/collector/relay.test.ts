@@ -1,0 +1,222 @@
+import { OTLPMetricExporter as GrpcExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
+import { AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as ProtoExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
+import {
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeMetricsRequest } from '../../src/codec/protobuf/encode-request.js';
+import type { Collector } from '../../src/collector/collector.js';
+import type { OtlpReceiver } from '../../src/receivers/otlp/otlp-receiver.js';
+import { counterBatch } from '../helpers/batches.js';
+import { startCollector } from '../helpers/collectors.js';
+import { OtlpSink } from '../helpers/otlp-sink.js';
+import { canonicalJson, RefRequest } from '../helpers/reference.js';
+
+const stops: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+});
+
+async function sinks(count: number): Promise<OtlpSink[]> {
+  const started = [];
+  for (let k = 0; k < count; k++) {
+    const sink = new OtlpSink();
+    await sink.start();
+    stops.push(() => sink.stop());
+    started.push(sink);
+  }
+  return started;
+}
+
+/** A collector: `otlp` (HTTP and gRPC) → `processors` → one `otlphttp` exporter per sink. */
+async function relay(
+  targets: OtlpSink[],
+  processors = '[batch]',
+  receiverKeys = '',
+): Promise<{ collector: Collector; otlp: OtlpReceiver }> {
+  const exporters = targets.map(
+    (sink, k) => `  otlphttp/${k}:
+    metrics_endpoint: ${sink.url}
+    batch: { flush_interval: 10ms }`,
+  );
+  const collector = await startCollector(`
+receivers:
+  otlp:
+    ${receiverKeys}
+    protocols:
+      http: { endpoint: 127.0.0.1:0 }
+      grpc: { endpoint: 127.0.0.1:0 }
+processors:
+  batch: {}
+  filter:
+    metrics: { exclude: { match_type: strict, metric_names: [nothing] } }
+exporters:
+${exporters.join('\n')}
+service:
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      processors: ${processors}
+      exporters: [${targets.map((_, k) => `otlphttp/${k}`).join(', ')}]
+`);
+  stops.push(() => collector.shutdown(2_000));
+  return { collector, otlp: collector.receivers.get('otlp') as unknown as OtlpReceiver };
+}
+
+function post(otlp: OtlpReceiver, body: Uint8Array): Promise<Response> {
+  return fetch(`http://${otlp.http!.address}/v1/metrics`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-protobuf' },
+    body,
+  });
+}
+
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Each `resourceMetrics` entry of the requests as canonical JSON, sorted: what a backend reads. */
+function resourceMetricsOf(bodies: Uint8Array[]): string[] {
+  return bodies
+    .flatMap(
+      (body) =>
+        RefRequest.toObject(RefRequest.decode(body), { longs: String, bytes: String })
+          .resourceMetrics,
+    )
+    .map((entry: unknown) => canonicalJson(entry))
+    .sort();
+}
+
+/**
+ * A counter and a histogram point for each of `points` unique `id`s from the official SDK,
+ * in several exports (delta: each point is exported once).
+ */
+async function exportWithSdk(exporter: PushMetricExporter, points: number): Promise<string[]> {
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+  const provider = new MeterProvider({ readers: [reader] });
+  const counter = provider.getMeter('app').createCounter('jobs');
+  const histogram = provider.getMeter('app').createHistogram('job.duration');
+  const ids: string[] = [];
+  for (let k = 0; k < points; k++) {
+    ids.push(`sdk${k}`);
+    counter.add(k + 1, { id: `sdk${k}` });
+    histogram.record(k, { id: `sdk${k}` });
+    if (k % 100 === 99) await reader.forceFlush();
+  }
+  await provider.shutdown();
+  return ids;
+}
+
+describe('otlp → batch → otlphttp carries requests as they came (relay)', () => {
+  it('hands the bytes on unchanged: the backend reads exactly what was sent', async () => {
+    const [sink] = await sinks(1);
+    const { collector, otlp } = await relay([sink]);
+    const sent: Uint8Array[] = [];
+    for (let k = 0; k < 20; k++) {
+      const body = encodeMetricsRequest(counterBatch(50).batch);
+      sent.push(body);
+      expect((await post(otlp, body)).status).toBe(200);
+    }
+    await until(() => sink.accepted.reduce((n, r) => n + r.points, 0) >= 1000, 'the points');
+    expect(resourceMetricsOf(sink.accepted.map((r) => r.body))).toEqual(resourceMetricsOf(sent));
+    // Joined byte for byte: every request the sink got is a run of sent bodies.
+    const joined = Buffer.concat(sent);
+    for (const { body } of sink.accepted) expect(joined.includes(body)).toBe(true);
+    expect(otlp.http!.stats).toMatchObject({ requests: 20, relayed: 20, accepted: 1000 });
+    // Every point still counted, at each step.
+    expect(collector.processors[0].counts).toEqual({ in: 1000, out: 1000 });
+    expect(collector.exporterCounts.get('otlphttp/0')).toEqual({ in: 1000 });
+  });
+
+  it('relays the official exporters over HTTP (gzip) and gRPC, every point delivered', async () => {
+    const [sink] = await sinks(1);
+    const { otlp } = await relay([sink]);
+    const http = await exportWithSdk(
+      new ProtoExporter({
+        url: `http://${otlp.http!.address}/v1/metrics`,
+        compression: CompressionAlgorithm.GZIP,
+        temporalityPreference: AggregationTemporalityPreference.DELTA,
+      }),
+      300,
+    );
+    const grpc = await exportWithSdk(
+      new GrpcExporter({
+        url: `http://${otlp.grpc!.address}`,
+        temporalityPreference: AggregationTemporalityPreference.DELTA,
+      }),
+      300,
+    );
+    await until(() => sink.accepted.reduce((n, r) => n + r.points, 0) >= 2 * 600, 'the points');
+    const delivered = sink.accepted.flatMap((r) => r.ids);
+    // A counter and a histogram point per id, each sent once.
+    expect(delivered.length).toBe(1200);
+    expect(new Set(delivered)).toEqual(new Set([...http, ...grpc]));
+    expect(otlp.http!.stats.relayed).toBe(otlp.http!.stats.requests);
+    expect(otlp.grpc!.stats.relayed).toBe(otlp.grpc!.stats.requests);
+    expect(otlp.http!.stats.requests + otlp.grpc!.stats.requests).toBeGreaterThanOrEqual(6);
+  });
+
+  it('still refuses bad data with the decoder’s message, and decodes what it does not carry', async () => {
+    const [sink] = await sinks(1);
+    const { otlp } = await relay([sink], '[batch]', 'max_attributes_per_point: 4');
+    const good = encodeMetricsRequest(counterBatch(3).batch);
+
+    const truncated = await post(otlp, good.subarray(0, good.length - 3));
+    expect(truncated.status).toBe(400);
+    expect(await truncated.text()).toMatch(/byte \d+/);
+
+    const utf8 = Buffer.from(good);
+    const at = utf8.indexOf('requests');
+    utf8[at] = 0xff;
+    const badText = await post(otlp, utf8);
+    expect(badText.status).toBe(400);
+    expect(await badText.text()).toMatch(/valid UTF-8/);
+
+    const wide = counterBatch(1).batch;
+    wide.addNumberPoint(wide.series(0, { a: '1', b: '2', c: '3', d: '4', e: '5' }), {
+      time: 2n,
+      value: 1,
+    });
+    const tooMany = await post(otlp, encodeMetricsRequest(wide));
+    expect(tooMany.status).toBe(400);
+    expect(await tooMany.text()).toMatch(/5 attributes, over max_attributes_per_point 4/);
+
+    // An unknown field (number 99, varint) at the end: valid OTLP the relay does not carry
+    // blind, so it is decoded, and its points delivered all the same.
+    const unknown = Buffer.concat([good, Buffer.from([0x98, 0x06, 0x01])]);
+    expect((await post(otlp, unknown)).status).toBe(200);
+    expect((await post(otlp, good)).status).toBe(200);
+    await until(() => sink.accepted.reduce((n, r) => n + r.points, 0) >= 6, 'the points');
+    expect(otlp.http!.stats).toMatchObject({ requests: 5, malformed: 3, relayed: 1, accepted: 6 });
+  });
+
+  it('fans one request out to every exporter', async () => {
+    const targets = await sinks(2);
+    const { otlp } = await relay(targets);
+    const { batch, ids } = counterBatch(40);
+    expect((await post(otlp, encodeMetricsRequest(batch))).status).toBe(200);
+    for (const sink of targets) {
+      await until(() => sink.deliveredIds().size === 40, 'both sinks');
+      expect([...sink.deliveredIds()].sort()).toEqual([...ids].sort());
+    }
+    expect(otlp.http!.stats.relayed).toBe(1);
+  });
+
+  it('decodes when a processor needs the points', async () => {
+    const [sink] = await sinks(1);
+    const { otlp } = await relay([sink], '[batch, filter]');
+    const { batch, ids } = counterBatch(10);
+    expect((await post(otlp, encodeMetricsRequest(batch))).status).toBe(200);
+    await until(() => sink.deliveredIds().size === 10, 'the points');
+    expect([...sink.deliveredIds()].sort()).toEqual([...ids].sort());
+    expect(otlp.http!.stats.relayed).toBe(0);
+  });
+});

@@ -1,0 +1,139 @@
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeMetricsRequest } from '../../src/codec/protobuf/decode-request.js';
+import { OtlpRequestValidator } from '../../src/codec/protobuf/validate-request.js';
+import { SeriesKeySet } from '../../src/delivery/series-key-set.js';
+import { encodeMetricsRequest, fromResourceMetrics, type MetricBatch } from '../../src/index.js';
+import { type AttributeLimits, checkAttributeLimits } from '../../src/model/attribute-limits.js';
+import { DecodeError, SluiceError } from '../../src/model/errors.js';
+import { metricsRequest } from '../helpers/arbitraries.js';
+import { fuzzRuns, mutate, mutations } from '../helpers/mutation.js';
+import { refEncode } from '../helpers/reference.js';
+import { collectSdkMetrics } from '../helpers/sdk-data.js';
+
+// The relay (`otlp → batch → otlp` without decoding) hands on the bytes the validator takes,
+// so it must never take a body the receiver's decoder and attribute limits refuse; for a body
+// it takes, its point count and series keys must be the decoded batch's.
+
+const RUNS = fuzzRuns();
+const seen = { cases: 0, refusedByBoth: 0, leftToDecoder: 0, takenByBoth: 0 };
+afterAll(() => console.log(JSON.stringify({ fuzz: 'otlp-relay-validator', ...seen })));
+
+const roomy: AttributeLimits = { maxAttributes: 128, maxValueBytes: 16 * 1024 };
+// Tight limits, so generated and SDK requests cross them often.
+const tight: AttributeLimits = { maxAttributes: 2, maxValueBytes: 12 };
+
+/** The receiver's path: decode, then the attribute limits; undefined when refused. */
+function decoded(body: Uint8Array, limits: AttributeLimits): MetricBatch | undefined {
+  try {
+    const batch = decodeMetricsRequest(body);
+    checkAttributeLimits(batch, limits);
+    return batch;
+  } catch (err) {
+    expect(err).toBeInstanceOf(SluiceError);
+    return undefined;
+  }
+}
+
+function sortedKeys(keys: ArrayLike<number> | undefined): number[] {
+  return [...new Set(Array.from(keys ?? []))].sort((a, b) => a - b);
+}
+
+function check(body: Uint8Array, limits: AttributeLimits): void {
+  seen.cases++;
+  const batch = decoded(body, limits);
+  const taken = new OtlpRequestValidator(limits).validate(body);
+  if (!batch) {
+    expect(taken, 'the validator took a body the decoder refuses').toBeUndefined();
+    seen.refusedByBoth++;
+    return;
+  }
+  if (!taken) {
+    seen.leftToDecoder++; // decoded as usual: allowed, only slower
+    return;
+  }
+  seen.takenByBoth++;
+  expect(taken.bytes).toBe(body);
+  expect(taken.points).toBe(batch.pointCount);
+  expect(sortedKeys(taken.seriesKeys)).toEqual(sortedKeys(SeriesKeySet.keysOfBatch(batch)));
+}
+
+describe('the relay validator against the decoder', () => {
+  it('takes every valid request the encoder writes, with its points and series keys', async () => {
+    const sdk = [
+      await collectSdkMetrics({ series: 6 }),
+      await collectSdkMetrics({ series: 3, exponential: true }),
+    ];
+    for (const metrics of sdk) {
+      const body = encodeMetricsRequest(fromResourceMetrics(metrics));
+      const taken = new OtlpRequestValidator(roomy).validate(body);
+      const batch = decodeMetricsRequest(body);
+      expect(taken?.points).toBe(batch.pointCount);
+      expect(sortedKeys(taken?.seriesKeys)).toEqual(sortedKeys(SeriesKeySet.keysOfBatch(batch)));
+    }
+  });
+
+  it('never takes a body the decoder or the limits refuse (generated and damaged bodies, property)', async () => {
+    const sdkBody = encodeMetricsRequest(
+      fromResourceMetrics(await collectSdkMetrics({ series: 4, exponential: true })),
+    );
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.constant(sdkBody),
+          metricsRequest.map((r) => refEncode(r)),
+        ),
+        fc.option(mutations, { freq: 3 }),
+        fc.boolean(),
+        (body, edits, tightLimits) =>
+          check(edits ? mutate(body, edits) : body, tightLimits ? tight : roomy),
+      ),
+      { numRuns: RUNS },
+    );
+    expect(seen.refusedByBoth).toBeGreaterThan(0);
+    expect(seen.takenByBoth).toBeGreaterThan(0);
+  });
+
+  it('refuses what the decoder refuses for the reasons it gives', () => {
+    const body = encodeMetricsRequest(fromResourceMetricsOf());
+    // Sanity: the clean body is taken.
+    expect(new OtlpRequestValidator(roomy).validate(body)).toBeDefined();
+    const cut = body.subarray(0, body.length - 1);
+    expect(() => decodeMetricsRequest(cut)).toThrow(DecodeError);
+    expect(new OtlpRequestValidator(roomy).validate(cut)).toBeUndefined();
+  });
+});
+
+/** A small request of one gauge point with two attributes, built through the public model. */
+function fromResourceMetricsOf(): MetricBatch {
+  const batch = decodeMetricsRequest(
+    refEncode({
+      resourceMetrics: [
+        {
+          scopeMetrics: [
+            {
+              metrics: [
+                {
+                  name: 'g',
+                  gauge: {
+                    dataPoints: [
+                      {
+                        asDouble: 1.5,
+                        timeUnixNano: '7',
+                        attributes: [
+                          { key: 'a', value: { stringValue: 'x' } },
+                          { key: 'b', value: { intValue: 3 } },
+                        ],
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    }),
+  );
+  return batch;
+}
