@@ -78,11 +78,7 @@ service:
       '%',
       Math.round(measured.fastPathShare * 100),
     ),
-    row(
-      'requests carried as they came (relay)',
-      '%',
-      Math.round(measured.relayShare * 100),
-    ),
+    row('requests carried as they came (relay)', '%', Math.round(measured.relayShare * 100)),
     row('peak RSS', 'MB', Math.round(measured.peakRssBytes / 2 ** 20)),
   ];
   for (const r of rows) console.log(JSON.stringify(r));
