@@ -4,7 +4,7 @@ import type { Exporter } from '../exporters/helper/exporter.js';
 import type { Extension } from '../extensions/extension.js';
 import { type AuthExtension, isAuthExtension, type ListenerProtection } from '../model/auth.js';
 import type { Consumer } from '../model/consumer.js';
-import type { EncodedRequest } from '../model/encoded-request.js';
+import { encodedPathThrough } from '../model/encoded-request.js';
 import { InvalidArgumentError } from '../model/errors.js';
 import { isRequestVisitor } from '../model/request-visitor.js';
 import type { Storage } from '../model/storage.js';
@@ -28,18 +28,6 @@ function counted(
     const points = take(body);
     if (points > 0) counts[side] += points;
     return points;
-  };
-}
-
-/** A component's side of the relay path (`Consumer.consumeEncoded`), its points counted. */
-function countedRequests<Side extends string>(
-  take: (request: EncodedRequest) => Promise<void>,
-  counts: Record<Side, number>,
-  side: Side,
-): (request: EncodedRequest) => Promise<void> {
-  return (request) => {
-    counts[side] += request.points;
-    return take(request);
   };
 }
 
@@ -120,9 +108,9 @@ export class Collector {
             consumeOtlpProtobuf:
               downstream.consumeOtlpProtobuf &&
               counted(downstream.consumeOtlpProtobuf.bind(downstream), counts, 'out'),
-            consumeEncoded:
-              downstream.consumeEncoded &&
-              countedRequests(downstream.consumeEncoded.bind(downstream), counts, 'out'),
+            encoded: encodedPathThrough(downstream, (request) => {
+              counts.out += request.points;
+            }),
           },
         );
         this.processors.unshift({ pipeline: pipeline.name, id, component, counts });
@@ -133,9 +121,9 @@ export class Collector {
             return component.consume(batch);
           },
           consumeOtlpProtobuf: take && counted(take, counts, 'in'),
-          consumeEncoded:
-            component.consumeEncoded &&
-            countedRequests(component.consumeEncoded.bind(component), counts, 'in'),
+          encoded: encodedPathThrough(component, (request) => {
+            counts.in += request.points;
+          }),
         };
       }
       for (const id of pipeline.receivers) {
@@ -163,9 +151,9 @@ export class Collector {
         counts.in += batch.pointCount;
         return exporter.consume(batch);
       },
-      consumeEncoded:
-        exporter.consumeEncoded &&
-        countedRequests(exporter.consumeEncoded.bind(exporter), counts, 'in'),
+      encoded: encodedPathThrough(exporter, (request) => {
+        counts.in += request.points;
+      }),
     };
   }
 

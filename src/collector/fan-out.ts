@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { BatchCopier } from '../model/batch-copier.js';
 import type { Consumer } from '../model/consumer.js';
-import type { EncodedRequest } from '../model/encoded-request.js';
+import type { EncodedFormat, EncodedPath } from '../model/encoded-request.js';
 import type { MetricBatch } from '../model/metric-batch.js';
 
 /** One target of a fan-out; `durable`: it stores what it accepts to outlive the process. */
@@ -24,17 +24,25 @@ export class FanOut implements Consumer {
   readonly #logger: Logger;
 
   /**
-   * Carries a request as bytes when every target does: they share it, as nothing along
-   * that path writes to the bytes.
+   * Carries a request as bytes in the formats every target carries: they share it, as
+   * nothing along that path writes to the bytes.
    */
-  readonly consumeEncoded?: (request: EncodedRequest) => Promise<void>;
+  readonly encoded?: EncodedPath;
 
   constructor(consumers: FanOutTarget[], logger: Logger) {
     this.#consumers = consumers;
     this.#logger = logger;
-    if (consumers.every((target) => target.consumer.consumeEncoded)) {
-      this.consumeEncoded = (request) =>
-        this.#deliver(request.points, (consumer) => consumer.consumeEncoded!(request));
+    const paths = consumers.map((target) => target.consumer.encoded);
+    const formats = paths.reduce<readonly EncodedFormat[]>(
+      (common, path) => common.filter((format) => path?.formats.includes(format)),
+      paths[0]?.formats ?? [],
+    );
+    if (formats.length > 0) {
+      this.encoded = {
+        formats,
+        consume: (request) =>
+          this.#deliver(request.points, (consumer) => consumer.encoded!.consume(request)),
+      };
     }
   }
 

@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MeterProvider } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
+import { decodeWriteRequest } from '../codec/prometheus/remote-write.js';
+import { remoteWriteToBatch } from '../codec/prometheus/remote-write-to-batch.js';
 import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
+import { type EncodedFormat, formatOf } from '../model/encoded-request.js';
 import { InvalidArgumentError } from '../model/errors.js';
 import { MetricBatch } from '../model/metric-batch.js';
 import { RateLimitedLog } from '../telemetry/rate-limited-log.js';
@@ -28,7 +31,7 @@ import {
 } from './memory-queue.js';
 import { PersistentQueue, type PersistentQueueOptions } from './persistent/persistent-queue.js';
 import { SelfMetrics } from './self-metrics.js';
-import type { Sender } from './sender.js';
+import { encodedFormats, type Sender } from './sender.js';
 import { SeriesKeySet } from './series-key-set.js';
 
 export interface BatchOptions {
@@ -209,11 +212,13 @@ export class DeliveryEngine {
    */
   async consume(batch: Payload): Promise<void> {
     const points = payloadPoints(batch);
-    if (!(batch instanceof MetricBatch) && !this.#sender.sendEncoded) {
+    if (!(batch instanceof MetricBatch) && !this.#takes(formatOf(batch))) {
       throw new InvalidArgumentError(
         'batch',
-        'an encoded request',
-        `a MetricBatch: the sender to ${this.destination} takes batches only`,
+        `an encoded request (${formatOf(batch)})`,
+        this.#formats().length > 0
+          ? `a MetricBatch or a request the sender to ${this.destination} sends as it is (${this.#formats().join(', ')})`
+          : `a MetricBatch: the sender to ${this.destination} takes batches only`,
       );
     }
     if (!this.#accepting) {
@@ -268,6 +273,15 @@ export class DeliveryEngine {
     const ticket = offered.ticket!;
     this.stats.accepted += points;
     this.#unsettled.set(ticket.seq, ticket);
+  }
+
+  /** The encoded formats the sender sends as they are (the persistent queue stores OTLP). */
+  #formats(): EncodedFormat[] {
+    return encodedFormats(this.#sender, this.queue instanceof PersistentQueue);
+  }
+
+  #takes(format: EncodedFormat): boolean {
+    return this.#formats().includes(format);
   }
 
   /** Resolves when everything accepted so far was delivered, dead-lettered or dropped. */
@@ -392,7 +406,9 @@ export class DeliveryEngine {
         const result =
           payload instanceof MetricBatch
             ? await this.#sender.send(payload, attemptSignal)
-            : await this.#sender.sendEncoded!(payload.bytes, attemptSignal);
+            : formatOf(payload) === 'prometheus-remote-write'
+              ? await this.#sender.sendRemoteWrite!(payload.bytes, attemptSignal)
+              : await this.#sender.sendEncoded!(payload.bytes, attemptSignal);
         this.#selfMetrics?.recordSend((performance.now() - sentAt) / 1000, 'success');
         this.#breaker?.recordSuccess();
         const rejected = Math.min(work.points, Math.max(0, result.rejectedPoints));
@@ -479,8 +495,13 @@ export class DeliveryEngine {
     if (this.#deadLetters) {
       try {
         const payload = work.batch;
+        // Dead letters are OTLP requests (`sluice dlq replay` sends them to any pipeline).
         const bytes =
-          payload instanceof MetricBatch ? encodeMetricsRequest(payload) : payload.bytes;
+          payload instanceof MetricBatch
+            ? encodeMetricsRequest(payload)
+            : formatOf(payload) === 'prometheus-remote-write'
+              ? encodeMetricsRequest(remoteWriteToBatch(decodeWriteRequest(payload.bytes)))
+              : payload.bytes;
         const record = await this.#deadLetters.write(bytes, {
           reason,
           destination: this.destination,

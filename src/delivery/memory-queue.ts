@@ -1,6 +1,7 @@
 import { measureMetricsRequest, measurePointMessages } from '../codec/protobuf/encode-request.js';
 import { concatRequests, type EncodedRequest } from '../codec/protobuf/encoded-request.js';
 import { BatchCopier } from '../model/batch-copier.js';
+import { type EncodedFormat, formatOf } from '../model/encoded-request.js';
 import { MetricBatch } from '../model/metric-batch.js';
 import { cutPart } from './batch-cutter.js';
 import { QueueFullError } from './errors.js';
@@ -254,7 +255,8 @@ export class MemoryQueue implements Queue {
 
   #assemble(maxPoints: number, maxBytes: number): Work {
     const first = this.#entries[this.#head];
-    const encoded = !(first.batch instanceof MetricBatch);
+    const kind = kindOf(first.batch);
+    const encoded = kind !== 'batch';
     if (!encoded && (first.offset > 0 || first.points > maxPoints || first.bytes > maxBytes)) {
       return this.#cutHead(maxPoints, maxBytes);
     }
@@ -265,8 +267,8 @@ export class MemoryQueue implements Queue {
     let bytes = 0;
     while (this.length > 0) {
       const entry = this.#entries[this.#head];
-      // Batches merge with batches and encoded requests with encoded requests only.
-      const otherKind = entry.batch instanceof MetricBatch ? encoded : !encoded;
+      // Batches merge with batches and encoded requests with those of their format only.
+      const otherKind = kindOf(entry.batch) !== kind;
       if (
         taken.length > 0 &&
         (points + entry.points > maxPoints ||
@@ -348,4 +350,9 @@ export class MemoryQueue implements Queue {
     this.#spaceFreed.wakeAll();
     return entry;
   }
+}
+
+/** What a payload merges with: batches, or encoded requests of one format. */
+function kindOf(payload: Payload): 'batch' | EncodedFormat {
+  return payload instanceof MetricBatch ? 'batch' : formatOf(payload);
 }

@@ -1,3 +1,4 @@
+import type { EncodedFormat } from '../model/encoded-request.js';
 import type { MetricBatch } from '../model/metric-batch.js';
 
 /** What a backend said about an accepted request (OTLP `partial_success`). */
@@ -21,5 +22,22 @@ export interface Sender {
    * speak OTLP protobuf have it; the engine then carries producers' encoded requests).
    */
   sendEncoded?(request: Uint8Array, signal: AbortSignal): Promise<SendResult>;
+  /**
+   * Sends a Prometheus remote write `WriteRequest` (uncompressed protobuf) as it is: the
+   * collector's relay from a remote-write receiver, for senders that speak remote write.
+   */
+  sendRemoteWrite?(request: Uint8Array, signal: AbortSignal): Promise<SendResult>;
   close?(): Promise<void>;
+}
+
+/**
+ * The formats `sender` sends as they come: OTLP with `sendEncoded`; remote write with
+ * `sendRemoteWrite`, through a queue in memory only (the persistent queue's records are
+ * OTLP requests).
+ */
+export function encodedFormats(sender: Sender, persistent: boolean): EncodedFormat[] {
+  return [
+    ...(sender.sendEncoded ? (['otlp'] as const) : []),
+    ...(sender.sendRemoteWrite && !persistent ? (['prometheus-remote-write'] as const) : []),
+  ];
 }

@@ -1,4 +1,4 @@
-import type { EncodedRequest } from './encoded-request.js';
+import type { EncodedPath } from './encoded-request.js';
 import type { MetricBatch } from './metric-batch.js';
 
 /**
@@ -17,13 +17,13 @@ export interface Consumer {
    */
   consumeOtlpProtobuf?(body: Uint8Array): number;
   /**
-   * The relay path some pipelines offer: takes an OTLP protobuf request as bytes, checked
-   * by the receiver as the decoder would (`OtlpRequestValidator`), and carries it as it is
-   * to exporters that send OTLP protobuf — no batch, no re-encoding. Present only where
-   * every component downstream can carry bytes (no processor there needs the points); it
-   * resolves and rejects as `consume` does, and ownership of the bytes passes with it.
+   * The relay path some pipelines offer: requests as bytes, checked by the receiver as the
+   * decoder would (`OtlpRequestValidator`, `RemoteWriteValidator`), carried as they are to
+   * exporters that send that format — no batch, no re-encoding. Present only where every
+   * component downstream can carry bytes (no processor there needs the points); ownership
+   * of the bytes passes with the request.
    */
-  consumeEncoded?(request: EncodedRequest): Promise<void>;
+  readonly encoded?: EncodedPath;
 }
 
 /** Every receiver, processor and exporter: started once, shut down once (twice is a no-op). */

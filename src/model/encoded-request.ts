@@ -1,10 +1,21 @@
 /**
- * An OTLP `ExportMetricsServiceRequest` already in protobuf, with what the delivery engine
- * needs to know about it without decoding: a producer that writes requests itself (the SDK
- * exporter) hands these over instead of `MetricBatch`es, and a retry resends the bytes.
+ * The wire formats requests travel in as bytes: an OTLP `ExportMetricsServiceRequest`
+ * (protobuf) or a Prometheus remote write 1.0 `WriteRequest` (uncompressed protobuf). Both
+ * top-level messages are one repeated field, so requests of one format join byte for byte.
+ */
+export type EncodedFormat = 'otlp' | 'prometheus-remote-write';
+
+/**
+ * A request already encoded, with what the delivery engine needs to know about it without
+ * decoding: a producer that writes requests itself (the SDK exporter) hands these over
+ * instead of `MetricBatch`es, the collector's relay carries received requests as they came,
+ * and a retry resends the bytes.
  */
 export interface EncodedRequest {
+  /** `otlp` when absent. */
+  format?: EncodedFormat;
   bytes: Uint8Array;
+  /** Data points (OTLP), or samples (remote write). */
   points: number;
   /**
    * 32-bit keys of the request's series whose order matters (all but delta points), for
@@ -16,4 +27,37 @@ export interface EncodedRequest {
    * series), so they need no ordering among themselves; `undefined` when that is not known.
    */
   collection?: number;
+}
+
+/**
+ * How a consumer takes encoded requests (`Consumer.encoded`): the formats it carries on as
+ * bytes, and the call that takes one (resolving and rejecting as `Consumer.consume`).
+ */
+export interface EncodedPath {
+  readonly formats: readonly EncodedFormat[];
+  consume(request: EncodedRequest): Promise<void>;
+}
+
+/**
+ * `next`'s encoded path with `before` run on each request first (a processor's check or
+ * flush, a counter): what a component that needs no points offers upstream.
+ */
+export function encodedPathThrough(
+  next: { encoded?: EncodedPath },
+  before: (request: EncodedRequest) => void,
+): EncodedPath | undefined {
+  const path = next.encoded;
+  if (!path) return undefined;
+  return {
+    formats: path.formats,
+    consume(request) {
+      before(request);
+      return path.consume(request);
+    },
+  };
+}
+
+/** The format of `request`. */
+export function formatOf(request: EncodedRequest): EncodedFormat {
+  return request.format ?? 'otlp';
 }

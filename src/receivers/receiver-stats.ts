@@ -1,5 +1,5 @@
-import type { OtlpRequestValidator } from '../codec/protobuf/validate-request.js';
 import type { Consumer } from '../model/consumer.js';
+import type { EncodedFormat, EncodedRequest } from '../model/encoded-request.js';
 import type { MetricBatch } from '../model/metric-batch.js';
 
 /** Counters of one receiver: what came in, what the pipeline accepted, what was refused and why. */
@@ -54,24 +54,25 @@ export class ReceiverStats {
   }
 
   /**
-   * Hands an OTLP protobuf body to a pipeline that carries requests as bytes
-   * (`consumeEncoded`) when `validator` takes it, and counts what happened as `forward`
+   * Hands a request body to a pipeline that carries requests of its format as bytes
+   * (`Consumer.encoded`) when `validator` takes it, and counts what happened as `forward`
    * does; `undefined` when the body must be decoded and `forward`ed instead. The bytes are
-   * copied: the caller may reuse `body` once this returns.
+   * copied unless `owned`: the caller may reuse `body` once this returns.
    */
   relay(
     next: Consumer,
     body: Uint8Array,
-    validator: OtlpRequestValidator | undefined,
+    validator: RequestValidator | undefined,
+    owned = false,
   ): Promise<Refusal | undefined> | undefined {
-    const consumeEncoded = next.consumeEncoded;
-    if (!consumeEncoded || !validator) return undefined;
+    const path = next.encoded;
+    if (!path || !validator || !path.formats.includes(validator.format)) return undefined;
     const request = validator.validate(body);
     if (!request) return undefined;
     this.relayed++;
-    // A copy (`Buffer#slice` would not be one): the receiver reuses its body buffers.
-    request.bytes = new Uint8Array(body);
-    return this.#hand(request.points, () => consumeEncoded.call(next, request));
+    // A copy (`Buffer#slice` would not be one) unless the body is the caller's to give away.
+    if (!owned) request.bytes = new Uint8Array(body);
+    return this.#hand(request.points, () => path.consume(request));
   }
 
   async #hand(points: number, consume: () => Promise<void>): Promise<Refusal | undefined> {
@@ -104,4 +105,13 @@ const REFUSAL_REASONS: Record<string, string> = {
 /** Why the pipeline refused a batch, as a `refused` reason: from the error's code. */
 function refusalReason(err: unknown): string {
   return REFUSAL_REASONS[(err as { code?: string }).code ?? ''] ?? 'pipeline_error';
+}
+
+/**
+ * Checks request bodies of one format as its decoder would, for the relay: the body as a
+ * request to carry, or `undefined` when it must be decoded (see `OtlpRequestValidator`).
+ */
+export interface RequestValidator {
+  readonly format: EncodedFormat;
+  validate(body: Uint8Array): EncodedRequest | undefined;
 }

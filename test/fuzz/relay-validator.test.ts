@@ -1,5 +1,12 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import {
+  decodeWriteRequest,
+  encodeWriteRequest,
+  type WriteRequest,
+} from '../../src/codec/prometheus/remote-write.js';
+import { remoteWriteToBatch } from '../../src/codec/prometheus/remote-write-to-batch.js';
+import { RemoteWriteValidator } from '../../src/codec/prometheus/validate-write-request.js';
 import { decodeMetricsRequest } from '../../src/codec/protobuf/decode-request.js';
 import { OtlpRequestValidator } from '../../src/codec/protobuf/validate-request.js';
 import { SeriesKeySet } from '../../src/delivery/series-key-set.js';
@@ -101,6 +108,54 @@ describe('the relay validator against the decoder', () => {
     const cut = body.subarray(0, body.length - 1);
     expect(() => decodeMetricsRequest(cut)).toThrow(DecodeError);
     expect(new OtlpRequestValidator(roomy).validate(cut)).toBeUndefined();
+  });
+});
+
+describe('the remote-write relay validator against the decoder', () => {
+  const base: WriteRequest = {
+    timeseries: Array.from({ length: 4 }, (_, k) => ({
+      labels: [
+        ['__name__', k % 2 ? 'http_requests_total' : 'latency_bucket'],
+        ['job', 'api'],
+        ['le', String(k)],
+        ['route', `/r${k}`],
+      ] as [string, string][],
+      samples: [{ value: k + 0.5, timestampMs: 1_700_000_000_000 + k }],
+    })),
+    metadata: [{ type: 1, family: 'http_requests_total', help: 'requests', unit: '' }],
+  };
+  const rwSeen = { cases: 0, refusedByBoth: 0, leftToDecoder: 0, takenByBoth: 0 };
+  afterAll(() => console.log(JSON.stringify({ fuzz: 'remote-write-relay-validator', ...rwSeen })));
+
+  it('never takes a body the decoder or the limits refuse, and counts every sample (property)', () => {
+    const body = encodeWriteRequest(base);
+    fc.assert(
+      fc.property(fc.option(mutations, { freq: 4 }), fc.boolean(), (edits, tightLimits) => {
+        rwSeen.cases++;
+        const damaged = edits ? mutate(body, edits) : body;
+        const limits = tightLimits ? tight : roomy;
+        let samples = -1;
+        try {
+          const request = decodeWriteRequest(damaged);
+          checkAttributeLimits(remoteWriteToBatch(request), limits);
+          samples = request.timeseries.reduce((n, series) => n + series.samples.length, 0);
+        } catch (err) {
+          expect(err).toBeInstanceOf(SluiceError);
+        }
+        const taken = new RemoteWriteValidator(limits).validate(damaged);
+        if (samples === -1) {
+          expect(taken, 'the validator took a body the decoder refuses').toBeUndefined();
+          rwSeen.refusedByBoth++;
+        } else if (!taken) rwSeen.leftToDecoder++;
+        else {
+          rwSeen.takenByBoth++;
+          expect(taken.points).toBe(samples);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+    expect(rwSeen.refusedByBoth).toBeGreaterThan(0);
+    expect(rwSeen.takenByBoth).toBeGreaterThan(0);
   });
 });
 

@@ -3,8 +3,8 @@ import type { EncodedRequest } from '../../model/encoded-request.js';
 export type { EncodedRequest };
 
 /**
- * One request holding all of `parts`: protobuf messages concatenate into the message with
- * both's repeated fields, so the bytes are simply joined.
+ * One request holding all of `parts` (of one format): protobuf messages concatenate into the
+ * message with both's repeated fields, so the bytes are simply joined.
  */
 export function concatRequests(parts: readonly EncodedRequest[]): EncodedRequest {
   let size = 0;
@@ -30,5 +30,5 @@ export function concatRequests(parts: readonly EncodedRequest[]): EncodedRequest
   const collection = parts.every((part) => part.collection === parts[0].collection)
     ? parts[0].collection
     : undefined;
-  return { bytes, points, seriesKeys, collection };
+  return { format: parts[0].format, bytes, points, seriesKeys, collection };
 }

@@ -53,6 +53,7 @@ const NOT_TAKEN = new DecodeError(0, 'only the fields the relay carries');
  * order between concurrent sends.
  */
 export class OtlpRequestValidator {
+  readonly format = 'otlp';
   readonly #limits: AttributeLimits;
   #reader = NO_READER;
   #points = 0;

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { DeliveryEngine } from '../../delivery/delivery-engine.js';
-import type { Sender } from '../../delivery/sender.js';
+import { encodedFormats, type Sender } from '../../delivery/sender.js';
 import type { ComponentSettings } from '../../model/consumer.js';
-import type { EncodedRequest } from '../../model/encoded-request.js';
+import type { EncodedPath } from '../../model/encoded-request.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { storageOf } from '../../model/storage.js';
 import { deliveryOptions, type ExporterHelperConfig } from './config.js';
@@ -15,8 +15,8 @@ import type { Exporter } from './exporter.js';
 export class QueuedExporter implements Exporter {
   readonly id: string;
   readonly engine: DeliveryEngine;
-  /** Requests as bytes, for a sender that sends OTLP protobuf as it is (`sendEncoded`). */
-  readonly consumeEncoded?: (request: EncodedRequest) => Promise<void>;
+  /** Requests as bytes, in the formats its sender sends as they are (see `encodedFormats`). */
+  readonly encoded?: EncodedPath;
 
   constructor(
     settings: ComponentSettings,
@@ -34,7 +34,9 @@ export class QueuedExporter implements Exporter {
         ? storageOf(settings, storage).settingsFor('exporter', settings.id)
         : undefined,
     });
-    if (sender.sendEncoded) this.consumeEncoded = (request) => this.engine.consume(request);
+    const formats = encodedFormats(sender, storage !== undefined);
+    if (formats.length > 0)
+      this.encoded = { formats, consume: (request) => this.engine.consume(request) };
   }
 
   get dropped(): Readonly<Record<string, number>> {

@@ -30,9 +30,23 @@ export class RemoteWriteSender implements Sender {
   readonly destination: string;
   readonly #translator: RemoteWriteTranslator;
   readonly #endpoint: HttpEndpoint;
+  /**
+   * Received remote write sent on as it came (the collector's relay), when the translation
+   * would not change it: no `namespace` prefix and no `external_labels` to add.
+   */
+  readonly sendRemoteWrite?: (request: Uint8Array, signal: AbortSignal) => Promise<SendResult>;
 
   constructor(options: RemoteWriteSenderOptions) {
     this.destination = options.endpoint;
+    if (!options.namespace && Object.keys(options.externalLabels).length === 0) {
+      this.sendRemoteWrite = async (request, signal) => {
+        await this.#endpoint.post(
+          compressSync(Buffer.from(request.buffer, request.byteOffset, request.byteLength)),
+          signal,
+        );
+        return { rejectedPoints: 0 };
+      };
+    }
     this.#translator = new RemoteWriteTranslator(options);
     this.#endpoint = new HttpEndpoint(
       options.endpoint,

@@ -1,6 +1,6 @@
 import { BatchCopier } from '../../model/batch-copier.js';
 import type { ComponentSettings, Consumer } from '../../model/consumer.js';
-import type { EncodedRequest } from '../../model/encoded-request.js';
+import { type EncodedPath, encodedPathThrough } from '../../model/encoded-request.js';
 import { MetricBatch } from '../../model/metric-batch.js';
 import type { Processor } from '../processor.js';
 import { ScheduledEmitter } from '../scheduled-emitter.js';
@@ -37,20 +37,14 @@ export class BatchProcessor implements Processor {
    * is this processor's batching without decoding a point. Batches buffered here are sent
    * first, so a series' points keep their order.
    */
-  readonly consumeEncoded?: (request: EncodedRequest) => Promise<void>;
+  readonly encoded?: EncodedPath;
 
   constructor(settings: ComponentSettings, config: BatchConfig, next: Consumer) {
     this.id = settings.id;
     this.#config = config;
     this.#emitter = new ScheduledEmitter(settings, next);
     this.#waitForFlush = settings.durableDownstream === true;
-    const consumeEncoded = next.consumeEncoded?.bind(next);
-    if (consumeEncoded) {
-      this.consumeEncoded = (request) => {
-        this.#flush(true);
-        return consumeEncoded(request);
-      };
-    }
+    this.encoded = encodedPathThrough(next, () => this.#flush(true));
   }
 
   /** Points the next component refused at a flush, by reason. */

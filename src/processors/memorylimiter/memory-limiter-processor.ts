@@ -1,5 +1,5 @@
 import type { ComponentSettings, Consumer } from '../../model/consumer.js';
-import type { EncodedRequest } from '../../model/encoded-request.js';
+import { type EncodedPath, encodedPathThrough } from '../../model/encoded-request.js';
 import { SluiceError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import type { Processor } from '../processor.js';
@@ -25,7 +25,7 @@ export class MemoryLimiterProcessor implements Processor {
   readonly dropped: Readonly<Record<string, number>> = {};
   readonly #next: Consumer;
   /** Carries requests as bytes while under the limit, when the next component does. */
-  readonly consumeEncoded?: (request: EncodedRequest) => Promise<void>;
+  readonly encoded?: EncodedPath;
   readonly #settings: ComponentSettings;
   readonly #softBytes: number;
   readonly #hardBytes: number;
@@ -43,13 +43,7 @@ export class MemoryLimiterProcessor implements Processor {
     this.id = settings.id;
     this.#settings = settings;
     this.#next = next;
-    const consumeEncoded = next.consumeEncoded?.bind(next);
-    if (consumeEncoded) {
-      this.consumeEncoded = async (request) => {
-        this.#admit(request.points);
-        await consumeEncoded(request);
-      };
-    }
+    this.encoded = encodedPathThrough(next, (request) => this.#admit(request.points));
     const limit = config.limit_mib! * 1024 * 1024;
     const spike = (config.spike_limit_mib ?? config.limit_mib! * 0.2) * 1024 * 1024;
     this.#hardBytes = limit;

@@ -6,13 +6,14 @@ import {
   type NatsConnection,
 } from 'nats';
 import type { Logger } from 'pino';
+import { OtlpRequestValidator } from '../../codec/protobuf/validate-request.js';
 import type { Consumer } from '../../model/consumer.js';
 import { SluiceError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { natsConnectOptions } from '../../net/nats-options.js';
 import { attributeLimits, limitedDecoder } from '../attribute-limits-config.js';
 import type { Receiver, ReceiverSettings } from '../receiver.js';
-import { ReceiverStats } from '../receiver-stats.js';
+import { ReceiverStats, type Refusal } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 import type { NatsReceiverConfig } from './config.js';
 
@@ -31,6 +32,7 @@ export class NatsReceiver implements Receiver {
   readonly #next: Consumer;
   readonly #logger: Logger;
   readonly #decoder: RequestDecoder;
+  readonly #validator: OtlpRequestValidator;
   #nc: NatsConnection | undefined;
   #loop: Promise<void> | undefined;
   #stopping = false;
@@ -38,7 +40,9 @@ export class NatsReceiver implements Receiver {
 
   constructor(settings: ReceiverSettings, config: NatsReceiverConfig, next: Consumer) {
     this.id = settings.id;
-    this.#decoder = limitedDecoder(settings.decoder ?? inlineDecoder, attributeLimits(config));
+    const limits = attributeLimits(config);
+    this.#decoder = limitedDecoder(settings.decoder ?? inlineDecoder, limits);
+    this.#validator = new OtlpRequestValidator(limits);
     this.#config = config;
     this.#next = next;
     this.#logger = settings.logger.child({ receiver: settings.id });
@@ -130,6 +134,19 @@ export class NatsReceiver implements Receiver {
       message.ack();
       return;
     }
+    const relayed = this.stats.relay(this.#next, message.data, this.#validator);
+    const refused = relayed ? await relayed : await this.#decodeAndForward(message);
+    if (refused === 'terminated') return;
+    // Refused: JetStream keeps it and hands it out again a second later.
+    if (refused) message.nak(1_000);
+    else message.ack();
+  }
+
+  /**
+   * Decodes the message and hands the batch on: the pipeline's refusal, if any, or
+   * 'terminated' for a message that is not an OTLP request (never delivered again).
+   */
+  async #decodeAndForward(message: JsMsg): Promise<Refusal | 'terminated' | undefined> {
     let batch: MetricBatch;
     try {
       batch = await this.#decoder.decode('otlp-protobuf', message.data);
@@ -140,11 +157,8 @@ export class NatsReceiver implements Receiver {
         'terminated a NATS message that is not an OTLP metrics request',
       );
       message.term();
-      return;
+      return 'terminated';
     }
-    const refused = await this.stats.forward(this.#next, batch);
-    // Refused: JetStream keeps it and hands it out again a second later.
-    if (refused) message.nak(1_000);
-    else message.ack();
+    return this.stats.forward(this.#next, batch);
   }
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { RemoteWriteValidator } from '../../codec/prometheus/validate-write-request.js';
 import type { ListenerProtection } from '../../model/auth.js';
 import type { Consumer } from '../../model/consumer.js';
 import { InvalidArgumentError } from '../../model/errors.js';
@@ -9,7 +10,7 @@ import { serverAuthenticator } from '../../net/resolve-auth.js';
 import { attributeLimits, limitedDecoder } from '../attribute-limits-config.js';
 import { BodyTooLargeError } from '../body-too-large.js';
 import type { Receiver, ReceiverSettings } from '../receiver.js';
-import { ReceiverStats } from '../receiver-stats.js';
+import { ReceiverStats, type Refusal } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 import type { RemoteWriteReceiverConfig } from './config.js';
 import { uncompressRemoteWrite } from './remote-write-body.js';
@@ -28,11 +29,14 @@ export class RemoteWriteReceiver implements Receiver {
   readonly #next: Consumer;
   readonly #logger: Logger;
   readonly #decoder: RequestDecoder;
+  readonly #validator: RemoteWriteValidator;
   readonly listener: HttpListener;
 
   constructor(settings: ReceiverSettings, config: RemoteWriteReceiverConfig, next: Consumer) {
     this.id = settings.id;
-    this.#decoder = limitedDecoder(settings.decoder ?? inlineDecoder, attributeLimits(config));
+    const limits = attributeLimits(config);
+    this.#decoder = limitedDecoder(settings.decoder ?? inlineDecoder, limits);
+    this.#validator = new RemoteWriteValidator(limits);
     this.#config = config;
     this.#next = next;
     this.#logger = settings.logger.child({ receiver: settings.id });
@@ -96,25 +100,38 @@ export class RemoteWriteReceiver implements Receiver {
       }
       chunks.push(chunk as Buffer);
     }
-    let batch: MetricBatch;
+    let body: Uint8Array;
     try {
       const encoding = (req.headers['content-encoding'] ?? 'snappy').toLowerCase();
-      const body = uncompressRemoteWrite(Buffer.concat(chunks, size), encoding, limit);
-      batch = await this.#decoder.decode('prometheus-remote-write', body);
+      body = uncompressRemoteWrite(Buffer.concat(chunks, size), encoding, limit);
     } catch (err) {
       this.stats.malformed++;
       if (err instanceof BodyTooLargeError) return reply(413, err.message);
       if (err instanceof InvalidArgumentError) return reply(415, err.message);
-      this.#logger.warn(
-        { error: (err as Error).message },
-        'refused a malformed remote write request',
-      );
-      return reply(400, `cannot decode the remote write request: ${(err as Error).message}`);
+      return this.#malformed(err as Error, reply);
     }
-    const refused = await this.stats.forward(this.#next, batch);
+    // The uncompressed body is this request's own: the relay keeps it without a copy.
+    const relayed = this.stats.relay(this.#next, body, this.#validator, true);
+    let refused: Refusal | undefined;
+    if (relayed) refused = await relayed;
+    else {
+      let batch: MetricBatch;
+      try {
+        batch = await this.#decoder.decode('prometheus-remote-write', body);
+      } catch (err) {
+        this.stats.malformed++;
+        return this.#malformed(err as Error, reply);
+      }
+      refused = await this.stats.forward(this.#next, batch);
+    }
     if (!refused) return reply(204);
     reply(refused.reason === 'queue_full' ? 429 : 503, refused.error.message, {
       'retry-after': '1',
     });
+  }
+
+  #malformed(err: Error, reply: (status: number, message: string) => void): void {
+    this.#logger.warn({ error: err.message }, 'refused a malformed remote write request');
+    reply(400, `cannot decode the remote write request: ${err.message}`);
   }
 }

@@ -1,0 +1,140 @@
+import type { AttributeLimits } from '../../model/attribute-limits.js';
+import { hashRange } from '../../model/attribute-table.js';
+import type { EncodedRequest } from '../../model/encoded-request.js';
+import { DecodeError } from '../../model/errors.js';
+import { checkUtf8 } from '../../model/utf8.js';
+import { varintSize } from '../../model/wire.js';
+import { WireReader } from '../../model/wire-reader.js';
+
+const NO_READER = new WireReader(new Uint8Array(0));
+
+/** Thrown for what this check does not take although it may be valid (see the class). */
+const NOT_TAKEN = new DecodeError(0, 'only the fields the relay carries');
+
+/**
+ * Checks a Prometheus remote write 1.0 `WriteRequest` (uncompressed) without decoding it,
+ * so a relay (`prometheusremotewrite` receiver → `prometheusremotewrite` exporter, no
+ * processor that needs the points) carries the bytes as they came instead of translating
+ * every sample to OTel and back — what vmagent does. It refuses what the decoder refuses:
+ * malformed protobuf, text that is not UTF-8, a metadata type over 7; and it takes only
+ * what it knows (labels, samples, metadata) and what stays under the receiver's attribute
+ * limits: anything else — exemplars, native histograms, an unknown field, a series with
+ * more labels than `max_attributes_per_point` or a label value over
+ * `max_attribute_value_bytes` — and the body is decoded as usual, which applies the
+ * translation's own rules and says what was wrong.
+ *
+ * A sample is a point here. Each series' key for per-series ordering is the hash of its
+ * label bytes: every series of remote write is one whose order matters.
+ */
+export class RemoteWriteValidator {
+  readonly format = 'prometheus-remote-write';
+  readonly #limits: AttributeLimits;
+  #reader = NO_READER;
+  #samples = 0;
+  #keys = new Int32Array(1024);
+  #keyCount = 0;
+
+  constructor(limits: AttributeLimits) {
+    this.#limits = limits;
+  }
+
+  /** The body as a request to carry, or `undefined`: decode it (see the class comment). */
+  validate(body: Uint8Array): EncodedRequest | undefined {
+    const reader = new WireReader(body);
+    this.#reader = reader;
+    this.#samples = 0;
+    this.#keyCount = 0;
+    try {
+      const end = body.length;
+      while (reader.pos < end) {
+        const tag = reader.varint32(end);
+        if (tag === 0x0a) this.#series(reader.delimited(end));
+        else if (tag === 0x1a) this.#metadata(reader.delimited(end));
+        else return undefined;
+      }
+    } catch (err) {
+      if (err instanceof DecodeError) return undefined;
+      throw err;
+    } finally {
+      this.#reader = NO_READER;
+    }
+    return {
+      format: 'prometheus-remote-write',
+      bytes: body,
+      points: this.#samples,
+      seriesKeys: this.#keyCount > 0 ? this.#keys.slice(0, this.#keyCount) : undefined,
+    };
+  }
+
+  /** `TimeSeries { 1: labels, 2: samples }`. */
+  #series(end: number): void {
+    const reader = this.#reader;
+    let labels = 0;
+    let labelsStart = -1;
+    let labelsEnd = -1;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === 0x0a) {
+        if (++labels > this.#limits.maxAttributes) throw NOT_TAKEN;
+        const stop = reader.delimited(end);
+        if (labelsStart === -1) labelsStart = reader.pos;
+        this.#label(stop);
+        labelsEnd = stop;
+      } else if (tag === 0x12) {
+        this.#sample(reader.delimited(end));
+        this.#samples++;
+      } else throw NOT_TAKEN;
+    }
+    if (labelsStart === -1) return;
+    if (this.#keyCount === this.#keys.length) {
+      const grown = new Int32Array(this.#keys.length * 2);
+      grown.set(this.#keys);
+      this.#keys = grown;
+    }
+    // The labels' bytes name the series (samples between them, if any, go into the key too:
+    // such a sender only loses per-series ordering between its own requests).
+    this.#keys[this.#keyCount++] = hashRange(reader.view, labelsStart, labelsEnd);
+  }
+
+  /** `Label { 1: name, 2: value }`, both UTF-8; the value within the attribute size limit. */
+  #label(end: number): void {
+    const reader = this.#reader;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag !== 0x0a && tag !== 0x12) throw NOT_TAKEN;
+      const stop = reader.delimited(end);
+      const length = stop - reader.pos;
+      // As an attribute the value is an `AnyValue { string_value }`: tag, length, text.
+      if (tag === 0x12 && 1 + varintSize(length) + length > this.#limits.maxValueBytes)
+        throw NOT_TAKEN;
+      checkUtf8(reader.buf, reader.pos, stop);
+      reader.pos = stop;
+    }
+  }
+
+  /** `Sample { 1: value (double), 2: timestamp (int64 varint) }`. */
+  #sample(end: number): void {
+    const reader = this.#reader;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === 0x09) reader.double(end);
+      else if (tag === 0x10) reader.varint64(end);
+      else throw NOT_TAKEN;
+    }
+  }
+
+  /** `MetricMetadata { 1: type, 2: family, 4: help, 5: unit }`. */
+  #metadata(end: number): void {
+    const reader = this.#reader;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      if (tag === 0x08) {
+        if (reader.varint32(end) > 7) throw NOT_TAKEN;
+      } else if (tag === 0x12 || tag === 0x22 || tag === 0x2a) {
+        const stop = reader.delimited(end);
+        checkUtf8(reader.buf, reader.pos, stop);
+        reader.pos = stop;
+      } else throw NOT_TAKEN;
+    }
+  }
+}
