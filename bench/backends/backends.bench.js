@@ -24,6 +24,8 @@ const ROUNDS = Number(process.env.BACKENDS_ROUNDS ?? 20);
 // Runs of each remote-write proxy, alternating sluice and vmagent.
 const PROXY_ROUNDS = Number(process.env.BACKENDS_PROXY_ROUNDS ?? 3);
 const PER_BATCH = 1000;
+// BACKENDS_PROXY_ONLY=1: only the remote-write proxies (sluice against vmagent).
+const PROXY_ONLY = process.env.BACKENDS_PROXY_ONLY === '1';
 const POINTS = SERIES * ROUNDS;
 const here = (file) => new URL(file, import.meta.url).pathname;
 const script = (name) => here(`../../scripts/services/${name}.sh`);
@@ -46,9 +48,12 @@ function startService(name, env = {}) {
   };
 }
 
-/** CPU seconds of a process and its direct children (PostgreSQL's backends). */
-function cpuSeconds(pid) {
-  let ticks = 0;
+/**
+ * A process and its children and grandchildren (PostgreSQL's backends; the service script's
+ * subshell may sit between a script and its server), with their `/proc/<pid>/stat` fields.
+ */
+function processTree(pid) {
+  const tree = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let stat;
@@ -60,11 +65,30 @@ function cpuSeconds(pid) {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ppid = Number(fields[1]);
     const self = Number(entry);
-    // The service script's subshell may sit between: count children and grandchildren.
     const grand = ppid !== pid && ppidOf(ppid) === pid;
-    if (self === pid || ppid === pid || grand) ticks += Number(fields[11]) + Number(fields[12]);
+    if (self === pid || ppid === pid || grand) tree.push({ pid: self, fields });
   }
+  return tree;
+}
+
+/** CPU seconds of a process and its children (`processTree`). */
+function cpuSeconds(pid) {
+  const ticks = processTree(pid).reduce(
+    (sum, { fields }) => sum + Number(fields[11]) + Number(fields[12]),
+    0,
+  );
   return ticks / CLOCK_TICKS;
+}
+
+/** Peak resident memory (VmHWM) of a process and its children, summed, in MB. */
+function peakRssMb(pid) {
+  let kb = 0;
+  for (const process of processTree(pid)) {
+    try {
+      kb += Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${process.pid}/status`, 'utf8'))[1]);
+    } catch {}
+  }
+  return Math.round(kb / 1024);
 }
 
 function ppidOf(pid) {
@@ -261,35 +285,37 @@ function round(value, digits = 2) {
 }
 
 const rows = [];
-const prometheus = startService('prometheus');
-try {
-  rows.push(
-    await throughExporter(
-      'prometheusremotewrite → Prometheus',
-      remoteWriteExporterFactory,
-      {
-        endpoint: `${prometheus.url}/api/v1/write`,
-      },
-      prometheus,
-      () => promSamples(prometheus, 'bench_requests_total'),
-    ),
-  );
-} finally {
-  prometheus.stop();
-}
+const prometheus = PROXY_ONLY ? undefined : startService('prometheus');
+if (prometheus)
+  try {
+    rows.push(
+      await throughExporter(
+        'prometheusremotewrite → Prometheus',
+        remoteWriteExporterFactory,
+        {
+          endpoint: `${prometheus.url}/api/v1/write`,
+        },
+        prometheus,
+        () => promSamples(prometheus, 'bench_requests_total'),
+      ),
+    );
+  } finally {
+    prometheus.stop();
+  }
 const vm = startService('victoria-metrics');
 try {
-  rows.push(
-    await throughExporter(
-      'prometheusremotewrite → VictoriaMetrics',
-      remoteWriteExporterFactory,
-      {
-        endpoint: `${vm.url}/api/v1/write`,
-      },
-      vm,
-      () => promSamples(vm, 'bench_requests_total', true),
-    ),
-  );
+  if (!PROXY_ONLY)
+    rows.push(
+      await throughExporter(
+        'prometheusremotewrite → VictoriaMetrics',
+        remoteWriteExporterFactory,
+        {
+          endpoint: `${vm.url}/api/v1/write`,
+        },
+        vm,
+        () => promSamples(vm, 'bench_requests_total', true),
+      ),
+    );
   // The same remote-write load through each proxy into the same VictoriaMetrics.
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-proxy-'));
   const config = join(dir, 'proxy.yaml');
@@ -310,7 +336,14 @@ service:
   );
   const collector = spawn(
     process.execPath,
-    [here('../../dist/cli/main.js'), 'run', '--config', config],
+    [
+      // BACKENDS_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile sluice.
+      ...(process.env.BACKENDS_NODE_ARGS?.split(' ') ?? []),
+      here('../../dist/cli/main.js'),
+      'run',
+      '--config',
+      config,
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -336,9 +369,19 @@ service:
         proxy.runs.push(await throughProxy(name, round, proxy.pid, proxy.url, vm));
       }
     }
-    for (const { runs } of Object.values(proxies)) {
+    for (const { pid, runs } of Object.values(proxies)) {
       const mid = (key) => runs.map((r) => r[key]).sort((a, b) => a - b)[runs.length >> 1];
-      rows.push({ ...runs[0], value: mid('value'), pointsPerSecond: mid('pointsPerSecond') });
+      // Peak RSS over all its runs (each proxy started fresh for them).
+      const rss = peakRssMb(pid);
+      rows.push({
+        ...runs[0],
+        value: mid('value'),
+        pointsPerSecond: mid('pointsPerSecond'),
+        peakRssMb: rss,
+      });
+      console.log(
+        JSON.stringify({ name: `${runs[0].name.split(':')[0]}: peak RSS`, unit: 'MB', value: rss }),
+      );
     }
   } finally {
     agent.stop();
@@ -349,50 +392,52 @@ service:
 } finally {
   vm.stop();
 }
-const pgServer = startService('postgresql');
-try {
-  rows.push(
-    await throughExporter(
-      'postgresql',
-      postgresqlExporterFactory,
-      {
-        endpoint: `postgres://postgres@${pgServer.address}/postgres`,
-      },
-      pgServer,
-      () => pgRows(pgServer.address),
-    ),
-  );
-} finally {
-  pgServer.stop();
-}
-const influx = startService('influxdb');
-try {
-  rows.push(
-    await throughExporter(
-      'influxdb (v1 /write)',
-      influxdbExporterFactory,
-      { endpoint: influx.url, v1_compatibility: { enabled: true, db: 'bench' } },
-      influx,
-      () => influxPoints(influx, 'bench', 'bench.requests'),
-      () => fetch(`${influx.url}/query?q=CREATE%20DATABASE%20bench`, { method: 'POST' }),
-    ),
-  );
-} finally {
-  influx.stop();
-}
-const nats = startService('nats-server');
-try {
-  rows.push(
-    await throughExporter(
-      'nats (JetStream)',
-      natsExporterFactory,
-      { url: `nats://${nats.address}` },
-      nats,
-      () => natsPoints(nats.address, 'SLUICE_METRICS'),
-    ),
-  );
-} finally {
-  nats.stop();
+if (!PROXY_ONLY) {
+  const pgServer = startService('postgresql');
+  try {
+    rows.push(
+      await throughExporter(
+        'postgresql',
+        postgresqlExporterFactory,
+        {
+          endpoint: `postgres://postgres@${pgServer.address}/postgres`,
+        },
+        pgServer,
+        () => pgRows(pgServer.address),
+      ),
+    );
+  } finally {
+    pgServer.stop();
+  }
+  const influx = startService('influxdb');
+  try {
+    rows.push(
+      await throughExporter(
+        'influxdb (v1 /write)',
+        influxdbExporterFactory,
+        { endpoint: influx.url, v1_compatibility: { enabled: true, db: 'bench' } },
+        influx,
+        () => influxPoints(influx, 'bench', 'bench.requests'),
+        () => fetch(`${influx.url}/query?q=CREATE%20DATABASE%20bench`, { method: 'POST' }),
+      ),
+    );
+  } finally {
+    influx.stop();
+  }
+  const nats = startService('nats-server');
+  try {
+    rows.push(
+      await throughExporter(
+        'nats (JetStream)',
+        natsExporterFactory,
+        { url: `nats://${nats.address}` },
+        nats,
+        () => natsPoints(nats.address, 'SLUICE_METRICS'),
+      ),
+    );
+  } finally {
+    nats.stop();
+  }
 }
 
 const table = [
@@ -401,7 +446,7 @@ const table = [
   ...rows.map((r) =>
     r.unit === 'points/s'
       ? `| ${r.name} | ${r.value} points/s | ${r.sluiceCpuPerMillion} | ${r.serverCpuPerMillion} |`
-      : `| ${r.name} | ${r.value} s (${r.pointsPerSecond} points/s) | | |`,
+      : `| ${r.name} | ${r.value} s (${r.pointsPerSecond} points/s, peak RSS ${r.peakRssMb} MB) | | |`,
   ),
 ].join('\n');
 console.log(`\n${table}`);

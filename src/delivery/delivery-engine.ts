@@ -3,8 +3,9 @@ import type { MeterProvider } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 import { decodeWriteRequest } from '../codec/prometheus/remote-write.js';
 import { remoteWriteToBatch } from '../codec/prometheus/remote-write-to-batch.js';
+import { snappyDeclaredLength, uncompressSnappyInto } from '../codec/prometheus/snappy-block.js';
 import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
-import { type EncodedFormat, formatOf } from '../model/encoded-request.js';
+import { type EncodedFormat, type EncodedRequest, formatOf } from '../model/encoded-request.js';
 import { InvalidArgumentError } from '../model/errors.js';
 import { MetricBatch } from '../model/metric-batch.js';
 import { RateLimitedLog } from '../telemetry/rate-limited-log.js';
@@ -407,7 +408,11 @@ export class DeliveryEngine {
           payload instanceof MetricBatch
             ? await this.#sender.send(payload, attemptSignal)
             : formatOf(payload) === 'prometheus-remote-write'
-              ? await this.#sender.sendRemoteWrite!(payload.bytes, attemptSignal)
+              ? await this.#sender.sendRemoteWrite!(
+                  payload.bytes,
+                  attemptSignal,
+                  payload.compression,
+                )
               : await this.#sender.sendEncoded!(payload.bytes, attemptSignal);
         this.#selfMetrics?.recordSend((performance.now() - sentAt) / 1000, 'success');
         this.#breaker?.recordSuccess();
@@ -500,7 +505,7 @@ export class DeliveryEngine {
           payload instanceof MetricBatch
             ? encodeMetricsRequest(payload)
             : formatOf(payload) === 'prometheus-remote-write'
-              ? encodeMetricsRequest(remoteWriteToBatch(decodeWriteRequest(payload.bytes)))
+              ? encodeMetricsRequest(remoteWriteToBatch(decodeWriteRequest(uncompressed(payload))))
               : payload.bytes;
         const record = await this.#deadLetters.write(bytes, {
           reason,
@@ -617,4 +622,12 @@ class DeliveryKeys {
     this.#set ??= new SeriesKeySet(this.#keys!);
     return this.#set;
   }
+}
+
+/** An encoded request's protobuf bytes, uncompressed when it travels compressed. */
+function uncompressed(request: EncodedRequest): Uint8Array {
+  if (request.compression !== 'snappy') return request.bytes;
+  const out = new Uint8Array(snappyDeclaredLength(request.bytes).length);
+  uncompressSnappyInto(request.bytes, out);
+  return out;
 }

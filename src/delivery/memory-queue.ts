@@ -260,6 +260,17 @@ export class MemoryQueue implements Queue {
     if (!encoded && (first.offset > 0 || first.points > maxPoints || first.bytes > maxBytes)) {
       return this.#cutHead(maxPoints, maxBytes);
     }
+    // A request that travels compressed (a relay's) goes alone, as it came: joining it to
+    // others would cost uncompressing and compressing it all again, more than it saves.
+    if (encoded && (first.batch as EncodedRequest).compression) {
+      const entry = this.#shift();
+      return {
+        batch: entry.batch,
+        points: entry.points,
+        bytes: entry.bytes,
+        tickets: [entry.ticket],
+      };
+    }
     // Uncut entries carry their exact size, and a merged request is no larger than the sum
     // of its parts (it can only share their resource, scope and metric headers).
     const taken: Entry[] = [];
@@ -274,7 +285,8 @@ export class MemoryQueue implements Queue {
         (points + entry.points > maxPoints ||
           bytes + entry.bytes > maxBytes ||
           otherKind ||
-          entry.offset > 0)
+          entry.offset > 0 ||
+          (entry.batch as EncodedRequest).compression !== undefined)
       )
         break;
       taken.push(this.#shift());

@@ -25,8 +25,13 @@ export interface Sender {
   /**
    * Sends a Prometheus remote write `WriteRequest` (uncompressed protobuf) as it is: the
    * collector's relay from a remote-write receiver, for senders that speak remote write.
+   * `compression: 'snappy'`: `request` is already compressed.
    */
-  sendRemoteWrite?(request: Uint8Array, signal: AbortSignal): Promise<SendResult>;
+  sendRemoteWrite?(
+    request: Uint8Array,
+    signal: AbortSignal,
+    compression?: 'snappy',
+  ): Promise<SendResult>;
   close?(): Promise<void>;
 }
 

@@ -15,6 +15,12 @@ export interface EncodedRequest {
   /** `otlp` when absent. */
   format?: EncodedFormat;
   bytes: Uint8Array;
+  /**
+   * `snappy`: `bytes` are the request snappy-compressed, as a remote-write client sent it —
+   * a relay sends it on unchanged, alone (joined with others it would have to be
+   * uncompressed and compressed again).
+   */
+  compression?: 'snappy';
   /** Data points (OTLP), or samples (remote write). */
   points: number;
   /**

@@ -56,22 +56,24 @@ export class ReceiverStats {
   /**
    * Hands a request body to a pipeline that carries requests of its format as bytes
    * (`Consumer.encoded`) when `validator` takes it, and counts what happened as `forward`
-   * does; `undefined` when the body must be decoded and `forward`ed instead. The bytes are
-   * copied unless `owned`: the caller may reuse `body` once this returns.
+   * does; `undefined` when the body must be decoded and `forward`ed instead. What is carried
+   * is a copy of `body` (the caller may reuse it once this returns), or `options.carry`: the
+   * body's own buffer (`owned`), or the request as it came on the wire (compressed).
    */
   relay(
     next: Consumer,
     body: Uint8Array,
     validator: RequestValidator | undefined,
-    owned = false,
+    options: { carry?: { bytes: Uint8Array; compression?: 'snappy' } } = {},
   ): Promise<Refusal | undefined> | undefined {
     const path = next.encoded;
     if (!path || !validator || !path.formats.includes(validator.format)) return undefined;
     const request = validator.validate(body);
     if (!request) return undefined;
     this.relayed++;
-    // A copy (`Buffer#slice` would not be one) unless the body is the caller's to give away.
-    if (!owned) request.bytes = new Uint8Array(body);
+    // A copy (`Buffer#slice` would not be one) unless the caller gives bytes to carry.
+    request.bytes = options.carry?.bytes ?? new Uint8Array(body);
+    request.compression = options.carry?.compression;
     return this.#hand(request.points, () => path.consume(request));
   }
 

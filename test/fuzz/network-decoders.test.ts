@@ -9,7 +9,7 @@ import {
   fromResourceMetrics,
 } from '../../src/index.js';
 import { BodyTooLargeError } from '../../src/receivers/body-too-large.js';
-import { uncompressRemoteWrite } from '../../src/receivers/prometheusremotewrite/remote-write-body.js';
+import { RemoteWriteBodies } from '../../src/receivers/prometheusremotewrite/remote-write-body.js';
 import { decodeRequest } from '../../src/receivers/request-decoder.js';
 import { metricsRequest } from '../helpers/arbitraries.js';
 import { fuzzRuns, type Mutation, mutate, mutation, mutations } from '../helpers/mutation.js';
@@ -114,10 +114,11 @@ describe('network decoders under damaged input', () => {
 
   it('remote write as sent (snappy, then protobuf): a batch, a DecodeError or a 413', () => {
     const body = compressSync(Buffer.from(encodeWriteRequest(writeRequest)));
+    const bodies = new RemoteWriteBodies();
     fc.assert(
       fc.property(mutations, (edits) =>
         outcome('remote-write-snappy', () => {
-          const bytes = uncompressRemoteWrite(Buffer.from(mutate(body, edits)), 'snappy', LIMIT);
+          const bytes = bodies.uncompress(mutate(body, edits), 'snappy', LIMIT);
           return decodeRequest('prometheus-remote-write', bytes);
         }),
       ),

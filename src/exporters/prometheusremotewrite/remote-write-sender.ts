@@ -34,16 +34,17 @@ export class RemoteWriteSender implements Sender {
    * Received remote write sent on as it came (the collector's relay), when the translation
    * would not change it: no `namespace` prefix and no `external_labels` to add.
    */
-  readonly sendRemoteWrite?: (request: Uint8Array, signal: AbortSignal) => Promise<SendResult>;
+  readonly sendRemoteWrite?: Sender['sendRemoteWrite'];
 
   constructor(options: RemoteWriteSenderOptions) {
     this.destination = options.endpoint;
     if (!options.namespace && Object.keys(options.externalLabels).length === 0) {
-      this.sendRemoteWrite = async (request, signal) => {
-        await this.#endpoint.post(
-          compressSync(Buffer.from(request.buffer, request.byteOffset, request.byteLength)),
-          signal,
-        );
+      this.sendRemoteWrite = async (request, signal, compression) => {
+        const body =
+          compression === 'snappy'
+            ? request
+            : compressSync(Buffer.from(request.buffer, request.byteOffset, request.byteLength));
+        await this.#endpoint.post(body, signal);
         return { rejectedPoints: 0 };
       };
     }

@@ -156,7 +156,9 @@ export class OtlpGrpcReceiver implements Component {
       return;
     }
     // The message is this call's own buffer (grpc-js made it for the call): no copy needed.
-    const relayed = this.stats.relay(this.#next, call.request, this.#options.validator, true);
+    const relayed = this.stats.relay(this.#next, call.request, this.#options.validator, {
+      carry: { bytes: call.request },
+    });
     const refused = relayed ? await relayed : await this.#decodeAndForward(call.request, callback);
     if (refused === 'malformed') return;
     if (!refused) callback(null, Buffer.from(encodeMetricsResponse()));

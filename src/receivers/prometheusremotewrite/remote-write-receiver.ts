@@ -13,7 +13,7 @@ import type { Receiver, ReceiverSettings } from '../receiver.js';
 import { ReceiverStats, type Refusal } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 import type { RemoteWriteReceiverConfig } from './config.js';
-import { uncompressRemoteWrite } from './remote-write-body.js';
+import { RemoteWriteBodies } from './remote-write-body.js';
 
 /**
  * Prometheus remote write 1.0 on `POST /api/v1/write` (snappy block-compressed protobuf
@@ -30,6 +30,7 @@ export class RemoteWriteReceiver implements Receiver {
   readonly #logger: Logger;
   readonly #decoder: RequestDecoder;
   readonly #validator: RemoteWriteValidator;
+  readonly #bodies = new RemoteWriteBodies();
   readonly listener: HttpListener;
 
   constructor(settings: ReceiverSettings, config: RemoteWriteReceiverConfig, next: Consumer) {
@@ -101,23 +102,32 @@ export class RemoteWriteReceiver implements Receiver {
       chunks.push(chunk as Buffer);
     }
     let body: Uint8Array;
+    const received = Buffer.concat(chunks, size);
+    const encoding = (req.headers['content-encoding'] ?? 'snappy').toLowerCase();
     try {
-      const encoding = (req.headers['content-encoding'] ?? 'snappy').toLowerCase();
-      body = uncompressRemoteWrite(Buffer.concat(chunks, size), encoding, limit);
+      body = this.#bodies.uncompress(received, encoding, limit);
     } catch (err) {
       this.stats.malformed++;
       if (err instanceof BodyTooLargeError) return reply(413, err.message);
       if (err instanceof InvalidArgumentError) return reply(415, err.message);
       return this.#malformed(err as Error, reply);
     }
-    // The uncompressed body is this request's own: the relay keeps it without a copy.
-    const relayed = this.stats.relay(this.#next, body, this.#validator, true);
+    // Relayed, the request travels as it came (compressed, or not); the uncompressed body
+    // is only checked here.
+    const compressed = encoding === 'snappy';
+    const relayed = this.stats.relay(this.#next, body, this.#validator, {
+      carry: compressed ? { bytes: received, compression: 'snappy' } : { bytes: received },
+    });
     let refused: Refusal | undefined;
     if (relayed) refused = await relayed;
     else {
       let batch: MetricBatch;
       try {
-        batch = await this.#decoder.decode('prometheus-remote-write', body);
+        // A copy: the decoder may run on another thread, and `body` is reused.
+        batch = await this.#decoder.decode(
+          'prometheus-remote-write',
+          compressed ? body.slice() : body,
+        );
       } catch (err) {
         this.stats.malformed++;
         return this.#malformed(err as Error, reply);

@@ -1,0 +1,91 @@
+import { DecodeError } from '../../model/errors.js';
+
+/**
+ * The uncompressed length a snappy block declares in its leading varint, and where the
+ * compressed elements start; -1 for a length that is not a varint of at most 32 bits.
+ */
+export function snappyDeclaredLength(block: Uint8Array): { length: number; start: number } {
+  let length = 0;
+  for (let i = 0, shift = 0; i < 5 && i < block.length; i++, shift += 7) {
+    const b = block[i];
+    length += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return { length, start: i + 1 };
+  }
+  return { length: -1, start: 0 };
+}
+
+/**
+ * Decompresses a snappy block (the format remote write uses) into `out[0, length)`, where
+ * `length` is the block's declared length (`snappyDeclaredLength`) and `out` has room for
+ * it: a receiver reuses one buffer for every request instead of a fresh one each (a body
+ * it relays is kept compressed). Every copy is checked against what was written so far and
+ * the declared length, so damaged input throws a `DecodeError` naming the byte, never reads
+ * or writes out of bounds; the result must fill the declared length exactly.
+ */
+export function uncompressSnappyInto(block: Uint8Array, out: Uint8Array): number {
+  const { length, start } = snappyDeclaredLength(block);
+  if (length < 0) throw new DecodeError(0, 'a snappy block', 'its length is not a varint');
+  if (length > out.length)
+    throw new DecodeError(0, 'a snappy block', `it declares ${length} bytes, over the room given`);
+  const end = block.length;
+  let pos = start;
+  let written = 0;
+  while (pos < end) {
+    const tag = block[pos++];
+    const kind = tag & 3;
+    if (kind === 0) {
+      // Literal: length - 1 in the upper six bits, or in the 1-4 bytes that follow (60-63).
+      let literal = tag >>> 2;
+      if (literal >= 60) {
+        const bytes = literal - 59;
+        if (pos + bytes > end) throw failure(pos, 'a literal length', 'the block ends early');
+        literal = 0;
+        for (let k = 0; k < bytes; k++) literal += block[pos + k] * 2 ** (8 * k);
+        pos += bytes;
+      }
+      literal += 1;
+      if (pos + literal > end)
+        throw failure(pos, `${literal} literal bytes`, 'the block ends early');
+      if (written + literal > length) throw failure(pos, 'the declared length', 'more bytes');
+      if (literal < 16) for (let k = 0; k < literal; k++) out[written + k] = block[pos + k];
+      else out.set(block.subarray(pos, pos + literal), written);
+      pos += literal;
+      written += literal;
+      continue;
+    }
+    let copy: number;
+    let offset: number;
+    if (kind === 1) {
+      // Copy with a 1-byte offset: length 4-11, offset 11 bits.
+      if (pos >= end) throw failure(pos, 'a copy offset', 'the block ends early');
+      copy = ((tag >>> 2) & 7) + 4;
+      offset = ((tag >>> 5) << 8) | block[pos++];
+    } else if (kind === 2) {
+      if (pos + 2 > end) throw failure(pos, 'a copy offset', 'the block ends early');
+      copy = (tag >>> 2) + 1;
+      offset = block[pos] | (block[pos + 1] << 8);
+      pos += 2;
+    } else {
+      if (pos + 4 > end) throw failure(pos, 'a copy offset', 'the block ends early');
+      copy = (tag >>> 2) + 1;
+      offset =
+        (block[pos] | (block[pos + 1] << 8) | (block[pos + 2] << 16)) + block[pos + 3] * 2 ** 24;
+      pos += 4;
+    }
+    if (offset === 0 || offset > written)
+      throw failure(pos, 'a copy from bytes already written', `offset ${offset}`);
+    if (written + copy > length) throw failure(pos, 'the declared length', 'more bytes');
+    let from = written - offset;
+    if (offset >= copy) out.copyWithin(written, from, from + copy);
+    // Overlapping (a run): byte by byte, each copied byte may be read again.
+    else for (let k = 0; k < copy; k++) out[written + k] = out[from++];
+    written += copy;
+  }
+  if (written !== length)
+    throw failure(pos, `${length} bytes as declared`, `the block holds ${written}`);
+  return length;
+}
+
+function failure(at: number, expected: string, detail: string): DecodeError {
+  return new DecodeError(at, `${expected} (snappy)`, detail);
+}
