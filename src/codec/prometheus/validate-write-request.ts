@@ -3,7 +3,6 @@ import { hashRange } from '../../model/attribute-table.js';
 import type { EncodedRequest } from '../../model/encoded-request.js';
 import { DecodeError } from '../../model/errors.js';
 import { checkUtf8 } from '../../model/utf8.js';
-import { varintSize } from '../../model/wire.js';
 import { WireReader } from '../../model/wire-reader.js';
 
 const NO_READER = new WireReader(new Uint8Array(0));
@@ -72,7 +71,20 @@ export class RemoteWriteValidator {
     let labels = 0;
     let labelsStart = -1;
     let labelsEnd = -1;
+    const buf = reader.buf;
     while (reader.pos < end) {
+      const at = reader.pos;
+      // A label of under 128 bytes, the usual: its tag and length are a byte each.
+      if (buf[at] === 0x0a && buf[at + 1] < 0x80 && at + 2 <= end) {
+        if (++labels > this.#limits.maxAttributes) throw NOT_TAKEN;
+        const stop = at + 2 + buf[at + 1];
+        if (stop > end) throw NOT_TAKEN;
+        reader.pos = at + 2;
+        if (labelsStart === -1) labelsStart = reader.pos;
+        this.#label(stop);
+        labelsEnd = stop;
+        continue;
+      }
       const tag = reader.varint32(end);
       if (tag === 0x0a) {
         if (++labels > this.#limits.maxAttributes) throw NOT_TAKEN;
@@ -96,20 +108,34 @@ export class RemoteWriteValidator {
     this.#keys[this.#keyCount++] = hashRange(reader.view, labelsStart, labelsEnd);
   }
 
-  /** `Label { 1: name, 2: value }`, both UTF-8; the value within the attribute size limit. */
+  /**
+   * `Label { 1: name, 2: value }`, both UTF-8; the value within the attribute size limit.
+   * Read byte by byte rather than through the reader: labels are most of a request, and
+   * their tags and lengths are single bytes. Anything unusual (a long length, a field out
+   * of bounds) is left to the decoder, which says what is wrong.
+   */
   #label(end: number): void {
     const reader = this.#reader;
-    while (reader.pos < end) {
-      const tag = reader.varint32(end);
-      if (tag !== 0x0a && tag !== 0x12) throw NOT_TAKEN;
-      const stop = reader.delimited(end);
-      const length = stop - reader.pos;
+    const buf = reader.buf;
+    const maxValueBytes = this.#limits.maxValueBytes;
+    let pos = reader.pos;
+    while (pos < end) {
+      const tag = buf[pos];
+      const length = buf[pos + 1];
+      if ((tag !== 0x0a && tag !== 0x12) || length >= 0x80 || pos + 2 > end) throw NOT_TAKEN;
+      const start = pos + 2;
+      const stop = start + length;
       // As an attribute the value is an `AnyValue { string_value }`: tag, length, text.
-      if (tag === 0x12 && 1 + varintSize(length) + length > this.#limits.maxValueBytes)
-        throw NOT_TAKEN;
-      checkUtf8(reader.buf, reader.pos, stop);
-      reader.pos = stop;
+      if (stop > end || (tag === 0x12 && 2 + length > maxValueBytes)) throw NOT_TAKEN;
+      for (let i = start; i < stop; i++) {
+        if (buf[i] >= 0x80) {
+          checkUtf8(buf, i, stop);
+          break;
+        }
+      }
+      pos = stop;
     }
+    reader.pos = pos;
   }
 
   /** `Sample { 1: value (double), 2: timestamp (int64 varint) }`. */
