@@ -376,15 +376,22 @@ export class OtlpRequestValidator {
   #attribute(end: number, ofPoint: boolean): void {
     const reader = this.#reader;
     const lengthStart = reader.pos;
-    const stop = this.#keyValue(end);
+    const stop = reader.delimited(end);
     const limits = this.#limits;
     // Over the limits, the decoder's own check says which attribute and by how much.
     if (++this.#attributes > limits.maxAttributes) throw NOT_TAKEN;
-    if (
-      stop - lengthStart > limits.maxValueBytes &&
-      valueBytes(reader, lengthStart, stop) > limits.maxValueBytes
-    )
-      throw NOT_TAKEN;
+    const simpleValueBytes = this.#simpleKeyValue(reader.pos, stop);
+    if (simpleValueBytes >= 0) {
+      if (simpleValueBytes > limits.maxValueBytes) throw NOT_TAKEN;
+    } else {
+      validateKeyValue(reader, stop, 0);
+      if (
+        stop - lengthStart > limits.maxValueBytes &&
+        valueBytes(reader, lengthStart, stop) > limits.maxValueBytes
+      )
+        throw NOT_TAKEN;
+    }
+    reader.pos = stop;
     if (!ofPoint || this.#nameHash === undefined) return;
     const used = this.#setUsed;
     if (used + stop - lengthStart + 1 > this.#set.length)
@@ -398,6 +405,40 @@ export class OtlpRequestValidator {
       lengthStart,
       stop,
     );
+  }
+
+  /**
+   * The common attribute — a short ASCII key, and a short ASCII string, an integer, a bool
+   * or a double — checked byte by byte (attributes are most of a request): the encoded
+   * size of its value, or -1 for any other shape, which `validateKeyValue` checks instead.
+   */
+  #simpleKeyValue(start: number, stop: number): number {
+    const buf = this.#reader.buf;
+    const keyLength = buf[start + 1];
+    if (buf[start] !== 0x0a || keyLength >= 0x80) return -1;
+    const keyEnd = start + 2 + keyLength;
+    if (keyEnd + 2 > stop) return -1;
+    for (let i = start + 2; i < keyEnd; i++) if (buf[i] >= 0x80) return -1;
+    const valueLength = buf[keyEnd + 1];
+    const value = keyEnd + 2;
+    if (buf[keyEnd] !== 0x12 || valueLength >= 0x80 || value + valueLength !== stop) return -1;
+    if (valueLength === 0) return 0;
+    const tag = buf[value];
+    if (tag === 0x0a) {
+      // string_value
+      const length = buf[value + 1];
+      if (length >= 0x80 || value + 2 + length !== stop) return -1;
+      for (let i = value + 2; i < stop; i++) if (buf[i] >= 0x80) return -1;
+      return valueLength;
+    }
+    if (tag === 0x10 || tag === 0x18) {
+      // bool_value, int_value: one varint of at most 10 bytes
+      let last = value + 1;
+      while (last < stop && buf[last] >= 0x80) last++;
+      return last + 1 === stop && last - value <= 10 ? valueLength : -1;
+    }
+    // double_value
+    return tag === 0x21 && value + 9 === stop ? valueLength : -1;
   }
 
   /** A `KeyValue` checked as the decoder checks it; returns where it ends. */
