@@ -22,7 +22,7 @@ import { writeDocsSection } from '../lib/report.js';
 const SERIES = Number(process.env.BACKENDS_SERIES ?? 10_000);
 const ROUNDS = Number(process.env.BACKENDS_ROUNDS ?? 20);
 // Runs of each remote-write proxy, alternating sluice and vmagent.
-const PROXY_ROUNDS = Number(process.env.BACKENDS_PROXY_ROUNDS ?? 3);
+const PROXY_ROUNDS = Number(process.env.BACKENDS_PROXY_ROUNDS ?? 7);
 const PER_BATCH = 1000;
 // BACKENDS_PROXY_ONLY=1: only the remote-write proxies (sluice against vmagent).
 const PROXY_ONLY = process.env.BACKENDS_PROXY_ONLY === '1';
