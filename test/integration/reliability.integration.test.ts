@@ -264,6 +264,43 @@ describe('fault tests', () => {
     await s.collector.stop();
   }, 240_000);
 
+  it('2b: kill -9 of a relay (otlp → otlphttp, requests carried as bytes) mid-load with the backend down; restart: every acknowledged point arrives', async () => {
+    const s = await setup('kill-relay');
+    const sink = await newSink();
+    const sinkPort = sink.port;
+    await sink.stop();
+    const yaml = config(s, { otlphttp: sinkExporter(sink) });
+    await s.collector.start(yaml);
+    const run = `kill-relay-${Date.now()}`;
+    const load = new OfficialLoad(`http://127.0.0.1:${s.receiverPort}/v1/metrics`, run);
+    load.start(200, 50);
+    await sleep(4000);
+    const relayed = await s.collector.metric('sluice_receiver_relayed_requests_total');
+    const storedBeforeKill = await s.collector.metric('sluice_exporter_storage_records');
+    await s.collector.kill9();
+    const result = await load.stop();
+    await load.shutdown();
+    await sink.start(sinkPort);
+    await s.collector.start(yaml);
+    const replayed = await s.collector.metric('sluice_exporter_storage_replayed_points_total');
+    const toSink = await settleSink(sink, result.acknowledged);
+    console.log(
+      JSON.stringify({
+        scenario: '2b. kill -9 of a relay, backend down',
+        relayedRequests: relayed,
+        acknowledged: result.acknowledged.size,
+        replayed,
+        ...toSink,
+      }),
+    );
+    // The pipeline relayed (no request decoded) and its persistent queue held the requests.
+    expect(relayed).toBeGreaterThan(0);
+    expect(storedBeforeKill).toBeGreaterThan(0);
+    expect(replayed).toBeGreaterThanOrEqual(result.acknowledged.size);
+    expect(toSink.lost).toBe(0);
+    await s.collector.stop();
+  }, 240_000);
+
   it('3: kill -9 of an app using SluiceMetricExporter with a queue directory, backend down; the next start delivers what was accepted', async () => {
     const sink = await newSink();
     const sinkPort = sink.port;
