@@ -4,11 +4,7 @@ import type { EncodedRequest } from '../../model/encoded-request.js';
 import { DecodeError } from '../../model/errors.js';
 import { checkUtf8 } from '../../model/utf8.js';
 import { WireReader } from '../../model/wire-reader.js';
-
-const NO_READER = new WireReader(new Uint8Array(0));
-
-/** Thrown for what this check does not take although it may be valid (see the class). */
-const NOT_TAKEN = new DecodeError(0, 'only the fields the relay carries');
+import { NO_READER, NOT_TAKEN, SeriesKeyList } from '../relay-check.js';
 
 /**
  * Checks a Prometheus remote write 1.0 `WriteRequest` (uncompressed) without decoding it,
@@ -30,8 +26,7 @@ export class RemoteWriteValidator {
   readonly #limits: AttributeLimits;
   #reader = NO_READER;
   #samples = 0;
-  #keys = new Int32Array(1024);
-  #keyCount = 0;
+  readonly #keys = new SeriesKeyList();
 
   constructor(limits: AttributeLimits) {
     this.#limits = limits;
@@ -42,7 +37,7 @@ export class RemoteWriteValidator {
     const reader = new WireReader(body);
     this.#reader = reader;
     this.#samples = 0;
-    this.#keyCount = 0;
+    this.#keys.clear();
     try {
       const end = body.length;
       while (reader.pos < end) {
@@ -61,7 +56,7 @@ export class RemoteWriteValidator {
       format: 'prometheus-remote-write',
       bytes: body,
       points: this.#samples,
-      seriesKeys: this.#keyCount > 0 ? this.#keys.slice(0, this.#keyCount) : undefined,
+      seriesKeys: this.#keys.take(),
     };
   }
 
@@ -98,14 +93,9 @@ export class RemoteWriteValidator {
       } else throw NOT_TAKEN;
     }
     if (labelsStart === -1) return;
-    if (this.#keyCount === this.#keys.length) {
-      const grown = new Int32Array(this.#keys.length * 2);
-      grown.set(this.#keys);
-      this.#keys = grown;
-    }
     // The labels' bytes name the series (samples between them, if any, go into the key too:
     // such a sender only loses per-series ordering between its own requests).
-    this.#keys[this.#keyCount++] = hashRange(reader.view, labelsStart, labelsEnd);
+    this.#keys.push(hashRange(reader.view, labelsStart, labelsEnd));
   }
 
   /**

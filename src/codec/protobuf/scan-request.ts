@@ -1,10 +1,7 @@
 import type { KeyValue } from '../../model/any-value.js';
+import { CanonicalSet } from '../../model/canonical-set.js';
 import { DecodeError } from '../../model/errors.js';
-import {
-  readKeyValue,
-  validateKeyValue,
-  writeCanonicalEntry,
-} from '../../model/key-value-bytes.js';
+import { readKeyValue, validateKeyValue } from '../../model/key-value-bytes.js';
 import {
   type MetricsRequestVisitor,
   PointRecord,
@@ -65,8 +62,7 @@ export class MetricsRequestScanner {
     temporality: 0,
   };
   /** The point's attribute set being gathered (entries retagged `0x0a`). */
-  #set: Uint8Array = new Uint8Array(1024);
-  #setView: DataView = new DataView(this.#set.buffer);
+  readonly #set = new CanonicalSet();
   /** Reads the body being scanned (`buf` and `view` are the body's). */
   #reader = NO_READER;
   /** The last resource's bytes and its decoded attributes (the same object while equal). */
@@ -421,14 +417,12 @@ export class MetricsRequestScanner {
     return length % 8 === 0 ? length / 8 : -1;
   }
 
-  #setUsed = 0;
-
   /** The point record, its times, bits and attribute set cleared for the next point. */
   #beginPoint(): PointRecord {
     const p = this.#point;
     p.startHi = p.startLo = p.timeHi = p.timeLo = 0;
     p.bits = 0;
-    this.#setUsed = 0;
+    this.#set.clear();
     return p;
   }
 
@@ -442,35 +436,14 @@ export class MetricsRequestScanner {
     const lengthStart = reader.pos;
     const stop = reader.delimited(end);
     reader.pos = stop;
-    const used = this.#setUsed;
-    if (used + stop - lengthStart + 1 > this.#set.length) {
-      this.#growSet(used + stop - lengthStart + 1);
-    }
-    this.#setUsed = writeCanonicalEntry(
-      this.#set,
-      this.#setView,
-      used,
-      reader.buf,
-      reader.view,
-      lengthStart,
-      stop,
-    );
+    this.#set.append(reader.buf, reader.view, lengthStart, stop);
   }
 
   #endSet(): void {
     const p = this.#point;
-    p.set = this.#setView;
+    p.set = this.#set.view;
     p.setStart = 0;
-    p.setEnd = this.#setUsed;
-  }
-
-  #growSet(need: number): void {
-    let size = this.#set.length * 2;
-    while (size < need) size *= 2;
-    const set = new Uint8Array(size);
-    set.set(this.#set.subarray(0, this.#setUsed));
-    this.#set = set;
-    this.#setView = new DataView(set.buffer);
+    p.setEnd = this.#set.length;
   }
 
   #string(end: number): string {

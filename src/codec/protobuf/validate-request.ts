@@ -1,11 +1,13 @@
 import type { AttributeLimits } from '../../model/attribute-limits.js';
-import { hashRange, hashText } from '../../model/attribute-table.js';
+import { hashText } from '../../model/attribute-table.js';
+import { CanonicalSet } from '../../model/canonical-set.js';
 import type { EncodedRequest } from '../../model/encoded-request.js';
 import { DecodeError } from '../../model/errors.js';
-import { validateKeyValue, writeCanonicalEntry } from '../../model/key-value-bytes.js';
+import { validateKeyValue } from '../../model/key-value-bytes.js';
 import { MetricType, Temporality } from '../../model/types.js';
 import { checkUtf8 } from '../../model/utf8.js';
 import { WireReader } from '../../model/wire-reader.js';
+import { NO_READER, NOT_TAKEN, SeriesKeyList } from '../relay-check.js';
 import {
   BucketsField,
   DataField,
@@ -25,14 +27,6 @@ import {
   ScopeMetricsField,
   SummaryPointField,
 } from './otlp-fields.js';
-
-const NO_READER = new WireReader(new Uint8Array(0));
-
-/**
- * Thrown for what this check does not take although it may be valid (an unknown field): the
- * caller decodes the body, which refuses it with the decoder's message or reads it.
- */
-const NOT_TAKEN = new DecodeError(0, 'only the fields the relay carries');
 
 /**
  * Checks an OTLP `ExportMetricsServiceRequest` body without decoding it, so a pipeline that
@@ -57,14 +51,11 @@ export class OtlpRequestValidator {
   readonly #limits: AttributeLimits;
   #reader = NO_READER;
   #points = 0;
-  #keys = new Int32Array(1024);
-  #keyCount = 0;
+  readonly #keys = new SeriesKeyList();
   /** The metric's name hash mixed into its points' keys; undefined for delta metrics. */
   #nameHash: number | undefined;
-  /** The point's attribute set in canonical form (entries tagged `0x0a`), for its key. */
-  #set = new Uint8Array(1024);
-  #setView = new DataView(this.#set.buffer);
-  #setUsed = 0;
+  /** The point's attribute set as a decoded batch stores it, for its key. */
+  readonly #set = new CanonicalSet();
   #attributes = 0;
 
   constructor(limits: AttributeLimits) {
@@ -76,7 +67,7 @@ export class OtlpRequestValidator {
     const reader = new WireReader(body);
     this.#reader = reader;
     this.#points = 0;
-    this.#keyCount = 0;
+    this.#keys.clear();
     try {
       const end = body.length;
       while (reader.pos < end) {
@@ -92,7 +83,7 @@ export class OtlpRequestValidator {
     return {
       bytes: body,
       points: this.#points,
-      seriesKeys: this.#keyCount > 0 ? this.#keys.slice(0, this.#keyCount) : undefined,
+      seriesKeys: this.#keys.take(),
     };
   }
 
@@ -196,7 +187,7 @@ export class OtlpRequestValidator {
         continue;
       }
       const stop = reader.delimited(end);
-      this.#setUsed = 0;
+      this.#set.clear();
       this.#attributes = 0;
       if (type === MetricType.Gauge || type === MetricType.Sum) this.#numberPoint(stop);
       else if (type === MetricType.Histogram) this.#histogramPoint(stop);
@@ -393,18 +384,7 @@ export class OtlpRequestValidator {
     }
     reader.pos = stop;
     if (!ofPoint || this.#nameHash === undefined) return;
-    const used = this.#setUsed;
-    if (used + stop - lengthStart + 1 > this.#set.length)
-      this.#growSet(used + stop - lengthStart + 1);
-    this.#setUsed = writeCanonicalEntry(
-      this.#set,
-      this.#setView,
-      used,
-      reader.buf,
-      reader.view,
-      lengthStart,
-      stop,
-    );
+    this.#set.append(reader.buf, reader.view, lengthStart, stop);
   }
 
   /**
@@ -453,22 +433,7 @@ export class OtlpRequestValidator {
     this.#points++;
     const nameHash = this.#nameHash;
     if (nameHash === undefined) return;
-    if (this.#keyCount === this.#keys.length) {
-      const grown = new Int32Array(this.#keys.length * 2);
-      grown.set(this.#keys);
-      this.#keys = grown;
-    }
-    const hash = hashRange(this.#setView, 0, this.#setUsed);
-    this.#keys[this.#keyCount++] = Math.imul(hash ^ nameHash, 0x01000193) | 0;
-  }
-
-  #growSet(need: number): void {
-    let size = this.#set.length * 2;
-    while (size < need) size *= 2;
-    const set = new Uint8Array(size);
-    set.set(this.#set.subarray(0, this.#setUsed));
-    this.#set = set;
-    this.#setView = new DataView(set.buffer);
+    this.#keys.push(Math.imul(this.#set.hash() ^ nameHash, 0x01000193) | 0);
   }
 
   /** A string field checked as UTF-8; its text only when `read`. */
