@@ -16,6 +16,7 @@ import { bytesKey } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, MetricType } from '../../model/types.js';
+import { SeriesIndex } from './series-index.js';
 
 export interface ScrapeOptions {
   namespace?: string;
@@ -50,11 +51,11 @@ class Family {
   /** By label text: what is rendered (two keys whose labels come out alike share one). */
   readonly series = new Map<string, Series>();
   /**
-   * By a cheap key — the resource's and scope's label text and the attribute set's wire
-   * bytes — so a point of a known series finds it without decoding its attributes or
-   * rendering its labels (the costly part of an update).
+   * By the resource's and scope's label text and the attribute set's wire bytes, so a point
+   * of a known series finds it without decoding its attributes or rendering its labels (the
+   * costly part of an update).
    */
-  readonly keys = new Map<string, Series>();
+  readonly keys = new SeriesIndex<Series>();
   /**
    * Histogram bounds seen last, shared by every series that has the same ones (they nearly
    * always do), with their `le` label text rendered once.
@@ -69,15 +70,18 @@ class Family {
     this.unit = unit;
   }
 
-  /** `bounds` as an array shared with the series before that had the same ones. */
-  sharedBounds(bounds: ArrayLike<number>): number[] {
+  /**
+   * The bounds `floats[start, start + length)` as an array shared with the series before
+   * that had the same ones.
+   */
+  sharedBounds(floats: Float64Array, start: number, length: number): number[] {
     const last = this.#bounds;
-    if (last.length === bounds.length) {
+    if (last.length === length) {
       let same = true;
-      for (let k = 0; k < bounds.length && same; k++) same = last[k] === bounds[k];
+      for (let k = 0; k < length && same; k++) same = last[k] === floats[start + k];
       if (same) return last;
     }
-    this.#bounds = Array.from(bounds);
+    this.#bounds = Array.from(floats.subarray(start, start + length));
     return this.#bounds;
   }
 
@@ -157,6 +161,8 @@ const EXPONENTIAL_MAX_BUCKETS = 32;
 export class ScrapeState {
   readonly #options: ScrapeOptions;
   readonly #families = new Map<string, Family>();
+  /** A histogram point's bucket counts as numbers, reused point after point. */
+  #counts = new Float64Array(64);
   /** Points that could not be exposed, by reason. */
   readonly skipped: Record<string, number> = {};
 
@@ -175,10 +181,12 @@ export class ScrapeState {
     // Per scope: the label pairs its series share, and that text as the start of their keys.
     const scopePairs: (LabelPair[] | undefined)[] = [];
     const scopeKeys: (string | undefined)[] = [];
-    const setKeys: (string | undefined)[] = [];
     const constLabels = Object.entries(this.#options.constLabels);
     const view = new PointView(batch);
     const pointSeries = batch.points.series;
+    const times = batch.points.time.u32;
+    const table = batch.attributes;
+    const distributions = batch.distributions;
     for (let i = 0; i < batch.pointCount; i++) {
       view.at(i);
       const metric = view.metric;
@@ -198,12 +206,12 @@ export class ScrapeState {
         const scope = batch.scopes[scopeIndex];
         pairs = [...identity[scope.resource], ...scopeLabels(scope), ...constLabels];
         scopePairs[scopeIndex] = pairs;
-        scopeKeys[scopeIndex] = `${pairs.map(([k, v]) => `${k}\u0001${v}`).join('\u0002')}\u0003`;
+        scopeKeys[scopeIndex] = `${pairs.map(([k, v]) => `${k}\u0001${v}`).join('\u0002')}`;
       }
+      const scopeKey = scopeKeys[scopeIndex]!;
       const set = batch.seriesAttributes(seriesId);
-      setKeys[set] ??= bytesKey(batch.attributes.bytes(set));
-      const key = scopeKeys[scopeIndex] + setKeys[set];
-      let series = family.keys.get(key);
+      const hash = table.hash(set);
+      let series = family.keys.find(scopeKey, hash, table.arena, table.start(set), table.end(set));
       const accumulate = plan.delta && series !== undefined;
       if (!series) {
         const labels = renderLabels([...attributeLabels(view.attributes), ...pairs]);
@@ -212,10 +220,10 @@ export class ScrapeState {
           series = { labels, ascii: ASCII.test(labels), value: 0, updatedAt: now, timestampMs: 0 };
           family.series.set(labels, series);
         }
-        family.keys.set(key, series);
+        family.keys.add(scopeKey, hash, bytesKey(table.bytes(set)), series);
       }
       series.updatedAt = now;
-      series.timestampMs = Number(view.time / 1_000_000n);
+      series.timestampMs = nanosToMillis(times[2 * i + 1], times[2 * i]);
       if (family.type === 'histogram') {
         const classic = exponential
           ? exponentialAsClassic(
@@ -228,7 +236,7 @@ export class ScrapeState {
               },
               EXPONENTIAL_MAX_BUCKETS,
             )
-          : { bounds: family.sharedBounds(view.bounds), counts: view.bucketCounts };
+          : this.#explicitBuckets(batch, i, family);
         const { bounds, counts } = classic;
         const sameBounds =
           series.bounds === bounds ||
@@ -238,7 +246,8 @@ export class ScrapeState {
         if (accumulate && sameBounds && series.counts) {
           for (let k = 0; k < counts.length; k++) series.counts[k] += Number(counts[k]);
           series.sum = (series.sum ?? 0) + (view.sum ?? 0);
-          series.count = (series.count ?? 0) + Number(view.count);
+          series.count =
+            (series.count ?? 0) + wordsToNumber(distributions.total.u32, batch.points.detail[i]);
         } else {
           series.bounds = bounds;
           // The series' own array, rewritten in place while its length holds.
@@ -247,7 +256,7 @@ export class ScrapeState {
           for (let k = 0; k < counts.length; k++) own[k] = Number(counts[k]);
           series.counts = own;
           series.sum = view.sum ?? 0;
-          series.count = Number(view.count);
+          series.count = wordsToNumber(distributions.total.u32, batch.points.detail[i]);
         }
       } else if (family.type === 'summary') {
         series.quantiles = view.quantiles;
@@ -257,6 +266,28 @@ export class ScrapeState {
         series.value = accumulate ? series.value + view.value : view.value;
       }
     }
+  }
+
+  /**
+   * Point `i`'s explicit buckets: its bounds shared with the family's last ones, and its
+   * counts read from the column's 32-bit words into a reused array (a `bigint` per bucket
+   * was most of a histogram point's cost).
+   */
+  #explicitBuckets(
+    batch: MetricBatch,
+    i: number,
+    family: Family,
+  ): { bounds: number[]; counts: Float64Array } {
+    const d = batch.distributions;
+    const row = batch.points.detail[i];
+    const bounds = family.sharedBounds(d.floats, d.boundsStart[row], d.boundsLength[row]);
+    const length = d.positiveLength[row];
+    if (this.#counts.length < length) this.#counts = new Float64Array(length * 2);
+    const counts = this.#counts.subarray(0, length);
+    const words = d.bucketCounts.u32;
+    for (let k = 0, w = 2 * d.positiveStart[row]; k < length; k++, w += 2)
+      counts[k] = words[w + 1] * 2 ** 32 + words[w];
+    return { bounds, counts };
   }
 
   /** Which family metric `m` of `batch` updates, or why its points cannot be exposed. */
@@ -381,8 +412,7 @@ export class ScrapeState {
         }
       }
       if (!expired) continue;
-      for (const [key, s] of family.keys)
-        if (family.series.get(s.labels) !== s) family.keys.delete(key);
+      family.keys.prune((s) => family.series.get(s.labels) === s);
     }
   }
 }
@@ -408,4 +438,15 @@ function escapeValue(value: string): string {
 
 function escapeHelp(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** Nanoseconds given as the high and low 32-bit halves of a u64, as whole milliseconds. */
+function nanosToMillis(high: number, low: number): number {
+  // 2^32 ns = 4294 ms + 967296 ns: every product and sum here stays exact below 2^53.
+  return high * 4294 + Math.floor((high * 967296 + low) / 1e6);
+}
+
+/** The u64 at index `index` of a column's 32-bit words, as a number. */
+function wordsToNumber(words: Uint32Array, index: number): number {
+  return words[2 * index + 1] * 2 ** 32 + words[2 * index];
 }
