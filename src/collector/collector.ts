@@ -4,7 +4,7 @@ import type { Exporter } from '../exporters/helper/exporter.js';
 import type { Extension } from '../extensions/extension.js';
 import { type AuthExtension, isAuthExtension, type ListenerProtection } from '../model/auth.js';
 import type { Consumer } from '../model/consumer.js';
-import { encodedPathThrough } from '../model/encoded-request.js';
+import { type EncodedFormat, encodedPathThrough } from '../model/encoded-request.js';
 import { InvalidArgumentError } from '../model/errors.js';
 import { isRequestVisitor } from '../model/request-visitor.js';
 import type { Storage } from '../model/storage.js';
@@ -62,6 +62,11 @@ export class Collector {
     counts: { in: number; out: number };
   }[] = [];
   readonly receivers = new Map<string, Receiver>();
+  /**
+   * Receivers whose pipelines carry requests as bytes (the relay), with the formats they
+   * carry: a body of such a format is checked and handed on, not decoded.
+   */
+  readonly relays = new Map<string, readonly EncodedFormat[]>();
   /** Extensions `service.extensions` enabled: started first, shut down last. */
   readonly extensions = new Map<string, Extension>();
   /** Decodes the receivers' request bodies off the main thread (shared by all receivers). */
@@ -134,11 +139,10 @@ export class Collector {
     }
     for (const [id, targets] of entryPoints) {
       const entry = config.receivers.get(id)!;
-      const component = entry.create(
-        { id, logger, decoder: this.decodePool, auth },
-        new FanOut(targets, logger),
-      );
+      const next = new FanOut(targets, logger);
+      const component = entry.create({ id, logger, decoder: this.decodePool, auth }, next);
       this.receivers.set(id, component);
+      if (next.encoded) this.relays.set(id, next.encoded.formats);
     }
   }
 
@@ -199,6 +203,12 @@ export class Collector {
     for (const { component } of this.processors) await component.start();
     for (const receiver of this.receivers.values()) await receiver.start();
     warnAboutExposedListeners(this.listeners, this.#logger);
+    for (const [receiver, formats] of this.relays) {
+      this.#logger.info(
+        { receiver, formats },
+        'relaying requests as they come: the pipelines need no points, so checked bodies are carried to the exporters undecoded',
+      );
+    }
   }
 
   shutdown(deadlineMs = 30_000): Promise<void> {

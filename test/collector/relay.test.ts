@@ -131,6 +131,7 @@ describe('otlp → batch → otlphttp carries requests as they came (relay)', ()
     const joined = Buffer.concat(sent);
     for (const { body } of sink.accepted) expect(joined.includes(body)).toBe(true);
     expect(otlp.http!.stats).toMatchObject({ requests: 20, relayed: 20, accepted: 1000 });
+    expect(collector.relays.get('otlp')).toEqual(['otlp']);
     // Every point still counted, at each step.
     expect(collector.processors[0].counts).toEqual({ in: 1000, out: 1000 });
     expect(collector.exporterCounts.get('otlphttp/0')).toEqual({ in: 1000 });
@@ -212,7 +213,8 @@ describe('otlp → batch → otlphttp carries requests as they came (relay)', ()
 
   it('decodes when a processor needs the points', async () => {
     const [sink] = await sinks(1);
-    const { otlp } = await relay([sink], '[batch, filter]');
+    const { collector, otlp } = await relay([sink], '[batch, filter]');
+    expect(collector.relays.has('otlp')).toBe(false);
     const { batch, ids } = counterBatch(10);
     expect((await post(otlp, encodeMetricsRequest(batch))).status).toBe(200);
     await until(() => sink.deliveredIds().size === 10, 'the points');

@@ -144,6 +144,7 @@ describe('prometheusremotewrite → batch → prometheusremotewrite carries requ
       unit: '',
     });
     expect(receiver.stats).toMatchObject({ requests: 10, relayed: 10, accepted: 400 });
+    expect(collector.relays.get('prometheusremotewrite')).toEqual(['prometheus-remote-write']);
     expect(collector.exporterCounts.get('prometheusremotewrite')).toEqual({ in: 400 });
   });
 
@@ -183,7 +184,8 @@ describe('prometheusremotewrite → batch → prometheusremotewrite carries requ
   });
 
   it('translates when the exporter changes what it sends (external_labels)', async () => {
-    const { sink, receiver } = await relay('external_labels: { cluster: eu-1 }');
+    const { sink, collector, receiver } = await relay('external_labels: { cluster: eu-1 }');
+    expect(collector.relays.has('prometheusremotewrite')).toBe(false);
     expect((await write(receiver, encodeWriteRequest(writeRequest(3)))).status).toBe(204);
     const requests = () =>
       decodeWriteRequest(Buffer.concat(sink.bodies)).timeseries.filter((s) =>
