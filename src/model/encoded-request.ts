@@ -56,7 +56,8 @@ export function encodedPathThrough(
   if (!path) return undefined;
   return {
     formats: path.formats,
-    consume(request) {
+    // Async, so what `before` throws (a refusal) rejects as `consume` does, never escapes.
+    async consume(request) {
       before(request);
       return path.consume(request);
     },

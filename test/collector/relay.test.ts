@@ -211,6 +211,42 @@ describe('otlp → batch → otlphttp carries requests as they came (relay)', ()
     expect(otlp.http!.stats.relayed).toBe(1);
   });
 
+  it('a memory_limiter over its limit refuses what it would relay; a second pipeline still gets it', async () => {
+    const [limited, open] = await sinks(2);
+    const collector = await startCollector(`
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:0 }
+processors:
+  memory_limiter: { check_interval: 1s, limit_mib: 1, spike_limit_mib: 0 }
+  batch: {}
+exporters:
+  otlphttp/limited:
+    metrics_endpoint: ${limited.url}
+    batch: { flush_interval: 10ms }
+  otlphttp/open:
+    metrics_endpoint: ${open.url}
+    batch: { flush_interval: 10ms }
+service:
+  pipelines:
+    metrics/limited: { receivers: [otlp], processors: [memory_limiter], exporters: [otlphttp/limited] }
+    metrics/open: { receivers: [otlp], processors: [batch], exporters: [otlphttp/open] }
+`);
+    stops.push(() => collector.shutdown(2_000));
+    const otlp = collector.receivers.get('otlp') as unknown as OtlpReceiver;
+    const { batch, ids } = counterBatch(30);
+    // One pipeline refused, the other took it: accepted (the fan-out's rule).
+    expect((await post(otlp, encodeMetricsRequest(batch))).status).toBe(200);
+    await until(() => open.deliveredIds().size === 30, 'the open pipeline');
+    expect([...open.deliveredIds()].sort()).toEqual([...ids].sort());
+    const limiter = collector.processors.find((p) => p.id === 'memory_limiter')!;
+    expect(limiter.counts.out).toBe(0);
+    expect((limiter.component as unknown as { refused: number }).refused).toBe(30);
+    expect(limited.received).toHaveLength(0);
+    expect(otlp.http!.stats.relayed).toBe(1);
+  });
+
   it('decodes when a processor needs the points', async () => {
     const [sink] = await sinks(1);
     const { collector, otlp } = await relay([sink], '[batch, filter]');
