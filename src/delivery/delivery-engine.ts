@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import { decodeWriteRequest } from '../codec/prometheus/remote-write.js';
 import { remoteWriteToBatch } from '../codec/prometheus/remote-write-to-batch.js';
 import { snappyDeclaredLength, uncompressSnappyInto } from '../codec/prometheus/snappy-block.js';
+import { decodeMetricsRequest } from '../codec/protobuf/decode-request.js';
 import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
 import { type EncodedFormat, type EncodedRequest, formatOf } from '../model/encoded-request.js';
 import { InvalidArgumentError } from '../model/errors.js';
@@ -212,6 +213,9 @@ export class DeliveryEngine {
    * An `EncodedRequest` goes to the sender as it is (`sendEncoded`, which it must have).
    */
   async consume(batch: Payload): Promise<void> {
+    // A request as it came (a relay's) over `batch.max_points` or `max_bytes` is decoded, so
+    // the queue cuts it into requests the backend was promised, as it cuts a batch.
+    if (!(batch instanceof MetricBatch) && this.#overLimits(batch)) batch = decoded(batch);
     const points = payloadPoints(batch);
     if (!(batch instanceof MetricBatch) && !this.#takes(formatOf(batch))) {
       throw new InvalidArgumentError(
@@ -274,6 +278,10 @@ export class DeliveryEngine {
     const ticket = offered.ticket!;
     this.stats.accepted += points;
     this.#unsettled.set(ticket.seq, ticket);
+  }
+
+  #overLimits(request: EncodedRequest): boolean {
+    return request.points > this.#batch.maxPoints || request.bytes.length > this.#batch.maxBytes;
   }
 
   /** The encoded formats the sender sends as they are (the persistent queue stores OTLP). */
@@ -505,7 +513,7 @@ export class DeliveryEngine {
           payload instanceof MetricBatch
             ? encodeMetricsRequest(payload)
             : formatOf(payload) === 'prometheus-remote-write'
-              ? encodeMetricsRequest(remoteWriteToBatch(decodeWriteRequest(uncompressed(payload))))
+              ? encodeMetricsRequest(decoded(payload))
               : payload.bytes;
         const record = await this.#deadLetters.write(bytes, {
           reason,
@@ -624,10 +632,13 @@ class DeliveryKeys {
   }
 }
 
-/** An encoded request's protobuf bytes, uncompressed when it travels compressed. */
-function uncompressed(request: EncodedRequest): Uint8Array {
-  if (request.compression !== 'snappy') return request.bytes;
-  const out = new Uint8Array(snappyDeclaredLength(request.bytes).length);
-  uncompressSnappyInto(request.bytes, out);
-  return out;
+/** An encoded request as a batch (its bytes were checked when they were received). */
+function decoded(request: EncodedRequest): MetricBatch {
+  if (formatOf(request) === 'otlp') return decodeMetricsRequest(request.bytes);
+  let bytes = request.bytes;
+  if (request.compression === 'snappy') {
+    bytes = new Uint8Array(snappyDeclaredLength(request.bytes).length);
+    uncompressSnappyInto(request.bytes, bytes);
+  }
+  return remoteWriteToBatch(decodeWriteRequest(bytes));
 }

@@ -247,6 +247,32 @@ service:
     expect(otlp.http!.stats.relayed).toBe(1);
   });
 
+  it("cuts a request over the exporter's batch limits as it cuts a batch, instead of sending it whole", async () => {
+    const [sink] = await sinks(1);
+    const collector = await startCollector(`
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:0 }
+exporters:
+  otlphttp:
+    metrics_endpoint: ${sink.url}
+    batch: { flush_interval: 10ms, max_points: 100 }
+service:
+  pipelines:
+    metrics: { receivers: [otlp], exporters: [otlphttp] }
+`);
+    stops.push(() => collector.shutdown(2_000));
+    const otlp = collector.receivers.get('otlp') as unknown as OtlpReceiver;
+    const { batch, ids } = counterBatch(450);
+    expect((await post(otlp, encodeMetricsRequest(batch))).status).toBe(200);
+    await until(() => sink.deliveredIds().size === 450, 'every point');
+    expect([...sink.deliveredIds()].sort()).toEqual([...ids].sort());
+    expect(Math.max(...sink.accepted.map((r) => r.points))).toBeLessThanOrEqual(100);
+    expect(otlp.http!.stats.relayed).toBe(1);
+    expect(collector.exporters.get('otlphttp')!.engine!.stats.deadLettered).toEqual({});
+  });
+
   it('decodes when a processor needs the points', async () => {
     const [sink] = await sinks(1);
     const { collector, otlp } = await relay([sink], '[batch, filter]');

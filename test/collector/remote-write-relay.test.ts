@@ -70,7 +70,7 @@ processors:
 exporters:
   prometheusremotewrite:
     endpoint: ${url}
-    batch: { flush_interval: 10ms }
+    ${exporterKeys.includes('batch:') ? '' : 'batch: { flush_interval: 10ms }'}
     retry_on_failure: { enabled: false }
     ${exporterKeys}
 service:
@@ -194,6 +194,37 @@ describe('prometheusremotewrite → batch → prometheusremotewrite carries requ
     await until(() => requests().reduce((n, s) => n + s.samples.length, 0) === 6, 'the samples');
     for (const series of requests()) expect(series.labels).toContainEqual(['cluster', 'eu-1']);
     expect(receiver.stats.relayed).toBe(0);
+  });
+
+  it("translates and cuts a request over the exporter's batch limits instead of sending it whole", async () => {
+    const { sink, receiver } = await relay('batch: { flush_interval: 10ms, max_points: 10 }');
+    expect((await write(receiver, encodeWriteRequest(writeRequest(20)))).status).toBe(204);
+    const requests = () =>
+      sink.bodies
+        .map((body) => decodeWriteRequest(body).timeseries)
+        .map((series) =>
+          series.filter((s) =>
+            s.labels.some(([k, v]) => k === '__name__' && v === 'http_requests_total'),
+          ),
+        );
+    await until(
+      () =>
+        requests()
+          .flat()
+          .reduce((n, s) => n + s.samples.length, 0) === 40,
+      'every sample',
+    );
+    // No request over 10 points (a sample each here), every one of the 20 series there.
+    for (const series of requests())
+      expect(series.reduce((n, s) => n + s.samples.length, 0)).toBeLessThanOrEqual(10);
+    expect(
+      new Set(
+        requests()
+          .flat()
+          .map((s) => JSON.stringify(s.labels)),
+      ).size,
+    ).toBe(20);
+    expect(receiver.stats.relayed).toBe(1);
   });
 
   it('writes a request the backend refuses to dead letters as OTLP, every sample kept', async () => {
