@@ -3,7 +3,7 @@ import type { MeterProvider } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 import { decodeWriteRequest } from '../codec/prometheus/remote-write.js';
 import { remoteWriteToBatch } from '../codec/prometheus/remote-write-to-batch.js';
-import { snappyDeclaredLength, uncompressSnappyInto } from '../codec/prometheus/snappy-block.js';
+import { uncompressSnappy } from '../codec/prometheus/snappy-block.js';
 import { decodeMetricsRequest } from '../codec/protobuf/decode-request.js';
 import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
 import { type EncodedFormat, type EncodedRequest, formatOf } from '../model/encoded-request.js';
@@ -108,6 +108,11 @@ export interface ShutdownOptions {
 export class DeliveryEngine {
   readonly stats = new DeliveryStats();
   readonly queue: Queue;
+  /**
+   * The encoded formats the engine takes and sends as they are: its sender's (`sendEncoded`,
+   * `sendRemoteWrite`), remote write only through a memory queue (persistent records are OTLP).
+   */
+  readonly formats: readonly EncodedFormat[];
   readonly #sender: Sender;
   readonly #batch: BatchOptions;
   readonly #retry: RetryOptions;
@@ -154,6 +159,7 @@ export class DeliveryEngine {
           release: this.#release,
         })
       : new MemoryQueue({ ...DEFAULT_QUEUE, ...options.queue }, this.#release);
+    this.formats = encodedFormats(this.#sender, options.storage !== undefined);
     this.#retry = resolveRetryOptions(options.retry);
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#numConsumers = options.numConsumers ?? 4;
@@ -217,12 +223,12 @@ export class DeliveryEngine {
     // the queue cuts it into requests the backend was promised, as it cuts a batch.
     if (!(batch instanceof MetricBatch) && this.#overLimits(batch)) batch = decoded(batch);
     const points = payloadPoints(batch);
-    if (!(batch instanceof MetricBatch) && !this.#takes(formatOf(batch))) {
+    if (!(batch instanceof MetricBatch) && !this.formats.includes(formatOf(batch))) {
       throw new InvalidArgumentError(
         'batch',
         `an encoded request (${formatOf(batch)})`,
-        this.#formats().length > 0
-          ? `a MetricBatch or a request the sender to ${this.destination} sends as it is (${this.#formats().join(', ')})`
+        this.formats.length > 0
+          ? `a MetricBatch or a request the sender to ${this.destination} sends as it is (${this.formats.join(', ')})`
           : `a MetricBatch: the sender to ${this.destination} takes batches only`,
       );
     }
@@ -282,15 +288,6 @@ export class DeliveryEngine {
 
   #overLimits(request: EncodedRequest): boolean {
     return request.points > this.#batch.maxPoints || request.bytes.length > this.#batch.maxBytes;
-  }
-
-  /** The encoded formats the sender sends as they are (the persistent queue stores OTLP). */
-  #formats(): EncodedFormat[] {
-    return encodedFormats(this.#sender, this.queue instanceof PersistentQueue);
-  }
-
-  #takes(format: EncodedFormat): boolean {
-    return this.#formats().includes(format);
   }
 
   /** Resolves when everything accepted so far was delivered, dead-lettered or dropped. */
@@ -635,10 +632,6 @@ class DeliveryKeys {
 /** An encoded request as a batch (its bytes were checked when they were received). */
 function decoded(request: EncodedRequest): MetricBatch {
   if (formatOf(request) === 'otlp') return decodeMetricsRequest(request.bytes);
-  let bytes = request.bytes;
-  if (request.compression === 'snappy') {
-    bytes = new Uint8Array(snappyDeclaredLength(request.bytes).length);
-    uncompressSnappyInto(request.bytes, bytes);
-  }
+  const bytes = request.compression === 'snappy' ? uncompressSnappy(request.bytes) : request.bytes;
   return remoteWriteToBatch(decodeWriteRequest(bytes));
 }

@@ -260,17 +260,6 @@ export class MemoryQueue implements Queue {
     if (!encoded && (first.offset > 0 || first.points > maxPoints || first.bytes > maxBytes)) {
       return this.#cutHead(maxPoints, maxBytes);
     }
-    // A request that travels compressed (a relay's) goes alone, as it came: joining it to
-    // others would cost uncompressing and compressing it all again, more than it saves.
-    if (encoded && (first.batch as EncodedRequest).compression) {
-      const entry = this.#shift();
-      return {
-        batch: entry.batch,
-        points: entry.points,
-        bytes: entry.bytes,
-        tickets: [entry.ticket],
-      };
-    }
     // Uncut entries carry their exact size, and a merged request is no larger than the sum
     // of its parts (it can only share their resource, scope and metric headers).
     const taken: Entry[] = [];
@@ -278,7 +267,9 @@ export class MemoryQueue implements Queue {
     let bytes = 0;
     while (this.length > 0) {
       const entry = this.#entries[this.#head];
-      // Batches merge with batches and encoded requests with those of their format only.
+      // Batches merge with batches and encoded requests with those of their format only; a
+      // request that travels compressed (a relay's) goes alone, as it came: joining it would
+      // cost uncompressing and compressing it all again, more than the request it saves.
       const otherKind = kindOf(entry.batch) !== kind;
       if (
         taken.length > 0 &&
@@ -286,7 +277,8 @@ export class MemoryQueue implements Queue {
           bytes + entry.bytes > maxBytes ||
           otherKind ||
           entry.offset > 0 ||
-          (entry.batch as EncodedRequest).compression !== undefined)
+          travelsCompressed(first.batch) ||
+          travelsCompressed(entry.batch))
       )
         break;
       taken.push(this.#shift());
@@ -362,6 +354,10 @@ export class MemoryQueue implements Queue {
     this.#spaceFreed.wakeAll();
     return entry;
   }
+}
+
+function travelsCompressed(payload: Payload): boolean {
+  return !(payload instanceof MetricBatch) && payload.compression !== undefined;
 }
 
 /** What a payload merges with: batches, or encoded requests of one format. */

@@ -15,7 +15,7 @@ export class ReceiverStats {
   malformed = 0;
   /** Requests the pipeline took as they were, without decoding (`consumeOtlpProtobuf`). */
   scanned = 0;
-  /** Requests the pipeline carried as bytes to its exporters (`consumeEncoded`). */
+  /** Requests the pipeline carried as bytes to its exporters (`Consumer.encoded`). */
   relayed = 0;
   /**
    * Requests and connections turned away before their data was read, by reason
@@ -57,8 +57,9 @@ export class ReceiverStats {
    * Hands a request body to a pipeline that carries requests of its format as bytes
    * (`Consumer.encoded`) when `validator` takes it, and counts what happened as `forward`
    * does; `undefined` when the body must be decoded and `forward`ed instead. What is carried
-   * is a copy of `body` (the caller may reuse it once this returns), or `options.carry`: the
-   * body's own buffer (`owned`), or the request as it came on the wire (compressed).
+   * is a copy of `body` (the caller may reuse it once this returns), or `options.carry`:
+   * bytes the caller gives away — the body's own buffer, or the request as it came on the
+   * wire (compressed).
    */
   relay(
     next: Consumer,

@@ -86,6 +86,13 @@ export function uncompressSnappyInto(block: Uint8Array, out: Uint8Array): number
   return length;
 }
 
+/** A snappy block uncompressed into a buffer of its own, of its declared length. */
+export function uncompressSnappy(block: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.max(0, snappyDeclaredLength(block).length));
+  uncompressSnappyInto(block, out);
+  return out;
+}
+
 function failure(at: number, expected: string, detail: string): DecodeError {
   return new DecodeError(at, `${expected} (snappy)`, detail);
 }

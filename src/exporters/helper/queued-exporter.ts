@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { DeliveryEngine } from '../../delivery/delivery-engine.js';
-import { encodedFormats, type Sender } from '../../delivery/sender.js';
+import type { Sender } from '../../delivery/sender.js';
 import type { ComponentSettings } from '../../model/consumer.js';
 import type { EncodedPath } from '../../model/encoded-request.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
@@ -15,7 +15,7 @@ import type { Exporter } from './exporter.js';
 export class QueuedExporter implements Exporter {
   readonly id: string;
   readonly engine: DeliveryEngine;
-  /** Requests as bytes, in the formats its sender sends as they are (see `encodedFormats`). */
+  /** Requests as bytes, in the formats its engine sends as they are (`DeliveryEngine.formats`). */
   readonly encoded?: EncodedPath;
 
   constructor(
@@ -34,7 +34,7 @@ export class QueuedExporter implements Exporter {
         ? storageOf(settings, storage).settingsFor('exporter', settings.id)
         : undefined,
     });
-    const formats = encodedFormats(sender, storage !== undefined);
+    const formats = this.engine.formats;
     if (formats.length > 0)
       this.encoded = { formats, consume: (request) => this.engine.consume(request) };
   }

@@ -33,7 +33,7 @@ export class BatchProcessor implements Processor {
   #waiters: Waiter[] = [];
   /**
    * Carries requests as bytes when every exporter after it does (a relay): the exporters'
-   * queues join them into requests of up to their `max_request_bytes`, byte for byte, which
+   * queues join them into requests of up to their `batch.max_points` and `max_bytes`, byte for byte, which
    * is this processor's batching without decoding a point. Batches buffered here are sent
    * first, so a series' points keep their order.
    */

@@ -35,7 +35,7 @@ export interface OtlpGrpcReceiverOptions {
   configKey?: string;
   /** Checks each call's metadata (`authorization`) before its message is decoded. */
   authenticator?: ServerAuthenticator;
-  /** Checks messages for a pipeline that carries them as bytes (`consumeEncoded`). */
+  /** Checks messages for a pipeline that carries them as bytes (`Consumer.encoded`). */
   validator?: OtlpRequestValidator;
 }
 

@@ -30,7 +30,7 @@ export interface OtlpHttpReceiverOptions extends Partial<HttpListenerConfig> {
   configKey?: string;
   /** Checks every request's credentials before its body is read (`auth`). */
   authenticator?: ServerAuthenticator;
-  /** Checks protobuf bodies for a pipeline that carries them as bytes (`consumeEncoded`). */
+  /** Checks protobuf bodies for a pipeline that carries them as bytes (`Consumer.encoded`). */
   validator?: OtlpRequestValidator;
 }
 
