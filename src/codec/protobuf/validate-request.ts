@@ -5,7 +5,7 @@ import type { EncodedRequest } from '../../model/encoded-request.js';
 import { DecodeError } from '../../model/errors.js';
 import { validateKeyValue } from '../../model/key-value-bytes.js';
 import { MetricType, Temporality } from '../../model/types.js';
-import { checkUtf8 } from '../../model/utf8.js';
+import { checkUtf8, readUtf8 } from '../../model/utf8.js';
 import { WireReader } from '../../model/wire-reader.js';
 import { NO_READER, NOT_TAKEN, SeriesKeyList } from '../relay-check.js';
 import {
@@ -440,14 +440,9 @@ export class OtlpRequestValidator {
   #string(end: number, read = false): string {
     const reader = this.#reader;
     const stop = reader.delimited(end);
-    checkUtf8(reader.buf, reader.pos, stop);
-    const text = read
-      ? Buffer.from(
-          reader.buf.buffer,
-          reader.buf.byteOffset + reader.pos,
-          stop - reader.pos,
-        ).toString('utf8')
-      : '';
+    let text = '';
+    if (read) text = readUtf8(reader.buf, reader.pos, stop);
+    else checkUtf8(reader.buf, reader.pos, stop);
     reader.pos = stop;
     return text;
   }
