@@ -1,7 +1,7 @@
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, type MetricDescriptor, MetricType } from '../../model/types.js';
-import { u64Number } from '../../model/wire.js';
+import { u64NanosToMillis, u64Number } from '../../model/wire.js';
 import { SeriesCache } from '../series-cache.js';
 import { exponentialAsClassic } from './exponential-buckets.js';
 import {
@@ -205,7 +205,7 @@ export class RemoteWriteTranslator {
       if (hi !== lastHi || lo !== lastLo) {
         lastHi = hi;
         lastLo = lo;
-        ms = Number(columns.time.u64[i] / 1_000_000n);
+        ms = u64NanosToMillis(times, i);
       }
       latestMs[scope.resource] = Math.max(latestMs[scope.resource], ms);
       points++;

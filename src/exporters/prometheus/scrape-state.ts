@@ -16,6 +16,7 @@ import { bytesKey } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, MetricType } from '../../model/types.js';
+import { u64NanosToMillis, u64Number } from '../../model/wire.js';
 import { SeriesIndex } from './series-index.js';
 
 export interface ScrapeOptions {
@@ -223,7 +224,7 @@ export class ScrapeState {
         family.keys.add(scopeKey, hash, bytesKey(table.bytes(set)), series);
       }
       series.updatedAt = now;
-      series.timestampMs = nanosToMillis(times[2 * i + 1], times[2 * i]);
+      series.timestampMs = u64NanosToMillis(times, i);
       if (family.type === 'histogram') {
         const classic = exponential
           ? exponentialAsClassic(
@@ -238,6 +239,7 @@ export class ScrapeState {
             )
           : this.#explicitBuckets(batch, i, family);
         const { bounds, counts } = classic;
+        const count = u64Number(distributions.total.u32, batch.points.detail[i]);
         const sameBounds =
           series.bounds === bounds ||
           (series.bounds !== undefined &&
@@ -246,8 +248,7 @@ export class ScrapeState {
         if (accumulate && sameBounds && series.counts) {
           for (let k = 0; k < counts.length; k++) series.counts[k] += Number(counts[k]);
           series.sum = (series.sum ?? 0) + (view.sum ?? 0);
-          series.count =
-            (series.count ?? 0) + wordsToNumber(distributions.total.u32, batch.points.detail[i]);
+          series.count = (series.count ?? 0) + count;
         } else {
           series.bounds = bounds;
           // The series' own array, rewritten in place while its length holds.
@@ -256,7 +257,7 @@ export class ScrapeState {
           for (let k = 0; k < counts.length; k++) own[k] = Number(counts[k]);
           series.counts = own;
           series.sum = view.sum ?? 0;
-          series.count = wordsToNumber(distributions.total.u32, batch.points.detail[i]);
+          series.count = count;
         }
       } else if (family.type === 'summary') {
         series.quantiles = view.quantiles;
@@ -285,8 +286,8 @@ export class ScrapeState {
     if (this.#counts.length < length) this.#counts = new Float64Array(length * 2);
     const counts = this.#counts.subarray(0, length);
     const words = d.bucketCounts.u32;
-    for (let k = 0, w = 2 * d.positiveStart[row]; k < length; k++, w += 2)
-      counts[k] = words[w + 1] * 2 ** 32 + words[w];
+    const start = d.positiveStart[row];
+    for (let k = 0; k < length; k++) counts[k] = u64Number(words, start + k);
     return { bounds, counts };
   }
 
@@ -438,15 +439,4 @@ function escapeValue(value: string): string {
 
 function escapeHelp(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-}
-
-/** Nanoseconds given as the high and low 32-bit halves of a u64, as whole milliseconds. */
-function nanosToMillis(high: number, low: number): number {
-  // 2^32 ns = 4294 ms + 967296 ns: every product and sum here stays exact below 2^53.
-  return high * 4294 + Math.floor((high * 967296 + low) / 1e6);
-}
-
-/** The u64 at index `index` of a column's 32-bit words, as a number. */
-function wordsToNumber(words: Uint32Array, index: number): number {
-  return words[2 * index + 1] * 2 ** 32 + words[2 * index];
 }
