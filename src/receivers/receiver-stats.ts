@@ -78,6 +78,32 @@ export class ReceiverStats {
     return this.#hand(request.points, () => path.consume(request));
   }
 
+  /**
+   * Hands a request body on the way its pipeline takes it: carried as bytes when the
+   * pipeline relays and `validator` takes it (see `relay`), else decoded by `decode` and
+   * forwarded. Resolves as `forward` does — what the pipeline refused is a `Refusal` — and
+   * rejects only with what `decode` threw: bad data, for the caller to answer (counted in
+   * `malformed` here).
+   */
+  async accept(
+    next: Consumer,
+    body: Uint8Array,
+    decode: () => MetricBatch | Promise<MetricBatch>,
+    validator?: RequestValidator,
+    options?: { carry?: { bytes: Uint8Array; compression?: 'snappy' } },
+  ): Promise<Refusal | undefined> {
+    const relayed = this.relay(next, body, validator, options);
+    if (relayed) return relayed;
+    let batch: MetricBatch;
+    try {
+      batch = await decode();
+    } catch (err) {
+      this.malformed++;
+      throw err;
+    }
+    return this.forward(next, batch);
+  }
+
   async #hand(points: number, consume: () => Promise<void>): Promise<Refusal | undefined> {
     this.received += points;
     try {

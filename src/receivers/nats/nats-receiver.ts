@@ -9,7 +9,6 @@ import type { Logger } from 'pino';
 import { OtlpRequestValidator } from '../../codec/protobuf/validate-request.js';
 import type { Consumer } from '../../model/consumer.js';
 import { SluiceError } from '../../model/errors.js';
-import type { MetricBatch } from '../../model/metric-batch.js';
 import { natsConnectOptions } from '../../net/nats-options.js';
 import { attributeLimits, limitedDecoder } from '../attribute-limits-config.js';
 import type { Receiver, ReceiverSettings } from '../receiver.js';
@@ -134,31 +133,25 @@ export class NatsReceiver implements Receiver {
       message.ack();
       return;
     }
-    const relayed = this.stats.relay(this.#next, message.data, this.#validator);
-    const refused = relayed ? await relayed : await this.#decodeAndForward(message);
-    if (refused === 'terminated') return;
-    // Refused: JetStream keeps it and hands it out again a second later.
-    if (refused) message.nak(1_000);
-    else message.ack();
-  }
-
-  /**
-   * Decodes the message and hands the batch on: the pipeline's refusal, if any, or
-   * 'terminated' for a message that is not an OTLP request (never delivered again).
-   */
-  async #decodeAndForward(message: JsMsg): Promise<Refusal | 'terminated' | undefined> {
-    let batch: MetricBatch;
+    let refused: Refusal | undefined;
     try {
-      batch = await this.#decoder.decode('otlp-protobuf', message.data);
+      refused = await this.stats.accept(
+        this.#next,
+        message.data,
+        () => this.#decoder.decode('otlp-protobuf', message.data),
+        this.#validator,
+      );
     } catch (err) {
-      this.stats.malformed++;
       this.#logger.warn(
         { error: (err as Error).message, subject: message.subject, seq: message.seq },
         'terminated a NATS message that is not an OTLP metrics request',
       );
+      // Not an OTLP request: never delivered again.
       message.term();
-      return 'terminated';
+      return;
     }
-    return this.stats.forward(this.#next, batch);
+    // Refused: JetStream keeps it and hands it out again a second later.
+    if (refused) message.nak(1_000);
+    else message.ack();
   }
 }

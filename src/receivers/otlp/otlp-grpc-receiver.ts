@@ -14,7 +14,6 @@ import type { ListenerProtection, ServerAuthenticator } from '../../model/auth.j
 import type { Component, Consumer } from '../../model/consumer.js';
 import { parseListenEndpoint } from '../../model/endpoint.js';
 import { SluiceError } from '../../model/errors.js';
-import type { MetricBatch } from '../../model/metric-batch.js';
 import { grpcAuthInterceptor } from '../../net/grpc-auth-interceptor.js';
 import { grpcServerCredentials } from '../../net/grpc-server-credentials.js';
 import { RefusalLog } from '../../net/refusal-log.js';
@@ -155,12 +154,22 @@ export class OtlpGrpcReceiver implements Component {
       callback(null, Buffer.from(encodeMetricsResponse()));
       return;
     }
-    // The message is this call's own buffer (grpc-js made it for the call): no copy needed.
-    const relayed = this.stats.relay(this.#next, call.request, this.#options.validator, {
-      carry: { bytes: call.request },
-    });
-    const refused = relayed ? await relayed : await this.#decodeAndForward(call.request, callback);
-    if (refused === 'malformed') return;
+    let refused: Refusal | undefined;
+    try {
+      refused = await this.stats.accept(
+        this.#next,
+        call.request,
+        () => (this.#options.decoder ?? inlineDecoder).decode('otlp-protobuf', call.request),
+        this.#options.validator,
+        // The message is this call's own buffer (grpc-js made it for the call): no copy.
+        { carry: { bytes: call.request } },
+      );
+    } catch (err) {
+      const message = err instanceof SluiceError ? err.message : String(err);
+      this.#logger.warn({ error: message }, 'refused a malformed OTLP/gRPC request');
+      callback(serviceError(status.INVALID_ARGUMENT, message));
+      return;
+    }
     if (!refused) callback(null, Buffer.from(encodeMetricsResponse()));
     else if (refused.reason === 'queue_full') {
       callback(
@@ -171,27 +180,6 @@ export class OtlpGrpcReceiver implements Component {
         ),
       );
     } else callback(serviceError(status.UNAVAILABLE, refused.error.message));
-  }
-
-  /**
-   * Decodes `body` and hands the batch on: the pipeline's refusal, if any, or 'malformed'
-   * when the call was answered with INVALID_ARGUMENT.
-   */
-  async #decodeAndForward(
-    body: Buffer,
-    callback: sendUnaryData<Buffer>,
-  ): Promise<Refusal | 'malformed' | undefined> {
-    let batch: MetricBatch;
-    try {
-      batch = await (this.#options.decoder ?? inlineDecoder).decode('otlp-protobuf', body);
-    } catch (err) {
-      this.stats.malformed++;
-      const message = err instanceof SluiceError ? err.message : String(err);
-      this.#logger.warn({ error: message }, 'refused a malformed OTLP/gRPC request');
-      callback(serviceError(status.INVALID_ARGUMENT, message));
-      return 'malformed';
-    }
-    return this.stats.forward(this.#next, batch);
   }
 }
 

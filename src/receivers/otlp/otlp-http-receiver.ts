@@ -7,7 +7,6 @@ import type { OtlpRequestValidator } from '../../codec/protobuf/validate-request
 import type { ServerAuthenticator } from '../../model/auth.js';
 import type { Component, Consumer } from '../../model/consumer.js';
 import { InvalidArgumentError, SluiceError } from '../../model/errors.js';
-import type { MetricBatch } from '../../model/metric-batch.js';
 import { writeVarint } from '../../model/wire.js';
 import { HttpListener } from '../../net/http-listener.js';
 import { HTTP_LISTENER_DEFAULTS, type HttpListenerConfig } from '../../net/listener-config.js';
@@ -143,9 +142,24 @@ export class OtlpHttpReceiver implements Component {
       res.end(encodeMetricsResponse());
       return;
     }
-    const relayed = json ? undefined : this.stats.relay(this.#next, body, this.#options.validator);
-    const refused = relayed ? await relayed : await this.#decodeAndForward(body, json, fail);
-    if (refused === 'malformed') return;
+    let refused: Refusal | undefined;
+    try {
+      refused = await this.stats.accept(
+        this.#next,
+        body,
+        () =>
+          (this.#options.decoder ?? inlineDecoder).decode(
+            json ? 'otlp-json' : 'otlp-protobuf',
+            body,
+          ),
+        json ? undefined : this.#options.validator,
+      );
+    } catch (err) {
+      const message =
+        err instanceof SluiceError ? err.message : `cannot decode: ${(err as Error).message}`;
+      this.#logger.warn({ error: message }, 'refused a malformed OTLP/HTTP request');
+      return fail(400, message);
+    }
     if (refused) {
       const status = refused.reason === 'queue_full' ? 429 : 503;
       return fail(status, refused.error.message, {
@@ -154,32 +168,6 @@ export class OtlpHttpReceiver implements Component {
     }
     res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
     res.end(json ? encodeMetricsResponseJson() : encodeMetricsResponse());
-  }
-
-  /**
-   * Decodes `body` and hands the batch on: the pipeline's refusal, if any, or 'malformed'
-   * when the body was answered with 400.
-   */
-  async #decodeAndForward(
-    body: Buffer,
-    json: boolean,
-    fail: (status: number, message: string) => void,
-  ): Promise<Refusal | 'malformed' | undefined> {
-    let batch: MetricBatch;
-    try {
-      batch = await (this.#options.decoder ?? inlineDecoder).decode(
-        json ? 'otlp-json' : 'otlp-protobuf',
-        body,
-      );
-    } catch (err) {
-      this.stats.malformed++;
-      const message =
-        err instanceof SluiceError ? err.message : `cannot decode: ${(err as Error).message}`;
-      this.#logger.warn({ error: message }, 'refused a malformed OTLP/HTTP request');
-      fail(400, message);
-      return 'malformed';
-    }
-    return this.stats.forward(this.#next, batch);
   }
 
   /** The body (decompressed), and the pooled buffer holding it, to give back when done. */

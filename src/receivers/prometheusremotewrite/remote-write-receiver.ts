@@ -4,7 +4,6 @@ import { RemoteWriteValidator } from '../../codec/prometheus/validate-write-requ
 import type { ListenerProtection } from '../../model/auth.js';
 import type { Consumer } from '../../model/consumer.js';
 import { InvalidArgumentError } from '../../model/errors.js';
-import type { MetricBatch } from '../../model/metric-batch.js';
 import { HttpListener } from '../../net/http-listener.js';
 import { serverAuthenticator } from '../../net/resolve-auth.js';
 import { attributeLimits, limitedDecoder } from '../attribute-limits-config.js';
@@ -115,24 +114,18 @@ export class RemoteWriteReceiver implements Receiver {
     // Relayed, the request travels as it came (compressed, or not); the uncompressed body
     // is only checked here.
     const compressed = encoding === 'snappy';
-    const relayed = this.stats.relay(this.#next, body, this.#validator, {
-      carry: compressed ? { bytes: received, compression: 'snappy' } : { bytes: received },
-    });
     let refused: Refusal | undefined;
-    if (relayed) refused = await relayed;
-    else {
-      let batch: MetricBatch;
-      try {
+    try {
+      refused = await this.stats.accept(
+        this.#next,
+        body,
         // A copy: the decoder may run on another thread, and `body` is reused.
-        batch = await this.#decoder.decode(
-          'prometheus-remote-write',
-          compressed ? body.slice() : body,
-        );
-      } catch (err) {
-        this.stats.malformed++;
-        return this.#malformed(err as Error, reply);
-      }
-      refused = await this.stats.forward(this.#next, batch);
+        () => this.#decoder.decode('prometheus-remote-write', compressed ? body.slice() : body),
+        this.#validator,
+        { carry: compressed ? { bytes: received, compression: 'snappy' } : { bytes: received } },
+      );
+    } catch (err) {
+      return this.#malformed(err as Error, reply);
     }
     if (!refused) return reply(204);
     reply(refused.reason === 'queue_full' ? 429 : 503, refused.error.message, {
