@@ -1,9 +1,8 @@
 import type { KeyValue } from '../../model/any-value.js';
 import { AttributeProjection } from '../../model/attribute-projection.js';
-import { hashRange } from '../../model/attribute-table.js';
+import { hashBytes, hashRange } from '../../model/attribute-table.js';
 import { BatchCopier } from '../../model/batch-copier.js';
 import type { ComponentSettings, Consumer } from '../../model/consumer.js';
-import { bytesKey } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import type { PointColumns } from '../../model/point-columns.js';
 import { PointView } from '../../model/point-view.js';
@@ -20,27 +19,17 @@ import type { Processor } from '../processor.js';
 import { ScheduledEmitter } from '../scheduled-emitter.js';
 import { metricPrefix, resourceKey, SeriesKeys } from '../series-key.js';
 import {
-  addExponential,
-  addGauge,
-  before,
-  bucketMap,
-  type ExponentialContribution,
-  newOutputSeries,
-  type OutputSeries,
-  widenTimes,
-} from './accumulator.js';
-import {
   decodeAggregateState,
   type ExponentialState,
   encodeAggregateState,
   type OutputDescriptor,
-  outputColumns,
-  outputsFromColumns,
 } from './aggregate-state.js';
 import { type AggregateConfig, type AggregateRule, globToRegExp } from './config.js';
-import { CountsPool } from './counts-pool.js';
+import { bucketMap, bucketsSince, type ExponentialContribution } from './exponential.js';
 import { InputSeriesTable } from './input-series.js';
 import { buildOutputBatch } from './output-batch.js';
+import { type MetricKind, OutputSeriesTable } from './output-series.js';
+import { before } from './u64-time.js';
 
 /** A metric of a scanned request, as `visitMetric` resolved it. */
 interface ScanMetric {
@@ -70,9 +59,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   readonly #next: Consumer;
   readonly #rules: { rule: AggregateRule; patterns: RegExp[] }[];
   readonly #projections: Map<AggregateRule, AttributeProjection>;
-  #outputs: OutputSeries[] = [];
-  #countsPool = new CountsPool();
-  readonly #outputIndex = new Map<string, number>();
+  #outputs = new OutputSeriesTable();
   readonly #maxStaleMs: number;
   #inputs = new InputSeriesTable();
   /** Persistent ids of metric identities (resource, scope, name, type, temporality, unit). */
@@ -80,15 +67,15 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   /** By metric id: what its outputs are emitted under. */
   readonly #descriptors: OutputDescriptor[] = [];
   #exponentialInputs = new Map<number, ExponentialState>();
-  /** One bounds array per distinct layout, shared by the outputs that use it. */
-  readonly #boundsLayouts = new Map<string, Float64Array>();
   /**
-   * The last (bounds bytes, output bounds) found equal in this `consume`: a decoded batch
+   * The last (bounds bytes, output layout) found equal in this `consume`: a decoded batch
    * keeps one range for a metric's equal bounds, so most points skip the comparison.
    */
   #checkedAt = -1;
   #checkedView: DataView | undefined;
-  #checkedBounds: Float64Array | undefined;
+  #checkedLayout = -1;
+  /** An output's metric type and temporality, by its metric id. */
+  readonly #kind: MetricKind = (metricId) => this.#descriptors[metricId].metric;
   /** The rule of each metric name seen (null: none), so a name's globs run once. */
   readonly #ruleByName = new Map<string, AggregateRule | null>();
   /**
@@ -213,10 +200,10 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       }
       const metric = batch.metrics[m];
       if (metric.type === MetricType.ExponentialHistogram) {
-        const out = this.#touch(input, now);
+        const o = this.#touch(input, now);
         view.at(i);
-        widenTimes(out, readTimes(record, points, i));
-        addExponential(out, view, this.#exponentialChange(input, view));
+        this.#outputs.widenTimes(o, readTimes(record, points, i));
+        this.#outputs.addExponential(o, view, this.#exponentialChange(input, view));
       } else {
         readPoint(record, batch, metric.type, i);
         this.#merge(input, metric.type, metric.temporality, rule.gauge, record, now);
@@ -309,12 +296,13 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
     return rule ?? undefined;
   }
 
-  /** Marks input `input` and its output seen at `now`; returns the output. */
-  #touch(input: number, now: number): OutputSeries {
+  /**
+   * Marks input `input` seen at `now`; returns its output. (An output was last seen when
+   * the latest of its inputs was: see `#outputsSeenAt`.)
+   */
+  #touch(input: number, now: number): number {
     this.#inputs.lastSeen[input] = now;
-    const out = this.#outputs[this.#inputs.output[input]];
-    out.seenAt = now;
-    return out;
+    return this.#inputs.output[input];
   }
 
   /** Merges a gauge, sum or explicit histogram point of input `input` into its output. */
@@ -326,19 +314,20 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
     p: PointRecord,
     now: number,
   ): void {
-    const out = this.#touch(input, now);
+    const o = this.#touch(input, now);
+    const outputs = this.#outputs;
     switch (type) {
       case MetricType.Gauge:
-        widenTimes(out, p);
-        addGauge(out, p, gauge);
+        outputs.widenTimes(o, p);
+        outputs.addGauge(o, p, gauge);
         break;
       case MetricType.Sum:
-        widenTimes(out, p);
-        out.value += this.#sumChange(input, temporality, p);
+        outputs.widenTimes(o, p);
+        outputs.value[o] += this.#sumChange(input, temporality, p);
         if (temporality === Temporality.Delta) this.#deltasSinceSnapshot++;
         break;
       case MetricType.Histogram:
-        if (this.#addHistogram(out, input, temporality, p)) widenTimes(out, p);
+        if (this.#addHistogram(o, input, temporality, p)) outputs.widenTimes(o, p);
         else this.#emitter.count('histogram_bounds_differ', 1);
         if (temporality === Temporality.Delta) this.#deltasSinceSnapshot++;
         break;
@@ -370,52 +359,29 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
     if (found !== -1) return found;
     const bytes = batch.attributes.bytes(set);
     const reduced = this.#projections.get(rule)!.project(bytes);
-    const key = outputKey(metricId, reduced);
-    let output = this.#outputIndex.get(key);
-    if (output === undefined) {
-      const m = batch.seriesMetric(s);
-      const metric = batch.metrics[m];
-      const d = batch.distributions;
-      const shared = this.#descriptorOf(metricId, batch, keys, m);
-      output = this.#outputs.length;
-      this.#outputs.push(
-        newOutputSeries(
-          key,
-          metricId,
-          shared.resource,
-          shared.resourceKey,
-          shared.scope,
-          shared.metric,
-          reduced === bytes ? bytes.slice() : reduced,
-          batch.points,
-          i,
-          metric.type === MetricType.ExponentialHistogram ? d.scale[batch.points.detail[i]] : 0,
-        ),
-      );
-      this.#outputIndex.set(key, output);
+    const hash = reduced === bytes ? batch.attributes.hash(set) : hashBytes(reduced);
+    let output = this.#outputs.find(metricId, reduced, hash);
+    if (output === -1) {
+      this.#describe(metricId, batch, keys, batch.seriesMetric(s));
+      output = this.#outputs.add(metricId, reduced, hash, batch.points, i);
     }
     return this.#inputs.add(metricId, output, batch.attributes, set);
   }
 
   /**
-   * The resource, scope and metric the outputs of metric id `id` are emitted under: copied
-   * from the batch that first had it, then shared by all of them (a copy per output was
-   * most of an output's memory, and spread the outputs the per-point merge touches apart).
+   * Records the resource, scope and metric the outputs of metric id `id` are emitted under
+   * (once): copied from the batch that first had it, then shared by all of them.
    */
-  #descriptorOf(id: number, batch: MetricBatch, keys: SeriesKeys, m: number): OutputDescriptor {
-    let shared = this.#descriptors[id];
-    if (!shared) {
-      const metric = batch.metrics[m];
-      const scope = batch.scopes[metric.scope];
-      shared = {
-        resource: { ...batch.resources[scope.resource] },
-        resourceKey: keys.resourceKey(scope.resource),
-        scope: { ...scope },
-        metric: { ...metric },
-      };
-      this.#descriptors[id] = shared;
-    }
-    return shared;
+  #describe(id: number, batch: MetricBatch, keys: SeriesKeys, m: number): void {
+    if (this.#descriptors[id]) return;
+    const metric = batch.metrics[m];
+    const scope = batch.scopes[metric.scope];
+    this.#descriptors[id] = {
+      resource: { ...batch.resources[scope.resource] },
+      resourceKey: keys.resourceKey(scope.resource),
+      scope: { ...scope },
+      metric: { ...metric },
+    };
   }
 
   /**
@@ -439,37 +405,34 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   }
 
   /** Merges a histogram point bucket-wise; false (nothing merged) when its bounds differ. */
-  #addHistogram(
-    out: OutputSeries,
-    input: number,
-    temporality: Temporality,
-    p: PointRecord,
-  ): boolean {
+  #addHistogram(o: number, input: number, temporality: Temporality, p: PointRecord): boolean {
+    const outputs = this.#outputs;
     const boundsLength = p.boundsLength;
-    if (!out.bounds || !out.counts) {
+    let layout = outputs.layout[o];
+    if (layout === -1) {
       const bounds = new Float64Array(boundsLength);
       for (let k = 0; k < boundsLength; k++)
         bounds[k] = p.bounds.getFloat64(p.boundsAt + 8 * k, true);
-      out.bounds = this.#sharedBounds(bounds);
-      out.counts = this.#countsPool.take(boundsLength + 1);
+      layout = outputs.setLayout(o, bounds);
     } else if (
       this.#checkedAt !== p.boundsAt ||
       this.#checkedView !== p.bounds ||
-      this.#checkedBounds !== out.bounds ||
+      this.#checkedLayout !== layout ||
       // An empty range starts where the next one does: the length tells them apart.
-      out.bounds.length !== boundsLength
+      outputs.bounds(layout).length !== boundsLength
     ) {
-      if (!sameBounds(out.bounds, p.bounds, p.boundsAt, boundsLength)) return false;
+      if (!sameBounds(outputs.bounds(layout), p.bounds, p.boundsAt, boundsLength)) return false;
       this.#checkedAt = p.boundsAt;
       this.#checkedView = p.bounds;
-      this.#checkedBounds = out.bounds;
+      this.#checkedLayout = layout;
     }
     const count = p.count;
     const sum = p.bits & PointBits.HasSum ? p.sum : 0;
     const words = p.counts;
     const countsAt = p.countsAt;
-    const n = Math.min(p.countsLength, out.counts.length);
-    const counts = out.counts;
+    const n = Math.min(p.countsLength, boundsLength + 1);
+    const counts = outputs.counts;
+    const base = outputs.countsStart[o];
     if (temporality === Temporality.Cumulative) {
       const t = this.#inputs;
       const hi = p.timeHi;
@@ -485,35 +448,24 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       }
       for (let k = 0; k < n; k++) {
         const c = u64At(words, countsAt + 8 * k);
-        counts[k] += reset ? c : c - previous[at + k];
+        counts[base + k] += reset ? c : c - previous[at + k];
         previous[at + k] = c;
       }
-      out.count += reset ? count : count - t.previousValue[input];
-      out.histogramSum += reset ? sum : sum - t.previousSum[input];
+      outputs.value[o] += reset ? count : count - t.previousValue[input];
+      outputs.sum[o] += reset ? sum : sum - t.previousSum[input];
       t.hasPrevious[input] = 1;
       t.previousHi[input] = hi;
       t.previousLo[input] = lo;
       t.previousValue[input] = count;
       t.previousSum[input] = sum;
     } else {
-      for (let k = 0; k < n; k++) counts[k] += u64At(words, countsAt + 8 * k);
-      out.count += count;
-      out.histogramSum += sum;
+      for (let k = 0; k < n; k++) counts[base + k] += u64At(words, countsAt + 8 * k);
+      outputs.value[o] += count;
+      outputs.sum[o] += sum;
     }
-    if (p.bits & PointBits.HasMin) out.min = Math.min(out.min, p.min);
-    if (p.bits & PointBits.HasMax) out.max = Math.max(out.max, p.max);
+    if (p.bits & PointBits.HasMin) outputs.min[o] = Math.min(outputs.min[o], p.min);
+    if (p.bits & PointBits.HasMax) outputs.max[o] = Math.max(outputs.max[o], p.max);
     return true;
-  }
-
-  #sharedBounds(bounds: Float64Array): Float64Array {
-    const key = bounds.join(',');
-    let shared = this.#boundsLayouts.get(key);
-    if (!shared) {
-      shared = bounds.slice();
-      // Layouts are few in practice; past a bound (odd data), outputs keep their own copy.
-      if (this.#boundsLayouts.size < 10_000) this.#boundsLayouts.set(key, shared);
-    }
-    return shared;
   }
 
   #exponentialChange(input: number, view: PointView): ExponentialContribution {
@@ -536,8 +488,8 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
     return {
       count: current.count - previous.count,
       sum: current.sum - previous.sum,
-      positive: diff(current.positive, previous.positive),
-      negative: diff(current.negative, previous.negative),
+      positive: bucketsSince(current.positive, previous.positive),
+      negative: bucketsSince(current.negative, previous.negative),
       zeroCount: current.zeroCount - previous.zeroCount,
     };
   }
@@ -547,7 +499,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
    * storage, snapshots the state once the emit was accepted downstream.
    */
   flush(now = this.#clock()): void {
-    const batch = buildOutputBatch(this.#outputs);
+    const batch = buildOutputBatch(this.#outputs, this.#descriptors);
     const saved = this.#store && (() => this.#saveState());
     if (batch.pointCount > 0) this.#emitter.emit([batch], saved);
     this.#expire(now);
@@ -561,16 +513,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       const state = decodeAggregateState(stored.snapshot);
       for (const [key, id] of state.metricIds) this.#metricIds.set(key, id);
       for (const [id, descriptor] of state.descriptors) this.#descriptors[id] = descriptor;
-      this.#outputs = outputsFromColumns(
-        state.outputs,
-        (metricId) => this.#descriptors[metricId],
-        outputKey,
-        (bounds) => this.#sharedBounds(bounds),
-      );
-      this.#countsPool = CountsPool.repack(this.#outputs);
-      for (let k = 0; k < this.#outputs.length; k++) {
-        this.#outputIndex.set(this.#outputs[k].key, k);
-      }
+      this.#outputs = OutputSeriesTable.fromSnapshot(state.outputs, this.#kind);
       this.#inputs = InputSeriesTable.fromColumns(state.inputs);
       this.#exponentialInputs = new Map(state.exponential);
     }
@@ -605,7 +548,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       descriptors: this.#descriptors.flatMap((d, id) =>
         d ? [[id, d] as [number, OutputDescriptor]] : [],
       ),
-      outputs: outputColumns(this.#outputs),
+      outputs: this.#outputs.snapshot(this.#kind, this.#outputsSeenAt()),
       // Copied: the snapshot is written later, while merges go on changing the table.
       inputs: this.#inputs.copyColumns(),
       exponential: [...this.#exponentialInputs],
@@ -625,9 +568,23 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       });
   }
 
+  /**
+   * When each output was last seen: the latest of its inputs (kept here, not per output:
+   * one column less in memory, and one store less per point).
+   */
+  #outputsSeenAt(): Float64Array {
+    const seenAt = new Float64Array(this.#outputs.count).fill(Number.NEGATIVE_INFINITY);
+    const { lastSeen, output } = this.#inputs;
+    for (let id = 0; id < this.#inputs.count; id++) {
+      const o = output[id];
+      if (lastSeen[id] > seenAt[o]) seenAt[o] = lastSeen[id];
+    }
+    return seenAt;
+  }
+
   /** Input and output series currently remembered. */
   get series(): { inputs: number; outputs: number } {
-    return { inputs: this.#inputs.count, outputs: this.#outputs.length };
+    return { inputs: this.#inputs.count, outputs: this.#outputs.count };
   }
 
   /**
@@ -641,23 +598,13 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
     const inputs = this.#inputs;
     let staleInputs = 0;
     for (let id = 0; id < inputs.count; id++) if (inputs.lastSeen[id] < cutoff) staleInputs++;
-    const staleOutputs = this.#outputs.filter((out) => out.seenAt < cutoff).length;
+    const outputs = this.#outputs;
+    const seenAt = this.#outputsSeenAt();
+    let staleOutputs = 0;
+    for (let o = 0; o < outputs.count; o++) if (seenAt[o] < cutoff) staleOutputs++;
     // Renumbering rebuilds the tables: wait until a tenth of them is stale.
-    if (staleInputs * 10 < inputs.count && staleOutputs * 10 < this.#outputs.length) return;
-    const renumbered = new Int32Array(this.#outputs.length).fill(-1);
-    const kept: OutputSeries[] = [];
-    for (let o = 0; o < this.#outputs.length; o++) {
-      const out = this.#outputs[o];
-      if (out.seenAt < cutoff) {
-        this.#outputIndex.delete(out.key);
-        continue;
-      }
-      renumbered[o] = kept.length;
-      this.#outputIndex.set(out.key, kept.length);
-      kept.push(out);
-    }
-    this.#outputs = kept;
-    this.#countsPool = CountsPool.repack(kept);
+    if (staleInputs * 10 < inputs.count && staleOutputs * 10 < outputs.count) return;
+    const renumbered = outputs.compact((o) => seenAt[o] >= cutoff);
     const moved = inputs.compact(
       (id) => inputs.lastSeen[id] >= cutoff && renumbered[inputs.output[id]] !== -1,
       (id) => renumbered[inputs.output[id]],
@@ -672,24 +619,6 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       'forgot stale series',
     );
   }
-}
-
-function diff(
-  current: Map<number, number> | undefined,
-  previous: Map<number, number> | undefined,
-): Map<number, number> | undefined {
-  if (!current) return undefined;
-  const out = new Map<number, number>();
-  for (const [index, n] of current) {
-    const d = n - (previous?.get(index) ?? 0);
-    if (d > 0) out.set(index, d);
-  }
-  return out;
-}
-
-/** The key of an output in `#outputIndex`: its metric id and its attribute set's bytes. */
-function outputKey(metricId: number, attributeBytes: Uint8Array): string {
-  return `${metricId}\u0001${bytesKey(attributeBytes)}`;
 }
 
 /**

@@ -1,63 +1,79 @@
 import { MetricBatch } from '../../model/metric-batch.js';
 import { MetricType, PointBits } from '../../model/types.js';
 import { highBits, lowBits } from '../../model/wire.js';
-import { type OutputSeries, resetAfterEmit, timeOf } from './accumulator.js';
+import type { OutputDescriptor } from './aggregate-state.js';
+import type { OutputSeriesTable } from './output-series.js';
+import { timeOf } from './u64-time.js';
 
 /**
  * The updated output series as one batch, and each reset for the next interval. Written
  * column by column (times as u64 halves, histogram counts as words): through the object
  * API a flush of 50,000 outputs took ~150 ms — an event-loop stall every interval.
+ * `descriptors` gives each output's resource, scope and metric by its metric id.
  */
-export function buildOutputBatch(outputs: readonly OutputSeries[]): MetricBatch {
-  let updated = 0;
-  for (const out of outputs) if (out.updated) updated++;
-  const batch = new MetricBatch({ points: updated });
-  if (updated === 0) return batch;
+export function buildOutputBatch(
+  outputs: OutputSeriesTable,
+  descriptors: readonly OutputDescriptor[],
+): MetricBatch {
+  const n = outputs.count;
+  const updated = outputs.updated;
+  let count = 0;
+  for (let o = 0; o < n; o++) count += updated[o];
+  const batch = new MetricBatch({ points: count });
+  if (count === 0) return batch;
   const groups = new BatchMetrics(batch);
   const points = batch.points;
   const d = batch.distributions;
-  for (const out of outputs) {
-    if (!out.updated) continue;
-    const m = groups.metricOf(out);
-    const type = out.metric.type;
+  for (let o = 0; o < n; o++) {
+    if (updated[o] === 0) continue;
+    const metricId = outputs.metric(o);
+    const descriptor = descriptors[metricId];
+    const m = groups.metricOf(metricId, descriptor);
+    const { type, temporality } = descriptor.metric;
+    const set = batch.attributes.internBytes(outputs.attributes(o), outputs.hash(o));
+    const series = batch.seriesOf(m, set);
     if (type === MetricType.ExponentialHistogram) {
-      addExponentialPoint(batch, m, out);
-      resetAfterEmit(out);
+      addExponentialPoint(batch, series, outputs, o);
+      outputs.resetAfterEmit(o, type, temporality);
       continue;
     }
-    const set = batch.attributes.internBytes(out.attributeBytes, out.attributeHash);
-    const i = batch.appendPointRow(batch.seriesOf(m, set));
+    const i = batch.appendPointRow(series);
     const at = 2 * i;
     if (type !== MetricType.Gauge) {
-      points.startTime.u32[at] = out.startLo;
-      points.startTime.u32[at + 1] = out.startHi;
+      points.startTime.u32[at] = outputs.startLo[o];
+      points.startTime.u32[at + 1] = outputs.startHi[o];
     }
-    points.time.u32[at] = out.timeLo;
-    points.time.u32[at + 1] = out.timeHi;
+    points.time.u32[at] = outputs.timeLo[o];
+    points.time.u32[at + 1] = outputs.timeHi[o];
     if (type === MetricType.Gauge) {
-      points.value.f64[i] = out.samples > 0 ? out.sum / out.samples : out.last;
+      const samples = outputs.samples[o];
+      points.value.f64[i] = samples > 0 ? outputs.sum[o] / samples : outputs.value[o];
       points.bits[i] = PointBits.HasValue;
     } else if (type === MetricType.Sum) {
-      points.value.f64[i] = out.value;
+      points.value.f64[i] = outputs.value[o];
       points.bits[i] = PointBits.HasValue;
     } else {
-      writeHistogram(i, out);
+      writeHistogram(i, o);
     }
-    resetAfterEmit(out);
+    outputs.resetAfterEmit(o, type, temporality);
   }
   return batch;
 
-  function writeHistogram(i: number, out: OutputSeries): void {
+  function writeHistogram(i: number, o: number): void {
     const row = batch.appendDistributionRow(i);
-    const bounds = out.bounds ?? EMPTY;
-    const counts = out.counts ?? EMPTY;
-    d.total.u32[2 * row] = lowBits(out.count);
-    d.total.u32[2 * row + 1] = highBits(out.count);
-    points.value.f64[i] = out.histogramSum;
+    const layout = outputs.layout[o];
+    const bounds = layout === -1 ? EMPTY : outputs.bounds(layout);
+    const counts = outputs.bucketCounts(o);
+    const total = outputs.value[o];
+    d.total.u32[2 * row] = lowBits(total);
+    d.total.u32[2 * row + 1] = highBits(total);
+    points.value.f64[i] = outputs.sum[o];
     let bits = PointBits.HasSum;
-    if (out.min <= out.max) {
-      d.min[row] = out.min;
-      d.max[row] = out.max;
+    const min = outputs.min[o];
+    const max = outputs.max[o];
+    if (min <= max) {
+      d.min[row] = min;
+      d.max[row] = max;
       bits |= PointBits.HasMin | PointBits.HasMax;
     }
     points.bits[i] = bits;
@@ -91,8 +107,8 @@ class BatchMetrics {
     this.#batch = batch;
   }
 
-  metricOf(out: OutputSeries): number {
-    const id = out.metricId;
+  /** The batch's metric for the outputs of metric id `id`, added on first use. */
+  metricOf(id: number, out: OutputDescriptor): number {
     if (id >= this.#byMetricId.length) {
       const grown = new Int32Array(Math.max(id + 1, this.#byMetricId.length * 2)).fill(-1);
       grown.set(this.#byMetricId);
@@ -118,22 +134,26 @@ class BatchMetrics {
   }
 }
 
-function addExponentialPoint(batch: MetricBatch, m: number, out: OutputSeries): void {
-  const series = batch.seriesOf(
-    m,
-    batch.attributes.internBytes(out.attributeBytes, out.attributeHash),
-  );
+function addExponentialPoint(
+  batch: MetricBatch,
+  series: number,
+  outputs: OutputSeriesTable,
+  o: number,
+): void {
+  const buckets = outputs.exponential.get(o);
+  const min = outputs.min[o];
+  const max = outputs.max[o];
   batch.addExponentialHistogramPoint(series, {
-    startTime: timeOf(out.startHi, out.startLo),
-    time: timeOf(out.timeHi, out.timeLo),
-    count: out.count,
-    sum: out.histogramSum,
-    ...(out.min <= out.max ? { min: out.min, max: out.max } : {}),
-    scale: out.scale,
-    zeroCount: out.zeroCount,
-    zeroThreshold: out.zeroThreshold,
-    positive: toBuckets(out.positive),
-    negative: toBuckets(out.negative),
+    startTime: timeOf(outputs.startHi[o], outputs.startLo[o]),
+    time: timeOf(outputs.timeHi[o], outputs.timeLo[o]),
+    count: outputs.value[o],
+    sum: outputs.sum[o],
+    ...(min <= max ? { min, max } : {}),
+    scale: buckets?.scale ?? 0,
+    zeroCount: buckets?.zeroCount ?? 0,
+    zeroThreshold: buckets?.zeroThreshold ?? 0,
+    positive: toBuckets(buckets?.positive),
+    negative: toBuckets(buckets?.negative),
   });
 }
 
