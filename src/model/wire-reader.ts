@@ -7,8 +7,8 @@ import { WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './wire.js';
  * instead of a huge allocation or a read past the buffer.
  */
 export class WireReader {
-  readonly buf: Uint8Array;
-  readonly view: DataView;
+  buf: Uint8Array;
+  view: DataView;
   pos = 0;
   /** Halves of the last 64-bit value read by `varint64` / `fixed64`. */
   lo = 0;
@@ -17,6 +17,17 @@ export class WireReader {
   constructor(buf: Uint8Array) {
     this.buf = buf;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  /**
+   * Reads `buf` from its start. Hot paths keep one reader and reset it per message: see
+   * `RequestDecoder` for why an object made per call costs more than its allocation.
+   */
+  reset(buf: Uint8Array): this {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.pos = 0;
+    return this;
   }
 
   /** Reads a varint and returns its low 32 bits, unsigned. */

@@ -39,7 +39,7 @@ export function decodeMetricsRequest(bytes: Uint8Array, into?: MetricBatch): Met
   // what the request holds; growing by doubling instead costs copies and collections.
   const batch =
     into ?? new MetricBatch({ points: bytes.length >> 7, attributeBytes: bytes.length >> 1 });
-  return new RequestDecoder(bytes, batch).decode();
+  return RequestDecoder.decode(bytes, batch);
 }
 
 /** Bit masks of known field numbers, to tell "unknown, skip" from "known, wrong wire type". */
@@ -63,18 +63,45 @@ const scratch = new BigUint64Array(1);
 const scratchWords = new Uint32Array(scratch.buffer);
 const scratchSigned = new BigInt64Array(scratch.buffer);
 
-class RequestDecoder {
-  readonly reader: WireReader;
-  readonly buf: Uint8Array;
-  /** All of `buf`, for four-byte copies. */
-  readonly view: DataView;
-  readonly batch: MetricBatch;
+const NOTHING = new Uint8Array(0);
+const NO_BATCH = new MetricBatch({ points: 1, attributeBytes: 1 });
 
-  constructor(bytes: Uint8Array, batch: MetricBatch) {
+/**
+ * One request's decoding state. There is one instance, reset for each request: V8 drops an
+ * object layout (a "map") that a full collection finds no object of, and with it all
+ * optimized code built on it ("deoptimization, reason: weak objects"). A decoder made per
+ * call had no object alive between requests, so every full collection threw the optimized
+ * decoder away and the next requests ran on slower code until V8 compiled it again
+ * (measured: 120k points right after a full GC, 2.1 µs per point against 1.5).
+ */
+class RequestDecoder {
+  static readonly #shared = new RequestDecoder();
+  static #busy = false;
+
+  /** Decodes `bytes` into `batch` (with a fresh decoder if the shared one is in use). */
+  static decode(bytes: Uint8Array, batch: MetricBatch): MetricBatch {
+    if (RequestDecoder.#busy) return new RequestDecoder().#prepare(bytes, batch).decode();
+    RequestDecoder.#busy = true;
+    const decoder = RequestDecoder.#shared.#prepare(bytes, batch);
+    try {
+      return decoder.decode();
+    } finally {
+      decoder.#prepare(NOTHING, NO_BATCH);
+      RequestDecoder.#busy = false;
+    }
+  }
+
+  readonly reader = new WireReader(NOTHING);
+  buf: Uint8Array = NOTHING;
+  /** All of `buf`, for four-byte copies. */
+  view: DataView = this.reader.view;
+  batch: MetricBatch = NO_BATCH;
+
+  #prepare(bytes: Uint8Array, batch: MetricBatch): this {
     this.buf = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.reader = new WireReader(bytes);
+    this.view = this.reader.reset(bytes).view;
     this.batch = batch;
+    return this;
   }
 
   decode(): MetricBatch {
