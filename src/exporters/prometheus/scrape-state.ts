@@ -12,7 +12,6 @@ import {
 } from '../../codec/prometheus/labels.js';
 import { isDelta, prometheusName, unitSuffix } from '../../codec/prometheus/naming.js';
 import type { KeyValue } from '../../model/any-value.js';
-import { bytesKey } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import { DataPointFlags, MetricType } from '../../model/types.js';
@@ -212,7 +211,13 @@ export class ScrapeState {
       const scopeKey = scopeKeys[scopeIndex]!;
       const set = batch.seriesAttributes(seriesId);
       const hash = table.hash(set);
-      let series = family.keys.find(scopeKey, hash, table.arena, table.start(set), table.end(set));
+      let series = family.keys.find(
+        scopeKey,
+        hash,
+        table.arenaView,
+        table.start(set),
+        table.end(set),
+      );
       const accumulate = plan.delta && series !== undefined;
       if (!series) {
         const labels = renderLabels([...attributeLabels(view.attributes), ...pairs]);
@@ -221,7 +226,7 @@ export class ScrapeState {
           series = { labels, ascii: ASCII.test(labels), value: 0, updatedAt: now, timestampMs: 0 };
           family.series.set(labels, series);
         }
-        family.keys.add(scopeKey, hash, bytesKey(table.bytes(set)), series);
+        family.keys.add(scopeKey, hash, table.arena, table.start(set), table.end(set), series);
       }
       series.updatedAt = now;
       series.timestampMs = u64NanosToMillis(times, i);
