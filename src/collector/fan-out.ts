@@ -40,6 +40,7 @@ export class FanOut implements Consumer {
     if (formats.length > 0) {
       this.encoded = {
         formats,
+        ordersBySeries: paths.some((path) => path?.ordersBySeries),
         consume: (request) =>
           this.#deliver(request.points, (consumer) => consumer.encoded!.consume(request)),
       };

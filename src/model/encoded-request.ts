@@ -41,6 +41,12 @@ export interface EncodedRequest {
  */
 export interface EncodedPath {
   readonly formats: readonly EncodedFormat[];
+  /**
+   * Whether a consumer down this path orders deliveries by `EncodedRequest.seriesKeys` (an
+   * exporter's delivery engine): when none does (a scrape endpoint), a relay's check skips
+   * gathering them.
+   */
+  readonly ordersBySeries: boolean;
   consume(request: EncodedRequest): Promise<void>;
 }
 
@@ -56,6 +62,7 @@ export function encodedPathThrough(
   if (!path) return undefined;
   return {
     formats: path.formats,
+    ordersBySeries: path.ordersBySeries,
     // Async, so what `before` throws (a refusal) rejects as `consume` does, never escapes.
     async consume(request) {
       before(request);

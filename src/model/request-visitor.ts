@@ -47,9 +47,12 @@ export interface ScannedMetric {
   scopeName: string;
   scopeVersion: string;
   name: string;
+  description: string;
   unit: string;
   type: MetricType;
   temporality: Temporality;
+  /** Sums: whether the sum is monotonic. */
+  monotonic: boolean;
 }
 
 /**

@@ -70,9 +70,13 @@ export function u64Number(words: Uint32Array, k: number): number {
 
 /** Unsigned 64-bit nanoseconds, word `k` of `words`, as whole milliseconds: exact, no bigint. */
 export function u64NanosToMillis(words: Uint32Array, k: number): number {
-  const high = words[2 * k + 1];
+  return nanosToMillis(words[2 * k + 1], words[2 * k]);
+}
+
+/** Unsigned 64-bit nanoseconds, as its `high` and `low` 32-bit halves, as whole milliseconds. */
+export function nanosToMillis(high: number, low: number): number {
   // 2^32 ns = 4294 ms + 967296 ns: every product and sum here stays exact below 2^53.
-  return high * 4294 + Math.floor((high * 967296 + words[2 * k]) / 1e6);
+  return high * 4294 + Math.floor((high * 967296 + low) / 1e6);
 }
 
 /** Copies one 8-byte value (a fixed64 or double, as raw little-endian bytes). */

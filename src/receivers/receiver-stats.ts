@@ -69,7 +69,7 @@ export class ReceiverStats {
   ): Promise<Refusal | undefined> | undefined {
     const path = next.encoded;
     if (!path || !validator || !path.formats.includes(validator.format)) return undefined;
-    const request = validator.validate(body);
+    const request = validator.validate(body, path.ordersBySeries);
     if (!request) return undefined;
     this.relayed++;
     // A copy (`Buffer#slice` would not be one) unless the caller gives bytes to carry.
@@ -142,5 +142,6 @@ function refusalReason(err: unknown): string {
  */
 export interface RequestValidator {
   readonly format: EncodedFormat;
-  validate(body: Uint8Array): EncodedRequest | undefined;
+  /** `seriesKeys`: gather `EncodedRequest.seriesKeys` (else it is left `undefined`). */
+  validate(body: Uint8Array, seriesKeys?: boolean): EncodedRequest | undefined;
 }

@@ -46,3 +46,38 @@ describe('FanOut', () => {
     expect(taken).toEqual([3]); // kept: the retry may bring it twice (at least once)
   });
 });
+
+describe('FanOut of encoded paths', () => {
+  const relaying = (formats: ('otlp' | 'prometheus-remote-write')[], ordersBySeries: boolean) => ({
+    consume: async () => {},
+    encoded: { formats, ordersBySeries, consume: async () => {} },
+  });
+
+  it('carries the formats every target carries, and orders by series if any target does', () => {
+    const mixed = new FanOut(
+      [
+        { id: 'scrape', consumer: relaying(['otlp'], false) },
+        { id: 'queue', consumer: relaying(['otlp', 'prometheus-remote-write'], true) },
+      ],
+      logger,
+    );
+    expect(mixed.encoded?.formats).toEqual(['otlp']);
+    expect(mixed.encoded?.ordersBySeries).toBe(true);
+    const unordered = new FanOut(
+      [
+        { id: 'a', consumer: relaying(['otlp'], false) },
+        { id: 'b', consumer: relaying(['otlp'], false) },
+      ],
+      logger,
+    );
+    expect(unordered.encoded?.ordersBySeries).toBe(false);
+    const none = new FanOut(
+      [
+        { id: 'a', consumer: relaying(['otlp'], false) },
+        { id: 'b', consumer: relaying(['prometheus-remote-write'], true) },
+      ],
+      logger,
+    );
+    expect(none.encoded).toBeUndefined();
+  });
+});

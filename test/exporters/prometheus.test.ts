@@ -186,6 +186,35 @@ service:
     await provider.shutdown();
   });
 
+  it('reads the points of known series from the request bytes (the relay), as decoding would', async () => {
+    expect(collector.relays.get('otlp')).toEqual(['otlp']);
+    let counter: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']> | undefined;
+    let histogram: ReturnType<ReturnType<MeterProvider['getMeter']>['createHistogram']> | undefined;
+    const provider = await send(AggregationTemporality.CUMULATIVE, (meter) => {
+      counter = meter.createCounter('jobs.done');
+      counter.add(2, { queue: 'a' });
+      histogram = meter.createHistogram('wait', {
+        unit: 'ms',
+        advice: { explicitBucketBoundaries: [10] },
+      });
+      histogram.record(5);
+    });
+    const prometheus = collector.exporters.get('prometheus') as unknown as PrometheusExporter;
+    // The first request brought new series: it went through a batch.
+    expect(prometheus.scannedRequests).toBe(0);
+    counter!.add(5, { queue: 'a' });
+    histogram!.record(50);
+    await provider.forceFlush();
+    expect(prometheus.scannedRequests).toBe(1);
+    const { text } = await scrape();
+    const job = 'instance="pod-1",job="checkout",otel_scope_name="shop",otel_scope_version="2.0"';
+    expect(text).toContain(`jobs_done_total{${job},queue="a"} 7\n`);
+    expect(text).toContain(`wait_milliseconds_bucket{${job},le="10"} 1\n`);
+    expect(text).toContain(`wait_milliseconds_bucket{${job},le="+Inf"} 2\n`);
+    expect(text).toContain(`wait_milliseconds_sum{${job}} 55\n`);
+    await provider.shutdown();
+  });
+
   it('accumulates delta sums into a cumulative counter', async () => {
     let counter: ReturnType<ReturnType<MeterProvider['getMeter']>['createCounter']> | undefined;
     const provider = await send(AggregationTemporality.DELTA, (meter) => {

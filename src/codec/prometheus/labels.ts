@@ -68,7 +68,7 @@ export function targetInfoLabels(
   return [...attributeLabels(rest), ...identity.filter(([k]) => k === 'job' || k === 'instance')];
 }
 
-export function scopeLabels(scope: Scope): LabelPair[] {
+export function scopeLabels(scope: Pick<Scope, 'name' | 'version'>): LabelPair[] {
   const labels: LabelPair[] = [];
   if (scope.name) labels.push(['otel_scope_name', scope.name]);
   if (scope.version) labels.push(['otel_scope_version', scope.version]);

@@ -57,9 +57,11 @@ export class MetricsRequestScanner {
     scopeName: '',
     scopeVersion: '',
     name: '',
+    description: '',
     unit: '',
     type: MetricType.Empty,
     temporality: 0,
+    monotonic: false,
   };
   /** The point's attribute set being gathered (entries retagged `0x0a`). */
   readonly #set = new CanonicalSet();
@@ -201,14 +203,16 @@ export class MetricsRequestScanner {
     const reader = this.#reader;
     const metric = this.#metric;
     metric.name = '';
+    metric.description = '';
     metric.unit = '';
+    metric.monotonic = false;
     let dataStart = -1;
     let dataEnd = -1;
     let type: MetricType = MetricType.Empty;
     while (reader.pos < end) {
       const tag = reader.varint32(end);
       if (tag === MetricField.Name) metric.name = this.#string(end);
-      else if (tag === MetricField.Description) this.#string(end);
+      else if (tag === MetricField.Description) metric.description = this.#string(end);
       else if (tag === MetricField.Unit) metric.unit = this.#string(end);
       else if (tag === MetricField.Metadata) validateKeyValue(reader, reader.delimited(end), 0);
       else if (
@@ -236,7 +240,8 @@ export class MetricsRequestScanner {
       else if (tag === DataField.AggregationTemporality && type !== MetricType.Gauge) {
         const value = reader.varint32(dataEnd);
         temporality = value <= 2 ? value : 0;
-      } else if (tag === DataField.IsMonotonic && type === MetricType.Sum) reader.varint32(dataEnd);
+      } else if (tag === DataField.IsMonotonic && type === MetricType.Sum)
+        metric.monotonic = reader.varint32(dataEnd) !== 0;
       else return false;
     }
     metric.type = type;

@@ -57,15 +57,20 @@ export class OtlpRequestValidator {
   /** The point's attribute set as a decoded batch stores it, for its key. */
   readonly #set = new CanonicalSet();
   #attributes = 0;
+  #withKeys = true;
 
   constructor(limits: AttributeLimits) {
     this.#limits = limits;
   }
 
-  /** The body as a request to carry, or `undefined`: decode it (see the class comment). */
-  validate(body: Uint8Array): EncodedRequest | undefined {
+  /**
+   * The body as a request to carry, or `undefined`: decode it (see the class comment).
+   * `seriesKeys` false: the consumer orders nothing by series, skip gathering their keys.
+   */
+  validate(body: Uint8Array, seriesKeys = true): EncodedRequest | undefined {
     const reader = new WireReader(body);
     this.#reader = reader;
+    this.#withKeys = seriesKeys;
     this.#points = 0;
     this.#keys.clear();
     try {
@@ -178,7 +183,9 @@ export class OtlpRequestValidator {
       else throw NOT_TAKEN;
     }
     this.#nameHash =
-      temporality === Temporality.Delta ? undefined : hashText(name) /* see MetricBatch */;
+      !this.#withKeys || temporality === Temporality.Delta
+        ? undefined
+        : hashText(name) /* see MetricBatch */;
     reader.pos = begin;
     while (reader.pos < end) {
       const tag = reader.varint32(end);

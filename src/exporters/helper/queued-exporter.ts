@@ -36,7 +36,11 @@ export class QueuedExporter implements Exporter {
     });
     const formats = this.engine.formats;
     if (formats.length > 0)
-      this.encoded = { formats, consume: (request) => this.engine.consume(request) };
+      this.encoded = {
+        formats,
+        ordersBySeries: true,
+        consume: (request) => this.engine.consume(request),
+      };
   }
 
   get dropped(): Readonly<Record<string, number>> {

@@ -2,8 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { decodeMetricsRequest } from '../../codec/protobuf/decode-request.js';
+import { MetricsRequestScanner } from '../../codec/protobuf/scan-request.js';
 import type { ListenerProtection } from '../../model/auth.js';
 import type { ComponentSettings } from '../../model/consumer.js';
+import type { EncodedPath, EncodedRequest } from '../../model/encoded-request.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { HttpListener } from '../../net/http-listener.js';
 import { serverAuthenticator } from '../../net/resolve-auth.js';
@@ -18,6 +21,11 @@ const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
  * A Prometheus scrape endpoint: `consume` updates the latest values (cheap, synchronous),
  * `GET /metrics` renders them, as OpenMetrics when the scraper asks for it (and
  * `enable_open_metrics` is on), text format 0.0.4 otherwise.
+ *
+ * It takes OTLP requests as bytes too (`encoded`, the relay: the receiver checked them):
+ * once every series of a request is known, its points are read from the bytes straight
+ * into the scrape state (`MetricsRequestScanner`); a request with a new series, or anything
+ * the scan does not take, is decoded into a batch first.
  */
 export class PrometheusExporter implements Exporter {
   readonly id: string;
@@ -26,6 +34,14 @@ export class PrometheusExporter implements Exporter {
   readonly listener: HttpListener;
   /** Scrapes turned away (no valid credentials, failed TLS handshake), by reason. */
   readonly refusedRequests: Record<string, number> = {};
+  readonly #scanner: MetricsRequestScanner;
+  #scannedRequests = 0;
+  readonly encoded: EncodedPath = {
+    formats: ['otlp'],
+    // Updates are applied in the order they come, one at a time: no keys needed.
+    ordersBySeries: false,
+    consume: async (request: EncodedRequest) => this.#consumeEncoded(request),
+  };
 
   constructor(settings: ComponentSettings, config: PrometheusConfig) {
     this.id = settings.id;
@@ -50,6 +66,7 @@ export class PrometheusExporter implements Exporter {
       sendTimestamps: config.send_timestamps,
       expirationMs: config.metric_expiration,
     });
+    this.#scanner = new MetricsRequestScanner(this.state);
   }
 
   /** Points with no Prometheus form (delta, exponential...), by reason. */
@@ -107,6 +124,21 @@ export class PrometheusExporter implements Exporter {
 
   async consume(batch: MetricBatch): Promise<void> {
     this.state.update(batch);
+  }
+
+  #consumeEncoded(request: EncodedRequest): void {
+    // A request with no points taken (none in it, or not scannable) goes through a batch:
+    // it may still update `target_info` or count skipped points.
+    if (this.#scanner.scan(request.bytes) > 0) {
+      this.#scannedRequests++;
+      return;
+    }
+    this.state.update(decodeMetricsRequest(request.bytes));
+  }
+
+  /** Requests whose points were read from their bytes, without a batch. */
+  get scannedRequests(): number {
+    return this.#scannedRequests;
   }
 
   shutdown(): Promise<void> {

@@ -12,10 +12,16 @@ import {
 } from '../../codec/prometheus/labels.js';
 import { isDelta, prometheusName, unitSuffix } from '../../codec/prometheus/naming.js';
 import type { KeyValue } from '../../model/any-value.js';
+import { hashRange } from '../../model/attribute-table.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
-import { DataPointFlags, MetricType } from '../../model/types.js';
-import { u64NanosToMillis, u64Number } from '../../model/wire.js';
+import type {
+  MetricsRequestVisitor,
+  PointRecord,
+  ScannedMetric,
+} from '../../model/request-visitor.js';
+import { DataPointFlags, type MetricDescriptor, MetricType, PointBits } from '../../model/types.js';
+import { nanosToMillis, u64NanosToMillis, u64Number } from '../../model/wire.js';
 import { SeriesIndex } from './series-index.js';
 
 export interface ScrapeOptions {
@@ -71,18 +77,20 @@ class Family {
   }
 
   /**
-   * The bounds `floats[start, start + length)` as an array shared with the series before
-   * that had the same ones.
+   * The `length` little-endian doubles at byte `at` of `view` as bounds shared with the
+   * series before that had the same ones.
    */
-  sharedBounds(floats: Float64Array, start: number, length: number): number[] {
+  sharedBounds(view: DataView, at: number, length: number): number[] {
     const last = this.#bounds;
     if (last.length === length) {
       let same = true;
-      for (let k = 0; k < length && same; k++) same = last[k] === floats[start + k];
+      for (let k = 0; k < length && same; k++) same = last[k] === view.getFloat64(at + 8 * k, true);
       if (same) return last;
     }
-    this.#bounds = Array.from(floats.subarray(start, start + length));
-    return this.#bounds;
+    const bounds = new Array<number>(length);
+    for (let k = 0; k < length; k++) bounds[k] = view.getFloat64(at + 8 * k, true);
+    this.#bounds = bounds;
+    return bounds;
   }
 
   /** The `le` values of `bounds`, rendered once per shared array. */
@@ -101,6 +109,13 @@ class Family {
 type MetricPlan =
   | { skip: string }
   | { skip?: undefined; family: Family; delta: boolean; exponential: boolean };
+
+/** A scanned metric's family, and the label text its series' keys start with. */
+interface ScanPlan {
+  family: Family;
+  delta: boolean;
+  scopeKey: string;
+}
 
 /** Rendered text is handed out in pieces of about this many bytes. */
 const CHUNK_BYTES = 1024 * 1024;
@@ -158,16 +173,31 @@ const EXPONENTIAL_MAX_BUCKETS = 32;
  * `le` buckets (at most 32 per sign, see `exponentialAsClassic`); delta ones cannot be
  * accumulated that way and are counted in `skipped`.
  */
-export class ScrapeState {
+export class ScrapeState implements MetricsRequestVisitor {
   readonly #options: ScrapeOptions;
+  readonly #constLabels: LabelPair[];
   readonly #families = new Map<string, Family>();
   /** A histogram point's bucket counts as numbers, reused point after point. */
   #counts = new Float64Array(64);
   /** Points that could not be exposed, by reason. */
   readonly skipped: Record<string, number> = {};
+  /**
+   * A scanned request (see `MetricsRequestVisitor`): its resources' target info, applied
+   * when its points are taken; the plan of the metric being read; each checked point's
+   * series and plan; how many were taken.
+   */
+  #scanNow = 0;
+  #scanResources: [KeyValue[], LabelPair[]][] = [];
+  #scanPlan: ScanPlan | undefined;
+  #scanSeries: Series[] = [];
+  #scanPlans: ScanPlan[] = [];
+  #scanTaken = 0;
+  /** The last (resource, scope) a scan resolved, and its key: most requests have one. */
+  #scopeKeyOf: { attributes: KeyValue[]; name: string; version: string; key: string } | undefined;
 
   constructor(options: ScrapeOptions) {
     this.#options = options;
+    this.#constLabels = Object.entries(options.constLabels);
   }
 
   update(batch: MetricBatch, now = Date.now()): void {
@@ -181,19 +211,22 @@ export class ScrapeState {
     // Per scope: the label pairs its series share, and that text as the start of their keys.
     const scopePairs: (LabelPair[] | undefined)[] = [];
     const scopeKeys: (string | undefined)[] = [];
-    const constLabels = Object.entries(this.#options.constLabels);
+    const constLabels = this.#constLabels;
     const view = new PointView(batch);
     const pointSeries = batch.points.series;
     const times = batch.points.time.u32;
     const table = batch.attributes;
     const distributions = batch.distributions;
+    const floats = distributions.floats;
+    const floatsView = new DataView(floats.buffer, floats.byteOffset, floats.byteLength);
+    const countsView = new DataView(distributions.bucketCounts.u8.buffer);
     for (let i = 0; i < batch.pointCount; i++) {
       view.at(i);
       const metric = view.metric;
       if (view.flags & DataPointFlags.NoRecordedValue) continue;
       const seriesId = pointSeries[i];
       const m = batch.seriesMetric(seriesId);
-      plans[m] ??= this.#plan(batch, m);
+      plans[m] ??= this.#plan(batch.metrics[m]);
       const plan = plans[m];
       if (plan.skip !== undefined) {
         this.skipped[plan.skip] = (this.skipped[plan.skip] ?? 0) + 1;
@@ -206,7 +239,7 @@ export class ScrapeState {
         const scope = batch.scopes[scopeIndex];
         pairs = [...identity[scope.resource], ...scopeLabels(scope), ...constLabels];
         scopePairs[scopeIndex] = pairs;
-        scopeKeys[scopeIndex] = `${pairs.map(([k, v]) => `${k}\u0001${v}`).join('\u0002')}`;
+        scopeKeys[scopeIndex] = scopeKeyOf(pairs);
       }
       const scopeKey = scopeKeys[scopeIndex]!;
       const set = batch.seriesAttributes(seriesId);
@@ -231,38 +264,32 @@ export class ScrapeState {
       series.updatedAt = now;
       series.timestampMs = u64NanosToMillis(times, i);
       if (family.type === 'histogram') {
-        const classic = exponential
-          ? exponentialAsClassic(
-              {
-                scale: view.scale,
-                zeroCount: Number(view.zeroCount),
-                zeroThreshold: view.zeroThreshold,
-                positive: view.positive,
-                negative: view.negative,
-              },
-              EXPONENTIAL_MAX_BUCKETS,
-            )
-          : this.#explicitBuckets(batch, i, family);
-        const { bounds, counts } = classic;
         const count = u64Number(distributions.total.u32, batch.points.detail[i]);
-        const sameBounds =
-          series.bounds === bounds ||
-          (series.bounds !== undefined &&
-            series.bounds.length === bounds.length &&
-            series.bounds.every((b, k) => b === bounds[k]));
-        if (accumulate && sameBounds && series.counts) {
-          for (let k = 0; k < counts.length; k++) series.counts[k] += Number(counts[k]);
-          series.sum = (series.sum ?? 0) + (view.sum ?? 0);
-          series.count = (series.count ?? 0) + count;
+        if (exponential) {
+          const { bounds, counts } = exponentialAsClassic(
+            {
+              scale: view.scale,
+              zeroCount: Number(view.zeroCount),
+              zeroThreshold: view.zeroThreshold,
+              positive: view.positive,
+              negative: view.negative,
+            },
+            EXPONENTIAL_MAX_BUCKETS,
+          );
+          setHistogram(series, bounds, counts, count, view.sum ?? 0, accumulate);
         } else {
-          series.bounds = bounds;
-          // The series' own array, rewritten in place while its length holds.
-          const own =
-            series.counts?.length === counts.length ? series.counts : new Array(counts.length);
-          for (let k = 0; k < counts.length; k++) own[k] = Number(counts[k]);
-          series.counts = own;
-          series.sum = view.sum ?? 0;
-          series.count = count;
+          const row = batch.points.detail[i];
+          const bounds = family.sharedBounds(
+            floatsView,
+            8 * distributions.boundsStart[row],
+            distributions.boundsLength[row],
+          );
+          const counts = this.#countsOf(
+            countsView,
+            8 * distributions.positiveStart[row],
+            distributions.positiveLength[row],
+          );
+          setHistogram(series, bounds, counts, count, view.sum ?? 0, accumulate);
         }
       } else if (family.type === 'summary') {
         series.quantiles = view.quantiles;
@@ -275,30 +302,119 @@ export class ScrapeState {
   }
 
   /**
-   * Point `i`'s explicit buckets: its bounds shared with the family's last ones, and its
-   * counts read from the column's 32-bit words into a reused array (a `bigint` per bucket
-   * was most of a histogram point's cost).
+   * `length` little-endian u64 bucket counts at byte `at` of `view` as numbers, in an array
+   * reused point after point (a `bigint` per bucket was most of a histogram point's cost).
    */
-  #explicitBuckets(
-    batch: MetricBatch,
-    i: number,
-    family: Family,
-  ): { bounds: number[]; counts: Float64Array } {
-    const d = batch.distributions;
-    const row = batch.points.detail[i];
-    const bounds = family.sharedBounds(d.floats, d.boundsStart[row], d.boundsLength[row]);
-    const length = d.positiveLength[row];
+  #countsOf(view: DataView, at: number, length: number): Float64Array {
     if (this.#counts.length < length) this.#counts = new Float64Array(length * 2);
     const counts = this.#counts.subarray(0, length);
-    const words = d.bucketCounts.u32;
-    const start = d.positiveStart[row];
-    for (let k = 0; k < length; k++) counts[k] = u64Number(words, start + k);
-    return { bounds, counts };
+    for (let k = 0; k < length; k++)
+      counts[k] = view.getUint32(at + 8 * k + 4, true) * TWO_32 + view.getUint32(at + 8 * k, true);
+    return counts;
   }
 
-  /** Which family metric `m` of `batch` updates, or why its points cannot be exposed. */
-  #plan(batch: MetricBatch, m: number): MetricPlan {
-    const metric = batch.metrics[m];
+  /** Starts a scanned request (see `MetricsRequestVisitor`). */
+  beginScan(): void {
+    this.#scanNow = Date.now();
+    this.#scanResources = [];
+    this.#scanPlan = undefined;
+    this.#scanSeries.length = 0;
+    this.#scanPlans.length = 0;
+    this.#scanTaken = 0;
+  }
+
+  /**
+   * A scanned metric: taken when it maps to a family of its own kind (a gauge or counter, or
+   * an explicit histogram); anything else — exponential histograms, summaries, what is
+   * skipped and counted — goes through a batch.
+   */
+  visitMetric(metric: ScannedMetric): boolean {
+    const resources = this.#scanResources;
+    if (resources.at(-1)?.[0] !== metric.resourceAttributes) {
+      const attributes = metric.resourceAttributes;
+      resources.push([attributes, resourceLabels(attributes, this.#options.resourceToLabels)]);
+    }
+    const plan = this.#plan(
+      {
+        scope: 0,
+        name: metric.name,
+        description: metric.description,
+        unit: metric.unit,
+        type: metric.type,
+        temporality: metric.temporality,
+        monotonic: metric.monotonic,
+        metadata: [],
+      },
+      false,
+    );
+    if (plan.skip !== undefined || plan.exponential) return false;
+    const histogram = plan.family.type === 'histogram';
+    if (histogram !== (metric.type === MetricType.Histogram) || plan.family.type === 'summary')
+      return false;
+    this.#scanPlan = {
+      family: plan.family,
+      delta: plan.delta,
+      scopeKey: this.#scopeKey(metric, resources.at(-1)![1]),
+    };
+    return true;
+  }
+
+  /** First pass: the point's series must be known (a new one renders its labels: a batch). */
+  checkPoint(point: PointRecord): boolean {
+    const plan = this.#scanPlan!;
+    const { set, setStart, setEnd } = point;
+    const series = plan.family.keys.find(
+      plan.scopeKey,
+      hashRange(set, setStart, setEnd),
+      set,
+      setStart,
+      setEnd,
+    );
+    if (series === undefined) return false;
+    this.#scanSeries.push(series);
+    this.#scanPlans.push(plan);
+    return true;
+  }
+
+  /** Second pass: the point updates its series, as `update` would. */
+  takePoint(point: PointRecord): void {
+    const k = this.#scanTaken++;
+    if (k === 0) {
+      for (const [attributes, identity] of this.#scanResources)
+        this.#targetInfo(attributes, identity, this.#scanNow);
+    }
+    const series = this.#scanSeries[k];
+    const { family, delta } = this.#scanPlans[k];
+    series.updatedAt = this.#scanNow;
+    series.timestampMs = nanosToMillis(point.timeHi, point.timeLo);
+    if (family.type === 'histogram') {
+      const bounds = family.sharedBounds(point.bounds, point.boundsAt, point.boundsLength);
+      const counts = this.#countsOf(point.counts, point.countsAt, point.countsLength);
+      const sum = point.bits & PointBits.HasSum ? point.sum : 0;
+      setHistogram(series, bounds, counts, point.count, sum, delta);
+    } else {
+      series.value = delta ? series.value + point.value : point.value;
+    }
+  }
+
+  /** The key its series start with of a scanned metric's resource and scope (the last one, kept). */
+  #scopeKey(metric: ScannedMetric, identity: LabelPair[]): string {
+    const last = this.#scopeKeyOf;
+    if (
+      last !== undefined &&
+      last.attributes === metric.resourceAttributes &&
+      last.name === metric.scopeName &&
+      last.version === metric.scopeVersion
+    )
+      return last.key;
+    const scope = { name: metric.scopeName, version: metric.scopeVersion };
+    const key = scopeKeyOf([...identity, ...scopeLabels(scope), ...this.#constLabels]);
+    this.#scopeKeyOf = { attributes: metric.resourceAttributes, ...scope, key };
+    return key;
+  }
+
+  /** Which family `metric` updates, or why its points cannot be exposed. */
+  #plan(metric: MetricDescriptor, create = true): MetricPlan {
     const exponential = metric.type === MetricType.ExponentialHistogram;
     // Delta exponential histograms cannot be summed as classic buckets: their bounds
     // follow the data and change from one point to the next.
@@ -309,12 +425,12 @@ export class ScrapeState {
       namespace: this.#options.namespace,
       addSuffixes: this.#options.addSuffixes,
     });
-    const family = this.#family(
-      name,
-      type,
-      metric.description,
-      this.#options.addSuffixes ? unitSuffix(metric.unit) : '',
-    );
+    const unit = this.#options.addSuffixes ? unitSuffix(metric.unit) : '';
+    const family = create
+      ? this.#family(name, type, metric.description, unit)
+      : this.#families.get(name);
+    // Not created by a scan's check (which changes nothing): a new family has no known series.
+    if (!family) return { skip: 'unknown_family' };
     return { family, delta: isDelta(metric), exponential };
   }
 
@@ -421,6 +537,45 @@ export class ScrapeState {
       family.keys.prune((s) => family.series.get(s.labels) === s);
     }
   }
+}
+
+const TWO_32 = 2 ** 32;
+
+/** What the keys of a scope's series start with: its label pairs as text. */
+function scopeKeyOf(pairs: readonly LabelPair[]): string {
+  return pairs.map(([k, v]) => `${k}\u0001${v}`).join('\u0002');
+}
+
+/**
+ * A histogram point into its series: added to what it holds (a delta point, the same
+ * bounds) or in its place.
+ */
+function setHistogram(
+  series: Series,
+  bounds: number[],
+  counts: ArrayLike<number>,
+  count: number,
+  sum: number,
+  accumulate: boolean,
+): void {
+  const sameBounds =
+    series.bounds === bounds ||
+    (series.bounds !== undefined &&
+      series.bounds.length === bounds.length &&
+      series.bounds.every((b, k) => b === bounds[k]));
+  if (accumulate && sameBounds && series.counts) {
+    for (let k = 0; k < counts.length; k++) series.counts[k] += counts[k];
+    series.sum = (series.sum ?? 0) + sum;
+    series.count = (series.count ?? 0) + count;
+    return;
+  }
+  series.bounds = bounds;
+  // The series' own array, rewritten in place while its length holds.
+  const own = series.counts?.length === counts.length ? series.counts : new Array(counts.length);
+  for (let k = 0; k < counts.length; k++) own[k] = counts[k];
+  series.counts = own;
+  series.sum = sum;
+  series.count = count;
 }
 
 /** Labels in text-format form: `name="value",...`. */
