@@ -22,6 +22,13 @@ async function scenario(title, processorsYaml, processorList, threads, protocol 
   if (process.env.COLLECTOR_SCENARIOS && !process.env.COLLECTOR_SCENARIOS.includes(processorList)) {
     return [];
   }
+  // COLLECTOR_PROTOCOLS=http (or grpc) runs only the scenarios whose receiver speaks it.
+  if (
+    process.env.COLLECTOR_PROTOCOLS &&
+    !process.env.COLLECTOR_PROTOCOLS.split(',').includes(protocol)
+  ) {
+    return [];
+  }
   const measured = await runCollectorScenario({
     name,
     sinkPort,

@@ -2,7 +2,7 @@ import type { AttributeLimits } from '../../model/attribute-limits.js';
 import { hashRange } from '../../model/attribute-table.js';
 import type { EncodedRequest } from '../../model/encoded-request.js';
 import { DecodeError } from '../../model/errors.js';
-import { checkUtf8 } from '../../model/utf8.js';
+import { asciiEnd, checkUtf8 } from '../../model/utf8.js';
 import { WireReader } from '../../model/wire-reader.js';
 import { NO_READER, NOT_TAKEN, SeriesKeyList } from '../relay-check.js';
 
@@ -107,6 +107,7 @@ export class RemoteWriteValidator {
   #label(end: number): void {
     const reader = this.#reader;
     const buf = reader.buf;
+    const view = reader.view;
     const maxValueBytes = this.#limits.maxValueBytes;
     let pos = reader.pos;
     while (pos < end) {
@@ -117,12 +118,8 @@ export class RemoteWriteValidator {
       const stop = start + length;
       // As an attribute the value is an `AnyValue { string_value }`: tag, length, text.
       if (stop > end || (tag === 0x12 && 2 + length > maxValueBytes)) throw NOT_TAKEN;
-      for (let i = start; i < stop; i++) {
-        if (buf[i] >= 0x80) {
-          checkUtf8(buf, i, stop);
-          break;
-        }
-      }
+      const ascii = asciiEnd(buf, view, start, stop);
+      if (ascii < stop) checkUtf8(buf, ascii, stop);
       pos = stop;
     }
     reader.pos = pos;

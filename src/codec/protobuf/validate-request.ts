@@ -5,7 +5,7 @@ import type { EncodedRequest } from '../../model/encoded-request.js';
 import { DecodeError } from '../../model/errors.js';
 import { validateKeyValue } from '../../model/key-value-bytes.js';
 import { MetricType, Temporality } from '../../model/types.js';
-import { checkUtf8, readUtf8 } from '../../model/utf8.js';
+import { asciiEnd, checkUtf8, readUtf8 } from '../../model/utf8.js';
 import { WireReader } from '../../model/wire-reader.js';
 import { NO_READER, NOT_TAKEN, SeriesKeyList } from '../relay-check.js';
 import {
@@ -405,7 +405,8 @@ export class OtlpRequestValidator {
     if (buf[start] !== 0x0a || keyLength >= 0x80) return -1;
     const keyEnd = start + 2 + keyLength;
     if (keyEnd + 2 > stop) return -1;
-    for (let i = start + 2; i < keyEnd; i++) if (buf[i] >= 0x80) return -1;
+    const view = this.#reader.view;
+    if (asciiEnd(buf, view, start + 2, keyEnd) !== keyEnd) return -1;
     const valueLength = buf[keyEnd + 1];
     const value = keyEnd + 2;
     if (buf[keyEnd] !== 0x12 || valueLength >= 0x80 || value + valueLength !== stop) return -1;
@@ -415,7 +416,7 @@ export class OtlpRequestValidator {
       // string_value
       const length = buf[value + 1];
       if (length >= 0x80 || value + 2 + length !== stop) return -1;
-      for (let i = value + 2; i < stop; i++) if (buf[i] >= 0x80) return -1;
+      if (asciiEnd(buf, view, value + 2, stop) !== stop) return -1;
       return valueLength;
     }
     if (tag === 0x10 || tag === 0x18) {
