@@ -2,6 +2,7 @@ import { type AnyValue, type KeyValue, KeyValueList } from './any-value.js';
 import { DecodeError } from './errors.js';
 import { checkUtf8, readUtf8, utf8Length, writeUtf8 } from './utf8.js';
 import {
+  copyBytes,
   varint64Size,
   varintSize,
   WIRE_FIXED64,
@@ -198,7 +199,7 @@ export function retagKeyValues(buf: Uint8Array, start: number, end: number, tag:
 /**
  * Writes one attribute entry in the canonical form of an `AttributeTable` at `dst[at]`: tag
  * `0x0a`, then the length prefix and `KeyValue` at `src[lengthStart, end)` (as they follow
- * the entry's tag on the wire), four bytes a step. `dst` needs room for
+ * the entry's tag on the wire), copied with `copyBytes`. `dst` needs room for
  * `end - lengthStart + 1` bytes; returns where the entry ends there.
  */
 export function writeCanonicalEntry(
@@ -210,12 +211,8 @@ export function writeCanonicalEntry(
   lengthStart: number,
   end: number,
 ): number {
-  let pos = at;
-  dst[pos++] = 0x0a;
-  let k = lengthStart;
-  for (; k + 4 <= end; k += 4, pos += 4) dstView.setUint32(pos, srcView.getUint32(k, true), true);
-  for (; k < end; k++) dst[pos++] = src[k];
-  return pos;
+  dst[at] = 0x0a;
+  return copyBytes(dst, dstView, at + 1, src, srcView, lengthStart, end);
 }
 
 /** Reads a key-value run whose entries are tagged with any field number. */

@@ -79,6 +79,35 @@ export function nanosToMillis(high: number, low: number): number {
   return high * 4294 + Math.floor((high * 967296 + low) / 1e6);
 }
 
+/**
+ * Copies `src[start, end)` to `dst[at]` (`srcView`, `dstView`: DataViews of all of each)
+ * sixteen bytes a step, then four, then one; returns where the copy ends in `dst`. For the
+ * short runs codecs copy (attribute entries and sets, bucket counts): `subarray()` + `set()`
+ * costs a flat ~40 ns and a view of garbage, a step of four bytes half its time in the
+ * loop itself (145 B: 24 ns this way, 45 with `set`, 66 four bytes a step; Node 20).
+ */
+export function copyBytes(
+  dst: Uint8Array,
+  dstView: DataView,
+  at: number,
+  src: Uint8Array,
+  srcView: DataView,
+  start: number,
+  end: number,
+): number {
+  let pos = at;
+  let k = start;
+  for (; k + 16 <= end; k += 16, pos += 16) {
+    dstView.setUint32(pos, srcView.getUint32(k, true), true);
+    dstView.setUint32(pos + 4, srcView.getUint32(k + 4, true), true);
+    dstView.setUint32(pos + 8, srcView.getUint32(k + 8, true), true);
+    dstView.setUint32(pos + 12, srcView.getUint32(k + 12, true), true);
+  }
+  for (; k + 4 <= end; k += 4, pos += 4) dstView.setUint32(pos, srcView.getUint32(k, true), true);
+  for (; k < end; k++) dst[pos++] = src[k];
+  return pos;
+}
+
 /** Copies one 8-byte value (a fixed64 or double, as raw little-endian bytes). */
 export function copy8(src: Uint8Array, from: number, dst: Uint8Array, to: number): void {
   dst[to] = src[from];

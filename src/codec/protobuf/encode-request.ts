@@ -14,6 +14,7 @@ import {
 import { utf8Length, writeUtf8 } from '../../model/utf8.js';
 import {
   copy8,
+  copyBytes,
   varint64Size,
   varintSize,
   writeVarint,
@@ -613,11 +614,9 @@ class RequestEncoder {
   }
 
   /**
-   * Copies `src[start, end)` to the output. Runs up to 256 bytes (attribute sets, bucket
-   * counts, bounds: nearly all of them) go sixteen bytes per step through DataViews;
-   * `subarray()` + `set()` costs a flat ~40 ns and a view of garbage, and wins only above
-   * that (measured on Node 20: 32 B 9 ns vs 40, 145 B 24 ns vs 45, 512 B 80 ns vs 52). Four
-   * words per step, not one: the loop's own overhead was half the cost at one (145 B: 66 ns).
+   * Copies `src[start, end)` to the output: runs up to 256 bytes (attribute sets, bucket
+   * counts, bounds: nearly all of them) with `copyBytes`; `set()` wins above that (512 B:
+   * 52 ns against 80, Node 20).
    */
   copyRange(src: Uint8Array, srcView: DataView, start: number, end: number): void {
     if (end - start > 256) {
@@ -625,19 +624,7 @@ class RequestEncoder {
       this.pos += end - start;
       return;
     }
-    const view = this.view;
-    let pos = this.pos;
-    let k = start;
-    for (; k + 16 <= end; k += 16, pos += 16) {
-      view.setUint32(pos, srcView.getUint32(k, true), true);
-      view.setUint32(pos + 4, srcView.getUint32(k + 4, true), true);
-      view.setUint32(pos + 8, srcView.getUint32(k + 8, true), true);
-      view.setUint32(pos + 12, srcView.getUint32(k + 12, true), true);
-    }
-    for (; k + 4 <= end; k += 4, pos += 4) view.setUint32(pos, srcView.getUint32(k, true), true);
-    const out = this.out;
-    for (; k < end; k++) out[pos++] = src[k];
-    this.pos = pos;
+    this.pos = copyBytes(this.out, this.view, this.pos, src, srcView, start, end);
   }
 }
 
