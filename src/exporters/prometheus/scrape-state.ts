@@ -22,7 +22,7 @@ import type {
 } from '../../model/request-visitor.js';
 import { DataPointFlags, type MetricDescriptor, MetricType, PointBits } from '../../model/types.js';
 import { nanosToMillis, u64NanosToMillis, u64Number } from '../../model/wire.js';
-import { SeriesIndex } from './series-index.js';
+import { type ScopeSeries, SeriesIndex } from './series-index.js';
 
 export interface ScrapeOptions {
   namespace?: string;
@@ -110,11 +110,11 @@ type MetricPlan =
   | { skip: string }
   | { skip?: undefined; family: Family; delta: boolean; exponential: boolean };
 
-/** A scanned metric's family, and the label text its series' keys start with. */
+/** A scanned metric's family, and its series under the request's resource and scope. */
 interface ScanPlan {
   family: Family;
   delta: boolean;
-  scopeKey: string;
+  series: ScopeSeries<Series>;
 }
 
 /** Rendered text is handed out in pieces of about this many bytes. */
@@ -351,11 +351,10 @@ export class ScrapeState implements MetricsRequestVisitor {
     const histogram = plan.family.type === 'histogram';
     if (histogram !== (metric.type === MetricType.Histogram) || plan.family.type === 'summary')
       return false;
-    this.#scanPlan = {
-      family: plan.family,
-      delta: plan.delta,
-      scopeKey: this.#scopeKey(metric, resources.at(-1)![1]),
-    };
+    const series = plan.family.keys.scope(this.#scopeKey(metric, resources.at(-1)![1]));
+    // No series of this scope yet: its points are new.
+    if (series === undefined) return false;
+    this.#scanPlan = { family: plan.family, delta: plan.delta, series };
     return true;
   }
 
@@ -363,8 +362,8 @@ export class ScrapeState implements MetricsRequestVisitor {
   checkPoint(point: PointRecord): boolean {
     const plan = this.#scanPlan!;
     const { set, setStart, setEnd } = point;
-    const series = plan.family.keys.find(
-      plan.scopeKey,
+    const series = plan.family.keys.findIn(
+      plan.series,
       hashRange(set, setStart, setEnd),
       set,
       setStart,

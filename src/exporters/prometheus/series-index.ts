@@ -17,15 +17,38 @@ interface Entry<T> {
  * the scrape endpoint; comparing the bytes with a Latin-1 copy, character by character, was
  * still a tenth of it.
  */
+/** The series of one scope key (`SeriesIndex.scope`), by set hash: what `findIn` looks in. */
+export type ScopeSeries<T> = Map<number, Entry<T> | Entry<T>[]>;
+
 export class SeriesIndex<T> {
-  readonly #byScope = new Map<string, Map<number, Entry<T> | Entry<T>[]>>();
+  readonly #byScope = new Map<string, ScopeSeries<T>>();
   #arena = new Uint8Array(16 * 1024);
   #view = new DataView(this.#arena.buffer);
   #used = 0;
 
   /** The value for the set `bytes[start, end)` (`view` over `bytes`, hash `hash`) under `scopeKey`. */
   find(scopeKey: string, hash: number, view: DataView, start: number, end: number): T | undefined {
-    const found = this.#byScope.get(scopeKey)?.get(hash);
+    const scope = this.#byScope.get(scopeKey);
+    return scope && this.findIn(scope, hash, view, start, end);
+  }
+
+  /**
+   * The series of `scopeKey`, if any: a caller with many points of one scope looks it up
+   * once (a lookup by the scope's label text compares that text whole).
+   */
+  scope(scopeKey: string): ScopeSeries<T> | undefined {
+    return this.#byScope.get(scopeKey);
+  }
+
+  /** `find` within the series of one scope (from `scope`, valid until the next `prune`). */
+  findIn(
+    scope: ScopeSeries<T>,
+    hash: number,
+    view: DataView,
+    start: number,
+    end: number,
+  ): T | undefined {
+    const found = scope.get(hash);
     if (found === undefined) return undefined;
     if (!Array.isArray(found))
       return this.#holds(found, view, start, end) ? found.value : undefined;
