@@ -39,7 +39,7 @@ export class PermanentError extends SluiceError {
 /** The queue is at its limit and `when_full` is `reject`. */
 export class QueueFullError extends SluiceError {
   constructor(message: string) {
-    super('SLUICE_ERR_QUEUE_FULL', message);
+    super('SLUICE_ERR_QUEUE_FULL', message, { stack: false });
   }
 }
 

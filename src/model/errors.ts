@@ -4,8 +4,16 @@
  */
 export class SluiceError extends Error {
   readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /**
+   * `stack: false`: no stack trace is captured — for refusals a loaded collector makes by the
+   * thousand (a full queue, the memory limit), whose stack says nothing and whose capture was
+   * the dearest part of refusing a request.
+   */
+  constructor(code: string, message: string, options?: { cause?: unknown; stack?: boolean }) {
+    const limit = Error.stackTraceLimit;
+    if (options?.stack === false) Error.stackTraceLimit = 0;
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    Error.stackTraceLimit = limit;
     this.name = new.target.name;
     this.code = code;
   }

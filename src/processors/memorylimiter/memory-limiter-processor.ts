@@ -8,7 +8,7 @@ import type { MemoryLimiterConfig } from './config.js';
 /** Data refused because the process is over its memory soft limit; senders should retry. */
 export class MemoryLimitError extends SluiceError {
   constructor(message: string) {
-    super('SLUICE_ERR_MEMORY_LIMIT', message);
+    super('SLUICE_ERR_MEMORY_LIMIT', message, { stack: false });
   }
 }
 
