@@ -22,7 +22,7 @@ const LOADS = [
   { name: 'each input its own output (the collector benchmark load)', hosts: 1 },
   { name: '16 inputs per output (16 hosts per route, host dropped)', hosts: 16 },
 ];
-const SIZES = (process.env.AGGREGATE_MEMORY_SERIES ?? '100000,250000,500000')
+const SIZES = (process.env.AGGREGATE_MEMORY_SERIES ?? '100000,150000,250000,500000')
   .split(',')
   .map(Number);
 

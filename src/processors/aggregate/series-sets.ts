@@ -23,7 +23,7 @@ export class SeriesSets {
   #arena = new Uint8Array(64 * 1024);
   #arenaView = new DataView(this.#arena.buffer);
   #used = 0;
-  #index = new IdHashIndex(1024);
+  #index = new IdHashIndex(1024, undefined, INDEX_LOAD);
   count = 0;
   #metric = new Int32Array(1024);
   /** Entry `id`'s set is `arena[setStart[id], setStart[id + 1])`: sets lie end to end. */
@@ -35,7 +35,7 @@ export class SeriesSets {
     if (capacity !== 1024 || arenaBytes !== 64 * 1024) {
       this.#arena = new Uint8Array(arenaBytes);
       this.#arenaView = new DataView(this.#arena.buffer);
-      this.#index = new IdHashIndex(capacity);
+      this.#index = new IdHashIndex(capacity, undefined, INDEX_LOAD);
       this.#metric = new Int32Array(capacity);
       this.#setStart = new Uint32Array(capacity + 1);
       this.#setHash = new Int32Array(capacity);
@@ -176,6 +176,9 @@ export function copySetColumns(c: SeriesSetColumns): SeriesSetColumns {
 export function grownCapacity(current: number, needed: number): number {
   return Math.max(needed, 1024, Math.ceil(current * 1.5));
 }
+
+/** How full the index of every series may get (see `IdHashIndex`). */
+const INDEX_LOAD = 0.75;
 
 /** The index key of (metric id, set hash). */
 function mix(metric: number, setHash: number): number {
