@@ -10,8 +10,32 @@ import { WireReader } from '../model/wire-reader.js';
  */
 export const NOT_TAKEN = new DecodeError(0, 'only the fields the relay carries');
 
-/** A validator's reader between requests: it keeps no reference to a body. */
-export const NO_READER = new WireReader(new Uint8Array(0));
+const NOTHING = new Uint8Array(0);
+
+/**
+ * Runs a validator's `walk` over `body` with `reader` (the validator's own, reused request
+ * after request) reset to it: whether the walk took the body. A `DecodeError` — the reader's,
+ * or `NOT_TAKEN` — means it did not; the reader lets go of the body afterwards.
+ */
+export function walkBody(
+  reader: WireReader,
+  body: Uint8Array,
+  walk: (reader: WireReader, end: number) => boolean,
+): boolean {
+  try {
+    return walk(reader.reset(body), body.length);
+  } catch (err) {
+    if (err instanceof DecodeError) return false;
+    throw err;
+  } finally {
+    reader.reset(NOTHING);
+  }
+}
+
+/** A reader for `walkBody`, over no body yet. */
+export function idleReader(): WireReader {
+  return new WireReader(NOTHING);
+}
 
 /** The series keys of one request, gathered into a list reused request after request. */
 export class SeriesKeyList {

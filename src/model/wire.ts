@@ -68,6 +68,11 @@ export function u64Number(words: Uint32Array, k: number): number {
   return words[2 * k + 1] * TWO_32 + words[2 * k];
 }
 
+/** The unsigned 64-bit little-endian word at byte `at` of `view` as a number: exact to 2^53. */
+export function u64NumberAt(view: DataView, at: number): number {
+  return view.getUint32(at + 4, true) * TWO_32 + view.getUint32(at, true);
+}
+
 /** Unsigned 64-bit nanoseconds, word `k` of `words`, as whole milliseconds: exact, no bigint. */
 export function u64NanosToMillis(words: Uint32Array, k: number): number {
   return nanosToMillis(words[2 * k + 1], words[2 * k]);

@@ -1,10 +1,8 @@
 import type { AttributeLimits } from '../../model/attribute-limits.js';
 import { hashRange } from '../../model/attribute-table.js';
 import type { EncodedRequest } from '../../model/encoded-request.js';
-import { DecodeError } from '../../model/errors.js';
 import { asciiEnd, checkUtf8 } from '../../model/utf8.js';
-import { WireReader } from '../../model/wire-reader.js';
-import { NO_READER, NOT_TAKEN, SeriesKeyList } from '../relay-check.js';
+import { idleReader, NOT_TAKEN, SeriesKeyList, walkBody } from '../relay-check.js';
 
 /**
  * Checks a Prometheus remote write 1.0 `WriteRequest` (uncompressed) without decoding it,
@@ -24,7 +22,7 @@ import { NO_READER, NOT_TAKEN, SeriesKeyList } from '../relay-check.js';
 export class RemoteWriteValidator {
   readonly format = 'prometheus-remote-write';
   readonly #limits: AttributeLimits;
-  #reader = NO_READER;
+  readonly #reader = idleReader();
   #samples = 0;
   readonly #keys = new SeriesKeyList();
 
@@ -34,24 +32,18 @@ export class RemoteWriteValidator {
 
   /** The body as a request to carry, or `undefined`: decode it (see the class comment). */
   validate(body: Uint8Array): EncodedRequest | undefined {
-    const reader = new WireReader(body);
-    this.#reader = reader;
     this.#samples = 0;
     this.#keys.clear();
-    try {
-      const end = body.length;
+    const taken = walkBody(this.#reader, body, (reader, end) => {
       while (reader.pos < end) {
         const tag = reader.varint32(end);
         if (tag === 0x0a) this.#series(reader.delimited(end));
         else if (tag === 0x1a) this.#metadata(reader.delimited(end));
-        else return undefined;
+        else return false;
       }
-    } catch (err) {
-      if (err instanceof DecodeError) return undefined;
-      throw err;
-    } finally {
-      this.#reader = NO_READER;
-    }
+      return true;
+    });
+    if (!taken) return undefined;
     return {
       format: 'prometheus-remote-write',
       bytes: body,

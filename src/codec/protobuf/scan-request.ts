@@ -25,8 +25,8 @@ import {
 } from './otlp-fields.js';
 
 const TWO_32 = 2 ** 32;
-const NO_READER = new WireReader(new Uint8Array(0));
-const NO_VIEW = NO_READER.view;
+const NOTHING = new Uint8Array(0);
+const NO_VIEW = new DataView(NOTHING.buffer);
 /** Numbers kept per checked point (see `#record`). */
 const FIELDS = 14;
 /** After this many requests in a row went the usual way, only every `RETRY_EVERY`th is tried. */
@@ -66,7 +66,7 @@ export class MetricsRequestScanner {
   /** The point's attribute set being gathered (entries retagged `0x0a`). */
   readonly #set = new CanonicalSet();
   /** Reads the body being scanned (`buf` and `view` are the body's). */
-  #reader = NO_READER;
+  readonly #reader = new WireReader(NOTHING);
   /** The last resource's bytes and its decoded attributes (the same object while equal). */
   #resourceBytes: Uint8Array = new Uint8Array(0);
   #resourceAttributes: KeyValue[] = [];
@@ -83,7 +83,7 @@ export class MetricsRequestScanner {
   /** Points taken, or -1 when the request must be decoded and consumed the usual way. */
   scan(body: Uint8Array): number {
     if (this.#misses >= MISSES_BEFORE_BACKOFF && ++this.#skipped % RETRY_EVERY !== 0) return -1;
-    this.#reader = new WireReader(body);
+    this.#reader.reset(body);
     this.#visitor.beginScan();
     let scannable = false;
     try {
@@ -94,7 +94,7 @@ export class MetricsRequestScanner {
     if (scannable) this.#take();
     this.#misses = scannable ? 0 : this.#misses + 1;
     // Keep no reference to the body (the receiver reuses or drops it).
-    this.#reader = NO_READER;
+    this.#reader.reset(NOTHING);
     this.#point.counts = this.#point.bounds = NO_VIEW;
     return scannable ? this.#points : -1;
   }

@@ -2,12 +2,11 @@ import type { AttributeLimits } from '../../model/attribute-limits.js';
 import { hashText } from '../../model/attribute-table.js';
 import { CanonicalSet } from '../../model/canonical-set.js';
 import type { EncodedRequest } from '../../model/encoded-request.js';
-import { DecodeError } from '../../model/errors.js';
 import { validateKeyValue } from '../../model/key-value-bytes.js';
 import { MetricType, Temporality } from '../../model/types.js';
 import { asciiEnd, checkUtf8, readUtf8 } from '../../model/utf8.js';
-import { WireReader } from '../../model/wire-reader.js';
-import { NO_READER, NOT_TAKEN, SeriesKeyList } from '../relay-check.js';
+import type { WireReader } from '../../model/wire-reader.js';
+import { idleReader, NOT_TAKEN, SeriesKeyList, walkBody } from '../relay-check.js';
 import {
   BucketsField,
   DataField,
@@ -49,7 +48,7 @@ import {
 export class OtlpRequestValidator {
   readonly format = 'otlp';
   readonly #limits: AttributeLimits;
-  #reader = NO_READER;
+  readonly #reader = idleReader();
   #points = 0;
   readonly #keys = new SeriesKeyList();
   /** The metric's name hash mixed into its points' keys; undefined for delta metrics. */
@@ -68,23 +67,17 @@ export class OtlpRequestValidator {
    * `seriesKeys` false: the consumer orders nothing by series, skip gathering their keys.
    */
   validate(body: Uint8Array, seriesKeys = true): EncodedRequest | undefined {
-    const reader = new WireReader(body);
-    this.#reader = reader;
     this.#withKeys = seriesKeys;
     this.#points = 0;
     this.#keys.clear();
-    try {
-      const end = body.length;
+    const taken = walkBody(this.#reader, body, (reader, end) => {
       while (reader.pos < end) {
-        if (reader.varint32(end) !== RequestField.ResourceMetrics) return undefined;
+        if (reader.varint32(end) !== RequestField.ResourceMetrics) return false;
         this.#resourceMetrics(reader.delimited(end));
       }
-    } catch (err) {
-      if (err instanceof DecodeError) return undefined;
-      throw err;
-    } finally {
-      this.#reader = NO_READER;
-    }
+      return true;
+    });
+    if (!taken) return undefined;
     return {
       bytes: body,
       points: this.#points,

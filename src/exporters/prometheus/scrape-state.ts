@@ -21,7 +21,7 @@ import type {
   ScannedMetric,
 } from '../../model/request-visitor.js';
 import { DataPointFlags, type MetricDescriptor, MetricType, PointBits } from '../../model/types.js';
-import { nanosToMillis, u64NanosToMillis, u64Number } from '../../model/wire.js';
+import { nanosToMillis, u64NanosToMillis, u64Number, u64NumberAt } from '../../model/wire.js';
 import { type ScopeSeries, SeriesIndex } from './series-index.js';
 
 export interface ScrapeOptions {
@@ -308,8 +308,7 @@ export class ScrapeState implements MetricsRequestVisitor {
   #countsOf(view: DataView, at: number, length: number): Float64Array {
     if (this.#counts.length < length) this.#counts = new Float64Array(length * 2);
     const counts = this.#counts.subarray(0, length);
-    for (let k = 0; k < length; k++)
-      counts[k] = view.getUint32(at + 8 * k + 4, true) * TWO_32 + view.getUint32(at + 8 * k, true);
+    for (let k = 0; k < length; k++) counts[k] = u64NumberAt(view, at + 8 * k);
     return counts;
   }
 
@@ -537,8 +536,6 @@ export class ScrapeState implements MetricsRequestVisitor {
     }
   }
 }
-
-const TWO_32 = 2 ** 32;
 
 /** What the keys of a scope's series start with: its label pairs as text. */
 function scopeKeyOf(pairs: readonly LabelPair[]): string {

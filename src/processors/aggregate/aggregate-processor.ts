@@ -13,7 +13,7 @@ import {
 } from '../../model/request-visitor.js';
 import { type StateStore, storageOf } from '../../model/storage.js';
 import { MetricType, PointBits, Temporality } from '../../model/types.js';
-import { u64Number } from '../../model/wire.js';
+import { u64Number, u64NumberAt } from '../../model/wire.js';
 import { growInt32 } from '../../model/words64.js';
 import type { Processor } from '../processor.js';
 import { ScheduledEmitter } from '../scheduled-emitter.js';
@@ -444,10 +444,10 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       const previous = t.counts;
       let reset = !hadPrevious || !sameLayout || count < t.previousValue[input];
       for (let k = 0; k < n && !reset; k++) {
-        if (u64At(words, countsAt + 8 * k) < previous[at + k]) reset = true;
+        if (u64NumberAt(words, countsAt + 8 * k) < previous[at + k]) reset = true;
       }
       for (let k = 0; k < n; k++) {
-        const c = u64At(words, countsAt + 8 * k);
+        const c = u64NumberAt(words, countsAt + 8 * k);
         counts[base + k] += reset ? c : c - previous[at + k];
         previous[at + k] = c;
       }
@@ -459,7 +459,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       t.previousValue[input] = count;
       t.previousSum[input] = sum;
     } else {
-      for (let k = 0; k < n; k++) counts[base + k] += u64At(words, countsAt + 8 * k);
+      for (let k = 0; k < n; k++) counts[base + k] += u64NumberAt(words, countsAt + 8 * k);
       outputs.value[o] += count;
       outputs.sum[o] += sum;
     }
@@ -632,11 +632,6 @@ function metricIdKey(prefix: string, temporality: Temporality, unit: string): st
 /** A view of all of a typed array's bytes. */
 function viewOf(array: Uint32Array | Float64Array): DataView {
   return new DataView(array.buffer, array.byteOffset, array.byteLength);
-}
-
-/** The unsigned 64-bit little-endian word at byte `at` as a number: exact to 2^53. */
-function u64At(words: DataView, at: number): number {
-  return words.getUint32(at + 4, true) * TWO_32 + words.getUint32(at, true);
 }
 
 /** Point `i`'s start time and time into `p`. */
