@@ -15,9 +15,22 @@ export class AttributeProjection {
     this.#keep = keep;
   }
 
-  /** The projected set, in the same wire form. */
+  /** Where `projectView` writes a projected set. */
+  #scratch = new Uint8Array(256);
+
+  /** The projected set, in the same wire form: `bytes` itself when nothing is left out. */
   project(bytes: Uint8Array): Uint8Array {
-    const kept: [number, number][] = [];
+    const view = this.projectView(bytes);
+    return view === bytes ? bytes : view.slice();
+  }
+
+  /**
+   * `project` without a new array: `bytes` itself when nothing is left out, else a view of
+   * this projection's own buffer, valid until its next call.
+   */
+  projectView(bytes: Uint8Array): Uint8Array {
+    if (this.#scratch.length < bytes.length) this.#scratch = new Uint8Array(2 * bytes.length);
+    const out = this.#scratch;
     let size = 0;
     this.#pos = 0;
     while (this.#pos < bytes.length) {
@@ -25,21 +38,14 @@ export class AttributeProjection {
       this.#pos++; // tag 0x0a
       const length = this.#varint(bytes);
       const body = this.#pos;
-      const pos = body + length;
+      // Clamped: sets come from the attribute table, but a bad length must not run on.
+      const pos = Math.min(body + length, bytes.length);
       this.#pos = pos;
       if (this.#listed(bytes, body, pos) === this.#keep) {
-        kept.push([entryStart, pos]);
-        size += pos - entryStart;
+        for (let k = entryStart; k < pos; k++) out[size++] = bytes[k];
       }
     }
-    if (size === bytes.length) return bytes;
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const [start, end] of kept) {
-      out.set(bytes.subarray(start, end), at);
-      at += end - start;
-    }
-    return out;
+    return size === bytes.length ? bytes : out.subarray(0, size);
   }
 
   #varint(bytes: Uint8Array): number {

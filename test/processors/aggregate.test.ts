@@ -335,6 +335,57 @@ describe('aggregate processor', () => {
     ]);
   });
 
+  it('keeps an output whole when the inputs it was first made from are forgotten', async () => {
+    // An output's attributes are read from one of its inputs: here the first input of each
+    // output goes stale while later ones stay, and the survivors are renumbered into the
+    // forgotten ones' places.
+    const out = new Capture();
+    let now = 1_000_000;
+    const p = new AggregateProcessor(
+      settings,
+      aggregateConfig.parse({
+        interval: '1h',
+        max_stale: '1m',
+        rules: [{ metrics: ['http.server.requests'], drop_attributes: ['host'] }],
+      }),
+      out,
+      () => now,
+    );
+    const send = (rows: [Record<string, string>, number, bigint][]) =>
+      p.consume(sumBatch(Temporality.Cumulative, rows));
+    await send([
+      [{ host: 'h1', route: '/a' }, 10, 10n],
+      [{ host: 'h1', route: '/b' }, 20, 10n],
+      [{ host: 'h2', route: '/b' }, 1, 10n],
+      [{ host: 'h2', route: '/a' }, 2, 10n],
+    ]);
+    p.flush();
+    now += 90_000; // only the h2 inputs speak again
+    await send([
+      [{ host: 'h2', route: '/b' }, 4, 20n],
+      [{ host: 'h2', route: '/a' }, 3, 20n],
+    ]);
+    p.flush();
+    expect(p.series).toEqual({ inputs: 2, outputs: 2 });
+    now += 10_000; // h1 /a comes back: into the same output /a, counted whole
+    await send([
+      [{ host: 'h1', route: '/a' }, 5, 30n],
+      [{ host: 'h2', route: '/b' }, 6, 30n],
+    ]);
+    p.flush();
+    expect(p.series).toEqual({ inputs: 3, outputs: 2 });
+    await p.shutdown();
+    const totals = out.points().filter((x) => x.name === 'http.server.requests');
+    expect(totals.map((t) => [t.attributes, t.value])).toEqual([
+      [{ route: '/a' }, 12],
+      [{ route: '/b' }, 21],
+      [{ route: '/a' }, 13],
+      [{ route: '/b' }, 24],
+      [{ route: '/a' }, 18],
+      [{ route: '/b' }, 26],
+    ]);
+  });
+
   it('validates rules', () => {
     expect(
       aggregateConfig.safeParse({

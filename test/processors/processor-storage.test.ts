@@ -349,6 +349,31 @@ describe('aggregate with storage', () => {
     await expectGoesOnFrom(dir, unbroken, reference);
   });
 
+  it('keeps restored outputs as they were when the rules changed across the restart', async () => {
+    // The outputs' sets are read from their inputs through the rules of the day; restored
+    // under other rules, an output must keep the set it was stored with.
+    const dir = await tempDir();
+    await run([await started(dir, new Outputs())], 1, 3);
+    const after = new Outputs();
+    const restarted = new AggregateProcessor(
+      settingsIn(await crashCopy(dir), 'aggregate'),
+      aggregateConfig.parse({
+        interval: '1h',
+        storage: 'file_storage',
+        rules: [{ metrics: ['requests', 'bytes', 'latency', 'size'], drop_attributes: ['route'] }],
+      }),
+      after,
+    );
+    await restarted.start();
+    toClose.push(restarted);
+    await run([restarted], 4, 4);
+    const requests = after.lines.filter((line) => line.startsWith('requests{'));
+    expect(requests.map((line) => line.split(' ')[0])).toEqual([
+      'requests{route=/a}',
+      'requests{route=/b}',
+    ]);
+  });
+
   it('counts the delta points a crash lost since the last snapshot', async () => {
     const dir = await tempDir();
     const first = await started(dir, new Outputs());

@@ -29,6 +29,7 @@ import { bucketMap, bucketsSince, type ExponentialContribution } from './exponen
 import { InputSeriesTable } from './input-series.js';
 import { buildOutputBatch } from './output-batch.js';
 import { type MetricKind, OutputSeriesTable } from './output-series.js';
+import type { InputProjection } from './output-sets.js';
 import { before } from './u64-time.js';
 
 /** A metric of a scanned request, as `visitMetric` resolved it. */
@@ -59,7 +60,10 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   readonly #next: Consumer;
   readonly #rules: { rule: AggregateRule; patterns: RegExp[] }[];
   readonly #projections: Map<AggregateRule, AttributeProjection>;
-  #outputs = new OutputSeriesTable();
+  /** An output's set as input `input` gives it (see `OutputSets`). */
+  readonly #projectInput: InputProjection = (metric, input) =>
+    this.#projectionOf(metric)?.projectView(this.#inputs.bytes(input));
+  #outputs = new OutputSeriesTable(this.#projectInput);
   readonly #maxStaleMs: number;
   #inputs = new InputSeriesTable();
   /** Persistent ids of metric identities (resource, scope, name, type, temporality, unit). */
@@ -78,6 +82,8 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   readonly #kind: MetricKind = (metricId) => this.#descriptors[metricId].metric;
   /** The rule of each metric name seen (null: none), so a name's globs run once. */
   readonly #ruleByName = new Map<string, AggregateRule | null>();
+  /** By metric id: the projection of its rule (null: it has none now). */
+  readonly #projectionByMetric: (AttributeProjection | null)[] = [];
   /**
    * A scanned request: its metrics, in order, and per checked point its input and the index
    * of its metric there; how many points were taken.
@@ -286,6 +292,17 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
     this.#merge(this.#scanned[k], type, temporality, gauge, point, this.#scanNow);
   }
 
+  /** The projection of metric id `metric`'s rule, by its name (outputs exist only for described ids). */
+  #projectionOf(metric: number): AttributeProjection | undefined {
+    let projection = this.#projectionByMetric[metric];
+    if (projection === undefined) {
+      const rule = this.#ruleFor(this.#descriptors[metric].metric.name);
+      projection = rule ? this.#projections.get(rule)! : null;
+      this.#projectionByMetric[metric] = projection;
+    }
+    return projection ?? undefined;
+  }
+
   #ruleFor(name: string): AggregateRule | undefined {
     let rule = this.#ruleByName.get(name);
     if (rule === undefined) {
@@ -363,7 +380,9 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
     let output = this.#outputs.find(metricId, reduced, hash);
     if (output === -1) {
       this.#describe(metricId, batch, keys, batch.seriesMetric(s));
-      output = this.#outputs.add(metricId, reduced, hash, batch.points, i);
+      // Its set is what the input made next projects to.
+      const source = this.#inputs.count;
+      output = this.#outputs.add(metricId, reduced, hash, source, batch.points, i);
     }
     return this.#inputs.add(metricId, output, batch.attributes, set);
   }
@@ -513,8 +532,9 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       const state = decodeAggregateState(stored.snapshot);
       for (const [key, id] of state.metricIds) this.#metricIds.set(key, id);
       for (const [id, descriptor] of state.descriptors) this.#descriptors[id] = descriptor;
-      this.#outputs = OutputSeriesTable.fromSnapshot(state.outputs, this.#kind);
+      this.#outputs = OutputSeriesTable.fromSnapshot(state.outputs, this.#kind, this.#projectInput);
       this.#inputs = InputSeriesTable.fromColumns(state.inputs);
+      this.#outputs.relink(this.#inputs.output, this.#inputs.count);
       this.#exponentialInputs = new Map(state.exponential);
     }
     const last = stored.entries.at(-1);
@@ -604,11 +624,16 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
     for (let o = 0; o < outputs.count; o++) if (seenAt[o] < cutoff) staleOutputs++;
     // Renumbering rebuilds the tables: wait until a tenth of them is stale.
     if (staleInputs * 10 < inputs.count && staleOutputs * 10 < outputs.count) return;
+    const keptInput = (id: number) =>
+      inputs.lastSeen[id] >= cutoff && seenAt[inputs.output[id]] >= cutoff;
+    // An output kept has a fresh input (its time is theirs), so this copies no set; it is
+    // what keeps an output's set readable if that ever changes.
+    const hasInput = new Uint8Array(outputs.count);
+    for (let id = 0; id < inputs.count; id++) if (keptInput(id)) hasInput[inputs.output[id]] = 1;
+    outputs.keepSets((o) => seenAt[o] >= cutoff && hasInput[o] === 0);
     const renumbered = outputs.compact((o) => seenAt[o] >= cutoff);
-    const moved = inputs.compact(
-      (id) => inputs.lastSeen[id] >= cutoff && renumbered[inputs.output[id]] !== -1,
-      (id) => renumbered[inputs.output[id]],
-    );
+    const moved = inputs.compact(keptInput, (id) => renumbered[inputs.output[id]]);
+    outputs.relink(inputs.output, inputs.count);
     const exponential = new Map<number, ExponentialState>();
     for (const [id, state] of this.#exponentialInputs) {
       if (moved[id] !== -1) exponential.set(moved[id], state);

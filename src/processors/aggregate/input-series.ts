@@ -64,6 +64,11 @@ export class InputSeriesTable {
     return this.#sets.find(metric, src, start, end, hash);
   }
 
+  /** Input `id`'s attribute set bytes (a view of the table's arena: valid until the next `add`). */
+  bytes(id: number): Uint8Array {
+    return this.#sets.bytes(id);
+  }
+
   /** Whether input `id` exists and is (`metric`, the set at `src[start, end)`). */
   is(id: number, metric: number, src: DataView, start: number, end: number): boolean {
     return this.#sets.is(id, metric, src, start, end);

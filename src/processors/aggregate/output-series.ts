@@ -4,7 +4,8 @@ import type { PointRecord } from '../../model/request-visitor.js';
 import { MetricType, Temporality } from '../../model/types.js';
 import { growFloat64, growInt32, growUint8, growUint32 } from '../../model/words64.js';
 import { addBucket, downscale, type ExponentialContribution } from './exponential.js';
-import { grownCapacity, SeriesSets } from './series-sets.js';
+import { type InputProjection, OutputSets } from './output-sets.js';
+import { grownCapacity } from './series-sets.js';
 import { before } from './u64-time.js';
 
 /** An exponential histogram output's buckets by index at `scale` (rare: kept in objects). */
@@ -21,7 +22,8 @@ export type MetricKind = (metricId: number) => { type: MetricType; temporality: 
 
 /**
  * The aggregate processor's output series and what each has accumulated, in typed columns:
- * identities in `SeriesSets` (metric id and attribute set bytes), numbers by output id.
+ * identities in `OutputSets` (metric id, and the attribute set one of its inputs projects
+ * to), numbers by output id.
  * Objects of ~35 fields with a key string and a byte array each were most of the
  * processor's memory (about 700 bytes an output) and of the collector's garbage-collection
  * work; a column entry is about 110 bytes plus the set's bytes and histogram counts.
@@ -31,7 +33,7 @@ export type MetricKind = (metricId: number) => { type: MetricType; temporality: 
  * the field comments say: an output has one type for life.
  */
 export class OutputSeriesTable {
-  #sets = new SeriesSets();
+  #sets: OutputSets;
   /** Earliest start and latest time of the members. */
   startHi = new Uint32Array(1024);
   startLo = new Uint32Array(1024);
@@ -66,22 +68,35 @@ export class OutputSeriesTable {
   /** Exponential histograms' buckets, by output. */
   exponential = new Map<number, ExponentialBuckets>();
 
+  /** `project`: an output's set as one of its inputs gives it (see `OutputSets`). */
+  constructor(project: InputProjection, capacity = 1024) {
+    this.#sets = new OutputSets(project, capacity);
+    if (capacity !== 1024) this.#allocate(capacity);
+  }
+
   get count(): number {
     return this.#sets.count;
   }
 
   /** The output id of (`metric`, the set `bytes` hashing to `hash`), or -1. */
   find(metric: number, bytes: Uint8Array, hash: number): number {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    return this.#sets.find(metric, view, 0, bytes.length, hash);
+    return this.#sets.find(metric, bytes, hash);
   }
 
   /**
-   * Adds output (`metric`, set `bytes` hashing to `hash`) after `find` said -1, its time
-   * range that of point `i` of `points` (its start, or its time if none).
+   * Adds output (`metric`, set `bytes` hashing to `hash`) after `find` said -1, its set what
+   * input `source` projects to, its time range that of point `i` of `points` (its start, or
+   * its time if none).
    */
-  add(metric: number, bytes: Uint8Array, hash: number, points: PointColumns, i: number): number {
-    const o = this.#sets.add(metric, bytes, 0, bytes.length, hash);
+  add(
+    metric: number,
+    bytes: Uint8Array,
+    hash: number,
+    source: number,
+    points: PointColumns,
+    i: number,
+  ): number {
+    const o = this.#sets.add(metric, bytes, hash, source);
     if (o >= this.updated.length) this.#grow(this.#sets.capacity);
     const start = points.startTime.u32;
     const time = points.time.u32;
@@ -116,7 +131,7 @@ export class OutputSeriesTable {
     return this.#sets.hash(o);
   }
 
-  /** Output `o`'s attribute set bytes (a view: valid until the next `add`). */
+  /** Output `o`'s attribute set bytes (a view: valid until the next call). */
   attributes(o: number): Uint8Array {
     return this.#sets.bytes(o);
   }
@@ -246,21 +261,33 @@ export class OutputSeriesTable {
     const before = this.count;
     const moved = new Int32Array(before).fill(-1);
     // Decided before the columns are replaced (the callback reads them).
-    for (let o = 0; o < before; o++) if (keep(o)) moved[o] = 0;
+    let count = 0;
+    for (let o = 0; o < before; o++) if (keep(o)) moved[o] = count++;
     const old = this.#columnsOf();
-    const oldSets = this.#sets.columns();
     const exponential = this.exponential;
-    this.#reset(Math.max(1024, before), Math.max(64 * 1024, oldSets.arena.length));
+    this.#sets = this.#sets.compacted(moved, count);
+    this.#reset(this.#sets.capacity);
     for (let o = 0; o < before; o++) {
-      if (moved[o] === -1) continue;
-      const to = this.#sets.copy(oldSets, o);
-      if (to >= this.updated.length) this.#grow(this.#sets.capacity);
+      const to = moved[o];
+      if (to === -1) continue;
       this.#copyRow(old, o, to);
       const buckets = exponential.get(o);
       if (buckets) this.exponential.set(to, buckets);
-      moved[o] = to;
     }
     return moved;
+  }
+
+  /**
+   * Points each output's set at one of its inputs after they were renumbered (see
+   * `OutputSets.relink`).
+   */
+  relink(inputOutput: Int32Array, inputs: number): void {
+    this.#sets.relink(inputOutput, inputs);
+  }
+
+  /** Keeps copies of the sets of outputs about to lose all their inputs (see `OutputSets.keepSets`). */
+  keepSets(orphaned: (o: number) => boolean): void {
+    this.#sets.keepSets(orphaned);
   }
 
   /** The columns as they are now (views), for `compact`. */
@@ -329,19 +356,21 @@ export class OutputSeriesTable {
    */
   snapshot(kind: MetricKind, seenAt: Float64Array): OutputColumns {
     const n = this.count;
-    const sets = this.#sets.columns();
+    const sets = this.#sets;
     const numbers = new Float64Array(n * WIDTH);
     const attributesEnd = new Uint32Array(n);
+    let attributes = new Uint8Array(64 * n);
+    let attributesUsed = 0;
     const layout = new Int32Array(n).fill(-1);
     const countsEnd = new Uint32Array(n);
     const counts = new Float64Array(this.#countsUsed);
     const exponential: OutputColumns['exponential'] = [];
     let c = 0;
     for (let o = 0; o < n; o++) {
-      const { type } = kind(sets.metric[o]);
+      const { type } = kind(sets.metric(o));
       const row = o * WIDTH;
-      numbers[row + 0] = sets.metric[o];
-      numbers[row + 1] = sets.setHash[o];
+      numbers[row + 0] = sets.metric(o);
+      numbers[row + 1] = sets.hash(o);
       numbers[row + 2] = seenAt[o];
       numbers[row + 3] = this.startHi[o];
       numbers[row + 4] = this.startLo[o];
@@ -361,7 +390,16 @@ export class OutputSeriesTable {
         numbers[row + 19] = buckets.zeroThreshold;
         exponential.push([o, new Map(buckets.positive), new Map(buckets.negative)]);
       }
-      attributesEnd[o] = sets.setEnd[o];
+      const set = sets.bytes(o);
+      if (attributesUsed + set.length > attributes.length) {
+        attributes = growUint8(
+          attributes,
+          grownCapacity(attributes.length, attributesUsed + set.length),
+        );
+      }
+      attributes.set(set, attributesUsed);
+      attributesUsed += set.length;
+      attributesEnd[o] = attributesUsed;
       if (this.layout[o] !== -1) {
         const own = this.bucketCounts(o);
         counts.set(own, c);
@@ -374,8 +412,8 @@ export class OutputSeriesTable {
       count: n,
       numbers,
       updated: this.updated.slice(0, n),
-      // Sets lie in the arena in id order, end to end.
-      attributes: sets.arena.slice(),
+      // In id order, end to end.
+      attributes: attributes.subarray(0, attributesUsed),
       attributesEnd,
       layouts: this.#layouts.slice(),
       layout,
@@ -385,10 +423,16 @@ export class OutputSeriesTable {
     };
   }
 
-  /** A table holding the outputs of a snapshot (`snapshot()`, perhaps of another process). */
-  static fromSnapshot(columns: OutputColumns, kind: MetricKind): OutputSeriesTable {
-    const table = new OutputSeriesTable();
-    table.#reset(Math.max(1024, columns.count), Math.max(64 * 1024, columns.attributes.length));
+  /**
+   * A table holding the outputs of a snapshot (`snapshot()`, perhaps of another process),
+   * each with its own copy of its set until `relink` finds an input that projects to it.
+   */
+  static fromSnapshot(
+    columns: OutputColumns,
+    kind: MetricKind,
+    project: InputProjection,
+  ): OutputSeriesTable {
+    const table = new OutputSeriesTable(project, Math.max(1024, columns.count));
     const layouts = columns.layouts.map((bounds) => table.#layoutFor(bounds));
     const exponential = new Map(columns.exponential.map(([o, p, n]) => [o, { p, n }]));
     const numbers = columns.numbers;
@@ -399,10 +443,9 @@ export class OutputSeriesTable {
       const start = o > 0 ? columns.attributesEnd[o - 1] : 0;
       const to = table.#sets.add(
         metric,
-        columns.attributes,
-        start,
-        columns.attributesEnd[o],
+        columns.attributes.subarray(start, columns.attributesEnd[o]),
         numbers[row + 1],
+        -1,
       );
       if (to >= table.updated.length) table.#grow(table.#sets.capacity);
       table.startHi[to] = numbers[row + 3];
@@ -450,8 +493,7 @@ export class OutputSeriesTable {
     return layout;
   }
 
-  #reset(capacity: number, arenaBytes: number): void {
-    this.#sets = new SeriesSets(capacity, arenaBytes);
+  #reset(capacity: number): void {
     this.exponential = new Map();
     this.#countsUsed = 0;
     this.counts = new Float64Array(this.counts.length);
