@@ -17,6 +17,7 @@ import { natsExporterFactory } from '../../dist/exporters/nats/factory.js';
 import { postgresqlExporterFactory } from '../../dist/exporters/postgresql/factory.js';
 import { remoteWriteExporterFactory } from '../../dist/exporters/prometheusremotewrite/factory.js';
 import { decodeMetricsRequest, MetricBatch, MetricType, Temporality } from '../../dist/index.js';
+import { collectorNodeArgs } from '../lib/collector-node-args.js';
 import { writeDocsSection } from '../lib/report.js';
 
 const SERIES = Number(process.env.BACKENDS_SERIES ?? 10_000);
@@ -341,6 +342,7 @@ service:
   const collector = spawn(
     process.execPath,
     [
+      ...collectorNodeArgs(),
       // BACKENDS_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile sluice.
       ...(process.env.BACKENDS_NODE_ARGS?.split(' ') ?? []),
       here('../../dist/cli/main.js'),

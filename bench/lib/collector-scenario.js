@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLoad } from '../../dist/cli/loadgen.js';
+import { collectorNodeArgs } from './collector-node-args.js';
 
 const here = (file) => new URL(file, import.meta.url).pathname;
 
@@ -32,7 +33,14 @@ export async function startSink() {
 export async function spawnCollector(configPath, nodeArgs = []) {
   const child = spawn(
     process.execPath,
-    [...nodeArgs, here('../../dist/cli/main.js'), 'run', '--config', configPath],
+    [
+      ...collectorNodeArgs(),
+      ...nodeArgs,
+      here('../../dist/cli/main.js'),
+      'run',
+      '--config',
+      configPath,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const killOnExit = () => child.kill('SIGKILL');

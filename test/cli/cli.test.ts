@@ -24,6 +24,20 @@ describe('sluice CLI', () => {
     expect((await run(['-v'])).out).toBe(version);
   });
 
+  it('runs from its #! line with the Node.js flags npm start uses', () => {
+    // What the kernel does with the bin's first line: the interpreter, the rest of the line
+    // as one argument (`env -S` splits it), then the script.
+    const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0];
+    const [, interpreter, rest] = /^#!(\S+) (.*)$/.exec(shebang)!;
+    expect(execFileSync(interpreter, [rest, bin, '--version'], { encoding: 'utf8' }).trim()).toBe(
+      version,
+    );
+    const flags = rest.replace(/^-S node ?/, '');
+    expect(flags).toMatch(/^--initial-old-space-size=\d+$/);
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    expect(pkg.scripts.start).toBe(`node ${flags} dist/cli/main.js`);
+  });
+
   it('prints help on --help and help', async () => {
     for (const args of [['--help'], ['help']]) {
       const result = await run(args);
