@@ -1,9 +1,10 @@
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeMetricsRequest } from '../../src/codec/protobuf/decode-request.js';
 import type { Collector } from '../../src/collector/collector.js';
 import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
 import { NatsSender } from '../../src/exporters/nats/nats-sender.js';
-import { Temporality } from '../../src/index.js';
+import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
 import type { NatsReceiver } from '../../src/receivers/nats/nats-receiver.js';
 import { counterBatch, monotonicSums } from '../helpers/batches.js';
 import { startCollector } from '../helpers/collectors.js';
@@ -203,6 +204,67 @@ service:
       await sender.close();
       await aggregating.shutdown(2_000);
       await aggSink.stop();
+    }
+  });
+
+  it('partitions by the attributes an aggregate keeps: every host of a route on one subject', async () => {
+    const sender = new NatsSender({
+      url: `nats://${server.address}`,
+      stream: 'PARTITIONED',
+      subject: 'partitioned.otlp',
+      partitions: 4,
+      partitionBy: { attributes: ['http.route'] },
+      createStream: true,
+      duplicateWindowMs: 120_000,
+    });
+    const signal = new AbortController().signal;
+    try {
+      // Two exports, as two gateways would send them: each with every route, 5 hosts each.
+      for (const first of [0, 5]) {
+        const batch = new MetricBatch();
+        const scope = batch.addScope(batch.addResource({ attributes: { 'service.name': 'api' } }));
+        const m = batch.addMetric(scope, {
+          name: 'http.requests',
+          type: MetricType.Sum,
+          temporality: Temporality.Cumulative,
+          monotonic: true,
+        });
+        for (let route = 0; route < 40; route++) {
+          for (let host = first; host < first + 5; host++) {
+            const attributes = { host: `h${host}`, 'http.route': `/r/${route}` };
+            batch.addNumberPoint(batch.series(m, attributes), {
+              startTime: 1n,
+              time: 2n,
+              value: 1,
+            });
+          }
+        }
+        await sender.send(batch, signal);
+      }
+      // Every message back from the stream, by its subject.
+      const nc = await connect({ servers: `nats://${server.address}` });
+      const jsm = await nc.jetstreamManager();
+      const { state } = await jsm.streams.info('PARTITIONED');
+      const subjectsOfRoute = new Map<string, Set<string>>();
+      let points = 0;
+      for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+        const message = await jsm.streams.getMessage('PARTITIONED', { seq });
+        for (const p of decodeMetricsRequest(message.data).pointViews()) {
+          points++;
+          const route = String(p.attributes.find((a) => a.key === 'http.route')?.value);
+          const subjects = subjectsOfRoute.get(route) ?? new Set();
+          subjects.add(message.subject);
+          subjectsOfRoute.set(route, subjects);
+        }
+      }
+      await nc.close();
+      expect(points).toBe(400);
+      expect(subjectsOfRoute.size).toBe(40);
+      for (const subjects of subjectsOfRoute.values()) expect(subjects.size).toBe(1);
+      const used = new Set([...subjectsOfRoute.values()].flatMap((s) => [...s]));
+      expect(used.size).toBe(4);
+    } finally {
+      await sender.close();
     }
   });
 });

@@ -17,6 +17,7 @@ export const natsExporterFactory = defineExporter({
       stream: config.stream,
       subject: config.subject,
       partitions: config.partitions,
+      partitionBy: config.partition_by,
       createStream: config.create_stream,
       duplicateWindowMs: config.duplicate_window,
       user: config.user,

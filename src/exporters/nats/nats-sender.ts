@@ -6,12 +6,15 @@ import type { Sender, SendResult } from '../../delivery/sender.js';
 import { BatchCopier } from '../../model/batch-copier.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { type NatsClientConfig, natsConnectOptions } from '../../net/nats-options.js';
+import { type PartitionBy, Partitioner } from './partitioner.js';
 
 export interface NatsSenderOptions extends NatsClientConfig {
   stream: string;
   subject: string;
-  /** 0: one subject; N: `<subject>.<series hash mod N>`, so consumers can partition. */
+  /** 0: one subject; N: `<subject>.<partition>`, N subjects consumers can share out. */
   partitions: number;
+  /** What decides a point's partition (default: its series). */
+  partitionBy?: PartitionBy;
   /** Create the stream (file storage, subjects `<subject>` and `<subject>.>`) when missing. */
   createStream: boolean;
   /** How long JetStream remembers message ids, so a retried publish is stored once. */
@@ -28,10 +31,14 @@ export interface NatsSenderOptions extends NatsClientConfig {
 export class NatsSender implements Sender {
   readonly destination: string;
   readonly #options: NatsSenderOptions;
+  readonly #partitioner: Partitioner | undefined;
   #connection: Promise<{ nc: NatsConnection; js: JetStreamClient }> | undefined;
 
   constructor(options: NatsSenderOptions) {
     this.#options = options;
+    if (options.partitions > 0) {
+      this.#partitioner = new Partitioner(options.partitions, options.partitionBy ?? 'series');
+    }
     this.destination = `${options.url} (stream ${options.stream}, subject ${options.subject})`;
   }
 
@@ -67,19 +74,15 @@ export class NatsSender implements Sender {
     }
   }
 
-  /** The batch whole, or split by series hash into one part per partition subject. */
+  /** The batch whole, or split into one part per partition subject. */
   *#parts(batch: MetricBatch): Generator<[string, MetricBatch]> {
     const { subject, partitions } = this.#options;
-    if (partitions <= 0) {
+    if (!this.#partitioner) {
       yield [subject, batch];
       return;
     }
     // Each point's partition once, then one pass per partition.
-    const series = batch.points.series;
-    const partitionOf = new Uint16Array(batch.pointCount);
-    for (let i = 0; i < batch.pointCount; i++) {
-      partitionOf[i] = (batch.seriesHash(series[i]) >>> 0) % partitions;
-    }
+    const partitionOf = this.#partitioner.assign(batch);
     for (let p = 0; p < partitions; p++) {
       const copier = new BatchCopier();
       copier.append(batch, 0, batch.pointCount, { keep: (i) => partitionOf[i] === p });
