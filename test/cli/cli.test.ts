@@ -89,6 +89,6 @@ describe('sluice CLI', () => {
     );
     const bad = spawnSync(process.execPath, [bin, 'nope'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
-    expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+    expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env -S node ')).toBe(true);
   });
 });

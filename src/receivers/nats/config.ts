@@ -1,22 +1,50 @@
 import { z } from 'zod';
+import { duration } from '../../model/duration.js';
 import { natsName, natsUrl } from '../../model/endpoint.js';
 import { clientTlsSchema } from '../../net/tls-config.js';
 import { attributeLimitKeys } from '../attribute-limits-config.js';
 
-export const natsReceiverConfig = z.strictObject({
-  url: natsUrl,
-  stream: z.string().default('SLUICE_METRICS'),
-  /** Durable consumer name: several collectors with the same name share the work. */
-  consumer: natsName('consumer').default('sluice'),
-  /** Only these subjects of the stream (e.g. one partition, `sluice.metrics.3`). */
-  filter_subject: z.string().optional(),
-  /** Messages handed out at once and not yet acknowledged. */
-  max_ack_pending: z.number().int().min(1).default(256),
-  user: z.string().optional(),
-  password: z.string().optional(),
-  token: z.string().optional(),
-  tls: clientTlsSchema.optional(),
-  ...attributeLimitKeys,
-});
+/**
+ * `partitions`: consume the partition subjects a `nats` exporter with `partitions: count`
+ * publishes (`<subject>.<p>`), one durable consumer each (`<consumer>_p<p>`): the ones listed
+ * in `assign`, or with `auto` a share of them, leased through a JetStream KV bucket among the
+ * live members of the group named by `consumer` (see `PartitionLeases`).
+ */
+const partitions = z
+  .strictObject({
+    count: z.number().int().min(1).max(1024),
+    subject: z.string().min(1).default('sluice.metrics'),
+    assign: z.union([z.literal('auto'), z.array(z.number().int().min(0)).min(1)]).default('auto'),
+    /** How long a dead member's partitions stay with it; renewed every third of it. */
+    lease: duration.default(6_000),
+    /** Replicas of the lease bucket's stream (3 on a three-node cluster). */
+    replicas: z.number().int().min(1).max(5).default(1),
+  })
+  .refine((p) => p.assign === 'auto' || p.assign.every((k) => k < p.count), {
+    message: 'every assigned partition must be below count',
+    path: ['assign'],
+  });
+
+export const natsReceiverConfig = z
+  .strictObject({
+    url: natsUrl,
+    stream: z.string().default('SLUICE_METRICS'),
+    /** Durable consumer name: several collectors with the same name share the work. */
+    consumer: natsName('consumer').default('sluice'),
+    /** Only these subjects of the stream (e.g. one partition, `sluice.metrics.3`). */
+    filter_subject: z.string().optional(),
+    /** Messages handed out at once and not yet acknowledged. */
+    max_ack_pending: z.number().int().min(1).default(256),
+    partitions: partitions.optional(),
+    user: z.string().optional(),
+    password: z.string().optional(),
+    token: z.string().optional(),
+    tls: clientTlsSchema.optional(),
+    ...attributeLimitKeys,
+  })
+  .refine((config) => !(config.partitions && config.filter_subject), {
+    message: 'filter_subject and partitions exclude each other: partitions picks the subjects',
+    path: ['filter_subject'],
+  });
 
 export type NatsReceiverConfig = z.infer<typeof natsReceiverConfig>;

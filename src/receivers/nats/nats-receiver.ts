@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import {
   AckPolicy,
+  type ConsumerMessages,
   connect,
   type Consumer as JsConsumer,
   type JsMsg,
@@ -15,6 +18,7 @@ import type { Receiver, ReceiverSettings } from '../receiver.js';
 import { ReceiverStats, type Refusal } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 import type { NatsReceiverConfig } from './config.js';
+import { PartitionLeases } from './partition-leases.js';
 
 /**
  * A durable JetStream pull consumer: each message is an OTLP protobuf request; it is
@@ -35,7 +39,11 @@ export class NatsReceiver implements Receiver {
   #nc: NatsConnection | undefined;
   #loop: Promise<void> | undefined;
   #stopping = false;
-  #consuming = false;
+  /** Without `partitions`: the one consumer. */
+  readonly #single: Consumption = { consuming: false, stopped: false };
+  /** With `partitions`: the consumption of each partition held. */
+  readonly #partitions = new Map<number, Consumption>();
+  #leases: PartitionLeases | undefined;
 
   constructor(settings: ReceiverSettings, config: NatsReceiverConfig, next: Consumer) {
     this.id = settings.id;
@@ -53,9 +61,21 @@ export class NatsReceiver implements Receiver {
     ];
   }
 
-  /** Ready (for `/readyz`) while connected with the consumer delivering. */
+  /**
+   * Ready (for `/readyz`) while connected with the consumer delivering — or, partitioned,
+   * while connected and in its group (a member may hold no partition when there are more
+   * members than partitions).
+   */
   get listening(): boolean {
-    return this.#consuming && !this.#nc?.isClosed();
+    const connected = this.#nc !== undefined && !this.#nc.isClosed();
+    const consuming =
+      this.#single.consuming || [...this.#partitions.values()].some((c) => c.consuming);
+    return connected && (this.#leases !== undefined || consuming);
+  }
+
+  /** The partitions this receiver consumes now (with `partitions`), in order. */
+  get partitionsHeld(): number[] {
+    return this.#leases?.held ?? [...this.#partitions.keys()].sort((a, b) => a - b);
   }
 
   /** Returns at once: connecting, and reconnecting, happen in the background. */
@@ -65,53 +85,135 @@ export class NatsReceiver implements Receiver {
 
   async shutdown(): Promise<void> {
     this.#stopping = true;
+    // Partitions are given up first, so the group's other members take them at once.
+    await this.#leases?.stop(true);
+    for (const p of [...this.#partitions.keys()]) await this.#stopPartition(p);
     const nc = this.#nc;
     this.#nc = undefined;
     // Draining stops the deliveries and waits for the messages in hand to be handled.
     await nc?.drain().catch(() => {});
+    this.#single.messages?.stop();
     await this.#loop;
   }
 
-  /**
-   * Connects and consumes until shutdown, retrying every second while the server is away or
-   * the stream does not exist yet (the nats exporter creates it), and saying so once; a
-   * consumer that ends (a server restart) is fetched again.
-   */
   async #run(): Promise<void> {
-    let troubleSaid = false;
-    while (!this.#stopping) {
-      try {
+    const partitions = this.#config.partitions;
+    if (!partitions) {
+      await this.#consume(this.#config.consumer, this.#config.filter_subject, this.#single);
+      return;
+    }
+    if (partitions.assign !== 'auto') {
+      for (const p of partitions.assign) this.#startPartition(p);
+      return;
+    }
+    await this.#retrying('NATS server or the partition lease bucket not available', async () => {
+      const nc = await this.#connection();
+      const kv = await nc.jetstream().views.kv(`sluice_leases_${this.#config.consumer}`, {
+        ttl: partitions.lease,
+        history: 1,
+        replicas: partitions.replicas,
+      });
+      const leases = new PartitionLeases({
+        kv,
+        member: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+        partitions: partitions.count,
+        leaseMs: partitions.lease,
+        take: async (p) => this.#startPartition(p),
+        give: (p) => this.#stopPartition(p),
+        logger: this.#logger,
+      });
+      await leases.start();
+      this.#leases = leases;
+      return true;
+    });
+  }
+
+  /** Consumes partition `p` (its own durable consumer) until `#stopPartition(p)`. */
+  #startPartition(p: number): void {
+    const { consumer, partitions } = this.#config;
+    const state: Consumption = { consuming: false, stopped: false };
+    state.done = this.#consume(`${consumer}_p${p}`, `${partitions!.subject}.${p}`, state);
+    this.#partitions.set(p, state);
+  }
+
+  /** Stops consuming partition `p`: what it was handling is finished, what it had queued is handed back. */
+  async #stopPartition(p: number): Promise<void> {
+    const state = this.#partitions.get(p);
+    if (!state) return;
+    this.#partitions.delete(p);
+    state.stopped = true;
+    state.messages?.stop();
+    await state.done;
+  }
+
+  /**
+   * Consumes durable consumer `durable` (created when missing, on `filter` if given) until
+   * `state.stopped` or shutdown, retrying every second while the server is away or the
+   * stream does not exist yet (the nats exporter creates it), and saying so once; a consumer
+   * that ends (a server restart) is fetched again.
+   */
+  async #consume(durable: string, filter: string | undefined, state: Consumption): Promise<void> {
+    await this.#retrying(
+      'NATS server, stream or consumer not available',
+      async () => {
         const nc = await this.#connection();
         const jsm = await nc.jetstreamManager();
         await jsm.consumers.add(this.#config.stream, {
-          durable_name: this.#config.consumer,
+          durable_name: durable,
           ack_policy: AckPolicy.Explicit,
           max_ack_pending: this.#config.max_ack_pending,
-          ...(this.#config.filter_subject ? { filter_subject: this.#config.filter_subject } : {}),
+          ...(filter ? { filter_subject: filter } : {}),
         });
         const consumer: JsConsumer = await nc
           .jetstream()
-          .consumers.get(this.#config.stream, this.#config.consumer);
+          .consumers.get(this.#config.stream, durable);
         const messages = await consumer.consume({
           max_messages: Math.min(64, this.#config.max_ack_pending),
         });
-        this.#consuming = true;
+        state.messages = messages;
+        state.consuming = true;
+        try {
+          for await (const message of messages) {
+            // Handed out before the stop: back to the stream for whoever takes the partition.
+            if (state.stopped) message.nak();
+            else await this.#handle(message);
+          }
+        } finally {
+          state.consuming = false;
+        }
+        return state.stopped;
+      },
+      state,
+    );
+  }
+
+  /**
+   * Runs `attempt` until it returns true, shutdown, or `state.stopped`; when it throws, logs
+   * `trouble` once (until an attempt gets through) and tries again a second later.
+   */
+  async #retrying(
+    trouble: string,
+    attempt: () => Promise<boolean>,
+    state?: Consumption,
+  ): Promise<void> {
+    let troubleSaid = false;
+    const over = () => this.#stopping || state?.stopped === true;
+    while (!over()) {
+      try {
+        if (await attempt()) return;
         troubleSaid = false;
-        for await (const message of messages) await this.#handle(message);
       } catch (err) {
-        if (this.#stopping) break;
+        if (over()) break;
         if (!troubleSaid) {
           this.#logger.warn(
             { error: (err as Error).message, url: this.#config.url, stream: this.#config.stream },
-            'NATS server, stream or consumer not available; retrying every second',
+            `${trouble}; retrying every second`,
           );
           troubleSaid = true;
         }
       }
-      this.#consuming = false;
-      if (!this.#stopping) await new Promise((resolve) => setTimeout(resolve, 1_000));
+      if (!over()) await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
-    this.#consuming = false;
   }
 
   async #connection(): Promise<NatsConnection> {
@@ -154,4 +256,13 @@ export class NatsReceiver implements Receiver {
     if (refused) message.nak(1_000);
     else message.ack();
   }
+}
+
+/** One durable consumer being consumed. */
+interface Consumption {
+  consuming: boolean;
+  /** Set to stop it (a partition given up). */
+  stopped: boolean;
+  messages?: ConsumerMessages;
+  done?: Promise<void>;
 }

@@ -1,0 +1,197 @@
+import type { KV } from 'nats';
+import type { Logger } from 'pino';
+
+/** What `PartitionLeases` needs: the bucket, who this member is, and what to do with a partition. */
+export interface PartitionLeasesOptions {
+  /** A JetStream KV bucket whose `ttl` is `leaseMs`: an entry not written again expires. */
+  kv: KV;
+  /** This member's name, unique among the group's live members. */
+  member: string;
+  /** The partitions there are (`0 .. partitions - 1`). */
+  partitions: number;
+  /** How long a lease lasts unless renewed; renewed every third of it. */
+  leaseMs: number;
+  /** Starts consuming partition `p` (after its lease was taken). */
+  take(p: number): Promise<void>;
+  /** Stops consuming partition `p`, done with what it holds (before its lease is given up). */
+  give(p: number): Promise<void>;
+  logger: Logger;
+  /** The clock (ms); tests pass their own. */
+  now?: () => number;
+}
+
+/**
+ * Shares partitions among the live members of a group through leases in a JetStream KV
+ * bucket, so consumers on several machines split a partitioned stream without a protocol of
+ * their own:
+ *
+ * - `members.<name>`: each member writes its key every third of the lease; the bucket's TTL
+ *   removes the key of a member that stopped (crashed, cut off).
+ * - `partitions.<p>`: the member consuming `p`. Taken with `create` (only if no one holds
+ *   it), renewed with `update` at the revision it wrote last (fails if anyone else wrote it).
+ *   A lease not renewed expires with the TTL: a dead member's partitions are free again
+ *   within one lease, and the others take them at their next renewal.
+ * - Each member aims at its share: the partitions divided evenly among the live members in
+ *   name order (the first ones one more). A member over its share gives partitions up — it
+ *   stops consuming them first — and one under it takes free ones; so a member that joins
+ *   gets its share within about a lease.
+ *
+ * A member never consumes a partition another holds: it takes a lease before it consumes,
+ * stops before it gives a lease up, and stops on its own once it has not renewed a lease for
+ * two thirds of it (a pause or a lost connection) — before the lease can expire for others.
+ */
+export class PartitionLeases {
+  readonly #options: PartitionLeasesOptions;
+  readonly #now: () => number;
+  /** Held partitions: the revision of their lease entry, and when it was last written. */
+  readonly #held = new Map<number, { revision: number; renewedAt: number }>();
+  #timer: NodeJS.Timeout | undefined;
+  #ticking: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(options: PartitionLeasesOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The partitions this member consumes now, in order. */
+  get held(): number[] {
+    return [...this.#held.keys()].sort((a, b) => a - b);
+  }
+
+  /** Joins the group: a first round now, then one every third of the lease. */
+  async start(): Promise<void> {
+    this.#stopped = false;
+    await this.tick();
+    this.#timer = setInterval(() => void this.tick(), this.#options.leaseMs / 3);
+    this.#timer.unref();
+  }
+
+  /**
+   * Leaves the group: stops consuming every partition and, when `release`, gives the leases
+   * and the membership up at once (a member that cannot reach the server lets them expire).
+   */
+  async stop(release = true): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#ticking;
+    const { kv, member } = this.#options;
+    for (const [p, lease] of [...this.#held]) {
+      await this.#give(p, lease.revision, release);
+    }
+    if (release) await kv.delete(`members.${member}`).catch(() => {});
+  }
+
+  /** One round: heartbeat, renew, then give or take partitions toward this member's share. */
+  tick(): Promise<void> {
+    // Rounds never overlap: a slow server must not have two rounds take the same partition.
+    this.#ticking = this.#ticking
+      .then(() => this.#round())
+      .catch((err: Error) => {
+        this.#options.logger.warn({ error: err.message }, 'nats: partition lease round failed');
+      });
+    return this.#ticking;
+  }
+
+  async #round(): Promise<void> {
+    if (this.#stopped) return;
+    const { kv, member, partitions } = this.#options;
+    await this.#fence();
+    await kv.put(`members.${member}`, new TextEncoder().encode(String(this.#now())));
+    await this.#renew();
+    const members: string[] = [];
+    for await (const key of await kv.keys('members.*')) members.push(key.slice('members.'.length));
+    if (!members.includes(member)) members.push(member);
+    const share = shareOf(members, member, partitions);
+    for (const p of this.held.reverse()) {
+      if (this.#held.size <= share) break;
+      await this.#give(p, this.#held.get(p)!.revision, true);
+    }
+    if (this.#held.size >= share) return;
+    // Start at an offset of our own: members joining together try different partitions.
+    const offset = members.sort().indexOf(member);
+    for (let k = 0; k < partitions && this.#held.size < share && !this.#stopped; k++) {
+      const p = (offset * Math.ceil(partitions / members.length) + k) % partitions;
+      if (!this.#held.has(p)) await this.#tryTake(p);
+    }
+  }
+
+  /** Renews every held lease; a lease someone else wrote (or that expired) is lost. */
+  async #renew(): Promise<void> {
+    const { kv, member } = this.#options;
+    for (const [p, lease] of [...this.#held]) {
+      try {
+        const revision = await kv.update(
+          `partitions.${p}`,
+          new TextEncoder().encode(member),
+          lease.revision,
+        );
+        this.#held.set(p, { revision, renewedAt: this.#now() });
+      } catch (err) {
+        if (!isWrongRevision(err)) throw err;
+        this.#options.logger.warn({ partition: p }, 'nats: lost the lease of a partition');
+        await this.#give(p, lease.revision, false);
+      }
+    }
+  }
+
+  /** Stops consuming the partitions whose lease was not renewed for two thirds of it. */
+  async #fence(): Promise<void> {
+    const deadline = this.#now() - (2 * this.#options.leaseMs) / 3;
+    for (const [p, lease] of [...this.#held]) {
+      if (lease.renewedAt < deadline) {
+        this.#options.logger.warn(
+          { partition: p, sinceRenewalMs: this.#now() - lease.renewedAt },
+          'nats: lease of a partition not renewed in time; stopped consuming it',
+        );
+        await this.#give(p, lease.revision, false);
+      }
+    }
+  }
+
+  async #tryTake(p: number): Promise<void> {
+    const { kv, member } = this.#options;
+    let revision: number;
+    try {
+      revision = await kv.create(`partitions.${p}`, new TextEncoder().encode(member));
+    } catch (err) {
+      if (isWrongRevision(err)) return; // someone holds it
+      throw err;
+    }
+    this.#held.set(p, { revision, renewedAt: this.#now() });
+    try {
+      await this.#options.take(p);
+    } catch (err) {
+      await this.#give(p, revision, true);
+      throw err;
+    }
+    this.#options.logger.info({ partition: p, held: this.held }, 'nats: took a partition');
+  }
+
+  /** Stops consuming `p`, then (when `release`) deletes its lease if it is still ours. */
+  async #give(p: number, revision: number, release: boolean): Promise<void> {
+    this.#held.delete(p);
+    await this.#options.give(p);
+    if (release) {
+      await this.#options.kv.delete(`partitions.${p}`, { previousSeq: revision }).catch(() => {}); // already someone else's, or expired: nothing to give up
+    }
+    this.#options.logger.info({ partition: p, held: this.held }, 'nats: gave a partition up');
+  }
+}
+
+/**
+ * How many of `partitions` member `member` should hold among `members`: an even split in
+ * name order, the first `partitions mod members` one more.
+ */
+export function shareOf(members: readonly string[], member: string, partitions: number): number {
+  const rank = [...members].sort().indexOf(member);
+  const base = Math.floor(partitions / members.length);
+  return base + (rank < partitions % members.length ? 1 : 0);
+}
+
+/** Whether a KV write failed because the key was not at the revision given (or existed). */
+function isWrongRevision(err: unknown): boolean {
+  const e = err as { api_error?: { err_code?: number }; message?: string };
+  // 10071: wrong last sequence (JetStream's compare-and-set refusal).
+  return e?.api_error?.err_code === 10071 || /wrong last sequence/i.test(e?.message ?? '');
+}
