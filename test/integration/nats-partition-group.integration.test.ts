@@ -2,63 +2,92 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatsSender } from '../../src/exporters/nats/nats-sender.js';
-import { counterBatch } from '../helpers/batches.js';
-import { CollectorProcess, freePort, sleep, waitUntil } from '../helpers/faults.js';
+import { CollectorProcess, freePort, OfficialLoad, sleep, waitUntil } from '../helpers/faults.js';
+import { NatsCluster } from '../helpers/nats-cluster.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
-import { type RunningService, startService } from '../helpers/services.js';
 
 const PARTITIONS = 4;
 
 /**
- * Collectors in their own processes share the partitions of a stream through leases in a
- * JetStream KV bucket (`partitions.assign: auto`): a member killed with -9 has its partitions
- * taken over by the others within a lease (6 s by default), a member that joins gets its
- * share, and every point published arrives.
+ * The tier of docs/scaling.md on a three-node JetStream cluster (stream, consumers and lease
+ * bucket with three replicas): two gateways (OTLP in, `nats` exporter with partitions) under
+ * load from the official OpenTelemetry exporter, and aggregator collectors sharing the
+ * partitions (`partitions.assign: auto`), each in its own process. Mid-load one NATS node is
+ * killed with -9, then one aggregator, then a fourth aggregator starts: the partitions move
+ * within a lease, the newcomer gets its share, and every point the gateways acknowledged
+ * reaches the sink.
  */
-describe('nats receivers sharing partitions (partitions: auto) through a real nats-server', () => {
-  let server: RunningService;
+describe('a partitioned tier on a three-node NATS JetStream cluster', () => {
+  const cluster = new NatsCluster();
   let sink: OtlpSink;
   let dir: string;
-  const members: CollectorProcess[] = [];
+  const processes: CollectorProcess[] = [];
 
   beforeAll(async () => {
-    server = await startService('nats-server');
+    await cluster.start(3);
     sink = new OtlpSink();
     await sink.start();
-    dir = await mkdtemp(join(tmpdir(), 'sluice-group-'));
+    dir = await mkdtemp(join(tmpdir(), 'sluice-tier-'));
   });
 
   afterAll(async () => {
-    for (const member of members) if (member.alive) await member.stop();
+    for (const p of processes) if (p.alive) await p.stop();
     await sink?.stop();
-    await server?.stop();
+    await cluster.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function startMember(name: string): Promise<CollectorProcess> {
-    const member = new CollectorProcess(dir, name, await freePort());
-    await member.start(`
-receivers:
-  nats:
-    url: nats://${server.address}
-    stream: GROUP
-    consumer: aggregators
-    partitions: { count: ${PARTITIONS}, subject: group.otlp }
-exporters:
-  otlphttp:
-    metrics_endpoint: ${sink.url}
-    batch: { flush_interval: 10ms }
+  async function start(name: string, pipeline: string): Promise<CollectorProcess> {
+    const collector = new CollectorProcess(dir, name, await freePort());
+    await collector.start(`${pipeline}
 service:
   telemetry:
     metrics:
-      address: ${member.adminUrl.replace('http://', '')}
+      address: ${collector.adminUrl.replace('http://', '')}
   pipelines:
-    metrics: { receivers: [nats], exporters: [otlphttp] }
+    metrics: { receivers: [${name.startsWith('gateway') ? 'otlp' : 'nats'}], exporters: [${name.startsWith('gateway') ? 'nats' : 'otlphttp'}] }
 `);
-    members.push(member);
-    return member;
+    processes.push(collector);
+    return collector;
   }
+
+  async function gateway(name: string): Promise<{ collector: CollectorProcess; port: number }> {
+    const port = await freePort();
+    const collector = await start(
+      name,
+      `receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:${port} }
+exporters:
+  nats:
+    url: ${cluster.url}
+    stream: TIER
+    subject: tier.otlp
+    partitions: ${PARTITIONS}
+    partition_by: { attributes: [id] }
+    replicas: 3
+    batch: { flush_interval: 10ms }
+    retry_on_failure: { initial_interval: 100ms, max_interval: 1s, max_elapsed_time: 120s }
+    circuit_breaker: { enabled: false }`,
+    );
+    return { collector, port };
+  }
+
+  const aggregator = (name: string) =>
+    start(
+      name,
+      `receivers:
+  nats:
+    url: ${cluster.url}
+    stream: TIER
+    consumer: aggregators
+    partitions: { count: ${PARTITIONS}, subject: tier.otlp, replicas: 3 }
+exporters:
+  otlphttp:
+    metrics_endpoint: ${sink.url}
+    batch: { flush_interval: 10ms }`,
+    );
 
   /** The partitions a member says it holds, from its latest lease log line. */
   function held(member: CollectorProcess): number[] {
@@ -69,79 +98,70 @@ service:
     return last ? (JSON.parse(last).held as number[]) : [];
   }
 
-  it('splits the partitions, moves a killed member’s within a lease, rebalances on join, loses nothing', async () => {
-    const sender = new NatsSender({
-      url: `nats://${server.address}`,
-      stream: 'GROUP',
-      subject: 'group.otlp',
-      partitions: PARTITIONS,
-      createStream: true,
-      duplicateWindowMs: 120_000,
-    });
-    const signal = new AbortController().signal;
-    const sent: string[] = [];
-    let publishing = true;
-    const publisher = (async () => {
-      while (publishing) {
-        const { batch, ids } = counterBatch(100, 'group.requests');
-        await sender.send(batch, signal);
-        sent.push(...ids);
-        await sleep(50);
-      }
-    })();
+  /** Waits until `members` split the partitions; says what each member logged if they do not. */
+  async function untilSplit(what: string, members: Record<string, CollectorProcess>) {
     try {
-      const a = await startMember('a');
-      const b = await startMember('b');
-      await waitUntil(
-        'two members holding two partitions each',
-        () => {
-          const [ha, hb] = [held(a), held(b)];
-          return ha.length === 2 && hb.length === 2 && new Set([...ha, ...hb]).size === PARTITIONS;
-        },
-        30_000,
-        100,
-      );
-      await sleep(1_000);
+      await waitUntil(what, () => split(Object.values(members)), 30_000, 100);
+    } catch (err) {
+      const logs = Object.entries(members).map(([name, m]) => {
+        const lines = m.output.split('\n').filter((l) => l.includes('"nats') || l.includes('NATS'));
+        return `${name}:\n${lines.slice(-15).join('\n')}`;
+      });
+      throw new Error(`${(err as Error).message}\n${logs.join('\n')}`);
+    }
+  }
 
-      await a.kill9(); // mid-load, holding two partitions and messages in hand
+  /** Whether `members` hold every partition, each one once, in even shares. */
+  function split(members: CollectorProcess[]): boolean {
+    const all = members.flatMap(held);
+    const sizes = members.map((m) => held(m).length);
+    return (
+      all.length === PARTITIONS &&
+      new Set(all).size === PARTITIONS &&
+      Math.max(...sizes) - Math.min(...sizes) <= 1
+    );
+  }
+
+  it('survives a NATS node and an aggregator killed mid-load, rebalances on join, loses nothing', async () => {
+    const gateways = [await gateway('gateway1'), await gateway('gateway2')];
+    const a = await aggregator('aggregator-a');
+    const b = await aggregator('aggregator-b');
+    const c = await aggregator('aggregator-c');
+    await untilSplit('three aggregators splitting the partitions', { a, b, c });
+
+    const loads = gateways.map(
+      ({ port }, k) => new OfficialLoad(`http://127.0.0.1:${port}/v1/metrics`, `tier${k}`),
+    );
+    for (const load of loads) load.start(50, 100);
+    try {
+      await sleep(2_000);
+      await cluster.nodes[1].kill9(); // a NATS node, mid-load
+      await sleep(3_000);
+
+      await a.kill9(); // an aggregator, holding partitions and messages in hand
       const killedAt = Date.now();
-      await waitUntil(
-        'b to hold every partition',
-        () => held(b).length === PARTITIONS,
-        20_000,
-        100,
-      );
+      await untilSplit('b and c to hold every partition', { b, c });
       const takeoverMs = Date.now() - killedAt;
-      console.log(`takeover after kill -9: ${takeoverMs} ms`);
+      console.log(`takeover after kill -9 (one NATS node down): ${takeoverMs} ms`);
       expect(takeoverMs).toBeLessThanOrEqual(10_000);
 
-      const c = await startMember('c');
-      await waitUntil(
-        'b and c to split the partitions',
-        () => {
-          const [hb, hc] = [held(b), held(c)];
-          return hb.length === 2 && hc.length === 2 && new Set([...hb, ...hc]).size === PARTITIONS;
-        },
-        30_000,
-        100,
-      );
-      await sleep(1_000);
+      const d = await aggregator('aggregator-d');
+      await untilSplit('b, c and d to split the partitions', { b, c, d });
+      await sleep(2_000);
     } finally {
-      publishing = false;
-      await publisher;
-      await sender.close();
+      for (const load of loads) await load.stop();
     }
-    // Every point published reached the sink, the killed member's unacknowledged ones
-    // redelivered to whoever took its partitions.
+    const acknowledged = loads.flatMap((load) => [...load.result.acknowledged]);
+    for (const load of loads) await load.shutdown();
+    expect(acknowledged.length).toBeGreaterThan(2_000);
     await waitUntil(
-      'every published point in the sink',
+      'every acknowledged point in the sink',
       () => {
         const delivered = sink.deliveredIds();
-        return sent.every((id) => delivered.has(id));
+        return acknowledged.every((id) => delivered.has(id));
       },
       60_000,
       200,
     );
-    expect(sent.length).toBeGreaterThan(1_000);
-  });
+  }, 240_000);
 });

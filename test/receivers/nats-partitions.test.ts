@@ -41,7 +41,7 @@ describe('nats receiver partitions', () => {
       count: 8,
       subject: 'sluice.metrics',
       assign: 'auto',
-      lease: 6_000,
+      lease: 5_000,
       replicas: 1,
     });
   });

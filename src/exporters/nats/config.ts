@@ -23,6 +23,8 @@ export const natsExporterConfig = z
     partitions: z.number().int().min(0).max(1024).default(0),
     partition_by: partitionBy.default('series'),
     create_stream: z.boolean().default(true),
+    /** Replicas of the stream it creates (3 on a three-node cluster). */
+    replicas: z.number().int().min(1).max(5).default(1),
     duplicate_window: duration.default(120_000),
     user: z.string().optional(),
     password: z.string().optional(),

@@ -19,6 +19,7 @@ export const natsExporterFactory = defineExporter({
       partitions: config.partitions,
       partitionBy: config.partition_by,
       createStream: config.create_stream,
+      replicas: config.replicas,
       duplicateWindowMs: config.duplicate_window,
       user: config.user,
       password: config.password,

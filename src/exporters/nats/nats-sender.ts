@@ -19,6 +19,8 @@ export interface NatsSenderOptions extends NatsClientConfig {
   createStream: boolean;
   /** How long JetStream remembers message ids, so a retried publish is stored once. */
   duplicateWindowMs: number;
+  /** Replicas of the stream it creates (default 1). */
+  replicas?: number;
 }
 
 /**
@@ -105,10 +107,10 @@ export class NatsSender implements Sender {
   }
 }
 
-/** Adds the stream when missing (file storage, the subject and its partitions). */
+/** Adds the stream when missing (file storage, the subject and its partitions, `replicas`). */
 async function ensureStream(
   nc: NatsConnection,
-  options: Pick<NatsSenderOptions, 'stream' | 'subject' | 'duplicateWindowMs'>,
+  options: Pick<NatsSenderOptions, 'stream' | 'subject' | 'duplicateWindowMs' | 'replicas'>,
 ): Promise<void> {
   const jsm = await nc.jetstreamManager();
   try {
@@ -119,6 +121,7 @@ async function ensureStream(
       subjects: [options.subject, `${options.subject}.>`],
       storage: StorageType.File,
       duplicate_window: nanos(options.duplicateWindowMs),
+      num_replicas: options.replicas ?? 1,
     });
   }
 }

@@ -15,8 +15,8 @@ const partitions = z
     count: z.number().int().min(1).max(1024),
     subject: z.string().min(1).default('sluice.metrics'),
     assign: z.union([z.literal('auto'), z.array(z.number().int().min(0)).min(1)]).default('auto'),
-    /** How long a dead member's partitions stay with it; renewed every third of it. */
-    lease: duration.default(6_000),
+    /** How long a dead member's partitions stay with it; renewed every quarter of it. */
+    lease: duration.default(5_000),
     /** Replicas of the lease bucket's stream (3 on a three-node cluster). */
     replicas: z.number().int().min(1).max(5).default(1),
   })

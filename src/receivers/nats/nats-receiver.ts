@@ -18,7 +18,7 @@ import type { Receiver, ReceiverSettings } from '../receiver.js';
 import { ReceiverStats, type Refusal } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 import type { NatsReceiverConfig } from './config.js';
-import { PartitionLeases } from './partition-leases.js';
+import { PartitionLeases, within } from './partition-leases.js';
 
 /**
  * A durable JetStream pull consumer: each message is an OTLP protobuf request; it is
@@ -83,17 +83,24 @@ export class NatsReceiver implements Receiver {
     this.#loop = this.#run();
   }
 
+  /**
+   * Stops consuming: partitions are given up first, so the group's other members take them
+   * at once. Each step is bounded — a server that stopped answering must not keep the
+   * process from exiting; what was not acknowledged is delivered again anyway.
+   */
   async shutdown(): Promise<void> {
     this.#stopping = true;
-    // Partitions are given up first, so the group's other members take them at once.
-    await this.#leases?.stop(true);
-    for (const p of [...this.#partitions.keys()]) await this.#stopPartition(p);
+    await within(this.#leases?.stop(true) ?? Promise.resolve(), SHUTDOWN_STEP_MS);
+    for (const p of [...this.#partitions.keys()]) {
+      await within(this.#stopPartition(p), SHUTDOWN_STEP_MS);
+    }
     const nc = this.#nc;
     this.#nc = undefined;
     // Draining stops the deliveries and waits for the messages in hand to be handled.
-    await nc?.drain().catch(() => {});
+    await within(nc?.drain() ?? Promise.resolve(), SHUTDOWN_STEP_MS);
+    if (nc && !nc.isClosed()) await nc.close().catch(() => {});
     this.#single.messages?.stop();
-    await this.#loop;
+    await within(this.#loop ?? Promise.resolve(), SHUTDOWN_STEP_MS);
   }
 
   async #run(): Promise<void> {
@@ -108,11 +115,17 @@ export class NatsReceiver implements Receiver {
     }
     await this.#retrying('NATS server or the partition lease bucket not available', async () => {
       const nc = await this.#connection();
-      const kv = await nc.jetstream().views.kv(`sluice_leases_${this.#config.consumer}`, {
-        ttl: partitions.lease,
-        history: 1,
-        replicas: partitions.replicas,
-      });
+      // A request lost with a server that died fails within a round, not after the client's
+      // 5 s default: the next round, a quarter lease later, tries again.
+      const timeout = Math.max(500, partitions.lease / 4);
+      const kv = await nc
+        .jetstream({ timeout })
+        .views.kv(`sluice_leases_${this.#config.consumer}`, {
+          ttl: partitions.lease,
+          history: 1,
+          replicas: partitions.replicas,
+          timeout,
+        });
       const leases = new PartitionLeases({
         kv,
         member: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
@@ -257,6 +270,9 @@ export class NatsReceiver implements Receiver {
     else message.ack();
   }
 }
+
+/** The longest each step of `shutdown` waits. */
+const SHUTDOWN_STEP_MS = 5_000;
 
 /** One durable consumer being consumed. */
 interface Consumption {

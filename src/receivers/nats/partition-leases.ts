@@ -1,5 +1,6 @@
 import type { KV } from 'nats';
 import type { Logger } from 'pino';
+import { SluiceError } from '../../model/errors.js';
 
 /** What `PartitionLeases` needs: the bucket, who this member is, and what to do with a partition. */
 export interface PartitionLeasesOptions {
@@ -9,7 +10,7 @@ export interface PartitionLeasesOptions {
   member: string;
   /** The partitions there are (`0 .. partitions - 1`). */
   partitions: number;
-  /** How long a lease lasts unless renewed; renewed every third of it. */
+  /** How long a lease lasts unless renewed; renewed every quarter of it. */
   leaseMs: number;
   /** Starts consuming partition `p` (after its lease was taken). */
   take(p: number): Promise<void>;
@@ -25,7 +26,7 @@ export interface PartitionLeasesOptions {
  * bucket, so consumers on several machines split a partitioned stream without a protocol of
  * their own:
  *
- * - `members.<name>`: each member writes its key every third of the lease; the bucket's TTL
+ * - `members.<name>`: each member writes its key every quarter of the lease; the bucket's TTL
  *   removes the key of a member that stopped (crashed, cut off).
  * - `partitions.<p>`: the member consuming `p`. Taken with `create` (only if no one holds
  *   it), renewed with `update` at the revision it wrote last (fails if anyone else wrote it).
@@ -59,11 +60,11 @@ export class PartitionLeases {
     return [...this.#held.keys()].sort((a, b) => a - b);
   }
 
-  /** Joins the group: a first round now, then one every third of the lease. */
+  /** Joins the group: a first round now, then one every quarter of the lease. */
   async start(): Promise<void> {
     this.#stopped = false;
     await this.tick();
-    this.#timer = setInterval(() => void this.tick(), this.#options.leaseMs / 3);
+    this.#timer = setInterval(() => void this.tick(), this.#options.leaseMs / 4);
     this.#timer.unref();
   }
 
@@ -74,7 +75,8 @@ export class PartitionLeases {
   async stop(release = true): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
-    await this.#ticking;
+    // A round's requests time out on their own; this bounds anything else that hangs.
+    await within(this.#ticking, this.#options.leaseMs);
     const { kv, member } = this.#options;
     for (const [p, lease] of [...this.#held]) {
       await this.#give(p, lease.revision, release);
@@ -99,9 +101,7 @@ export class PartitionLeases {
     await this.#fence();
     await kv.put(`members.${member}`, new TextEncoder().encode(String(this.#now())));
     await this.#renew();
-    const members: string[] = [];
-    for await (const key of await kv.keys('members.*')) members.push(key.slice('members.'.length));
-    if (!members.includes(member)) members.push(member);
+    const members = await this.#members();
     const share = shareOf(members, member, partitions);
     for (const p of this.held.reverse()) {
       if (this.#held.size <= share) break;
@@ -114,6 +114,29 @@ export class PartitionLeases {
       const p = (offset * Math.ceil(partitions / members.length) + k) % partitions;
       if (!this.#held.has(p)) await this.#tryTake(p);
     }
+  }
+
+  /**
+   * The live members' names (this one's included). The listing is a subscription: one that
+   * has not ended within a quarter lease (a server that does not answer) fails the round.
+   */
+  async #members(): Promise<string[]> {
+    const { kv, member, leaseMs } = this.#options;
+    const keys = await kv.keys('members.*');
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      keys.stop();
+    }, leaseMs / 4);
+    const members: string[] = [];
+    try {
+      for await (const key of keys) members.push(key.slice('members.'.length));
+    } finally {
+      clearTimeout(timer);
+    }
+    if (timedOut) throw new SluiceError('SLUICE_ERR_RETRYABLE', 'listing the members timed out');
+    if (!members.includes(member)) members.push(member);
+    return members;
   }
 
   /** Renews every held lease; a lease someone else wrote (or that expired) is lost. */
@@ -194,4 +217,16 @@ function isWrongRevision(err: unknown): boolean {
   const e = err as { api_error?: { err_code?: number }; message?: string };
   // 10071: wrong last sequence (JetStream's compare-and-set refusal).
   return e?.api_error?.err_code === 10071 || /wrong last sequence/i.test(e?.message ?? '');
+}
+
+/** Waits for `promise` to settle, or `ms`, whichever comes first. */
+export async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }
