@@ -197,6 +197,34 @@ export function retagKeyValues(buf: Uint8Array, start: number, end: number, tag:
 }
 
 /**
+ * Calls `each(bodyStart, bodyEnd)` for every entry of the key-value run `buf[start, end)`
+ * (a tag byte, a varint length, the `KeyValue` body), as `retagKeyValues` walks it; a length
+ * that runs past `end` is cut at `end`.
+ */
+export function eachKeyValueEntry(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  each: (bodyStart: number, bodyEnd: number) => void,
+): void {
+  let p = start;
+  while (p < end) {
+    p++; // the tag
+    let length = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      b = buf[p++];
+      length += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b >= 0x80 && p < end);
+    const bodyEnd = Math.min(p + length, end);
+    each(p, bodyEnd);
+    p = bodyEnd;
+  }
+}
+
+/**
  * Writes one attribute entry in the canonical form of an `AttributeTable` at `dst[at]`: tag
  * `0x0a`, then the length prefix and `KeyValue` at `src[lengthStart, end)` (as they follow
  * the entry's tag on the wire), copied with `copyBytes`. `dst` needs room for

@@ -1,5 +1,6 @@
 import { AttributeProjection } from '../../model/attribute-projection.js';
 import { hashBytes, hashText } from '../../model/attribute-table.js';
+import { eachKeyValueEntry } from '../../model/key-value-bytes.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 
 /**
@@ -66,20 +67,8 @@ export class Partitioner {
  */
 function entriesHash(bytes: Uint8Array): number {
   let sum = 0;
-  let at = 0;
-  while (at < bytes.length) {
-    at++; // the tag
-    let length = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = bytes[at++];
-      length += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b >= 0x80 && at < bytes.length);
-    const end = Math.min(at + length, bytes.length);
-    sum = (sum + hashBytes(bytes, at, end)) | 0;
-    at = end;
-  }
+  eachKeyValueEntry(bytes, 0, bytes.length, (start, end) => {
+    sum = (sum + hashBytes(bytes, start, end)) | 0;
+  });
   return sum;
 }
