@@ -4,6 +4,7 @@ import { decodeMetricsRequest } from '../../src/codec/protobuf/decode-request.js
 import type { Collector } from '../../src/collector/collector.js';
 import type { QueuedExporter } from '../../src/exporters/helper/queued-exporter.js';
 import { NatsSender } from '../../src/exporters/nats/nats-sender.js';
+import { Partitioner } from '../../src/exporters/nats/partitioner.js';
 import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
 import type { NatsReceiver } from '../../src/receivers/nats/nats-receiver.js';
 import { counterBatch, monotonicSums } from '../helpers/batches.js';
@@ -265,6 +266,51 @@ service:
       expect(used.size).toBe(4);
     } finally {
       await sender.close();
+    }
+  });
+
+  it('consumes only the partitions listed in partitions.assign', async () => {
+    const evensSink = new OtlpSink();
+    await evensSink.start();
+    const evens = await startCollector(`
+receivers:
+  nats:
+    url: nats://${server.address}
+    stream: METRICS
+    consumer: evens
+    partitions: { count: 4, subject: metrics.otlp, assign: [0, 2] }
+exporters:
+  otlphttp:
+    metrics_endpoint: ${evensSink.url}
+    batch: { flush_interval: 10ms }
+service:
+  pipelines:
+    metrics: { receivers: [nats], exporters: [otlphttp] }
+`);
+    try {
+      const { batch, ids } = counterBatch(400, 'nats.assigned');
+      // The producer's partitions (by series, its default) of each point, before it owns the batch.
+      const partitionOf = new Partitioner(4, 'series').assign(batch);
+      const exporter = producer.exporters.get('nats') as QueuedExporter;
+      await exporter.consume(batch);
+      await exporter.engine.forceFlush();
+      const mine = ids.filter((_, i) => partitionOf[i] % 2 === 0);
+      const others = ids.filter((_, i) => partitionOf[i] % 2 === 1);
+      expect(mine.length).toBeGreaterThan(0);
+      expect(others.length).toBeGreaterThan(0);
+      const until = Date.now() + 30_000;
+      while (Date.now() < until && !mine.every((id) => evensSink.deliveredIds().has(id))) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // Every point of partitions 0 and 2 and, the other consumer's having arrived too, none of 1 and 3.
+      expect(mine.filter((id) => !evensSink.deliveredIds().has(id))).toEqual([]);
+      expect(await waitFor(others)).toEqual([]);
+      expect(others.filter((id) => evensSink.deliveredIds().has(id))).toEqual([]);
+      const receiver = evens.receivers.get('nats') as unknown as NatsReceiver;
+      expect(receiver.partitionsHeld).toEqual([0, 2]);
+    } finally {
+      await evens.shutdown(2_000);
+      await evensSink.stop();
     }
   });
 });

@@ -70,7 +70,10 @@ export class NatsSender implements Sender {
     this.#connection = undefined;
     if (!connection) return;
     try {
-      await (await connection).nc.drain();
+      const { nc } = await connection;
+      // Bounded: with the servers gone, a drain waits for nothing that can come.
+      const timer = setTimeout(() => void nc.close().catch(() => {}), 5_000);
+      await nc.drain().finally(() => clearTimeout(timer));
     } catch {
       // Never connected, or already closed.
     }
