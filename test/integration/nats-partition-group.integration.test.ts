@@ -153,7 +153,7 @@ exporters:
       await untilSplit('b and c to hold every partition', { b, c });
       const takeoverMs = Date.now() - killedAt;
       console.log(`takeover after kill -9 (one NATS node down): ${takeoverMs} ms`);
-      // Measured 2.9-8.8 s (10.8 s once with a 4 s lease): the lease plus the rounds, and
+      // Measured 2.9-10.0 s (10.8 s once with a 4 s lease): the lease plus the rounds, and
       // JetStream electing new leaders for what the dead NATS node led.
       expect(takeoverMs).toBeLessThanOrEqual(15_000);
 
