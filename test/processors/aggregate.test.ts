@@ -49,6 +49,28 @@ function latencyHistogram(temporality: Temporality) {
   return { batch, scope, h };
 }
 
+/**
+ * An aggregate summing `http.server.requests` across hosts, emitting every hour and forgetting
+ * series silent for a minute, on a clock the test moves (`clock.now`, ms).
+ */
+function staleAggregate() {
+  const out = new Capture();
+  const clock = { now: 1_000_000 };
+  const p = new AggregateProcessor(
+    settings,
+    aggregateConfig.parse({
+      interval: '1h',
+      max_stale: '1m',
+      rules: [{ metrics: ['http.server.requests'], drop_attributes: ['host'] }],
+    }),
+    out,
+    () => clock.now,
+  );
+  const send = (rows: [Record<string, string>, number, bigint][]) =>
+    p.consume(sumBatch(Temporality.Cumulative, rows));
+  return { p, out, clock, send };
+}
+
 describe('aggregate processor', () => {
   it('sums delta points across dropped attributes, preserving totals (property)', async () => {
     await fc.assert(
@@ -296,20 +318,7 @@ describe('aggregate processor', () => {
   });
 
   it('forgets series silent for max_stale, after emitting what they brought', async () => {
-    const out = new Capture();
-    let now = 1_000_000;
-    const p = new AggregateProcessor(
-      settings,
-      aggregateConfig.parse({
-        interval: '1h',
-        max_stale: '1m',
-        rules: [{ metrics: ['http.server.requests'], drop_attributes: ['host'] }],
-      }),
-      out,
-      () => now,
-    );
-    const send = (rows: [Record<string, string>, number, bigint][]) =>
-      p.consume(sumBatch(Temporality.Cumulative, rows));
+    const { p, out, clock, send } = staleAggregate();
     await send([
       [{ host: 'h1', route: '/a' }, 10, 10n],
       [{ host: 'h2', route: '/a' }, 5, 10n],
@@ -317,12 +326,12 @@ describe('aggregate processor', () => {
     ]);
     p.flush();
     expect(p.series).toEqual({ inputs: 3, outputs: 2 });
-    now += 90_000; // only h1 /a speaks again
+    clock.now += 90_000; // only h1 /a speaks again
     await send([[{ host: 'h1', route: '/a' }, 12, 20n]]);
     p.flush();
     // h2 /a and h1 /b were silent for 90 s > 1 m: forgotten, and with them output /b.
     expect(p.series).toEqual({ inputs: 1, outputs: 1 });
-    now += 10_000; // h2 /a comes back: a new series to us, its first point counts whole
+    clock.now += 10_000; // h2 /a comes back: a new series to us, its first point counts whole
     await send([[{ host: 'h2', route: '/a' }, 6, 30n]]);
     p.flush();
     await p.shutdown();
@@ -339,20 +348,7 @@ describe('aggregate processor', () => {
     // An output's attributes are read from one of its inputs: here the first input of each
     // output goes stale while later ones stay, and the survivors are renumbered into the
     // forgotten ones' places.
-    const out = new Capture();
-    let now = 1_000_000;
-    const p = new AggregateProcessor(
-      settings,
-      aggregateConfig.parse({
-        interval: '1h',
-        max_stale: '1m',
-        rules: [{ metrics: ['http.server.requests'], drop_attributes: ['host'] }],
-      }),
-      out,
-      () => now,
-    );
-    const send = (rows: [Record<string, string>, number, bigint][]) =>
-      p.consume(sumBatch(Temporality.Cumulative, rows));
+    const { p, out, clock, send } = staleAggregate();
     await send([
       [{ host: 'h1', route: '/a' }, 10, 10n],
       [{ host: 'h1', route: '/b' }, 20, 10n],
@@ -360,14 +356,14 @@ describe('aggregate processor', () => {
       [{ host: 'h2', route: '/a' }, 2, 10n],
     ]);
     p.flush();
-    now += 90_000; // only the h2 inputs speak again
+    clock.now += 90_000; // only the h2 inputs speak again
     await send([
       [{ host: 'h2', route: '/b' }, 4, 20n],
       [{ host: 'h2', route: '/a' }, 3, 20n],
     ]);
     p.flush();
     expect(p.series).toEqual({ inputs: 2, outputs: 2 });
-    now += 10_000; // h1 /a comes back: into the same output /a, counted whole
+    clock.now += 10_000; // h1 /a comes back: into the same output /a, counted whole
     await send([
       [{ host: 'h1', route: '/a' }, 5, 30n],
       [{ host: 'h2', route: '/b' }, 6, 30n],
