@@ -624,15 +624,13 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
     for (let o = 0; o < outputs.count; o++) if (seenAt[o] < cutoff) staleOutputs++;
     // Renumbering rebuilds the tables: wait until a tenth of them is stale.
     if (staleInputs * 10 < inputs.count && staleOutputs * 10 < outputs.count) return;
-    const keptInput = (id: number) =>
-      inputs.lastSeen[id] >= cutoff && seenAt[inputs.output[id]] >= cutoff;
-    // An output kept has a fresh input (its time is theirs), so this copies no set; it is
-    // what keeps an output's set readable if that ever changes.
-    const hasInput = new Uint8Array(outputs.count);
-    for (let id = 0; id < inputs.count; id++) if (keptInput(id)) hasInput[inputs.output[id]] = 1;
-    outputs.keepSets((o) => seenAt[o] >= cutoff && hasInput[o] === 0);
     const renumbered = outputs.compact((o) => seenAt[o] >= cutoff);
-    const moved = inputs.compact(keptInput, (id) => renumbered[inputs.output[id]]);
+    const moved = inputs.compact(
+      (id) => inputs.lastSeen[id] >= cutoff && renumbered[inputs.output[id]] !== -1,
+      (id) => renumbered[inputs.output[id]],
+    );
+    // Every output kept has an input kept: its time is its latest input's, so that input is
+    // fresh too. Its set is read from one of them again.
     outputs.relink(inputs.output, inputs.count);
     const exponential = new Map<number, ExponentialState>();
     for (const [id, state] of this.#exponentialInputs) {

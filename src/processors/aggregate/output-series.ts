@@ -285,11 +285,6 @@ export class OutputSeriesTable {
     this.#sets.relink(inputOutput, inputs);
   }
 
-  /** Keeps copies of the sets of outputs about to lose all their inputs (see `OutputSets.keepSets`). */
-  keepSets(orphaned: (o: number) => boolean): void {
-    this.#sets.keepSets(orphaned);
-  }
-
   /** The columns as they are now (views), for `compact`. */
   #columnsOf(): OutputTableColumns {
     return {

@@ -111,7 +111,7 @@ export class OutputSets {
    * Points each output at one of its inputs again after the inputs were renumbered
    * (`inputOutput[id]`: input id's output, for `inputs` of them). An output with its own copy
    * gives it up for an input that projects to the same set. Every output must have an input
-   * left or its own copy (see `keepSets`).
+   * left or its own copy: the aggregate forgets an output only with all its inputs.
    */
   relink(inputOutput: Int32Array, inputs: number): void {
     const linked = new Uint8Array(this.count);
@@ -126,19 +126,6 @@ export class OutputSets {
       }
       this.#source[o] = id;
       linked[o] = 1;
-    }
-  }
-
-  /**
-   * Copies the sets of the outputs `orphaned` names into the table while their sources can
-   * still be read: before a renumbering of the inputs leaves them without any.
-   */
-  keepSets(orphaned: (o: number) => boolean): void {
-    for (let o = 0; o < this.count; o++) {
-      if (this.#source[o] !== -1 && orphaned(o)) {
-        this.#own.set(o, this.bytes(o).slice());
-        this.#source[o] = -1;
-      }
     }
   }
 }
