@@ -12,13 +12,14 @@ import type { Logger } from 'pino';
 import { OtlpRequestValidator } from '../../codec/protobuf/validate-request.js';
 import type { Consumer } from '../../model/consumer.js';
 import { SluiceError } from '../../model/errors.js';
+import { within } from '../../model/within.js';
 import { natsConnectOptions } from '../../net/nats-options.js';
 import { attributeLimits, limitedDecoder } from '../attribute-limits-config.js';
 import type { Receiver, ReceiverSettings } from '../receiver.js';
 import { ReceiverStats, type Refusal } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 import type { NatsReceiverConfig } from './config.js';
-import { PartitionLeases, within } from './partition-leases.js';
+import { PartitionLeases } from './partition-leases.js';
 
 /**
  * A durable JetStream pull consumer: each message is an OTLP protobuf request; it is
@@ -85,22 +86,24 @@ export class NatsReceiver implements Receiver {
 
   /**
    * Stops consuming: partitions are given up first, so the group's other members take them
-   * at once. Each step is bounded — a server that stopped answering must not keep the
-   * process from exiting; what was not acknowledged is delivered again anyway.
+   * at once. Each step is bounded — by `SHUTDOWN_STEP_MS` and by the collector's deadline: a
+   * server that stopped answering must not keep the process from exiting; what was not
+   * acknowledged is delivered again anyway.
    */
-  async shutdown(): Promise<void> {
+  async shutdown(options: { deadlineMs: number } = { deadlineMs: 30_000 }): Promise<void> {
     this.#stopping = true;
-    await within(this.#leases?.stop(true) ?? Promise.resolve(), SHUTDOWN_STEP_MS);
-    for (const p of [...this.#partitions.keys()]) {
-      await within(this.#stopPartition(p), SHUTDOWN_STEP_MS);
-    }
+    const deadline = Date.now() + options.deadlineMs;
+    const step = (promise: Promise<unknown> | undefined) =>
+      within(promise ?? Promise.resolve(), Math.min(SHUTDOWN_STEP_MS, deadline - Date.now()));
+    await step(this.#leases?.stop(true));
+    for (const p of [...this.#partitions.keys()]) await step(this.#stopPartition(p));
     const nc = this.#nc;
     this.#nc = undefined;
     // Draining stops the deliveries and waits for the messages in hand to be handled.
-    await within(nc?.drain() ?? Promise.resolve(), SHUTDOWN_STEP_MS);
+    await step(nc?.drain());
     if (nc && !nc.isClosed()) await nc.close().catch(() => {});
     this.#single.messages?.stop();
-    await within(this.#loop ?? Promise.resolve(), SHUTDOWN_STEP_MS);
+    await step(this.#loop);
   }
 
   async #run(): Promise<void> {

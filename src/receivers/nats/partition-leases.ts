@@ -1,6 +1,7 @@
 import type { KV } from 'nats';
 import type { Logger } from 'pino';
 import { SluiceError } from '../../model/errors.js';
+import { within } from '../../model/within.js';
 
 /** What `PartitionLeases` needs: the bucket, who this member is, and what to do with a partition. */
 export interface PartitionLeasesOptions {
@@ -44,6 +45,8 @@ export interface PartitionLeasesOptions {
 export class PartitionLeases {
   readonly #options: PartitionLeasesOptions;
   readonly #now: () => number;
+  /** The member's name as the value of its leases. */
+  readonly #memberBytes: Uint8Array;
   /** Held partitions: the revision of their lease entry, and when it was last written. */
   readonly #held = new Map<number, { revision: number; renewedAt: number }>();
   #timer: NodeJS.Timeout | undefined;
@@ -53,6 +56,7 @@ export class PartitionLeases {
   constructor(options: PartitionLeasesOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#memberBytes = new TextEncoder().encode(options.member);
   }
 
   /** The partitions this member consumes now, in order. */
@@ -141,14 +145,10 @@ export class PartitionLeases {
 
   /** Renews every held lease; a lease someone else wrote (or that expired) is lost. */
   async #renew(): Promise<void> {
-    const { kv, member } = this.#options;
+    const { kv } = this.#options;
     for (const [p, lease] of [...this.#held]) {
       try {
-        const revision = await kv.update(
-          `partitions.${p}`,
-          new TextEncoder().encode(member),
-          lease.revision,
-        );
+        const revision = await kv.update(`partitions.${p}`, this.#memberBytes, lease.revision);
         this.#held.set(p, { revision, renewedAt: this.#now() });
       } catch (err) {
         if (!isWrongRevision(err)) throw err;
@@ -173,10 +173,10 @@ export class PartitionLeases {
   }
 
   async #tryTake(p: number): Promise<void> {
-    const { kv, member } = this.#options;
+    const { kv } = this.#options;
     let revision: number;
     try {
-      revision = await kv.create(`partitions.${p}`, new TextEncoder().encode(member));
+      revision = await kv.create(`partitions.${p}`, this.#memberBytes);
     } catch (err) {
       if (isWrongRevision(err)) return; // someone holds it
       throw err;
@@ -217,16 +217,4 @@ function isWrongRevision(err: unknown): boolean {
   const e = err as { api_error?: { err_code?: number }; message?: string };
   // 10071: wrong last sequence (JetStream's compare-and-set refusal).
   return e?.api_error?.err_code === 10071 || /wrong last sequence/i.test(e?.message ?? '');
-}
-
-/** Waits for `promise` to settle, or `ms`, whichever comes first. */
-export async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    promise.catch(() => {}),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }

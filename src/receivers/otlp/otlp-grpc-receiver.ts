@@ -14,6 +14,7 @@ import type { ListenerProtection, ServerAuthenticator } from '../../model/auth.j
 import type { Component, Consumer } from '../../model/consumer.js';
 import { parseListenEndpoint } from '../../model/endpoint.js';
 import { SluiceError } from '../../model/errors.js';
+import { within } from '../../model/within.js';
 import { grpcAuthInterceptor } from '../../net/grpc-auth-interceptor.js';
 import { grpcServerCredentials } from '../../net/grpc-server-credentials.js';
 import { RefusalLog } from '../../net/refusal-log.js';
@@ -138,10 +139,10 @@ export class OtlpGrpcReceiver implements Component {
     this.#listening = false;
     this.#tls?.close();
     this.#refusals.flush();
-    await Promise.race([
+    await within(
       new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
-      new Promise<void>((resolve) => setTimeout(resolve, options.deadlineMs).unref()),
-    ]);
+      options.deadlineMs,
+    );
     server.forceShutdown();
   }
 
