@@ -229,7 +229,10 @@ export class MetricBatch {
     return this.#seriesAttributes[series];
   }
 
-  /** A hash of the series identity (metric name and attribute set), stable within a process. */
+  /**
+   * A hash of the series identity (metric name and attribute set): fixed functions of the
+   * bytes, the same in every process — the nats exporter's partitions rely on it.
+   */
   seriesHash(series: number): number {
     const hash = this.attributes.hash(this.#seriesAttributes[series]);
     return Math.imul(hash ^ this.#nameHash(this.#seriesMetric[series]), 0x01000193) | 0;

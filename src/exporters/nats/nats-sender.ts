@@ -5,6 +5,7 @@ import { PermanentError, RetryableError } from '../../delivery/errors.js';
 import type { Sender, SendResult } from '../../delivery/sender.js';
 import { BatchCopier } from '../../model/batch-copier.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
+import { within } from '../../model/within.js';
 import { type NatsClientConfig, natsConnectOptions } from '../../net/nats-options.js';
 import { type PartitionBy, Partitioner } from './partitioner.js';
 
@@ -72,8 +73,8 @@ export class NatsSender implements Sender {
     try {
       const { nc } = await connection;
       // Bounded: with the servers gone, a drain waits for nothing that can come.
-      const timer = setTimeout(() => void nc.close().catch(() => {}), 5_000);
-      await nc.drain().finally(() => clearTimeout(timer));
+      await within(nc.drain(), 5_000);
+      if (!nc.isClosed()) await nc.close();
     } catch {
       // Never connected, or already closed.
     }
