@@ -43,8 +43,25 @@ export class FanOut implements Consumer {
         ordersBySeries: paths.some((path) => path?.ordersBySeries),
         consume: (request) =>
           this.#deliver(request.points, (consumer) => consumer.encoded!.consume(request)),
+        refusing: () => this.#refusing(),
       };
     }
+  }
+
+  /**
+   * What `#deliver` would reject any request with now: the refusal of every target, or of a
+   * durable one (see the class comment); `undefined` when a request could go through.
+   */
+  #refusing(): Error | undefined {
+    let first: Error | undefined;
+    let all = true;
+    for (const target of this.#consumers) {
+      const refusal = target.consumer.encoded?.refusing?.();
+      if (refusal && target.durable) return refusal;
+      first ??= refusal;
+      all &&= refusal !== undefined;
+    }
+    return all ? first : undefined;
   }
 
   /** The one consumer's fast path (with several, each needs its own copy: none). */

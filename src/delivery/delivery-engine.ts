@@ -19,7 +19,13 @@ import {
 } from './circuit-breaker.js';
 import { DeadLetterWriter } from './dead-letters.js';
 import { add, DeliveryStats } from './delivery-stats.js';
-import { PermanentError, RetryableError, ShutdownError, ThrottleError } from './errors.js';
+import {
+  PermanentError,
+  type QueueFullError,
+  RetryableError,
+  ShutdownError,
+  ThrottleError,
+} from './errors.js';
 import { type EventLoopBudget, sharedEventLoopBudget } from './event-loop-budget.js';
 import {
   DEFAULT_QUEUE,
@@ -210,6 +216,15 @@ export class DeliveryEngine {
     if (this.#started) return;
     this.#started = true;
     this.#consumers.push(this.#dispatch());
+  }
+
+  /**
+   * The refusal `consume` would answer any request with now (a `reject` queue with no room
+   * left), for a receiver to send before it reads the request: under sustained overload a
+   * refused request then costs no decompression, check or decode.
+   */
+  refusing(): QueueFullError | undefined {
+    return this.#accepting ? this.queue.refusing?.() : undefined;
   }
 
   /**

@@ -1,7 +1,8 @@
+import { snappyDeclaredLength } from '../codec/prometheus/snappy-block.js';
 import { measureMetricsRequest, measurePointMessages } from '../codec/protobuf/encode-request.js';
 import { concatRequests, type EncodedRequest } from '../codec/protobuf/encoded-request.js';
 import { BatchCopier } from '../model/batch-copier.js';
-import { type EncodedFormat, formatOf } from '../model/encoded-request.js';
+import { formatOf } from '../model/encoded-request.js';
 import { MetricBatch } from '../model/metric-batch.js';
 import { cutPart } from './batch-cutter.js';
 import { QueueFullError } from './errors.js';
@@ -96,6 +97,11 @@ export interface Queue {
   readonly points: number;
   readonly bytes: number;
   readonly length: number;
+  /**
+   * A refusal every offer would get now, whatever its size: a `reject` queue with no room
+   * left. Receivers ask before they decode a request (see `EncodedPath.refusing`).
+   */
+  refusing?(): QueueFullError | undefined;
   /** `droppedOldest`: points dropped to make room (`drop_oldest`). */
   offer(
     batch: Payload,
@@ -153,6 +159,14 @@ export class MemoryQueue implements Queue {
   }
   get length(): number {
     return this.#entries.length - this.#head;
+  }
+
+  refusing(): QueueFullError | undefined {
+    const { maxPoints, maxBytes, whenFull } = this.options;
+    if (whenFull !== 'reject' || (this.#points < maxPoints && this.#bytes < maxBytes)) return;
+    return new QueueFullError(
+      `queue full: ${this.#points}/${maxPoints} points, ${this.#bytes}/${maxBytes} bytes; request refused before it was read`,
+    );
   }
 
   /**
@@ -265,25 +279,25 @@ export class MemoryQueue implements Queue {
     const taken: Entry[] = [];
     let points = 0;
     let bytes = 0;
+    // Against `maxBytes`: what the backend reads, uncompressed.
+    let requestBytes = 0;
     while (this.length > 0) {
       const entry = this.#entries[this.#head];
-      // Batches merge with batches and encoded requests with those of their format only; a
-      // request that travels compressed (a relay's) goes alone, as it came: joining it would
-      // cost uncompressing and compressing it all again, more than the request it saves.
-      const otherKind = kindOf(entry.batch) !== kind;
+      // Batches merge with batches and encoded requests with those of their format and
+      // compression only (a relay's remote write travels as the client compressed it).
+      const size = uncompressedSize(entry);
       if (
         taken.length > 0 &&
         (points + entry.points > maxPoints ||
-          bytes + entry.bytes > maxBytes ||
-          otherKind ||
-          entry.offset > 0 ||
-          travelsCompressed(first.batch) ||
-          travelsCompressed(entry.batch))
+          requestBytes + size > maxBytes ||
+          kindOf(entry.batch) !== kind ||
+          entry.offset > 0)
       )
         break;
       taken.push(this.#shift());
       points += entry.points;
       bytes += entry.bytes;
+      requestBytes += size;
     }
     if (taken.length === 1)
       return { batch: taken[0].batch, points, bytes, tickets: [taken[0].ticket] };
@@ -356,11 +370,15 @@ export class MemoryQueue implements Queue {
   }
 }
 
-function travelsCompressed(payload: Payload): boolean {
-  return !(payload instanceof MetricBatch) && payload.compression !== undefined;
+/** What a payload merges with: batches, or encoded requests of one format and compression. */
+function kindOf(payload: Payload): string {
+  if (payload instanceof MetricBatch) return 'batch';
+  return payload.compression ? `${formatOf(payload)}+${payload.compression}` : formatOf(payload);
 }
 
-/** What a payload merges with: batches, or encoded requests of one format. */
-function kindOf(payload: Payload): 'batch' | EncodedFormat {
-  return payload instanceof MetricBatch ? 'batch' : formatOf(payload);
+/** An entry's size as its request's receiver reads it: a compressed one's declared length. */
+function uncompressedSize(entry: Entry): number {
+  const { batch } = entry;
+  if (batch instanceof MetricBatch || batch.compression === undefined) return entry.bytes;
+  return snappyDeclaredLength(batch.bytes).length;
 }

@@ -48,6 +48,12 @@ export interface EncodedPath {
    */
   readonly ordersBySeries: boolean;
   consume(request: EncodedRequest): Promise<void>;
+  /**
+   * The error `consume` would reject any request with now (an exporter's queue full and not
+   * waiting for room), or `undefined`: a receiver asks before it decompresses, checks or
+   * decodes a request that would go this way, and answers the refusal at once.
+   */
+  refusing?(): Error | undefined;
 }
 
 /**
@@ -63,6 +69,7 @@ export function encodedPathThrough(
   return {
     formats: path.formats,
     ordersBySeries: path.ordersBySeries,
+    refusing: path.refusing && (() => path.refusing!()),
     // Async, so what `before` throws (a refusal) rejects as `consume` does, never escapes.
     async consume(request) {
       before(request);

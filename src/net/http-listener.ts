@@ -147,6 +147,11 @@ export class HttpListener {
       );
   }
 
+  /** Counts and logs (rate-limited) a request its handler turned away before reading it. */
+  refuse(reason: RefusalReason, req: IncomingMessage): void {
+    this.#refusals.refuse(reason, req.socket.remoteAddress);
+  }
+
   /** 401 without saying what was wrong; the body is not read, the connection is closed. */
   #unauthorized(req: IncomingMessage, res: ServerResponse, authenticator: ServerAuthenticator) {
     this.#refusals.refuse('unauthenticated', req.socket.remoteAddress);

@@ -2,11 +2,13 @@ import type { Logger } from 'pino';
 import { RateLimitedLog } from '../telemetry/rate-limited-log.js';
 
 /** Why a listener turned a client away before reading its request. */
-export type RefusalReason = 'unauthenticated' | 'tls_handshake';
+export type RefusalReason = 'unauthenticated' | 'tls_handshake' | 'queue_full';
 
 const MESSAGES: Record<RefusalReason, string> = {
   unauthenticated: 'refused a request without valid credentials',
   tls_handshake: 'refused a TLS connection (handshake failed: no or an untrusted certificate)',
+  queue_full:
+    "refused a request before reading it: the exporter's queue is full (the sender was told to retry)",
 };
 
 /**

@@ -118,6 +118,16 @@ export class ReceiverStats {
   }
 }
 
+/**
+ * The refusal a request in `format` would get from `next` whatever it holds (see
+ * `EncodedPath.refusing`), when it would be carried as bytes: a receiver answers it before
+ * it decompresses, checks or decodes the request. `undefined` when it must be read.
+ */
+export function refusalBeforeReading(next: Consumer, format: EncodedFormat): Error | undefined {
+  const path = next.encoded;
+  return path?.formats.includes(format) ? path.refusing?.() : undefined;
+}
+
 /** Why the pipeline did not accept data: a `refused` reason and the pipeline's error. */
 export interface Refusal {
   reason: string;

@@ -75,7 +75,47 @@ describe('backpressure and limits', () => {
     expect(statuses).toContain(200);
     expect(statuses).toContain(429);
     expect(retryAfter).toBe('1');
-    expect(receiver().http!.stats.refused.queue_full).toBeGreaterThan(0);
+    // A request that does not fit a queue with room left is read and refused with its points;
+    // one that comes when the queue is at its limit is refused unread, counted per request.
+    const { refused, refusedRequests } = receiver().http!.stats;
+    expect((refused.queue_full ?? 0) + (refusedRequests.queue_full ?? 0)).toBeGreaterThan(0);
+  });
+
+  it('refuses a request unread while the queue is at its limit: no decompression, no check', async () => {
+    const statuses: number[] = [];
+    while (!statuses.includes(429) && statuses.length < 6) {
+      const response = await post(encodeMetricsRequest(counterBatch(10).batch));
+      statuses.push(response.status);
+      await response.arrayBuffer();
+    }
+    expect(statuses).toContain(429);
+    const stats = receiver().http!.stats;
+    const unread = stats.refusedRequests.queue_full ?? 0;
+    // Bytes no decoder takes, and a gzip stream that is not one: both would be a 400 if they
+    // were read. While the queue is full they are answered as the next valid request would be.
+    const garbage = Buffer.from('not an OTLP request at all');
+    for (const [body, headers] of [
+      [garbage, {}],
+      [garbage, { 'content-encoding': 'gzip' }],
+    ] as const) {
+      const response = await post(body, headers);
+      expect(response.status).toBe(429);
+      expect(response.headers.get('retry-after')).toBe('1');
+      expect(await response.text()).toContain('queue full');
+    }
+    expect(stats.refusedRequests.queue_full).toBe(unread + 2);
+    expect(stats.malformed).toBe(0);
+    // Once the queue has room, the same bytes are read and refused for what they are.
+    const deadline = Date.now() + 10_000;
+    let status = 429;
+    while (status === 429 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const response = await post(garbage);
+      status = response.status;
+      await response.arrayBuffer();
+    }
+    expect(status).toBe(400);
+    expect(stats.malformed).toBe(1);
   });
 
   it('answers RESOURCE_EXHAUSTED with RetryInfo over gRPC when the queue is full', async () => {
@@ -98,6 +138,22 @@ describe('backpressure and limits', () => {
     const exhausted = errors.find((e) => e?.code === 8)!;
     expect(exhausted).toBeDefined();
     expect(retryDelayMs(exhausted.metadata.get('grpc-status-details-bin')[0] as Buffer)).toBe(1000);
+    // While the queue is at its limit a message is refused before it is checked: bytes no
+    // decoder takes get RESOURCE_EXHAUSTED, not INVALID_ARGUMENT.
+    const client2 = new Client(receiver().grpc!.address, credentials.createInsecure());
+    const garbage = await new Promise<ServiceError | null>((resolve) =>
+      client2.makeUnaryRequest(
+        METRICS_EXPORT_METHOD,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.from('not an OTLP request at all'),
+        (error) => resolve(error),
+      ),
+    );
+    client2.close();
+    expect(garbage?.code).toBe(8);
+    expect(receiver().grpc!.stats.refusedRequests.queue_full).toBeGreaterThan(0);
+    expect(receiver().grpc!.stats.malformed).toBe(0);
   });
 
   it('refuses bodies over max_request_body_size, before and after decompression', async () => {

@@ -10,6 +10,7 @@ import {
   encodeWriteRequest,
   type WriteRequest,
 } from '../../src/codec/prometheus/remote-write.js';
+import { snappyDeclaredLength } from '../../src/codec/prometheus/snappy-block.js';
 import { decodeMetricsRequest } from '../../src/codec/protobuf/decode-request.js';
 import type { Collector } from '../../src/collector/collector.js';
 import type { RemoteWriteReceiver } from '../../src/receivers/prometheusremotewrite/remote-write-receiver.js';
@@ -21,6 +22,8 @@ class RemoteWriteSink {
   /** The bodies as they came, compressed. */
   readonly compressed: Buffer[] = [];
   status = 204;
+  /** How long it takes to answer (a slow backend). */
+  delayMs = 0;
   #server: Server | undefined;
 
   async start(): Promise<string> {
@@ -29,6 +32,7 @@ class RemoteWriteSink {
       for await (const chunk of req) chunks.push(chunk as Buffer);
       this.compressed.push(Buffer.concat(chunks));
       this.bodies.push(uncompressSync(Buffer.concat(chunks)) as Buffer);
+      if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
       res.writeHead(this.status).end(this.status >= 400 ? 'out of order sample' : '');
     });
     await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
@@ -130,11 +134,23 @@ describe('prometheusremotewrite → batch → prometheusremotewrite carries requ
       expect((await write(receiver, body)).status).toBe(204);
     }
     await until(() => sink.samples() === 400, 'every sample');
-    // Each request went on alone, its snappy block byte for byte as the client sent it.
-    const compressed = (body: Uint8Array) => compressSync(Buffer.from(body)).toString('hex');
-    expect(sink.compressed.map((b) => b.toString('hex')).sort()).toEqual(
-      sent.map(compressed).sort(),
-    );
+    // The requests went on still compressed as the client compressed them: each body the
+    // backend got is some of the client's snappy blocks joined (their elements in a row
+    // under one length), every block exactly once, none uncompressed and compressed again.
+    const elements = (block: Buffer) => block.subarray(snappyDeclaredLength(block).start);
+    const blocks = sent.map((body) => elements(compressSync(Buffer.from(body))).toString('hex'));
+    const found: number[] = [];
+    for (const body of sink.compressed) {
+      let rest = elements(body).toString('hex');
+      while (rest.length > 0) {
+        const k = blocks.findIndex((block, j) => !found.includes(j) && rest.startsWith(block));
+        expect(k).toBeGreaterThanOrEqual(0);
+        found.push(k);
+        rest = rest.slice(blocks[k].length);
+      }
+    }
+    expect(found.sort((a, b) => a - b)).toEqual(sent.map((_, k) => k));
+    expect(Buffer.concat(sink.bodies).length).toBe(Buffer.concat(sent).length);
     // Metadata and names exactly as sent (the translation would have made a `_total`-less
     // OTel sum of it, then its own name and metadata again).
     expect(decodeWriteRequest(sink.bodies[0]).metadata[0]).toEqual({
@@ -181,6 +197,40 @@ describe('prometheusremotewrite → batch → prometheusremotewrite carries requ
     expect((await write(receiver, good)).status).toBe(204);
     await until(() => sink.samples() >= 4, 'the samples');
     expect(receiver.stats).toMatchObject({ requests: 5, malformed: 3, relayed: 1 });
+  });
+
+  it('refuses a request unread while the queue is at its limit, and takes it once there is room', async () => {
+    const { sink, receiver } = await relay('sending_queue: { num_consumers: 1, queue_size: 20 }');
+    sink.delayMs = 300;
+    const statuses: number[] = [];
+    while (!statuses.includes(429) && statuses.length < 6) {
+      const response = await write(receiver, encodeWriteRequest(writeRequest(5)));
+      statuses.push(response.status);
+      if (response.status === 429) expect(response.headers.get('retry-after')).toBe('1');
+    }
+    expect(statuses).toContain(429);
+    const unread = receiver.stats.refusedRequests.queue_full ?? 0;
+    // A body that is no snappy block: a 400 when read, a 429 while the queue has no room.
+    const response = await fetch(`http://${receiver.address}/api/v1/write`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' },
+      body: Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+    });
+    expect(response.status).toBe(429);
+    expect(await response.text()).toContain('queue full');
+    expect(receiver.stats.refusedRequests.queue_full).toBe(unread + 1);
+    expect(receiver.stats.malformed).toBe(0);
+    // Retried until there is room, as Prometheus does: every sample arrives once.
+    const retried = encodeWriteRequest(writeRequest(5));
+    let status = 429;
+    for (let k = 0; status === 429 && k < 100; k++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = (await write(receiver, retried)).status;
+    }
+    expect(status).toBe(204);
+    const accepted = statuses.filter((s) => s === 204).length + 1;
+    await until(() => sink.samples() === accepted * 10, 'every accepted sample');
+    expect(receiver.stats.accepted).toBe(accepted * 10);
   });
 
   it('translates when the exporter changes what it sends (external_labels)', async () => {

@@ -1,9 +1,12 @@
 import fc from 'fast-check';
+import { compressSync, uncompressSync } from 'snappy';
 import { describe, expect, it } from 'vitest';
+import { decodeWriteRequest, encodeWriteRequest } from '../../src/codec/prometheus/remote-write.js';
 import { decodeMetricsRequest } from '../../src/codec/protobuf/decode-request.js';
 import { encodeMetricsRequest } from '../../src/codec/protobuf/encode-request.js';
-import { MemoryQueue, type Work } from '../../src/delivery/memory-queue.js';
+import { DEFAULT_QUEUE, MemoryQueue, type Work } from '../../src/delivery/memory-queue.js';
 import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
+import type { EncodedRequest } from '../../src/model/encoded-request.js';
 
 /**
  * One batch of `kinds`: 's' a small cumulative sum point, 'h' a histogram of `buckets`
@@ -127,5 +130,68 @@ describe('MemoryQueue request limits', () => {
     // point did not fit, so no two neighbours could have been one request.
     for (let k = 1; k < sizes.length; k++)
       expect(sizes[k - 1] + sizes[k]).toBeGreaterThan(64 * 1024);
+  });
+});
+
+describe('MemoryQueue with remote write as the client compressed it', () => {
+  /** A remote-write request of `n` series, carried as a relay carries it (snappy). */
+  function relayed(n: number, first: number, compressed = true) {
+    const body = Buffer.from(
+      encodeWriteRequest({
+        timeseries: Array.from({ length: n }, (_, k) => ({
+          labels: [
+            ['__name__', 'requests_total'],
+            ['n', String(first + k)],
+          ] as [string, string][],
+          samples: [{ value: first + k, timestampMs: 1_700_000_000_000 }],
+        })),
+        metadata: [],
+      }),
+    );
+    return {
+      format: 'prometheus-remote-write' as const,
+      bytes: compressed ? compressSync(body) : body,
+      compression: compressed ? ('snappy' as const) : undefined,
+      points: n,
+      seriesKeys: undefined,
+    };
+  }
+
+  const values = (body: Uint8Array) =>
+    decodeWriteRequest(body).timeseries.map((series) => series.samples[0].value);
+
+  it('joins them still compressed, up to max_bytes of what the backend reads uncompressed', async () => {
+    const queue = new MemoryQueue({ ...DEFAULT_QUEUE, blockTimeoutMs: 0 });
+    const parts = [relayed(10, 0), relayed(10, 10), relayed(10, 20), relayed(10, 30)];
+    const [a, b, c] = parts.map((part) => uncompressSync(part.bytes).length);
+    for (const part of parts) await queue.offer(part);
+    queue.close();
+    // Room for three of the uncompressed requests, though the compressed ones are smaller.
+    const first = (await queue.take(1000, a + b + c, 0))!;
+    const second = (await queue.take(1000, a + b + c, 0))!;
+    expect(await queue.take(1000, a + b + c, 0)).toBeUndefined();
+    expect([first.points, second.points]).toEqual([30, 10]);
+    const joined = first.batch as EncodedRequest;
+    expect(joined.compression).toBe('snappy');
+    expect(values(uncompressSync(Buffer.from(joined.bytes)) as Buffer)).toEqual(
+      Array.from({ length: 30 }, (_, k) => k),
+    );
+    expect((second.batch as EncodedRequest).bytes).toBe(parts[3].bytes);
+  });
+
+  it('never joins a compressed request with an uncompressed one', async () => {
+    const queue = new MemoryQueue({ ...DEFAULT_QUEUE, blockTimeoutMs: 0 });
+    await queue.offer(relayed(5, 0));
+    await queue.offer(relayed(5, 5, false));
+    await queue.offer(relayed(5, 10, false));
+    queue.close();
+    const works = [(await queue.take(1000, 1 << 20, 0))!, (await queue.take(1000, 1 << 20, 0))!];
+    expect(works.map((work) => (work.batch as EncodedRequest).compression)).toEqual([
+      'snappy',
+      undefined,
+    ]);
+    expect(values((works[1].batch as EncodedRequest).bytes)).toEqual([
+      5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+    ]);
   });
 });

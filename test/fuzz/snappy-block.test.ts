@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { compressSync, uncompressSync } from 'snappy';
 import { describe, expect, it } from 'vitest';
 import {
+  joinSnappyBlocks,
   snappyDeclaredLength,
   uncompressSnappyInto,
 } from '../../src/codec/prometheus/snappy-block.js';
@@ -68,5 +69,28 @@ describe('snappy block decompression', () => {
     const block = compressSync(Buffer.alloc(1000, 7));
     expect(() => uncompressSnappyInto(block, new Uint8Array(999))).toThrow(/declares 1000 bytes/);
     expect(() => ours(block.subarray(0, block.length - 1))).toThrow(DecodeError);
+  });
+
+  it('joins blocks the reference wrote into one the reference reads as their data in a row (property)', () => {
+    fc.assert(
+      fc.property(fc.array(payload, { minLength: 1, maxLength: 6 }), (parts) => {
+        const blocks = parts.map((data) => compressSync(Buffer.from(data)));
+        const joined = joinSnappyBlocks(blocks);
+        const expected = Buffer.concat(parts.map((data) => Buffer.from(data)));
+        expect((uncompressSync(Buffer.from(joined)) as Buffer).equals(expected)).toBe(true);
+        expect(ours(joined).equals(expected)).toBe(true);
+      }),
+      { numRuns: fuzzRuns(200) },
+    );
+  });
+
+  it('writes the joined length in as many varint bytes as it needs', () => {
+    // Two blocks of 10,000 bytes (a two-byte length each) make 20,000: three bytes.
+    const part = compressSync(Buffer.alloc(10_000, 1));
+    expect(snappyDeclaredLength(part)).toEqual({ length: 10_000, start: 2 });
+    const joined = joinSnappyBlocks([part, compressSync(Buffer.alloc(10_000, 2))]);
+    expect(snappyDeclaredLength(joined)).toEqual({ length: 20_000, start: 3 });
+    const out = uncompressSync(Buffer.from(joined)) as Buffer;
+    expect([out.length, out[9_999], out[10_000]]).toEqual([20_000, 1, 2]);
   });
 });

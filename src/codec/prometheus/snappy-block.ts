@@ -86,6 +86,46 @@ export function uncompressSnappyInto(block: Uint8Array, out: Uint8Array): number
   return length;
 }
 
+/**
+ * One snappy block that uncompresses to the uncompressed `blocks` one after another, made
+ * without uncompressing anything: a block is its declared length and then elements (literals,
+ * and copies from at most that far back in what the block itself wrote), so the elements of
+ * several blocks in a row are a valid block of the summed length. Each block must be whole
+ * and valid (`uncompressSnappyInto` took it): its elements must end exactly at its length.
+ */
+export function joinSnappyBlocks(blocks: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  let size = 0;
+  const starts: number[] = [];
+  for (const block of blocks) {
+    const declared = snappyDeclaredLength(block);
+    if (declared.length < 0)
+      throw new DecodeError(0, 'a snappy block', 'its length is not a varint');
+    length += declared.length;
+    size += block.length - declared.start;
+    starts.push(declared.start);
+  }
+  if (length > 0xffffffff)
+    throw new DecodeError(0, 'snappy blocks to join', `${length} bytes in all, over 2^32 - 1`);
+  let header = 1;
+  for (let rest = length; rest >= 0x80; rest = Math.floor(rest / 128)) header++;
+  // Every byte is written below: no zero-fill first.
+  const out = Buffer.allocUnsafeSlow(header + size);
+  let at = 0;
+  for (let rest = length; ; rest = Math.floor(rest / 128)) {
+    if (rest < 0x80) {
+      out[at++] = rest;
+      break;
+    }
+    out[at++] = (rest & 0x7f) | 0x80;
+  }
+  blocks.forEach((block, k) => {
+    out.set(block.subarray(starts[k]), at);
+    at += block.length - starts[k];
+  });
+  return out;
+}
+
 /** A snappy block uncompressed into a buffer of its own, of its declared length. */
 export function uncompressSnappy(block: Uint8Array): Uint8Array {
   const out = new Uint8Array(Math.max(0, snappyDeclaredLength(block).length));

@@ -40,6 +40,7 @@ export class QueuedExporter implements Exporter {
         formats,
         ordersBySeries: true,
         consume: (request) => this.engine.consume(request),
+        refusing: () => this.engine.refusing(),
       };
   }
 

@@ -20,7 +20,7 @@ import { grpcServerCredentials } from '../../net/grpc-server-credentials.js';
 import { RefusalLog } from '../../net/refusal-log.js';
 import { listenerTls, type ServerTls } from '../../net/server-tls.js';
 import type { ServerTlsConfig } from '../../net/tls-config.js';
-import { ReceiverStats, type Refusal } from '../receiver-stats.js';
+import { ReceiverStats, type Refusal, refusalBeforeReading } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 
 export interface OtlpGrpcReceiverOptions {
@@ -151,6 +151,18 @@ export class OtlpGrpcReceiver implements Component {
     callback: sendUnaryData<Buffer>,
   ): Promise<void> {
     this.stats.requests++;
+    const refusal = refusalBeforeReading(this.#next, 'otlp');
+    if (refusal) {
+      this.#refusals.refuse('queue_full', call.getPeer());
+      callback(
+        serviceError(
+          status.RESOURCE_EXHAUSTED,
+          refusal.message,
+          retryInfo(this.#options.retryAfterSeconds),
+        ),
+      );
+      return;
+    }
     if (this.stats.offerOtlpProtobuf(this.#next, call.request)) {
       callback(null, Buffer.from(encodeMetricsResponse()));
       return;

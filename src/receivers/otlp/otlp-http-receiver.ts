@@ -13,7 +13,7 @@ import { HTTP_LISTENER_DEFAULTS, type HttpListenerConfig } from '../../net/liste
 import { BodyBuffers } from '../body-buffers.js';
 import { BodyTooLargeError } from '../body-too-large.js';
 import { decompressZstdBounded } from '../bounded-zstd.js';
-import { ReceiverStats, type Refusal } from '../receiver-stats.js';
+import { ReceiverStats, type Refusal, refusalBeforeReading } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 
 export interface OtlpHttpReceiverOptions extends Partial<HttpListenerConfig> {
@@ -110,6 +110,13 @@ export class OtlpHttpReceiver implements Component {
       );
     }
     this.stats.requests++;
+    const refusal = refusalBeforeReading(this.#next, 'otlp');
+    if (refusal) {
+      this.listener.refuse('queue_full', req);
+      return fail(429, refusal.message, {
+        'retry-after': String(this.#options.retryAfterSeconds),
+      });
+    }
     let read: { body: Buffer; buffer: Buffer };
     try {
       read = await this.#readBody(req);

@@ -9,7 +9,7 @@ import { serverAuthenticator } from '../../net/resolve-auth.js';
 import { attributeLimits, limitedDecoder } from '../attribute-limits-config.js';
 import { BodyTooLargeError } from '../body-too-large.js';
 import type { Receiver, ReceiverSettings } from '../receiver.js';
-import { ReceiverStats, type Refusal } from '../receiver-stats.js';
+import { ReceiverStats, type Refusal, refusalBeforeReading } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 import type { RemoteWriteReceiverConfig } from './config.js';
 import { RemoteWriteBodies } from './remote-write-body.js';
@@ -86,6 +86,11 @@ export class RemoteWriteReceiver implements Receiver {
       return reply(404, 'this receiver takes POST /api/v1/write');
     if (req.method !== 'POST') return reply(405, `method ${req.method} not allowed: use POST`);
     this.stats.requests++;
+    const refusal = refusalBeforeReading(this.#next, 'prometheus-remote-write');
+    if (refusal) {
+      this.listener.refuse('queue_full', req);
+      return reply(429, refusal.message, { 'retry-after': '1' });
+    }
     const limit = this.#config.max_request_body_size;
     const chunks: Buffer[] = [];
     let size = 0;
