@@ -120,6 +120,18 @@ export class RemoteWriteValidator {
   /** `Sample { 1: value (double), 2: timestamp (int64 varint) }`. */
   #sample(end: number): void {
     const reader = this.#reader;
+    const buf = reader.buf;
+    const pos = reader.pos;
+    // The sample every client writes: the value's tag and 8 bytes, then the timestamp's tag
+    // and a varint of at most 10 bytes that ends the message. Anything else: field by field.
+    if (buf[pos] === 0x09 && buf[pos + 9] === 0x10 && pos + 11 <= end && end - pos <= 20) {
+      let at = pos + 10;
+      while (at < end - 1 && buf[at] >= 0x80) at++;
+      if (at === end - 1 && buf[at] < 0x80) {
+        reader.pos = end;
+        return;
+      }
+    }
     while (reader.pos < end) {
       const tag = reader.varint32(end);
       if (tag === 0x09) reader.double(end);
