@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMetricsRequest } from '../../src/codec/protobuf/decode-request.js';
@@ -269,12 +271,21 @@ service:
     }
   });
 
+  /** Clients connected under `name`, by the server's monitoring API (`/connz`). */
+  async function serverConnections(name: string): Promise<number> {
+    const port = (await readFile(join(server.stateDir, 'monitor_port'), 'utf8')).trim();
+    const connz = (await (await fetch(`http://127.0.0.1:${port}/connz?limit=1024`)).json()) as {
+      connections: { name?: string }[];
+    };
+    return connz.connections.filter((c) => c.name === name).length;
+  }
+
   it('consumes only the partitions listed in partitions.assign', async () => {
     const evensSink = new OtlpSink();
     await evensSink.start();
     const evens = await startCollector(`
 receivers:
-  nats:
+  nats/evens:
     url: nats://${server.address}
     stream: METRICS
     consumer: evens
@@ -285,7 +296,7 @@ exporters:
     batch: { flush_interval: 10ms }
 service:
   pipelines:
-    metrics: { receivers: [nats], exporters: [otlphttp] }
+    metrics: { receivers: [nats/evens], exporters: [otlphttp] }
 `);
     try {
       const { batch, ids } = counterBatch(400, 'nats.assigned');
@@ -306,11 +317,14 @@ service:
       expect(mine.filter((id) => !evensSink.deliveredIds().has(id))).toEqual([]);
       expect(await waitFor(others)).toEqual([]);
       expect(others.filter((id) => evensSink.deliveredIds().has(id))).toEqual([]);
-      const receiver = evens.receivers.get('nats') as unknown as NatsReceiver;
+      const receiver = evens.receivers.get('nats/evens') as unknown as NatsReceiver;
       expect(receiver.partitionsHeld).toEqual([0, 2]);
+      // One connection for both partitions (the server's own count), none left after shutdown.
+      expect(await serverConnections('sluice nats/evens')).toBe(1);
     } finally {
       await evens.shutdown(2_000);
       await evensSink.stop();
     }
+    expect(await serverConnections('sluice nats/evens')).toBe(0);
   });
 });

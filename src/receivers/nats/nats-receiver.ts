@@ -38,6 +38,7 @@ export class NatsReceiver implements Receiver {
   readonly #decoder: RequestDecoder;
   readonly #validator: OtlpRequestValidator;
   #nc: NatsConnection | undefined;
+  #connecting: Promise<NatsConnection> | undefined;
   #loop: Promise<void> | undefined;
   #stopping = false;
   /** Without `partitions`: the one consumer. */
@@ -232,8 +233,20 @@ export class NatsReceiver implements Receiver {
     }
   }
 
-  async #connection(): Promise<NatsConnection> {
-    if (this.#nc && !this.#nc.isClosed()) return this.#nc;
+  /**
+   * The receiver's one connection, made when there is none. Partition consumers ask at once:
+   * they share the attempt in flight (each making its own leaked connections that kept the
+   * process alive after shutdown).
+   */
+  #connection(): Promise<NatsConnection> {
+    if (this.#nc && !this.#nc.isClosed()) return Promise.resolve(this.#nc);
+    this.#connecting ??= this.#connect().finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<NatsConnection> {
     const nc = await connect(
       natsConnectOptions(this.#config, `sluice ${this.id}`, `receivers.${this.id}.tls`),
     );
