@@ -39,6 +39,8 @@ export class NatsReceiver implements Receiver {
   readonly #validator: OtlpRequestValidator;
   #nc: NatsConnection | undefined;
   #connecting: Promise<NatsConnection> | undefined;
+  /** Bytes each consumer pulls ahead of what it handled (see `pullBytes`). */
+  readonly #pullBytes: number;
   #loop: Promise<void> | undefined;
   #stopping = false;
   /** Without `partitions`: the one consumer. */
@@ -55,6 +57,7 @@ export class NatsReceiver implements Receiver {
     this.#config = config;
     this.#next = next;
     this.#logger = settings.logger.child({ receiver: settings.id });
+    this.#pullBytes = pullBytes(config.partitions?.count ?? 1);
   }
 
   get addresses(): string[] {
@@ -184,9 +187,9 @@ export class NatsReceiver implements Receiver {
         const consumer: JsConsumer = await nc
           .jetstream()
           .consumers.get(this.#config.stream, durable);
-        const messages = await consumer.consume({
-          max_messages: Math.min(64, this.#config.max_ack_pending),
-        });
+        // By bytes, not messages (the client takes one or the other; `max_ack_pending`
+        // still bounds the count on the server's side).
+        const messages = await consumer.consume({ max_bytes: this.#pullBytes });
         state.messages = messages;
         state.consuming = true;
         try {
@@ -285,6 +288,20 @@ export class NatsReceiver implements Receiver {
     if (refused) message.nak(1_000);
     else message.ack();
   }
+}
+
+/**
+ * Bytes one consumer asks the server for in each pull. Every consumer of a receiver shares
+ * its connection, and nats-server drops deliveries to a client with more than 64 MiB unread
+ * ("Slow Consumer Detected: MaxPending"); they come back only after the ack wait (30 s): a
+ * stall, then messages handled twice. Pulling 64 messages of ~140 kB per partition did that
+ * with six partitions and a backlog (bench/scale); the client keeps up to four pulls open per
+ * consumer, so the consumers share 16 MiB a pull, each at least 2 MiB (twice a message at the
+ * server's default max_payload). A member holding more than 8 partitions goes over the share:
+ * with large backlogs, raise the server's `max_pending` then.
+ */
+function pullBytes(consumers: number): number {
+  return Math.max(2 * 2 ** 20, Math.floor((16 * 2 ** 20) / consumers));
 }
 
 /** The longest each step of `shutdown` waits. */
