@@ -6,6 +6,8 @@ import type { MetricBatch } from '../model/index.js';
  * are already grouped (the usual case: decoders and the SDK append metric by metric).
  */
 export interface BatchLayout {
+  /** The resources to write: all of them, or those with a point picked. */
+  resources: number[];
   scopesOfResource: number[][];
   metricsOfScope: number[][];
   /** Point indices grouped by metric, or `undefined` when the batch order already is. */
@@ -15,7 +17,18 @@ export interface BatchLayout {
   metricEnd: Uint32Array;
 }
 
-export function layoutBatch(batch: MetricBatch): BatchLayout {
+/**
+ * Points picked out of a batch: those whose `groups` entry is `group` (a partition's points,
+ * by each point's partition).
+ */
+export interface PointPick {
+  groups: ArrayLike<number>;
+  group: number;
+}
+
+export function layoutBatch(batch: MetricBatch, pick?: PointPick): BatchLayout {
+  if (pick) return layoutPicked(batch, pick);
+  const resources = batch.resources.map((_, r) => r);
   const scopesOfResource: number[][] = batch.resources.map(() => []);
   batch.scopes.forEach((scope, s) => {
     scopesOfResource[scope.resource].push(s);
@@ -54,7 +67,14 @@ export function layoutBatch(batch: MetricBatch): BatchLayout {
       }
       metricEnd[m] = i + 1;
     }
-    return { scopesOfResource, metricsOfScope, order: undefined, metricStart, metricEnd };
+    return {
+      resources,
+      scopesOfResource,
+      metricsOfScope,
+      order: undefined,
+      metricStart,
+      metricEnd,
+    };
   }
 
   let offset = 0;
@@ -68,5 +88,45 @@ export function layoutBatch(batch: MetricBatch): BatchLayout {
     const m = batch.seriesMetric(series[i]);
     order[metricEnd[m]++] = i;
   }
-  return { scopesOfResource, metricsOfScope, order, metricStart, metricEnd };
+  return { resources, scopesOfResource, metricsOfScope, order, metricStart, metricEnd };
+}
+
+/**
+ * The layout of the points `pick` names only: resources, scopes and metrics without one of
+ * them are left out (an encoder writes nothing of them), so one batch encodes as one request
+ * per partition without copying it into a batch per partition first.
+ */
+function layoutPicked(batch: MetricBatch, { groups, group }: PointPick): BatchLayout {
+  const metricCount = batch.metrics.length;
+  const n = batch.pointCount;
+  const series = batch.points.series;
+  const counts = new Uint32Array(metricCount);
+  let picked = 0;
+  for (let i = 0; i < n; i++) {
+    if (groups[i] !== group) continue;
+    counts[batch.seriesMetric(series[i])]++;
+    picked++;
+  }
+  const metricStart = new Uint32Array(metricCount);
+  const metricEnd = new Uint32Array(metricCount);
+  let offset = 0;
+  for (let m = 0; m < metricCount; m++) {
+    metricStart[m] = offset;
+    metricEnd[m] = offset;
+    offset += counts[m];
+  }
+  const order = new Uint32Array(picked);
+  for (let i = 0; i < n; i++) {
+    if (groups[i] === group) order[metricEnd[batch.seriesMetric(series[i])]++] = i;
+  }
+  const metricsOfScope: number[][] = batch.scopes.map(() => []);
+  batch.metrics.forEach((metric, m) => {
+    if (counts[m] > 0) metricsOfScope[metric.scope].push(m);
+  });
+  const scopesOfResource: number[][] = batch.resources.map(() => []);
+  batch.scopes.forEach((scope, s) => {
+    if (metricsOfScope[s].length > 0) scopesOfResource[scope.resource].push(s);
+  });
+  const resources = batch.resources.flatMap((_, r) => (scopesOfResource[r].length > 0 ? [r] : []));
+  return { resources, scopesOfResource, metricsOfScope, order, metricStart, metricEnd };
 }

@@ -7,6 +7,7 @@ import {
   MetricsRequestEncoder,
   MetricType,
 } from '../../src/index.js';
+import { BatchCopier } from '../../src/model/batch-copier.js';
 import { metricsRequest } from '../helpers/arbitraries.js';
 import { firstDifference, refCanonical, refEncode } from '../helpers/reference.js';
 
@@ -29,6 +30,42 @@ describe('OTLP protobuf property tests', () => {
         const twice = encodeMetricsRequest(decodeMetricsRequest(once));
         expect(Buffer.from(twice).equals(Buffer.from(once))).toBe(true);
       }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('encoding the points of one partition (PointPick)', () => {
+  it('writes what a copy of those points alone would, and nothing of what has none (property)', () => {
+    fc.assert(
+      fc.property(
+        metricsRequest,
+        fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 64 }),
+        (request, pattern) => {
+          const batch = decodeMetricsRequest(refEncode(request));
+          const groups = Array.from(
+            { length: batch.pointCount },
+            (_, i) => pattern[i % pattern.length],
+          );
+          let points = 0;
+          for (let group = 0; group <= 2; group++) {
+            const picked = encodeMetricsRequest(batch, { groups, group });
+            const copier = new BatchCopier();
+            copier.append(batch, 0, batch.pointCount, { keep: (i) => groups[i] === group });
+            const copied = copier.target;
+            if (copied.pointCount === 0) {
+              expect(picked.length).toBe(0);
+              continue;
+            }
+            const expected = encodeMetricsRequest(copied);
+            expect(firstDifference(refCanonical(picked), refCanonical(expected)) ?? 'same').toBe(
+              'same',
+            );
+            points += decodeMetricsRequest(picked).pointCount;
+          }
+          expect(points).toBe(batch.pointCount);
+        },
+      ),
       { numRuns: 200 },
     );
   });

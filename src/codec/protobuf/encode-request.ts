@@ -21,7 +21,7 @@ import {
   writeVarint64,
   zigzag32,
 } from '../../model/wire.js';
-import { type BatchLayout, layoutBatch } from '../batch-layout.js';
+import { type BatchLayout, layoutBatch, type PointPick } from '../batch-layout.js';
 import {
   BucketsField,
   bucketsSize,
@@ -54,8 +54,8 @@ import {
  * bytes; only their field tag is patched. Fields are written in field-number order and
  * proto3 defaults are omitted, like the reference implementations.
  */
-export function encodeMetricsRequest(batch: MetricBatch): Uint8Array {
-  return RequestEncoder.with(batch, (encoder) => encoder.encode(undefined));
+export function encodeMetricsRequest(batch: MetricBatch, pick?: PointPick): Uint8Array {
+  return RequestEncoder.with(batch, (encoder) => encoder.encode(undefined), pick);
 }
 
 /** The exact size `encodeMetricsRequest(batch)` will have, from the sizing pass alone. */
@@ -125,10 +125,10 @@ class RequestEncoder {
   static #busy = false;
 
   /** Runs `use` with the encoder prepared for `batch` (a fresh one if it is in use). */
-  static with<T>(batch: MetricBatch, use: (encoder: RequestEncoder) => T): T {
-    if (RequestEncoder.#busy) return use(new RequestEncoder().#prepare(batch));
+  static with<T>(batch: MetricBatch, use: (encoder: RequestEncoder) => T, pick?: PointPick): T {
+    if (RequestEncoder.#busy) return use(new RequestEncoder().#prepare(batch, pick));
     RequestEncoder.#busy = true;
-    const encoder = RequestEncoder.#shared.#prepare(batch);
+    const encoder = RequestEncoder.#shared.#prepare(batch, pick);
     try {
       return use(encoder);
     } finally {
@@ -160,9 +160,9 @@ class RequestEncoder {
   bucketView: DataView = EMPTY_VIEW;
   floatView: DataView = EMPTY_VIEW;
 
-  #prepare(batch: MetricBatch): this {
+  #prepare(batch: MetricBatch, pick?: PointPick): this {
     this.batch = batch;
-    this.layout = layoutBatch(batch);
+    this.layout = layoutBatch(batch, pick);
     if (pointSizeScratch.length < batch.pointCount) {
       pointSizeScratch = new Uint32Array(Math.max(batch.pointCount, pointSizeScratch.length * 2));
     }
@@ -200,7 +200,7 @@ class RequestEncoder {
   sizeRequest(): number {
     const { batch, layout } = this;
     let total = 0;
-    for (let r = 0; r < batch.resources.length; r++) {
+    for (const r of layout.resources) {
       const resource = batch.resources[r];
       const info =
         keyValuesSize(resource.attributes) + uint32FieldSize(resource.droppedAttributesCount);
@@ -351,7 +351,7 @@ class RequestEncoder {
 
   writeRequest(): void {
     const { batch, layout } = this;
-    for (let r = 0; r < batch.resources.length; r++) {
+    for (const r of layout.resources) {
       const resource = batch.resources[r];
       this.tagLength(RequestField.ResourceMetrics, this.resourceSize[r]);
       this.tagLength(ResourceMetricsField.Resource, this.resourceInfoSize[r]);

@@ -3,7 +3,6 @@ import { connect, type JetStreamClient, type NatsConnection, nanos, StorageType 
 import { encodeMetricsRequest } from '../../codec/protobuf/encode-request.js';
 import { PermanentError, RetryableError } from '../../delivery/errors.js';
 import type { Sender, SendResult } from '../../delivery/sender.js';
-import { BatchCopier } from '../../model/batch-copier.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { within } from '../../model/within.js';
 import { type NatsClientConfig, natsConnectOptions } from '../../net/nats-options.js';
@@ -47,9 +46,8 @@ export class NatsSender implements Sender {
 
   async send(batch: MetricBatch, signal: AbortSignal): Promise<SendResult> {
     const { js, nc } = await this.#connect();
-    for (const [subject, part] of this.#parts(batch)) {
+    for (const [subject, payload] of this.#requests(batch)) {
       if (signal.aborted) throw new RetryableError('send aborted');
-      const payload = encodeMetricsRequest(part);
       const max = nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
       if (payload.length > max) {
         throw new PermanentError(
@@ -80,19 +78,21 @@ export class NatsSender implements Sender {
     }
   }
 
-  /** The batch whole, or split into one part per partition subject. */
-  *#parts(batch: MetricBatch): Generator<[string, MetricBatch]> {
+  /**
+   * The batch as one request, or as one request per partition subject that has points:
+   * each point's partition once, then each partition's points encoded straight out of the
+   * batch (copying them into a batch per partition first cost a gateway most of its time).
+   */
+  *#requests(batch: MetricBatch): Generator<[string, Uint8Array]> {
     const { subject, partitions } = this.#options;
     if (!this.#partitioner) {
-      yield [subject, batch];
+      yield [subject, encodeMetricsRequest(batch)];
       return;
     }
-    // Each point's partition once, then one pass per partition.
     const partitionOf = this.#partitioner.assign(batch);
     for (let p = 0; p < partitions; p++) {
-      const copier = new BatchCopier();
-      copier.append(batch, 0, batch.pointCount, { keep: (i) => partitionOf[i] === p });
-      if (copier.target.pointCount > 0) yield [`${subject}.${p}`, copier.target];
+      const payload = encodeMetricsRequest(batch, { groups: partitionOf, group: p });
+      if (payload.length > 0) yield [`${subject}.${p}`, payload];
     }
   }
 
