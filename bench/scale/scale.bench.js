@@ -19,7 +19,7 @@ import { cpuSeconds, startService } from '../lib/services.js';
 const PARTITIONS = 6;
 const LOAD_MS = Number(process.env.SCALE_LOAD_MS ?? 8_000);
 const TIERS = (process.env.SCALE_AGGREGATORS ?? '1,2,3').split(',').map(Number);
-const ROUNDS = Number(process.env.SCALE_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.SCALE_ROUNDS ?? 3);
 const STREAM = 'SCALE';
 const SUBJECT = 'scale.otlp';
 

@@ -26,6 +26,7 @@ export interface PointPick {
   group: number;
 }
 
+/** The layout of `batch`, or of the points `pick` names (see `layoutPicked`). */
 export function layoutBatch(batch: MetricBatch, pick?: PointPick): BatchLayout {
   if (pick) return layoutPicked(batch, pick);
   const resources = batch.resources.map((_, r) => r);
@@ -41,8 +42,6 @@ export function layoutBatch(batch: MetricBatch, pick?: PointPick): BatchLayout {
   const metricCount = batch.metrics.length;
   const n = batch.pointCount;
   const series = batch.points.series;
-  const metricStart = new Uint32Array(metricCount);
-  const metricEnd = new Uint32Array(metricCount);
   const counts = new Uint32Array(metricCount);
 
   // One pass: count points per metric and check whether they are already contiguous.
@@ -58,6 +57,8 @@ export function layoutBatch(batch: MetricBatch, pick?: PointPick): BatchLayout {
   }
 
   if (grouped) {
+    const metricStart = new Uint32Array(metricCount);
+    const metricEnd = new Uint32Array(metricCount);
     previous = -1;
     for (let i = 0; i < n; i++) {
       const m = batch.seriesMetric(series[i]);
@@ -77,18 +78,34 @@ export function layoutBatch(batch: MetricBatch, pick?: PointPick): BatchLayout {
     };
   }
 
+  return { resources, scopesOfResource, metricsOfScope, ...sortByMetric(batch, counts, n) };
+}
+
+/**
+ * Point indices grouped by metric with one counting sort (`counts`: points per metric,
+ * `size` in all): every point, or those `pick` names only.
+ */
+function sortByMetric(
+  batch: MetricBatch,
+  counts: Uint32Array,
+  size: number,
+  pick?: PointPick,
+): Pick<BatchLayout, 'order' | 'metricStart' | 'metricEnd'> {
+  const metricStart = new Uint32Array(counts.length);
+  const metricEnd = new Uint32Array(counts.length);
   let offset = 0;
-  for (let m = 0; m < metricCount; m++) {
+  for (let m = 0; m < counts.length; m++) {
     metricStart[m] = offset;
     metricEnd[m] = offset;
     offset += counts[m];
   }
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const m = batch.seriesMetric(series[i]);
-    order[metricEnd[m]++] = i;
+  const order = new Uint32Array(size);
+  const series = batch.points.series;
+  for (let i = 0; i < batch.pointCount; i++) {
+    if (pick && pick.groups[i] !== pick.group) continue;
+    order[metricEnd[batch.seriesMetric(series[i])]++] = i;
   }
-  return { resources, scopesOfResource, metricsOfScope, order, metricStart, metricEnd };
+  return { order, metricStart, metricEnd };
 }
 
 /**
@@ -107,18 +124,6 @@ function layoutPicked(batch: MetricBatch, { groups, group }: PointPick): BatchLa
     counts[batch.seriesMetric(series[i])]++;
     picked++;
   }
-  const metricStart = new Uint32Array(metricCount);
-  const metricEnd = new Uint32Array(metricCount);
-  let offset = 0;
-  for (let m = 0; m < metricCount; m++) {
-    metricStart[m] = offset;
-    metricEnd[m] = offset;
-    offset += counts[m];
-  }
-  const order = new Uint32Array(picked);
-  for (let i = 0; i < n; i++) {
-    if (groups[i] === group) order[metricEnd[batch.seriesMetric(series[i])]++] = i;
-  }
   const metricsOfScope: number[][] = batch.scopes.map(() => []);
   batch.metrics.forEach((metric, m) => {
     if (counts[m] > 0) metricsOfScope[metric.scope].push(m);
@@ -128,5 +133,10 @@ function layoutPicked(batch: MetricBatch, { groups, group }: PointPick): BatchLa
     if (metricsOfScope[s].length > 0) scopesOfResource[scope.resource].push(s);
   });
   const resources = batch.resources.flatMap((_, r) => (scopesOfResource[r].length > 0 ? [r] : []));
-  return { resources, scopesOfResource, metricsOfScope, order, metricStart, metricEnd };
+  return {
+    resources,
+    scopesOfResource,
+    metricsOfScope,
+    ...sortByMetric(batch, counts, picked, { groups, group }),
+  };
 }
