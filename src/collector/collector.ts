@@ -158,6 +158,7 @@ export class Collector {
       encoded: encodedPathThrough(exporter, (request) => {
         counts.in += request.points;
       }),
+      settled: exporter.settled && (() => exporter.settled!()),
     };
   }
 

@@ -37,6 +37,11 @@ export class FanOut implements Consumer {
       (common, path) => common.filter((format) => path?.formats.includes(format)),
       paths[0]?.formats ?? [],
     );
+    if (consumers.every((target) => target.consumer.settled)) {
+      this.settled = async () => {
+        await Promise.all(consumers.map((target) => target.consumer.settled!()));
+      };
+    }
     if (formats.length > 0) {
       this.encoded = {
         formats,
@@ -63,6 +68,9 @@ export class FanOut implements Consumer {
     }
     return all ? first : undefined;
   }
+
+  /** Every target's `settled`, when every target has one. */
+  readonly settled?: () => Promise<void>;
 
   /** The one consumer's fast path (with several, each needs its own copy: none). */
   consumeOtlpProtobuf(body: Uint8Array): number {

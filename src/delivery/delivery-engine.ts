@@ -307,17 +307,26 @@ export class DeliveryEngine {
 
   /** Resolves when everything accepted so far was delivered, dead-lettered or dropped. */
   async forceFlush(): Promise<void> {
-    const last = this.#lastSeq();
-    if (last === undefined) return;
+    if (this.#lastSeq() === undefined) return;
     const endFlush = this.queue.beginFlush();
     try {
-      await new Promise<void>((resolve) => {
-        this.#flushWaiters.push({ seq: last, resolve });
-        this.#checkFlushWaiters();
-      });
+      await this.settled();
     } finally {
       endFlush();
     }
+  }
+
+  /**
+   * Resolves once everything accepted so far has left for good: sent, dead-lettered or
+   * dropped (see `Consumer.settled`). Unlike `forceFlush` it does not hurry the queue.
+   */
+  async settled(): Promise<void> {
+    const last = this.#lastSeq();
+    if (last === undefined) return;
+    await new Promise<void>((resolve) => {
+      this.#flushWaiters.push({ seq: last, resolve });
+      this.#checkFlushWaiters();
+    });
   }
 
   /**

@@ -24,6 +24,16 @@ export interface Consumer {
    * of the bytes passes with the request.
    */
   readonly encoded?: EncodedPath;
+  /**
+   * Resolves once everything accepted so far has left the pipeline for good — sent, or
+   * written to dead letters or dropped (each counted and logged) — without hurrying any
+   * batching. Present only where every component downstream can say so (exporters with a
+   * delivery engine, and what passes batches straight to them): a receiver whose source keeps
+   * data until it is acknowledged (the `nats` receiver) acknowledges only then, so a crash
+   * between accepting and sending loses nothing. Where it is absent, accepted is as far as
+   * the pipeline can vouch for.
+   */
+  settled?(): Promise<void>;
 }
 
 /** Every receiver, processor and exporter: started once, shut down once (twice is a no-op). */

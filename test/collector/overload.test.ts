@@ -82,6 +82,8 @@ describe('backpressure and limits', () => {
   });
 
   it('refuses a request unread while the queue is at its limit: no decompression, no check', async () => {
+    // Slow enough that the queue stays at its limit while the test looks.
+    sink.reply = () => ({ delayMs: 2_000 });
     const statuses: number[] = [];
     while (!statuses.includes(429) && statuses.length < 6) {
       const response = await post(encodeMetricsRequest(counterBatch(10).batch));
@@ -106,7 +108,7 @@ describe('backpressure and limits', () => {
     expect(stats.refusedRequests.queue_full).toBe(unread + 2);
     expect(stats.malformed).toBe(0);
     // Once the queue has room, the same bytes are read and refused for what they are.
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 20_000;
     let status = 429;
     while (status === 429 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -201,7 +201,9 @@ describe('prometheusremotewrite → batch → prometheusremotewrite carries requ
 
   it('refuses a request unread while the queue is at its limit, and takes it once there is room', async () => {
     const { sink, receiver } = await relay('sending_queue: { num_consumers: 1, queue_size: 20 }');
-    sink.delayMs = 300;
+    // Slow enough that the queue stays at its limit while the test looks (a loaded machine
+    // takes a while between requests).
+    sink.delayMs = 2_000;
     const statuses: number[] = [];
     while (!statuses.includes(429) && statuses.length < 6) {
       const response = await write(receiver, encodeWriteRequest(writeRequest(5)));
@@ -223,11 +225,12 @@ describe('prometheusremotewrite → batch → prometheusremotewrite carries requ
     // Retried until there is room, as Prometheus does: every sample arrives once.
     const retried = encodeWriteRequest(writeRequest(5));
     let status = 429;
-    for (let k = 0; status === 429 && k < 100; k++) {
+    for (let k = 0; status === 429 && k < 300; k++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       status = (await write(receiver, retried)).status;
     }
     expect(status).toBe(204);
+    sink.delayMs = 0;
     const accepted = statuses.filter((s) => s === 204).length + 1;
     await until(() => sink.samples() === accepted * 10, 'every accepted sample');
     expect(receiver.stats.accepted).toBe(accepted * 10);

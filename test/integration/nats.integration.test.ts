@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { MetricBatch, MetricType, Temporality } from '../../src/index.js';
 import type { NatsReceiver } from '../../src/receivers/nats/nats-receiver.js';
 import { counterBatch, monotonicSums } from '../helpers/batches.js';
 import { startCollector } from '../helpers/collectors.js';
+import { CollectorProcess, freePort, waitUntil } from '../helpers/faults.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 import { type RunningService, startService } from '../helpers/services.js';
 
@@ -268,6 +270,65 @@ service:
       expect(used.size).toBe(4);
     } finally {
       await sender.close();
+    }
+  });
+
+  it('acknowledges a message once its points were sent: kill -9 between accepting and sending loses nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-nats-ack-'));
+    const backend = new OtlpSink();
+    backend.reply = () => ({ status: 503 }); // down: the exporter keeps the points and retries
+    await backend.start();
+    const processes: CollectorProcess[] = [];
+    const collector = async (name: string) => {
+      const process = new CollectorProcess(dir, name, await freePort());
+      processes.push(process);
+      await process.start(`
+receivers:
+  nats:
+    url: nats://${server.address}
+    stream: METRICS
+    consumer: acked-once-sent
+    ack_wait: 2s
+exporters:
+  otlphttp:
+    metrics_endpoint: ${backend.url}
+    batch: { flush_interval: 10ms }
+    retry_on_failure: { initial_interval: 100ms, max_interval: 200ms, max_elapsed_time: 0s }
+    circuit_breaker: { enabled: false }
+service:
+  telemetry: { metrics: { address: ${process.adminUrl.replace('http://', '')} } }
+  pipelines:
+    metrics: { receivers: [nats], exporters: [otlphttp] }
+`);
+      return process;
+    };
+    try {
+      // Published first: the stream exists, and a new consumer starts from its beginning.
+      const { batch, ids } = counterBatch(60, 'nats.acked');
+      const exporter = producer.exporters.get('nats') as QueuedExporter;
+      await exporter.consume(batch);
+      await exporter.engine.forceFlush();
+      const first = await collector('first');
+      // Accepted (queued for a backend that refuses), not sent: killed there.
+      await waitUntil(
+        'the first collector to accept every point',
+        async () => (await first.metric('sluice_receiver_accepted_points_total')) >= ids.length,
+        20_000,
+      );
+      expect(backend.deliveredIds().size).toBe(0);
+      await first.kill9();
+      backend.reply = () => ({});
+      await collector('second');
+      // JetStream hands the unacknowledged messages out again after the ack wait.
+      await waitUntil(
+        'every point at the backend',
+        () => ids.every((id) => backend.deliveredIds().has(id)),
+        30_000,
+      );
+    } finally {
+      await Promise.all(processes.map((p) => (p.alive ? p.stop() : undefined)));
+      await backend.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

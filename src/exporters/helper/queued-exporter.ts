@@ -57,6 +57,10 @@ export class QueuedExporter implements Exporter {
     return this.engine.consume(batch);
   }
 
+  settled(): Promise<void> {
+    return this.engine.settled();
+  }
+
   shutdown(options: { deadlineMs: number }): Promise<void> {
     return this.engine.shutdown(options);
   }

@@ -35,6 +35,13 @@ export const natsReceiverConfig = z
     filter_subject: z.string().optional(),
     /** Messages handed out at once and not yet acknowledged. */
     max_ack_pending: z.number().int().min(1).default(256),
+    /**
+     * How long JetStream waits for a message's acknowledgement before handing it out again.
+     * A message is acknowledged once the pipeline has sent its points (where its exporters
+     * can say so), so this must exceed a send's time with its retries; what is not
+     * acknowledged in time is delivered again (at least once).
+     */
+    ack_wait: duration.default(30_000),
     partitions: partitions.optional(),
     user: z.string().optional(),
     password: z.string().optional(),

@@ -39,6 +39,9 @@ export class NatsReceiver implements Receiver {
   readonly #validator: OtlpRequestValidator;
   #nc: NatsConnection | undefined;
   #connecting: Promise<NatsConnection> | undefined;
+  /** Accepted messages waiting for the pipeline to send them (see `#acknowledge`). */
+  #unacknowledged: JsMsg[] = [];
+  #acknowledging: Promise<void> | undefined;
   /** Bytes each consumer pulls ahead of what it handled (see `pullBytes`). */
   readonly #pullBytes: number;
   #loop: Promise<void> | undefined;
@@ -101,6 +104,10 @@ export class NatsReceiver implements Receiver {
       within(promise ?? Promise.resolve(), Math.min(SHUTDOWN_STEP_MS, deadline - Date.now()));
     await step(this.#leases?.stop(true));
     for (const p of [...this.#partitions.keys()]) await step(this.#stopPartition(p));
+    this.#single.stopped = true;
+    // The exporters are still running: what was accepted is sent and acknowledged, not
+    // handed out again to whoever consumes next.
+    await step(this.#acknowledging);
     const nc = this.#nc;
     this.#nc = undefined;
     // Draining stops the deliveries and waits for the messages in hand to be handled.
@@ -182,6 +189,7 @@ export class NatsReceiver implements Receiver {
           durable_name: durable,
           ack_policy: AckPolicy.Explicit,
           max_ack_pending: this.#config.max_ack_pending,
+          ack_wait: this.#config.ack_wait * 1_000_000, // nanoseconds
           ...(filter ? { filter_subject: filter } : {}),
         });
         const consumer: JsConsumer = await nc
@@ -264,7 +272,7 @@ export class NatsReceiver implements Receiver {
   async #handle(message: JsMsg): Promise<void> {
     this.stats.requests++;
     if (this.stats.offerOtlpProtobuf(this.#next, message.data)) {
-      message.ack();
+      this.#acknowledge(message);
       return;
     }
     let refused: Refusal | undefined;
@@ -286,7 +294,35 @@ export class NatsReceiver implements Receiver {
     }
     // Refused: JetStream keeps it and hands it out again a second later.
     if (refused) message.nak(1_000);
-    else message.ack();
+    else this.#acknowledge(message);
+  }
+
+  /**
+   * Acknowledges an accepted message — once the pipeline has sent what it accepted so far,
+   * where it can say so (`Consumer.settled`). Until then the message stays in the stream,
+   * so a `kill -9` between accepting and sending loses nothing: JetStream hands it out again
+   * (to this group's next holder of the partition) after the ack wait. Messages accepted
+   * while one wait is on are acknowledged by the next, so waits overlap the batching instead
+   * of adding to it.
+   */
+  #acknowledge(message: JsMsg): void {
+    if (!this.#next.settled) {
+      message.ack();
+      return;
+    }
+    this.#unacknowledged.push(message);
+    this.#acknowledging ??= this.#acknowledgeSettled().finally(() => {
+      this.#acknowledging = undefined;
+    });
+  }
+
+  async #acknowledgeSettled(): Promise<void> {
+    while (this.#unacknowledged.length > 0) {
+      const accepted = this.#unacknowledged;
+      this.#unacknowledged = [];
+      await this.#next.settled!();
+      for (const message of accepted) message.ack();
+    }
   }
 }
 
