@@ -316,6 +316,11 @@ service:
         20_000,
       );
       expect(backend.deliveredIds().size).toBe(0);
+      // Held past twice the ack wait while the backend is down: renewed, not handed out and
+      // queued again.
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      expect(await first.metric('sluice_receiver_accepted_points_total')).toBe(ids.length);
+      expect(backend.deliveredIds().size).toBe(0);
       await first.kill9();
       backend.reply = () => ({});
       await collector('second');

@@ -36,10 +36,10 @@ export const natsReceiverConfig = z
     /** Messages handed out at once and not yet acknowledged. */
     max_ack_pending: z.number().int().min(1).default(256),
     /**
-     * How long JetStream waits for a message's acknowledgement before handing it out again.
-     * A message is acknowledged once the pipeline has sent its points (where its exporters
-     * can say so), so this must exceed a send's time with its retries; what is not
-     * acknowledged in time is delivered again (at least once).
+     * How long JetStream waits for a message's acknowledgement before handing it out again —
+     * how soon, after a crash, another collector gets what this one had not sent. A message
+     * is acknowledged once the pipeline has sent its points (where its exporters can say
+     * so); until then the receiver renews the wait every third of it.
      */
     ack_wait: duration.default(30_000),
     partitions: partitions.optional(),

@@ -110,7 +110,7 @@ export class NatsReceiver implements Receiver {
     await step(this.#acknowledging);
     const nc = this.#nc;
     this.#nc = undefined;
-    // Draining stops the deliveries and waits for the messages in hand to be handled.
+    // Draining stops the deliveries; messages still in hand were handed back (`stopped`).
     await step(nc?.drain());
     if (nc && !nc.isClosed()) await nc.close().catch(() => {});
     this.#single.messages?.stop();
@@ -320,7 +320,21 @@ export class NatsReceiver implements Receiver {
     while (this.#unacknowledged.length > 0) {
       const accepted = this.#unacknowledged;
       this.#unacknowledged = [];
-      await this.#next.settled!();
+      // While a backend is slow or down, tell JetStream the messages are being worked on:
+      // handed out again after the ack wait, each would be queued again, and an outage
+      // would fill the queue with copies. A crashed process stops saying so.
+      const working = setInterval(
+        () => {
+          for (const message of accepted) message.working();
+          for (const message of this.#unacknowledged) message.working();
+        },
+        Math.max(500, this.#config.ack_wait / 3),
+      );
+      try {
+        await this.#next.settled!();
+      } finally {
+        clearInterval(working);
+      }
       for (const message of accepted) message.ack();
     }
   }
