@@ -28,6 +28,8 @@ export class FanOut implements Consumer {
    * nothing along that path writes to the bytes.
    */
   readonly encoded?: EncodedPath;
+  /** Every target's `settled`, when every target has one. */
+  readonly settled?: () => Promise<void>;
 
   constructor(consumers: FanOutTarget[], logger: Logger) {
     this.#consumers = consumers;
@@ -68,9 +70,6 @@ export class FanOut implements Consumer {
     }
     return all ? first : undefined;
   }
-
-  /** Every target's `settled`, when every target has one. */
-  readonly settled?: () => Promise<void>;
 
   /** The one consumer's fast path (with several, each needs its own copy: none). */
   consumeOtlpProtobuf(body: Uint8Array): number {

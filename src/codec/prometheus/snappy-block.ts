@@ -1,4 +1,5 @@
 import { DecodeError } from '../../model/errors.js';
+import { varintSize, writeVarint } from '../../model/wire.js';
 
 /**
  * The uncompressed length a snappy block declares in its leading varint, and where the
@@ -107,18 +108,9 @@ export function joinSnappyBlocks(blocks: readonly Uint8Array[]): Uint8Array {
   }
   if (length > 0xffffffff)
     throw new DecodeError(0, 'snappy blocks to join', `${length} bytes in all, over 2^32 - 1`);
-  let header = 1;
-  for (let rest = length; rest >= 0x80; rest = Math.floor(rest / 128)) header++;
   // Every byte is written below: no zero-fill first.
-  const out = Buffer.allocUnsafeSlow(header + size);
-  let at = 0;
-  for (let rest = length; ; rest = Math.floor(rest / 128)) {
-    if (rest < 0x80) {
-      out[at++] = rest;
-      break;
-    }
-    out[at++] = (rest & 0x7f) | 0x80;
-  }
+  const out = Buffer.allocUnsafeSlow(varintSize(length) + size);
+  let at = writeVarint(out, 0, length);
   blocks.forEach((block, k) => {
     out.set(block.subarray(starts[k]), at);
     at += block.length - starts[k];

@@ -7,6 +7,7 @@ import {
   type Consumer as JsConsumer,
   type JsMsg,
   type NatsConnection,
+  nanos,
 } from 'nats';
 import type { Logger } from 'pino';
 import { OtlpRequestValidator } from '../../codec/protobuf/validate-request.js';
@@ -189,7 +190,7 @@ export class NatsReceiver implements Receiver {
           durable_name: durable,
           ack_policy: AckPolicy.Explicit,
           max_ack_pending: this.#config.max_ack_pending,
-          ack_wait: this.#config.ack_wait * 1_000_000, // nanoseconds
+          ack_wait: nanos(this.#config.ack_wait),
           ...(filter ? { filter_subject: filter } : {}),
         });
         const consumer: JsConsumer = await nc
