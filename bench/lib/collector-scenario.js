@@ -104,8 +104,7 @@ export async function runCollectorScenario({
   const scrape = async () => {
     const text = await (await fetch(`${admin}/metrics`)).text();
     // Summed over every line that matches (a receiver has one per transport).
-    const read = (pattern) =>
-      [...text.matchAll(new RegExp(pattern.source, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
+    const read = (pattern) => metricSum(text, pattern);
     return {
       utilization: read(/^sluice_event_loop_utilization_ratio (\S+)/m),
       requests: read(/sluice_receiver_requests_total\{[^}]*\} (\d+)/),
@@ -199,4 +198,12 @@ export async function runCollectorScenario({
     /** The collector's /metrics at the end, for counters a benchmark reads itself. */
     metricsText,
   };
+}
+
+/**
+ * The sum of every line of a `/metrics` text that `pattern` matches (its first group a
+ * number): a receiver has one line per transport, a pipeline one per exporter.
+ */
+export function metricSum(text, pattern) {
+  return [...text.matchAll(new RegExp(pattern.source, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
 }

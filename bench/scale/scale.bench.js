@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import { runLoad } from '../../dist/cli/loadgen.js';
-import { spawnCollector, startSink } from '../lib/collector-scenario.js';
+import { metricSum, spawnCollector, startSink } from '../lib/collector-scenario.js';
 import { valueTable, writeDocsSection } from '../lib/report.js';
 import { cpuSeconds, startService } from '../lib/services.js';
 
@@ -28,17 +28,17 @@ const natsUrl = `nats://${nats.address}`;
 const sink = await startSink();
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-scale-'));
 
-/** Sums of the lines of `/metrics` matching `pattern` (its first group a number). */
-async function scrape(admin, pattern) {
-  const text = await (await fetch(`${admin}/metrics`)).text();
-  return [...text.matchAll(new RegExp(pattern.source, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
-}
-const accepted = (admin) => scrape(admin, /^sluice_receiver_accepted_points_total\{[^}]*\} (\d+)/);
-const exporterCounts = async (admin) => ({
-  accepted: await scrape(admin, /^sluice_exporter_accepted_points_total\{[^}]*\} (\d+)/),
-  sent: await scrape(admin, /^sluice_exporter_sent_points_total\{[^}]*\} (\d+)/),
-  queued: await scrape(admin, /^sluice_exporter_queue_points\{[^}]*\} (\d+)/),
-});
+const metricsOf = async (admin) => (await fetch(`${admin}/metrics`)).text();
+const accepted = async (admin) =>
+  metricSum(await metricsOf(admin), /^sluice_receiver_accepted_points_total\{[^}]*\} (\d+)/);
+const exporterCounts = async (admin) => {
+  const text = await metricsOf(admin);
+  return {
+    accepted: metricSum(text, /^sluice_exporter_accepted_points_total\{[^}]*\} (\d+)/),
+    sent: metricSum(text, /^sluice_exporter_sent_points_total\{[^}]*\} (\d+)/),
+    queued: metricSum(text, /^sluice_exporter_queue_points\{[^}]*\} (\d+)/),
+  };
+};
 
 async function until(what, done, ms = 120_000) {
   const deadline = performance.now() + ms;
@@ -52,6 +52,7 @@ async function collector(name, yaml, nodeArgs = []) {
   const path = join(dir, `${name}.yaml`);
   writeFileSync(path, yaml);
   const c = await spawnCollector(path, nodeArgs);
+  // SCALE_DEBUG=1: each collector's log lines on this process's stderr.
   if (process.env.SCALE_DEBUG) c.child.stdout.on('data', (d) => process.stderr.write(d));
   return c;
 }
