@@ -5,7 +5,7 @@ import type { StorageStats } from '../delivery/persistent/persistent-queue.js';
 import type { ListenerProtection, ServerAuthenticator } from '../model/auth.js';
 import { HttpListener } from '../net/http-listener.js';
 import { HTTP_LISTENER_DEFAULTS, type HttpListenerConfig } from '../net/listener-config.js';
-import type { Collector } from './collector.js';
+import { type Collector, droppedByProcessor } from './collector.js';
 
 export interface AdminServerOptions extends Partial<HttpListenerConfig> {
   /** `service.telemetry.metrics.address`. */
@@ -174,7 +174,8 @@ export class AdminServer {
         { closed: 0, half_open: 1, open: 2 }[engine.breakerState ?? 'closed'],
       );
     }
-    for (const { id, pipeline, component, counts } of collector.processors) {
+    for (const entry of collector.processors) {
+      const { id, pipeline, counts } = entry;
       const labels = { processor: id, pipeline };
       out.counter(
         'sluice_processor_incoming_points_total',
@@ -188,7 +189,7 @@ export class AdminServer {
         labels,
         counts.out,
       );
-      droppedPoints(out, { processor: id }, component.dropped);
+      droppedPoints(out, { processor: id }, droppedByProcessor(entry));
     }
     const pool = collector.decodePool;
     out.gauge('sluice_decode_threads', 'Worker threads decoding request bodies', {}, pool.threads);

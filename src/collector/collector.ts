@@ -3,13 +3,14 @@ import { MetricsRequestScanner } from '../codec/protobuf/scan-request.js';
 import type { Exporter } from '../exporters/helper/exporter.js';
 import type { Extension } from '../extensions/extension.js';
 import { type AuthExtension, isAuthExtension, type ListenerProtection } from '../model/auth.js';
-import type { Consumer } from '../model/consumer.js';
+import type { ComponentSettings, Consumer } from '../model/consumer.js';
 import { type EncodedFormat, encodedPathThrough } from '../model/encoded-request.js';
 import { InvalidArgumentError } from '../model/errors.js';
+import type { PartitionChain } from '../model/partition.js';
 import { isRequestVisitor } from '../model/request-visitor.js';
 import type { Storage } from '../model/storage.js';
 import { warnAboutExposedListeners } from '../net/exposure.js';
-import type { Processor } from '../processors/processor.js';
+import { countDrop, type Processor } from '../processors/processor.js';
 import { DecodePool, decodeThreadsFor } from '../receivers/decode-pool.js';
 import type { Receiver } from '../receivers/receiver.js';
 import { type CollectorConfig, storageReference } from './config/load-config.js';
@@ -55,12 +56,7 @@ export class Collector {
   /** Points the pipelines handed to each exporter (whatever it then made of them). */
   readonly exporterCounts = new Map<string, { in: number }>();
   /** Processors in pipeline order, with the points that went into and out of each. */
-  readonly processors: {
-    pipeline: string;
-    id: string;
-    component: Processor;
-    counts: { in: number; out: number };
-  }[] = [];
+  readonly processors: ProcessorEntry[] = [];
   readonly receivers = new Map<string, Receiver>();
   /**
    * Receivers whose pipelines carry requests as bytes (the relay), with the formats they
@@ -91,7 +87,7 @@ export class Collector {
       storageReference(config.exporters.get(id)?.config) !== undefined;
     for (const pipeline of config.pipelines) {
       const durableDownstream = pipeline.exporters.some(durable);
-      let next: Consumer = new FanOut(
+      const exporters = new FanOut(
         pipeline.exporters.map((id) => ({
           id,
           consumer: this.#countedExporter(id),
@@ -99,38 +95,26 @@ export class Collector {
         })),
         logger,
       );
-      for (const id of [...pipeline.processors].reverse()) {
-        const entry = config.processors.get(id)!;
-        const counts = { in: 0, out: 0 };
-        const downstream = next;
-        const component = entry.create(
-          { id, logger, storage, durableDownstream },
-          {
-            consume: (batch) => {
-              counts.out += batch.pointCount;
-              return downstream.consume(batch);
-            },
-            consumeOtlpProtobuf:
-              downstream.consumeOtlpProtobuf &&
-              counted(downstream.consumeOtlpProtobuf.bind(downstream), counts, 'out'),
-            encoded: encodedPathThrough(downstream, (request) => {
-              counts.out += request.points;
-            }),
-          },
-        );
-        this.processors.unshift({ pipeline: pipeline.name, id, component, counts });
-        const take = fastPathOf(component);
-        next = {
-          consume: (batch) => {
-            counts.in += batch.pointCount;
-            return component.consume(batch);
-          },
-          consumeOtlpProtobuf: take && counted(take, counts, 'in'),
-          encoded: encodedPathThrough(component, (request) => {
-            counts.in += request.points;
-          }),
-        };
-      }
+      const settings = { logger, storage, durableDownstream };
+      const chain = buildChain(config, pipeline, exporters, settings);
+      this.processors.push(...chain.processors);
+      const next: Consumer =
+        chain.processors.length === 0 || process.env.NO_PARTITION_CHAINS
+          ? chain.entry
+          : {
+              ...chain.entry,
+              openPartition: (scope) =>
+                this.#openPartition(
+                  buildChain(
+                    config,
+                    pipeline,
+                    exporters,
+                    { ...settings, partition: scope },
+                    chain.processors.map((entry) => entry.counts),
+                  ),
+                  chain.processors,
+                ),
+            };
       for (const id of pipeline.receivers) {
         const list = entryPoints.get(id) ?? [];
         list.push({ id: `pipeline ${pipeline.name}`, consumer: next, durable: durableDownstream });
@@ -144,6 +128,37 @@ export class Collector {
       this.receivers.set(id, component);
       if (next.encoded) this.relays.set(id, next.encoded.formats);
     }
+  }
+
+  /**
+   * Starts `chain`, a pipeline's processors opened for one partition: their points are
+   * counted with the pipeline's own (`shared`), their drops listed beside them while open.
+   */
+  async #openPartition(chain: Chain, shared: ProcessorEntry[]): Promise<PartitionChain> {
+    const started: Processor[] = [];
+    const close = async ({ deadlineMs }: { deadlineMs: number }) => {
+      const until = Date.now() + deadlineMs;
+      for (const component of started) {
+        await component.shutdown({ deadlineMs: Math.max(0, until - Date.now()) });
+      }
+      chain.processors.forEach(({ component }, k) => {
+        if (!shared[k].partitions.delete(component)) return;
+        for (const [reason, points] of Object.entries(component.dropped)) {
+          countDrop(shared[k].closedPartitionsDropped, reason, points);
+        }
+      });
+    };
+    try {
+      for (const [k, { component }] of chain.processors.entries()) {
+        await component.start();
+        started.push(component);
+        shared[k].partitions.add(component);
+      }
+    } catch (err) {
+      await close({ deadlineMs: 5_000 }).catch(() => {});
+      throw err;
+    }
+    return { consumer: chain.entry, close };
   }
 
   /** Exporter `id` as a pipeline's fan-out target: its incoming points counted. */
@@ -231,6 +246,94 @@ export class Collector {
     })();
     return this.#shutdown;
   }
+}
+
+/** A processor of a pipeline, with the points that went into and out of it. */
+export interface ProcessorEntry {
+  pipeline: string;
+  id: string;
+  component: Processor;
+  counts: { in: number; out: number };
+  /** The same processor in chains open for one partition each (see `openPartition`). */
+  partitions: Set<Processor>;
+  /** What the chains closed since dropped (so that the sum never goes down). */
+  closedPartitionsDropped: Record<string, number>;
+}
+
+/** Points processor `entry` dropped, by reason: its own and its partition chains'. */
+export function droppedByProcessor(entry: ProcessorEntry): Record<string, number> {
+  const dropped = { ...entry.component.dropped };
+  for (const from of [
+    entry.closedPartitionsDropped,
+    ...[...entry.partitions].map((p) => p.dropped),
+  ]) {
+    for (const [reason, points] of Object.entries(from)) countDrop(dropped, reason, points);
+  }
+  return dropped;
+}
+
+/** A pipeline's processors, first to last, and the consumer that hands batches to the first. */
+interface Chain {
+  entry: Consumer;
+  processors: ProcessorEntry[];
+}
+
+/**
+ * Builds `pipeline`'s processors, each handing on to the next and the last to `exporters`.
+ * Each consumer in between counts the points and passes on every path the component behind
+ * it offers (the OTLP fast path, the relay's bytes, `settled`).
+ */
+function buildChain(
+  config: CollectorConfig,
+  pipeline: CollectorConfig['pipelines'][number],
+  exporters: Consumer,
+  settings: Omit<ComponentSettings, 'id'>,
+  counts?: readonly ProcessorEntry['counts'][],
+): Chain {
+  let next = exporters;
+  const processors: ProcessorEntry[] = [];
+  for (const [k, id] of [...pipeline.processors.entries()].reverse()) {
+    const entry = config.processors.get(id)!;
+    const count = counts?.[k] ?? { in: 0, out: 0 };
+    const downstream = next;
+    const component = entry.create(
+      { ...settings, id },
+      {
+        consume: (batch) => {
+          count.out += batch.pointCount;
+          return downstream.consume(batch);
+        },
+        consumeOtlpProtobuf:
+          downstream.consumeOtlpProtobuf &&
+          counted(downstream.consumeOtlpProtobuf.bind(downstream), count, 'out'),
+        encoded: encodedPathThrough(downstream, (request) => {
+          count.out += request.points;
+        }),
+        settled: downstream.settled && (() => downstream.settled!()),
+      },
+    );
+    processors.unshift({
+      pipeline: pipeline.name,
+      id,
+      component,
+      counts: count,
+      partitions: new Set(),
+      closedPartitionsDropped: {},
+    });
+    const take = fastPathOf(component);
+    next = {
+      consume: (batch) => {
+        count.in += batch.pointCount;
+        return component.consume(batch);
+      },
+      consumeOtlpProtobuf: take && counted(take, count, 'in'),
+      encoded: encodedPathThrough(component, (request) => {
+        count.in += request.points;
+      }),
+      settled: component.settled && (() => component.settled!()),
+    };
+  }
+  return { entry: next, processors };
 }
 
 function isStorage(extension: object): extension is Storage {

@@ -3,6 +3,7 @@ import { BatchCopier } from '../model/batch-copier.js';
 import type { Consumer } from '../model/consumer.js';
 import type { EncodedFormat, EncodedPath } from '../model/encoded-request.js';
 import type { MetricBatch } from '../model/metric-batch.js';
+import type { PartitionChain, PartitionScope } from '../model/partition.js';
 
 /** One target of a fan-out; `durable`: it stores what it accepts to outlive the process. */
 export interface FanOutTarget {
@@ -30,6 +31,8 @@ export class FanOut implements Consumer {
   readonly encoded?: EncodedPath;
   /** Every target's `settled`, when every target has one. */
   readonly settled?: () => Promise<void>;
+  /** Where a target opens chains for partitions: each such target's chain, the others as they are. */
+  readonly openPartition?: (scope: PartitionScope) => Promise<PartitionChain>;
 
   constructor(consumers: FanOutTarget[], logger: Logger) {
     this.#consumers = consumers;
@@ -43,6 +46,9 @@ export class FanOut implements Consumer {
       this.settled = async () => {
         await Promise.all(consumers.map((target) => target.consumer.settled!()));
       };
+    }
+    if (consumers.some((target) => target.consumer.openPartition)) {
+      this.openPartition = (scope) => this.#openPartition(scope);
     }
     if (formats.length > 0) {
       this.encoded = {
@@ -69,6 +75,26 @@ export class FanOut implements Consumer {
       all &&= refusal !== undefined;
     }
     return all ? first : undefined;
+  }
+
+  async #openPartition(scope: PartitionScope): Promise<PartitionChain> {
+    const chains: PartitionChain[] = [];
+    const close = async (options: { deadlineMs: number }) => {
+      for (const chain of chains) await chain.close(options);
+    };
+    try {
+      for (const target of this.#consumers) {
+        if (target.consumer.openPartition) chains.push(await target.consumer.openPartition(scope));
+      }
+    } catch (err) {
+      await close({ deadlineMs: 5_000 }).catch(() => {});
+      throw err;
+    }
+    let opened = 0;
+    const targets = this.#consumers.map((target) =>
+      target.consumer.openPartition ? { ...target, consumer: chains[opened++].consumer } : target,
+    );
+    return { consumer: new FanOut(targets, this.#logger), close };
   }
 
   /** The one consumer's fast path (with several, each needs its own copy: none). */

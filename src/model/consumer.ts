@@ -1,5 +1,6 @@
 import type { EncodedPath } from './encoded-request.js';
 import type { MetricBatch } from './metric-batch.js';
+import type { PartitionChain, PartitionScope } from './partition.js';
 
 /**
  * The one data-path contract (the OpenTelemetry Collector's): `consume` resolves once the
@@ -34,6 +35,13 @@ export interface Consumer {
    * the pipeline can vouch for.
    */
   settled?(): Promise<void>;
+  /**
+   * Present where the pipeline has processors: a chain of its own for one partition of a
+   * partitioned source (new processor instances whose state is the partition's, kept in the
+   * scope's stores), started and ready once the promise resolves. The source hands that
+   * partition's messages to it instead, and closes it when it gives the partition up.
+   */
+  openPartition?(scope: PartitionScope): Promise<PartitionChain>;
 }
 
 /** Every receiver, processor and exporter: started once, shut down once (twice is a no-op). */
@@ -58,4 +66,6 @@ export interface ComponentSettings {
   storage?: (id: string) => import('./storage.js').Storage;
   /** The auth extension `id` (an `auth.authenticator` reference), enabled in the service. */
   auth?: (id: string) => import('./auth.js').AuthExtension;
+  /** In a chain opened for one partition (`Consumer.openPartition`): that partition. */
+  partition?: PartitionScope;
 }

@@ -15,6 +15,7 @@ import { type StateStore, storageOf } from '../../model/storage.js';
 import { MetricType, PointBits, Temporality } from '../../model/types.js';
 import { u64Number, u64NumberAt } from '../../model/wire.js';
 import { growInt32 } from '../../model/words64.js';
+import { PartitionProgress } from '../partition-progress.js';
 import type { Processor } from '../processor.js';
 import { ScheduledEmitter } from '../scheduled-emitter.js';
 import { metricPrefix, resourceKey, SeriesKeys } from '../series-key.js';
@@ -103,9 +104,23 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   readonly #emitter: ScheduledEmitter;
   readonly #logger: ComponentSettings['logger'];
   readonly #clock: () => number;
-  /** With `storage`: where the state is snapshotted after each accepted emit. */
+  /**
+   * With `storage`, or in a partition's chain: where the state is snapshotted after each
+   * accepted emit.
+   */
   readonly #store: StateStore | undefined;
-  #saving = false;
+  /** The snapshot being written. */
+  #saving: Promise<void> | undefined;
+  /** In a partition's chain: the marker that the last emit was delivered, being written. */
+  #delivering: Promise<void> | undefined;
+  /**
+   * In a partition's chain (`ComponentSettings.partition`): the messages its state holds. The
+   * state is the partition's, snapshotted to its store after each emit, and the source
+   * forgets a message only once a snapshot holds it (`settled`).
+   */
+  readonly #progress: PartitionProgress | undefined;
+  /** In a partition's chain: resolves once a snapshot holds everything accepted so far. */
+  readonly settled?: () => Promise<void>;
   /**
    * Delta points merged since the last snapshot: a crash loses them (cumulative inputs
    * recover their change at their next point), so their count is journaled every second
@@ -131,7 +146,16 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       flush: () => this.flush(),
     });
     this.#maxStaleMs = config.max_stale;
-    if (config.storage) {
+    if (settings.partition) {
+      const progress = new PartitionProgress(settings.partition, settings.id);
+      this.#progress = progress;
+      this.#store = progress.store;
+      this.settled = async () => {
+        await progress.settled();
+        // Points of metrics no rule matches went straight on.
+        await next.settled?.();
+      };
+    } else if (config.storage) {
       this.#store = storageOf(settings, config.storage).stateStore('processor', settings.id);
     }
     this.#rules = config.rules.map((rule) => ({ rule, patterns: rule.metrics.map(globToRegExp) }));
@@ -158,6 +182,12 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   async shutdown(): Promise<void> {
     clearInterval(this.#journalTimer);
     await this.#emitter.stop();
+    // The last emit's snapshot (or one still being written when it came); in a partition's
+    // chain, the emit that follows it, and the marker that it was delivered.
+    while (this.#saving) await this.#saving;
+    await this.#emitter.settled();
+    await this.#delivering;
+    this.#progress?.close();
     await this.#store?.close();
   }
 
@@ -168,6 +198,12 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
         : this.#ruleFor(metric.name),
     );
     if (!ruleOf.some((rule) => rule !== undefined)) return this.#next.consume(batch);
+    if (this.#progress?.redelivered) {
+      // Handed over again after a crash, but the restored snapshot holds it already (and
+      // what passed through was passed on then).
+      this.#emitter.count('redelivered', batch.pointCount);
+      return;
+    }
     const keys = new SeriesKeys(batch);
     this.#checkedAt = -1;
     const metricIds = ruleOf.map((rule, m) => (rule ? this.#metricId(batch, keys, m) : -1));
@@ -215,6 +251,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
         this.#merge(input, metric.type, metric.temporality, rule.gauge, record, now);
       }
     }
+    if (matched > 0) this.#progress?.applied();
     if (matched === batch.pointCount) return;
     const copier = new BatchCopier();
     copier.append(batch, 0, batch.pointCount, {
@@ -234,7 +271,8 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
 
   visitMetric(metric: ScannedMetric): boolean {
     const rule = this.#ruleFor(metric.name);
-    if (!rule) return false;
+    // A message the restored state holds goes the way of `consume`, which skips it.
+    if (!rule || this.#progress?.redelivered) return false;
     if (
       metric.resourceAttributes !== this.#scanResourceAttributes ||
       metric.resourceSchemaUrl !== this.#scanResourceSchemaUrl
@@ -287,6 +325,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   }
 
   takePoint(point: PointRecord): void {
+    if (this.#taken === 0) this.#progress?.applied();
     const k = this.#taken++;
     const { type, temporality, gauge } = this.#scanMetrics[this.#scannedMetric[k]];
     this.#merge(this.#scanned[k], type, temporality, gauge, point, this.#scanNow);
@@ -518,11 +557,68 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
    * storage, snapshots the state once the emit was accepted downstream.
    */
   flush(now = this.#clock()): void {
+    if (this.#progress) {
+      this.#flushPartition(this.#progress, now);
+      return;
+    }
     const batch = buildOutputBatch(this.#outputs, this.#descriptors);
-    const saved = this.#store && (() => this.#saveState());
+    const saved = this.#store && (() => void this.#saveState());
     if (batch.pointCount > 0) this.#emitter.emit([batch], saved);
     this.#expire(now);
     if (batch.pointCount === 0) saved?.();
+  }
+
+  /**
+   * A partition's flush snapshots first, the outputs about to be emitted in it: once the
+   * snapshot is stored the source forgets the messages merged into them, so the emit must be
+   * possible again from the snapshot. After the emit was delivered (sent, where the exporters
+   * can say so), a marker says so; a member that restores a snapshot without the marker emits
+   * its outputs again — the same points, times and values, at worst twice, never an interval
+   * merged into the next and counted twice.
+   */
+  #flushPartition(progress: PartitionProgress, now: number): void {
+    const store = this.#store!;
+    if (!progress.unsaved && !this.#outputs.updated.includes(1)) {
+      this.#expire(now);
+      return;
+    }
+    const state = this.#encodeState();
+    const through = store.lastSeq;
+    const batch = buildOutputBatch(this.#outputs, this.#descriptors);
+    this.#expire(now);
+    const previous = this.#saving ?? Promise.resolve();
+    const saving = previous
+      .then(async () => {
+        const stored = store.snapshot(state, through);
+        const number = progress.snapshotNumber;
+        await stored;
+        if (batch.pointCount > 0) this.#emitDelivered(progress, batch, number);
+      })
+      .catch((err: Error) =>
+        this.#logger.warn(
+          { processor: this.id, error: err.message },
+          'aggregate: partition state snapshot failed; its messages stay unacknowledged and are handed out again',
+        ),
+      )
+      .finally(() => {
+        if (this.#saving === saving) this.#saving = undefined;
+      });
+    this.#saving = saving;
+  }
+
+  /** Emits `batch`, made from snapshot `number`; once delivered, marks the snapshot so. */
+  #emitDelivered(progress: PartitionProgress, batch: MetricBatch, number: number): void {
+    this.#emitter.emit([batch], () => {
+      this.#delivering = (async () => {
+        await this.#next.settled?.();
+        await progress.delivered(number);
+      })().catch((err: Error) =>
+        this.#logger.warn(
+          { processor: this.id, error: err.message },
+          'aggregate: could not mark an emit delivered; a member restoring this state emits it again',
+        ),
+      );
+    });
   }
 
   /** Loads the last snapshot and counts what the crash lost since (delta points). */
@@ -536,6 +632,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       this.#inputs = InputSeriesTable.fromColumns(state.inputs);
       this.#outputs.relink(this.#inputs.output, this.#inputs.count);
       this.#exponentialInputs = new Map(state.exponential);
+      if (this.#progress) this.#emitRestored(this.#progress);
     }
     const last = stored.entries.at(-1);
     const lost = last ? Buffer.from(last).readDoubleLE(0) : 0;
@@ -544,8 +641,25 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       { processor: this.id, ...this.series, lostDeltaPoints: lost, corrupt: stored.corrupt },
       'aggregate: state restored from storage',
     );
+    // A partition's messages stay in the source until a snapshot holds them: no delta is
+    // lost, and nothing needs journaling.
+    if (this.#progress) return;
     this.#journalTimer = setInterval(() => this.#journalDeltas(store), 1000);
     this.#journalTimer.unref();
+  }
+
+  /**
+   * A partition's snapshot holds the outputs of the emit it was taken for: emitted again unless
+   * marked delivered, and reset either way.
+   */
+  #emitRestored(progress: PartitionProgress): void {
+    const batch = buildOutputBatch(this.#outputs, this.#descriptors);
+    if (!progress.restoredUndelivered || batch.pointCount === 0) return;
+    this.#logger.info(
+      { processor: this.id, points: batch.pointCount },
+      'aggregate: emitting again the outputs of the restored snapshot (not marked delivered)',
+    );
+    this.#emitDelivered(progress, batch, progress.snapshotNumber);
   }
 
   /** Journals how many delta points a crash now would lose (when that changed). */
@@ -557,12 +671,33 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
     store.append(entry).catch(() => {});
   }
 
-  #saveState(): void {
+  /** Snapshots the state to `storage`, unless a snapshot is being written. */
+  #saveState(): Promise<void> {
+    if (this.#saving) return this.#saving;
+    this.#saving = this.#writeSnapshot().finally(() => {
+      this.#saving = undefined;
+    });
+    return this.#saving;
+  }
+
+  async #writeSnapshot(): Promise<void> {
     const store = this.#store!;
-    if (this.#saving) return;
-    this.#saving = true;
     const through = store.lastSeq;
-    const state = encodeAggregateState({
+    const state = this.#encodeState();
+    this.#deltasSinceSnapshot = 0;
+    this.#deltasJournaled = 0;
+    await store
+      .snapshot(state, through)
+      .catch((err: Error) =>
+        this.#logger.warn(
+          { processor: this.id, error: err.message },
+          'aggregate: state snapshot failed; a restart starts from the previous one',
+        ),
+      );
+  }
+
+  #encodeState(): Uint8Array[] {
+    return encodeAggregateState({
       version: 1,
       metricIds: [...this.#metricIds],
       descriptors: this.#descriptors.flatMap((d, id) =>
@@ -573,19 +708,6 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       inputs: this.#inputs.copyColumns(),
       exponential: [...this.#exponentialInputs],
     });
-    this.#deltasSinceSnapshot = 0;
-    this.#deltasJournaled = 0;
-    store
-      .snapshot(state, through)
-      .catch((err: Error) =>
-        this.#logger.warn(
-          { processor: this.id, error: err.message },
-          'aggregate: state snapshot failed; a restart starts from the previous one',
-        ),
-      )
-      .finally(() => {
-        this.#saving = false;
-      });
   }
 
   /**

@@ -8,11 +8,13 @@ import {
   type JsMsg,
   type NatsConnection,
   nanos,
+  type ObjectStore,
 } from 'nats';
 import type { Logger } from 'pino';
 import { OtlpRequestValidator } from '../../codec/protobuf/validate-request.js';
 import type { Consumer } from '../../model/consumer.js';
 import { SluiceError } from '../../model/errors.js';
+import type { PartitionChain } from '../../model/partition.js';
 import { within } from '../../model/within.js';
 import { natsConnectOptions } from '../../net/nats-options.js';
 import { attributeLimits, limitedDecoder } from '../attribute-limits-config.js';
@@ -20,6 +22,7 @@ import type { Receiver, ReceiverSettings } from '../receiver.js';
 import { ReceiverStats, type Refusal } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 import type { NatsReceiverConfig } from './config.js';
+import { NatsPartitionScope } from './nats-partition-scope.js';
 import { PartitionLeases } from './partition-leases.js';
 
 /**
@@ -40,15 +43,14 @@ export class NatsReceiver implements Receiver {
   readonly #validator: OtlpRequestValidator;
   #nc: NatsConnection | undefined;
   #connecting: Promise<NatsConnection> | undefined;
-  /** Accepted messages waiting for the pipeline to send them (see `#acknowledge`). */
-  #unacknowledged: JsMsg[] = [];
-  #acknowledging: Promise<void> | undefined;
+  /** The object store of the partitions' processor state (see `NatsPartitionScope`). */
+  #stateBucket: Promise<ObjectStore> | undefined;
   /** Bytes each consumer pulls ahead of what it handled (see `pullBytes`). */
   readonly #pullBytes: number;
   #loop: Promise<void> | undefined;
   #stopping = false;
   /** Without `partitions`: the one consumer. */
-  readonly #single: Consumption = { consuming: false, stopped: false };
+  readonly #single: Consumption;
   /** With `partitions`: the consumption of each partition held. */
   readonly #partitions = new Map<number, Consumption>();
   #leases: PartitionLeases | undefined;
@@ -60,6 +62,7 @@ export class NatsReceiver implements Receiver {
     this.#validator = new OtlpRequestValidator(limits);
     this.#config = config;
     this.#next = next;
+    this.#single = consumption(next);
     this.#logger = settings.logger.child({ receiver: settings.id });
     this.#pullBytes = pullBytes(config.partitions?.count ?? 1);
   }
@@ -108,7 +111,7 @@ export class NatsReceiver implements Receiver {
     this.#single.stopped = true;
     // The exporters are still running: what was accepted is sent and acknowledged, not
     // handed out again to whoever consumes next.
-    await step(this.#acknowledging);
+    await step(this.#single.acknowledging);
     const nc = this.#nc;
     this.#nc = undefined;
     // Draining stops the deliveries; messages still in hand were handed back (`stopped`).
@@ -156,15 +159,27 @@ export class NatsReceiver implements Receiver {
     });
   }
 
-  /** Consumes partition `p` (its own durable consumer) until `#stopPartition(p)`. */
+  /**
+   * Consumes partition `p` (its own durable consumer) until `#stopPartition(p)`. Where the
+   * pipelines have processors, the partition gets a chain of its own (`openPartition`), whose
+   * state is kept in the group's object store and moves with the partition.
+   */
   #startPartition(p: number): void {
     const { consumer, partitions } = this.#config;
-    const state: Consumption = { consuming: false, stopped: false };
-    state.done = this.#consume(`${consumer}_p${p}`, `${partitions!.subject}.${p}`, state);
+    const durable = `${consumer}_p${p}`;
+    const state = consumption(this.#next);
+    if (this.#next.openPartition) {
+      state.scope = new NatsPartitionScope(p, durable, () => this.#partitionState());
+    }
+    state.done = this.#consume(durable, `${partitions!.subject}.${p}`, state);
     this.#partitions.set(p, state);
   }
 
-  /** Stops consuming partition `p`: what it was handling is finished, what it had queued is handed back. */
+  /**
+   * Stops consuming partition `p`: what it was handling is finished, what it had queued is
+   * handed back; its chain is closed (its state snapshotted), and what that snapshot holds
+   * acknowledged.
+   */
   async #stopPartition(p: number): Promise<void> {
     const state = this.#partitions.get(p);
     if (!state) return;
@@ -172,6 +187,29 @@ export class NatsReceiver implements Receiver {
     state.stopped = true;
     state.messages?.stop();
     await state.done;
+    await state.chain
+      ?.close({ deadlineMs: SHUTDOWN_STEP_MS })
+      .catch((err: Error) =>
+        this.#logger.warn(
+          { partition: p, error: err.message },
+          "closing a partition's processors failed; what they had not snapshotted is handed out again",
+        ),
+      );
+    await state.acknowledging;
+  }
+
+  /** The group's object store of partition state, created with the stream's replicas when missing. */
+  #partitionState(): Promise<ObjectStore> {
+    this.#stateBucket ??= (async () => {
+      const nc = await this.#connection();
+      return nc.jetstream().views.os(`sluice_state_${this.#config.consumer}`, {
+        replicas: this.#config.partitions!.replicas,
+      });
+    })().catch((err) => {
+      this.#stateBucket = undefined;
+      throw err;
+    });
+    return this.#stateBucket;
   }
 
   /**
@@ -185,6 +223,11 @@ export class NatsReceiver implements Receiver {
       'NATS server, stream or consumer not available',
       async () => {
         const nc = await this.#connection();
+        if (state.scope && !state.chain) {
+          // The partition's processors, with its state loaded, before its first message.
+          state.chain = await this.#next.openPartition!(state.scope);
+          state.next = state.chain.consumer;
+        }
         const jsm = await nc.jetstreamManager();
         await jsm.consumers.add(this.#config.stream, {
           durable_name: durable,
@@ -205,7 +248,10 @@ export class NatsReceiver implements Receiver {
           for await (const message of messages) {
             // Handed out before the stop: back to the stream for whoever takes the partition.
             if (state.stopped) message.nak();
-            else await this.#handle(message);
+            else {
+              if (state.scope) state.scope.position = message.seq;
+              await this.#handle(message, state);
+            }
           }
         } finally {
           state.consuming = false;
@@ -270,16 +316,16 @@ export class NatsReceiver implements Receiver {
     return nc;
   }
 
-  async #handle(message: JsMsg): Promise<void> {
+  async #handle(message: JsMsg, state: Consumption): Promise<void> {
     this.stats.requests++;
-    if (this.stats.offerOtlpProtobuf(this.#next, message.data)) {
-      this.#acknowledge(message);
+    if (this.stats.offerOtlpProtobuf(state.next, message.data)) {
+      this.#acknowledge(message, state);
       return;
     }
     let refused: Refusal | undefined;
     try {
       refused = await this.stats.accept(
-        this.#next,
+        state.next,
         message.data,
         () => this.#decoder.decode('otlp-protobuf', message.data),
         this.#validator,
@@ -295,7 +341,7 @@ export class NatsReceiver implements Receiver {
     }
     // Refused: JetStream keeps it and hands it out again a second later.
     if (refused) message.nak(1_000);
-    else this.#acknowledge(message);
+    else this.#acknowledge(message, state);
   }
 
   /**
@@ -306,38 +352,54 @@ export class NatsReceiver implements Receiver {
    * while one wait is on are acknowledged by the next, so waits overlap the batching instead
    * of adding to it.
    */
-  #acknowledge(message: JsMsg): void {
-    if (!this.#next.settled) {
+  #acknowledge(message: JsMsg, state: Consumption): void {
+    if (!state.next.settled) {
       message.ack();
       return;
     }
-    this.#unacknowledged.push(message);
-    this.#acknowledging ??= this.#acknowledgeSettled().finally(() => {
-      this.#acknowledging = undefined;
+    state.unacknowledged.push(message);
+    state.acknowledging ??= this.#acknowledgeSettled(state).finally(() => {
+      state.acknowledging = undefined;
     });
   }
 
-  async #acknowledgeSettled(): Promise<void> {
-    while (this.#unacknowledged.length > 0) {
-      const accepted = this.#unacknowledged;
-      this.#unacknowledged = [];
+  async #acknowledgeSettled(state: Consumption): Promise<void> {
+    while (state.unacknowledged.length > 0) {
+      const accepted = state.unacknowledged;
+      state.unacknowledged = [];
       // While a backend is slow or down, tell JetStream the messages are being worked on:
       // handed out again after the ack wait, each would be queued again, and an outage
       // would fill the queue with copies. A crashed process stops saying so.
       const working = setInterval(
         () => {
           for (const message of accepted) message.working();
-          for (const message of this.#unacknowledged) message.working();
+          for (const message of state.unacknowledged) message.working();
         },
         Math.max(500, this.#config.ack_wait / 3),
       );
       try {
-        await this.#next.settled!();
+        await state.next.settled!();
+      } catch {
+        // The partition's chain closed before a snapshot held them: to whoever takes it next.
+        for (const message of accepted) message.nak();
+        continue;
       } finally {
         clearInterval(working);
       }
-      for (const message of accepted) message.ack();
+      if (state.scope?.stateful) await this.#forget(accepted, state.scope);
+      else for (const message of accepted) message.ack();
     }
+  }
+
+  /**
+   * Acknowledges messages a partition's state holds, and tells the chain which ones JetStream
+   * confirmed: those are never handed out again, so the next snapshots need not list them.
+   */
+  async #forget(messages: JsMsg[], scope: NatsPartitionScope): Promise<void> {
+    const confirmed = await Promise.all(
+      messages.map((message) => message.ackAck().catch(() => false)),
+    );
+    scope.forgotten(messages.filter((_, k) => confirmed[k]).map((message) => message.seq));
   }
 }
 
@@ -365,4 +427,16 @@ interface Consumption {
   stopped: boolean;
   messages?: ConsumerMessages;
   done?: Promise<void>;
+  /** Where its messages go: the receiver's pipelines, or the chain opened for its partition. */
+  next: Consumer;
+  /** A partition's: what its chain sees of it, and the chain once opened. */
+  scope?: NatsPartitionScope;
+  chain?: PartitionChain;
+  /** Accepted messages waiting for `next` to settle (see `#acknowledge`). */
+  unacknowledged: JsMsg[];
+  acknowledging?: Promise<void>;
+}
+
+function consumption(next: Consumer): Consumption {
+  return { consuming: false, stopped: false, next, unacknowledged: [] };
 }

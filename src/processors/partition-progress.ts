@@ -1,0 +1,167 @@
+import { SluiceError } from '../model/errors.js';
+import type { PartitionScope } from '../model/partition.js';
+import type { StateStore, StoredState } from '../model/storage.js';
+
+/**
+ * A stateful processor's progress through its partition's messages, in a chain opened for
+ * one partition (`PartitionScope`). Its state is snapshotted to the partition's store, and the
+ * source forgets a message only once a snapshot holds it (the processor's `settled`), so a
+ * member that takes the partition over after a crash loads the snapshot and is handed again
+ * exactly the messages that may be missing from it.
+ *
+ * It may also be handed messages the snapshot does hold: acknowledged after the snapshot, but
+ * the acknowledgement lost in the crash. So each snapshot lists the messages in the state that
+ * the source has not confirmed forgetting, and a message on that list is skipped (`redelivered`):
+ * applied once, whatever the order JetStream hands messages out in.
+ *
+ * Snapshots are numbered, and a second, tiny object says up to which one the outputs made
+ * from it were delivered (`delivered`): a processor that snapshots before it emits (so that no
+ * emit is lost once the source forgot its messages) knows on restore whether to emit again.
+ */
+export class PartitionProgress {
+  readonly #scope: PartitionScope;
+  /** Positions of messages in the state that the source may hand over again. */
+  readonly #inState = new Set<number>();
+  /** Messages applied so far, and how many of them the last stored snapshot holds. */
+  #applied = 0;
+  #stored = 0;
+  #waiters: { applied: number; resolve: () => void; reject: (err: Error) => void }[] = [];
+  /** The number of the latest snapshot (written, being written, or restored). */
+  #number = 0;
+  /** The latest snapshot whose outputs were delivered, as the marker said at restore. */
+  #deliveredNumber = 0;
+  readonly #marker: StateStore;
+  readonly store: StateStore;
+
+  constructor(scope: PartitionScope, componentId: string) {
+    this.#scope = scope;
+    scope.onForgotten((positions) => {
+      for (const position of positions) this.#inState.delete(position);
+    });
+    this.store = this.#wrap(scope.stateStore(componentId));
+    this.#marker = scope.stateStore(`${componentId}.delivered`);
+  }
+
+  /** The number of the snapshot `store.snapshot` was called for last. */
+  get snapshotNumber(): number {
+    return this.#number;
+  }
+
+  /** Whether the restored snapshot's outputs may not have been delivered (emit them again). */
+  get restoredUndelivered(): boolean {
+    return this.#number > this.#deliveredNumber;
+  }
+
+  /** Notes that the outputs made from snapshot `number` were delivered. */
+  async delivered(number: number): Promise<void> {
+    const bytes = Buffer.alloc(8);
+    bytes.writeDoubleLE(number);
+    await this.#marker.snapshot(bytes, 0);
+  }
+
+  /** Whether the message handed over now is already in the (restored) state: skip it. */
+  get redelivered(): boolean {
+    return this.#inState.has(this.#scope.position);
+  }
+
+  /** Notes that the message handed over now changed the state (call as it does). */
+  applied(): void {
+    const position = this.#scope.position;
+    if (this.#inState.has(position)) return;
+    this.#inState.add(position);
+    this.#applied++;
+  }
+
+  /** Resolves once a stored snapshot holds every message applied so far. */
+  settled(): Promise<void> {
+    if (this.#stored >= this.#applied) return Promise.resolve();
+    return new Promise((resolve, reject) =>
+      this.#waiters.push({ applied: this.#applied, resolve, reject }),
+    );
+  }
+
+  /** Whether messages were applied that no stored snapshot holds yet. */
+  get unsaved(): boolean {
+    return this.#applied > this.#stored;
+  }
+
+  /** The chain closes: whoever still waits for a snapshot will not get one from here. */
+  close(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    const err = new SluiceError(
+      'SLUICE_ERR_SHUT_DOWN',
+      'the partition was closed before a snapshot held these messages',
+    );
+    for (const waiter of waiters) waiter.reject(err);
+  }
+
+  /** The partition's store, with the list of messages in the state written before each snapshot. */
+  #wrap(inner: StateStore): StateStore {
+    return {
+      load: async (): Promise<StoredState> => {
+        const stored = await inner.load();
+        if (!stored.snapshot) return stored;
+        const { number, positions, rest } = readHeader(stored.snapshot);
+        this.#number = number;
+        for (const position of positions) this.#inState.add(position);
+        const marker = (await this.#marker.load()).snapshot;
+        if (marker?.length === 8) this.#deliveredNumber = Buffer.from(marker).readDoubleLE(0);
+        return { ...stored, snapshot: rest };
+      },
+      append: (entry) => inner.append(entry),
+      get lastSeq() {
+        return inner.lastSeq;
+      },
+      get journalBytes() {
+        return inner.journalBytes;
+      },
+      snapshot: async (state, through) => {
+        // Taken together with the processor's own state, synchronously: both describe the
+        // same moment.
+        const applied = this.#applied;
+        const header = writeHeader(++this.#number, [...this.#inState]);
+        await inner.snapshot([header, ...(state instanceof Uint8Array ? [state] : state)], through);
+        this.#snapshotStored(applied);
+      },
+      close: () => inner.close(),
+    };
+  }
+
+  #snapshotStored(applied: number): void {
+    if (applied > this.#stored) this.#stored = applied;
+    const waiting = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiting) {
+      if (waiter.applied <= this.#stored) waiter.resolve();
+      else this.#waiters.push(waiter);
+    }
+  }
+}
+
+/**
+ * The snapshot's number (float64 LE), the count of positions (u32 LE), then each position as
+ * a float64 (JetStream sequences fit in 2^53).
+ */
+function writeHeader(number: number, positions: readonly number[]): Uint8Array {
+  const bytes = Buffer.alloc(12 + 8 * positions.length);
+  bytes.writeDoubleLE(number, 0);
+  bytes.writeUInt32LE(positions.length, 8);
+  positions.forEach((position, k) => {
+    bytes.writeDoubleLE(position, 12 + 8 * k);
+  });
+  return bytes;
+}
+
+function readHeader(snapshot: Uint8Array): {
+  number: number;
+  positions: number[];
+  rest: Uint8Array;
+} {
+  const bytes = Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
+  const number = bytes.readDoubleLE(0);
+  const count = bytes.readUInt32LE(8);
+  const positions: number[] = [];
+  for (let k = 0; k < count; k++) positions.push(bytes.readDoubleLE(12 + 8 * k));
+  return { number, positions, rest: snapshot.subarray(12 + 8 * count) };
+}
