@@ -99,7 +99,7 @@ export class Collector {
       const chain = buildChain(config, pipeline, exporters, settings);
       this.processors.push(...chain.processors);
       const next: Consumer =
-        chain.processors.length === 0 || process.env.NO_PARTITION_CHAINS
+        chain.processors.length === 0
           ? chain.entry
           : {
               ...chain.entry,

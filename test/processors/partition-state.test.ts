@@ -7,6 +7,7 @@ import type { PartitionScope } from '../../src/model/partition.js';
 import { Temporality } from '../../src/model/types.js';
 import { AggregateProcessor } from '../../src/processors/aggregate/aggregate-processor.js';
 import { aggregateConfig } from '../../src/processors/aggregate/config.js';
+import { DeltaToCumulativeProcessor } from '../../src/processors/deltatocumulative/delta-to-cumulative-processor.js';
 import { JetStreamStateStore } from '../../src/receivers/nats/jetstream-state-store.js';
 import { monotonicSums } from '../helpers/batches.js';
 import { waitUntil } from '../helpers/faults.js';
@@ -17,7 +18,7 @@ import { waitUntil } from '../helpers/faults.js';
 // is a processor dropped without shutdown, whose store another processor then loads.
 
 const logger = pino({ level: 'silent' });
-const running: AggregateProcessor[] = [];
+const running: { shutdown(): Promise<void> }[] = [];
 
 afterEach(async () => {
   for (const processor of running.splice(0)) await processor.shutdown();
@@ -183,5 +184,47 @@ describe('aggregate in a partition chain', () => {
     b.processor.flush();
     await b.processor.settled!();
     expect(outB.points()).toEqual(['9 10 5', '10 11 2']);
+  });
+});
+
+describe('deltatocumulative in a partition chain', () => {
+  async function member(objects: Map<string, Uint8Array>, out: Exporter) {
+    const scope = new Scope(objects);
+    const processor = new DeltaToCumulativeProcessor(
+      { id: 'deltatocumulative', logger, partition: scope },
+      { max_stale: 300_000, max_streams: 1_000 },
+      out,
+    );
+    await processor.start();
+    running.push(processor);
+    const hand = (position: number, time: bigint, value: number) => {
+      scope.position = position;
+      return processor.consume(
+        monotonicSums(Temporality.Delta, [{ series: 'a', start: time - 1n, time, value }]),
+      );
+    };
+    return { processor, scope, hand };
+  }
+
+  it('continues the totals from the snapshot, each message counted once', async () => {
+    const objects = new Map<string, Uint8Array>();
+    const outA = new Exporter();
+    const a = await member(objects, outA);
+    await a.hand(1, 10n, 5);
+    const settled = a.processor.settled!();
+    expect(await settledSoon(settled)).toBe(false); // a snapshot comes a second later
+    await settled;
+    await a.hand(2, 11n, 3); // emitted, never snapshotted
+    running.splice(0);
+
+    const outB = new Exporter();
+    const b = await member(objects, outB);
+    await b.hand(2, 11n, 3);
+    await b.hand(1, 10n, 5);
+    await b.hand(3, 12n, 1);
+    expect(b.processor.dropped).toEqual({ redelivered: 1 });
+    // B emits for message 2 the total A emitted for it, then goes on.
+    expect(outA.points()).toEqual(['9 10 5', '9 11 8']);
+    expect(outB.points()).toEqual(['9 11 8', '9 12 9']);
   });
 });

@@ -3,6 +3,7 @@ import type { MetricBatch } from '../../model/metric-batch.js';
 import type { PointView } from '../../model/point-view.js';
 import { type StateStore, storageOf } from '../../model/storage.js';
 import { type MetricDescriptor, MetricType, Temporality } from '../../model/types.js';
+import { PartitionProgress } from '../partition-progress.js';
 import { TransformProcessor } from '../processor-base.js';
 import {
   add,
@@ -18,6 +19,8 @@ import type { DeltaToCumulativeConfig } from './config.js';
 
 /** A snapshot replaces the journal once it outgrows this, or twice the last snapshot. */
 const SNAPSHOT_AFTER_BYTES = 1024 * 1024;
+/** In a partition's chain: how soon a snapshot follows a message the source waits to forget. */
+const PARTITION_SNAPSHOT_DELAY_MS = 1_000;
 
 /**
  * Delta sums and delta histograms become cumulative: a running total per series, starting
@@ -28,6 +31,12 @@ const SNAPSHOT_AFTER_BYTES = 1024 * 1024;
  * the totals it changed are journaled (before `consume` resolves, so nothing acknowledged
  * is missing from the journal), with a snapshot of all of them now and then; a restart
  * loads them and continues every series without a reset.
+ *
+ * In a partition's chain (`ComponentSettings.partition`) the totals are the partition's and
+ * move with it: snapshotted to its store a second after a message the source waits to forget
+ * (`settled`), which it forgets only then; a member that takes the partition over loads them,
+ * skips the messages handed over again that they hold, and applies the others — the totals
+ * it emits for those are the ones already emitted, if any were.
  */
 export class DeltaToCumulativeProcessor extends TransformProcessor {
   readonly #config: DeltaToCumulativeConfig;
@@ -37,11 +46,27 @@ export class DeltaToCumulativeProcessor extends TransformProcessor {
   #touched: Map<string, SeriesState> | undefined;
   #snapshotBytes = 0;
   #snapshotting = false;
+  /** In a partition's chain: the messages its totals hold (see `PartitionProgress`). */
+  readonly #progress: PartitionProgress | undefined;
+  #snapshotTimer: NodeJS.Timeout | undefined;
+  /** The snapshot being written. */
+  #saving: Promise<void> | undefined;
+  /** In a partition's chain: resolves once a snapshot holds everything accepted so far. */
+  readonly settled?: () => Promise<void>;
 
   constructor(settings: ComponentSettings, config: DeltaToCumulativeConfig, next: Consumer) {
     super(settings, next);
     this.#config = config;
-    if (config.storage) {
+    if (settings.partition) {
+      const progress = new PartitionProgress(settings.partition, settings.id);
+      this.#progress = progress;
+      this.#store = progress.store;
+      this.settled = async () => {
+        this.#snapshotSoon();
+        await progress.settled();
+        await next.settled?.();
+      };
+    } else if (config.storage) {
       this.#store = storageOf(settings, config.storage).stateStore('processor', settings.id);
     }
   }
@@ -71,10 +96,15 @@ export class DeltaToCumulativeProcessor extends TransformProcessor {
   }
 
   override async shutdown(): Promise<void> {
+    clearTimeout(this.#snapshotTimer);
+    while (this.#saving) await this.#saving;
+    if (this.#progress?.unsaved) await this.#savePartition();
+    this.#progress?.close();
     await this.#store?.close();
   }
 
   override async consume(batch: MetricBatch): Promise<void> {
+    if (this.#progress) return this.#consumePartition(this.#progress, batch);
     if (!this.#store) return super.consume(batch);
     const touched = new Map<string, SeriesState>();
     // `transform` runs synchronously at the start of `super.consume`, before its first
@@ -86,6 +116,53 @@ export class DeltaToCumulativeProcessor extends TransformProcessor {
     if (touched.size === 0) return;
     await this.#store.append(encodeStates(touched));
     this.#snapshotWhenDue();
+  }
+
+  /**
+   * A partition's batch: skipped when the restored totals hold its message already; else
+   * converted, the message noted as applied as the totals change (synchronously, so that a
+   * snapshot taken while the batch is handed on lists it).
+   */
+  async #consumePartition(progress: PartitionProgress, batch: MetricBatch): Promise<void> {
+    if (progress.redelivered) {
+      this.drop('redelivered', batch.pointCount);
+      return;
+    }
+    const touched = new Map<string, SeriesState>();
+    this.#touched = touched;
+    const forwarded = super.consume(batch);
+    this.#touched = undefined;
+    if (touched.size > 0) progress.applied();
+    await forwarded;
+  }
+
+  /** In a partition's chain: a snapshot soon, of whatever was applied by then. */
+  #snapshotSoon(): void {
+    if (this.#snapshotTimer || !this.#progress?.unsaved) return;
+    this.#snapshotTimer = setTimeout(() => {
+      this.#snapshotTimer = undefined;
+      void this.#savePartition();
+    }, PARTITION_SNAPSHOT_DELAY_MS);
+  }
+
+  /** Snapshots the partition's totals, after the snapshot being written if there is one. */
+  #savePartition(): Promise<void> {
+    const previous = this.#saving ?? Promise.resolve();
+    const saving = previous
+      .then(() => this.#store!.snapshot(encodeStates(this.#state), this.#store!.lastSeq))
+      .catch((err: Error) =>
+        this.settings.logger.warn(
+          { processor: this.id, error: err.message },
+          'deltatocumulative: partition state snapshot failed; its messages stay unacknowledged and are handed out again',
+        ),
+      )
+      .finally(() => {
+        if (this.#saving === saving) this.#saving = undefined;
+        // Messages applied while it was written wait for the next one.
+        if (this.#progress?.unsaved) this.#snapshotSoon();
+      });
+    this.#saving = saving;
+    return saving;
   }
 
   protected transform(batch: MetricBatch): MetricBatch {
