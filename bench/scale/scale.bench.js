@@ -18,7 +18,13 @@ import { cpuSeconds, startService } from '../lib/services.js';
 
 const PARTITIONS = 6;
 const LOAD_MS = Number(process.env.SCALE_LOAD_MS ?? 8_000);
-const TIERS = (process.env.SCALE_AGGREGATORS ?? '1,2,3').split(',').map(Number);
+// `1-local`: one aggregator with `move_state: false` (its state does not move with the
+// partitions: what that saves).
+const TIERS = (process.env.SCALE_AGGREGATORS ?? '1,2,3,1-local').split(',').map((tier) => ({
+  key: tier,
+  count: Number.parseInt(tier, 10),
+  moveState: !tier.endsWith('-local'),
+}));
 const ROUNDS = Number(process.env.SCALE_ROUNDS ?? 3);
 const STREAM = 'SCALE';
 const SUBJECT = 'scale.otlp';
@@ -120,7 +126,7 @@ ${telemetry}
  * the partitions p with p % count === k: the tier's points/s while all of them were reading,
  * and the CPU per point of the aggregators and of nats-server over that time.
  */
-async function drain(count, name, points) {
+async function drain({ count, moveState }, name, points) {
   const aggregators = await Promise.all(
     Array.from({ length: count }, (_, k) =>
       collector(
@@ -135,6 +141,7 @@ async function drain(count, name, points) {
       count: ${PARTITIONS}
       subject: ${SUBJECT}
       assign: [${Array.from({ length: PARTITIONS }, (_, p) => p).filter((p) => p % count === k)}]
+      move_state: ${moveState}
 processors:
   aggregate:
     interval: 1s
@@ -149,6 +156,8 @@ ${telemetry}
   pipelines:
     metrics: { receivers: [nats], processors: [aggregate], exporters: [otlphttp] }
 `,
+        // SCALE_AGGREGATOR_NODE_ARGS: as SCALE_GATEWAY_NODE_ARGS, for every aggregator.
+        process.env.SCALE_AGGREGATOR_NODE_ARGS?.split(' ') ?? [],
       ),
     ),
   );
@@ -221,18 +230,19 @@ try {
     filled.pointsPerSecond,
   );
   row('gateway: CPU time per point', 'µs', filled.cpuMicrosPerPoint);
-  const results = new Map(TIERS.map((n) => [n, []]));
+  const results = new Map(TIERS.map((tier) => [tier.key, []]));
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? TIERS : [...TIERS].reverse();
-    for (const n of order) {
-      const result = await drain(n, `scale_n${n}_r${round}`, filled.points);
-      console.log(JSON.stringify({ info: 'drain', aggregators: n, round, ...result }));
-      results.get(n).push(result);
+    for (const tier of order) {
+      const name = `scale_n${tier.key.replace('-', '_')}_r${round}`;
+      const result = await drain(tier, name, filled.points);
+      console.log(JSON.stringify({ info: 'drain', aggregators: tier.key, round, ...result }));
+      results.get(tier.key).push(result);
     }
   }
-  for (const n of TIERS) {
-    const runs = results.get(n);
-    const label = `${n} aggregator${n === 1 ? '' : 's'} (nats → aggregate → OTLP/HTTP)`;
+  for (const { key, count, moveState } of TIERS) {
+    const runs = results.get(key);
+    const label = `${count} aggregator${count === 1 ? '' : 's'} (nats → aggregate → OTLP/HTTP${moveState ? '' : ', move_state: false'})`;
     row(`${label}: points/s`, 'points/s', median(runs.map((r) => r.pointsPerSecond)));
     row(`${label}: CPU per point`, 'µs', median(runs.map((r) => r.cpuMicrosPerPoint)));
     row(`${label}: nats-server CPU per point`, 'µs', median(runs.map((r) => r.natsMicrosPerPoint)));
@@ -243,7 +253,7 @@ try {
     writeDocsSection(
       'scale',
       [
-        `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, one \`nats-server\` (JetStream, file storage, one replica) on this machine: ${filled.points} points from \`sluice loadgen\` (${LOAD_MS / 1000} s, 8 connections, 1000-point requests, 50,000 series) through one gateway into a stream of ${PARTITIONS} partition subjects; then aggregators, each its own process with an explicit share of the partitions, read the whole stream (medians of ${ROUNDS} rounds, the order alternating). Points/s counts from the moment every aggregator was reading to the end of the stream. Checked: every point loadgen sent reached the stream, the aggregators accepted each point in it exactly once, and the sink received what they sent. Everything — load, gateway or aggregators, nats-server, sink — shares the two cores.`,
+        `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, one \`nats-server\` (JetStream, file storage, one replica) on this machine: ${filled.points} points from \`sluice loadgen\` (${LOAD_MS / 1000} s, 8 connections, 1000-point requests, 50,000 series) through one gateway into a stream of ${PARTITIONS} partition subjects; then aggregators (\`aggregate\` every second), each its own process with an explicit share of the partitions, read the whole stream (medians of ${ROUNDS} rounds, the order alternating). Points/s counts from the moment every aggregator was reading to the end of the stream. Checked: every point loadgen sent reached the stream, the aggregators accepted each point in it exactly once, and the sink received what they sent. Everything — load, gateway or aggregators, nats-server, sink — shares the two cores. With \`move_state\` (the default) each partition's \`aggregate\` state is snapshotted to JetStream at each emit (about 500 bytes per series here, histograms included) and a message is acknowledged once a snapshot holds it; \`move_state: false\` is the cheaper mode that loses or splits state when a partition moves.`,
         '',
         table,
       ].join('\n'),

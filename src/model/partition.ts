@@ -15,6 +15,13 @@ export interface PartitionScope {
   readonly partition: number;
   /** The position of the message being handed to the chain now. */
   readonly position: number;
+  /**
+   * Messages accepted and waiting for the chain to settle, and how many the source hands over
+   * at most before it waits for them (JetStream's `max_ack_pending`): a chain that settles
+   * only at its interval should settle sooner as they near it, or the partition stalls.
+   */
+  readonly waiting: number;
+  readonly maxWaiting: number;
   /** The store of component `componentId`'s state for this partition. */
   stateStore(componentId: string): StateStore;
   /**

@@ -31,6 +31,10 @@ export class PartitionProgress {
   /** The latest snapshot whose outputs were delivered, as the marker said at restore. */
   #deliveredNumber = 0;
   readonly #marker: StateStore;
+  readonly #inner: StateStore;
+  /** The snapshots being written, one after the other. */
+  #writing: Promise<unknown> = Promise.resolve();
+  /** The partition's store: loads strip the header `save` writes; snapshots are `save`s. */
   readonly store: StateStore;
 
   constructor(scope: PartitionScope, componentId: string) {
@@ -38,7 +42,8 @@ export class PartitionProgress {
     scope.onForgotten((positions) => {
       for (const position of positions) this.#inState.delete(position);
     });
-    this.store = this.#wrap(scope.stateStore(componentId));
+    this.#inner = scope.stateStore(componentId);
+    this.store = this.#wrap(this.#inner);
     this.#marker = scope.stateStore(`${componentId}.delivered`);
   }
 
@@ -50,6 +55,26 @@ export class PartitionProgress {
   /** Whether the restored snapshot's outputs may not have been delivered (emit them again). */
   get restoredUndelivered(): boolean {
     return this.#number > this.#deliveredNumber;
+  }
+
+  /**
+   * Snapshots `state`, which the processor took just now: with the messages it holds as they
+   * are now (so call it in the same turn as taking the state), after the snapshots before it.
+   * Resolves with the snapshot's number once stored.
+   */
+  save(state: Uint8Array | readonly Uint8Array[]): Promise<number> {
+    const applied = this.#applied;
+    const number = ++this.#number;
+    const header = writeHeader(number, [...this.#inState]);
+    const parts = [header, ...(state instanceof Uint8Array ? [state] : state)];
+    const write = this.#writing
+      .then(() => this.#inner.snapshot(parts, this.#inner.lastSeq))
+      .then(() => {
+        this.#snapshotStored(applied);
+        return number;
+      });
+    this.#writing = write.catch(() => {});
+    return write;
   }
 
   /** Notes that the outputs made from snapshot `number` were delivered. */
@@ -78,6 +103,14 @@ export class PartitionProgress {
     return new Promise((resolve, reject) =>
       this.#waiters.push({ applied: this.#applied, resolve, reject }),
     );
+  }
+
+  /**
+   * Whether the source holds half the messages it hands over at most, waiting for a snapshot:
+   * snapshot now rather than at the interval, or the partition stalls.
+   */
+  get pressed(): boolean {
+    return this.#scope.waiting * 2 >= this.#scope.maxWaiting;
   }
 
   /** Whether messages were applied that no stored snapshot holds yet. */
@@ -116,13 +149,8 @@ export class PartitionProgress {
       get journalBytes() {
         return inner.journalBytes;
       },
-      snapshot: async (state, through) => {
-        // Taken together with the processor's own state, synchronously: both describe the
-        // same moment.
-        const applied = this.#applied;
-        const header = writeHeader(++this.#number, [...this.#inState]);
-        await inner.snapshot([header, ...(state instanceof Uint8Array ? [state] : state)], through);
-        this.#snapshotStored(applied);
+      snapshot: async (state) => {
+        await this.save(state);
       },
       close: () => inner.close(),
     };

@@ -1,4 +1,3 @@
-import type { ObjectStore } from 'nats';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Consumer } from '../../src/model/consumer.js';
@@ -14,7 +13,7 @@ import { waitUntil } from '../helpers/faults.js';
 
 // `aggregate` in a chain opened for one partition (docs/scaling.md): its state goes to the
 // partition's store, and a member that takes the partition over after a crash continues from
-// it. The object store is a map here (the real one is in the nats integration tests); a crash
+// it. The state stream is a map here (the real one is in the nats integration tests); a crash
 // is a processor dropped without shutdown, whose store another processor then loads.
 
 const logger = pino({ level: 'silent' });
@@ -28,6 +27,8 @@ afterEach(async () => {
 class Scope implements PartitionScope {
   readonly partition = 0;
   position = 0;
+  waiting = 0;
+  readonly maxWaiting = 256;
   readonly #objects: Map<string, Uint8Array>;
   readonly #listeners: ((positions: readonly number[]) => void)[] = [];
 
@@ -37,13 +38,13 @@ class Scope implements PartitionScope {
 
   stateStore(componentId: string) {
     const objects = this.#objects;
-    const bucket = {
-      getBlob: async (name: string) => objects.get(name) ?? null,
-      putBlob: async ({ name }: { name: string }, data: Uint8Array) => {
-        objects.set(name, new Uint8Array(data));
+    const snapshots = {
+      get: async (name: string) => objects.get(name),
+      put: async (name: string, bytes: Uint8Array) => {
+        objects.set(name, new Uint8Array(bytes));
       },
-    } as unknown as ObjectStore;
-    return new JetStreamStateStore(async () => bucket, `p0.${componentId}`);
+    };
+    return new JetStreamStateStore(snapshots, `p0.${componentId}`);
   }
 
   onForgotten(listener: (positions: readonly number[]) => void): void {
@@ -110,6 +111,21 @@ describe('aggregate in a partition chain', () => {
     expect(await settledSoon(settled)).toBe(false);
     processor.flush();
     expect(await settledSoon(settled)).toBe(true);
+    expect(objects.has('p0.aggregate')).toBe(true);
+  });
+
+  it('emits and snapshots before the interval once the source holds half the messages it hands over', async () => {
+    const objects = new Map<string, Uint8Array>();
+    const out = new Exporter();
+    const { scope, hand } = await member(objects, out);
+    scope.waiting = 100;
+    await hand(1, 'a', 10n, 5);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(out.batches).toEqual([]); // the interval is an hour
+    scope.waiting = 128;
+    await hand(2, 'a', 11n, 2);
+    await waitUntil('an early flush', () => out.batches.length > 0, 2_000, 5);
+    expect(out.points()).toEqual(['9 11 7']);
     expect(objects.has('p0.aggregate')).toBe(true);
   });
 

@@ -43,6 +43,7 @@ describe('nats receiver partitions', () => {
       assign: 'auto',
       lease: 5_000,
       replicas: 1,
+      move_state: true,
     });
   });
 });

@@ -111,6 +111,8 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   readonly #store: StateStore | undefined;
   /** The snapshot being written. */
   #saving: Promise<void> | undefined;
+  /** In a partition's chain: a flush before the interval, about to run (`#flushIfPressed`). */
+  #earlyFlush: NodeJS.Immediate | undefined;
   /** In a partition's chain: the marker that the last emit was delivered, being written. */
   #delivering: Promise<void> | undefined;
   /**
@@ -151,6 +153,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       this.#progress = progress;
       this.#store = progress.store;
       this.settled = async () => {
+        this.#flushIfPressed(progress);
         await progress.settled();
         // Points of metrics no rule matches went straight on.
         await next.settled?.();
@@ -181,6 +184,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
 
   async shutdown(): Promise<void> {
     clearInterval(this.#journalTimer);
+    clearImmediate(this.#earlyFlush);
     await this.#emitter.stop();
     // The last emit's snapshot (or one still being written when it came); in a partition's
     // chain, the emit that follows it, and the marker that it was delivered.
@@ -251,7 +255,10 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
         this.#merge(input, metric.type, metric.temporality, rule.gauge, record, now);
       }
     }
-    if (matched > 0) this.#progress?.applied();
+    if (matched > 0 && this.#progress) {
+      this.#progress.applied();
+      this.#flushIfPressed(this.#progress);
+    }
     if (matched === batch.pointCount) return;
     const copier = new BatchCopier();
     copier.append(batch, 0, batch.pointCount, {
@@ -325,7 +332,10 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   }
 
   takePoint(point: PointRecord): void {
-    if (this.#taken === 0) this.#progress?.applied();
+    if (this.#taken === 0 && this.#progress) {
+      this.#progress.applied();
+      this.#flushIfPressed(this.#progress);
+    }
     const k = this.#taken++;
     const { type, temporality, gauge } = this.#scanMetrics[this.#scannedMetric[k]];
     this.#merge(this.#scanned[k], type, temporality, gauge, point, this.#scanNow);
@@ -569,6 +579,18 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   }
 
   /**
+   * Flushes (emits and snapshots) before the interval is over when the source holds half the
+   * messages it hands over at most: they are acknowledged only once a snapshot holds them.
+   */
+  #flushIfPressed(progress: PartitionProgress): void {
+    if (!progress.pressed || this.#saving || this.#earlyFlush) return;
+    this.#earlyFlush = setImmediate(() => {
+      this.#earlyFlush = undefined;
+      this.flush();
+    });
+  }
+
+  /**
    * A partition's flush snapshots first, the outputs about to be emitted in it: once the
    * snapshot is stored the source forgets the messages merged into them, so the emit must be
    * possible again from the snapshot. After the emit was delivered (sent, where the exporters
@@ -577,21 +599,19 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
    * merged into the next and counted twice.
    */
   #flushPartition(progress: PartitionProgress, now: number): void {
-    const store = this.#store!;
-    if (!progress.unsaved && !this.#outputs.updated.includes(1)) {
+    if (!progress.unsaved) {
+      // Nothing new since the last snapshot: restoring it emits what this emit would (the
+      // same outputs, times and values), so it needs no snapshot of its own.
+      const batch = buildOutputBatch(this.#outputs, this.#descriptors);
       this.#expire(now);
+      if (batch.pointCount > 0) this.#emitter.emit([batch]);
       return;
     }
-    const state = this.#encodeState();
-    const through = store.lastSeq;
+    const stored = progress.save(this.#encodeState());
     const batch = buildOutputBatch(this.#outputs, this.#descriptors);
     this.#expire(now);
-    const previous = this.#saving ?? Promise.resolve();
-    const saving = previous
-      .then(async () => {
-        const stored = store.snapshot(state, through);
-        const number = progress.snapshotNumber;
-        await stored;
+    const saving = stored
+      .then((number) => {
         if (batch.pointCount > 0) this.#emitDelivered(progress, batch, number);
       })
       .catch((err: Error) =>

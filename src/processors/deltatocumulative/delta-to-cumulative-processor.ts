@@ -132,24 +132,30 @@ export class DeltaToCumulativeProcessor extends TransformProcessor {
     this.#touched = touched;
     const forwarded = super.consume(batch);
     this.#touched = undefined;
-    if (touched.size > 0) progress.applied();
+    if (touched.size > 0) {
+      progress.applied();
+      if (progress.pressed) this.#snapshotSoon();
+    }
     await forwarded;
   }
 
   /** In a partition's chain: a snapshot soon, of whatever was applied by then. */
   #snapshotSoon(): void {
     if (this.#snapshotTimer || !this.#progress?.unsaved) return;
-    this.#snapshotTimer = setTimeout(() => {
-      this.#snapshotTimer = undefined;
-      void this.#savePartition();
-    }, PARTITION_SNAPSHOT_DELAY_MS);
+    this.#snapshotTimer = setTimeout(
+      () => {
+        this.#snapshotTimer = undefined;
+        void this.#savePartition();
+      },
+      // At once when the source nears the messages it hands over at most.
+      this.#progress.pressed ? 0 : PARTITION_SNAPSHOT_DELAY_MS,
+    );
   }
 
-  /** Snapshots the partition's totals, after the snapshot being written if there is one. */
+  /** Snapshots the partition's totals (written after the snapshots before it). */
   #savePartition(): Promise<void> {
-    const previous = this.#saving ?? Promise.resolve();
-    const saving = previous
-      .then(() => this.#store!.snapshot(encodeStates(this.#state), this.#store!.lastSeq))
+    const saving = this.#progress!.save(encodeStates(this.#state))
+      .then(() => {})
       .catch((err: Error) =>
         this.settings.logger.warn(
           { processor: this.id, error: err.message },

@@ -17,8 +17,16 @@ const partitions = z
     assign: z.union([z.literal('auto'), z.array(z.number().int().min(0)).min(1)]).default('auto'),
     /** How long a dead member's partitions stay with it; renewed every quarter of it. */
     lease: duration.default(5_000),
-    /** Replicas of the lease bucket's stream (3 on a three-node cluster). */
+    /** Replicas of the lease bucket's and the state stream (3 on a three-node cluster). */
     replicas: z.number().int().min(1).max(5).default(1),
+    /**
+     * Give each partition its own processors, whose state (`aggregate`, `deltatocumulative`)
+     * is snapshotted to JetStream and moves with the partition, a message acknowledged once a
+     * snapshot holds it. `false`: one set of processors for every partition held, messages
+     * acknowledged once accepted — cheaper, but a partition's move or a crash loses or splits
+     * state (docs/scaling.md).
+     */
+    move_state: z.boolean().default(true),
   })
   .refine((p) => p.assign === 'auto' || p.assign.every((k) => k < p.count), {
     message: 'every assigned partition must be below count',

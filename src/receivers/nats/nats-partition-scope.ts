@@ -1,28 +1,30 @@
-import type { ObjectStore } from 'nats';
 import type { PartitionScope } from '../../model/partition.js';
 import type { StateStore } from '../../model/storage.js';
-import { JetStreamStateStore } from './jetstream-state-store.js';
+import { JetStreamStateStore, type SnapshotObjects } from './jetstream-state-store.js';
 
 /**
  * A partition the `nats` receiver consumes, as the chain opened for it sees it: the stream
- * sequence of the message being handed over, and state stores in the group's object store
+ * sequence of the message being handed over, and state stores in the group's state stream
  * (`<consumer>_p<p>.<component>`), so they move with the partition.
  */
 export class NatsPartitionScope implements PartitionScope {
   readonly partition: number;
   position = 0;
+  waiting = 0;
+  readonly maxWaiting: number;
   readonly #durable: string;
-  readonly #bucket: () => Promise<ObjectStore>;
+  readonly #objects: SnapshotObjects;
   readonly #listeners: ((positions: readonly number[]) => void)[] = [];
 
-  constructor(partition: number, durable: string, bucket: () => Promise<ObjectStore>) {
+  constructor(partition: number, durable: string, objects: SnapshotObjects, maxWaiting: number) {
     this.partition = partition;
+    this.maxWaiting = maxWaiting;
     this.#durable = durable;
-    this.#bucket = bucket;
+    this.#objects = objects;
   }
 
   stateStore(componentId: string): StateStore {
-    return new JetStreamStateStore(this.#bucket, `${this.#durable}.${componentId}`);
+    return new JetStreamStateStore(this.#objects, `${this.#durable}.${componentId}`);
   }
 
   onForgotten(listener: (positions: readonly number[]) => void): void {

@@ -8,7 +8,6 @@ import {
   type JsMsg,
   type NatsConnection,
   nanos,
-  type ObjectStore,
 } from 'nats';
 import type { Logger } from 'pino';
 import { OtlpRequestValidator } from '../../codec/protobuf/validate-request.js';
@@ -22,6 +21,7 @@ import type { Receiver, ReceiverSettings } from '../receiver.js';
 import { ReceiverStats, type Refusal } from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 import type { NatsReceiverConfig } from './config.js';
+import { JetStreamSnapshots, type SnapshotObjects } from './jetstream-state-store.js';
 import { NatsPartitionScope } from './nats-partition-scope.js';
 import { PartitionLeases } from './partition-leases.js';
 
@@ -43,8 +43,12 @@ export class NatsReceiver implements Receiver {
   readonly #validator: OtlpRequestValidator;
   #nc: NatsConnection | undefined;
   #connecting: Promise<NatsConnection> | undefined;
-  /** The object store of the partitions' processor state (see `NatsPartitionScope`). */
-  #stateBucket: Promise<ObjectStore> | undefined;
+  /** The partitions' processor state, in the group's state stream (see `NatsPartitionScope`). */
+  readonly #snapshots: SnapshotObjects = {
+    get: async (name) => (await this.#stateStream()).get(name),
+    put: async (name, bytes) => (await this.#stateStream()).put(name, bytes),
+  };
+  #snapshotStream: JetStreamSnapshots | undefined;
   /** Bytes each consumer pulls ahead of what it handled (see `pullBytes`). */
   readonly #pullBytes: number;
   #loop: Promise<void> | undefined;
@@ -168,8 +172,13 @@ export class NatsReceiver implements Receiver {
     const { consumer, partitions } = this.#config;
     const durable = `${consumer}_p${p}`;
     const state = consumption(this.#next);
-    if (this.#next.openPartition) {
-      state.scope = new NatsPartitionScope(p, durable, () => this.#partitionState());
+    if (this.#next.openPartition && partitions!.move_state) {
+      state.scope = new NatsPartitionScope(
+        p,
+        durable,
+        this.#snapshots,
+        this.#config.max_ack_pending,
+      );
     }
     state.done = this.#consume(durable, `${partitions!.subject}.${p}`, state);
     this.#partitions.set(p, state);
@@ -198,18 +207,17 @@ export class NatsReceiver implements Receiver {
     await state.acknowledging;
   }
 
-  /** The group's object store of partition state, created with the stream's replicas when missing. */
-  #partitionState(): Promise<ObjectStore> {
-    this.#stateBucket ??= (async () => {
-      const nc = await this.#connection();
-      return nc.jetstream().views.os(`sluice_state_${this.#config.consumer}`, {
-        replicas: this.#config.partitions!.replicas,
-      });
-    })().catch((err) => {
-      this.#stateBucket = undefined;
-      throw err;
-    });
-    return this.#stateBucket;
+  /** The group's state stream, on the receiver's connection. */
+  async #stateStream(): Promise<JetStreamSnapshots> {
+    const nc = await this.#connection();
+    if (this.#snapshotStream?.connection !== nc) {
+      this.#snapshotStream = new JetStreamSnapshots(
+        nc,
+        this.#config.consumer,
+        this.#config.partitions!.replicas,
+      );
+    }
+    return this.#snapshotStream;
   }
 
   /**
@@ -358,6 +366,7 @@ export class NatsReceiver implements Receiver {
       return;
     }
     state.unacknowledged.push(message);
+    if (state.scope) state.scope.waiting++;
     state.acknowledging ??= this.#acknowledgeSettled(state).finally(() => {
       state.acknowledging = undefined;
     });
@@ -385,6 +394,7 @@ export class NatsReceiver implements Receiver {
         continue;
       } finally {
         clearInterval(working);
+        if (state.scope) state.scope.waiting -= accepted.length;
       }
       if (state.scope?.stateful) await this.#forget(accepted, state.scope);
       else for (const message of accepted) message.ack();
