@@ -22,6 +22,11 @@ export interface PartitionScope {
    */
   readonly waiting: number;
   readonly maxWaiting: number;
+  /**
+   * Set once the partition was taken away without a goodbye (its lease not renewed in time):
+   * the next holder may be loading the state already, so nothing more is written for it.
+   */
+  readonly revoked: boolean;
   /** The store of component `componentId`'s state for this partition. */
   stateStore(componentId: string): StateStore;
   /**

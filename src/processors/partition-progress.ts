@@ -63,12 +63,16 @@ export class PartitionProgress {
    * Resolves with the snapshot's number once stored.
    */
   save(state: Uint8Array | readonly Uint8Array[]): Promise<number> {
+    if (this.#scope.revoked) return Promise.reject(revokedError());
     const applied = this.#applied;
     const number = ++this.#number;
     const header = writeHeader(number, [...this.#inState]);
     const parts = [header, ...(state instanceof Uint8Array ? [state] : state)];
     const write = this.#writing
-      .then(() => this.#inner.snapshot(parts, this.#inner.lastSeq))
+      .then(() => {
+        if (this.#scope.revoked) throw revokedError();
+        return this.#inner.snapshot(parts, this.#inner.lastSeq);
+      })
       .then(() => {
         this.#snapshotStored(applied);
         return number;
@@ -79,6 +83,7 @@ export class PartitionProgress {
 
   /** Notes that the outputs made from snapshot `number` were delivered. */
   async delivered(number: number): Promise<void> {
+    if (this.#scope.revoked) throw revokedError();
     const bytes = Buffer.alloc(8);
     bytes.writeDoubleLE(number);
     await this.#marker.snapshot(bytes, 0);
@@ -165,6 +170,13 @@ export class PartitionProgress {
       else this.#waiters.push(waiter);
     }
   }
+}
+
+function revokedError(): SluiceError {
+  return new SluiceError(
+    'SLUICE_ERR_SHUT_DOWN',
+    "the partition was taken away: its state is the next holder's, nothing more is written",
+  );
 }
 
 /**

@@ -82,8 +82,13 @@ describe('backpressure and limits', () => {
   });
 
   it('refuses a request unread while the queue is at its limit: no decompression, no check', async () => {
-    // Slow enough that the queue stays at its limit while the test looks.
-    sink.reply = () => ({ delayMs: 2_000 });
+    // Answering nothing until released: the queue stays at its limit while the test looks,
+    // however long a loaded machine takes between requests.
+    let release = () => {};
+    const until = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    sink.reply = () => ({ until });
     const statuses: number[] = [];
     while (!statuses.includes(429) && statuses.length < 6) {
       const response = await post(encodeMetricsRequest(counterBatch(10).batch));
@@ -107,6 +112,7 @@ describe('backpressure and limits', () => {
     }
     expect(stats.refusedRequests.queue_full).toBe(unread + 2);
     expect(stats.malformed).toBe(0);
+    release();
     // Once the queue has room, the same bytes are read and refused for what they are.
     const deadline = Date.now() + 20_000;
     let status = 429;
@@ -121,6 +127,12 @@ describe('backpressure and limits', () => {
   });
 
   it('answers RESOURCE_EXHAUSTED with RetryInfo over gRPC when the queue is full', async () => {
+    // The backend answers nothing until the end: the queue fills and stays full.
+    let release = () => {};
+    const until = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    sink.reply = () => ({ until });
     const Client = makeGenericClientConstructor({}, 'MetricsService');
     const client = new Client(receiver().grpc!.address, credentials.createInsecure());
     const call = (bytes: Uint8Array) =>
@@ -156,6 +168,7 @@ describe('backpressure and limits', () => {
     expect(garbage?.code).toBe(8);
     expect(receiver().grpc!.stats.refusedRequests.queue_full).toBeGreaterThan(0);
     expect(receiver().grpc!.stats.malformed).toBe(0);
+    release();
   });
 
   it('refuses bodies over max_request_body_size, before and after decompression', async () => {

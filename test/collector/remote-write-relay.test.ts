@@ -24,7 +24,22 @@ class RemoteWriteSink {
   status = 204;
   /** How long it takes to answer (a slow backend). */
   delayMs = 0;
+  /** While set (`hold`), no request is answered until `release`. */
+  #held: { promise: Promise<void>; release: () => void } | undefined;
   #server: Server | undefined;
+
+  hold(): void {
+    let release = () => {};
+    const promise = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.#held = { promise, release };
+  }
+
+  release(): void {
+    this.#held?.release();
+    this.#held = undefined;
+  }
 
   async start(): Promise<string> {
     this.#server = createServer(async (req, res) => {
@@ -33,6 +48,7 @@ class RemoteWriteSink {
       this.compressed.push(Buffer.concat(chunks));
       this.bodies.push(uncompressSync(Buffer.concat(chunks)) as Buffer);
       if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+      if (this.#held) await this.#held.promise;
       res.writeHead(this.status).end(this.status >= 400 ? 'out of order sample' : '');
     });
     await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
@@ -201,9 +217,9 @@ describe('prometheusremotewrite → batch → prometheusremotewrite carries requ
 
   it('refuses a request unread while the queue is at its limit, and takes it once there is room', async () => {
     const { sink, receiver } = await relay('sending_queue: { num_consumers: 1, queue_size: 20 }');
-    // Slow enough that the queue stays at its limit while the test looks (a loaded machine
-    // takes a while between requests).
-    sink.delayMs = 2_000;
+    // Answering nothing until released: the queue stays at its limit while the test looks,
+    // however long a loaded machine takes between requests.
+    sink.hold();
     const statuses: number[] = [];
     while (!statuses.includes(429) && statuses.length < 6) {
       const response = await write(receiver, encodeWriteRequest(writeRequest(5)));
@@ -222,6 +238,7 @@ describe('prometheusremotewrite → batch → prometheusremotewrite carries requ
     expect(await response.text()).toContain('queue full');
     expect(receiver.stats.refusedRequests.queue_full).toBe(unread + 1);
     expect(receiver.stats.malformed).toBe(0);
+    sink.release();
     // Retried until there is room, as Prometheus does: every sample arrives once.
     const retried = encodeWriteRequest(writeRequest(5));
     let status = 429;
@@ -230,7 +247,6 @@ describe('prometheusremotewrite → batch → prometheusremotewrite carries requ
       status = (await write(receiver, retried)).status;
     }
     expect(status).toBe(204);
-    sink.delayMs = 0;
     const accepted = statuses.filter((s) => s === 204).length + 1;
     await until(() => sink.samples() === accepted * 10, 'every accepted sample');
     expect(receiver.stats.accepted).toBe(accepted * 10);

@@ -10,6 +10,8 @@ export interface SinkReply {
   body?: Uint8Array | string;
   /** Wait this long before answering. */
   delayMs?: number;
+  /** Answer only once this settles (a backend that hangs until the test lets it go). */
+  until?: Promise<void>;
   /** Reset the connection instead of answering (after the delay). */
   reset?: boolean;
 }
@@ -100,6 +102,7 @@ export class OtlpSink {
       const index = this.received.push(received) - 1;
       const reply = this.reply(received, index);
       if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
+      if (reply.until) await reply.until;
       if (reply.reset) {
         req.socket.resetAndDestroy();
         return;

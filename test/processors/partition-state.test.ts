@@ -29,6 +29,7 @@ class Scope implements PartitionScope {
   position = 0;
   waiting = 0;
   readonly maxWaiting = 256;
+  revoked = false;
   readonly #objects: Map<string, Uint8Array>;
   readonly #listeners: ((positions: readonly number[]) => void)[] = [];
 
@@ -127,6 +128,25 @@ describe('aggregate in a partition chain', () => {
     await waitUntil('an early flush', () => out.batches.length > 0, 2_000, 5);
     expect(out.points()).toEqual(['9 11 7']);
     expect(objects.has('p0.aggregate')).toBe(true);
+  });
+
+  it('writes nothing once the partition was revoked, and settles nothing it applied after', async () => {
+    const objects = new Map<string, Uint8Array>();
+    const out = new Exporter();
+    const { processor, scope, hand } = await member(objects, out);
+    await hand(1, 'a', 10n, 5);
+    processor.flush();
+    await processor.settled!();
+    const stored = objects.get('p0.aggregate');
+    await hand(2, 'a', 11n, 2);
+    const settled = processor.settled!();
+    scope.revoked = true; // another member may be loading the state now
+    processor.flush();
+    running.splice(0);
+    await processor.shutdown();
+    await expect(settled).rejects.toThrow(/closed before a snapshot/);
+    expect(objects.get('p0.aggregate')).toBe(stored);
+    expect(out.points()).toEqual(['9 10 5']); // message 2's output is the next holder's to emit
   });
 
   it('skips a message handed over again that the restored snapshot holds, and applies one it misses', async () => {

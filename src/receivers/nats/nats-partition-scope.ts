@@ -11,6 +11,7 @@ export class NatsPartitionScope implements PartitionScope {
   readonly partition: number;
   position = 0;
   waiting = 0;
+  revoked = false;
   readonly maxWaiting: number;
   readonly #durable: string;
   readonly #objects: SnapshotObjects;

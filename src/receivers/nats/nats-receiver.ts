@@ -154,7 +154,7 @@ export class NatsReceiver implements Receiver {
         partitions: partitions.count,
         leaseMs: partitions.lease,
         take: async (p) => this.#startPartition(p),
-        give: (p) => this.#stopPartition(p),
+        give: (p, graceful) => this.#stopPartition(p, graceful),
         logger: this.#logger,
       });
       await leases.start();
@@ -186,25 +186,37 @@ export class NatsReceiver implements Receiver {
 
   /**
    * Stops consuming partition `p`: what it was handling is finished, what it had queued is
-   * handed back; its chain is closed (its state snapshotted), and what that snapshot holds
-   * acknowledged.
+   * handed back. Given up `graceful`ly, its chain is closed (its state snapshotted) and what
+   * that snapshot holds acknowledged, within `SHUTDOWN_STEP_MS`; otherwise (the lease lost,
+   * or not renewed in time — the NATS cluster slow or away) another member may be loading
+   * its state already: the partition is revoked, nothing more is written or acknowledged for
+   * it, and the next holder is handed again whatever the last snapshot misses. Either way the
+   * lease rounds wait for this, so it must not hang on a server that does not answer.
    */
-  async #stopPartition(p: number): Promise<void> {
+  async #stopPartition(p: number, graceful = true): Promise<void> {
     const state = this.#partitions.get(p);
     if (!state) return;
     this.#partitions.delete(p);
     state.stopped = true;
     state.messages?.stop();
-    await state.done;
-    await state.chain
-      ?.close({ deadlineMs: SHUTDOWN_STEP_MS })
-      .catch((err: Error) =>
-        this.#logger.warn(
-          { partition: p, error: err.message },
-          "closing a partition's processors failed; what they had not snapshotted is handed out again",
-        ),
-      );
-    await state.acknowledging;
+    await within(state.done ?? Promise.resolve(), SHUTDOWN_STEP_MS);
+    const chain = state.chain;
+    if (!chain) return;
+    if (graceful) {
+      const closed = chain
+        .close({ deadlineMs: SHUTDOWN_STEP_MS })
+        .catch((err: Error) =>
+          this.#logger.warn(
+            { partition: p, error: err.message },
+            "closing a partition's processors failed; what they had not snapshotted is handed out again",
+          ),
+        );
+      await within(closed, SHUTDOWN_STEP_MS);
+    }
+    // From here nothing is written for it (a graceful close is done, or took too long).
+    if (state.scope) state.scope.revoked = true;
+    if (!graceful) void chain.close({ deadlineMs: SHUTDOWN_STEP_MS }).catch(() => {});
+    await within(state.acknowledging ?? Promise.resolve(), SHUTDOWN_STEP_MS);
   }
 
   /** The group's state stream, on the receiver's connection. */

@@ -15,8 +15,12 @@ export interface PartitionLeasesOptions {
   leaseMs: number;
   /** Starts consuming partition `p` (after its lease was taken). */
   take(p: number): Promise<void>;
-  /** Stops consuming partition `p`, done with what it holds (before its lease is given up). */
-  give(p: number): Promise<void>;
+  /**
+   * Stops consuming partition `p` (before its lease is given up): done with what it holds when
+   * `graceful`; otherwise the lease was lost or not renewed in time, and another member may
+   * be taking the partition over already.
+   */
+  give(p: number, graceful: boolean): Promise<void>;
   logger: Logger;
   /** The clock (ms); tests pass their own. */
   now?: () => number;
@@ -194,7 +198,7 @@ export class PartitionLeases {
   /** Stops consuming `p`, then (when `release`) deletes its lease if it is still ours. */
   async #give(p: number, revision: number, release: boolean): Promise<void> {
     this.#held.delete(p);
-    await this.#options.give(p);
+    await this.#options.give(p, release);
     if (release) {
       await this.#options.kv.delete(`partitions.${p}`, { previousSeq: revision }).catch(() => {}); // already someone else's, or expired: nothing to give up
     }
