@@ -255,10 +255,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
         this.#merge(input, metric.type, metric.temporality, rule.gauge, record, now);
       }
     }
-    if (matched > 0 && this.#progress) {
-      this.#progress.applied();
-      this.#flushIfPressed(this.#progress);
-    }
+    if (matched > 0) this.#applied();
     if (matched === batch.pointCount) return;
     const copier = new BatchCopier();
     copier.append(batch, 0, batch.pointCount, {
@@ -332,10 +329,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   }
 
   takePoint(point: PointRecord): void {
-    if (this.#taken === 0 && this.#progress) {
-      this.#progress.applied();
-      this.#flushIfPressed(this.#progress);
-    }
+    if (this.#taken === 0) this.#applied();
     const k = this.#taken++;
     const { type, temporality, gauge } = this.#scanMetrics[this.#scannedMetric[k]];
     this.#merge(this.#scanned[k], type, temporality, gauge, point, this.#scanNow);
@@ -578,6 +572,13 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
     if (batch.pointCount === 0) saved?.();
   }
 
+  /** In a partition's chain: notes that the message handed over now was merged. */
+  #applied(): void {
+    if (!this.#progress) return;
+    this.#progress.applied();
+    this.#flushIfPressed(this.#progress);
+  }
+
   /**
    * Flushes (emits and snapshots) before the interval is over when the source holds half the
    * messages it hands over at most: they are acknowledged only once a snapshot holds them.
@@ -599,17 +600,15 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
    * merged into the next and counted twice.
    */
   #flushPartition(progress: PartitionProgress, now: number): void {
-    if (!progress.unsaved) {
-      // Nothing new since the last snapshot: restoring it emits what this emit would (the
-      // same outputs, times and values), so it needs no snapshot of its own.
-      const batch = buildOutputBatch(this.#outputs, this.#descriptors);
-      this.#expire(now);
+    // Nothing new since the last snapshot: restoring it emits what this emit would (the same
+    // outputs, times and values), so it needs no snapshot of its own.
+    const stored = progress.unsaved ? progress.save(this.#encodeState()) : undefined;
+    const batch = buildOutputBatch(this.#outputs, this.#descriptors);
+    this.#expire(now);
+    if (!stored) {
       if (batch.pointCount > 0) this.#emitter.emit([batch]);
       return;
     }
-    const stored = progress.save(this.#encodeState());
-    const batch = buildOutputBatch(this.#outputs, this.#descriptors);
-    this.#expire(now);
     const saving = stored
       .then((number) => {
         if (batch.pointCount > 0) this.#emitDelivered(progress, batch, number);

@@ -106,12 +106,7 @@ export class DeltaToCumulativeProcessor extends TransformProcessor {
   override async consume(batch: MetricBatch): Promise<void> {
     if (this.#progress) return this.#consumePartition(this.#progress, batch);
     if (!this.#store) return super.consume(batch);
-    const touched = new Map<string, SeriesState>();
-    // `transform` runs synchronously at the start of `super.consume`, before its first
-    // await: the totals it changes are collected for this batch alone.
-    this.#touched = touched;
-    const forwarded = super.consume(batch);
-    this.#touched = undefined;
+    const { touched, forwarded } = this.#convertTouching(batch);
     await forwarded;
     if (touched.size === 0) return;
     await this.#store.append(encodeStates(touched));
@@ -128,15 +123,28 @@ export class DeltaToCumulativeProcessor extends TransformProcessor {
       this.drop('redelivered', batch.pointCount);
       return;
     }
-    const touched = new Map<string, SeriesState>();
-    this.#touched = touched;
-    const forwarded = super.consume(batch);
-    this.#touched = undefined;
+    const { touched, forwarded } = this.#convertTouching(batch);
     if (touched.size > 0) {
       progress.applied();
       if (progress.pressed) this.#snapshotSoon();
     }
     await forwarded;
+  }
+
+  /**
+   * Converts and hands on `batch`, collecting the totals it changed. `transform` runs
+   * synchronously at the start of `super.consume`, before its first await: the totals are
+   * this batch's alone, and complete when this returns.
+   */
+  #convertTouching(batch: MetricBatch): {
+    touched: Map<string, SeriesState>;
+    forwarded: Promise<void>;
+  } {
+    const touched = new Map<string, SeriesState>();
+    this.#touched = touched;
+    const forwarded = super.consume(batch);
+    this.#touched = undefined;
+    return { touched, forwarded };
   }
 
   /** In a partition's chain: a snapshot soon, of whatever was applied by then. */

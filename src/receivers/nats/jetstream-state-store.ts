@@ -125,14 +125,13 @@ interface Manifest {
  *
  * It keeps no journal: the partition's messages are the journal. The source acknowledges a
  * message only once a snapshot holds it (see `PartitionProgress`), so JetStream hands out
- * again whatever the last snapshot misses. `append` only counts, for the processors that
- * decide when to snapshot by what they appended.
+ * again whatever the last snapshot misses; processors in a partition's chain append nothing,
+ * and `append` only numbers what it is given.
  */
 export class JetStreamStateStore implements StateStore {
   readonly #objects: SnapshotObjects;
   readonly #name: string;
   #lastSeq = 0;
-  #journalBytes = 0;
 
   constructor(objects: SnapshotObjects, name: string) {
     this.#objects = objects;
@@ -143,8 +142,7 @@ export class JetStreamStateStore implements StateStore {
     return { snapshot: await this.#objects.get(this.#name), entries: [], corrupt: 0 };
   }
 
-  async append(entry: Uint8Array): Promise<number> {
-    this.#journalBytes += entry.length;
+  async append(): Promise<number> {
     return ++this.#lastSeq;
   }
 
@@ -153,13 +151,12 @@ export class JetStreamStateStore implements StateStore {
   }
 
   get journalBytes(): number {
-    return this.#journalBytes;
+    return 0;
   }
 
-  async snapshot(state: Uint8Array | readonly Uint8Array[], through: number): Promise<void> {
+  async snapshot(state: Uint8Array | readonly Uint8Array[]): Promise<void> {
     const bytes = state instanceof Uint8Array ? state : Buffer.concat(state);
     await this.#objects.put(this.#name, bytes);
-    if (through >= this.#lastSeq) this.#journalBytes = 0;
   }
 
   async close(): Promise<void> {}
