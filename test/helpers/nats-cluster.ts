@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, waitUntil } from './faults.js';
+import { type CollectorProcess, freePort, waitUntil } from './faults.js';
 
 const script = new URL('../../scripts/services/nats-server.sh', import.meta.url).pathname;
 
@@ -85,4 +85,16 @@ export class NatsCluster {
     for (const node of this.nodes) if (node.process.exitCode === null) await node.kill9();
     if (this.#dir) await rm(this.#dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The partitions a collector with a partitioned `nats` receiver says it holds, from its
+ * latest lease log line (`nats: took a partition` / `gave a partition up`).
+ */
+export function partitionsHeld(member: CollectorProcess): number[] {
+  const lines = member.output
+    .split('\n')
+    .filter((l) => l.includes('"nats: ') && l.includes('"held"'));
+  const last = lines.at(-1);
+  return last ? (JSON.parse(last).held as number[]) : [];
 }

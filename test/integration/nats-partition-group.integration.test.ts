@@ -7,7 +7,7 @@ import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CollectorProcess, freePort, OfficialLoad, sleep, waitUntil } from '../helpers/faults.js';
-import { NatsCluster } from '../helpers/nats-cluster.js';
+import { partitionsHeld as held, NatsCluster } from '../helpers/nats-cluster.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 
 const PARTITIONS = 4;
@@ -265,15 +265,6 @@ exporters:
     batch: { flush_interval: 10ms }`,
       { receiver: 'nats', processors: 'aggregate', exporter: 'otlphttp' },
     );
-
-  /** The partitions a member says it holds, from its latest lease log line. */
-  function held(member: CollectorProcess): number[] {
-    const lines = member.output
-      .split('\n')
-      .filter((l) => l.includes('"nats: ') && l.includes('"held"'));
-    const last = lines.at(-1);
-    return last ? (JSON.parse(last).held as number[]) : [];
-  }
 
   /** Waits until `members` split the partitions; says what each member logged if they do not. */
   async function untilSplit(what: string, members: Record<string, CollectorProcess>) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CollectorProcess, freePort, sleep, waitUntil } from '../helpers/faults.js';
+import { partitionsHeld as held } from '../helpers/nats-cluster.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 import { refEncode } from '../helpers/reference.js';
 import { type RunningService, startService } from '../helpers/services.js';
@@ -81,15 +82,6 @@ service:
 `);
     processes.push(collector);
     return collector;
-  }
-
-  /** The partitions a member says it holds, from its latest lease log line. */
-  function held(member: CollectorProcess): number[] {
-    const lines = member.output
-      .split('\n')
-      .filter((l) => l.includes('"nats: ') && l.includes('"held"'));
-    const last = lines.at(-1);
-    return last ? (JSON.parse(last).held as number[]) : [];
   }
 
   /**
