@@ -166,7 +166,7 @@ export class NatsReceiver implements Receiver {
   /**
    * Consumes partition `p` (its own durable consumer) until `#stopPartition(p)`. Where the
    * pipelines have processors, the partition gets a chain of its own (`openPartition`), whose
-   * state is kept in the group's object store and moves with the partition.
+   * state is kept in the group's state stream and moves with the partition.
    */
   #startPartition(p: number): void {
     const { consumer, partitions } = this.#config;
