@@ -77,19 +77,48 @@ export function scopeLabels(scope: Pick<Scope, 'name' | 'version'>): LabelPair[]
 
 /**
  * Sanitised label names, sorted; values of keys that collide after sanitising are joined
- * with `;` in sorted order, as the OTel specification says.
+ * with `;` in sorted order, as the OTel specification says. Written for a series' first
+ * sighting, which renders its labels once: sanitised names come from a cache, the handful
+ * of pairs is sorted in place by insertion, and neighbours with one name are merged.
  */
 export function mergeLabels(pairs: readonly LabelPair[]): LabelPair[] {
-  const merged = new Map<string, string[]>();
-  for (const [key, value] of pairs) {
-    const name = sanitizeLabelName(key);
-    const values = merged.get(name);
-    if (values) values.push(value);
-    else merged.set(name, [value]);
+  const named: LabelPair[] = new Array(pairs.length);
+  for (let i = 0; i < pairs.length; i++) {
+    const pair: LabelPair = [labelName(pairs[i][0]), pairs[i][1]];
+    // Insertion sort by name, then value: a series has a few labels, often in order already.
+    let j = i;
+    while (j > 0 && comparePairs(named[j - 1], pair) > 0) {
+      named[j] = named[j - 1];
+      j--;
+    }
+    named[j] = pair;
   }
-  return [...merged.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, values]) => [name, values.sort().join(';')]);
+  const merged: LabelPair[] = [];
+  for (const pair of named) {
+    const last = merged.at(-1);
+    if (last !== undefined && last[0] === pair[0]) last[1] = `${last[1]};${pair[1]}`;
+    else merged.push(pair);
+  }
+  return merged;
+}
+
+function comparePairs([aName, aValue]: LabelPair, [bName, bValue]: LabelPair): number {
+  if (aName !== bName) return aName < bName ? -1 : 1;
+  return aValue < bValue ? -1 : aValue > bValue ? 1 : 0;
+}
+
+/** Attribute keys repeat series after series: their sanitised names, kept (bounded). */
+const labelNames = new Map<string, string>();
+const LABEL_NAMES_KEPT = 4096;
+
+function labelName(key: string): string {
+  let name = labelNames.get(key);
+  if (name === undefined) {
+    name = sanitizeLabelName(key);
+    if (labelNames.size >= LABEL_NAMES_KEPT) labelNames.clear();
+    labelNames.set(key, name);
+  }
+  return name;
 }
 
 /** A number the way Prometheus writes it (`+Inf`, `-Inf`, `NaN`, else JavaScript's form). */

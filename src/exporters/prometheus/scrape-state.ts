@@ -12,7 +12,6 @@ import {
 } from '../../codec/prometheus/labels.js';
 import { isDelta, prometheusName, unitSuffix } from '../../codec/prometheus/naming.js';
 import type { KeyValue } from '../../model/any-value.js';
-import { hashRange } from '../../model/attribute-table.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { PointView } from '../../model/point-view.js';
 import type {
@@ -22,7 +21,7 @@ import type {
 } from '../../model/request-visitor.js';
 import { DataPointFlags, type MetricDescriptor, MetricType, PointBits } from '../../model/types.js';
 import { nanosToMillis, u64NanosToMillis, u64Number, u64NumberAt } from '../../model/wire.js';
-import { type ScopeSeries, SeriesIndex } from './series-index.js';
+import { type Entry, type ScopeSeries, SeriesIndex } from './series-index.js';
 
 export interface ScrapeOptions {
   namespace?: string;
@@ -115,6 +114,8 @@ interface ScanPlan {
   family: Family;
   delta: boolean;
   series: ScopeSeries<Series>;
+  /** The entry of the metric's point before (the next one is guessed from it). */
+  previous: Entry<Series> | undefined;
 }
 
 /** Rendered text is handed out in pieces of about this many bytes. */
@@ -353,7 +354,7 @@ export class ScrapeState implements MetricsRequestVisitor {
     const series = plan.family.keys.scope(this.#scopeKey(metric, resources.at(-1)![1]));
     // No series of this scope yet: its points are new.
     if (series === undefined) return false;
-    this.#scanPlan = { family: plan.family, delta: plan.delta, series };
+    this.#scanPlan = { family: plan.family, delta: plan.delta, series, previous: undefined };
     return true;
   }
 
@@ -361,15 +362,10 @@ export class ScrapeState implements MetricsRequestVisitor {
   checkPoint(point: PointRecord): boolean {
     const plan = this.#scanPlan!;
     const { set, setStart, setEnd } = point;
-    const series = plan.family.keys.findIn(
-      plan.series,
-      hashRange(set, setStart, setEnd),
-      set,
-      setStart,
-      setEnd,
-    );
-    if (series === undefined) return false;
-    this.#scanSeries.push(series);
+    const entry = plan.family.keys.findAfter(plan.series, plan.previous, set, setStart, setEnd);
+    if (entry === undefined) return false;
+    plan.previous = entry;
+    this.#scanSeries.push(entry.value);
     this.#scanPlans.push(plan);
     return true;
   }
@@ -589,7 +585,10 @@ function withLabel(labels: string, name: string, value: string): string {
   return `{${labels ? `${labels},` : ''}${name}="${value}"}`;
 }
 
+const NEEDS_ESCAPE = /[\\"\n]/;
+
 function escapeValue(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 

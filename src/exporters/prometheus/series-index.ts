@@ -1,11 +1,15 @@
-import { sameBytes } from '../../model/attribute-table.js';
+import { hashRange, sameBytes } from '../../model/attribute-table.js';
 import { nextCapacity } from '../../model/words64.js';
 
-/** An entry of a `SeriesIndex`: where its attribute set's bytes are in the arena, and its value. */
-interface Entry<T> {
+/**
+ * An entry of a `SeriesIndex`: where its attribute set's bytes are in the arena, its value,
+ * and the entry looked up right after it the last time (see `SeriesIndex.findAfter`).
+ */
+export interface Entry<T> {
   start: number;
   length: number;
   value: T;
+  next: Entry<T> | undefined;
 }
 
 /**
@@ -17,7 +21,7 @@ interface Entry<T> {
  * the scrape endpoint; comparing the bytes with a Latin-1 copy, character by character, was
  * still a tenth of it.
  */
-/** The series of one scope key (`SeriesIndex.scope`), by set hash: what `findIn` looks in. */
+/** The series of one scope key (`SeriesIndex.scope`), by set hash: what `findAfter` looks in. */
 export type ScopeSeries<T> = Map<number, Entry<T> | Entry<T>[]>;
 
 export class SeriesIndex<T> {
@@ -29,7 +33,7 @@ export class SeriesIndex<T> {
   /** The value for the set `bytes[start, end)` (`view` over `bytes`, hash `hash`) under `scopeKey`. */
   find(scopeKey: string, hash: number, view: DataView, start: number, end: number): T | undefined {
     const scope = this.#byScope.get(scopeKey);
-    return scope && this.findIn(scope, hash, view, start, end);
+    return scope && this.#entryIn(scope, hash, view, start, end)?.value;
   }
 
   /**
@@ -40,20 +44,40 @@ export class SeriesIndex<T> {
     return this.#byScope.get(scopeKey);
   }
 
-  /** `find` within the series of one scope (from `scope`, valid until the next `prune`). */
-  findIn(
+  #entryIn(
     scope: ScopeSeries<T>,
     hash: number,
     view: DataView,
     start: number,
     end: number,
-  ): T | undefined {
+  ): Entry<T> | undefined {
     const found = scope.get(hash);
     if (found === undefined) return undefined;
-    if (!Array.isArray(found))
-      return this.#holds(found, view, start, end) ? found.value : undefined;
-    for (const entry of found) if (this.#holds(entry, view, start, end)) return entry.value;
+    if (!Array.isArray(found)) return this.#holds(found, view, start, end) ? found : undefined;
+    for (const entry of found) if (this.#holds(entry, view, start, end)) return entry;
     return undefined;
+  }
+
+  /**
+   * The entry for the set `view[start, end)` in `scope`, guessed first: senders write their
+   * series in the same order request after request, so the entry that followed `previous`
+   * (the entry of the point before, in the same scope) the last time is compared first, with
+   * no hash and no probe. A hit costs one compare of bytes read in order; a miss looks up by
+   * hash and remembers the answer as `previous`'s next. With 300,000 series the probe of a
+   * large `Map` (a cache miss or two) was a third of what a known point cost.
+   */
+  findAfter(
+    scope: ScopeSeries<T>,
+    previous: Entry<T> | undefined,
+    view: DataView,
+    start: number,
+    end: number,
+  ): Entry<T> | undefined {
+    const guess = previous?.next;
+    if (guess !== undefined && this.#holds(guess, view, start, end)) return guess;
+    const found = this.#entryIn(scope, hashRange(view, start, end), view, start, end);
+    if (previous !== undefined && found !== undefined) previous.next = found;
+    return found;
   }
 
   /** Adds `value` for the set `bytes[start, end)` (hash `hash`), not in the index yet. */
@@ -70,7 +94,12 @@ export class SeriesIndex<T> {
       byHash = new Map();
       this.#byScope.set(scopeKey, byHash);
     }
-    const entry = { start: this.#copy(bytes, start, end), length: end - start, value };
+    const entry: Entry<T> = {
+      start: this.#copy(bytes, start, end),
+      length: end - start,
+      value,
+      next: undefined,
+    };
     const found = byHash.get(hash);
     if (found === undefined) byHash.set(hash, entry);
     else if (Array.isArray(found)) found.push(entry);
@@ -86,8 +115,11 @@ export class SeriesIndex<T> {
     for (const [scopeKey, byHash] of this.#byScope) {
       for (const [hash, found] of byHash) {
         const kept = (Array.isArray(found) ? found : [found]).filter((entry) => keep(entry.value));
-        for (const entry of kept)
+        for (const entry of kept) {
           entry.start = this.#copy(arena, entry.start, entry.start + entry.length);
+          // A guess may name a dropped entry, whose bytes are gone.
+          entry.next = undefined;
+        }
         if (kept.length === 0) byHash.delete(hash);
         else byHash.set(hash, kept.length === 1 ? kept[0] : kept);
       }
