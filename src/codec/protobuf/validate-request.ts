@@ -1,6 +1,6 @@
 import type { AttributeLimits } from '../../model/attribute-limits.js';
 import { hashText } from '../../model/attribute-table.js';
-import { CanonicalSet } from '../../model/canonical-set.js';
+import { SetHash } from '../../model/canonical-set.js';
 import type { EncodedRequest } from '../../model/encoded-request.js';
 import { validateKeyValue } from '../../model/key-value-bytes.js';
 import { MetricType, Temporality } from '../../model/types.js';
@@ -53,8 +53,8 @@ export class OtlpRequestValidator {
   readonly #keys = new SeriesKeyList();
   /** The metric's name hash mixed into its points' keys; undefined for delta metrics. */
   #nameHash: number | undefined;
-  /** The point's attribute set as a decoded batch stores it, for its key. */
-  readonly #set = new CanonicalSet();
+  /** The hash of the point's attribute set as a decoded batch stores it, for its key. */
+  readonly #set = new SetHash();
   #attributes = 0;
   #withKeys = true;
 
@@ -102,7 +102,7 @@ export class OtlpRequestValidator {
     const reader = this.#reader;
     while (reader.pos < end) {
       const tag = reader.varint32(end);
-      if (tag === ResourceField.Attributes) this.#attribute(end, false);
+      if (tag === ResourceField.Attributes) this.#attribute(end);
       else if (tag === ResourceField.DroppedAttributesCount) reader.varint32(end);
       else throw NOT_TAKEN;
     }
@@ -212,7 +212,7 @@ export class OtlpRequestValidator {
           this.#exemplar(reader.delimited(end));
           break;
         case NumberPointField.Attributes:
-          this.#attribute(end, true);
+          this.#attribute(end, NumberPointField.Attributes);
           break;
         case NumberPointField.Flags:
           reader.varint32(end);
@@ -247,7 +247,7 @@ export class OtlpRequestValidator {
           this.#exemplar(reader.delimited(end));
           break;
         case HistogramPointField.Attributes:
-          this.#attribute(end, true);
+          this.#attribute(end, HistogramPointField.Attributes);
           break;
         case HistogramPointField.Flags:
           reader.varint32(end);
@@ -285,7 +285,7 @@ export class OtlpRequestValidator {
           this.#exemplar(reader.delimited(end));
           break;
         case ExponentialPointField.Attributes:
-          this.#attribute(end, true);
+          this.#attribute(end, ExponentialPointField.Attributes);
           break;
         default:
           throw NOT_TAKEN;
@@ -326,7 +326,7 @@ export class OtlpRequestValidator {
           break;
         }
         case SummaryPointField.Attributes:
-          this.#attribute(end, true);
+          this.#attribute(end, SummaryPointField.Attributes);
           break;
         case SummaryPointField.Flags:
           reader.varint32(end);
@@ -361,10 +361,11 @@ export class OtlpRequestValidator {
   }
 
   /**
-   * One attribute of a point (`ofPoint`, gathered into the set its key is made of) or of a
-   * resource, checked as the decoder checks it and against the receiver's limits.
+   * One attribute of a point (with the point's attribute tag `pointTag`, gathered into the
+   * set its key is made of) or of a resource, checked as the decoder checks it and against
+   * the receiver's limits.
    */
-  #attribute(end: number, ofPoint: boolean): void {
+  #attribute(end: number, pointTag?: number): void {
     const reader = this.#reader;
     const lengthStart = reader.pos;
     const stop = reader.delimited(end);
@@ -383,8 +384,8 @@ export class OtlpRequestValidator {
         throw NOT_TAKEN;
     }
     reader.pos = stop;
-    if (!ofPoint || this.#nameHash === undefined) return;
-    this.#set.append(reader.buf, reader.view, lengthStart, stop);
+    if (pointTag === undefined || this.#nameHash === undefined) return;
+    this.#set.add(reader.buf, reader.view, pointTag, lengthStart, stop);
   }
 
   /**
