@@ -22,7 +22,8 @@ Commands:
   validate --config FILE                 check a config; exit 1 listing every problem
   components [--json]                    list the receivers, processors, exporters and extensions
   loadgen [--endpoint URL] [--protocol http|grpc] [--series N] [--rate N] [--duration 10s]
-                                         OTLP load with a progress line; prints a JSON summary
+          [--cardinality-bomb N]         OTLP load with a progress line; prints a JSON summary
+                                         (the bomb: N more series told apart by user.id)
   dlq list --dir DIR [--json]            list dead letters (undeliverable requests)
   dlq show --dir DIR [FILE]              print their points as JSON lines
   dlq replay --dir DIR --to URL          send them to an OTLP/HTTP endpoint again
@@ -75,7 +76,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const durationMs = parseDuration(values.duration ?? '10s');
     if (durationMs === undefined)
       return usage(io, `--duration: "${values.duration}" is not a duration such as 10s`);
-    const numbers = { series: 10_000, rate: 0, 'batch-points': 1000, concurrency: 8 };
+    const numbers = {
+      series: 10_000,
+      rate: 0,
+      'batch-points': 1000,
+      concurrency: 8,
+      'cardinality-bomb': 0,
+    };
     for (const key of Object.keys(numbers) as (keyof typeof numbers)[]) {
       const raw = values[key];
       if (raw === undefined) continue;
@@ -95,6 +102,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         rate: numbers.rate,
         durationMs,
         concurrency: Math.max(1, numbers.concurrency),
+        cardinalityBomb: numbers['cardinality-bomb'],
       },
       io,
     );
@@ -151,6 +159,7 @@ function parse(argv: string[]) {
       duration: { type: 'string' },
       'batch-points': { type: 'string' },
       concurrency: { type: 'string' },
+      'cardinality-bomb': { type: 'string' },
     },
   });
 }

@@ -17,6 +17,14 @@ export interface LoadgenOptions {
   rate: number;
   durationMs: number;
   concurrency: number;
+  /**
+   * A cardinality bomb: this many more counter series on one route, told apart only by a
+   * `user.id` attribute with as many distinct values — what an instrumentation mistake
+   * does to a metric, for the dashboard's cardinality explorer to find.
+   */
+  cardinalityBomb?: number;
+  /** Stops the load early. */
+  signal?: AbortSignal;
 }
 
 export interface LoadgenResult {
@@ -45,7 +53,9 @@ interface Body {
 function buildBodies(options: LoadgenOptions): Body[] {
   const bodies: Body[] = [];
   const perBody = options.batchPoints;
-  const count = Math.max(1, Math.ceil(options.series / perBody));
+  const bomb = options.cardinalityBomb ?? 0;
+  const total = options.series + bomb;
+  const count = Math.max(1, Math.ceil(total / perBody));
   const now = BigInt(Date.now()) * 1_000_000n;
   // Point times start one nanosecond after the start times, so their bytes can be told apart.
   const time = now + 1n;
@@ -70,7 +80,20 @@ function buildBodies(options: LoadgenOptions): Body[] {
       unit: 'ms',
     });
     for (let k = 0; k < perBody; k++) {
-      const s = (b * perBody + k) % options.series;
+      const s = (b * perBody + k) % total;
+      if (s >= options.series) {
+        batch.addNumberPoint(
+          batch.series(counter, {
+            'http.route': '/login',
+            'http.method': 'POST',
+            'http.status_code': 200,
+            host: `h${s % 16}`,
+            'user.id': `u${s - options.series}`,
+          }),
+          { startTime: now, time, value: s },
+        );
+        continue;
+      }
       const attributes = {
         'http.route': `/items/${s >> 1}`,
         'http.method': 'GET',
@@ -172,7 +195,7 @@ export async function runLoad(options: LoadgenOptions, io: CliIo): Promise<Loadg
   };
 
   const worker = async () => {
-    while (performance.now() < until) {
+    while (performance.now() < until && !options.signal?.aborted) {
       if (options.rate > 0) {
         const due = started + (result.sentPoints / options.rate) * 1000;
         const wait = due - performance.now();

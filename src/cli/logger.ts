@@ -12,6 +12,8 @@ export type LogFormat = 'json' | 'pretty';
 export function cliLogger(
   stream: Writable & { isTTY?: boolean } = process.stdout,
   env: NodeJS.ProcessEnv = process.env,
+  /** Also gets every line at `warn` and above, as JSON (the dashboard's recent errors). */
+  tap?: { write(line: string): void },
 ): Logger {
   const level = env.SLUICE_LOG_LEVEL ?? 'info';
   const format: LogFormat =
@@ -20,15 +22,22 @@ export function cliLogger(
       : stream.isTTY
         ? 'pretty'
         : 'json';
-  if (format === 'json') return pino({ name: 'sluice', level }, stream);
+  const destination =
+    format === 'json'
+      ? stream
+      : pretty({
+          destination: stream,
+          colorize: stream.isTTY === true,
+          translateTime: 'HH:MM:ss.l',
+          ignore: 'pid,hostname,name',
+          sync: true,
+        });
+  if (!tap) return pino({ name: 'sluice', level }, destination);
   return pino(
     { name: 'sluice', level },
-    pretty({
-      destination: stream,
-      colorize: stream.isTTY === true,
-      translateTime: 'HH:MM:ss.l',
-      ignore: 'pid,hostname,name',
-      sync: true,
-    }),
+    pino.multistream([
+      { level: level as pino.Level, stream: destination },
+      { level: 'warn', stream: tap },
+    ]),
   );
 }

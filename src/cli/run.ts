@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { AdminServer } from '../collector/admin-server.js';
@@ -10,6 +11,7 @@ import {
   loadConfigFile,
   parseConfig,
 } from '../collector/config/load-config.js';
+import { RecentErrors } from '../collector/status/recent-errors.js';
 import type { FileStorageConfig } from '../extensions/filestorage/config.js';
 import { inspectStorage } from '../extensions/filestorage/inspect-storage.js';
 import { warnAboutExposedListeners } from '../net/exposure.js';
@@ -18,6 +20,7 @@ import type { CliIo } from './io.js';
 import { cliLogger } from './logger.js';
 
 const SHUTDOWN_DEADLINE_MS = 30_000;
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 async function load(path: string | undefined): Promise<CollectorConfig> {
   return path ? loadConfigFile(path) : parseConfig(DEFAULT_CONFIG, '(built-in default)');
@@ -96,7 +99,8 @@ export async function runCommand(path: string | undefined, io: CliIo): Promise<n
     }
     throw err;
   }
-  const logger: Logger = cliLogger();
+  const recentErrors = new RecentErrors();
+  const logger: Logger = cliLogger(process.stdout, process.env, recentErrors);
   let collector = new Collector(config, logger);
   const adminAuth = config.adminListener.auth?.authenticator;
   const admin = new AdminServer(
@@ -104,6 +108,8 @@ export async function runCommand(path: string | undefined, io: CliIo): Promise<n
       ...config.adminListener,
       address: config.adminAddress,
       logger,
+      recentErrors,
+      version,
       // The collector a reload builds brings its own extensions: ask the current one.
       authenticator: adminAuth
         ? {
@@ -135,7 +141,8 @@ export async function runCommand(path: string | undefined, io: CliIo): Promise<n
     io.out(
       `  decoding on ${threads === 0 ? 'the main thread' : `${threads} worker thread${threads > 1 ? 's' : ''}`} (service.decode_threads)`,
     );
-    io.out(`  admin ${admin.url('/metrics')} (also /healthz, /readyz)`);
+    io.out(`  dashboard ${admin.url('/')}`);
+    io.out(`  admin ${admin.url('/metrics')} (also /healthz, /readyz, /api/status)`);
   };
   banner(collector);
 

@@ -6,6 +6,9 @@ import type { ListenerProtection, ServerAuthenticator } from '../model/auth.js';
 import { HttpListener } from '../net/http-listener.js';
 import { HTTP_LISTENER_DEFAULTS, type HttpListenerConfig } from '../net/listener-config.js';
 import { type Collector, droppedByProcessor } from './collector.js';
+import { dashboardAsset } from './status/dashboard-assets.js';
+import { StatusSampler } from './status/pipeline-status.js';
+import type { RecentErrors } from './status/recent-errors.js';
 
 export interface AdminServerOptions extends Partial<HttpListenerConfig> {
   /** `service.telemetry.metrics.address`. */
@@ -13,11 +16,21 @@ export interface AdminServerOptions extends Partial<HttpListenerConfig> {
   /** Checks every request (`service.telemetry.metrics.auth`). */
   authenticator?: ServerAuthenticator;
   logger?: Logger;
+  /** The logger's recent warnings and errors, for the dashboard. */
+  recentErrors?: RecentErrors;
+  /** Shown on the dashboard. */
+  version?: string;
 }
 
+/** How often `/api/events` sends a snapshot. */
+const EVENT_INTERVAL_MS = 1000;
+
 /**
- * `/healthz` (the process runs), `/readyz` (every receiver listens) and `/metrics`: the
- * collector's own counters in the Prometheus text format, for scraping.
+ * `/healthz` (the process runs), `/readyz` (every receiver listens), `/metrics` (the
+ * collector's own counters in the Prometheus text format, for scraping) and the dashboard:
+ * `/` (a live page), `/api/status` (the pipeline's figures as JSON), `/api/events` (the same
+ * every second, as Server-Sent Events) and `/api/cardinality` (which metrics and attributes
+ * hold the series). Everything is read-only (GET and HEAD), behind the same TLS and auth.
  */
 export class AdminServer {
   readonly #collector: () => Collector | undefined;
@@ -27,9 +40,11 @@ export class AdminServer {
   readonly #refused: Record<string, number> = {};
   /** Event-loop utilization at the previous scrape: the gauge covers the time since. */
   #lastUtilization = performance.eventLoopUtilization();
+  readonly #status: StatusSampler;
 
   constructor(options: AdminServerOptions, collector: () => Collector | undefined) {
     this.#collector = collector;
+    this.#status = new StatusSampler(collector, options.recentErrors, options.version);
     this.#listener = new HttpListener(
       {
         ...HTTP_LISTENER_DEFAULTS,
@@ -60,18 +75,23 @@ export class AdminServer {
 
   async start(): Promise<void> {
     this.#loopDelay.enable();
+    this.#status.start();
     await this.#listener.start();
   }
 
   async stop(): Promise<void> {
     this.#loopDelay.disable();
+    this.#status.stop();
     await this.#listener.close('force');
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const collector = this.#collector();
-    const path = req.url?.split('?')[0];
-    if (path === '/healthz') {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const path = url.pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('read-only\n');
+    } else if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
       const ready = collector?.ready ?? false;
@@ -82,11 +102,56 @@ export class AdminServer {
       res
         .writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
         .end(collector ? this.#metrics(collector) : '');
+    } else if (path === '/api/status') {
+      json(res, this.#snapshot());
+    } else if (path === '/api/events') {
+      this.#events(req, res);
+    } else if (path === '/api/cardinality') {
+      const metric = url.searchParams.get('metric');
+      const tracker = collector?.cardinality;
+      if (metric === null) json(res, tracker?.report(Number(url.searchParams.get('limit') ?? 20)));
+      else {
+        const attributes = tracker?.attributes(metric);
+        if (attributes) json(res, { metric, attributes });
+        else json(res, { error: `no series of metric "${metric}" seen` }, 404);
+      }
     } else {
+      const asset = dashboardAsset(path === '/' ? 'index.html' : path.replace(/^\/assets\//, ''));
+      if (asset && (path === '/' || path.startsWith('/assets/'))) {
+        res
+          .writeHead(200, {
+            'content-type': asset.type,
+            'cache-control': 'no-cache',
+            'x-content-type-options': 'nosniff',
+            ...(asset.type.startsWith('text/html')
+              ? { 'content-security-policy': DASHBOARD_CSP }
+              : {}),
+          })
+          .end(asset.body);
+        return;
+      }
       res
         .writeHead(404, { 'content-type': 'text/plain' })
-        .end('try /healthz, /readyz or /metrics\n');
+        .end('try /, /healthz, /readyz, /metrics, /api/status, /api/events or /api/cardinality\n');
     }
+  }
+
+  /** The status snapshot with the cardinality summary the dashboard shows beside it. */
+  #snapshot() {
+    return { ...this.#status.snapshot(), cardinality: this.#collector()?.cardinality.report(20) };
+  }
+
+  /** Server-Sent Events: a snapshot now and every second, until the client goes away. */
+  #events(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+    });
+    const send = () => res.write(`event: status\ndata: ${JSON.stringify(this.#snapshot())}\n\n`);
+    send();
+    const timer = setInterval(send, EVENT_INTERVAL_MS);
+    req.socket.once('close', () => clearInterval(timer));
   }
 
   #metrics(collector: Collector): string {
@@ -236,6 +301,16 @@ export class AdminServer {
     );
     return out.text();
   }
+}
+
+/** The page loads nothing but its own files, and runs no inline script. */
+const DASHBOARD_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'";
+
+function json(res: ServerResponse, body: unknown, status = 200): void {
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+    .end(JSON.stringify(body ?? null));
 }
 
 /** The counters every receiver keeps per transport, as `/metrics` lines. */

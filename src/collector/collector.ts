@@ -13,8 +13,13 @@ import { warnAboutExposedListeners } from '../net/exposure.js';
 import { countDrop, type Processor } from '../processors/processor.js';
 import { DecodePool, decodeThreadsFor } from '../receivers/decode-pool.js';
 import type { Receiver } from '../receivers/receiver.js';
-import { type CollectorConfig, storageReference } from './config/load-config.js';
+import {
+  type CollectorConfig,
+  type PipelineConfig,
+  storageReference,
+} from './config/load-config.js';
 import { FanOut, type FanOutTarget } from './fan-out.js';
+import { CardinalityTracker } from './status/cardinality.js';
 
 /**
  * A processor's side of the OTLP fast path (`Consumer.consumeOtlpProtobuf`), with its points
@@ -58,6 +63,10 @@ export class Collector {
   /** Processors in pipeline order, with the points that went into and out of each. */
   readonly processors: ProcessorEntry[] = [];
   readonly receivers = new Map<string, Receiver>();
+  /** The configured pipelines: which receivers, processors and exporters each joins. */
+  readonly pipelines: readonly Readonly<PipelineConfig>[];
+  /** Which metrics and attributes hold the series the receivers take (the dashboard's). */
+  readonly cardinality = new CardinalityTracker();
   /**
    * Receivers whose pipelines carry requests as bytes (the relay), with the formats they
    * carry: a body of such a format is checked and handed on, not decoded.
@@ -72,6 +81,7 @@ export class Collector {
 
   constructor(config: CollectorConfig, logger: Logger) {
     this.#logger = logger;
+    this.pipelines = config.pipelines;
     this.decodePool = new DecodePool({ threads: decodeThreadsFor(config.decodeThreads), logger });
     for (const [id, entry] of config.extensions)
       this.extensions.set(id, entry.create({ id, logger }));
@@ -126,6 +136,8 @@ export class Collector {
       const next = new FanOut(targets, logger);
       const component = entry.create({ id, logger, decoder: this.decodePool, auth }, next);
       this.receivers.set(id, component);
+      for (const stats of Object.values(component.statsByTransport))
+        stats.observer = this.cardinality;
       if (next.encoded) this.relays.set(id, next.encoded.formats);
     }
   }

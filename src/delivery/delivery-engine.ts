@@ -9,6 +9,7 @@ import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
 import { type EncodedFormat, type EncodedRequest, formatOf } from '../model/encoded-request.js';
 import { InvalidArgumentError } from '../model/errors.js';
 import { MetricBatch } from '../model/metric-batch.js';
+import { redactSecrets } from '../model/redact.js';
 import { RateLimitedLog } from '../telemetry/rate-limited-log.js';
 import { Backoff, type RetryOptions, resolveRetryOptions } from './backoff.js';
 import {
@@ -113,6 +114,8 @@ export interface ShutdownOptions {
  */
 export class DeliveryEngine {
   readonly stats = new DeliveryStats();
+  /** Where it sends, as shown in logs and on the dashboard (credentials redacted). */
+  readonly destination: string;
   readonly queue: Queue;
   /**
    * The encoded formats the engine takes and sends as they are: its sender's (`sendEncoded`,
@@ -152,8 +155,11 @@ export class DeliveryEngine {
     this.#sender = options.sender;
     this.#release = options.releaseBatch ?? (() => {});
     this.#batch = { ...DEFAULT_BATCH, ...options.batch };
+    // A URL's password or token (`http://user:pass@host`, `?token=`) never reaches a log
+    // line, the dashboard or an error message.
+    this.destination = String(redactSecrets(this.#sender.destination));
     this.#logger = (options.logger ?? pino({ name: 'sluice' })).child({
-      destination: this.#sender.destination,
+      destination: this.destination,
     });
     this.queue = options.storage
       ? new PersistentQueue({
@@ -197,10 +203,6 @@ export class DeliveryEngine {
   /** The circuit breaker's state, or undefined when it is off. */
   get breakerState(): BreakerState | undefined {
     return this.#breaker?.state;
-  }
-
-  get destination(): string {
-    return this.#sender.destination;
   }
 
   /**

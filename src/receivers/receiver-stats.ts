@@ -1,6 +1,7 @@
 import type { Consumer } from '../model/consumer.js';
 import type { EncodedFormat, EncodedRequest } from '../model/encoded-request.js';
 import type { MetricBatch } from '../model/metric-batch.js';
+import type { PointObserver } from '../model/point-observer.js';
 
 /** Counters of one receiver: what came in, what the pipeline accepted, what was refused and why. */
 export class ReceiverStats {
@@ -22,6 +23,8 @@ export class ReceiverStats {
    * (`unauthenticated`, `tls_handshake`).
    */
   readonly refusedRequests: Record<string, number> = {};
+  /** Sees what the pipeline takes (the collector's cardinality tracker), when set. */
+  observer: PointObserver | undefined;
 
   refuseRequest(reason: string): void {
     this.refusedRequests[reason] = (this.refusedRequests[reason] ?? 0) + 1;
@@ -38,6 +41,7 @@ export class ReceiverStats {
   offerOtlpProtobuf(next: Consumer, body: Uint8Array): boolean {
     const points = next.consumeOtlpProtobuf?.(body) ?? -1;
     if (points < 0) return false;
+    this.observer?.observeRequest('otlp', body, points);
     this.scanned++;
     this.received += points;
     this.accepted += points;
@@ -50,6 +54,8 @@ export class ReceiverStats {
    * for the receiver to tell its client (429/503, RESOURCE_EXHAUSTED, a NATS nak).
    */
   async forward(next: Consumer, batch: MetricBatch): Promise<Refusal | undefined> {
+    // Read before the pipeline owns it.
+    this.observer?.observeBatch(batch);
     return this.#hand(batch.pointCount, () => next.consume(batch));
   }
 
@@ -71,6 +77,7 @@ export class ReceiverStats {
     if (!path || !validator || !path.formats.includes(validator.format)) return undefined;
     const request = validator.validate(body, path.ordersBySeries);
     if (!request) return undefined;
+    this.observer?.observeRequest(validator.format, body, request.points);
     this.relayed++;
     // A copy (`Buffer#slice` would not be one) unless the caller gives bytes to carry.
     request.bytes = options.carry?.bytes ?? new Uint8Array(body);

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { cliLogger } from '../../src/cli/logger.js';
+import { RecentErrors } from '../../src/collector/status/recent-errors.js';
 
 /** A stream that keeps what is written, optionally claiming to be a terminal. */
 function capture(isTTY: boolean): Writable & { isTTY: boolean; text: () => string } {
@@ -41,5 +42,24 @@ describe('collector logs', () => {
     const forced = capture(true);
     cliLogger(forced, { SLUICE_LOG_FORMAT: 'json', SLUICE_LOG_LEVEL: 'debug' }).debug('hello');
     expect(JSON.parse(forced.text())).toMatchObject({ level: 20, msg: 'hello' });
+  });
+
+  it('hand warnings and errors to the dashboard’s list too, newest first, in either format', () => {
+    for (const isTTY of [false, true]) {
+      const out = capture(isTTY);
+      const recent = new RecentErrors(2);
+      const logger = cliLogger(out, {}, recent);
+      logger.info('started');
+      logger.child({ exporter: 'otlphttp' }).warn({ points: 3 }, 'send failed, will retry');
+      logger.error({ url: 'http://u:hunter2@h/x' }, 'gave up');
+      logger.child({ component: 'admin' }).error('third');
+      // Kept: the newest two, at warn and above; the log itself got all four.
+      expect(recent.list().map((e) => [e.level, e.component, e.message])).toEqual([
+        ['error', 'admin', 'third'],
+        ['error', undefined, 'gave up'],
+      ]);
+      expect(JSON.stringify(recent.list())).not.toContain('hunter2');
+      expect(stripVTControlCharacters(out.text())).toContain('started');
+    }
   });
 });

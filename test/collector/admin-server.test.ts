@@ -243,3 +243,88 @@ service:
     expect(value('sluice_receiver_accepted_points_total', rwLabels)).toBe(1);
   });
 });
+
+describe('admin dashboard and its API', () => {
+  it('serves the pipeline’s figures as JSON and Server-Sent Events, read-only, secrets redacted', async () => {
+    collector = await startCollector(`
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+processors:
+  batch: { timeout: 50ms }
+exporters:
+  otlphttp:
+    metrics_endpoint: http://user:hunter2@127.0.0.1:9/v1/metrics
+    retry_on_failure: { enabled: false }
+service:
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [otlphttp]
+`);
+    admin = new AdminServer({ address: '127.0.0.1:0', version: '9.9.9' }, () => collector);
+    await admin.start();
+    const batch = monotonicSums(
+      Temporality.Cumulative,
+      ['a', 'b', 'c'].map((series) => ({ series, start: 1n, time: 2n, value: 1 })),
+    );
+    expect(await post(encodeMetricsRequest(batch))).toBe(200);
+
+    const response = await fetch(admin.url('/api/status'));
+    const text = await response.text();
+    expect(text).not.toContain('hunter2');
+    const status = JSON.parse(text);
+    expect(status.version).toBe('9.9.9');
+    expect(status.pipelines).toEqual([
+      { name: 'metrics', receivers: ['otlp'], processors: ['batch'], exporters: ['otlphttp'] },
+    ]);
+    expect(
+      status.receivers.find((r: { transport: string }) => r.transport === 'http'),
+    ).toMatchObject({ id: 'otlp', requests: 1, received: 3, accepted: 3 });
+    expect(status.processors).toMatchObject([{ id: 'batch', pipeline: 'metrics', in: 3 }]);
+    expect(status.exporters[0]).toMatchObject({
+      id: 'otlphttp',
+      delivery: { breaker: 'closed', destination: expect.stringContaining('<redacted>') },
+    });
+    expect(status.process.rssBytes).toBeGreaterThan(0);
+    expect(status.cardinality.metrics).toEqual([
+      expect.objectContaining({ metric: batch.metrics[0].name, series: 3 }),
+    ]);
+    const cardinality = (await (
+      await fetch(admin.url(`/api/cardinality?metric=${batch.metrics[0].name}`))
+    ).json()) as { attributes: { key: string }[] };
+    expect(cardinality.attributes.map((a: { key: string }) => a.key)).toEqual(['s']);
+    expect((await fetch(admin.url('/api/cardinality?metric=nope'))).status).toBe(404);
+
+    // Server-Sent Events: a snapshot at once, then one a second.
+    const events = await fetch(admin.url('/api/events'));
+    expect(events.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = events.body!.getReader();
+    const snapshots: { time: number }[] = [];
+    let buffered = '';
+    while (snapshots.length < 2) {
+      const { value } = await reader.read();
+      buffered += new TextDecoder().decode(value);
+      for (let end = buffered.indexOf('\n\n'); end !== -1; end = buffered.indexOf('\n\n')) {
+        const event = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        expect(event).toMatch(/^event: status\ndata: /);
+        snapshots.push(JSON.parse(event.slice(event.indexOf('data: ') + 6)));
+      }
+    }
+    await reader.cancel();
+    expect(snapshots[1].time - snapshots[0].time).toBeGreaterThanOrEqual(900);
+
+    // The page and its files; nothing else, and nothing but reads.
+    const page = await fetch(admin.url('/'));
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await page.text()).toContain('/assets/dashboard.js');
+    expect((await fetch(admin.url('/assets/uPlot.iife.min.js'))).status).toBe(200);
+    expect((await fetch(admin.url('/assets/package.json'))).status).toBe(404);
+    expect((await fetch(admin.url('/api/status'), { method: 'POST' })).status).toBe(405);
+  });
+});

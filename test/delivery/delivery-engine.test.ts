@@ -217,6 +217,26 @@ describe('DeliveryEngine over OTLP/HTTP', () => {
     expect(logged.msg).toContain('no dead_letter_dir configured');
   });
 
+  it('never logs or shows the password of a URL it sends to', async () => {
+    sink.reply = () => ({ status: 413, body: 'too large' });
+    const lines: string[] = [];
+    const logger = pino(
+      new Writable({
+        write: (chunk, _encoding, done) => {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    );
+    const withPassword = sink.url.replace('http://', 'http://user:hunter2@');
+    const e = engine({ deadLetterDir: undefined, logger }, withPassword);
+    await e.consume(counterBatch(3).batch);
+    await e.forceFlush();
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.join('')).not.toContain('hunter2');
+    expect(e.destination).toBe(withPassword.replace('hunter2', '<redacted>'));
+  });
+
   it('survives connection refused and delivers once the backend comes up', async () => {
     const port = sink.port;
     await sink.stop();

@@ -458,13 +458,18 @@ service:
     await admin.start();
     expect(await get(admin.url('/metrics'))).toBe(401);
     expect(await get(admin.url('/metrics'), 'scrape-secret-token')).toBe(200);
+    // The dashboard and its API sit behind the same TLS and auth.
+    for (const path of ['/', '/assets/dashboard.js', '/api/status', '/api/cardinality']) {
+      expect(await get(admin.url(path)), path).toBe(401);
+      expect(await get(admin.url(path), 'scrape-secret-token'), path).toBe(200);
+    }
     const metrics = await (
       await undiciFetch(admin.url('/metrics'), {
         dispatcher,
         headers: { authorization: 'Bearer scrape-secret-token' },
       })
     ).text();
-    expect(metrics).toContain('sluice_admin_refused_requests_total{reason="unauthenticated"} 1\n');
+    expect(metrics).toContain('sluice_admin_refused_requests_total{reason="unauthenticated"} 5\n');
     expect(metrics).toContain(
       'sluice_exporter_refused_requests_total{exporter="prometheus",reason="unauthenticated"} 1\n',
     );
