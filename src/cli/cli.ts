@@ -6,6 +6,7 @@ import { listCommand, replayCommand, showCommand } from './dlq.js';
 import type { CliIo } from './io.js';
 import { runLoad } from './loadgen.js';
 import { runCommand, validateCommand } from './run.js';
+import { runTop } from './top.js';
 
 export type { CliIo } from './io.js';
 
@@ -24,6 +25,8 @@ Commands:
   loadgen [--endpoint URL] [--protocol http|grpc] [--series N] [--rate N] [--duration 10s]
           [--cardinality-bomb N]         OTLP load with a progress line; prints a JSON summary
                                          (the bomb: N more series told apart by user.id)
+  top [--admin URL] [--token TOKEN]      live figures from a running collector's admin server
+                                         (a refreshing table on a terminal, else a line a second)
   dlq list --dir DIR [--json]            list dead letters (undeliverable requests)
   dlq show --dir DIR [FILE]              print their points as JSON lines
   dlq replay --dir DIR --to URL          send them to an OTLP/HTTP endpoint again
@@ -109,6 +112,28 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.out(JSON.stringify(result));
     return result.failedRequests === 0 ? 0 : 1;
   }
+  if (command === 'top') {
+    const iterations = Number(values.iterations ?? 0);
+    if (!(Number.isInteger(iterations) && iterations >= 0))
+      return usage(io, `--iterations must be a whole number, got "${values.iterations}"`);
+    const stop = new AbortController();
+    const interrupt = () => stop.abort();
+    process.once('SIGINT', interrupt);
+    try {
+      return await runTop(
+        {
+          admin: values.admin ?? 'http://127.0.0.1:8888',
+          token: values.token ?? process.env.SLUICE_ADMIN_TOKEN,
+          tty: process.stdout.isTTY === true,
+          iterations,
+          signal: stop.signal,
+        },
+        io,
+      );
+    } finally {
+      process.off('SIGINT', interrupt);
+    }
+  }
   if (command === 'dlq') {
     if (!values.dir) return usage(io, 'dlq needs --dir DIR (the dead_letter_dir of the exporter)');
     try {
@@ -130,7 +155,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   return usage(
     io,
-    `unknown command "${command}" (known: run, validate, components, loadgen, dlq, help, version)`,
+    `unknown command "${command}" (known: run, validate, components, loadgen, top, dlq, help, version)`,
   );
 }
 
@@ -160,6 +185,9 @@ function parse(argv: string[]) {
       'batch-points': { type: 'string' },
       concurrency: { type: 'string' },
       'cardinality-bomb': { type: 'string' },
+      admin: { type: 'string' },
+      token: { type: 'string' },
+      iterations: { type: 'string' },
     },
   });
 }
