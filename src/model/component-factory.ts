@@ -29,6 +29,8 @@ export interface ComponentFactory<Create> {
    */
   createDefaultConfig(): Record<string, unknown>;
   configure(raw: unknown): Configured<Create>;
+  /** The schema `configure` checks against (the config loader reads its keys for hints). */
+  readonly configSchema: z.ZodType;
 }
 
 export interface FactorySpec<Schema extends z.ZodType> {
@@ -49,6 +51,7 @@ export function defineFactory<Schema extends z.ZodType, Create>(
     kind,
     type: spec.type,
     description: spec.description,
+    configSchema: spec.configSchema,
     createDefaultConfig: () => structuredClone(spec.defaultConfig ?? {}),
     configure(raw) {
       const result = spec.configSchema.safeParse(raw ?? {});

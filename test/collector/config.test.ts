@@ -13,6 +13,16 @@ import { PersistentQueue } from '../../src/delivery/persistent/persistent-queue.
 import { parseDuration } from '../../src/model/duration.js';
 import { counterBatch } from '../helpers/batches.js';
 
+function configError(text: string, env: NodeJS.ProcessEnv = {}): ConfigError {
+  try {
+    parseConfig(text, 'test.yaml', env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('the config was valid');
+}
+
 function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
   try {
     parseConfig(text, 'test.yaml', env);
@@ -152,8 +162,58 @@ service:
     ]);
   });
 
-  it('reports YAML syntax errors', () => {
+  it('reports YAML syntax errors with the line, and a caret under the spot', () => {
     expect(problems('receivers: [unclosed')[0]).toMatch(/^YAML: /);
+    const error = configError('receivers:\n  otlp: [unclosed\nexporters: {}\n');
+    expect(error.spots[0]).toEqual({ line: 3, column: 1, text: 'exporters: {}' });
+    expect(error.message).toContain('at line 3, column 1:\n      3 | exporters: {}\n        | ^');
+    expect(error.problems[0]).not.toMatch(/at line/);
+  });
+
+  it('points at each problem in the file and suggests the key or component that was meant', () => {
+    const error = configError(`receivers:
+  otlp:
+    protocols:
+      http:
+        endpiont: 127.0.0.1:4318
+processors:
+  bacth: {}
+exporters:
+  otlphttp:
+    endpoint: http://127.0.0.1:4318
+    retry_on_failur: { enabled: false }
+    compression: brotli
+service:
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      exporters: [otlphtp]
+`);
+    expect(error.problems).toEqual([
+      'receivers.otlp.protocols.http: unknown key "endpiont" (did you mean "endpoint"?)',
+      expect.stringMatching(
+        /^processors\.bacth: unknown processor type "bacth" \(did you mean "batch"\?\)/,
+      ),
+      expect.stringMatching(/^exporters\.otlphttp\.compression: expected one of/),
+      'exporters.otlphttp: unknown key "retry_on_failur" (did you mean "retry_on_failure"?)',
+      expect.stringMatching(
+        /^service\.pipelines\.metrics\.exporters: "otlphtp" is not defined under exporters \(did you mean "otlphttp"\?\)/,
+      ),
+    ]);
+    expect(error.spots.map((s) => s && [s.line, s.column])).toEqual([
+      [5, 9],
+      [7, 3],
+      [12, 18],
+      [11, 5],
+      [17, 19],
+    ]);
+    expect(error.message).toContain(
+      'did you mean "endpoint"?)\n    at line 5, column 9:\n      5 |         endpiont: 127.0.0.1:4318\n        |         ^',
+    );
+    // Nothing close enough: no guess.
+    expect(
+      problems(valid.replace('  otlp:', '  otlp:\n    zzzzzz: 1'), { CONSUMERS: '8' }),
+    ).toEqual(['receivers.otlp: unknown key "zzzzzz"']);
   });
 
   it('parses durations the Go way', () => {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { CreateExporter } from '../../exporters/helper/exporter.js';
 import type { CreateExtension } from '../../extensions/extension.js';
@@ -10,17 +10,52 @@ import { type HttpListenerConfig, httpListenerKeys } from '../../net/listener-co
 import type { CreateProcessor } from '../../processors/processor.js';
 import type { CreateReceiver } from '../../receivers/receiver.js';
 import { exporters, extensions, processors, receivers } from '../registry.js';
+import {
+  caret,
+  type KeyPath,
+  nearestKey,
+  type SourceSpot,
+  SourceSpots,
+  schemaKeysAt,
+} from './source-spots.js';
 import { MissingEnvironmentError, substituteEnvironment } from './substitute-env.js';
 
 /** A config that cannot run: every problem, each naming its key path. */
 export class ConfigError extends SluiceError {
   readonly problems: string[];
-  constructor(source: string, problems: string[]) {
+  /** Where each problem is in the file, when it could be found (same order as `problems`). */
+  readonly spots: readonly (SourceSpot | undefined)[];
+  constructor(source: string, problems: string[], spots: readonly (SourceSpot | undefined)[] = []) {
     super(
       'SLUICE_ERR_CONFIG',
-      `invalid config ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      `invalid config ${source}:\n${problems
+        .map((p, k) => {
+          const spot = spots[k];
+          return spot
+            ? `  - ${p}\n    at line ${spot.line}, column ${spot.column}:\n${caret(spot)}`
+            : `  - ${p}`;
+        })
+        .join('\n')}`,
     );
     this.problems = problems;
+    this.spots = spots;
+  }
+}
+
+/** Problems found so far, each with where in the file it is when that is known. */
+class Problems {
+  readonly list: string[] = [];
+  readonly spots: (SourceSpot | undefined)[] = [];
+  readonly #where: SourceSpots;
+
+  constructor(where: SourceSpots) {
+    this.#where = where;
+  }
+
+  /** A problem at the node `path` (or its key `key`) of the file. */
+  add(text: string, path?: KeyPath, key?: string): void {
+    this.list.push(text);
+    this.spots.push(path && this.#where.at(path, key));
   }
 }
 
@@ -111,11 +146,17 @@ export function parseConfig(
   source = '(config)',
   env: NodeJS.ProcessEnv = process.env,
 ): CollectorConfig {
-  const document = parseDocument(text, { prettyErrors: true });
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: true, lineCounter });
+  const where = new SourceSpots(document, lineCounter, text);
   if (document.errors.length > 0) {
     throw new ConfigError(
       source,
-      document.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`),
+      // The location is shown under the message, with the line.
+      document.errors.map(
+        (e) => `YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+      ),
+      document.errors.map((e) => where.spotOf(e.pos[0])),
     );
   }
   let raw: unknown;
@@ -125,13 +166,12 @@ export function parseConfig(
     if (err instanceof MissingEnvironmentError) throw new ConfigError(source, [err.message]);
     throw err;
   }
+  const problems = new Problems(where);
   const top = topLevel.safeParse(raw);
-  if (!top.success)
-    throw new ConfigError(
-      source,
-      top.error.issues.map((issue) => formatIssue(issue, '', raw)),
-    );
-  const problems: string[] = [];
+  if (!top.success) {
+    for (const issue of top.error.issues) addIssue(problems, issue, [], raw, topLevel);
+    throw new ConfigError(source, problems.list, problems.spots);
+  }
   const parsed = top.data;
   const section = <Create>(
     kind: string,
@@ -143,15 +183,19 @@ export function parseConfig(
       const type = id.split('/')[0];
       const factory = registry[type];
       if (!factory) {
-        problems.push(
-          `${kind}.${id}: unknown ${kind.slice(0, -1)} type "${type}" (known: ${Object.keys(registry).join(', ')})`,
+        const known = Object.keys(registry);
+        const near = nearestKey(type, known);
+        problems.add(
+          `${kind}.${id}: unknown ${kind.slice(0, -1)} type "${type}"${near ? ` (did you mean "${near}"?)` : ''} (known: ${known.join(', ')})`,
+          [kind],
+          id,
         );
         continue;
       }
       const result = factory.configure(value);
       if (!result.ok) {
         for (const issue of result.issues)
-          problems.push(formatIssue(issue, `${kind}.${id}`, value));
+          addIssue(problems, issue, [kind, id], value, factory.configSchema);
         continue;
       }
       out.set(id, { id, type, config: result.config, create: result.create });
@@ -164,8 +208,9 @@ export function parseConfig(
     const entry = defined.get(id);
     if (entry) enabled.set(id, entry);
     else if (!(id in parsed.extensions)) {
-      problems.push(
+      problems.add(
         `service.extensions: "${id}" is not defined under extensions (defined: ${Object.keys(parsed.extensions).join(', ') || 'none'})`,
+        ['service', 'extensions', parsed.service.extensions.indexOf(id)],
       );
     }
   }
@@ -182,27 +227,39 @@ export function parseConfig(
   for (const [name, pipeline] of Object.entries(parsed.service.pipelines)) {
     const signal = name.split('/')[0];
     if (signal !== 'metrics') {
-      problems.push(
+      problems.add(
         `service.pipelines.${name}: sluice runs metrics pipelines only (got "${signal}")`,
+        ['service', 'pipelines'],
+        name,
       );
       continue;
     }
     const check = (kind: 'receivers' | 'processors' | 'exporters', ids: string[]) => {
-      for (const id of ids) {
-        if (!(id in parsed[kind])) {
-          problems.push(
-            `service.pipelines.${name}.${kind}: "${id}" is not defined under ${kind} (defined: ${Object.keys(parsed[kind]).join(', ') || 'none'})`,
-          );
-        }
-      }
+      ids.forEach((id, k) => {
+        if (id in parsed[kind]) return;
+        const defined = Object.keys(parsed[kind]);
+        const near = nearestKey(id, defined);
+        problems.add(
+          `service.pipelines.${name}.${kind}: "${id}" is not defined under ${kind}${near ? ` (did you mean "${near}"?)` : ''} (defined: ${defined.join(', ') || 'none'})`,
+          ['service', 'pipelines', name, kind, k],
+        );
+      });
     };
     check('receivers', pipeline.receivers);
     check('processors', pipeline.processors);
     check('exporters', pipeline.exporters);
     if (pipeline.receivers.length === 0)
-      problems.push(`service.pipelines.${name}.receivers: a pipeline needs at least one receiver`);
+      problems.add(`service.pipelines.${name}.receivers: a pipeline needs at least one receiver`, [
+        'service',
+        'pipelines',
+        name,
+      ]);
     if (pipeline.exporters.length === 0)
-      problems.push(`service.pipelines.${name}.exporters: a pipeline needs at least one exporter`);
+      problems.add(`service.pipelines.${name}.exporters: a pipeline needs at least one exporter`, [
+        'service',
+        'pipelines',
+        name,
+      ]);
     config.pipelines.push({ name, ...pipeline });
   }
   // An extension whose own config is invalid has its problem listed already.
@@ -212,19 +269,21 @@ export function parseConfig(
       const reference = storageReference(entry.config);
       if (!reference || broken.has(reference)) continue;
       const key = kind === 'exporters' ? 'sending_queue.storage' : 'storage';
+      const path = [kind, id, ...key.split('.')];
       if (!enabled.has(reference)) {
-        problems.push(
+        problems.add(
           `${kind}.${id}.${key}: "${reference}" is not an extension enabled in service.extensions (enabled: ${[...enabled.keys()].join(', ') || 'none'})`,
+          path,
         );
       } else if (enabled.get(reference)!.type !== 'file_storage') {
-        problems.push(`${kind}.${id}.${key}: "${reference}" is not a storage extension`);
+        problems.add(`${kind}.${id}.${key}: "${reference}" is not a storage extension`, path);
       }
     }
   }
-  problems.push(...authReferenceProblems(config, broken));
-  if (config.pipelines.length === 0 && problems.length === 0)
-    problems.push('service.pipelines: define at least one metrics pipeline');
-  if (problems.length > 0) throw new ConfigError(source, problems);
+  for (const problem of authReferenceProblems(config, broken)) problems.add(problem);
+  if (config.pipelines.length === 0 && problems.list.length === 0)
+    problems.add('service.pipelines: define at least one metrics pipeline', ['service']);
+  if (problems.list.length > 0) throw new ConfigError(source, problems.list, problems.spots);
   return config;
 }
 
@@ -298,10 +357,31 @@ export function storageReference(config: unknown): string | undefined {
   return c?.sending_queue?.storage ?? c?.storage;
 }
 
-function formatIssue(issue: z.core.$ZodIssue, prefix: string, root: unknown): string {
-  const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+/**
+ * A zod issue as a problem: its key path, what is wrong and what was there (never a secret),
+ * where it is in the file, and for an unknown key the known key it is closest to.
+ */
+function addIssue(
+  problems: Problems,
+  issue: z.core.$ZodIssue,
+  prefix: KeyPath,
+  root: unknown,
+  schema: z.ZodType,
+): void {
+  const at = [...prefix, ...(issue.path as (string | number)[])];
+  const path = at.map(String).join('.');
   if (issue.code === 'unrecognized_keys') {
-    return `${path || '(root)'}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    const known = schemaKeysAt(schema, issue.path as (string | number)[]);
+    const named = issue.keys.map((key) => {
+      const near = nearestKey(key, known);
+      return `"${key}"${near ? ` (did you mean "${near}"?)` : ''}`;
+    });
+    problems.add(
+      `${path || '(root)'}: unknown key${issue.keys.length > 1 ? 's' : ''} ${named.join(', ')}`,
+      at,
+      issue.keys[0],
+    );
+    return;
   }
   const message =
     issue.code === 'invalid_value' ? issue.message.replace('Invalid option: ', '') : issue.message;
@@ -314,8 +394,8 @@ function formatIssue(issue: z.core.$ZodIssue, prefix: string, root: unknown): st
   const shown =
     value === undefined || message.includes('got ')
       ? ''
-      : ` (got ${JSON.stringify(redactSecrets(value, [...prefix.split('.'), ...issue.path.map(String)]))})`;
-  return `${path || '(root)'}: ${message}${shown}`;
+      : ` (got ${JSON.stringify(redactSecrets(value, at.map(String)))})`;
+  problems.add(`${path || '(root)'}: ${message}${shown}`, at);
 }
 
 /** The built-in config `sluice run` uses without `--config`. */
