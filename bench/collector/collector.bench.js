@@ -124,7 +124,7 @@ if (process.argv.includes('--write-docs')) {
   writeDocsSection(
     'collector',
     [
-      `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, ${DURATION_MS / 1000} s of load after a warm-up per scenario: \`sluice loadgen\` (8 connections, 1000-point requests, 50,000 series of counters and 10-bucket histograms) → one collector process (pipelines on its main thread; request bodies decoded there or on \`decode_threads\` worker threads) → a sink process; points/s counts what the receiver accepted over the time until the sink had received everything (checked: every point loadgen sent was accepted, and the sink received every point the exporter sent — with \`batch\`, every point accepted); "main thread busy" is the collector's event-loop utilization during the load.`,
+      `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, ${DURATION_MS / 1000} s of load after a warm-up per scenario: \`sluice loadgen\` (8 connections, 1000-point requests, 50,000 series: half 10-bucket histograms, the rest counters and one in ten of those a gauge, their values moving with every send) → one collector process (pipelines on its main thread; request bodies decoded there or on \`decode_threads\` worker threads) → a sink process; points/s counts what the receiver accepted over the time until the sink had received everything (checked: every point loadgen sent was accepted, and the sink received every point the exporter sent — with \`batch\`, every point accepted); "main thread busy" is the collector's event-loop utilization during the load.`,
       '',
       table,
     ].join('\n'),

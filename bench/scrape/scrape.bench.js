@@ -128,7 +128,10 @@ async function scrapeOnce(gzip) {
     body = (await import('node:zlib')).gunzipSync(body);
   const text = body.toString('utf8');
   const count = (prefix) => text.split(`\n${prefix}`).length - 1;
-  const series = count('loadgen_requests_total{') + count('loadgen_duration_milliseconds_count{');
+  const series =
+    count('loadgen_requests_total{') +
+    count('loadgen_duration_milliseconds_count{') +
+    count('loadgen_queue_depth{');
   if (series !== SERIES) throw new Error(`the scrape holds ${series} of ${SERIES} series`);
   return {
     seconds,
@@ -227,7 +230,7 @@ if (process.argv.includes('--write-docs')) {
   writeDocsSection(
     'scrape',
     [
-      `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}: \`sluice loadgen\` (8 connections, 1000-point requests, ${SERIES} series, half counters and half 10-bucket histograms) for ${ROUNDS} rounds of ${DURATION_MS / 1000} s, after a warm-up in which every series was sent at least twice, into \`sluice run\` with the default pipeline (OTLP/HTTP → batch → prometheus), then one scrape of every series (checked: all ${SERIES} are in it), plain and gzip. RSS growth: the collector's peak resident memory during the scrape (reset just before) minus its resident memory before.`,
+      `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}: \`sluice loadgen\` (8 connections, 1000-point requests, ${SERIES} series: half 10-bucket histograms, the rest counters and one in ten of those a gauge, their values moving with every send) for ${ROUNDS} rounds of ${DURATION_MS / 1000} s, after a warm-up in which every series was sent at least twice, into \`sluice run\` with the default pipeline (OTLP/HTTP → batch → prometheus), then one scrape of every series (checked: all ${SERIES} are in it), plain and gzip. RSS growth: the collector's peak resident memory during the scrape (reset just before) minus its resident memory before.`,
       '',
       table,
     ].join('\n'),

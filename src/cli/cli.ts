@@ -4,7 +4,7 @@ import { parseDuration } from '../model/duration.js';
 import { componentsCommand } from './components.js';
 import { listCommand, replayCommand, showCommand } from './dlq.js';
 import type { CliIo } from './io.js';
-import { runLoad } from './loadgen.js';
+import { type LoadgenOptions, loadSummary, runLoad } from './loadgen.js';
 import { runCommand, validateCommand } from './run.js';
 import { runTop } from './top.js';
 
@@ -23,8 +23,11 @@ Commands:
   validate --config FILE                 check a config; exit 1 listing every problem
   components [--json]                    list the receivers, processors, exporters and extensions
   loadgen [--endpoint URL] [--protocol http|grpc] [--series N] [--rate N] [--duration 10s]
-          [--cardinality-bomb N]         OTLP load with a progress line; prints a JSON summary
-                                         (the bomb: N more series told apart by user.id)
+          [--churn 30s] [--cardinality-bomb N] [--json]
+                                         realistic OTLP load (counters grow, gauges move,
+                                         histograms fill) with a progress line and a summary;
+                                         churn replaces a tenth of the series each period, the
+                                         bomb adds N series told apart by user.id
   top [--admin URL] [--token TOKEN]      live figures from a running collector's admin server
                                          (a refreshing table on a terminal, else a line a second)
   dlq list --dir DIR [--json]            list dead letters (undeliverable requests)
@@ -79,6 +82,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const durationMs = parseDuration(values.duration ?? '10s');
     if (durationMs === undefined)
       return usage(io, `--duration: "${values.duration}" is not a duration such as 10s`);
+    const churnMs = values.churn === undefined ? undefined : parseDuration(values.churn);
+    if (values.churn !== undefined && !churnMs)
+      return usage(io, `--churn: "${values.churn}" is not a duration such as 30s`);
     const numbers = {
       series: 10_000,
       rate: 0,
@@ -94,22 +100,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return usage(io, `--${key} must be a whole number, got "${raw}"`);
       numbers[key] = n;
     }
-    const result = await runLoad(
-      {
-        endpoint:
-          values.endpoint ??
-          (protocol === 'grpc' ? '127.0.0.1:4317' : 'http://127.0.0.1:4318/v1/metrics'),
-        protocol,
-        series: Math.max(1, numbers.series),
-        batchPoints: Math.max(1, numbers['batch-points']),
-        rate: numbers.rate,
-        durationMs,
-        concurrency: Math.max(1, numbers.concurrency),
-        cardinalityBomb: numbers['cardinality-bomb'],
-      },
-      io,
-    );
-    io.out(JSON.stringify(result));
+    const options: LoadgenOptions = {
+      endpoint:
+        values.endpoint ??
+        (protocol === 'grpc' ? '127.0.0.1:4317' : 'http://127.0.0.1:4318/v1/metrics'),
+      protocol,
+      series: Math.max(1, numbers.series),
+      batchPoints: Math.max(1, numbers['batch-points']),
+      rate: numbers.rate,
+      durationMs,
+      concurrency: Math.max(1, numbers.concurrency),
+      cardinalityBomb: numbers['cardinality-bomb'],
+      churnMs,
+    };
+    const result = await runLoad(options, io);
+    io.out(values.json ? JSON.stringify(result) : loadSummary(options, result));
     return result.failedRequests === 0 ? 0 : 1;
   }
   if (command === 'top') {
@@ -186,6 +191,7 @@ function parse(argv: string[]) {
       concurrency: { type: 'string' },
       'cardinality-bomb': { type: 'string' },
       admin: { type: 'string' },
+      churn: { type: 'string' },
       token: { type: 'string' },
       iterations: { type: 'string' },
     },

@@ -1,15 +1,17 @@
 import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import { Agent, request } from 'undici';
-import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
 import { METRICS_EXPORT_METHOD } from '../codec/protobuf/service.js';
-import { MetricBatch } from '../model/metric-batch.js';
-import { MetricType, Temporality } from '../model/types.js';
 import type { CliIo } from './io.js';
+import { type BodyPlan, buildBody, type LoadBody } from './loadgen-bodies.js';
 
 export interface LoadgenOptions {
   endpoint: string;
   protocol: 'http' | 'grpc';
-  /** Distinct series (counters and 10-bucket histograms, half each). */
+  /**
+   * Distinct series: half 10-bucket histograms, the rest counters and one in ten of those
+   * a gauge. Every send moves them as an app's would: counters grow, gauges wave,
+   * histograms take new observations.
+   */
   series: number;
   /** Points per request. */
   batchPoints: number;
@@ -23,6 +25,11 @@ export interface LoadgenOptions {
    * does to a metric, for the dashboard's cardinality explorer to find.
    */
   cardinalityBomb?: number;
+  /**
+   * Series churn: every this many milliseconds a tenth of the series is replaced by new
+   * ones (a `loadgen.generation` attribute changes), as pods that restart do.
+   */
+  churnMs?: number;
   /** Stops the load early. */
   signal?: AbortSignal;
 }
@@ -34,116 +41,10 @@ export interface LoadgenResult {
   statuses: Record<string, number>;
   seconds: number;
   pointsPerSecond: number;
-}
-
-const BOUNDS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500];
-
-/** A prebuilt request and where its points' `time_unix_nano` words are. */
-interface Body {
-  bytes: Uint8Array;
-  timeOffsets: number[];
-}
-
-/**
- * Request bodies cycling through `series` series, built once so the generator is cheap.
- * Each send stamps the current time into the points (see `stampTime`): cumulative series
- * that repeat one timestamp would be stale after their first point, and a collector would
- * rightly skip most of its work on them.
- */
-function buildBodies(options: LoadgenOptions): Body[] {
-  const bodies: Body[] = [];
-  const perBody = options.batchPoints;
-  const bomb = options.cardinalityBomb ?? 0;
-  const total = options.series + bomb;
-  const count = Math.max(1, Math.ceil(total / perBody));
-  const now = BigInt(Date.now()) * 1_000_000n;
-  // Point times start one nanosecond after the start times, so their bytes can be told apart.
-  const time = now + 1n;
-  for (let b = 0; b < count; b++) {
-    const batch = new MetricBatch({ points: perBody });
-    const scope = batch.addScope(
-      batch.addResource({
-        attributes: { 'service.name': 'loadgen', 'service.instance.id': `loadgen-${process.pid}` },
-      }),
-      { name: 'sluice.loadgen' },
-    );
-    const counter = batch.addMetric(scope, {
-      name: 'loadgen.requests',
-      type: MetricType.Sum,
-      temporality: Temporality.Cumulative,
-      monotonic: true,
-    });
-    const histogram = batch.addMetric(scope, {
-      name: 'loadgen.duration',
-      type: MetricType.Histogram,
-      temporality: Temporality.Cumulative,
-      unit: 'ms',
-    });
-    for (let k = 0; k < perBody; k++) {
-      const s = (b * perBody + k) % total;
-      if (s >= options.series) {
-        batch.addNumberPoint(
-          batch.series(counter, {
-            'http.route': '/login',
-            'http.method': 'POST',
-            'http.status_code': 200,
-            host: `h${s % 16}`,
-            'user.id': `u${s - options.series}`,
-          }),
-          { startTime: now, time, value: s },
-        );
-        continue;
-      }
-      const attributes = {
-        'http.route': `/items/${s >> 1}`,
-        'http.method': 'GET',
-        'http.status_code': 200 + (s % 5),
-        host: `h${s % 16}`,
-        ok: s % 3 !== 0,
-      };
-      if (s % 2 === 0)
-        batch.addNumberPoint(batch.series(counter, attributes), {
-          startTime: now,
-          time,
-          value: s,
-        });
-      else
-        batch.addHistogramPoint(batch.series(histogram, attributes), {
-          startTime: now,
-          time,
-          count: 10,
-          sum: 100,
-          bounds: BOUNDS,
-          bucketCounts: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
-        });
-    }
-    const bytes = encodeMetricsRequest(batch);
-    bodies.push({ bytes, timeOffsets: offsetsOf(bytes, time) });
-  }
-  return bodies;
-}
-
-/** Where the little-endian u64 `value` occurs in `bytes`. */
-function offsetsOf(bytes: Uint8Array, value: bigint): number[] {
-  const pattern = new Uint8Array(8);
-  new DataView(pattern.buffer).setBigUint64(0, value, true);
-  const haystack = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const offsets: number[] = [];
-  for (let at = haystack.indexOf(pattern); at !== -1; at = haystack.indexOf(pattern, at + 8)) {
-    offsets.push(at);
-  }
-  return offsets;
-}
-
-/** Writes `nanos` into every point time of `body` (concurrent sends of it see either). */
-function stampTime(body: Body, nanos: bigint): void {
-  const view = new DataView(body.bytes.buffer, body.bytes.byteOffset, body.bytes.byteLength);
-  const low = Number(nanos & 0xffffffffn);
-  const high = Number(nanos >> 32n);
-  for (const at of body.timeOffsets) {
-    view.setUint32(at, low, true);
-    view.setUint32(at + 4, high, true);
-  }
+  /** Distinct series sent, churned ones included. */
+  seriesSent: number;
+  /** Request round trips, milliseconds: median, 99th percentile and the slowest. */
+  latencyMs: { p50: number; p99: number; max: number };
 }
 
 /**
@@ -151,7 +52,17 @@ function stampTime(body: Body, nanos: bigint): void {
  * line per second. Bounded by `durationMs`; stops by itself.
  */
 export async function runLoad(options: LoadgenOptions, io: CliIo): Promise<LoadgenResult> {
-  const bodies = buildBodies(options);
+  const plan: BodyPlan = {
+    series: options.series,
+    batchPoints: options.batchPoints,
+    cardinalityBomb: options.cardinalityBomb ?? 0,
+    instance: `loadgen-${process.pid}`,
+  };
+  const startNanos = BigInt(Date.now()) * 1_000_000n;
+  const bodyCount = Math.max(1, Math.ceil((plan.series + plan.cardinalityBomb) / plan.batchPoints));
+  const bodies: LoadBody[] = Array.from({ length: bodyCount }, (_, b) =>
+    buildBody(plan, b, 0, startNanos),
+  );
   const result: LoadgenResult = {
     sentPoints: 0,
     requests: 0,
@@ -159,7 +70,10 @@ export async function runLoad(options: LoadgenOptions, io: CliIo): Promise<Loadg
     statuses: {},
     seconds: 0,
     pointsPerSecond: 0,
+    seriesSent: Math.min(bodyCount * plan.batchPoints, plan.series + plan.cardinalityBomb),
+    latencyMs: { p50: 0, p99: 0, max: 0 },
   };
+  const latencies: number[] = [];
   const started = performance.now();
   const until = started + options.durationMs;
   const agent = new Agent({ connections: options.concurrency, keepAliveTimeout: 30_000 });
@@ -171,6 +85,18 @@ export async function runLoad(options: LoadgenOptions, io: CliIo): Promise<Loadg
   let next = 0;
   let lastReport = started;
   let lastPoints = 0;
+  let generation = 0;
+  const churn =
+    options.churnMs && options.churnMs > 0
+      ? setInterval(() => {
+          // A tenth of the bodies, in turn, get the next generation: new series.
+          generation++;
+          for (let b = generation % 10; b < bodies.length; b += 10) {
+            bodies[b] = buildBody(plan, b, generation, startNanos);
+            result.seriesSent += bodies[b].points;
+          }
+        }, options.churnMs)
+      : undefined;
 
   const sendOne = async (body: Uint8Array): Promise<string> => {
     if (grpc) {
@@ -206,16 +132,24 @@ export async function runLoad(options: LoadgenOptions, io: CliIo): Promise<Loadg
         if (performance.now() >= until) break;
       }
       const body = bodies[next++ % bodies.length];
-      stampTime(body, BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)));
+      const sentAt = performance.now();
+      body.advance(
+        BigInt(Math.round((performance.timeOrigin + sentAt) * 1e6)),
+        (sentAt - started) / 1000,
+      );
       let status: string;
+      body.sending++;
       try {
         status = await sendOne(body.bytes);
       } catch (err) {
         status = (err as { code?: string }).code ?? 'error';
+      } finally {
+        body.sending--;
       }
+      recordLatency(latencies, performance.now() - sentAt, result.requests);
       result.requests++;
       result.statuses[status] = (result.statuses[status] ?? 0) + 1;
-      if (status === 'ok') result.sentPoints += options.batchPoints;
+      if (status === 'ok') result.sentPoints += body.points;
       else result.failedRequests++;
       const now = performance.now();
       if (now - lastReport >= 1000) {
@@ -228,9 +162,48 @@ export async function runLoad(options: LoadgenOptions, io: CliIo): Promise<Loadg
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, worker));
+  clearInterval(churn);
   await agent.close();
   grpc?.close();
   result.seconds = (performance.now() - started) / 1000;
   result.pointsPerSecond = Math.round(result.sentPoints / result.seconds);
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    round2(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
+  result.latencyMs = { p50: at(0.5), p99: at(0.99), max: round2(latencies.at(-1) ?? 0) };
   return result;
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+const LATENCIES_KEPT = 100_000;
+
+/** Keeps a uniform sample of at most `LATENCIES_KEPT` latencies (reservoir sampling). */
+function recordLatency(kept: number[], ms: number, seen: number): void {
+  if (kept.length < LATENCIES_KEPT) kept.push(ms);
+  else {
+    const slot = Math.floor(Math.random() * (seen + 1));
+    if (slot < LATENCIES_KEPT) kept[slot] = ms;
+  }
+}
+
+/** The end-of-run table `sluice loadgen` prints. */
+export function loadSummary(options: LoadgenOptions, result: LoadgenResult): string {
+  const rows: [string, string][] = [
+    ['endpoint', `${options.endpoint} (${options.protocol})`],
+    ['duration', `${result.seconds.toFixed(1)} s`],
+    ['requests', `${result.requests} (${result.failedRequests} failed)`],
+    ['points sent', String(result.sentPoints)],
+    ['points/s', String(result.pointsPerSecond)],
+    ['series', `${result.seriesSent}${options.churnMs ? ' (with churn)' : ''}`],
+    [
+      'request latency',
+      `p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms`,
+    ],
+    ...Object.entries(result.statuses).map(([status, n]): [string, string] => [
+      `answered ${status}`,
+      String(n),
+    ]),
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join('\n');
 }

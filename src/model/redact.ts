@@ -30,3 +30,29 @@ export function redactSecrets(value: unknown, path: readonly string[] = []): unk
   }
   return value;
 }
+
+/** `token: value`, `password: "value"`, `authorization: value` as YAML writes them on a line. */
+const SECRET_ON_LINE =
+  /(\b(?:token|password|bearer_token|inline|secret|client_secret|api_key|private_key|authorization|x-api-key)["']?\s*:\s*)("[^"]*"|'[^']*'|[^\s,}\]#]+)/gi;
+
+/**
+ * Every secret of a config as the text it has in the file (numbers too), to take out of
+ * anything that quotes the file: the values `redactSecrets` would hide.
+ */
+export function secretTexts(value: unknown, path: readonly string[] = []): string[] {
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([key, item]) => secretTexts(item, [...path, key]));
+  if (value === null || value === undefined) return [];
+  return redactSecrets(value, path) === REDACTED ? [String(value)] : [];
+}
+
+/**
+ * A line of a config file safe to print beside an error: `secrets` (from `secretTexts`) and
+ * whatever follows a secret key are replaced by `<redacted>`, and so are passwords in URLs.
+ */
+export function redactSourceLine(line: string, secrets: readonly string[]): string {
+  let out = line;
+  for (const secret of secrets) if (secret.length > 0) out = out.split(secret).join(REDACTED);
+  out = out.replace(SECRET_ON_LINE, `$1${REDACTED}`);
+  return String(redactSecrets(out));
+}

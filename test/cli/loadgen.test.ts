@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runLoad } from '../../src/cli/loadgen.js';
+import { loadSummary, runLoad } from '../../src/cli/loadgen.js';
 import { GrpcSink } from '../helpers/grpc-sink.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 
@@ -41,13 +41,18 @@ describe('sluice loadgen', () => {
     // cumulative series move forward like a real app's instead of repeating one timestamp.
     const times = http.accepted.map((r) => {
       const points = r.request.resourceMetrics[0].scopeMetrics[0].metrics.flatMap(
-        (m: any) => (m.sum ?? m.histogram).dataPoints,
+        (m: any) => (m.sum ?? m.histogram ?? m.gauge).dataPoints,
       );
       const distinct = new Set(points.map((p: any) => p.timeUnixNano));
       expect(distinct.size).toBe(1);
-      expect(points.every((p: any) => BigInt(p.timeUnixNano) > BigInt(p.startTimeUnixNano))).toBe(
-        true,
-      );
+      // Gauges have no start time.
+      expect(
+        points.every(
+          (p: any) =>
+            p.startTimeUnixNano === undefined ||
+            BigInt(p.timeUnixNano) > BigInt(p.startTimeUnixNano),
+        ),
+      ).toBe(true);
       return BigInt(points[0].timeUnixNano);
     });
     expect(times.length).toBeGreaterThan(5);
@@ -89,5 +94,87 @@ describe('sluice loadgen', () => {
     expect(result.sentPoints).toBeGreaterThan(0);
     expect(grpc.ids.length).toBe(0); // loadgen points carry no `id` attribute
     expect(grpc.requests).toBe(result.requests);
+  });
+
+  it('moves its data as an app would: counters grow, gauges move, histograms fill consistently', async () => {
+    const options = {
+      endpoint: http.url,
+      protocol: 'http' as const,
+      series: 40,
+      batchPoints: 40,
+      rate: 400,
+      durationMs: 1200,
+      concurrency: 1,
+    };
+    const result = await runLoad(options, io);
+    expect(result.failedRequests).toBe(0);
+    // Each request holds all 40 series: follow every series from request to request.
+    const bySeries = new Map<string, any[]>();
+    for (const { request } of http.accepted) {
+      for (const metric of request.resourceMetrics[0].scopeMetrics[0].metrics) {
+        const data = metric.sum ?? metric.histogram ?? metric.gauge;
+        for (const point of data.dataPoints) {
+          const key = `${metric.name} ${JSON.stringify(point.attributes)}`;
+          bySeries.set(key, [...(bySeries.get(key) ?? []), point]);
+        }
+      }
+    }
+    expect(bySeries.size).toBe(40);
+    const kinds = { counter: 0, gauge: 0, histogram: 0 };
+    for (const [key, points] of bySeries) {
+      expect(points.length).toBeGreaterThan(5);
+      if (key.startsWith('loadgen.requests')) {
+        kinds.counter++;
+        const values = points.map((p) => p.asDouble);
+        for (let k = 1; k < values.length; k++)
+          expect(values[k]).toBeGreaterThanOrEqual(values[k - 1]);
+        expect(values.at(-1)).toBeGreaterThan(values[0]);
+      } else if (key.startsWith('loadgen.queue.depth')) {
+        kinds.gauge++;
+        expect(new Set(points.map((p) => p.asDouble)).size).toBeGreaterThan(1);
+      } else {
+        kinds.histogram++;
+        for (const p of points) {
+          const buckets = p.bucketCounts.map(Number);
+          expect(buckets.reduce((a: number, b: number) => a + b, 0)).toBe(Number(p.count));
+        }
+        expect(Number(points.at(-1).count)).toBeGreaterThan(Number(points[0].count));
+        expect(points.at(-1).sum).toBeGreaterThan(points[0].sum);
+      }
+    }
+    expect(kinds).toEqual({ counter: 18, gauge: 2, histogram: 20 });
+    const summary = loadSummary(options, result);
+    expect(summary).toMatch(/^endpoint\s+http:\/\/127\.0\.0\.1:\d+\/v1\/metrics \(http\)$/m);
+    expect(summary).toMatch(new RegExp(`^points sent\\s+${result.sentPoints}$`, 'm'));
+    expect(summary).toMatch(/^request latency\s+p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms$/m);
+    expect(summary).toMatch(new RegExp(`^answered ok\\s+${result.requests}$`, 'm'));
+  });
+
+  it('churns series: a tenth of them replaced each period, told apart by loadgen.generation', async () => {
+    const result = await runLoad(
+      {
+        endpoint: http.url,
+        protocol: 'http',
+        series: 100,
+        batchPoints: 10,
+        rate: 2000,
+        durationMs: 700,
+        concurrency: 1,
+        churnMs: 200,
+      },
+      io,
+    );
+    const generations = new Set<number>();
+    const series = new Set<string>();
+    for (const { request } of http.accepted)
+      for (const metric of request.resourceMetrics[0].scopeMetrics[0].metrics)
+        for (const point of (metric.sum ?? metric.histogram ?? metric.gauge).dataPoints) {
+          series.add(`${metric.name} ${JSON.stringify(point.attributes)}`);
+          const generation = point.attributes.find((a: any) => a.key === 'loadgen.generation');
+          generations.add(Number(generation?.value.intValue ?? 0));
+        }
+    expect([...generations].sort()).toEqual(expect.arrayContaining([0, 1, 2]));
+    expect(series.size).toBeGreaterThan(100);
+    expect(result.seriesSent).toBeGreaterThanOrEqual(series.size);
   });
 });

@@ -5,7 +5,7 @@ import type { CreateExporter } from '../../exporters/helper/exporter.js';
 import type { CreateExtension } from '../../extensions/extension.js';
 import type { ComponentFactory } from '../../model/component-factory.js';
 import { SluiceError } from '../../model/errors.js';
-import { redactSecrets } from '../../model/redact.js';
+import { redactSecrets, redactSourceLine, secretTexts } from '../../model/redact.js';
 import { type HttpListenerConfig, httpListenerKeys } from '../../net/listener-config.js';
 import type { CreateProcessor } from '../../processors/processor.js';
 import type { CreateReceiver } from '../../receivers/receiver.js';
@@ -148,7 +148,16 @@ export function parseConfig(
 ): CollectorConfig {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { prettyErrors: true, lineCounter });
-  const where = new SourceSpots(document, lineCounter, text);
+  // The file's lines are quoted under problems: never with a secret in them.
+  let secrets: string[] = [];
+  try {
+    secrets = secretTexts(document.toJS());
+  } catch {
+    // A document too broken to read: the keys on the line still give secrets away.
+  }
+  const where = new SourceSpots(document, lineCounter, text, (line) =>
+    redactSourceLine(line, secrets),
+  );
   if (document.errors.length > 0) {
     throw new ConfigError(
       source,

@@ -21,10 +21,19 @@ export class SourceSpots {
   readonly #lines: LineCounter;
   readonly #text: string[];
 
-  constructor(document: Document, lines: LineCounter, text: string) {
+  readonly #show: (line: string) => string;
+
+  /** `show` makes a line of the file safe to print (it takes the secrets out). */
+  constructor(
+    document: Document,
+    lines: LineCounter,
+    text: string,
+    show: (line: string) => string,
+  ) {
     this.#document = document;
     this.#lines = lines;
     this.#text = text.split(/\r?\n/);
+    this.#show = show;
   }
 
   at(path: KeyPath, key?: string): SourceSpot | undefined {
@@ -38,7 +47,7 @@ export class SourceSpots {
   /** The spot of character `offset` of the file. */
   spotOf(offset: number): SourceSpot {
     const { line, col } = this.#lines.linePos(offset);
-    return { line, column: col, text: this.#text[line - 1] ?? '' };
+    return { line, column: col, text: this.#show(this.#text[line - 1] ?? '') };
   }
 }
 
