@@ -36,8 +36,21 @@ export function cliLogger(
   return pino(
     { name: 'sluice', level },
     pino.multistream([
-      { level: level as pino.Level, stream: destination },
+      // The logger's level decides (it may change with the config); this passes all it writes.
+      { level: 'trace', stream: destination },
       { level: 'warn', stream: tap },
     ]),
   );
+}
+
+/**
+ * Applies a config's `service.telemetry.logs.level` to the logger, unless `SLUICE_LOG_LEVEL`
+ * set the level for the whole run.
+ */
+export function applyLogLevel(
+  logger: Logger,
+  level: string,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
+  if (env.SLUICE_LOG_LEVEL === undefined) logger.level = level;
 }

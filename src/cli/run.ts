@@ -17,7 +17,7 @@ import { inspectStorage } from '../extensions/filestorage/inspect-storage.js';
 import { warnAboutExposedListeners } from '../net/exposure.js';
 import { checkTlsAndAuthFiles } from './check-files.js';
 import type { CliIo } from './io.js';
-import { cliLogger } from './logger.js';
+import { applyLogLevel, cliLogger } from './logger.js';
 
 const SHUTDOWN_DEADLINE_MS = 30_000;
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -101,6 +101,7 @@ export async function runCommand(path: string | undefined, io: CliIo): Promise<n
   }
   const recentErrors = new RecentErrors();
   const logger: Logger = cliLogger(process.stdout, process.env, recentErrors);
+  applyLogLevel(logger, config.logLevel);
   let collector = new Collector(config, logger);
   const adminAuth = config.adminListener.auth?.authenticator;
   const admin = new AdminServer(
@@ -169,6 +170,7 @@ export async function runCommand(path: string | undefined, io: CliIo): Promise<n
         return;
       }
       logger.info('reloading config');
+      applyLogLevel(logger, next.logLevel);
       await collector.shutdown(SHUTDOWN_DEADLINE_MS);
       collector = new Collector(next, logger);
       await collector.start();

@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { cliLogger } from '../../src/cli/logger.js';
+import { applyLogLevel, cliLogger } from '../../src/cli/logger.js';
+import { parseConfig } from '../../src/collector/config/load-config.js';
 import { RecentErrors } from '../../src/collector/status/recent-errors.js';
 
 /** A stream that keeps what is written, optionally claiming to be a terminal. */
@@ -60,6 +61,31 @@ describe('collector logs', () => {
       ]);
       expect(JSON.stringify(recent.list())).not.toContain('hunter2');
       expect(stripVTControlCharacters(out.text())).toContain('started');
+    }
+  });
+
+  it('take their level from service.telemetry.logs.level unless SLUICE_LOG_LEVEL is set', () => {
+    const config = parseConfig(`
+exporters: { debug: {} }
+receivers: { otlp: { protocols: { http: {} } } }
+service:
+  telemetry: { logs: { level: debug } }
+  pipelines: { metrics: { receivers: [otlp], exporters: [debug] } }
+`);
+    expect(config.logLevel).toBe('debug');
+    for (const tap of [undefined, new RecentErrors()]) {
+      const out = capture(false);
+      const logger = cliLogger(out, {}, tap);
+      logger.debug('hidden');
+      applyLogLevel(logger, config.logLevel, {});
+      logger.debug('shown');
+      expect(out.text()).not.toContain('hidden');
+      expect(out.text()).toContain('shown');
+      const pinned = capture(false);
+      const fixed = cliLogger(pinned, { SLUICE_LOG_LEVEL: 'warn' }, tap);
+      applyLogLevel(fixed, config.logLevel, { SLUICE_LOG_LEVEL: 'warn' });
+      fixed.info('not at warn');
+      expect(pinned.text()).toBe('');
     }
   });
 });

@@ -88,6 +88,8 @@ export interface CollectorConfig {
   adminListener: HttpListenerConfig;
   /** `service.decode_threads`: worker threads that decode request bodies. */
   decodeThreads: number | 'auto';
+  /** `service.telemetry.logs.level` (`SLUICE_LOG_LEVEL` wins over it). */
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
 const idList = z.array(z.string().min(1)).default([]);
@@ -231,6 +233,7 @@ export function parseConfig(
     pipelines: [],
     adminAddress: parsed.service.telemetry.metrics.address,
     adminListener: parsed.service.telemetry.metrics,
+    logLevel: parsed.service.telemetry.logs.level,
     decodeThreads: parsed.service.decode_threads,
   };
   for (const [name, pipeline] of Object.entries(parsed.service.pipelines)) {
