@@ -56,7 +56,7 @@ describe('the quick start (docs/quick-start.md)', () => {
     );
     prometheus = await startService('prometheus');
     const yaml = block('prometheus.yml')
-      .replace("'127.0.0.1:9464'", `'${scrapeTarget}'`)
+      .replace('127.0.0.1:9464', scrapeTarget)
       .replace('scrape_interval: 15s', 'scrape_interval: 1s');
     expect(yaml).toContain(scrapeTarget);
     writeFileSync(join(prometheus.stateDir, 'prometheus.yml'), yaml);
