@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -301,7 +302,7 @@ service:
         parseConfig(
           withStorage('  file_storage:\n    fsync: sometimes', 'file_storage', 'file_storage'),
         ),
-      ).toThrow(/extensions\.file_storage\.directory: .*\n.*extensions\.file_storage\.fsync/);
+      ).toThrow(/extensions\.file_storage\.directory: .*\n[\s\S]*extensions\.file_storage\.fsync/);
     });
 
     it("checks a processor's storage reference too", () => {
@@ -448,5 +449,27 @@ service:
         withAuth('  bearertokenauth: {}', 'bearertokenauth', 'bearertokenauth', 'bearertokenauth'),
       ),
     ).toEqual(['extensions.bearertokenauth: set one of token or filename (got {})']);
+  });
+});
+
+describe('docs/migration.md', () => {
+  it('its worked example needs exactly the four changes the page names', () => {
+    const page = readFileSync(new URL('../../docs/migration.md', import.meta.url), 'utf8');
+    const example = /<!-- migration:example -->\n```yaml\n([\s\S]*?)```/.exec(page)![1];
+    const found = problems(example);
+    expect(found).toEqual([
+      expect.stringMatching(/^extensions\.health_check: unknown extension type/),
+      'receivers.otlp.protocols.http: unknown key "cors"',
+      'processors.memory_limiter: unknown key "limit_percentage"',
+      expect.stringMatching(/^processors\.memory_limiter\.limit_mib: set limit_mib/),
+      'service.pipelines.traces: sluice runs metrics pipelines only (got "traces")',
+    ]);
+    const changed = example
+      .replace(', cors: { allowed_origins: ["*"] }', '')
+      .replace('limit_percentage: 80', 'limit_mib: 512')
+      .replace('  health_check: {}\n', '')
+      .replace('[file_storage, health_check]', '[file_storage]')
+      .replace(/ {4}traces: .*\n/, '');
+    expect(problems(changed)).toEqual([]);
   });
 });

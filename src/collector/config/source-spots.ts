@@ -37,10 +37,17 @@ export class SourceSpots {
   }
 
   at(path: KeyPath, key?: string): SourceSpot | undefined {
+    // A path the file does not have all of (a missing key) points at its deepest part there.
     let node: unknown = this.#document.contents;
-    for (const step of path) node = child(node, step)?.value;
-    if (key !== undefined) node = child(node, key)?.key;
-    const offset = (node as Node | undefined)?.range?.[0];
+    let found = node;
+    for (const step of [...path, ...(key === undefined ? [] : [key])]) {
+      const next = child(node, step);
+      if (next === undefined) break;
+      node = next.value;
+      // The key itself for an unknown key; the value for anything else.
+      found = step === key && next.key !== undefined ? next.key : next.value;
+    }
+    const offset = (found as Node | undefined)?.range?.[0];
     return offset === undefined ? undefined : this.spotOf(offset);
   }
 
