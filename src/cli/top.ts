@@ -81,15 +81,22 @@ class Rates {
       : NaN;
   }
 
+  /** The rate of `pick` on the entry `find` takes out of each snapshot. */
+  #rate<T>(find: (s: StatusSnapshot) => T | undefined, pick: (entry: T) => number): number {
+    const now = find(this.now);
+    const before = this.before && find(this.before);
+    return now === undefined ? NaN : this.of(pick(now), before && pick(before));
+  }
+
   receiver(
     id: string,
     transport: string,
     pick: (r: StatusSnapshot['receivers'][number]) => number,
   ): number {
-    const find = (s: StatusSnapshot | undefined) =>
-      s?.receivers.find((r) => r.id === id && r.transport === transport);
-    const before = find(this.before);
-    return this.of(pick(find(this.now)!), before && pick(before));
+    return this.#rate(
+      (s) => s.receivers.find((r) => r.id === id && r.transport === transport),
+      pick,
+    );
   }
 
   processor(
@@ -97,16 +104,14 @@ class Rates {
     id: string,
     pick: (p: StatusSnapshot['processors'][number]) => number,
   ): number {
-    const find = (s: StatusSnapshot | undefined) =>
-      s?.processors.find((p) => p.pipeline === pipeline && p.id === id);
-    const before = find(this.before);
-    return this.of(pick(find(this.now)!), before && pick(before));
+    return this.#rate(
+      (s) => s.processors.find((p) => p.pipeline === pipeline && p.id === id),
+      pick,
+    );
   }
 
   exporter(id: string, pick: (e: StatusSnapshot['exporters'][number]) => number): number {
-    const find = (s: StatusSnapshot | undefined) => s?.exporters.find((e) => e.id === id);
-    const before = find(this.before);
-    return this.of(pick(find(this.now)!), before && pick(before));
+    return this.#rate((s) => s.exporters.find((e) => e.id === id), pick);
   }
 
   get totals(): { in: number; sent: number; lost: number; cpu: number } {
