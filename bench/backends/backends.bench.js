@@ -265,7 +265,10 @@ exporters:
     endpoint: ${vm.url}/api/v1/write
     target_info: { enabled: false }
 service:
-  telemetry: { metrics: { address: 127.0.0.1:0 } }
+  telemetry:
+    metrics: { address: 127.0.0.1:0 }
+    # BACKENDS_CARDINALITY=off runs the proxy without the dashboard's cardinality explorer.
+    cardinality: { enabled: ${process.env.BACKENDS_CARDINALITY !== 'off'} }
   pipelines:
     metrics: { receivers: [prometheusremotewrite], exporters: [prometheusremotewrite] }
 `,

@@ -109,9 +109,16 @@ export class AdminServer {
     } else if (path === '/api/cardinality') {
       const metric = url.searchParams.get('metric');
       const tracker = collector?.cardinality;
-      if (metric === null) json(res, tracker?.report(Number(url.searchParams.get('limit') ?? 20)));
+      if (!tracker)
+        json(
+          res,
+          { error: 'the cardinality explorer is off (service.telemetry.cardinality)' },
+          404,
+        );
+      else if (metric === null)
+        json(res, tracker.report(Number(url.searchParams.get('limit') ?? 20)));
       else {
-        const attributes = tracker?.attributes(metric);
+        const attributes = tracker.attributes(metric);
         if (attributes) json(res, { metric, attributes });
         else json(res, { error: `no series of metric "${metric}" seen` }, 404);
       }
@@ -138,7 +145,7 @@ export class AdminServer {
 
   /** The status snapshot with the cardinality summary the dashboard shows beside it. */
   #snapshot() {
-    return { ...this.#status.snapshot(), cardinality: this.#collector()?.cardinality.report(20) };
+    return { ...this.#status.snapshot(), cardinality: this.#collector()?.cardinality?.report(20) };
   }
 
   /** Server-Sent Events: a snapshot now and every second, until the client goes away. */

@@ -65,8 +65,11 @@ export class Collector {
   readonly receivers = new Map<string, Receiver>();
   /** The configured pipelines: which receivers, processors and exporters each joins. */
   readonly pipelines: readonly Readonly<PipelineConfig>[];
-  /** Which metrics and attributes hold the series the receivers take (the dashboard's). */
-  readonly cardinality = new CardinalityTracker();
+  /**
+   * Which metrics and attributes hold the series the receivers take (the dashboard's), when
+   * `service.telemetry.cardinality.enabled`.
+   */
+  readonly cardinality: CardinalityTracker | undefined;
   /**
    * Receivers whose pipelines carry requests as bytes (the relay), with the formats they
    * carry: a body of such a format is checked and handed on, not decoded.
@@ -82,6 +85,14 @@ export class Collector {
   constructor(config: CollectorConfig, logger: Logger) {
     this.#logger = logger;
     this.pipelines = config.pipelines;
+    const cardinality = config.cardinality;
+    this.cardinality = cardinality.enabled
+      ? new CardinalityTracker({
+          cpuBudget: cardinality.cpu_budget,
+          maxSeries: cardinality.max_series,
+          activeWindowMs: cardinality.active_window,
+        })
+      : undefined;
     this.decodePool = new DecodePool({ threads: decodeThreadsFor(config.decodeThreads), logger });
     for (const [id, entry] of config.extensions)
       this.extensions.set(id, entry.create({ id, logger }));

@@ -327,4 +327,31 @@ service:
     expect((await fetch(admin.url('/assets/package.json'))).status).toBe(404);
     expect((await fetch(admin.url('/api/status'), { method: 'POST' })).status).toBe(405);
   });
+
+  it('turns the cardinality explorer off when service.telemetry.cardinality.enabled is false', async () => {
+    collector = await startCollector(`
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+exporters:
+  debug: {}
+service:
+  telemetry:
+    cardinality: { enabled: false }
+  pipelines:
+    metrics: { receivers: [otlp], exporters: [debug] }
+`);
+    admin = new AdminServer({ address: '127.0.0.1:0' }, () => collector);
+    await admin.start();
+    expect(collector.cardinality).toBeUndefined();
+    for (const stats of Object.values(collector.receivers.get('otlp')!.statsByTransport))
+      expect(stats.observer).toBeUndefined();
+    const status = await (await fetch(admin.url('/api/status'))).json();
+    expect(status.cardinality).toBeUndefined();
+    const off = await fetch(admin.url('/api/cardinality'));
+    expect(off.status).toBe(404);
+    expect(await off.text()).toContain('service.telemetry.cardinality');
+  });
 });

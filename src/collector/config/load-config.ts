@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { CreateExporter } from '../../exporters/helper/exporter.js';
 import type { CreateExtension } from '../../extensions/extension.js';
 import type { ComponentFactory } from '../../model/component-factory.js';
+import { duration } from '../../model/duration.js';
 import { SluiceError } from '../../model/errors.js';
 import { redactSecrets, redactSourceLine, secretTexts } from '../../model/redact.js';
 import { type HttpListenerConfig, httpListenerKeys } from '../../net/listener-config.js';
@@ -90,6 +91,8 @@ export interface CollectorConfig {
   decodeThreads: number | 'auto';
   /** `service.telemetry.logs.level` (`SLUICE_LOG_LEVEL` wins over it). */
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** `service.telemetry.cardinality`: the cardinality explorer's bounds, or off. */
+  cardinality: { enabled: boolean; cpu_budget: number; max_series: number; active_window: number };
 }
 
 const idList = z.array(z.string().min(1)).default([]);
@@ -123,6 +126,18 @@ const topLevel = z.strictObject({
           .prefault({}),
         logs: z
           .strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
+          .prefault({}),
+        // sluice's own: the dashboard's cardinality explorer.
+        cardinality: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            /** Share of the main thread's time it may spend reading requests carried as bytes. */
+            cpu_budget: z.number().min(0).max(0.5).default(0.01),
+            /** Series remembered at most (sampled beyond): its memory bound. */
+            max_series: z.number().int().min(100).default(20_000),
+            /** A series not seen for this long is not active any more. */
+            active_window: duration.default(300_000),
+          })
           .prefault({}),
       })
       .prefault({}),
@@ -234,6 +249,7 @@ export function parseConfig(
     adminAddress: parsed.service.telemetry.metrics.address,
     adminListener: parsed.service.telemetry.metrics,
     logLevel: parsed.service.telemetry.logs.level,
+    cardinality: parsed.service.telemetry.cardinality,
     decodeThreads: parsed.service.decode_threads,
   };
   for (const [name, pipeline] of Object.entries(parsed.service.pipelines)) {

@@ -344,7 +344,10 @@ function drawThroughput() {
 }
 
 function renderCardinality(report) {
-  if (!report) return;
+  if (!report) {
+    $('#cardinality-note').textContent = 'off (service.telemetry.cardinality.enabled: false)';
+    return;
+  }
   const note = [
     `${rate(report.series)} active series (seen in the last ${duration(report.activeWindowMs / 1000)})`,
   ];

@@ -105,7 +105,7 @@ export class CardinalityTracker implements PointObserver {
     this.#maxSeries = options.maxSeries ?? 20_000;
     this.#maxMetrics = options.maxMetrics ?? 2_000;
     this.#activeWindowMs = options.activeWindowMs ?? 5 * 60_000;
-    this.#cpuBudget = options.cpuBudget ?? 0.03;
+    this.#cpuBudget = options.cpuBudget ?? 0.01;
     this.#trendLength = options.trendLength ?? 120;
     this.#trendIntervalMs = options.trendIntervalMs ?? 10_000;
     this.#now = options.now ?? Date.now;
