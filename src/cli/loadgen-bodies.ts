@@ -110,18 +110,20 @@ export class LoadBody {
     const counts = this.#counts;
     const home = s % BUCKETS;
     const added = 3 + (s % 5);
+    const below = Math.max(0, home - 1);
+    const above = Math.min(BUCKETS - 1, home + 1);
     counts[k * BUCKETS + home] += added - 2;
-    counts[k * BUCKETS + Math.max(0, home - 1)] += 1;
-    counts[k * BUCKETS + Math.min(BUCKETS - 1, home + 1)] += 1;
+    counts[k * BUCKETS + below] += 1;
+    counts[k * BUCKETS + above] += 1;
     const totals = this.#totals;
     totals[2 * k] += added;
     totals[2 * k + 1] += added * (BOUNDS[Math.min(home, BOUNDS.length - 1)] * 0.8);
-    const count = totals[2 * k];
-    const sum = totals[2 * k + 1];
-    writeU64(view, slot.valueAt, count);
-    view.setFloat64(slot.sumAt, sum, true);
-    for (let b = 0; b < BUCKETS; b++)
-      writeU64(view, slot.bucketsAt + 8 * b, counts[k * BUCKETS + b]);
+    writeU64(view, slot.valueAt, totals[2 * k]);
+    view.setFloat64(slot.sumAt, totals[2 * k + 1], true);
+    // Only the buckets that changed: the bytes hold the others already (a copy too).
+    writeU64(view, slot.bucketsAt + 8 * below, counts[k * BUCKETS + below]);
+    writeU64(view, slot.bucketsAt + 8 * home, counts[k * BUCKETS + home]);
+    writeU64(view, slot.bucketsAt + 8 * above, counts[k * BUCKETS + above]);
   }
 }
 
