@@ -1,6 +1,6 @@
-import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import { Agent, request } from 'undici';
 import { METRICS_EXPORT_METHOD } from '../codec/protobuf/service.js';
+import { GrpcUnaryClient } from './grpc-client.js';
 import type { CliIo } from './io.js';
 import { type BodyPlan, buildBody, type LoadBody } from './loadgen-bodies.js';
 
@@ -77,11 +77,7 @@ export async function runLoad(options: LoadgenOptions, io: CliIo): Promise<Loadg
   const started = performance.now();
   const until = started + options.durationMs;
   const agent = new Agent({ connections: options.concurrency, keepAliveTimeout: 30_000 });
-  const Client = makeGenericClientConstructor({}, 'MetricsService');
-  const grpc =
-    options.protocol === 'grpc'
-      ? new Client(options.endpoint.replace(/^https?:\/\//, ''), credentials.createInsecure())
-      : undefined;
+  const grpc = options.protocol === 'grpc' ? new GrpcUnaryClient(options.endpoint) : undefined;
   let next = 0;
   let lastReport = started;
   let lastPoints = 0;
@@ -99,17 +95,7 @@ export async function runLoad(options: LoadgenOptions, io: CliIo): Promise<Loadg
       : undefined;
 
   const sendOne = async (body: Uint8Array): Promise<string> => {
-    if (grpc) {
-      return new Promise((resolve) => {
-        grpc.makeUnaryRequest(
-          METRICS_EXPORT_METHOD,
-          (b: Buffer) => b,
-          (b: Buffer) => b,
-          Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-          (error) => resolve(error ? `grpc ${error.code}` : 'ok'),
-        );
-      });
-    }
+    if (grpc) return grpc.call(METRICS_EXPORT_METHOD, body);
     const response = await request(options.endpoint, {
       method: 'POST',
       body,

@@ -94,6 +94,24 @@ describe('sluice loadgen', () => {
     expect(result.sentPoints).toBeGreaterThan(0);
     expect(grpc.ids.length).toBe(0); // loadgen points carry no `id` attribute
     expect(grpc.requests).toBe(result.requests);
+    // A refusal is counted with its gRPC status (read from the trailers), not as sent.
+    grpc.reply = (index) => (index % 2 === 0 ? { code: 8, details: 'full' } : {});
+    const refused = await runLoad(
+      {
+        endpoint: grpcEndpoint,
+        protocol: 'grpc',
+        series: 50,
+        batchPoints: 50,
+        rate: 0,
+        durationMs: 200,
+        concurrency: 1,
+      },
+      io,
+    );
+    expect(refused.statuses['grpc 8']).toBeGreaterThan(0);
+    expect(refused.statuses.ok).toBeGreaterThan(0);
+    expect(refused.failedRequests).toBe(refused.statuses['grpc 8']);
+    expect(refused.sentPoints).toBe(refused.statuses.ok * 50);
   });
 
   it('moves its data as an app would: counters grow, gauges move, histograms fill consistently', async () => {
