@@ -115,16 +115,8 @@ class Rates {
   }
 
   get totals(): { in: number; sent: number; lost: number; cpu: number } {
-    const totals = (s: StatusSnapshot) => ({
-      in: s.receivers.reduce((n, r) => n + r.accepted, 0),
-      sent: s.exporters.reduce((n, e) => n + (e.delivery ? e.delivery.sent : e.incoming), 0),
-      lost:
-        s.receivers.reduce((n, r) => n + sum(r.refused), 0) +
-        s.processors.reduce((n, p) => n + sum(p.dropped), 0) +
-        s.exporters.reduce((n, e) => n + sum(e.dropped) + sum(e.delivery?.deadLettered), 0),
-    });
-    const now = totals(this.now);
-    const before = this.before && totals(this.before);
+    const now = this.now.totals;
+    const before = this.before?.totals;
     return {
       in: this.of(now.in, before?.in),
       sent: this.of(now.sent, before?.sent),
@@ -242,9 +234,6 @@ function table(header: string[], rows: string[][]): string[] {
       .trimEnd();
   return [line(header), ...rows.map(line)];
 }
-
-const sum = (record: Readonly<Record<string, number>> | undefined) =>
-  Object.values(record ?? {}).reduce((a, b) => a + b, 0);
 
 function reasons(record: Readonly<Record<string, number>>): string {
   const parts = Object.entries(record)

@@ -29,7 +29,8 @@ const EVENT_INTERVAL_MS = 1000;
  * `/healthz` (the process runs), `/readyz` (every receiver listens), `/metrics` (the
  * collector's own counters in the Prometheus text format, for scraping) and the dashboard:
  * `/` (a live page), `/api/status` (the pipeline's figures as JSON), `/api/events` (the same
- * every second, as Server-Sent Events) and `/api/cardinality` (which metrics and attributes
+ * every second, as Server-Sent Events), `/api/history` (the last five minutes of totals)
+ * and `/api/cardinality` (which metrics and attributes
  * hold the series). Everything is read-only (GET and HEAD), behind the same TLS and auth.
  */
 export class AdminServer {
@@ -104,6 +105,8 @@ export class AdminServer {
         .end(collector ? this.#metrics(collector) : '');
     } else if (path === '/api/status') {
       json(res, this.#snapshot());
+    } else if (path === '/api/history') {
+      json(res, this.#status.history());
     } else if (path === '/api/events') {
       this.#events(req, res);
     } else if (path === '/api/cardinality') {
@@ -139,7 +142,9 @@ export class AdminServer {
       }
       res
         .writeHead(404, { 'content-type': 'text/plain' })
-        .end('try /, /healthz, /readyz, /metrics, /api/status, /api/events or /api/cardinality\n');
+        .end(
+          'try /, /healthz, /readyz, /metrics, /api/status, /api/events, /api/history or /api/cardinality\n',
+        );
     }
   }
 

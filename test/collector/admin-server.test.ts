@@ -318,6 +318,18 @@ service:
     await reader.cancel();
     expect(snapshots[1].time - snapshots[0].time).toBeGreaterThanOrEqual(900);
 
+    // The pipeline's totals ride along, and the last seconds of them are kept for a page
+    // that opens late.
+    expect(status.totals).toEqual({ in: 3, sent: expect.any(Number), lost: 0 });
+    const history = (await (await fetch(admin.url('/api/history'))).json()) as {
+      time: number;
+      in: number;
+    }[];
+    expect(history.length).toBeGreaterThanOrEqual(1);
+    expect(history.at(-1)!.in).toBe(3);
+    for (let k = 1; k < history.length; k++)
+      expect(history[k].time).toBeGreaterThan(history[k - 1].time);
+
     // The page and its files; nothing else, and nothing but reads.
     const page = await fetch(admin.url('/'));
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);

@@ -105,6 +105,18 @@ service:
     expect(await text(page, '[data-exporter="otlphttp"] .breaker')).toBe('closed');
     expect(await page.locator('#graph svg [data-pipeline="metrics"] .node').count()).toBe(3);
     await page.screenshot({ path: join(artifacts, 'dashboard-live.png'), fullPage: true });
+    // A page opened now starts with the seconds the collector kept (`/api/history`), before
+    // its own second snapshot arrives.
+    const late = await browser.newPage();
+    late.on('pageerror', (error) => problems.push(`late page: ${error.message}`));
+    await late.goto(`${collector.adminUrl}/`);
+    await waitFor(
+      late,
+      'the late page to connect',
+      async () => (await text(late, '#connection')) === 'live',
+    );
+    expect(await late.evaluate('throughput.time.length')).toBeGreaterThanOrEqual(2);
+    await late.close();
 
     // The cardinality explorer: the bombed metric on top, user.id its first attribute.
     await waitFor(page, 'loadgen.requests to top the cardinality table', async () => {

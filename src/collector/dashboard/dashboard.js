@@ -2,8 +2,8 @@
 // Events) and draws rates from two snapshots in a row. No framework: a few tables, an SVG
 // graph of the pipelines and uPlot charts (vendored with the package).
 
-const HISTORY = 300; // seconds of throughput kept for the chart
-const history = { time: [], in: [], sent: [], lost: [] };
+const THROUGHPUT_SECONDS = 300; // seconds of throughput kept for the chart
+const throughput = { time: [], in: [], sent: [], lost: [] };
 let previous;
 let throughputChart;
 let metricChart;
@@ -56,7 +56,6 @@ function duration(seconds) {
   return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
 }
 
-const sum = (record) => Object.values(record ?? {}).reduce((a, b) => a + b, 0);
 const reasons = (record, seconds) =>
   Object.entries(record ?? {})
     .filter(([, n]) => n > 0)
@@ -78,30 +77,14 @@ function receiverKey(r) {
   return `${r.id}/${r.transport}`;
 }
 
-function lostOf(status) {
-  return (
-    status.receivers.reduce((n, r) => n + sum(r.refused), 0) +
-    status.processors.reduce((n, p) => n + sum(p.dropped), 0) +
-    status.exporters.reduce((n, e) => n + sum(e.dropped) + sum(e.delivery?.deadLettered), 0)
-  );
-}
-
-function totals(status) {
-  return {
-    in: status.receivers.reduce((n, r) => n + r.accepted, 0),
-    sent: status.exporters.reduce((n, e) => n + (e.delivery ? e.delivery.sent : e.incoming), 0),
-    lost: lostOf(status),
-  };
-}
-
 function render(status) {
   statusNow = status;
   const seconds = previous ? (status.time - previous.time) / 1000 : 0;
   $('#version').textContent = status.version ? `v${status.version}` : '';
   $('#uptime').textContent = `up ${duration(status.uptime)}`;
-  const now = totals(status);
+  const now = status.totals;
   if (previous && seconds > 0) {
-    const before = totals(previous);
+    const before = previous.totals;
     const rates = {
       in: (now.in - before.in) / seconds,
       sent: (now.sent - before.sent) / seconds,
@@ -112,11 +95,7 @@ function render(status) {
     $('#total-lost').textContent = rate(rates.lost);
     $('#cpu').textContent =
       `${(((status.process.cpuSeconds - previous.process.cpuSeconds) / seconds) * 100).toFixed(0)} %`;
-    history.time.push(status.time / 1000);
-    history.in.push(rates.in);
-    history.sent.push(rates.sent);
-    history.lost.push(rates.lost);
-    for (const list of Object.values(history)) if (list.length > HISTORY) list.shift();
+    pushThroughput(status.time, rates);
     drawThroughput();
   }
   $('#rss').textContent = bytes(status.process.rssBytes);
@@ -130,6 +109,30 @@ function render(status) {
   renderCardinality(status.cardinality);
   renderErrors(status.errors);
   previous = status;
+}
+
+function pushThroughput(time, rates) {
+  throughput.time.push(time / 1000);
+  throughput.in.push(rates.in);
+  throughput.sent.push(rates.sent);
+  throughput.lost.push(rates.lost);
+  for (const list of Object.values(throughput)) if (list.length > THROUGHPUT_SECONDS) list.shift();
+}
+
+/** The last five minutes the collector kept, so a page opened late starts with a chart. */
+async function loadHistory() {
+  const response = await fetch('/api/history');
+  if (!response.ok) return;
+  const samples = await response.json();
+  for (let k = 1; k < samples.length; k++) {
+    const seconds = (samples[k].time - samples[k - 1].time) / 1000;
+    if (seconds <= 0) continue;
+    pushThroughput(samples[k].time, {
+      in: (samples[k].in - samples[k - 1].in) / seconds,
+      sent: (samples[k].sent - samples[k - 1].sent) / seconds,
+      lost: (samples[k].lost - samples[k - 1].lost) / seconds,
+    });
+  }
 }
 
 function lostSince(now, before, seconds) {
@@ -318,7 +321,7 @@ function edgeRate(status, pipeline, from, to) {
 }
 
 function drawThroughput() {
-  const data = [history.time, history.in, history.sent, history.lost];
+  const data = [throughput.time, throughput.in, throughput.sent, throughput.lost];
   if (!throughputChart) {
     const target = $('#throughput-chart');
     throughputChart = new uPlot(
@@ -469,4 +472,4 @@ function connect() {
   });
 }
 
-connect();
+loadHistory().finally(connect);

@@ -19,6 +19,23 @@ export interface PipelineStatus {
   processors: ProcessorStatus[];
   exporters: ExporterStatus[];
   errors: RecentError[];
+  /** The pipeline's totals: what `totalsOf` makes of the rest. */
+  totals: PipelineTotals;
+}
+
+/** Points through the whole collector since it started. */
+export interface PipelineTotals {
+  /** Accepted by the receivers. */
+  in: number;
+  /** Sent by the exporters (handed over, for an exporter that serves). */
+  sent: number;
+  /** Refused by receivers, dropped by processors and exporters, dead-lettered. */
+  lost: number;
+}
+
+/** One second of the dashboard's throughput chart: the totals at `time`. */
+export interface TotalsSample extends PipelineTotals {
+  time: number;
 }
 
 export interface ProcessStatus {
@@ -74,7 +91,13 @@ export interface ExporterStatus {
   };
 }
 
-/** Takes snapshots of a collector; keeps its own event-loop figures, sampled each second. */
+/** Seconds of totals kept for a page that opens late (`/api/history`). */
+const HISTORY_SECONDS = 300;
+
+/**
+ * Takes snapshots of a collector; keeps its own event-loop figures and the last five
+ * minutes of totals, sampled each second.
+ */
 export class StatusSampler {
   readonly #collector: () => Collector | undefined;
   readonly #errors: RecentErrors | undefined;
@@ -82,6 +105,7 @@ export class StatusSampler {
   readonly #loopDelay = monitorEventLoopDelay({ resolution: 10 });
   #utilizationMark = performance.eventLoopUtilization();
   #loop = { p99: 0, max: 0, utilization: 0 };
+  readonly #history: TotalsSample[] = [];
   #timer: NodeJS.Timeout | undefined;
 
   constructor(collector: () => Collector | undefined, errors?: RecentErrors, version = '') {
@@ -103,10 +127,27 @@ export class StatusSampler {
     this.#loopDelay.disable();
   }
 
+  /** Totals a second apart, oldest first, for the last five minutes. */
+  history(): TotalsSample[] {
+    return [...this.#history];
+  }
+
   snapshot(): PipelineStatus {
     const collector = this.#collector();
     const memory = process.memoryUsage();
     const cpu = process.cpuUsage();
+    const parts = {
+      receivers: collector ? receivers(collector) : [],
+      processors:
+        collector?.processors.map((entry) => ({
+          id: entry.id,
+          pipeline: entry.pipeline,
+          in: entry.counts.in,
+          out: entry.counts.out,
+          dropped: droppedByProcessor(entry),
+        })) ?? [],
+      exporters: collector ? exporters(collector) : [],
+    };
     return {
       time: Date.now(),
       uptime: process.uptime(),
@@ -121,21 +162,15 @@ export class StatusSampler {
         loopUtilization: this.#loop.utilization,
       },
       pipelines: collector?.pipelines.map((p) => ({ ...p })) ?? [],
-      receivers: collector ? receivers(collector) : [],
-      processors:
-        collector?.processors.map((entry) => ({
-          id: entry.id,
-          pipeline: entry.pipeline,
-          in: entry.counts.in,
-          out: entry.counts.out,
-          dropped: droppedByProcessor(entry),
-        })) ?? [],
-      exporters: collector ? exporters(collector) : [],
+      ...parts,
       errors: this.#errors?.list() ?? [],
+      totals: totalsOf(parts),
     };
   }
 
   #sampleLoop(): void {
+    this.#history.push({ time: Date.now(), ...this.snapshot().totals });
+    if (this.#history.length > HISTORY_SECONDS) this.#history.shift();
     const utilization = performance.eventLoopUtilization(this.#utilizationMark);
     this.#utilizationMark = performance.eventLoopUtilization();
     this.#loop = {
@@ -191,4 +226,21 @@ function exporters(collector: Collector): ExporterStatus[] {
     }
     return status;
   });
+}
+
+const sum = (record: Readonly<Record<string, number>> | undefined) =>
+  Object.values(record ?? {}).reduce((a, b) => a + b, 0);
+
+/** The collector's totals from its components' counters. */
+export function totalsOf(
+  status: Pick<PipelineStatus, 'receivers' | 'processors' | 'exporters'>,
+): PipelineTotals {
+  return {
+    in: status.receivers.reduce((n, r) => n + r.accepted, 0),
+    sent: status.exporters.reduce((n, e) => n + (e.delivery ? e.delivery.sent : e.incoming), 0),
+    lost:
+      status.receivers.reduce((n, r) => n + sum(r.refused), 0) +
+      status.processors.reduce((n, p) => n + sum(p.dropped), 0) +
+      status.exporters.reduce((n, e) => n + sum(e.dropped) + sum(e.delivery?.deadLettered), 0),
+  };
 }
