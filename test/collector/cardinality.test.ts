@@ -24,7 +24,8 @@ const routes = (n: number, extra: (k: number) => Record<string, string> = () => 
 
 describe('CardinalityTracker', () => {
   it('ranks metrics by active series and a metric’s attributes by distinct values', () => {
-    const tracker = new CardinalityTracker();
+    // No CPU budget in the way: this test is about what it counts.
+    const tracker = new CardinalityTracker({ cpuBudget: 1 });
     tracker.observeBatch(batchOf('small', routes(10)));
     tracker.observeBatch(
       batchOf(
@@ -51,7 +52,7 @@ describe('CardinalityTracker', () => {
   });
 
   it('stays within its series bound by sampling, and estimates the count from the sample', () => {
-    const tracker = new CardinalityTracker({ maxSeries: 1000 });
+    const tracker = new CardinalityTracker({ maxSeries: 1000, cpuBudget: 1 });
     const total = 20_000;
     for (let start = 0; start < total; start += 1000)
       tracker.observeBatch(
@@ -72,7 +73,11 @@ describe('CardinalityTracker', () => {
 
   it('forgets series not seen for the active window, with their values', () => {
     let now = 0;
-    const tracker = new CardinalityTracker({ activeWindowMs: 60_000, now: () => now });
+    const tracker = new CardinalityTracker({
+      activeWindowMs: 60_000,
+      cpuBudget: 1,
+      now: () => now,
+    });
     tracker.observeBatch(
       batchOf(
         'm',
@@ -91,7 +96,7 @@ describe('CardinalityTracker', () => {
     expect(tracker.attributes('m')!.find((a) => a.key === 'id')!.distinct).toBe(5);
   });
 
-  it('reads request bodies within its CPU budget and says what share it read', () => {
+  it('reads batches and request bodies within its CPU budget and says what share it read', () => {
     const body = encodeMetricsRequest(
       batchOf(
         'm',
@@ -107,5 +112,16 @@ describe('CardinalityTracker', () => {
     const starved = new CardinalityTracker({ cpuBudget: 0 });
     for (let k = 0; k < 5; k++) starved.observeRequest('otlp', body, 100);
     expect(starved.report().coverage).toBeCloseTo(0.2, 5);
+    // Decoded batches count against the same budget.
+    const batches = new CardinalityTracker({ cpuBudget: 0 });
+    for (let k = 0; k < 4; k++)
+      batches.observeBatch(
+        batchOf(
+          'm',
+          routes(100, (j) => ({ id: `${j}` })),
+        ),
+      );
+    expect(batches.report().coverage).toBeCloseTo(0.25, 5);
+    expect(batches.report().series).toBe(100);
   });
 });

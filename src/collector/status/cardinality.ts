@@ -73,9 +73,9 @@ export interface CardinalityReport {
  *   hash are zero. Past `maxSeries` remembered, the level goes up by one and half of them
  *   are forgotten, so one in 2^level series is kept and counts are scaled back by 2^level.
  *   A series is in or out for good (its hash decides), so repeated points never skew it.
- * - **A CPU budget.** Requests carried as bytes (the relay, the fast path) are decoded here
- *   only while the time spent stays under `cpuBudget` of the wall time; the points of the
- *   requests skipped are counted, and `coverage` says what share was read.
+ * - **A CPU budget.** Batches are read, and requests carried as bytes (the relay, the fast
+ *   path) decoded and read, only while the time spent stays under `cpuBudget` of the wall
+ *   time; the points of what is skipped are counted, and `coverage` says what share was read.
  * - Attribute values are counted per sampled series, so a metric's attribute ranking is
  *   "distinct values among the sampled series": the attribute to drop is the one on top.
  */
@@ -113,7 +113,46 @@ export class CardinalityTracker implements PointObserver {
   }
 
   observeBatch(batch: MetricBatch): void {
+    const started = performance.now();
     const now = this.#now();
+    if (this.#overBudget(now)) {
+      this.#count(now, batch.pointCount, false);
+      return;
+    }
+    this.#record(batch, now);
+    this.#spentMs += performance.now() - started;
+  }
+
+  observeRequest(format: EncodedFormat, body: Uint8Array, points: number): void {
+    const started = performance.now();
+    const now = this.#now();
+    if (this.#overBudget(now)) {
+      this.#count(now, points, false);
+      return;
+    }
+    try {
+      const batch =
+        format === 'otlp'
+          ? decodeMetricsRequest(body)
+          : remoteWriteToBatch(decodeWriteRequest(body));
+      this.#record(batch, now);
+    } catch {
+      // The body was checked before it came here; a decoder that disagrees costs a sample.
+    }
+    this.#spentMs += performance.now() - started;
+  }
+
+  /** Whether this second's budget is spent (a new second starts a new budget). */
+  #overBudget(now: number): boolean {
+    if (now - this.#budgetStart >= 1000) {
+      this.#budgetStart = now;
+      this.#spentMs = 0;
+    }
+    return this.#spentMs > this.#cpuBudget * 1000;
+  }
+
+  /** Remembers the batch's sampled series and their attribute values. */
+  #record(batch: MetricBatch, now: number): void {
     this.#count(now, batch.pointCount, true);
     const mask = 2 ** this.#level - 1;
     for (let s = 0; s < batch.seriesCount; s++) {
@@ -144,29 +183,6 @@ export class CardinalityTracker implements PointObserver {
       }
       if (++this.#remembered > this.#maxSeries) this.#raiseLevel();
     }
-  }
-
-  observeRequest(format: EncodedFormat, body: Uint8Array, points: number): void {
-    const started = performance.now();
-    const now = this.#now();
-    if (now - this.#budgetStart >= 1000) {
-      this.#budgetStart = now;
-      this.#spentMs = 0;
-    }
-    if (this.#spentMs > this.#cpuBudget * 1000) {
-      this.#count(now, points, false);
-      return;
-    }
-    try {
-      const batch =
-        format === 'otlp'
-          ? decodeMetricsRequest(body)
-          : remoteWriteToBatch(decodeWriteRequest(body));
-      this.observeBatch(batch);
-    } catch {
-      // The body was checked before it came here; a decoder that disagrees costs a sample.
-    }
-    this.#spentMs += performance.now() - started;
   }
 
   /** The report the dashboard shows: metrics by estimated active series, most first. */
