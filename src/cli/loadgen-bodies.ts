@@ -13,6 +13,7 @@ import {
 import { SluiceError } from '../model/errors.js';
 import { MetricBatch } from '../model/metric-batch.js';
 import { MetricType, Temporality } from '../model/types.js';
+import { setU64NumberAt } from '../model/wire.js';
 import { WireReader } from '../model/wire-reader.js';
 
 /** What the load generator sends: how many series, in which requests, and how they change. */
@@ -118,12 +119,12 @@ export class LoadBody {
     const totals = this.#totals;
     totals[2 * k] += added;
     totals[2 * k + 1] += added * (BOUNDS[Math.min(home, BOUNDS.length - 1)] * 0.8);
-    writeU64(view, slot.valueAt, totals[2 * k]);
+    setU64NumberAt(view, slot.valueAt, totals[2 * k]);
     view.setFloat64(slot.sumAt, totals[2 * k + 1], true);
     // Only the buckets that changed: the bytes hold the others already (a copy too).
-    writeU64(view, slot.bucketsAt + 8 * below, counts[k * BUCKETS + below]);
-    writeU64(view, slot.bucketsAt + 8 * home, counts[k * BUCKETS + home]);
-    writeU64(view, slot.bucketsAt + 8 * above, counts[k * BUCKETS + above]);
+    setU64NumberAt(view, slot.bucketsAt + 8 * below, counts[k * BUCKETS + below]);
+    setU64NumberAt(view, slot.bucketsAt + 8 * home, counts[k * BUCKETS + home]);
+    setU64NumberAt(view, slot.bucketsAt + 8 * above, counts[k * BUCKETS + above]);
   }
 }
 
@@ -296,9 +297,4 @@ function pointSlots(bytes: Uint8Array, firstSeries: number): PointSlot[] {
     ),
   );
   return slots;
-}
-
-function writeU64(view: DataView, at: number, value: number): void {
-  view.setUint32(at, value % 0x1_0000_0000, true);
-  view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
 }

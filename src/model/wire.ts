@@ -73,6 +73,12 @@ export function u64NumberAt(view: DataView, at: number): number {
   return view.getUint32(at + 4, true) * TWO_32 + view.getUint32(at, true);
 }
 
+/** Writes `value` (a non-negative safe integer) as an unsigned 64-bit little-endian word at `at`. */
+export function setU64NumberAt(view: DataView, at: number, value: number): void {
+  view.setUint32(at, lowBits(value), true);
+  view.setUint32(at + 4, highBits(value), true);
+}
+
 /** Unsigned 64-bit nanoseconds, word `k` of `words`, as whole milliseconds: exact, no bigint. */
 export function u64NanosToMillis(words: Uint32Array, k: number): number {
   return nanosToMillis(words[2 * k + 1], words[2 * k]);
