@@ -2,28 +2,7 @@ import { stringify } from 'yaml';
 import type { z } from 'zod';
 import type { ComponentFactory } from '../../model/component-factory.js';
 import { exporters, extensions, processors, receivers } from '../registry.js';
-
-/** zod's definition of a schema, as far as describing it needs. */
-interface Definition {
-  type: string;
-  shape?: Record<string, z.ZodType>;
-  innerType?: z.ZodType;
-  defaultValue?: unknown;
-  in?: z.ZodType;
-  out?: z.ZodType;
-  element?: z.ZodType;
-  valueType?: z.ZodType;
-  options?: z.ZodType[];
-  entries?: Record<string, string | number>;
-  values?: unknown[];
-  format?: string;
-  checks?: {
-    _zod: { def: { check: string; value?: number; inclusive?: boolean; format?: string } };
-  }[];
-}
-
-const def = (schema: z.ZodType): Definition =>
-  (schema as unknown as { _zod: { def: Definition } })._zod.def;
+import { zodDefinition } from './zod-definition.js';
 
 /** One row of a component's table: a key path, its type and its default. */
 interface KeyRow {
@@ -138,14 +117,14 @@ function escapeCell(text: string): string {
 /** The keys of an object schema, nested objects flattened into dotted paths. */
 function keyRows(schema: z.ZodType, prefix: string, within?: string): KeyRow[] {
   const object = unwrap(schema);
-  const shape = def(object).shape;
+  const shape = zodDefinition(object).shape;
   if (!shape) return [];
   const rows: KeyRow[] = [];
   for (const [key, value] of Object.entries(shape)) {
     const path = prefix ? `${prefix}.${key}` : key;
     const { optional, defaultValue } = wrapping(value);
     const inner = unwrap(value);
-    const d = def(inner);
+    const d = zodDefinition(inner);
     if (d.type === 'object' && d.shape && Object.keys(d.shape).length > 0 && !isDuration(inner)) {
       // Keys an optional block needs are needed only when the block is there.
       rows.push(...keyRows(inner, path, optional ? path : within));
@@ -174,7 +153,7 @@ function wrapping(schema: z.ZodType): { optional: boolean; defaultValue: unknown
   let optional = false;
   let defaultValue: unknown;
   for (;;) {
-    const d = def(current);
+    const d = zodDefinition(current);
     if (d.type === 'optional' || d.type === 'nullable') optional = true;
     else if (d.type === 'default' || d.type === 'prefault') {
       optional = true;
@@ -191,7 +170,7 @@ function wrapping(schema: z.ZodType): { optional: boolean; defaultValue: unknown
 function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
   for (;;) {
-    const d = def(current);
+    const d = zodDefinition(current);
     if (
       d.innerType &&
       ['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch'].includes(d.type)
@@ -204,13 +183,13 @@ function unwrap(schema: z.ZodType): z.ZodType {
 
 /** The `duration` schema: a number or a string, made a number of milliseconds. */
 function isDuration(schema: z.ZodType): boolean {
-  const d = def(schema);
+  const d = zodDefinition(schema);
   if (d.type !== 'pipe' || !d.in) return false;
-  const input = def(d.in);
+  const input = zodDefinition(d.in);
   return (
     input.type === 'union' &&
     (input.options ?? [])
-      .map((o) => def(o).type)
+      .map((o) => zodDefinition(o).type)
       .sort()
       .join() === 'number,string'
   );
@@ -218,7 +197,7 @@ function isDuration(schema: z.ZodType): boolean {
 
 function typeName(schema: z.ZodType): string {
   const inner = unwrap(schema);
-  const d = def(inner);
+  const d = zodDefinition(inner);
   if (isDuration(inner)) return 'duration';
   switch (d.type) {
     case 'string':

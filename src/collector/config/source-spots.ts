@@ -1,5 +1,6 @@
 import { type Document, isMap, isPair, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
 import type { z } from 'zod';
+import { zodDefinition } from './zod-definition.js';
 
 /** Where a problem is in the config file: 1-based line and column, and that line's text. */
 export interface SourceSpot {
@@ -119,21 +120,6 @@ function editDistance(a: string, b: string): number {
   return d[rows - 1][columns - 1];
 }
 
-/** zod's definition of a schema, as far as finding an object's keys needs it. */
-interface Definition {
-  type: string;
-  shape?: Record<string, z.ZodType>;
-  innerType?: z.ZodType;
-  in?: z.ZodType;
-  valueType?: z.ZodType;
-  element?: z.ZodType;
-  options?: z.ZodType[];
-}
-
-function definition(schema: z.ZodType): Definition {
-  return (schema as unknown as { _zod: { def: Definition } })._zod.def;
-}
-
 /**
  * The keys the object schema at `path` inside `schema` takes (for "did you mean"), or none
  * when the path does not lead to an object. Wrappers (optional, default, a pipe's input)
@@ -146,7 +132,7 @@ export function schemaKeysAt(schema: z.ZodType, path: KeyPath): string[] {
     const next: z.ZodType[] = [];
     const keys: string[] = [];
     const visit = (s: z.ZodType): void => {
-      const def = definition(s);
+      const def = zodDefinition(s);
       if (def.innerType) visit(def.innerType);
       else if (def.type === 'pipe' && def.in) visit(def.in);
       else if (def.type === 'union' && def.options) def.options.forEach(visit);
