@@ -52,6 +52,20 @@ function engine(options: Partial<DeliveryOptions> = {}, url = sink.url): Deliver
   return created;
 }
 
+/** A logger whose JSON lines are kept in `lines`. */
+function capturingLogger(): { lines: string[]; logger: pino.Logger } {
+  const lines: string[] = [];
+  const logger = pino(
+    new Writable({
+      write: (chunk, _encoding, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    }),
+  );
+  return { lines, logger };
+}
+
 async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!condition()) {
@@ -198,15 +212,7 @@ describe('DeliveryEngine over OTLP/HTTP', () => {
 
   it('counts and logs what it cannot deliver when no dead-letter directory is set', async () => {
     sink.reply = () => ({ status: 413, body: 'too large' });
-    const lines: string[] = [];
-    const logger = pino(
-      new Writable({
-        write: (chunk, _encoding, done) => {
-          lines.push(String(chunk));
-          done();
-        },
-      }),
-    );
+    const { lines, logger } = capturingLogger();
     const e = engine({ deadLetterDir: undefined, logger });
     const { batch } = counterBatch(3);
     await e.consume(batch);
@@ -219,15 +225,7 @@ describe('DeliveryEngine over OTLP/HTTP', () => {
 
   it('never logs or shows the password of a URL it sends to', async () => {
     sink.reply = () => ({ status: 413, body: 'too large' });
-    const lines: string[] = [];
-    const logger = pino(
-      new Writable({
-        write: (chunk, _encoding, done) => {
-          lines.push(String(chunk));
-          done();
-        },
-      }),
-    );
+    const { lines, logger } = capturingLogger();
     const withPassword = sink.url.replace('http://', 'http://user:hunter2@');
     const e = engine({ deadLetterDir: undefined, logger }, withPassword);
     await e.consume(counterBatch(3).batch);
