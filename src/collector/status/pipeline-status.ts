@@ -136,18 +136,7 @@ export class StatusSampler {
     const collector = this.#collector();
     const memory = process.memoryUsage();
     const cpu = process.cpuUsage();
-    const parts = {
-      receivers: collector ? receivers(collector) : [],
-      processors:
-        collector?.processors.map((entry) => ({
-          id: entry.id,
-          pipeline: entry.pipeline,
-          in: entry.counts.in,
-          out: entry.counts.out,
-          dropped: droppedByProcessor(entry),
-        })) ?? [],
-      exporters: collector ? exporters(collector) : [],
-    };
+    const parts = components(collector);
     return {
       time: Date.now(),
       uptime: process.uptime(),
@@ -169,7 +158,8 @@ export class StatusSampler {
   }
 
   #sampleLoop(): void {
-    this.#history.push({ time: Date.now(), ...this.snapshot().totals });
+    // The totals only: not the process figures, the errors or the pipelines a snapshot has.
+    this.#history.push({ time: Date.now(), ...totalsOf(components(this.#collector())) });
     if (this.#history.length > HISTORY_SECONDS) this.#history.shift();
     const utilization = performance.eventLoopUtilization(this.#utilizationMark);
     this.#utilizationMark = performance.eventLoopUtilization();
@@ -180,6 +170,24 @@ export class StatusSampler {
     };
     this.#loopDelay.reset();
   }
+}
+
+/** The receivers', processors' and exporters' figures: what the totals are made from. */
+function components(
+  collector: Collector | undefined,
+): Pick<PipelineStatus, 'receivers' | 'processors' | 'exporters'> {
+  return {
+    receivers: collector ? receivers(collector) : [],
+    processors:
+      collector?.processors.map((entry) => ({
+        id: entry.id,
+        pipeline: entry.pipeline,
+        in: entry.counts.in,
+        out: entry.counts.out,
+        dropped: droppedByProcessor(entry),
+      })) ?? [],
+    exporters: collector ? exporters(collector) : [],
+  };
 }
 
 function receivers(collector: Collector): ReceiverStatus[] {
