@@ -1,6 +1,6 @@
 /** Config keys whose values are secrets wherever they appear. */
-const SECRET_KEY =
-  /^(token|password|bearer_token|inline|secret|client_secret|api_key|private_key)$/i;
+const SECRET_KEYS = 'token|password|bearer_token|inline|secret|client_secret|api_key|private_key';
+const SECRET_KEY = new RegExp(`^(${SECRET_KEYS})$`, 'i');
 /** Header names whose values carry credentials. */
 const SECRET_HEADER = /auth|token|key|secret|cookie|password/i;
 /** `scheme://user:password@host`: the password part of a URL's user info. */
@@ -32,8 +32,10 @@ export function redactSecrets(value: unknown, path: readonly string[] = []): unk
 }
 
 /** `token: value`, `password: "value"`, `authorization: value` as YAML writes them on a line. */
-const SECRET_ON_LINE =
-  /(\b(?:token|password|bearer_token|inline|secret|client_secret|api_key|private_key|authorization|x-api-key)["']?\s*:\s*)("[^"]*"|'[^']*'|[^\s,}\]#]+)/gi;
+const SECRET_ON_LINE = new RegExp(
+  `(\\b(?:${SECRET_KEYS}|authorization|x-api-key)["']?\\s*:\\s*)("[^"]*"|'[^']*'|[^\\s,}\\]#]+)`,
+  'gi',
+);
 
 /**
  * Every secret of a config as the text it has in the file (numbers too), to take out of
