@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { ComponentSettings } from './consumer.js';
 import { InvalidArgumentError } from './errors.js';
 
@@ -33,6 +34,8 @@ export interface StoredState {
   entries: Uint8Array[];
   /** A snapshot or journal tail that failed its checksum (skipped). */
   corrupt: number;
+  /** What was wrong with what was skipped, where the store can say. */
+  problem?: string;
 }
 
 /**
@@ -64,6 +67,18 @@ export interface Storage {
   readonly id: string;
   settingsFor(kind: 'exporter' | 'processor', componentId: string): StorageSettings;
   stateStore(kind: 'processor', componentId: string): StateStore;
+}
+
+/**
+ * Warns when a component's stored state could not be read (`StoredState.problem`): it starts
+ * without it, and its outputs start over.
+ */
+export function warnIfUnreadable(logger: Logger, componentId: string, stored: StoredState): void {
+  if (!stored.problem) return;
+  logger.warn(
+    { component: componentId, error: stored.problem },
+    'stored state cannot be read; starting without it, so its outputs start over',
+  );
 }
 
 /** The storage extension `id` from a component's settings, or an error naming what is missing. */

@@ -34,6 +34,8 @@ export class PartitionProgress {
   readonly #inner: StateStore;
   /** The snapshots being written, one after the other. */
   #writing: Promise<unknown> = Promise.resolve();
+  /** Set once a snapshot was refused because the next holder claimed the state. */
+  #taken = false;
   /** The partition's store: loads strip the header `save` writes; snapshots are `save`s. */
   readonly store: StateStore;
 
@@ -63,15 +65,20 @@ export class PartitionProgress {
    * Resolves with the snapshot's number once stored.
    */
   save(state: Uint8Array | readonly Uint8Array[]): Promise<number> {
-    if (this.#scope.revoked) return Promise.reject(revokedError());
+    if (this.gone) return Promise.reject(revokedError());
     const applied = this.#applied;
     const number = ++this.#number;
     const header = writeHeader(number, [...this.#inState]);
     const parts = [header, ...(state instanceof Uint8Array ? [state] : state)];
     const write = this.#writing
       .then(() => {
-        if (this.#scope.revoked) throw revokedError();
+        if (this.gone) throw revokedError();
         return this.#inner.snapshot(parts, this.#inner.lastSeq);
+      })
+      .catch((err: { code?: string }) => {
+        // The next holder claimed the state: write nothing more, not even chunks.
+        if (err.code === 'SLUICE_ERR_STATE_TAKEN') this.#taken = true;
+        throw err;
       })
       .then(() => {
         this.#snapshotStored(applied);
@@ -81,9 +88,17 @@ export class PartitionProgress {
     return write;
   }
 
+  /**
+   * Whether the partition is another member's now: revoked, or its state claimed by the next
+   * holder. Snapshots are refused from then on; there is no point in trying again.
+   */
+  get gone(): boolean {
+    return this.#scope.revoked || this.#taken;
+  }
+
   /** Notes that the outputs made from snapshot `number` were delivered. */
   async delivered(number: number): Promise<void> {
-    if (this.#scope.revoked) throw revokedError();
+    if (this.gone) throw revokedError();
     const bytes = Buffer.alloc(8);
     bytes.writeDoubleLE(number);
     await this.#marker.snapshot(bytes, 0);
@@ -139,11 +154,12 @@ export class PartitionProgress {
     return {
       load: async (): Promise<StoredState> => {
         const stored = await inner.load();
+        // Loaded (and so claimed) either way: the previous holder marks nothing more.
+        const marker = (await this.#marker.load()).snapshot;
         if (!stored.snapshot) return stored;
         const { number, positions, rest } = readHeader(stored.snapshot);
         this.#number = number;
         for (const position of positions) this.#inState.add(position);
-        const marker = (await this.#marker.load()).snapshot;
         if (marker?.length === 8) this.#deliveredNumber = Buffer.from(marker).readDoubleLE(0);
         return { ...stored, snapshot: rest };
       },
@@ -170,6 +186,15 @@ export class PartitionProgress {
       else this.#waiters.push(waiter);
     }
   }
+}
+
+/**
+ * Whether a failed snapshot needs no warning: refused because the partition is another
+ * member's already. The refusal that found out (the state claimed, `SLUICE_ERR_STATE_TAKEN`)
+ * is said once; the receiver says when it stops consuming the partition.
+ */
+export function partitionGoneQuietly(progress: PartitionProgress, err: Error): boolean {
+  return progress.gone && (err as { code?: string }).code !== 'SLUICE_ERR_STATE_TAKEN';
 }
 
 function revokedError(): SluiceError {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JetStreamSnapshots } from '../../src/receivers/nats/jetstream-state-store.js';
 import { CollectorProcess, freePort, sleep, waitUntil } from '../helpers/faults.js';
 import { partitionsHeld as held } from '../helpers/nats-cluster.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
@@ -177,6 +178,67 @@ service:
   const bytesBefore = (k: number) =>
     hosts.map((h) => Math.min(k, roundsOf(h)) * (h + 1)).reduce((a, b) => a + b);
   const bytesTotal = bytesBefore(ROUNDS);
+
+  it("refuses a snapshot from a holder whose state the next holder claimed, and takes the holder's own write whose answer was lost", async () => {
+    // Two members' connections to the group's state stream.
+    const other = await connect({ servers: url });
+    try {
+      const a = new JetStreamSnapshots(nc, 'fence', 1);
+      const b = new JetStreamSnapshots(other, 'fence', 1);
+      const claimedByA = await a.claim('p0.aggregate', 'chain-a');
+      expect(claimedByA.bytes).toBeUndefined();
+      const written = await a.put('p0.aggregate', Buffer.from('from a'), {
+        version: claimedByA.version,
+        writer: 'chain-a',
+      });
+      // A's next write was stored but its answer lost: A still holds the version before it.
+      const again = await a.put('p0.aggregate', Buffer.from('from a, again'), {
+        version: claimedByA.version,
+        writer: 'chain-a',
+      });
+      expect(again).toBeGreaterThan(written);
+
+      // B takes the partition over while A, paused, does not know yet.
+      const claimedByB = await b.claim('p0.aggregate', 'chain-b');
+      expect(Buffer.from(claimedByB.bytes!).toString()).toBe('from a, again');
+      await expect(
+        a.put('p0.aggregate', Buffer.from('stale'), { version: again, writer: 'chain-a' }),
+      ).rejects.toMatchObject({ code: 'SLUICE_ERR_STATE_TAKEN' });
+      await b.put('p0.aggregate', Buffer.from('from b'), {
+        version: claimedByB.version,
+        writer: 'chain-b',
+      });
+      const last = await a.claim('p0.aggregate', 'chain-c');
+      expect(Buffer.from(last.bytes!).toString()).toBe('from b');
+      // Only the last snapshot's chunks are kept: A's refused one was purged with B's write.
+      const jsm = await nc.jetstreamManager();
+      const state = await jsm.streams.info('SLUICE_STATE_fence', { subjects_filter: '>' });
+      expect(Object.keys(state.state.subjects ?? {}).sort()).toHaveLength(2);
+      expect(state.state.messages).toBe(2);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('claims a snapshot whose chunk is gone as unreadable, saying which, rather than failing every time', async () => {
+    const objects = new JetStreamSnapshots(nc, 'gone', 1);
+    const { version } = await objects.claim('p0.aggregate', 'chain-a');
+    await objects.put('p0.aggregate', Buffer.from('state'), { version, writer: 'chain-a' });
+    const jsm = await nc.jetstreamManager();
+    const chunks = Buffer.from('p0.aggregate').toString('hex');
+    await jsm.streams.purge('SLUICE_STATE_gone', { filter: `sluice_state.gone.${chunks}.chunk` });
+    const claimed = await objects.claim('p0.aggregate', 'chain-b');
+    expect(claimed.bytes).toBeUndefined();
+    expect(claimed.unreadable).toMatch(/snapshot p0\.aggregate .*chunk \d+ .*cannot be read/);
+    // Claimed all the same: the next snapshot is written on top.
+    await objects.put('p0.aggregate', Buffer.from('new'), {
+      version: claimed.version,
+      writer: 'chain-b',
+    });
+    expect(Buffer.from((await objects.claim('p0.aggregate', 'chain-c')).bytes!).toString()).toBe(
+      'new',
+    );
+  });
 
   it('keeps cumulative outputs going up and loses no input across a graceful move and a kill -9', async () => {
     const a = await aggregator('aggregator-a');

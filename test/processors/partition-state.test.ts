@@ -7,7 +7,11 @@ import { Temporality } from '../../src/model/types.js';
 import { AggregateProcessor } from '../../src/processors/aggregate/aggregate-processor.js';
 import { aggregateConfig } from '../../src/processors/aggregate/config.js';
 import { DeltaToCumulativeProcessor } from '../../src/processors/deltatocumulative/delta-to-cumulative-processor.js';
-import { JetStreamStateStore } from '../../src/receivers/nats/jetstream-state-store.js';
+import {
+  JetStreamStateStore,
+  type SnapshotObjects,
+  stateTakenError,
+} from '../../src/receivers/nats/jetstream-state-store.js';
 import { monotonicSums } from '../helpers/batches.js';
 import { waitUntil } from '../helpers/faults.js';
 
@@ -22,6 +26,9 @@ const running: { shutdown(): Promise<void> }[] = [];
 afterEach(async () => {
   for (const processor of running.splice(0)) await processor.shutdown();
 });
+
+/** Each shared map's object versions (see `SnapshotObjects`). */
+const versionsOf = new WeakMap<Map<string, Uint8Array>, Map<string, number>>();
 
 /** The partition as one member sees it, over objects the members share. */
 class Scope implements PartitionScope {
@@ -39,10 +46,20 @@ class Scope implements PartitionScope {
 
   stateStore(componentId: string) {
     const objects = this.#objects;
-    const snapshots = {
-      get: async (name: string) => objects.get(name),
-      put: async (name: string, bytes: Uint8Array) => {
+    // Versions as JetStream keeps them: each claim or write is a new one.
+    const known = versionsOf.get(objects) ?? new Map<string, number>();
+    versionsOf.set(objects, known);
+    const snapshots: SnapshotObjects = {
+      claim: async (name) => {
+        const version = (known.get(name) ?? 0) + 1;
+        known.set(name, version);
+        return { bytes: objects.get(name), version };
+      },
+      put: async (name, bytes, at) => {
+        if ((known.get(name) ?? 0) !== at.version) throw stateTakenError(name);
         objects.set(name, new Uint8Array(bytes));
+        known.set(name, at.version + 1);
+        return at.version + 1;
       },
     };
     return new JetStreamStateStore(snapshots, `p0.${componentId}`);
@@ -96,9 +113,10 @@ async function member(objects: Map<string, Uint8Array>, out: Exporter) {
 /** Whether `promise` settled within a few event-loop turns. */
 async function settledSoon(promise: Promise<unknown>): Promise<boolean> {
   let done = false;
-  void promise.then(() => {
+  const settle = () => {
     done = true;
-  });
+  };
+  void promise.then(settle, settle);
   await new Promise((resolve) => setTimeout(resolve, 20));
   return done;
 }
@@ -147,6 +165,32 @@ describe('aggregate in a partition chain', () => {
     await expect(settled).rejects.toThrow(/closed before a snapshot/);
     expect(objects.get('p0.aggregate')).toBe(stored);
     expect(out.points()).toEqual(['9 10 5']); // message 2's output is the next holder's to emit
+  });
+
+  it('refuses the snapshots of a member that lost the partition without knowing: it emits and settles nothing after the next holder loaded', async () => {
+    const objects = new Map<string, Uint8Array>();
+    const outA = new Exporter();
+    const a = await member(objects, outA);
+    await a.hand(1, 'a', 10n, 5);
+    a.processor.flush();
+    await a.processor.settled!();
+    await a.hand(2, 'a', 11n, 2);
+    const settled = a.processor.settled!();
+
+    // A pauses past its lease (never revoked: it does not know yet); B takes the partition.
+    const outB = new Exporter();
+    const b = await member(objects, outB);
+    const loaded = objects.get('p0.aggregate');
+    a.processor.flush();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(objects.get('p0.aggregate')).toBe(loaded);
+    expect(outA.points()).toEqual(['9 10 5']); // nothing from a state B does not have
+    expect(await settledSoon(settled)).toBe(false); // message 2 stays unacknowledged
+
+    await b.hand(2, 'a', 11n, 2); // handed out again to B
+    b.processor.flush();
+    await b.processor.settled!();
+    expect(outB.points()).toEqual(['10 11 2']);
   });
 
   it('skips a message handed over again that the restored snapshot holds, and applies one it misses', async () => {

@@ -11,11 +11,11 @@ import {
   PointRecord,
   type ScannedMetric,
 } from '../../model/request-visitor.js';
-import { type StateStore, storageOf } from '../../model/storage.js';
+import { type StateStore, storageOf, warnIfUnreadable } from '../../model/storage.js';
 import { MetricType, PointBits, Temporality } from '../../model/types.js';
 import { u64Number, u64NumberAt } from '../../model/wire.js';
 import { growInt32 } from '../../model/words64.js';
-import { PartitionProgress } from '../partition-progress.js';
+import { PartitionProgress, partitionGoneQuietly } from '../partition-progress.js';
 import type { Processor } from '../processor.js';
 import { ScheduledEmitter } from '../scheduled-emitter.js';
 import { metricPrefix, resourceKey, SeriesKeys } from '../series-key.js';
@@ -584,7 +584,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
    * messages it hands over at most: they are acknowledged only once a snapshot holds them.
    */
   #flushIfPressed(progress: PartitionProgress): void {
-    if (!progress.pressed || this.#saving || this.#earlyFlush) return;
+    if (!progress.pressed || progress.gone || this.#saving || this.#earlyFlush) return;
     this.#earlyFlush = setImmediate(() => {
       this.#earlyFlush = undefined;
       this.flush();
@@ -613,12 +613,13 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       .then((number) => {
         if (batch.pointCount > 0) this.#emitDelivered(progress, batch, number);
       })
-      .catch((err: Error) =>
+      .catch((err: Error) => {
+        if (partitionGoneQuietly(progress, err)) return;
         this.#logger.warn(
           { processor: this.id, error: err.message },
           'aggregate: partition state snapshot failed; its messages stay unacknowledged and are handed out again',
-        ),
-      )
+        );
+      })
       .finally(() => {
         if (this.#saving === saving) this.#saving = undefined;
       });
@@ -643,6 +644,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   /** Loads the last snapshot and counts what the crash lost since (delta points). */
   async #restore(store: StateStore): Promise<void> {
     const stored = await store.load();
+    warnIfUnreadable(this.#logger, this.id, stored);
     if (stored.snapshot) {
       const state = decodeAggregateState(stored.snapshot);
       for (const [key, id] of state.metricIds) this.#metricIds.set(key, id);

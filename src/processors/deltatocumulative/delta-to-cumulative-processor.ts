@@ -1,9 +1,9 @@
 import type { ComponentSettings, Consumer } from '../../model/consumer.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import type { PointView } from '../../model/point-view.js';
-import { type StateStore, storageOf } from '../../model/storage.js';
+import { type StateStore, storageOf, warnIfUnreadable } from '../../model/storage.js';
 import { type MetricDescriptor, MetricType, Temporality } from '../../model/types.js';
-import { PartitionProgress } from '../partition-progress.js';
+import { PartitionProgress, partitionGoneQuietly } from '../partition-progress.js';
 import { TransformProcessor } from '../processor-base.js';
 import {
   add,
@@ -79,6 +79,7 @@ export class DeltaToCumulativeProcessor extends TransformProcessor {
   override async start(): Promise<void> {
     if (!this.#store) return;
     const stored = await this.#store.load();
+    warnIfUnreadable(this.settings.logger, this.id, stored);
     if (stored.snapshot)
       for (const [key, state] of decodeStates(stored.snapshot)) this.#state.set(key, state);
     for (const entry of stored.entries) {
@@ -162,18 +163,21 @@ export class DeltaToCumulativeProcessor extends TransformProcessor {
 
   /** Snapshots the partition's totals (written after the snapshots before it). */
   #savePartition(): Promise<void> {
-    const saving = this.#progress!.save(encodeStates(this.#state))
+    const progress = this.#progress!;
+    const saving = progress
+      .save(encodeStates(this.#state))
       .then(() => {})
-      .catch((err: Error) =>
+      .catch((err: Error) => {
+        if (partitionGoneQuietly(progress, err)) return;
         this.settings.logger.warn(
           { processor: this.id, error: err.message },
           'deltatocumulative: partition state snapshot failed; its messages stay unacknowledged and are handed out again',
-        ),
-      )
+        );
+      })
       .finally(() => {
         if (this.#saving === saving) this.#saving = undefined;
         // Messages applied while it was written wait for the next one.
-        if (this.#progress?.unsaved) this.#snapshotSoon();
+        if (progress.unsaved && !progress.gone) this.#snapshotSoon();
       });
     this.#saving = saving;
     return saving;

@@ -1,13 +1,51 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { headers, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { compress, decompress } from 'zstd-napi';
 import { SluiceError } from '../../model/errors.js';
 import type { StateStore, StoredState } from '../../model/storage.js';
+import { isWrongLastSequence } from './wrong-last-sequence.js';
 
-/** Where snapshots are kept by name: a JetStream stream here, a map in unit tests. */
+/**
+ * Where snapshots are kept by name: a JetStream stream here, a map in unit tests. Each object
+ * has a version, and writing it is a compare-and-set on that version, so a member that lost a
+ * partition without knowing it yet (paused past its lease) cannot overwrite the state the next
+ * holder loaded — the next holder claims every object it loads.
+ */
 export interface SnapshotObjects {
-  get(name: string): Promise<Uint8Array | undefined>;
-  put(name: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * The object `name` (undefined when there is none), claimed for `writer`: its version from
+   * now on, which any `put` by another writer with an older version fails against.
+   */
+  claim(name: string, writer: string): Promise<ClaimedObject>;
+  /**
+   * Replaces `name` if it is still at `version` (or this writer's own write since, whose
+   * answer was lost); resolves with the new version. Rejects with `SLUICE_ERR_STATE_TAKEN`
+   * when another writer claimed or wrote it since.
+   */
+  put(name: string, bytes: Uint8Array, at: { version: number; writer: string }): Promise<number>;
+}
+
+/** An object as `SnapshotObjects.claim` found it. */
+export interface ClaimedObject {
+  /** Its bytes; undefined when there is none yet, or it could not be read. */
+  bytes: Uint8Array | undefined;
+  version: number;
+  /**
+   * Why it could not be read (a chunk gone, a hash that does not match), after a few tries:
+   * the holder starts without it rather than never consuming the partition.
+   */
+  unreadable?: string;
+}
+
+/** Reads of a claimed object before it counts as unreadable. */
+const CLAIM_ATTEMPTS = 4;
+
+/** The refusal of a write to state another writer claimed since (see `SnapshotObjects`). */
+export function stateTakenError(name: string): SluiceError {
+  return new SluiceError(
+    'SLUICE_ERR_STATE_TAKEN',
+    `the state ${name} was claimed by another member since this one loaded it: the partition was taken over, nothing more is written for it here`,
+  );
 }
 
 /** Chunks stay well under nats-server's default max_payload (1 MiB). */
@@ -38,21 +76,49 @@ export class JetStreamSnapshots implements SnapshotObjects {
     this.#replicas = replicas;
   }
 
-  async get(name: string): Promise<Uint8Array | undefined> {
+  async claim(name: string, writer: string): Promise<ClaimedObject> {
+    const subject = this.#subject(name, 'manifest');
+    // Another member may write between the read and the claim: read again then. A chunk
+    // that cannot be read may be a stream leader catching up: read again, then give up.
+    for (let attempt = 0; ; attempt++) {
+      const last = await this.#lastManifest(subject);
+      const manifest: Manifest = { ...(last?.manifest ?? EMPTY_MANIFEST), writer };
+      let version: number;
+      try {
+        version = await this.#publishManifest(subject, manifest, last?.seq ?? 0);
+      } catch (err) {
+        if (!isWrongLastSequence(err) || attempt >= CLAIM_ATTEMPTS) throw err;
+        continue;
+      }
+      if (manifest.chunks.length === 0) return { bytes: undefined, version };
+      try {
+        return { bytes: await this.#read(name, manifest), version };
+      } catch (err) {
+        if (attempt >= CLAIM_ATTEMPTS)
+          return { bytes: undefined, version, unreadable: (err as Error).message };
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  /** The snapshot `manifest` lists: its chunks, checked against its size and hash. */
+  async #read(name: string, manifest: Manifest): Promise<Uint8Array> {
     const { jsm } = await this.#open();
-    const manifest = await jsm.streams
-      .getMessage(this.#stream, { last_by_subj: this.#subject(name, 'manifest') })
-      .catch((err: { code?: string }) => {
-        if (String(err.code) === '404') return undefined;
-        throw err;
-      });
-    if (!manifest) return undefined;
-    const { chunks, size, sha256 } = manifest.json<Manifest>();
     const parts: Uint8Array[] = [];
-    for (const seq of chunks)
-      parts.push((await jsm.streams.getMessage(this.#stream, { seq })).data);
+    for (const seq of manifest.chunks) {
+      const chunk = await jsm.streams.getMessage(this.#stream, { seq }).catch((err: Error) => {
+        throw new SluiceError(
+          'SLUICE_ERR_CORRUPT_STATE',
+          `snapshot ${name} in stream ${this.#stream}: chunk ${seq} of ${manifest.chunks.join(', ')} cannot be read (${err.message})`,
+        );
+      });
+      parts.push(chunk.data);
+    }
     const stored = Buffer.concat(parts);
-    if (stored.length !== size || createHash('sha256').update(stored).digest('hex') !== sha256) {
+    if (
+      stored.length !== manifest.size ||
+      createHash('sha256').update(stored).digest('hex') !== manifest.sha256
+    ) {
       throw new SluiceError(
         'SLUICE_ERR_CORRUPT_STATE',
         `snapshot ${name} in stream ${this.#stream} does not match its manifest`,
@@ -61,7 +127,11 @@ export class JetStreamSnapshots implements SnapshotObjects {
     return decompress(stored);
   }
 
-  async put(name: string, state: Uint8Array): Promise<void> {
+  async put(
+    name: string,
+    state: Uint8Array,
+    at: { version: number; writer: string },
+  ): Promise<number> {
     const { js, jsm } = await this.#open();
     const bytes = compress(Buffer.from(state.buffer, state.byteOffset, state.byteLength), {
       compressionLevel: 1,
@@ -77,14 +147,51 @@ export class JetStreamSnapshots implements SnapshotObjects {
       chunks,
       size: bytes.length,
       sha256: createHash('sha256').update(bytes).digest('hex'),
+      writer: at.writer,
     };
+    const subject = this.#subject(name, 'manifest');
+    let version: number;
+    try {
+      version = await this.#publishManifest(subject, manifest, at.version);
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw err;
+      // Our own last write, whose answer was lost (a timeout): write on top of it. Anyone
+      // else's (a claim, or a write) means the partition is someone else's now.
+      const last = await this.#lastManifest(subject);
+      if (last?.manifest.writer !== at.writer) throw stateTakenError(name);
+      version = await this.#publishManifest(subject, manifest, last.seq).catch((again) => {
+        throw isWrongLastSequence(again) ? stateTakenError(name) : again;
+      });
+    }
+    // The previous snapshot's chunks (and any a crash, or a refused write, left behind).
+    await jsm.streams.purge(this.#stream, { filter: chunkSubject, seq: Math.min(...chunks) });
+    return version;
+  }
+
+  async #lastManifest(subject: string): Promise<{ manifest: Manifest; seq: number } | undefined> {
+    const { jsm } = await this.#open();
+    const message = await jsm.streams
+      .getMessage(this.#stream, { last_by_subj: subject })
+      .catch((err: { code?: string }) => {
+        if (String(err.code) === '404') return undefined;
+        throw err;
+      });
+    return message && { manifest: message.json<Manifest>(), seq: message.seq };
+  }
+
+  /**
+   * Publishes `manifest` as the only message on `subject` (a rollup) if the subject's last
+   * message is still `after` (0: none); resolves with its sequence, the object's new version.
+   */
+  async #publishManifest(subject: string, manifest: Manifest, after: number): Promise<number> {
+    const { js } = await this.#open();
     const rollup = headers();
     rollup.set('Nats-Rollup', 'sub');
-    await js.publish(this.#subject(name, 'manifest'), JSON.stringify(manifest), {
+    const ack = await js.publish(subject, JSON.stringify(manifest), {
       headers: rollup,
+      expect: { lastSubjectSequence: after },
     });
-    // The previous snapshot's chunks (and any a crash left behind).
-    await jsm.streams.purge(this.#stream, { filter: chunkSubject, seq: Math.min(...chunks) });
+    return ack.seq;
   }
 
   /** Names are component ids and such: hex-encoded into one subject token. */
@@ -112,12 +219,16 @@ export class JetStreamSnapshots implements SnapshotObjects {
 }
 
 interface Manifest {
-  /** Stream sequences of the chunks, in order. */
+  /** Stream sequences of the chunks, in order (none: no snapshot yet, only a claim). */
   chunks: number[];
   /** Bytes stored: the snapshot compressed with zstd. */
   size: number;
   sha256: string;
+  /** Who wrote or claimed it last (see `SnapshotObjects`). */
+  writer: string;
 }
+
+const EMPTY_MANIFEST: Manifest = { chunks: [], size: 0, sha256: '', writer: '' };
 
 /**
  * One processor's state for one partition, in `objects` under `name`, replaced by each
@@ -127,10 +238,18 @@ interface Manifest {
  * message only once a snapshot holds it (see `PartitionProgress`), so JetStream hands out
  * again whatever the last snapshot misses; processors in a partition's chain append nothing,
  * and `append` only numbers what it is given.
+ *
+ * Loading claims the object (see `SnapshotObjects`): a holder that lost the partition without
+ * knowing it yet — paused past its lease — has its next snapshot refused, so it neither emits
+ * outputs the new holder's state lacks nor acknowledges messages only its own state holds.
  */
 export class JetStreamStateStore implements StateStore {
   readonly #objects: SnapshotObjects;
   readonly #name: string;
+  /** This store's name as a writer: each chain's own, even on one member. */
+  readonly #writer = randomUUID();
+  /** The object's version this store loaded or wrote last. */
+  #version = 0;
   #lastSeq = 0;
 
   constructor(objects: SnapshotObjects, name: string) {
@@ -138,8 +257,11 @@ export class JetStreamStateStore implements StateStore {
     this.#name = name;
   }
 
+  /** Loads the last snapshot and claims the object: the previous holder writes no more. */
   async load(): Promise<StoredState> {
-    return { snapshot: await this.#objects.get(this.#name), entries: [], corrupt: 0 };
+    const { bytes, version, unreadable } = await this.#objects.claim(this.#name, this.#writer);
+    this.#version = version;
+    return { snapshot: bytes, entries: [], corrupt: unreadable ? 1 : 0, problem: unreadable };
   }
 
   async append(): Promise<number> {
@@ -156,7 +278,10 @@ export class JetStreamStateStore implements StateStore {
 
   async snapshot(state: Uint8Array | readonly Uint8Array[]): Promise<void> {
     const bytes = state instanceof Uint8Array ? state : Buffer.concat(state);
-    await this.#objects.put(this.#name, bytes);
+    this.#version = await this.#objects.put(this.#name, bytes, {
+      version: this.#version,
+      writer: this.#writer,
+    });
   }
 
   async close(): Promise<void> {}

@@ -24,6 +24,7 @@ import type { NatsReceiverConfig } from './config.js';
 import { JetStreamSnapshots, type SnapshotObjects } from './jetstream-state-store.js';
 import { NatsPartitionScope } from './nats-partition-scope.js';
 import { PartitionLeases } from './partition-leases.js';
+import { StallWatch } from './stall-watch.js';
 
 /**
  * A durable JetStream pull consumer: each message is an OTLP protobuf request; it is
@@ -45,8 +46,8 @@ export class NatsReceiver implements Receiver {
   #connecting: Promise<NatsConnection> | undefined;
   /** The partitions' processor state, in the group's state stream (see `NatsPartitionScope`). */
   readonly #snapshots: SnapshotObjects = {
-    get: async (name) => (await this.#stateStream()).get(name),
-    put: async (name, bytes) => (await this.#stateStream()).put(name, bytes),
+    claim: async (name, writer) => (await this.#stateStream()).claim(name, writer),
+    put: async (name, bytes, at) => (await this.#stateStream()).put(name, bytes, at),
   };
   #snapshotStream: JetStreamSnapshots | undefined;
   /** Bytes each consumer pulls ahead of what it handled (see `pullBytes`). */
@@ -58,6 +59,8 @@ export class NatsReceiver implements Receiver {
   /** With `partitions`: the consumption of each partition held. */
   readonly #partitions = new Map<number, Consumption>();
   #leases: PartitionLeases | undefined;
+  #stallTimer: NodeJS.Timeout | undefined;
+  #checkingStalls = false;
 
   constructor(settings: ReceiverSettings, config: NatsReceiverConfig, next: Consumer) {
     this.id = settings.id;
@@ -97,6 +100,56 @@ export class NatsReceiver implements Receiver {
   /** Returns at once: connecting, and reconnecting, happen in the background. */
   async start(): Promise<void> {
     this.#loop = this.#run();
+    this.#stallTimer = setInterval(() => void this.#checkStalls(), STALL_CHECK_MS);
+    this.#stallTimer.unref();
+  }
+
+  /**
+   * Asks the server about each consumer that received nothing for a while, and pulls afresh
+   * where it has messages for it that never come (see `StallWatch`).
+   */
+  async #checkStalls(): Promise<void> {
+    if (this.#checkingStalls) return;
+    this.#checkingStalls = true;
+    try {
+      const consumptions = [this.#single, ...this.#partitions.values()];
+      for (const state of consumptions) {
+        const { consumer, watch } = state;
+        if (!state.consuming || state.handling || state.stopped || !consumer || !watch?.due)
+          continue;
+        const info = await consumer.info().catch(() => undefined);
+        if (!info || !state.consuming || state.stopped) continue;
+        const holding = state.acknowledging !== undefined || state.unacknowledged.length > 0;
+        const idleMs = watch.idleMs;
+        const verdict = watch.judge(info, holding);
+        if (verdict === 'fine') continue;
+        this.#logger.warn(
+          {
+            partition: state.partition,
+            consumer: state.durable,
+            pending: info.num_pending,
+            ackPending: info.num_ack_pending,
+            idleMs,
+          },
+          verdict === 'step-down'
+            ? 'nats: consumer still gets none of its pending messages; asking its leader to step down and pulling again'
+            : 'nats: consumer gets none of its pending messages; pulling again',
+        );
+        if (verdict === 'step-down') {
+          await this.#nc
+            ?.request(
+              `$JS.API.CONSUMER.LEADER.STEPDOWN.${this.#config.stream}.${state.durable}`,
+              undefined,
+              { timeout: 5_000 },
+            )
+            .catch(() => {});
+        }
+        // The consuming loop ends, and consumes again a second later: new pulls.
+        state.messages?.stop();
+      }
+    } finally {
+      this.#checkingStalls = false;
+    }
   }
 
   /**
@@ -107,6 +160,7 @@ export class NatsReceiver implements Receiver {
    */
   async shutdown(options: { deadlineMs: number } = { deadlineMs: 30_000 }): Promise<void> {
     this.#stopping = true;
+    clearInterval(this.#stallTimer);
     const deadline = Date.now() + options.deadlineMs;
     const step = (promise: Promise<unknown> | undefined) =>
       within(promise ?? Promise.resolve(), Math.min(SHUTDOWN_STEP_MS, deadline - Date.now()));
@@ -172,6 +226,7 @@ export class NatsReceiver implements Receiver {
     const { consumer, partitions } = this.#config;
     const durable = `${consumer}_p${p}`;
     const state = consumption(this.#next);
+    state.partition = p;
     if (this.#next.openPartition && partitions!.move_state) {
       state.scope = new NatsPartitionScope(
         p,
@@ -198,6 +253,9 @@ export class NatsReceiver implements Receiver {
     if (!state) return;
     this.#partitions.delete(p);
     state.stopped = true;
+    // Taken away: from now on nothing is written for it, not even while what it was handling
+    // finishes (the next holder may be loading its state already).
+    if (!graceful && state.scope) state.scope.revoked = true;
     state.messages?.stop();
     await within(state.done ?? Promise.resolve(), SHUTDOWN_STEP_MS);
     const chain = state.chain;
@@ -263,14 +321,28 @@ export class NatsReceiver implements Receiver {
         // still bounds the count on the server's side).
         const messages = await consumer.consume({ max_bytes: this.#pullBytes });
         state.messages = messages;
+        state.consumer = consumer;
+        state.durable = durable;
+        state.watch = new StallWatch({
+          idleMs: STALL_IDLE_MS,
+          ackWaitMs: this.#config.ack_wait,
+          maxAckPending: this.#config.max_ack_pending,
+          exclusive: state.partition !== undefined,
+        });
         state.consuming = true;
         try {
           for await (const message of messages) {
+            state.watch.delivered();
             // Handed out before the stop: back to the stream for whoever takes the partition.
             if (state.stopped) message.nak();
             else {
               if (state.scope) state.scope.position = message.seq;
-              await this.#handle(message, state);
+              state.handling = true;
+              try {
+                await this.#handle(message, state);
+              } finally {
+                state.handling = false;
+              }
             }
           }
         } finally {
@@ -442,9 +514,21 @@ function pullBytes(consumers: number): number {
 /** The longest each step of `shutdown` waits. */
 const SHUTDOWN_STEP_MS = 5_000;
 
+/** How often consumers are checked for a stall, and after how long without a message. */
+const STALL_CHECK_MS = 2_500;
+const STALL_IDLE_MS = 10_000;
+
 /** One durable consumer being consumed. */
 interface Consumption {
   consuming: boolean;
+  /** Whether a message is being handled (the loop is not waiting for the next). */
+  handling: boolean;
+  /** The partition, with `partitions`. */
+  partition?: number;
+  /** The consumer being consumed now, by name, and whether it gets its messages. */
+  consumer?: JsConsumer;
+  durable?: string;
+  watch?: StallWatch;
   /** Set to stop it (a partition given up). */
   stopped: boolean;
   messages?: ConsumerMessages;
@@ -460,5 +544,5 @@ interface Consumption {
 }
 
 function consumption(next: Consumer): Consumption {
-  return { consuming: false, stopped: false, next, unacknowledged: [] };
+  return { consuming: false, handling: false, stopped: false, next, unacknowledged: [] };
 }

@@ -2,6 +2,7 @@ import type { KV } from 'nats';
 import type { Logger } from 'pino';
 import { SluiceError } from '../../model/errors.js';
 import { within } from '../../model/within.js';
+import { isWrongLastSequence } from './wrong-last-sequence.js';
 
 /** What `PartitionLeases` needs: the bucket, who this member is, and what to do with a partition. */
 export interface PartitionLeasesOptions {
@@ -155,7 +156,7 @@ export class PartitionLeases {
         const revision = await kv.update(`partitions.${p}`, this.#memberBytes, lease.revision);
         this.#held.set(p, { revision, renewedAt: this.#now() });
       } catch (err) {
-        if (!isWrongRevision(err)) throw err;
+        if (!isWrongLastSequence(err)) throw err;
         this.#options.logger.warn({ partition: p }, 'nats: lost the lease of a partition');
         await this.#give(p, lease.revision, false);
       }
@@ -182,7 +183,7 @@ export class PartitionLeases {
     try {
       revision = await kv.create(`partitions.${p}`, this.#memberBytes);
     } catch (err) {
-      if (isWrongRevision(err)) return; // someone holds it
+      if (isWrongLastSequence(err)) return; // someone holds it
       throw err;
     }
     this.#held.set(p, { revision, renewedAt: this.#now() });
@@ -214,11 +215,4 @@ export function shareOf(members: readonly string[], member: string, partitions: 
   const rank = [...members].sort().indexOf(member);
   const base = Math.floor(partitions / members.length);
   return base + (rank < partitions % members.length ? 1 : 0);
-}
-
-/** Whether a KV write failed because the key was not at the revision given (or existed). */
-function isWrongRevision(err: unknown): boolean {
-  const e = err as { api_error?: { err_code?: number }; message?: string };
-  // 10071: wrong last sequence (JetStream's compare-and-set refusal).
-  return e?.api_error?.err_code === 10071 || /wrong last sequence/i.test(e?.message ?? '');
 }
