@@ -118,7 +118,8 @@ export class NatsReceiver implements Receiver {
         if (!state.consuming || state.handling || state.stopped || !consumer || !watch?.due)
           continue;
         const info = await consumer.info().catch(() => undefined);
-        if (!info || !state.consuming || state.stopped) continue;
+        // A message may have come meanwhile.
+        if (!info || !state.consuming || state.stopped || !watch.due) continue;
         const holding = state.acknowledging !== undefined || state.unacknowledged.length > 0;
         const idleMs = watch.idleMs;
         const verdict = watch.judge(info, holding);
