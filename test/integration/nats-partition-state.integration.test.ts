@@ -229,7 +229,7 @@ service:
     await jsm.streams.purge('SLUICE_STATE_gone', { filter: `sluice_state.gone.${chunks}.chunk` });
     const claimed = await objects.claim('p0.aggregate', 'chain-b');
     expect(claimed.bytes).toBeUndefined();
-    expect(claimed.unreadable).toMatch(/snapshot p0\.aggregate .*chunk \d+ .*cannot be read/);
+    expect(claimed.unreadable).toMatch(/snapshot p0\.aggregate .*chunk \d+ .*is gone/);
     // Claimed all the same: the next snapshot is written on top.
     await objects.put('p0.aggregate', Buffer.from('new'), {
       version: claimed.version,

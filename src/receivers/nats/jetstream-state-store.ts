@@ -79,7 +79,7 @@ export class JetStreamSnapshots implements SnapshotObjects {
   async claim(name: string, writer: string): Promise<ClaimedObject> {
     const subject = this.#subject(name, 'manifest');
     // Another member may write between the read and the claim: read again then. A chunk
-    // that cannot be read may be a stream leader catching up: read again, then give up.
+    // gone may be a stream leader catching up: read again, then give up on it.
     for (let attempt = 0; ; attempt++) {
       const last = await this.#lastManifest(subject);
       const manifest: Manifest = { ...(last?.manifest ?? EMPTY_MANIFEST), writer };
@@ -94,6 +94,8 @@ export class JetStreamSnapshots implements SnapshotObjects {
       try {
         return { bytes: await this.#read(name, manifest), version };
       } catch (err) {
+        // Anything else (a timeout, no stream leader yet) is thrown: loaded again later.
+        if ((err as { code?: string }).code !== 'SLUICE_ERR_CORRUPT_STATE') throw err;
         if (attempt >= CLAIM_ATTEMPTS)
           return { bytes: undefined, version, unreadable: (err as Error).message };
         await new Promise((resolve) => setTimeout(resolve, 500));
@@ -106,12 +108,15 @@ export class JetStreamSnapshots implements SnapshotObjects {
     const { jsm } = await this.#open();
     const parts: Uint8Array[] = [];
     for (const seq of manifest.chunks) {
-      const chunk = await jsm.streams.getMessage(this.#stream, { seq }).catch((err: Error) => {
-        throw new SluiceError(
-          'SLUICE_ERR_CORRUPT_STATE',
-          `snapshot ${name} in stream ${this.#stream}: chunk ${seq} of ${manifest.chunks.join(', ')} cannot be read (${err.message})`,
-        );
-      });
+      const chunk = await jsm.streams
+        .getMessage(this.#stream, { seq })
+        .catch((err: Error & { code?: string }) => {
+          if (String(err.code) !== '404') throw err;
+          throw new SluiceError(
+            'SLUICE_ERR_CORRUPT_STATE',
+            `snapshot ${name} in stream ${this.#stream}: chunk ${seq} of ${manifest.chunks.join(', ')} is gone (${err.message})`,
+          );
+        });
       parts.push(chunk.data);
     }
     const stored = Buffer.concat(parts);
@@ -124,7 +129,14 @@ export class JetStreamSnapshots implements SnapshotObjects {
         `snapshot ${name} in stream ${this.#stream} does not match its manifest`,
       );
     }
-    return decompress(stored);
+    try {
+      return decompress(stored);
+    } catch (err) {
+      throw new SluiceError(
+        'SLUICE_ERR_CORRUPT_STATE',
+        `snapshot ${name} in stream ${this.#stream} does not decompress: ${(err as Error).message}`,
+      );
+    }
   }
 
   async put(
