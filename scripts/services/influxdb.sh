@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 service_run() {
   # Its RPC (backup) service wants a port of its own too.
   local rpc_port
-  rpc_port="$(free_port)"
+  rpc_port="$(free_port "$PORT")"
   cat >"$STATE/influxdb.conf" <<TOML
 reporting-disabled = true
 bind-address = "127.0.0.1:$rpc_port"

@@ -31,8 +31,18 @@ ensure_installed() {
   command -v "$SERVICE_BINARY" >/dev/null 2>&1 || die "$SERVICE_PACKAGE installed but $SERVICE_BINARY is not on PATH"
 }
 
+# A port free now on 127.0.0.1, other than those given (a second port of the same server: the
+# kernel may hand the one just closed out again).
 free_port() {
-  node -e "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })"
+  node -e "
+    const taken = new Set(process.argv.slice(1).map(Number));
+    const pick = () => {
+      const s = require('node:net').createServer().listen(0, '127.0.0.1', () => {
+        const port = s.address().port;
+        s.close(() => (taken.has(port) ? pick() : console.log(port)));
+      });
+    };
+    pick();" "$@"
 }
 
 http_ok() {
@@ -42,13 +52,22 @@ http_ok() {
 
 service_start() {
   ensure_installed
-  STATE="$(mktemp -d "${TMPDIR:-/tmp}/sluice-$SERVICE_NAME.XXXXXX")"
-  DATA="$STATE/data"
-  mkdir -p "$DATA"
-  PORT="$(free_port)"
-  echo "$PORT" >"$STATE/port"
-  launch fresh
-  echo "127.0.0.1:$PORT $STATE"
+  # A free port can be taken by someone else before the server binds it (a test's outgoing
+  # connection gets it as its local port): a server that could not start gets fresh ports.
+  local attempt
+  for attempt in 1 2 3; do
+    STATE="$(mktemp -d "${TMPDIR:-/tmp}/sluice-$SERVICE_NAME.XXXXXX")"
+    DATA="$STATE/data"
+    mkdir -p "$DATA"
+    PORT="$(free_port)"
+    echo "$PORT" >"$STATE/port"
+    if (launch fresh); then
+      echo "127.0.0.1:$PORT $STATE"
+      return 0
+    fi
+    echo "$SERVICE_NAME: start attempt $attempt failed; trying again on other ports" >&2
+  done
+  die "could not start in 3 attempts (logs above)"
 }
 
 # Starts the server of $STATE on $PORT and waits until it is ready. When it cannot start,

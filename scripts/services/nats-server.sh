@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 service_run() {
   # The monitoring port answers /healthz once JetStream is up.
   local monitor_port
-  monitor_port="$(free_port)"
+  monitor_port="$(free_port "$PORT")"
   echo "$monitor_port" >"$STATE/monitor_port"
   local tls=()
   if [ -n "${NATS_TLS_CERT:-}" ]; then
