@@ -55,11 +55,11 @@ class Scope implements PartitionScope {
         known.set(name, version);
         return { bytes: objects.get(name), version };
       },
-      put: async (name, bytes, at) => {
-        if ((known.get(name) ?? 0) !== at.version) throw stateTakenError(name);
+      put: async (name, bytes, expected) => {
+        if ((known.get(name) ?? 0) !== expected.version) throw stateTakenError(name);
         objects.set(name, new Uint8Array(bytes));
-        known.set(name, at.version + 1);
-        return at.version + 1;
+        known.set(name, expected.version + 1);
+        return expected.version + 1;
       },
     };
     return new JetStreamStateStore(snapshots, `p0.${componentId}`);

@@ -3,7 +3,7 @@ import { headers, type JetStreamClient, type JetStreamManager, type NatsConnecti
 import { compress, decompress } from 'zstd-napi';
 import { SluiceError } from '../../model/errors.js';
 import type { StateStore, StoredState } from '../../model/storage.js';
-import { isWrongLastSequence } from './wrong-last-sequence.js';
+import { isNotFound, isWrongLastSequence } from './jetstream-errors.js';
 
 /**
  * Where snapshots are kept by name: a JetStream stream here, a map in unit tests. Each object
@@ -18,11 +18,15 @@ export interface SnapshotObjects {
    */
   claim(name: string, writer: string): Promise<ClaimedObject>;
   /**
-   * Replaces `name` if it is still at `version` (or this writer's own write since, whose
-   * answer was lost); resolves with the new version. Rejects with `SLUICE_ERR_STATE_TAKEN`
-   * when another writer claimed or wrote it since.
+   * Replaces `name` if it is still at `expected.version` (or at `expected.writer`'s own write
+   * since, whose answer was lost); resolves with the new version. Rejects with
+   * `SLUICE_ERR_STATE_TAKEN` when another writer claimed or wrote it since.
    */
-  put(name: string, bytes: Uint8Array, at: { version: number; writer: string }): Promise<number>;
+  put(
+    name: string,
+    bytes: Uint8Array,
+    expected: { version: number; writer: string },
+  ): Promise<number>;
 }
 
 /** An object as `SnapshotObjects.claim` found it. */
@@ -108,15 +112,13 @@ export class JetStreamSnapshots implements SnapshotObjects {
     const { jsm } = await this.#open();
     const parts: Uint8Array[] = [];
     for (const seq of manifest.chunks) {
-      const chunk = await jsm.streams
-        .getMessage(this.#stream, { seq })
-        .catch((err: Error & { code?: string }) => {
-          if (String(err.code) !== '404') throw err;
-          throw new SluiceError(
-            'SLUICE_ERR_CORRUPT_STATE',
-            `snapshot ${name} in stream ${this.#stream}: chunk ${seq} of ${manifest.chunks.join(', ')} is gone (${err.message})`,
-          );
-        });
+      const chunk = await jsm.streams.getMessage(this.#stream, { seq }).catch((err: Error) => {
+        if (!isNotFound(err)) throw err;
+        throw new SluiceError(
+          'SLUICE_ERR_CORRUPT_STATE',
+          `snapshot ${name} in stream ${this.#stream}: chunk ${seq} of ${manifest.chunks.join(', ')} is gone (${err.message})`,
+        );
+      });
       parts.push(chunk.data);
     }
     const stored = Buffer.concat(parts);
@@ -142,7 +144,7 @@ export class JetStreamSnapshots implements SnapshotObjects {
   async put(
     name: string,
     state: Uint8Array,
-    at: { version: number; writer: string },
+    expected: { version: number; writer: string },
   ): Promise<number> {
     const { js, jsm } = await this.#open();
     const bytes = compress(Buffer.from(state.buffer, state.byteOffset, state.byteLength), {
@@ -159,18 +161,18 @@ export class JetStreamSnapshots implements SnapshotObjects {
       chunks,
       size: bytes.length,
       sha256: createHash('sha256').update(bytes).digest('hex'),
-      writer: at.writer,
+      writer: expected.writer,
     };
     const subject = this.#subject(name, 'manifest');
     let version: number;
     try {
-      version = await this.#publishManifest(subject, manifest, at.version);
+      version = await this.#publishManifest(subject, manifest, expected.version);
     } catch (err) {
       if (!isWrongLastSequence(err)) throw err;
       // Our own last write, whose answer was lost (a timeout): write on top of it. Anyone
       // else's (a claim, or a write) means the partition is someone else's now.
       const last = await this.#lastManifest(subject);
-      if (last?.manifest.writer !== at.writer) throw stateTakenError(name);
+      if (last?.manifest.writer !== expected.writer) throw stateTakenError(name);
       version = await this.#publishManifest(subject, manifest, last.seq).catch((again) => {
         throw isWrongLastSequence(again) ? stateTakenError(name) : again;
       });
@@ -184,8 +186,8 @@ export class JetStreamSnapshots implements SnapshotObjects {
     const { jsm } = await this.#open();
     const message = await jsm.streams
       .getMessage(this.#stream, { last_by_subj: subject })
-      .catch((err: { code?: string }) => {
-        if (String(err.code) === '404') return undefined;
+      .catch((err) => {
+        if (isNotFound(err)) return undefined;
         throw err;
       });
     return message && { manifest: message.json<Manifest>(), seq: message.seq };

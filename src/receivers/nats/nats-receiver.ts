@@ -47,7 +47,7 @@ export class NatsReceiver implements Receiver {
   /** The partitions' processor state, in the group's state stream (see `NatsPartitionScope`). */
   readonly #snapshots: SnapshotObjects = {
     claim: async (name, writer) => (await this.#stateStream()).claim(name, writer),
-    put: async (name, bytes, at) => (await this.#stateStream()).put(name, bytes, at),
+    put: async (name, bytes, expected) => (await this.#stateStream()).put(name, bytes, expected),
   };
   #snapshotStream: JetStreamSnapshots | undefined;
   /** Bytes each consumer pulls ahead of what it handled (see `pullBytes`). */

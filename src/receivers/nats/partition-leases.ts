@@ -2,7 +2,7 @@ import type { KV } from 'nats';
 import type { Logger } from 'pino';
 import { SluiceError } from '../../model/errors.js';
 import { within } from '../../model/within.js';
-import { isWrongLastSequence } from './wrong-last-sequence.js';
+import { isWrongLastSequence } from './jetstream-errors.js';
 
 /** What `PartitionLeases` needs: the bucket, who this member is, and what to do with a partition. */
 export interface PartitionLeasesOptions {

@@ -37,7 +37,8 @@ export interface StallWatchOptions {
 export class StallWatch {
   readonly #options: StallWatchOptions;
   readonly #now: () => number;
-  #lastDelivery: number;
+  /** The last message, or the last verdict that acted: where the idle time counts from. */
+  #idleSince: number;
   /** When the server was asked last: an idle consumer is asked once per `idleMs`. */
   #lastAsked = Number.NEGATIVE_INFINITY;
   /** Stalls judged since the last message. */
@@ -46,18 +47,18 @@ export class StallWatch {
   constructor(options: StallWatchOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#lastDelivery = this.#now();
+    this.#idleSince = this.#now();
   }
 
   /** A message arrived. */
   delivered(): void {
-    this.#lastDelivery = this.#now();
+    this.#idleSince = this.#now();
     this.#stalls = 0;
   }
 
   /** How long since the last message (or the last verdict that acted). */
   get idleMs(): number {
-    return this.#now() - this.#lastDelivery;
+    return this.#now() - this.#idleSince;
   }
 
   /** Whether it has been idle long enough to ask the server (and was not asked just now). */
@@ -79,7 +80,7 @@ export class StallWatch {
       exclusive && !holding && counts.num_ack_pending > 0 && this.idleMs >= ackWaitMs + idleMs;
     if (!undelivered && !notRedelivered) return 'fine';
     this.#stalls++;
-    this.#lastDelivery = this.#now();
+    this.#idleSince = this.#now();
     return this.#stalls >= 2 ? 'step-down' : 'pull-again';
   }
 }

@@ -7,3 +7,8 @@ export function isWrongLastSequence(err: unknown): boolean {
   // 10071: wrong last sequence.
   return e?.api_error?.err_code === 10071 || /wrong last sequence/i.test(e?.message ?? '');
 }
+
+/** Whether a JetStream request failed because what it asked for is not there (a message). */
+export function isNotFound(err: unknown): boolean {
+  return String((err as { code?: unknown })?.code) === '404';
+}
