@@ -126,8 +126,10 @@ export class AdminServer {
         else json(res, { error: `no series of metric "${metric}" seen` }, 404);
       }
     } else {
-      const asset = dashboardAsset(path === '/' ? 'index.html' : path.replace(/^\/assets\//, ''));
-      if (asset && (path === '/' || path.startsWith('/assets/'))) {
+      const name =
+        path === '/' ? 'index.html' : path.startsWith('/assets/') ? path.slice(8) : undefined;
+      const asset = name === undefined ? undefined : dashboardAsset(name);
+      if (asset) {
         res
           .writeHead(200, {
             'content-type': asset.type,

@@ -113,17 +113,17 @@ export class CardinalityTracker implements PointObserver {
   }
 
   observeBatch(batch: MetricBatch): void {
-    const started = performance.now();
-    const now = this.#now();
-    if (this.#overBudget(now)) {
-      this.#count(now, batch.pointCount, false);
-      return;
-    }
-    this.#record(batch, now);
-    this.#spentMs += performance.now() - started;
+    this.#observe(batch.pointCount, () => batch);
   }
 
   observeRequest(format: EncodedFormat, body: Uint8Array, points: number): void {
+    this.#observe(points, () =>
+      format === 'otlp' ? decodeMetricsRequest(body) : remoteWriteToBatch(decodeWriteRequest(body)),
+    );
+  }
+
+  /** Reads `points` through `read` while this second's budget lasts; else counts them skipped. */
+  #observe(points: number, read: () => MetricBatch): void {
     const started = performance.now();
     const now = this.#now();
     if (this.#overBudget(now)) {
@@ -131,13 +131,9 @@ export class CardinalityTracker implements PointObserver {
       return;
     }
     try {
-      const batch =
-        format === 'otlp'
-          ? decodeMetricsRequest(body)
-          : remoteWriteToBatch(decodeWriteRequest(body));
-      this.#record(batch, now);
+      this.#record(read(), now);
     } catch {
-      // The body was checked before it came here; a decoder that disagrees costs a sample.
+      // A request was checked before it came here; a decoder that disagrees costs a sample.
     }
     this.#spentMs += performance.now() - started;
   }
