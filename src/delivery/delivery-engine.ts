@@ -28,6 +28,7 @@ import {
   ThrottleError,
 } from './errors.js';
 import { type EventLoopBudget, sharedEventLoopBudget } from './event-loop-budget.js';
+import { InFlightSeries, type SeriesHold, seriesKeysOfBatch } from './in-flight-series.js';
 import {
   DEFAULT_QUEUE,
   MemoryQueue,
@@ -41,7 +42,6 @@ import {
 import { PersistentQueue, type PersistentQueueOptions } from './persistent/persistent-queue.js';
 import { SelfMetrics } from './self-metrics.js';
 import { encodedFormats, type Sender } from './sender.js';
-import { SeriesKeySet } from './series-key-set.js';
 
 export interface BatchOptions {
   /** Most points per request. */
@@ -144,7 +144,7 @@ export class DeliveryEngine {
   #unsettled = new Map<number, Ticket>();
   #flushWaiters: { seq: number; resolve: () => void }[] = [];
   #consumers: Promise<void>[] = [];
-  #inFlight = new Set<{ keys: DeliveryKeys | undefined; delivery: Promise<void> }>();
+  readonly #inFlight = new InFlightSeries();
   readonly #ordered: boolean;
   readonly #budget: EventLoopBudget;
   #started = false;
@@ -383,31 +383,23 @@ export class DeliveryEngine {
       await this.#budget.take();
       const work = await this.queue.take(maxPoints, maxBytes, flushIntervalMs, signal);
       if (work === undefined) break;
-      const keys = this.#ordered ? DeliveryKeys.of(work.batch) : undefined;
-      if (keys) await this.#waitForOverlaps(keys);
+      const hold = this.#ordered ? await this.#admit(work.batch) : undefined;
       const delivery: Promise<void> = this.#deliver(work).finally(() => {
         running.delete(delivery);
-        this.#inFlight.delete(entry);
+        if (hold) this.#inFlight.release(hold);
       });
-      const entry = { keys, delivery };
-      this.#inFlight.add(entry);
       running.add(delivery);
     }
     await Promise.all(running);
   }
 
-  async #waitForOverlaps(keys: DeliveryKeys): Promise<void> {
-    for (;;) {
-      let blocking: Promise<void> | undefined;
-      for (const entry of this.#inFlight) {
-        if (entry.keys?.overlaps(keys)) {
-          blocking = entry.delivery;
-          break;
-        }
-      }
-      if (!blocking) return;
-      await blocking;
+  /** Waits until no delivery in flight holds a series of `payload` (see `InFlightSeries`). */
+  #admit(payload: Payload): Promise<SeriesHold> | undefined {
+    if (payload instanceof MetricBatch) {
+      const keys = seriesKeysOfBatch(payload);
+      return keys && this.#inFlight.admit(keys, undefined);
     }
+    return payload.seriesKeys && this.#inFlight.admit(payload.seriesKeys, payload.collection);
   }
 
   async #deliver(work: Work): Promise<void> {
@@ -611,47 +603,6 @@ export class DeliveryEngine {
     let last: number | undefined;
     for (const seq of this.#unsettled.keys()) last = seq;
     return last;
-  }
-}
-
-/**
- * The series of one delivery whose order matters. A batch's keys are read at once (the batch
- * may be reused after it is sent); an encoded request's come with it and become a set only
- * when another delivery must be checked against them — which requests from one SDK
- * collection never need among themselves: a collection has one point per series.
- */
-class DeliveryKeys {
-  readonly #collection: number | undefined;
-  readonly #keys: Int32Array | undefined;
-  #set: SeriesKeySet | undefined;
-
-  private constructor(
-    collection: number | undefined,
-    keys: Int32Array | undefined,
-    set?: SeriesKeySet,
-  ) {
-    this.#collection = collection;
-    this.#keys = keys;
-    this.#set = set;
-  }
-
-  static of(payload: Payload): DeliveryKeys | undefined {
-    if (payload instanceof MetricBatch) {
-      const set = SeriesKeySet.ofBatch(payload);
-      return set ? new DeliveryKeys(undefined, undefined, set) : undefined;
-    }
-    if (!payload.seriesKeys) return undefined;
-    return new DeliveryKeys(payload.collection, payload.seriesKeys);
-  }
-
-  overlaps(other: DeliveryKeys): boolean {
-    if (this.#collection !== undefined && this.#collection === other.#collection) return false;
-    return this.#keySet().overlaps(other.#keySet());
-  }
-
-  #keySet(): SeriesKeySet {
-    this.#set ??= new SeriesKeySet(this.#keys!);
-    return this.#set;
   }
 }
 

@@ -9,7 +9,7 @@ import { remoteWriteToBatch } from '../../src/codec/prometheus/remote-write-to-b
 import { RemoteWriteValidator } from '../../src/codec/prometheus/validate-write-request.js';
 import { decodeMetricsRequest } from '../../src/codec/protobuf/decode-request.js';
 import { OtlpRequestValidator } from '../../src/codec/protobuf/validate-request.js';
-import { SeriesKeySet } from '../../src/delivery/series-key-set.js';
+import { seriesKeysOfBatch } from '../../src/delivery/in-flight-series.js';
 import { encodeMetricsRequest, fromResourceMetrics, type MetricBatch } from '../../src/index.js';
 import { type AttributeLimits, checkAttributeLimits } from '../../src/model/attribute-limits.js';
 import { DecodeError, SluiceError } from '../../src/model/errors.js';
@@ -65,7 +65,7 @@ function check(body: Uint8Array, limits: AttributeLimits): void {
   seen.takenByBoth++;
   expect(taken.bytes).toBe(body);
   expect(taken.points).toBe(batch.pointCount);
-  expect(sortedKeys(taken.seriesKeys)).toEqual(sortedKeys(SeriesKeySet.keysOfBatch(batch)));
+  expect(sortedKeys(taken.seriesKeys)).toEqual(sortedKeys(seriesKeysOfBatch(batch)));
 }
 
 describe('the relay validator against the decoder', () => {
@@ -79,7 +79,7 @@ describe('the relay validator against the decoder', () => {
       const taken = new OtlpRequestValidator(roomy).validate(body);
       const batch = decodeMetricsRequest(body);
       expect(taken?.points).toBe(batch.pointCount);
-      expect(sortedKeys(taken?.seriesKeys)).toEqual(sortedKeys(SeriesKeySet.keysOfBatch(batch)));
+      expect(sortedKeys(taken?.seriesKeys)).toEqual(sortedKeys(seriesKeysOfBatch(batch)));
     }
   });
 
@@ -139,7 +139,7 @@ describe('the relay validator against the decoder', () => {
       const taken = new OtlpRequestValidator(roomy).validate(body);
       expect(Buffer.from(body).equals(before)).toBe(true);
       const batch = decodeMetricsRequest(body);
-      expect(sortedKeys(taken?.seriesKeys)).toEqual(sortedKeys(SeriesKeySet.keysOfBatch(batch)));
+      expect(sortedKeys(taken?.seriesKeys)).toEqual(sortedKeys(seriesKeysOfBatch(batch)));
       return taken?.seriesKeys?.[0];
     });
     // One series, one key, however it was written.

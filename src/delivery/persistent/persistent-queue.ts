@@ -11,6 +11,7 @@ import type { FsyncPolicy, StorageWhenFull } from '../../model/storage.js';
 import { splitToLimits } from '../batch-cutter.js';
 import { QueueFullError } from '../errors.js';
 import { FlushRequests } from '../flush-requests.js';
+import { seriesKeysOfBatch } from '../in-flight-series.js';
 import {
   type OfferResult,
   type Payload,
@@ -19,7 +20,6 @@ import {
   Ticket,
   type Work,
 } from '../memory-queue.js';
-import { SeriesKeySet } from '../series-key-set.js';
 import { WakeList } from '../wake-list.js';
 import { CursorFile } from './cursor-file.js';
 import { DirectoryLock } from './directory-lock.js';
@@ -475,7 +475,7 @@ export class PersistentQueue implements Queue {
       record(
         encodeMetricsRequest(part.batch),
         part.count,
-        SeriesKeySet.keysOfBatch(part.batch),
+        seriesKeysOfBatch(part.batch),
         decode ? part.batch : undefined,
       ),
     );
