@@ -5,7 +5,7 @@ import type { StorageStats } from '../delivery/persistent/persistent-queue.js';
 import type { ListenerProtection, ServerAuthenticator } from '../model/auth.js';
 import { HttpListener } from '../net/http-listener.js';
 import { HTTP_LISTENER_DEFAULTS, type HttpListenerConfig } from '../net/listener-config.js';
-import { type Collector, droppedByProcessor } from './collector.js';
+import { type Collector, droppedByProcessor, unreadableStateOf } from './collector.js';
 import { dashboardAsset } from './status/dashboard-assets.js';
 import { StatusSampler } from './status/pipeline-status.js';
 import type { RecentErrors } from './status/recent-errors.js';
@@ -187,6 +187,13 @@ export class AdminServer {
           labels,
           stats.refusedRequests,
         );
+        out.countersByReason(
+          'sluice_receiver_stalls_total',
+          'Consumers that got none of the messages the server held for them, by what the receiver did',
+          labels,
+          stats.stalls,
+          'action',
+        );
       }
     }
     for (const [id, exporter] of collector.exporters) {
@@ -269,6 +276,15 @@ export class AdminServer {
         counts.out,
       );
       droppedPoints(out, { processor: id }, droppedByProcessor(entry));
+      const unreadable = unreadableStateOf(entry);
+      if (unreadable !== undefined) {
+        out.counter(
+          'sluice_processor_state_unreadable_total',
+          'Parts of stored state that could not be read at start and were gone on without',
+          { processor: id },
+          unreadable,
+        );
+      }
     }
     const pool = collector.decodePool;
     out.gauge('sluice_decode_threads', 'Worker threads decoding request bodies', {}, pool.threads);
@@ -370,15 +386,16 @@ class PrometheusText {
     this.#add(name, 'gauge', help, labels, value);
   }
 
-  /** One counter line per reason of `byReason`, labelled `reason`. */
+  /** One counter line per reason of `byReason`, labelled `reason` (or `label`). */
   countersByReason(
     name: string,
     help: string,
     labels: Record<string, string>,
     byReason: Readonly<Record<string, number>>,
+    label = 'reason',
   ): void {
     for (const [reason, value] of Object.entries(byReason))
-      this.#add(name, 'counter', help, { ...labels, reason }, value);
+      this.#add(name, 'counter', help, { ...labels, [label]: reason }, value);
   }
 
   text(): string {

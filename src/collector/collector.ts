@@ -166,9 +166,11 @@ export class Collector {
       }
       chain.processors.forEach(({ component }, k) => {
         if (!shared[k].partitions.delete(component)) return;
+        const closed = shared[k].closedPartitions;
         for (const [reason, points] of Object.entries(component.dropped)) {
-          countDrop(shared[k].closedPartitionsDropped, reason, points);
+          countDrop(closed.dropped, reason, points);
         }
+        closed.unreadableState += component.unreadableState ?? 0;
       });
     };
     try {
@@ -279,20 +281,31 @@ export interface ProcessorEntry {
   counts: { in: number; out: number };
   /** The same processor in chains open for one partition each (see `openPartition`). */
   partitions: Set<Processor>;
-  /** What the chains closed since dropped (so that the sum never goes down). */
-  closedPartitionsDropped: Record<string, number>;
+  /** What the chains closed since counted (so that the sums never go down). */
+  closedPartitions: { dropped: Record<string, number>; unreadableState: number };
 }
 
 /** Points processor `entry` dropped, by reason: its own and its partition chains'. */
 export function droppedByProcessor(entry: ProcessorEntry): Record<string, number> {
   const dropped = { ...entry.component.dropped };
   for (const from of [
-    entry.closedPartitionsDropped,
+    entry.closedPartitions.dropped,
     ...[...entry.partitions].map((p) => p.dropped),
   ]) {
     for (const [reason, points] of Object.entries(from)) countDrop(dropped, reason, points);
   }
   return dropped;
+}
+
+/**
+ * Parts of stored state processor `entry` could not read (its own and its partition chains'),
+ * or `undefined` for a kind of processor that keeps no state.
+ */
+export function unreadableStateOf(entry: ProcessorEntry): number | undefined {
+  if (entry.component.unreadableState === undefined) return undefined;
+  let parts = entry.component.unreadableState + entry.closedPartitions.unreadableState;
+  for (const partition of entry.partitions) parts += partition.unreadableState ?? 0;
+  return parts;
 }
 
 /** A pipeline's processors, first to last, and the consumer that hands batches to the first. */
@@ -341,7 +354,7 @@ function buildChain(
       component,
       counts: count,
       partitions: new Set(),
-      closedPartitionsDropped: {},
+      closedPartitions: { dropped: {}, unreadableState: 0 },
     });
     const take = fastPathOf(component);
     next = {

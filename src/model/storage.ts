@@ -70,15 +70,22 @@ export interface Storage {
 }
 
 /**
- * Warns when a component's stored state could not be read (`StoredState.problem`): it starts
- * without it, and its outputs start over.
+ * Warns when part of a component's stored state could not be read (`StoredState.corrupt`,
+ * and `problem` where the store can say what): it goes on without that part, and what only
+ * that part held is lost (counted as `Processor.unreadableState`).
  */
 export function warnIfUnreadable(logger: Logger, componentId: string, stored: StoredState): void {
-  if (!stored.problem) return;
-  logger.warn(
-    { component: componentId, error: stored.problem },
-    'stored state cannot be read; starting without it, so its outputs start over',
-  );
+  if (stored.problem) {
+    logger.warn(
+      { component: componentId, error: stored.problem },
+      'stored state cannot be read; starting without it, so its outputs start over',
+    );
+  } else if (stored.corrupt > 0) {
+    logger.warn(
+      { component: componentId, parts: stored.corrupt },
+      'stored state: skipped what fails its checksum (a damaged snapshot, or a journal entry cut off by a crash); what only it held is lost',
+    );
+  }
 }
 
 /** The storage extension `id` from a component's settings, or an error naming what is missing. */

@@ -11,6 +11,13 @@ export interface Processor extends Component, Consumer {
    * that never drops has an empty record.
    */
   readonly dropped: Readonly<Record<string, number>>;
+  /**
+   * Parts of its stored state it could not read at start and went on without (a snapshot
+   * failing its checksum, a torn journal tail, a chunk gone from the tier's state stream),
+   * for a processor that keeps state: `sluice_processor_state_unreadable_total{processor}`.
+   * What only those parts held is lost, and cannot be counted in points.
+   */
+  readonly unreadableState?: number;
 }
 
 export type CreateProcessor = (settings: ComponentSettings, next: Consumer) => Processor;

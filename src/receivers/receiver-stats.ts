@@ -23,8 +23,17 @@ export class ReceiverStats {
    * (`unauthenticated`, `tls_handshake`).
    */
   readonly refusedRequests: Record<string, number> = {};
+  /**
+   * Times a consumer the server held messages for got none and the receiver acted, by action
+   * (`pull_again`, `leader_stepdown`): the NATS receiver's stall watch.
+   */
+  readonly stalls: Record<string, number> = {};
   /** Sees what the pipeline takes (the collector's cardinality tracker), when set. */
   observer: PointObserver | undefined;
+
+  countStall(action: 'pull_again' | 'leader_stepdown'): void {
+    this.stalls[action] = (this.stalls[action] ?? 0) + 1;
+  }
 
   refuseRequest(reason: string): void {
     this.refusedRequests[reason] = (this.refusedRequests[reason] ?? 0) + 1;

@@ -1,3 +1,6 @@
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { compressSync } from 'snappy';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,6 +69,55 @@ service:
     expect(metrics).toContain(
       'sluice_dropped_points_total{processor="deltatocumulative",reason="max_streams"} 2',
     );
+  });
+
+  it('counts stored state a processor could not read and went on without', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'sluice-admin-state-'));
+    const config = `
+extensions:
+  file_storage:
+    directory: ${directory}
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+processors:
+  deltatocumulative:
+    storage: file_storage
+exporters:
+  debug: {}
+service:
+  extensions: [file_storage]
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      processors: [deltatocumulative]
+      exporters: [debug]
+`;
+    const points = (time: bigint) =>
+      encodeMetricsRequest(
+        monotonicSums(Temporality.Delta, [{ series: 'a', start: time - 1n, time, value: 1 }]),
+      );
+    try {
+      collector = await startCollector(config);
+      expect(await post(points(2n))).toBe(200);
+      await collector.shutdown(1000);
+      // A journal entry cut off, as a crash in the middle of writing it leaves one.
+      await appendFile(
+        join(directory, 'processor_deltatocumulative', 'journal'),
+        Buffer.alloc(9, 0x7f),
+      );
+      collector = await startCollector(config);
+      admin = new AdminServer({ address: '127.0.0.1:0' }, () => collector);
+      await admin.start();
+      const metrics = await (await fetch(`http://${admin.address}/metrics`)).text();
+      expect(metrics).toContain(
+        'sluice_processor_state_unreadable_total{processor="deltatocumulative"} 1',
+      );
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   it('reports every drop of every processor and exporter, by component and reason', async () => {

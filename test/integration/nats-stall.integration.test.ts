@@ -135,5 +135,10 @@ service:
     expect(collector.output).toContain(
       'nats: consumer gets none of its pending messages; pulling again',
     );
+    // And counted, for an alert.
+    const metrics = await (await fetch(`${collector.adminUrl}/metrics`)).text();
+    expect(metrics).toMatch(
+      /^sluice_receiver_stalls_total\{receiver="nats",transport="nats",action="pull_again"\} [1-9]/m,
+    );
   }, 90_000);
 });

@@ -109,6 +109,8 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
    * accepted emit.
    */
   readonly #store: StateStore | undefined;
+  /** See `Processor.unreadableState`. */
+  unreadableState = 0;
   /** The snapshot being written. */
   #saving: Promise<void> | undefined;
   /** In a partition's chain: a flush before the interval, about to run (`#flushIfPressed`). */
@@ -645,6 +647,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   async #restore(store: StateStore): Promise<void> {
     const stored = await store.load();
     warnIfUnreadable(this.#logger, this.id, stored);
+    this.unreadableState += stored.corrupt;
     if (stored.snapshot) {
       const state = decodeAggregateState(stored.snapshot);
       for (const [key, id] of state.metricIds) this.#metricIds.set(key, id);

@@ -42,6 +42,8 @@ export class DeltaToCumulativeProcessor extends TransformProcessor {
   readonly #config: DeltaToCumulativeConfig;
   readonly #state = new Map<string, SeriesState>();
   readonly #store: StateStore | undefined;
+  /** See `Processor.unreadableState`. */
+  unreadableState = 0;
   /** The totals the running `transform` changed, when they are journaled. */
   #touched: Map<string, SeriesState> | undefined;
   #snapshotBytes = 0;
@@ -80,6 +82,7 @@ export class DeltaToCumulativeProcessor extends TransformProcessor {
     if (!this.#store) return;
     const stored = await this.#store.load();
     warnIfUnreadable(this.settings.logger, this.id, stored);
+    this.unreadableState += stored.corrupt;
     if (stored.snapshot)
       for (const [key, state] of decodeStates(stored.snapshot)) this.#state.set(key, state);
     for (const entry of stored.entries) {

@@ -136,7 +136,9 @@ export class NatsReceiver implements Receiver {
             ? 'nats: consumer still gets none of its pending messages; asking its leader to step down and pulling again'
             : 'nats: consumer gets none of its pending messages; pulling again',
         );
+        this.stats.countStall('pull_again');
         if (verdict === 'step-down') {
+          this.stats.countStall('leader_stepdown');
           await this.#nc
             ?.request(
               `$JS.API.CONSUMER.LEADER.STEPDOWN.${this.#config.stream}.${state.durable}`,
