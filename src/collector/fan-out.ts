@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { BatchCopier } from '../model/batch-copier.js';
+import { requestBytes } from '../model/byte-pool.js';
 import type { Consumer } from '../model/consumer.js';
 import type { EncodedFormat, EncodedPath } from '../model/encoded-request.js';
 import type { MetricBatch } from '../model/metric-batch.js';
@@ -25,8 +26,9 @@ export class FanOut implements Consumer {
   readonly #logger: Logger;
 
   /**
-   * Carries a request as bytes in the formats every target carries: they share it, as
-   * nothing along that path writes to the bytes.
+   * Carries a request as bytes in the formats every target carries: the first target gets
+   * the request, each other one a copy of its bytes — an exporter gives a request's bytes back
+   * to the process's request buffers once sent, to be written over (`requestBytes`).
    */
   readonly encoded?: EncodedPath;
   /** Every target's `settled`, when every target has one. */
@@ -55,7 +57,11 @@ export class FanOut implements Consumer {
         formats,
         ordersBySeries: paths.some((path) => path?.ordersBySeries),
         consume: (request) =>
-          this.#deliver(request.points, (consumer) => consumer.encoded!.consume(request)),
+          this.#deliver(request.points, (consumer, k) =>
+            consumer.encoded!.consume(
+              k === 0 ? request : { ...request, bytes: requestBytes.copy(request.bytes) },
+            ),
+          ),
         refusing: () => this.#refusing(),
       };
     }

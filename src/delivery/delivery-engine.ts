@@ -6,6 +6,7 @@ import { remoteWriteToBatch } from '../codec/prometheus/remote-write-to-batch.js
 import { uncompressSnappy } from '../codec/prometheus/snappy-block.js';
 import { decodeMetricsRequest } from '../codec/protobuf/decode-request.js';
 import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
+import { requestBytes } from '../model/byte-pool.js';
 import { type EncodedFormat, type EncodedRequest, formatOf } from '../model/encoded-request.js';
 import { InvalidArgumentError } from '../model/errors.js';
 import { MetricBatch } from '../model/metric-batch.js';
@@ -153,7 +154,13 @@ export class DeliveryEngine {
 
   constructor(options: DeliveryOptions) {
     this.#sender = options.sender;
-    this.#release = options.releaseBatch ?? (() => {});
+    // By default, sent requests' bytes go back to the process's request buffers (a caller
+    // with buffers of its own, the SDK exporter, keeps them instead).
+    this.#release =
+      options.releaseBatch ??
+      ((payload) => {
+        if (!(payload instanceof MetricBatch)) requestBytes.give(payload.bytes);
+      });
     this.#batch = { ...DEFAULT_BATCH, ...options.batch };
     // A URL's password or token (`http://user:pass@host`, `?token=`) never reaches a log
     // line, the dashboard or an error message.

@@ -1,3 +1,4 @@
+import { requestBytes } from '../model/byte-pool.js';
 import type { Consumer } from '../model/consumer.js';
 import type { EncodedFormat, EncodedRequest } from '../model/encoded-request.js';
 import type { MetricBatch } from '../model/metric-batch.js';
@@ -72,15 +73,16 @@ export class ReceiverStats {
    * Hands a request body to a pipeline that carries requests of its format as bytes
    * (`Consumer.encoded`) when `validator` takes it, and counts what happened as `forward`
    * does; `undefined` when the body must be decoded and `forward`ed instead. What is carried
-   * is a copy of `body` (the caller may reuse it once this returns), or `options.carry`:
-   * bytes the caller gives away — the body's own buffer, or the request as it came on the
-   * wire (compressed).
+   * is a copy of `body` in the process's request buffers (the caller may reuse `body` once
+   * this returns), or `options.carry`: bytes the caller gives away — the body's own buffer,
+   * or the request as it came on the wire (compressed) — if they were carried, which
+   * `carry.taken` then says.
    */
   relay(
     next: Consumer,
     body: Uint8Array,
     validator: RequestValidator | undefined,
-    options: { carry?: { bytes: Uint8Array; compression?: 'snappy' } } = {},
+    options: { carry?: Carry } = {},
   ): Promise<Refusal | undefined> | undefined {
     const path = next.encoded;
     if (!path || !validator || !path.formats.includes(validator.format)) return undefined;
@@ -89,8 +91,10 @@ export class ReceiverStats {
     this.observer?.observeRequest(validator.format, body, request.points);
     this.relayed++;
     // A copy (`Buffer#slice` would not be one) unless the caller gives bytes to carry.
-    request.bytes = options.carry?.bytes ?? new Uint8Array(body);
-    request.compression = options.carry?.compression;
+    const carry = options.carry;
+    if (carry) carry.taken = true;
+    request.bytes = carry?.bytes ?? requestBytes.copy(body);
+    request.compression = carry?.compression;
     return this.#hand(request.points, () => path.consume(request));
   }
 
@@ -106,7 +110,7 @@ export class ReceiverStats {
     body: Uint8Array,
     decode: () => MetricBatch | Promise<MetricBatch>,
     validator?: RequestValidator,
-    options?: { carry?: { bytes: Uint8Array; compression?: 'snappy' } },
+    options?: { carry?: Carry },
   ): Promise<Refusal | undefined> {
     const relayed = this.relay(next, body, validator, options);
     if (relayed) return relayed;
@@ -142,6 +146,14 @@ export class ReceiverStats {
 export function refusalBeforeReading(next: Consumer, format: EncodedFormat): Error | undefined {
   const path = next.encoded;
   return path?.formats.includes(format) ? path.refusing?.() : undefined;
+}
+
+/** Bytes a receiver gives a relayed request to carry instead of a copy of its body. */
+export interface Carry {
+  bytes: Uint8Array;
+  compression?: 'snappy';
+  /** Set when the request carries them: the receiver no longer owns them. */
+  taken?: boolean;
 }
 
 /** Why the pipeline did not accept data: a `refused` reason and the pipeline's error. */

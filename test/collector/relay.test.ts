@@ -211,6 +211,51 @@ describe('otlp → batch → otlphttp carries requests as they came (relay)', ()
     expect(otlp.http!.stats.relayed).toBe(1);
   });
 
+  it('gives every exporter its own bytes: a slow one still sends what came, while the fast one’s buffers are reused', async () => {
+    // Bodies over 64 KiB live in the process's reused request buffers. The fast exporter
+    // gives each back once sent, and later requests are written into them; the slow one,
+    // still holding the same requests, must not send those later bytes.
+    const [fast, slow] = await sinks(2);
+    // One request at a time, each answered late: the slow exporter's queue holds the others.
+    slow.reply = () => ({ delayMs: 40 });
+    const collector = await startCollector(`
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:0 }
+exporters:
+  otlphttp/fast:
+    metrics_endpoint: ${fast.url}
+    batch: { flush_interval: 10ms }
+  otlphttp/slow:
+    metrics_endpoint: ${slow.url}
+    batch: { flush_interval: 10ms }
+    sending_queue: { num_consumers: 1 }
+service:
+  pipelines:
+    metrics: { receivers: [otlp], exporters: [otlphttp/fast, otlphttp/slow] }
+`);
+    stops.push(() => collector.shutdown(2_000));
+    const otlp = collector.receivers.get('otlp') as unknown as OtlpReceiver;
+    const ids: string[] = [];
+    const sent: Uint8Array[] = [];
+    for (let k = 0; k < 12; k++) {
+      const batch = counterBatch(2500);
+      ids.push(...batch.ids);
+      const body = encodeMetricsRequest(batch.batch);
+      expect(body.length).toBeGreaterThan(64 * 1024);
+      sent.push(body);
+      expect((await post(otlp, body)).status).toBe(200);
+    }
+    for (const sink of [fast, slow]) {
+      await until(
+        () => sink.accepted.reduce((n, r) => n + r.points, 0) >= ids.length,
+        'the points',
+      );
+      expect(resourceMetricsOf(sink.accepted.map((r) => r.body))).toEqual(resourceMetricsOf(sent));
+    }
+  });
+
   it('a memory_limiter over its limit refuses what it would relay; a second pipeline still gets it', async () => {
     const [limited, open] = await sinks(2);
     const collector = await startCollector(`

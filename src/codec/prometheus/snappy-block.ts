@@ -1,3 +1,4 @@
+import { requestBytes } from '../../model/byte-pool.js';
 import { DecodeError } from '../../model/errors.js';
 import { varintSize, writeVarint } from '../../model/wire.js';
 
@@ -108,8 +109,8 @@ export function joinSnappyBlocks(blocks: readonly Uint8Array[]): Uint8Array {
   }
   if (length > 0xffffffff)
     throw new DecodeError(0, 'snappy blocks to join', `${length} bytes in all, over 2^32 - 1`);
-  // Every byte is written below: no zero-fill first.
-  const out = Buffer.allocUnsafeSlow(varintSize(length) + size);
+  // Every byte is written below. A block the delivery engine gives back once it is sent.
+  const out = requestBytes.take(varintSize(length) + size);
   let at = writeVarint(out, 0, length);
   blocks.forEach((block, k) => {
     out.set(block.subarray(starts[k]), at);

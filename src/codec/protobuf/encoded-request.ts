@@ -1,3 +1,4 @@
+import { requestBytes } from '../../model/byte-pool.js';
 import type { EncodedRequest } from '../../model/encoded-request.js';
 import { joinSnappyBlocks } from '../prometheus/snappy-block.js';
 
@@ -40,8 +41,8 @@ export function concatRequests(parts: readonly EncodedRequest[]): EncodedRequest
 }
 
 function joinBytes(parts: readonly EncodedRequest[], size: number): Uint8Array {
-  // Every byte is written below: no zero-fill first (a request is up to megabytes).
-  const bytes = Buffer.allocUnsafeSlow(size);
+  // Every byte is written below. A block the delivery engine gives back once it is sent.
+  const bytes = requestBytes.take(size);
   let at = 0;
   for (const part of parts) {
     bytes.set(part.bytes, at);

@@ -5,15 +5,20 @@ import { encodeMetricsResponseJson } from '../../codec/json/response-json.js';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
 import type { OtlpRequestValidator } from '../../codec/protobuf/validate-request.js';
 import type { ServerAuthenticator } from '../../model/auth.js';
+import { requestBytes } from '../../model/byte-pool.js';
 import type { Component, Consumer } from '../../model/consumer.js';
 import { InvalidArgumentError, SluiceError } from '../../model/errors.js';
 import { writeVarint } from '../../model/wire.js';
 import { HttpListener } from '../../net/http-listener.js';
 import { HTTP_LISTENER_DEFAULTS, type HttpListenerConfig } from '../../net/listener-config.js';
-import { BodyBuffers } from '../body-buffers.js';
 import { BodyTooLargeError } from '../body-too-large.js';
 import { decompressZstdBounded } from '../bounded-zstd.js';
-import { ReceiverStats, type Refusal, refusalBeforeReading } from '../receiver-stats.js';
+import {
+  type Carry,
+  ReceiverStats,
+  type Refusal,
+  refusalBeforeReading,
+} from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 
 export interface OtlpHttpReceiverOptions extends Partial<HttpListenerConfig> {
@@ -44,7 +49,6 @@ export class OtlpHttpReceiver implements Component {
   readonly #options: OtlpHttpReceiverOptions;
   readonly #next: Consumer;
   readonly #logger: Logger;
-  readonly #bodies = new BodyBuffers();
   readonly listener: HttpListener;
 
   constructor(options: OtlpHttpReceiverOptions, next: Consumer, logger: Logger) {
@@ -117,9 +121,9 @@ export class OtlpHttpReceiver implements Component {
         'retry-after': String(this.#options.retryAfterSeconds),
       });
     }
-    let read: { body: Buffer; buffer: Buffer };
+    let body: Buffer;
     try {
-      read = await this.#readBody(req);
+      body = await this.#readBody(req);
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
         this.stats.malformed++;
@@ -130,10 +134,13 @@ export class OtlpHttpReceiver implements Component {
       this.stats.malformed++;
       return fail(400, `could not read the body: ${(err as Error).message}`);
     }
+    // The body is in the process's request buffers: a relayed request carries it on (no
+    // copy), anything else gives it back once handled.
+    const carry: Carry = { bytes: body };
     try {
-      await this.#accept(read.body, json, res, fail);
+      await this.#accept(body, json, res, fail, carry);
     } finally {
-      this.#bodies.give(read.buffer);
+      if (!carry.taken) requestBytes.give(body);
     }
   }
 
@@ -143,6 +150,7 @@ export class OtlpHttpReceiver implements Component {
     json: boolean,
     res: ServerResponse,
     fail: (status: number, message: string, headers?: Record<string, string>) => void,
+    carry: Carry,
   ): Promise<void> {
     if (!json && this.stats.offerOtlpProtobuf(this.#next, body)) {
       res.writeHead(200, { 'content-type': 'application/x-protobuf' });
@@ -160,6 +168,7 @@ export class OtlpHttpReceiver implements Component {
             body,
           ),
         json ? undefined : this.#options.validator,
+        { carry },
       );
     } catch (err) {
       const message =
@@ -177,8 +186,8 @@ export class OtlpHttpReceiver implements Component {
     res.end(json ? encodeMetricsResponseJson() : encodeMetricsResponse());
   }
 
-  /** The body (decompressed), and the pooled buffer holding it, to give back when done. */
-  async #readBody(req: IncomingMessage): Promise<{ body: Buffer; buffer: Buffer }> {
+  /** The body (decompressed), in a buffer of the process's request buffers (`requestBytes`). */
+  async #readBody(req: IncomingMessage): Promise<Buffer> {
     const limit = this.#options.maxRequestBodySize;
     const declared = Number(req.headers['content-length']);
     if (declared > limit)
@@ -211,7 +220,10 @@ export class OtlpHttpReceiver implements Component {
       }
       chunks.push(chunk as Buffer);
     }
-    return this.#bodies.join(chunks, size);
+    const body = requestBytes.take(size);
+    let at = 0;
+    for (const chunk of chunks) at += chunk.copy(body, at);
+    return body;
   }
 }
 
