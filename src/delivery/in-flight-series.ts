@@ -42,7 +42,12 @@ export class InFlightSeries {
   /** Live serials: `#live[serial & #liveMask] === serial` (no two live ones share a place). */
   #live = new Int32Array(16);
   #liveMask = 15;
-  #released: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** Live holds by serial: the one a conflicting key belongs to is the one to wait for. */
+  readonly #bySerial = new Map<number, SeriesHold>();
+  /** Resolves the waits for a hold's release. */
+  readonly #waits = new Map<SeriesHold, { promise: Promise<void>; resolve: () => void }>();
+  /** The hold whose key the last refused check met. */
+  #blocker: SeriesHold | undefined;
 
   /** Deliveries in flight that hold series. */
   get size(): number {
@@ -56,7 +61,11 @@ export class InFlightSeries {
    */
   async admit(keys: Int32Array, collection: number | undefined): Promise<SeriesHold> {
     const hold: SeriesHold = { keys, collection, serial: 0 };
-    while (this.#blocked(hold)) await this.#nextRelease();
+    // Checked again only once the delivery that held a shared series is done: a check is a
+    // probe per key, and other deliveries finishing meanwhile change nothing for this one.
+    for (let blocker = this.#blocking(hold); blocker; blocker = this.#blocking(hold)) {
+      await this.#releaseOf(blocker);
+    }
     this.#holds.add(hold);
     return hold;
   }
@@ -65,9 +74,16 @@ export class InFlightSeries {
     if (!this.#holds.delete(hold)) return;
     const place = hold.serial & this.#liveMask;
     if (hold.serial !== 0 && this.#live[place] === hold.serial) this.#live[place] = 0;
-    const released = this.#released;
-    this.#released = undefined;
-    released?.resolve();
+    this.#bySerial.delete(hold.serial);
+    this.#waits.get(hold)?.resolve();
+    this.#waits.delete(hold);
+  }
+
+  /** The hold in flight that shares a key with `hold`, if one does. */
+  #blocking(hold: SeriesHold): SeriesHold | undefined {
+    if (!this.#blocked(hold)) return undefined;
+    // Every live serial is a hold in flight; should one not be, any hold in flight will do.
+    return this.#blocker ?? this.#holds.values().next().value;
   }
 
   #blocked(hold: SeriesHold): boolean {
@@ -104,7 +120,10 @@ export class InFlightSeries {
         const alive = owner === serial || live[owner & liveMask] === owner;
         if (alive && table[2 * slot] === key) {
           if (owner === serial) continue next; // the key twice in one delivery
-          if (check) return false;
+          if (check) {
+            this.#blocker = this.#bySerial.get(owner);
+            return false;
+          }
         }
         if (!alive && free === -1) free = slot;
       }
@@ -117,6 +136,7 @@ export class InFlightSeries {
     }
     hold.serial = serial;
     this.#makeLive(serial);
+    this.#bySerial.set(serial, hold);
     return true;
   }
 
@@ -164,18 +184,21 @@ export class InFlightSeries {
     }
     this.#used = 0;
     this.#live.fill(0);
+    this.#bySerial.clear();
     for (const held of holds) this.#enter(held, false);
   }
 
-  #nextRelease(): Promise<void> {
-    if (!this.#released) {
+  #releaseOf(hold: SeriesHold): Promise<void> {
+    let wait = this.#waits.get(hold);
+    if (!wait) {
       let resolve!: () => void;
       const promise = new Promise<void>((r) => {
         resolve = r;
       });
-      this.#released = { promise, resolve };
+      wait = { promise, resolve };
+      this.#waits.set(hold, wait);
     }
-    return this.#released.promise;
+    return wait.promise;
   }
 }
 
