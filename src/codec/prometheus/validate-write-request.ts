@@ -55,6 +55,7 @@ export class RemoteWriteValidator {
   /** `TimeSeries { 1: labels, 2: samples }`. */
   #series(end: number): void {
     const reader = this.#reader;
+    const start = reader.pos;
     let labels = 0;
     let labelsStart = -1;
     let labelsEnd = -1;
@@ -85,21 +86,25 @@ export class RemoteWriteValidator {
       } else throw NOT_TAKEN;
     }
     if (labelsStart === -1) return;
+    // Label text is UTF-8: nearly always ASCII, which one pass over all the labels' bytes
+    // shows (their tags and one-byte lengths are under 0x80 too); only otherwise each
+    // string is checked on its own.
+    if (asciiEnd(buf, reader.view, labelsStart, labelsEnd) < labelsEnd) this.#checkText(start, end);
     // The labels' bytes name the series (samples between them, if any, go into the key too:
     // such a sender only loses per-series ordering between its own requests).
     this.#keys.push(hashRange(reader.view, labelsStart, labelsEnd));
   }
 
   /**
-   * `Label { 1: name, 2: value }`, both UTF-8; the value within the attribute size limit.
-   * Read byte by byte rather than through the reader: labels are most of a request, and
-   * their tags and lengths are single bytes. Anything unusual (a long length, a field out
-   * of bounds) is left to the decoder, which says what is wrong.
+   * `Label { 1: name, 2: value }`, the value within the attribute size limit (the text is
+   * checked for the whole series, in `#series`). Read byte by byte rather than through the
+   * reader: labels are most of a request, and their tags and lengths are single bytes.
+   * Anything unusual (a long length, a field out of bounds) is left to the decoder, which
+   * says what is wrong.
    */
   #label(end: number): void {
     const reader = this.#reader;
     const buf = reader.buf;
-    const view = reader.view;
     const maxValueBytes = this.#limits.maxValueBytes;
     let pos = reader.pos;
     while (pos < end) {
@@ -110,11 +115,32 @@ export class RemoteWriteValidator {
       const stop = start + length;
       // As an attribute the value is an `AnyValue { string_value }`: tag, length, text.
       if (stop > end || (tag === 0x12 && 2 + length > maxValueBytes)) throw NOT_TAKEN;
-      const ascii = asciiEnd(buf, view, start, stop);
-      if (ascii < stop) checkUtf8(buf, ascii, stop);
       pos = stop;
     }
     reader.pos = pos;
+  }
+
+  /**
+   * Each label name and value of the `TimeSeries` at `start..end` (whose structure `#series`
+   * checked) as UTF-8.
+   */
+  #checkText(start: number, end: number): void {
+    const reader = this.#reader;
+    const buf = reader.buf;
+    const resume = reader.pos;
+    reader.pos = start;
+    while (reader.pos < end) {
+      const tag = reader.varint32(end);
+      const stop = reader.delimited(end);
+      if (tag === 0x0a) {
+        // The label's fields: a tag and a one-byte length each (`#label` took no other).
+        for (let pos = reader.pos; pos < stop; pos += 2 + buf[pos + 1]) {
+          checkUtf8(buf, pos + 2, pos + 2 + buf[pos + 1]);
+        }
+      }
+      reader.pos = stop;
+    }
+    reader.pos = resume;
   }
 
   /** `Sample { 1: value (double), 2: timestamp (int64 varint) }`. */
