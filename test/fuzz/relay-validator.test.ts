@@ -202,6 +202,53 @@ describe('the remote-write relay validator against the decoder', () => {
     expect(rwSeen.refusedByBoth).toBeGreaterThan(0);
     expect(rwSeen.takenByBoth).toBeGreaterThan(0);
   });
+
+  it('takes label text that is UTF-8 beyond ASCII, and never text that is not', () => {
+    const withText = (value: string) =>
+      encodeWriteRequest({
+        timeseries: [
+          {
+            labels: [
+              ['__name__', 'requests_total'],
+              ['city', value],
+            ],
+            samples: [{ value: 1, timestampMs: 1 }],
+          },
+        ],
+        metadata: [],
+      });
+    const validator = new RemoteWriteValidator(roomy);
+    for (const text of ['Zürich', '東京', 'plain']) {
+      expect(validator.validate(withText(text))?.points, text).toBe(1);
+    }
+    // The same length of bytes, one of them not UTF-8 (a lone continuation byte, 0xff).
+    for (const bad of [0x80, 0xff]) {
+      const body = withText('Zurich');
+      body[body.lastIndexOf('u'.charCodeAt(0))] = bad;
+      expect(() => decodeWriteRequest(body)).toThrow(SluiceError);
+      expect(validator.validate(body)).toBeUndefined();
+    }
+  });
+
+  it('keys a series by its labels: the same labels one key, other labels another', () => {
+    const keysOf = (routes: string[]) =>
+      new RemoteWriteValidator(roomy).validate(
+        encodeWriteRequest({
+          timeseries: routes.map((route) => ({
+            labels: [
+              ['__name__', 'requests_total'],
+              ['route', route],
+            ] as [string, string][],
+            samples: [{ value: 1, timestampMs: 1 }],
+          })),
+          metadata: [],
+        }),
+      )?.seriesKeys;
+    const routes = Array.from({ length: 2000 }, (_, k) => `/r/${k}`);
+    const keys = [...(keysOf(routes) ?? [])];
+    expect(new Set(keys).size).toBe(routes.length);
+    expect([...(keysOf(['/r/7', '/r/1999']) ?? [])]).toEqual([keys[7], keys[1999]]);
+  });
 });
 
 /** A small request of one gauge point with two attributes, built through the public model. */
