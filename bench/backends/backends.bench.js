@@ -4,14 +4,18 @@
 // from Debian's packages when missing) on loopback and are stopped at the end.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import pg from 'pg';
 import pino from 'pino';
-import { compressSync } from 'snappy';
+import { compressSync, uncompressSync } from 'snappy';
 import { request } from 'undici';
-import { encodeWriteRequest } from '../../dist/codec/prometheus/remote-write.js';
+import {
+  decodeWriteRequest,
+  encodeWriteRequest,
+} from '../../dist/codec/prometheus/remote-write.js';
 import { influxdbExporterFactory } from '../../dist/exporters/influxdb/factory.js';
 import { natsExporterFactory } from '../../dist/exporters/nats/factory.js';
 import { postgresqlExporterFactory } from '../../dist/exporters/postgresql/factory.js';
@@ -38,6 +42,9 @@ const POINTS = SERIES * ROUNDS;
 // costs (the first requests after a pause, VictoriaMetrics' flush) weighed on it.
 const PROXY_SERIES = Number(process.env.BACKENDS_PROXY_SERIES ?? 50_000);
 const PROXY_POINTS = PROXY_SERIES * ROUNDS;
+// Where the proxies send: VictoriaMetrics, and a sink in this process that answers at once
+// and counts every sample it decodes (what a proxy costs when its backend keeps up).
+const PROXY_TARGETS = (process.env.BACKENDS_PROXY_TARGETS ?? 'victoria-metrics,sink').split(',');
 const here = (file) => new URL(file, import.meta.url).pathname;
 const logger = pino({ level: 'silent' });
 
@@ -111,8 +118,11 @@ async function throughExporter(name, factory, config, server, count, prepare = a
   return row;
 }
 
-/** Remote write in → VictoriaMetrics, through a proxy: CPU seconds of the proxy per million. */
-async function throughProxy(name, run, proxyPid, writeUrl, storage) {
+/**
+ * Remote write in → `target`, through a proxy: CPU seconds of the proxy per million samples.
+ * `target.samples(metric)` says how many samples of `metric` the target holds.
+ */
+async function throughProxy(name, run, proxyPid, writeUrl, target) {
   const metric = `proxy_${name}_${run}_total`;
   const bodies = [];
   const now = Date.now();
@@ -152,22 +162,48 @@ async function throughProxy(name, run, proxyPid, writeUrl, storage) {
     }
   };
   await Promise.all(Array.from({ length: 4 }, worker));
-  // Until the storage holds every sample (the proxy has forwarded it all), by VictoriaMetrics'
-  // query API.
-  while ((await promSamples(storage, metric, true)) < PROXY_POINTS) {
+  // Until the target holds every sample (the proxy has forwarded it all).
+  while ((await target.samples(metric)) < PROXY_POINTS) {
     if (performance.now() - started > 120_000)
-      throw new Error(`${name}: not every sample arrived in VictoriaMetrics`);
-    await new Promise((r) => setTimeout(r, 100));
+      throw new Error(`${name}: not every sample arrived in ${target.name}`);
+    await new Promise((r) => setTimeout(r, 20));
   }
   const seconds = (performance.now() - started) / 1000;
   const row = {
-    name: `remote write proxy into VictoriaMetrics, ${name}: CPU s per million points`,
+    name: `remote write proxy into ${target.name}, ${name}: CPU s per million points`,
     unit: 's',
     value: round(((cpuSeconds(proxyPid) - before) / PROXY_POINTS) * 1e6),
     pointsPerSecond: Math.round(PROXY_POINTS / seconds),
   };
   console.log(JSON.stringify(row));
   return row;
+}
+
+/**
+ * A remote-write backend in this process that answers 204 at once: every request decoded
+ * (snappy, protobuf), its samples counted by metric name. Its CPU is this process's, not the
+ * proxy's.
+ */
+async function startCountingSink() {
+  const counts = new Map();
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      for (const series of decodeWriteRequest(uncompressSync(Buffer.concat(chunks))).timeseries) {
+        const name = series.labels.find(([label]) => label === '__name__')?.[1];
+        counts.set(name, (counts.get(name) ?? 0) + series.samples.length);
+      }
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    name: 'a sink that keeps up',
+    writeUrl: `http://127.0.0.1:${server.address().port}/api/v1/write`,
+    samples: async (metric) => counts.get(metric) ?? 0,
+    stop: () => server.close(),
+  };
 }
 
 /** Samples of `metric` a Prometheus-API backend holds over the last hour, by its query API. */
@@ -225,6 +261,97 @@ function round(value, digits = 2) {
   return Math.round(value * f) / f;
 }
 
+/**
+ * The same remote-write load through sluice and through vmagent into `target`, alternating
+ * run by run (the order flips), each proxy started fresh: the median of each's runs.
+ */
+async function compareProxies(target) {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-proxy-'));
+  const config = join(dir, 'proxy.yaml');
+  writeFileSync(
+    config,
+    `receivers:
+  prometheusremotewrite:
+    endpoint: 127.0.0.1:0
+exporters:
+  prometheusremotewrite:
+    endpoint: ${target.writeUrl}
+    target_info: { enabled: false }
+service:
+  telemetry:
+    metrics: { address: 127.0.0.1:0 }
+    # BACKENDS_CARDINALITY=off runs the proxy without the dashboard's cardinality explorer.
+    cardinality: { enabled: ${process.env.BACKENDS_CARDINALITY !== 'off'} }
+  pipelines:
+    metrics: { receivers: [prometheusremotewrite], exporters: [prometheusremotewrite] }
+`,
+  );
+  const collector = spawn(
+    process.execPath,
+    [
+      ...collectorNodeArgs(),
+      // BACKENDS_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile sluice.
+      ...(process.env.BACKENDS_NODE_ARGS?.split(' ') ?? []),
+      here('../../dist/cli/main.js'),
+      'run',
+      '--config',
+      config,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let banner = '';
+  collector.stdout.on('data', (chunk) => {
+    banner += chunk;
+  });
+  while (!/remote write (http:\/\/\S+)/.test(banner)) await new Promise((r) => setTimeout(r, 20));
+  const sluiceWrite = /remote write (http:\/\/\S+)/.exec(banner)[1];
+  const agent = startService('vmagent', { VMAGENT_REMOTE_WRITE_URL: target.writeUrl });
+  try {
+    // Alternating sluice and vmagent round by round (the order flips), medians of each.
+    const proxies = {
+      sluice: { pid: collector.pid, url: sluiceWrite, runs: [], warmup: [] },
+      vmagent: { pid: agent.pid, url: `${agent.url}/api/v1/write`, runs: [], warmup: [] },
+    };
+    for (let round = 0; round < PROXY_WARMUP_ROUNDS; round++) {
+      for (const name of ['sluice', 'vmagent']) {
+        const proxy = proxies[name];
+        proxy.warmup.push(await throughProxy(name, `warmup${round}`, proxy.pid, proxy.url, target));
+      }
+    }
+    for (let round = 0; round < PROXY_ROUNDS; round++) {
+      const order = round % 2 === 0 ? ['sluice', 'vmagent'] : ['vmagent', 'sluice'];
+      for (const name of order) {
+        const proxy = proxies[name];
+        globalThis.gc?.();
+        proxy.runs.push(await throughProxy(name, round, proxy.pid, proxy.url, target));
+      }
+    }
+    for (const { pid, runs, warmup } of Object.values(proxies)) {
+      const mid = (key) => runs.map((r) => r[key]).sort((a, b) => a - b)[runs.length >> 1];
+      // Peak RSS over all its runs (each proxy started fresh for them).
+      const rss = peakRssMb(pid);
+      rows.push({
+        ...runs[0],
+        value: mid('value'),
+        pointsPerSecond: mid('pointsPerSecond'),
+        peakRssMb: rss,
+        // What its first run (fresh process, nothing compiled yet) cost.
+        firstRun: warmup[0]?.value,
+      });
+      console.log(
+        JSON.stringify({ name: `${runs[0].name.split(':')[0]}: peak RSS`, unit: 'MB', value: rss }),
+      );
+    }
+  } finally {
+    agent.stop();
+    collector.kill('SIGTERM');
+    await new Promise((r) => collector.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const rows = [];
 const prometheus = PROXY_ONLY ? undefined : startService('prometheus');
 if (prometheus)
@@ -257,93 +384,22 @@ try {
         () => promSamples(vm, 'bench_requests_total', true),
       ),
     );
-  // The same remote-write load through each proxy into the same VictoriaMetrics.
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-proxy-'));
-  const config = join(dir, 'proxy.yaml');
-  writeFileSync(
-    config,
-    `receivers:
-  prometheusremotewrite:
-    endpoint: 127.0.0.1:0
-exporters:
-  prometheusremotewrite:
-    endpoint: ${vm.url}/api/v1/write
-    target_info: { enabled: false }
-service:
-  telemetry:
-    metrics: { address: 127.0.0.1:0 }
-    # BACKENDS_CARDINALITY=off runs the proxy without the dashboard's cardinality explorer.
-    cardinality: { enabled: ${process.env.BACKENDS_CARDINALITY !== 'off'} }
-  pipelines:
-    metrics: { receivers: [prometheusremotewrite], exporters: [prometheusremotewrite] }
-`,
-  );
-  const collector = spawn(
-    process.execPath,
-    [
-      ...collectorNodeArgs(),
-      // BACKENDS_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile sluice.
-      ...(process.env.BACKENDS_NODE_ARGS?.split(' ') ?? []),
-      here('../../dist/cli/main.js'),
-      'run',
-      '--config',
-      config,
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  let banner = '';
-  collector.stdout.on('data', (chunk) => {
-    banner += chunk;
-  });
-  while (!/remote write (http:\/\/\S+)/.test(banner)) await new Promise((r) => setTimeout(r, 20));
-  const sluiceWrite = /remote write (http:\/\/\S+)/.exec(banner)[1];
-  const agent = startService('vmagent', { VMAGENT_REMOTE_WRITE_URL: `${vm.url}/api/v1/write` });
-  try {
-    // Alternating sluice and vmagent round by round (the order flips), medians of each.
-    const proxies = {
-      sluice: { pid: collector.pid, url: sluiceWrite, runs: [], warmup: [] },
-      vmagent: { pid: agent.pid, url: `${agent.url}/api/v1/write`, runs: [], warmup: [] },
-    };
-    for (let round = 0; round < PROXY_WARMUP_ROUNDS; round++) {
-      for (const name of ['sluice', 'vmagent']) {
-        const proxy = proxies[name];
-        proxy.warmup.push(await throughProxy(name, `warmup${round}`, proxy.pid, proxy.url, vm));
-      }
-    }
-    for (let round = 0; round < PROXY_ROUNDS; round++) {
-      const order = round % 2 === 0 ? ['sluice', 'vmagent'] : ['vmagent', 'sluice'];
-      for (const name of order) {
-        const proxy = proxies[name];
-        globalThis.gc?.();
-        proxy.runs.push(await throughProxy(name, round, proxy.pid, proxy.url, vm));
-      }
-    }
-    for (const { pid, runs, warmup } of Object.values(proxies)) {
-      const mid = (key) => runs.map((r) => r[key]).sort((a, b) => a - b)[runs.length >> 1];
-      // Peak RSS over all its runs (each proxy started fresh for them).
-      const rss = peakRssMb(pid);
-      rows.push({
-        ...runs[0],
-        value: mid('value'),
-        pointsPerSecond: mid('pointsPerSecond'),
-        peakRssMb: rss,
-        // What its first run (fresh process, nothing compiled yet) cost.
-        firstRun: warmup[0]?.value,
-      });
-      console.log(
-        JSON.stringify({ name: `${runs[0].name.split(':')[0]}: peak RSS`, unit: 'MB', value: rss }),
-      );
-    }
-  } finally {
-    agent.stop();
-    collector.kill('SIGTERM');
-    await new Promise((r) => collector.once('exit', r));
-    rmSync(dir, { recursive: true, force: true });
-  }
+  if (PROXY_TARGETS.includes('victoria-metrics'))
+    await compareProxies({
+      name: 'VictoriaMetrics',
+      writeUrl: `${vm.url}/api/v1/write`,
+      samples: (metric) => promSamples(vm, metric, true),
+    });
 } finally {
   vm.stop();
+}
+if (PROXY_TARGETS.includes('sink')) {
+  const sink = await startCountingSink();
+  try {
+    await compareProxies(sink);
+  } finally {
+    sink.stop();
+  }
 }
 if (!PROXY_ONLY) {
   const pgServer = startService('postgresql');
