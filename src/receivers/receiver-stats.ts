@@ -90,7 +90,7 @@ export class ReceiverStats {
     if (!request) return undefined;
     this.observer?.observeRequest(validator.format, body, request.points);
     this.relayed++;
-    // A copy (`Buffer#slice` would not be one) unless the caller gives bytes to carry.
+    // A copy in the request buffers unless the caller gives bytes to carry.
     const carry = options.carry;
     if (carry) carry.taken = true;
     request.bytes = carry?.bytes ?? requestBytes.copy(body);
