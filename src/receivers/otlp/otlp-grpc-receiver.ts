@@ -16,6 +16,7 @@ import { parseListenEndpoint } from '../../model/endpoint.js';
 import { SluiceError } from '../../model/errors.js';
 import { within } from '../../model/within.js';
 import { grpcAuthInterceptor } from '../../net/grpc-auth-interceptor.js';
+import { GRPC_FLOW_CONTROL_OPTION, widenGrpcWindows } from '../../net/grpc-flow-control.js';
 import { grpcServerCredentials } from '../../net/grpc-server-credentials.js';
 import { RefusalLog } from '../../net/refusal-log.js';
 import { listenerTls, type ServerTls } from '../../net/server-tls.js';
@@ -94,6 +95,7 @@ export class OtlpGrpcReceiver implements Component {
     const authenticator = this.#options.authenticator;
     const server = new Server({
       'grpc.max_receive_message_length': this.#options.maxReceiveBytes,
+      ...GRPC_FLOW_CONTROL_OPTION,
       interceptors: authenticator
         ? [
             grpcAuthInterceptor(authenticator, (peer) =>
@@ -128,6 +130,7 @@ export class OtlpGrpcReceiver implements Component {
     this.#port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(target, credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
     );
+    widenGrpcWindows(server, this.#logger);
     this.#server = server;
     this.#listening = true;
   }
