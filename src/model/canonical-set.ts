@@ -1,5 +1,6 @@
 import { hashRange } from './attribute-table.js';
 import { writeCanonicalEntry } from './key-value-bytes.js';
+import { copyBytes } from './wire.js';
 
 /**
  * One point's attribute set gathered from a request as an `AttributeTable` stores it — each
@@ -34,6 +35,29 @@ export class CanonicalSet {
     );
   }
 
+  /**
+   * Appends the entries lying back to back in `src[start, end)`, as they follow each other on
+   * the wire, in one copy; `tagsAt[0, count)` are where their tag bytes are in `src`, and the
+   * copies of those are set to `0x0a`. A point's attributes are such a run: one copy of the
+   * run costs a third of copying its entries one by one.
+   */
+  appendRun(
+    src: Uint8Array,
+    srcView: DataView,
+    start: number,
+    end: number,
+    tagsAt: Int32Array,
+    count: number,
+  ): void {
+    const at = this.length;
+    const need = at + end - start;
+    if (need > this.bytes.length) this.#grow(need);
+    this.length = copyBytes(this.bytes, this.view, at, src, srcView, start, end);
+    const bytes = this.bytes;
+    const shift = at - start;
+    for (let k = 0; k < count; k++) bytes[tagsAt[k] + shift] = 0x0a;
+  }
+
   /** The set's hash, as `AttributeTable` computes it for the same bytes. */
   hash(): number {
     return hashRange(this.view, 0, this.length);
@@ -50,7 +74,7 @@ export class CanonicalSet {
 }
 
 /** Entries of one run kept before it is copied instead (a point with more is unusual). */
-const RUN_ENTRIES = 128;
+export const RUN_ENTRIES = 128;
 
 /**
  * The hash `CanonicalSet.hash` gives a point's attribute set, computed where the entries
@@ -121,11 +145,8 @@ export class SetHash {
   /** The run's entries copied into the set, which takes the rest of the point's. */
   #spill(): void {
     const entries = this.#entries;
-    const tags = this.#tags;
-    for (let k = 0; k < entries; k++) {
-      const end = k + 1 < entries ? tags[k + 1] : this.#end;
-      this.#set.append(this.#src, this.#srcView, tags[k] + 1, end);
-    }
+    if (entries === 0) return;
+    this.#set.appendRun(this.#src, this.#srcView, this.#tags[0], this.#end, this.#tags, entries);
     this.#entries = 0;
   }
 }

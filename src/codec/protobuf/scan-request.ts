@@ -1,5 +1,5 @@
 import type { KeyValue } from '../../model/any-value.js';
-import { CanonicalSet } from '../../model/canonical-set.js';
+import { CanonicalSet, RUN_ENTRIES } from '../../model/canonical-set.js';
 import { DecodeError } from '../../model/errors.js';
 import { readKeyValue, validateKeyValue } from '../../model/key-value-bytes.js';
 import {
@@ -65,6 +65,13 @@ export class MetricsRequestScanner {
   };
   /** The point's attribute set being gathered (entries retagged `0x0a`). */
   readonly #set = new CanonicalSet();
+  /**
+   * The point's entries lying back to back in the body, not yet in `#set`: where the run
+   * ends, and where each entry's tag byte is (the run starts at the first).
+   */
+  readonly #runTags = new Int32Array(RUN_ENTRIES);
+  #runEntries = 0;
+  #runEnd = -1;
   /** Reads the body being scanned (`buf` and `view` are the body's). */
   readonly #reader = new WireReader(NOTHING);
   /** The last resource's bytes and its decoded attributes (the same object while equal). */
@@ -428,6 +435,8 @@ export class MetricsRequestScanner {
     p.startHi = p.startLo = p.timeHi = p.timeLo = 0;
     p.bits = 0;
     this.#set.clear();
+    this.#runEntries = 0;
+    this.#runEnd = -1;
     return p;
   }
 
@@ -441,10 +450,27 @@ export class MetricsRequestScanner {
     const lengthStart = reader.pos;
     const stop = reader.delimited(end);
     reader.pos = stop;
-    this.#set.append(reader.buf, reader.view, lengthStart, stop);
+    // The byte before the length is the tag's last: the whole tag when it is one byte, as
+    // encoders write field 7 or 9 (only that byte goes into the set, retagged).
+    const tagAt = lengthStart - 1;
+    if (tagAt !== this.#runEnd || this.#runEntries === RUN_ENTRIES) this.#copyRun();
+    this.#runTags[this.#runEntries++] = tagAt;
+    this.#runEnd = stop;
+  }
+
+  /** The run of entries gathered so far, copied into the set in one go. */
+  #copyRun(): void {
+    const entries = this.#runEntries;
+    if (entries === 0) return;
+    const reader = this.#reader;
+    const tags = this.#runTags;
+    this.#set.appendRun(reader.buf, reader.view, tags[0], this.#runEnd, tags, entries);
+    this.#runEntries = 0;
+    this.#runEnd = -1;
   }
 
   #endSet(): void {
+    this.#copyRun();
     const p = this.#point;
     p.set = this.#set.view;
     p.setStart = 0;
