@@ -44,7 +44,8 @@ function counted(
  */
 function fastPathOf(component: Consumer): ((body: Uint8Array) => number) | undefined {
   if (isRequestVisitor(component)) {
-    const scanner = new MetricsRequestScanner(component);
+    // A receiver offers a body here before anything else has it (`consumeOtlpProtobuf`).
+    const scanner = new MetricsRequestScanner(component, { inPlace: true });
     return (body) => scanner.scan(body);
   }
   return component.consumeOtlpProtobuf?.bind(component);

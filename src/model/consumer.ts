@@ -14,7 +14,9 @@ export interface Consumer {
    * A fast path some pipelines offer: takes a whole OTLP protobuf
    * `ExportMetricsServiceRequest` body as received, without a batch, and returns its point
    * count (accepted, as `consume` resolving); or returns -1 having changed nothing, and the
-   * caller decodes the body and calls `consume`. The body is only read during the call.
+   * caller decodes the body and calls `consume`. The body is only used during the call, and
+   * may be changed during it (put back as it was before it returns): callers offer bodies no
+   * other thread reads meanwhile, before anything else has them.
    */
   consumeOtlpProtobuf?(body: Uint8Array): number;
   /**

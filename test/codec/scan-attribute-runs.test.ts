@@ -59,8 +59,11 @@ function point(route: string, host: string, time: bigint, value: number, layout:
 }
 
 describe('the fast-path scanner gathers attribute sets as the decoder does', () => {
-  for (const layout of ['back to back', 'a value between', 'a two-byte tag']) {
-    it(`entries ${layout}`, async () => {
+  const cases = ['back to back', 'a value between', 'a two-byte tag'].flatMap((layout) =>
+    [false, true].map((inPlace) => ({ layout, inPlace })),
+  );
+  for (const { layout, inPlace } of cases) {
+    it(`entries ${layout}${inPlace ? ', retagged in place' : ''}`, async () => {
       const series = [
         ['/a', 'h1'],
         ['/b', 'h2'],
@@ -76,7 +79,9 @@ describe('the fast-path scanner gathers attribute sets as the decoder does', () 
       const b = processor(rules, viaDecoder, () => 1_000);
       await a.consume(decodeMetricsRequest(first));
       await b.consume(decodeMetricsRequest(first));
-      expect(new MetricsRequestScanner(a).scan(next)).toBe(series.length);
+      const sent = next.slice();
+      expect(new MetricsRequestScanner(a, { inPlace }).scan(next)).toBe(series.length);
+      expect(Buffer.from(next).equals(sent)).toBe(true);
       await b.consume(decodeMetricsRequest(next));
       a.flush();
       b.flush();

@@ -15,7 +15,8 @@ import { fuzzRuns, mutate, mutations } from '../helpers/mutation.js';
 
 // The collector's fast path (`otlp → aggregate` without decoding) must never take a body the
 // full decoder refuses, and for a body both accept it must change the aggregate exactly as
-// the decoded batch does. Every series of the valid request is known to the processor, so
+// the decoded batch does; scanning in place (as the collector does), it leaves the body as
+// it came. Every series of the valid request is known to the processor, so
 // the scan would take it whole: each damaged copy is decided by the checks alone.
 
 const rules = [{ metrics: ['m.*'], drop_attributes: ['host'] }];
@@ -45,9 +46,10 @@ describe('the fast-path scanner against the decoder', () => {
     const shared = await primed(new Capture());
     const valid = scanRequest(specs, 30n);
     await fc.assert(
-      fc.asyncProperty(mutations, async (edits) => {
+      fc.asyncProperty(mutations, fc.boolean(), async (edits, inPlace) => {
         seen.cases++;
         const body = mutate(valid, edits);
+        const sent = body.slice();
         let decoded: MetricBatch | undefined;
         try {
           decoded = decodeMetricsRequest(body);
@@ -55,7 +57,9 @@ describe('the fast-path scanner against the decoder', () => {
           expect(err).toBeInstanceOf(DecodeError);
         }
         // A scanner of its own: one that missed eight in a row would skip bodies untried.
-        const taken = new MetricsRequestScanner(shared).scan(body);
+        const taken = new MetricsRequestScanner(shared, { inPlace }).scan(body);
+        // A scan in place puts back every byte it changed, whether it took the body or not.
+        expect(Buffer.from(body).equals(sent), 'the scan left the body changed').toBe(true);
         if (!decoded) {
           expect(taken, 'the scan took a body the decoder refuses').toBe(-1);
           seen.refusedByBoth++;
@@ -72,7 +76,8 @@ describe('the fast-path scanner against the decoder', () => {
         const viaDecoder = new Capture();
         const a = await primed(viaScan);
         const b = await primed(viaDecoder);
-        expect(new MetricsRequestScanner(a).scan(body)).toBe(decoded.pointCount);
+        expect(new MetricsRequestScanner(a, { inPlace }).scan(body)).toBe(decoded.pointCount);
+        expect(Buffer.from(body).equals(sent), 'the scan left the body changed').toBe(true);
         await b.consume(decoded);
         a.flush();
         b.flush();
