@@ -78,8 +78,11 @@ export function uncompressSnappyInto(block: Uint8Array, out: Uint8Array): number
       throw failure(pos, 'a copy from bytes already written', `offset ${offset}`);
     if (written + copy > length) throw failure(pos, 'the declared length', 'more bytes');
     let from = written - offset;
-    if (offset >= copy) out.copyWithin(written, from, from + copy);
-    // Overlapping (a run): byte by byte, each copied byte may be read again.
+    // `copyWithin` is a call into C++ that costs about as much as copying 16 bytes one by one
+    // (a quarter of the copies in remote-write bodies are 4-11 bytes): shorter copies, and
+    // overlapping ones (a run, where each copied byte may be read again), go byte by byte.
+    // Measured on 1000-sample bodies: 80 ns a sample with `copyWithin` for every copy, 74 so.
+    if (offset >= copy && copy > 16) out.copyWithin(written, from, from + copy);
     else for (let k = 0; k < copy; k++) out[written + k] = out[from++];
     written += copy;
   }
