@@ -37,13 +37,18 @@ export function widenGrpcWindows(server: Server, logger: Logger): void {
     return;
   }
   for (const http2Server of http2Servers.keys() as Iterable<Http2Server>) {
-    http2Server.on('session', widenSession);
+    http2Server.on('session', (session: ServerHttp2Session) => widenSession(session, logger));
   }
 }
 
-function widenSession(session: ServerHttp2Session): void {
+function widenSession(session: ServerHttp2Session, logger: Logger): void {
   // A connection closed before it got here has nothing to widen.
   if (session.destroyed) return;
-  session.settings({ initialWindowSize: GRPC_STREAM_WINDOW_BYTES });
-  session.setLocalWindowSize(GRPC_CONNECTION_WINDOW_BYTES);
+  try {
+    session.settings({ initialWindowSize: GRPC_STREAM_WINDOW_BYTES });
+    session.setLocalWindowSize(GRPC_CONNECTION_WINDOW_BYTES);
+  } catch (err) {
+    // A session closing meanwhile: the connection works, or ends, with the 64 KiB windows.
+    logger.debug({ error: (err as Error).message }, 'could not widen an OTLP/gRPC connection');
+  }
 }
