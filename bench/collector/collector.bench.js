@@ -13,6 +13,8 @@ const DECODE_THREADS = (process.env.COLLECTOR_DECODE_THREADS ?? '0,1').split(','
 const RATE = Number(process.env.COLLECTOR_RATE ?? 0);
 // Concurrent loadgen connections (requests in flight).
 const CONNECTIONS = Number(process.env.COLLECTOR_CONNECTIONS ?? 8);
+// The exporter's `sending_queue.ordering` (`per_series`, the default, or `none`).
+const ORDERING = process.env.COLLECTOR_ORDERING ?? 'per_series';
 
 const sink = await startSink();
 const sinkPort = sink.port;
@@ -56,6 +58,7 @@ exporters:
     sending_queue:
       queue_size: 400000
       block_on_overflow: true
+      ordering: ${ORDERING}
 service:
   decode_threads: ${threads}
   telemetry:

@@ -10,6 +10,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeMetricsRequest } from '../../src/codec/protobuf/encode-request.js';
 import type { Collector } from '../../src/collector/collector.js';
+import { MetricBatch, MetricType } from '../../src/index.js';
 import type { OtlpReceiver } from '../../src/receivers/otlp/otlp-receiver.js';
 import { counterBatch } from '../helpers/batches.js';
 import { startCollector } from '../helpers/collectors.js';
@@ -37,11 +38,12 @@ async function relay(
   targets: OtlpSink[],
   processors = '[batch]',
   receiverKeys = '',
+  exporterKeys = 'batch: { flush_interval: 10ms }',
 ): Promise<{ collector: Collector; otlp: OtlpReceiver }> {
   const exporters = targets.map(
     (sink, k) => `  otlphttp/${k}:
     metrics_endpoint: ${sink.url}
-    batch: { flush_interval: 10ms }`,
+    ${exporterKeys}`,
   );
   const collector = await startCollector(`
 receivers:
@@ -316,6 +318,46 @@ service:
     expect(Math.max(...sink.accepted.map((r) => r.points))).toBeLessThanOrEqual(100);
     expect(otlp.http!.stats.relayed).toBe(1);
     expect(collector.exporters.get('otlphttp')!.engine!.stats.deadLettered).toEqual({});
+  });
+
+  it('keeps a series in order across concurrent sends, unless `sending_queue.ordering` is none', async () => {
+    /** One point of the gauge `depth{queue="a"}`: value and time `value`. */
+    const depth = (value: number) => {
+      const batch = new MetricBatch();
+      const scope = batch.addScope(batch.addResource());
+      const m = batch.addMetric(scope, { name: 'depth', type: MetricType.Gauge });
+      batch.addNumberPoint(batch.series(m, { queue: 'a' }), { time: BigInt(value), value });
+      return encodeMetricsRequest(batch);
+    };
+    // Relayed as bytes (`batch`), and decoded into batches (`filter` needs the points).
+    const cases = ['[batch]', '[filter]'].flatMap((processors) =>
+      ['per_series', 'none'].map((ordering) => ({ processors, ordering })),
+    );
+    for (const { processors, ordering } of cases) {
+      const [sink] = await sinks(1);
+      // The first send fails, late; the others go meanwhile unless they wait for it.
+      sink.reply = (_r, index) =>
+        index === 0 ? { status: 503, headers: { 'retry-after': '0' }, delayMs: 50 } : {};
+      const { otlp } = await relay(
+        [sink],
+        processors,
+        '',
+        `sending_queue: { num_consumers: 4, ordering: ${ordering} }
+    batch: { max_points: 1, flush_interval: 1ms }`,
+      );
+      for (let value = 1; value <= 6; value++)
+        expect((await post(otlp, depth(value))).status).toBe(200);
+      await until(() => sink.accepted.length === 6, `six sends (${processors}, ${ordering})`);
+      const values = sink.accepted.map(
+        (r) => r.request.resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[0].asDouble,
+      );
+      expect(otlp.http!.stats.relayed).toBe(processors === '[batch]' ? 6 : 0);
+      if (ordering === 'per_series') expect(values).toEqual([1, 2, 3, 4, 5, 6]);
+      else {
+        expect(values).not.toEqual([1, 2, 3, 4, 5, 6]);
+        expect([...values].sort()).toEqual([1, 2, 3, 4, 5, 6]);
+      }
+    }
   });
 
   it('decodes when a processor needs the points', async () => {

@@ -38,7 +38,8 @@ export class QueuedExporter implements Exporter {
     if (formats.length > 0)
       this.encoded = {
         formats,
-        ordersBySeries: true,
+        // Without ordering, receivers need not find each request's series keys.
+        ordersBySeries: config.sending_queue.ordering === 'per_series',
         consume: (request) => this.engine.consume(request),
         refusing: () => this.engine.refusing(),
       };
