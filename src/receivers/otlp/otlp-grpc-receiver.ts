@@ -177,8 +177,10 @@ export class OtlpGrpcReceiver implements Component {
         call.request,
         () => (this.#options.decoder ?? inlineDecoder).decode('otlp-protobuf', call.request),
         this.#options.validator,
-        // The message is this call's own buffer (grpc-js made it for the call): no copy.
-        { carry: { bytes: call.request } },
+        // Relayed, the message is copied into the request buffers, not carried: grpc-js makes
+        // a fresh buffer per message, and one that waits in a queue outlives the young
+        // generation, so carried messages kept V8's old-space collector busy (a quarter of
+        // this receiver's relay CPU in a profile); a copy lets it die young.
       );
     } catch (err) {
       const message = err instanceof SluiceError ? err.message : String(err);
