@@ -72,9 +72,10 @@ export interface Storage {
 /**
  * Warns when part of a component's stored state could not be read (`StoredState.corrupt`,
  * and `problem` where the store can say what): it goes on without that part, and what only
- * that part held is lost (counted as `Processor.unreadableState`).
+ * that part held is lost. Returns how many parts, for the component to count
+ * (`Processor.unreadableState`): the warning and the count always go together.
  */
-export function warnIfUnreadable(logger: Logger, componentId: string, stored: StoredState): void {
+export function noteUnreadable(logger: Logger, componentId: string, stored: StoredState): number {
   if (stored.problem) {
     logger.warn(
       { component: componentId, error: stored.problem },
@@ -86,6 +87,7 @@ export function warnIfUnreadable(logger: Logger, componentId: string, stored: St
       'stored state: skipped what fails its checksum (a damaged snapshot, or a journal entry cut off by a crash); what only it held is lost',
     );
   }
+  return stored.corrupt;
 }
 
 /** The storage extension `id` from a component's settings, or an error naming what is missing. */

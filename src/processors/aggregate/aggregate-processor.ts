@@ -11,7 +11,7 @@ import {
   PointRecord,
   type ScannedMetric,
 } from '../../model/request-visitor.js';
-import { type StateStore, storageOf, warnIfUnreadable } from '../../model/storage.js';
+import { noteUnreadable, type StateStore, storageOf } from '../../model/storage.js';
 import { MetricType, PointBits, Temporality } from '../../model/types.js';
 import { u64Number, u64NumberAt } from '../../model/wire.js';
 import { growInt32 } from '../../model/words64.js';
@@ -646,8 +646,7 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   /** Loads the last snapshot and counts what the crash lost since (delta points). */
   async #restore(store: StateStore): Promise<void> {
     const stored = await store.load();
-    warnIfUnreadable(this.#logger, this.id, stored);
-    this.unreadableState += stored.corrupt;
+    this.unreadableState += noteUnreadable(this.#logger, this.id, stored);
     if (stored.snapshot) {
       const state = decodeAggregateState(stored.snapshot);
       for (const [key, id] of state.metricIds) this.#metricIds.set(key, id);

@@ -1,7 +1,7 @@
 import type { ComponentSettings, Consumer } from '../../model/consumer.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import type { PointView } from '../../model/point-view.js';
-import { type StateStore, storageOf, warnIfUnreadable } from '../../model/storage.js';
+import { noteUnreadable, type StateStore, storageOf } from '../../model/storage.js';
 import { type MetricDescriptor, MetricType, Temporality } from '../../model/types.js';
 import { PartitionProgress, partitionGoneQuietly } from '../partition-progress.js';
 import { TransformProcessor } from '../processor-base.js';
@@ -81,8 +81,7 @@ export class DeltaToCumulativeProcessor extends TransformProcessor {
   override async start(): Promise<void> {
     if (!this.#store) return;
     const stored = await this.#store.load();
-    warnIfUnreadable(this.settings.logger, this.id, stored);
-    this.unreadableState += stored.corrupt;
+    this.unreadableState += noteUnreadable(this.settings.logger, this.id, stored);
     if (stored.snapshot)
       for (const [key, state] of decodeStates(stored.snapshot)) this.#state.set(key, state);
     for (const entry of stored.entries) {

@@ -3,7 +3,7 @@ import { encodeMetricsRequest } from '../../codec/protobuf/encode-request.js';
 import { BatchCopier } from '../../model/batch-copier.js';
 import type { ComponentSettings, Consumer } from '../../model/consumer.js';
 import { MetricBatch } from '../../model/metric-batch.js';
-import { type StateStore, storageOf, warnIfUnreadable } from '../../model/storage.js';
+import { noteUnreadable, type StateStore, storageOf } from '../../model/storage.js';
 import { Temporality } from '../../model/types.js';
 import type { Processor } from '../processor.js';
 import { ScheduledEmitter } from '../scheduled-emitter.js';
@@ -52,8 +52,7 @@ export class IntervalProcessor implements Processor {
   async start(): Promise<void> {
     if (this.#store) {
       const stored = await this.#store.load();
-      warnIfUnreadable(this.#settings.logger, this.id, stored);
-      this.unreadableState += stored.corrupt;
+      this.unreadableState += noteUnreadable(this.#settings.logger, this.id, stored);
       for (const entry of stored.entries) {
         const batch = decodeMetricsRequest(entry);
         this.#pending.append(batch, 0, batch.pointCount);
