@@ -22,9 +22,10 @@ export function cliLogger(
       : stream.isTTY
         ? 'pretty'
         : 'json';
+  const output = dropAfterFailure(stream);
   const destination =
     format === 'json'
-      ? stream
+      ? output
       : pretty({
           destination: stream,
           colorize: stream.isTTY === true,
@@ -41,6 +42,29 @@ export function cliLogger(
       { level: 'warn', stream: tap },
     ]),
   );
+}
+
+/**
+ * Log lines for `stream` until it fails, then dropped: when whoever reads the collector's
+ * output goes away (a pipe's reader exits: EPIPE), the error would otherwise end the process,
+ * and with it what the queues hold in memory. The failure is said once on stderr. (Go
+ * collectors die of SIGPIPE there.)
+ */
+function dropAfterFailure(stream: Writable): { write(line: string): void } {
+  let failed = false;
+  stream.on('error', (err: Error) => {
+    if (failed) return;
+    failed = true;
+    process.stderr.on('error', () => {}); // gone as well: nothing left to tell
+    process.stderr.write(
+      `sluice: log output failed (${err.message}): log lines are dropped from now on\n`,
+    );
+  });
+  return {
+    write(line: string) {
+      if (!failed) stream.write(line);
+    },
+  };
 }
 
 /**

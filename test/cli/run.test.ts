@@ -156,6 +156,31 @@ service:
     expect((await readFile(second, 'utf8')).trim().split('\n')).toHaveLength(4);
   });
 
+  it('keeps running and exporting when the reader of its log output goes away (EPIPE)', async () => {
+    const config = join(dir, 'collector.yaml');
+    const out = join(dir, 'points.jsonl');
+    await writeFile(
+      config,
+      `receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:0\nexporters:\n  file:\n    path: ${out}\n    format: flat\n    batch:\n      flush_interval: 5ms\nservice:\n  telemetry:\n    metrics:\n      address: 127.0.0.1:0\n  pipelines:\n    metrics:\n      receivers: [otlp]\n      exporters: [file]\n`,
+    );
+    const running = await start(['run', '--config', config]);
+    const otlp = /receiving OTLP\/HTTP (http:\/\/\S+)/.exec(running.output())![1];
+    child!.stdout!.destroy(); // the log pipe's reader is gone: the next line fails with EPIPE
+    await writeFile(config, 'receivers: [not, a, map]\n');
+    child!.kill('SIGHUP'); // logs that the reload was refused
+    await waitFor(() => running.output().includes('log output failed'));
+    const response = await fetch(otlp, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: encodeMetricsRequest(counterBatch(5).batch),
+    });
+    expect(response.status).toBe(200);
+    child!.kill('SIGTERM');
+    expect(await running.exited).toBe(0);
+    expect((await readFile(out, 'utf8')).trim().split('\n')).toHaveLength(5);
+    expect(running.output()).not.toContain("Unhandled 'error' event");
+  });
+
   it('exits 1 with the problems when the config is invalid', async () => {
     const config = join(dir, 'bad.yaml');
     await writeFile(
