@@ -6,13 +6,15 @@ import {
   snappyDeclaredLength,
   uncompressSnappyInto,
 } from '../../src/codec/prometheus/snappy-block.js';
+import { SnappyWasmDecoder } from '../../src/codec/prometheus/snappy-wasm.js';
 import { DecodeError } from '../../src/model/errors.js';
 import { fuzzRuns, mutate, mutations } from '../helpers/mutation.js';
 
-// Our snappy block decompressor (the remote-write receiver's, into a reused buffer) against
-// the `snappy` package (Rust's snap crate) as the reference: the same bytes out of every
-// block the reference writes, and for damaged blocks never an answer the reference does
-// not give.
+// Our snappy block decompressors — the WebAssembly one the remote-write receiver uses, and
+// the JavaScript one that names what is wrong with a block the first refuses — against the
+// `snappy` package (Rust's snap crate) as the reference: the same bytes out of every block
+// the reference writes, and for damaged blocks never an answer the reference does not give;
+// and the two of ours against each other: the same answer for every block.
 
 function ours(block: Uint8Array): Buffer {
   // Room for at most 1 MiB, as a receiver's limit would allow: a damaged length asks more.
@@ -92,5 +94,80 @@ describe('snappy block decompression', () => {
     expect(snappyDeclaredLength(joined)).toEqual({ length: 20_000, start: 3 });
     const out = uncompressSync(Buffer.from(joined)) as Buffer;
     expect([out.length, out[9_999], out[10_000]]).toEqual([20_000, 1, 2]);
+  });
+});
+
+/** What a decoder answers: the bytes, or that it threw a `DecodeError` (anything else fails). */
+function answer(decode: () => Uint8Array): Buffer | 'refused' {
+  try {
+    return Buffer.from(decode());
+  } catch (err) {
+    expect(err).toBeInstanceOf(DecodeError);
+    return 'refused';
+  }
+}
+
+describe('snappy block decompression in WebAssembly', () => {
+  // One decoder for every run, as a receiver keeps one: its memory grows and is reused.
+  const wasm = new SnappyWasmDecoder();
+  const room = 2 ** 20;
+
+  it('gives back what the reference compressed (property)', () => {
+    fc.assert(
+      fc.property(payload, (data) => {
+        const block = compressSync(Buffer.from(data));
+        expect(Buffer.from(wasm.uncompress(block, room)).equals(Buffer.from(data))).toBe(true);
+      }),
+      { numRuns: fuzzRuns(300) },
+    );
+  });
+
+  it('answers every block as the JavaScript decoder does: the same bytes, or a DecodeError (property)', () => {
+    const reference = compressSync(
+      Buffer.from('__name__http_requests_total job api route /r/1 /r/2 /r/3 '.repeat(40)),
+    );
+    // Damaged blocks of the reference, and elements of any shape after a small length: every
+    // kind of tag, offsets before the start, lengths past the end, literal lengths in 1-4 bytes.
+    const block = fc.oneof(
+      mutations.map((edits) => mutate(reference, edits)),
+      fc
+        .tuple(fc.integer({ min: 0, max: 3000 }), fc.uint8Array({ maxLength: 300 }))
+        .map(([length, elements]) => {
+          const head: number[] = [];
+          for (let n = length; ; n >>>= 7) {
+            if (n < 0x80) {
+              head.push(n);
+              break;
+            }
+            head.push((n & 0x7f) | 0x80);
+          }
+          return Buffer.concat([Buffer.from(head), elements]);
+        }),
+    );
+    fc.assert(
+      fc.property(block, (bytes) => {
+        const js = answer(() => ours(bytes));
+        const mine = answer(() => wasm.uncompress(bytes, room));
+        if (js === 'refused' || mine === 'refused') expect(mine).toBe(js);
+        else expect(mine.equals(js)).toBe(true);
+      }),
+      { numRuns: fuzzRuns() },
+    );
+  });
+
+  it('names the fault as the JavaScript decoder does, and refuses a block over the room given', () => {
+    const block = compressSync(Buffer.from('abcdefgh'.repeat(100)));
+    const cut = block.subarray(0, block.length - 1);
+    expect(() => wasm.uncompress(cut, room)).toThrow(
+      (() => {
+        try {
+          ours(cut);
+        } catch (err) {
+          return (err as Error).message;
+        }
+        throw new Error('the JavaScript decoder took a cut block');
+      })(),
+    );
+    expect(() => wasm.uncompress(block, 799)).toThrow(/declares 800 bytes, over the room given/);
   });
 });

@@ -1,17 +1,19 @@
-import { snappyDeclaredLength, uncompressSnappyInto } from '../../codec/prometheus/snappy-block.js';
+import { snappyDeclaredLength } from '../../codec/prometheus/snappy-block.js';
+import { SnappyWasmDecoder } from '../../codec/prometheus/snappy-wasm.js';
 import { DecodeError, InvalidArgumentError } from '../../model/errors.js';
 import { BodyTooLargeError } from '../body-too-large.js';
 
 /**
  * Remote-write bodies as sent (`content-encoding` snappy, the protocol's, or identity) →
- * the `WriteRequest` bytes, uncompressed into one buffer reused request after request: a
- * fresh buffer of a hundred kilobytes per request was memory the process kept mapping and
- * collecting (measured: more CPU than decompressing). A snappy block declares its
- * uncompressed length up front, so a body that would inflate past `limit` is refused
- * before anything is written; a corrupt block is a `DecodeError` like any other bad byte.
+ * the `WriteRequest` bytes, uncompressed into memory reused request after request (the
+ * WebAssembly decoder's): a fresh buffer of a hundred kilobytes per request was memory the
+ * process kept mapping and collecting (measured: more CPU than decompressing). A snappy
+ * block declares its uncompressed length up front, so a body that would inflate past
+ * `limit` is refused before anything is written; a corrupt block is a `DecodeError` like
+ * any other bad byte.
  */
 export class RemoteWriteBodies {
-  #buffer = new Uint8Array(64 * 1024);
+  readonly #snappy = new SnappyWasmDecoder();
 
   /**
    * The `WriteRequest` bytes of `body`: `body` itself when not compressed, else a view of
@@ -38,11 +40,6 @@ export class RemoteWriteBodies {
         `uncompressed size ${length} exceeds max_request_body_size ${limit} bytes`,
       );
     }
-    if (length > this.#buffer.length) {
-      let size = this.#buffer.length * 2;
-      while (size < length) size *= 2;
-      this.#buffer = new Uint8Array(size);
-    }
-    return this.#buffer.subarray(0, uncompressSnappyInto(body, this.#buffer));
+    return this.#snappy.uncompress(body, limit);
   }
 }
