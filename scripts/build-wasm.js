@@ -1,7 +1,7 @@
 // `npm run build:wasm`: compiles the WebAssembly text sources (src/**/*.wat, with the
 // `wabt` package) into TypeScript modules that embed the binary in base64, so the build
 // (tsc) and the package need nothing else. The generated files are committed;
-// test/codec/snappy-wasm.test.ts checks that they match their sources.
+// test/codec/wasm-modules.test.ts checks that they match their sources.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,11 @@ const modules = [
     source: 'src/codec/prometheus/snappy.wat',
     target: 'src/codec/prometheus/snappy-module.ts',
     name: 'SNAPPY_WASM',
+  },
+  {
+    source: 'src/codec/prometheus/remote-write-check.wat',
+    target: 'src/codec/prometheus/remote-write-check-module.ts',
+    name: 'REMOTE_WRITE_CHECK_WASM',
   },
 ];
 

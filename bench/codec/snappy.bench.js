@@ -3,9 +3,9 @@
 // `snappy` package (Rust's snap crate through N-API), alternating. Each side must give back
 // every byte the bodies hold.
 import { compressSync, uncompressSync } from 'snappy';
-import { uncompressSnappyInto } from '../../dist/codec/prometheus/snappy-block.js';
-import { SnappyWasmDecoder } from '../../dist/codec/prometheus/snappy-wasm.js';
 import { encodeWriteRequest } from '../../dist/codec/prometheus/remote-write.js';
+import { RemoteWriteWasm } from '../../dist/codec/prometheus/remote-write-wasm.js';
+import { uncompressSnappyInto } from '../../dist/codec/prometheus/snappy-block.js';
 import { runComparisons, table, writeDocsSection } from '../lib/report.js';
 
 const BODIES = 100;
@@ -31,7 +31,7 @@ for (let b = 0; b < BODIES; b++) {
 const bodies = raw.map((bytes) => compressSync(bytes));
 const totalBytes = raw.reduce((sum, bytes) => sum + bytes.length, 0);
 
-const wasm = new SnappyWasmDecoder();
+const wasm = new RemoteWriteWasm();
 const out = new Uint8Array(1 << 20);
 /** Decodes every body; the bytes out, summed (and checked against the originals once). */
 const each = (decode) => () => {

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { compressSync } from 'snappy';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   decodeWriteRequest,
@@ -6,6 +7,7 @@ import {
   type WriteRequest,
 } from '../../src/codec/prometheus/remote-write.js';
 import { remoteWriteToBatch } from '../../src/codec/prometheus/remote-write-to-batch.js';
+import { RemoteWriteWasm } from '../../src/codec/prometheus/remote-write-wasm.js';
 import { RemoteWriteValidator } from '../../src/codec/prometheus/validate-write-request.js';
 import { decodeMetricsRequest } from '../../src/codec/protobuf/decode-request.js';
 import { OtlpRequestValidator } from '../../src/codec/protobuf/validate-request.js';
@@ -201,6 +203,92 @@ describe('the remote-write relay validator against the decoder', () => {
     );
     expect(rwSeen.refusedByBoth).toBeGreaterThan(0);
     expect(rwSeen.takenByBoth).toBeGreaterThan(0);
+  });
+
+  it('answers in WebAssembly as in JavaScript: taken or not, its samples and keys (property)', () => {
+    // The receiver's path: the WebAssembly check of what its snappy decoder just wrote.
+    const wasm = new RemoteWriteWasm();
+    const answer = (taken: ReturnType<RemoteWriteValidator['validate']>) =>
+      taken && { points: taken.points, keys: taken.seriesKeys && [...taken.seriesKeys] };
+    const body = encodeWriteRequest(base);
+    // The clean body is checked there, not handed to the JavaScript validator.
+    expect(wasm.check(wasm.uncompress(compressSync(Buffer.from(body)), 2 ** 20), roomy)).toEqual({
+      points: 4,
+      seriesKeys: new RemoteWriteValidator(roomy).validate(body)?.seriesKeys,
+    });
+    // Requests of any shape: label counts and value sizes on both sides of the limits, text
+    // beyond ASCII and over 127 bytes (a two-byte length), metadata types past 7.
+    const text = fc.oneof(
+      { weight: 6, arbitrary: fc.string({ maxLength: 14 }) },
+      { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 4 }) },
+      { weight: 1, arbitrary: fc.string({ minLength: 120, maxLength: 140 }) },
+    );
+    const request = fc.record({
+      timeseries: fc.array(
+        fc.record({
+          labels: fc.array(fc.tuple(text, text), { maxLength: 5 }),
+          samples: fc.array(
+            fc.record({
+              value: fc.double(),
+              timestampMs: fc.integer({ min: -(2 ** 40), max: 2 ** 45 }),
+            }),
+            { maxLength: 3 },
+          ),
+        }),
+        { maxLength: 4 },
+      ),
+      metadata: fc.array(fc.record({ type: fc.nat(9), family: text, help: text, unit: text }), {
+        maxLength: 2,
+      }),
+    });
+    // Varints of 10 and 11 bytes where a tag, a length or a timestamp goes.
+    const long = (bytes: number, last = 0) => [...Array(bytes - 1).fill(0x80), last];
+    const crafted = [
+      [0x0a, ...long(10, 0x00)],
+      [0x0a, ...long(11)],
+      [0x0a, 0x0b, 0x12, 0x09, 0x10, ...long(10, 0x01)],
+      [0x0a, 0x0c, 0x12, 0x0a, 0x10, ...long(11)],
+      [...long(10, 0x00)],
+      // A label field whose length byte is over 0x7f (a second varint byte follows): refused,
+      // though read as one byte it would end just where the label does.
+      (() => {
+        const label = [0x0a, 0x85, 0x01, ...Array(132).fill(0x61)];
+        const series = [0x0a, 0x87, 0x01, ...label];
+        return [0x0a, 0x8a, 0x01, ...series];
+      })(),
+    ].map((bytes) => Uint8Array.from(bytes));
+    const limits = fc.record({
+      maxAttributes: fc.nat(6),
+      maxValueBytes: fc.nat(24),
+    });
+    const seen = { taken: 0, refused: 0 };
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          { weight: 4, arbitrary: request.map((r) => encodeWriteRequest(r)) },
+          {
+            weight: 3,
+            arbitrary: fc
+              .tuple(request, mutations)
+              .map(([r, edits]) => mutate(encodeWriteRequest(r), edits)),
+          },
+          { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }) },
+          { weight: 1, arbitrary: fc.constantFrom(...crafted) },
+        ),
+        fc.oneof(limits, fc.constant(roomy)),
+        (bytes, limits) => {
+          const inJs = answer(new RemoteWriteValidator(limits).validate(bytes));
+          const inPlace = wasm.uncompress(compressSync(Buffer.from(bytes)), 2 ** 20);
+          const inWasm = answer(new RemoteWriteValidator(limits, wasm).validate(inPlace));
+          expect(inWasm).toEqual(inJs);
+          if (inJs) seen.taken++;
+          else seen.refused++;
+        },
+      ),
+      { numRuns: fuzzRuns(1000) },
+    );
+    expect(seen.taken).toBeGreaterThan(0);
+    expect(seen.refused).toBeGreaterThan(0);
   });
 
   it('takes label text that is UTF-8 beyond ASCII, and never text that is not', () => {

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { compressSync, uncompressSync } from 'snappy';
 import { describe, expect, it } from 'vitest';
+import { RemoteWriteWasm } from '../../src/codec/prometheus/remote-write-wasm.js';
 import {
   joinSnappyBlocks,
   snappyDeclaredLength,
   uncompressSnappyInto,
 } from '../../src/codec/prometheus/snappy-block.js';
-import { SnappyWasmDecoder } from '../../src/codec/prometheus/snappy-wasm.js';
 import { DecodeError } from '../../src/model/errors.js';
 import { fuzzRuns, mutate, mutations } from '../helpers/mutation.js';
 
@@ -109,7 +109,7 @@ function answer(decode: () => Uint8Array): Buffer | 'refused' {
 
 describe('snappy block decompression in WebAssembly', () => {
   // One decoder for every run, as a receiver keeps one: its memory grows and is reused.
-  const wasm = new SnappyWasmDecoder();
+  const wasm = new RemoteWriteWasm();
   const room = 2 ** 20;
 
   it('gives back what the reference compressed (property)', () => {

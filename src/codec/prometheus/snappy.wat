@@ -1,6 +1,6 @@
 ;; The snappy block decoder of the remote-write receiver, in WebAssembly text. Compiled by
 ;; `npm run build:wasm` (scripts/build-wasm.js) into snappy-module.ts, which embeds the
-;; binary; test/codec/snappy-wasm.test.ts checks that the embedded binary is this file.
+;; binary; test/codec/wasm-modules.test.ts checks that the embedded binary is this file.
 ;;
 ;; A block is elements after its declared length: literals (bytes as they are) and copies of
 ;; bytes already written (a length and how far back). WebAssembly loads and stores eight

@@ -2,6 +2,7 @@ import type { AttributeLimits } from '../../model/attribute-limits.js';
 import type { EncodedRequest } from '../../model/encoded-request.js';
 import { checkUtf8 } from '../../model/utf8.js';
 import { idleReader, NOT_TAKEN, SeriesKeyList, walkBody } from '../relay-check.js';
+import type { RemoteWriteWasm } from './remote-write-wasm.js';
 
 /**
  * Checks a Prometheus remote write 1.0 `WriteRequest` (uncompressed) without decoding it,
@@ -26,13 +27,29 @@ export class RemoteWriteValidator {
   readonly #keys = new SeriesKeyList();
   /** Whether the labels `#labelsKey` last read are all ASCII. */
   #labelsAscii = true;
+  readonly #wasm: RemoteWriteWasm | undefined;
 
-  constructor(limits: AttributeLimits) {
+  /**
+   * With `wasm`, a body that is its last output is checked there, in WebAssembly
+   * (`remote-write-check.wat`, the same checks and keys), unless it needs this one.
+   */
+  constructor(limits: AttributeLimits, wasm?: RemoteWriteWasm) {
     this.#limits = limits;
+    this.#wasm = wasm;
   }
 
   /** The body as a request to carry, or `undefined`: decode it (see the class comment). */
   validate(body: Uint8Array): EncodedRequest | undefined {
+    const checked = this.#wasm?.check(body, this.#limits);
+    if (checked === false) return undefined;
+    if (checked) {
+      return {
+        format: 'prometheus-remote-write',
+        bytes: body,
+        points: checked.points,
+        seriesKeys: checked.seriesKeys,
+      };
+    }
     this.#samples = 0;
     this.#keys.clear();
     const taken = walkBody(this.#reader, body, (reader, end) => {

@@ -5,11 +5,17 @@ declare namespace WebAssembly {
     constructor(bytes: Uint8Array);
   }
   class Instance {
-    constructor(module: Module, imports?: object);
+    constructor(module: Module, imports?: Record<string, Record<string, unknown>>);
     readonly exports: Record<string, unknown>;
   }
   class Memory {
+    constructor(descriptor: { initial: number; maximum?: number });
     readonly buffer: ArrayBuffer;
     grow(pages: number): number;
   }
+  class Global {
+    value: number;
+  }
+  /** The error of a trap: `unreachable`, an access out of bounds. */
+  const RuntimeError: { new (message?: string): Error; prototype: Error };
 }

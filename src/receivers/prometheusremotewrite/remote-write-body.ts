@@ -1,5 +1,5 @@
+import { RemoteWriteWasm } from '../../codec/prometheus/remote-write-wasm.js';
 import { snappyDeclaredLength } from '../../codec/prometheus/snappy-block.js';
-import { SnappyWasmDecoder } from '../../codec/prometheus/snappy-wasm.js';
 import { DecodeError, InvalidArgumentError } from '../../model/errors.js';
 import { BodyTooLargeError } from '../body-too-large.js';
 
@@ -13,7 +13,8 @@ import { BodyTooLargeError } from '../body-too-large.js';
  * any other bad byte.
  */
 export class RemoteWriteBodies {
-  readonly #snappy = new SnappyWasmDecoder();
+  /** Also checks what it uncompressed, in place (the receiver's `RemoteWriteValidator`). */
+  readonly wasm = new RemoteWriteWasm();
 
   /**
    * The `WriteRequest` bytes of `body`: `body` itself when not compressed, else a view of
@@ -40,6 +41,6 @@ export class RemoteWriteBodies {
         `uncompressed size ${length} exceeds max_request_body_size ${limit} bytes`,
       );
     }
-    return this.#snappy.uncompress(body, limit);
+    return this.wasm.uncompress(body, limit);
   }
 }

@@ -36,7 +36,7 @@ export class RemoteWriteReceiver implements Receiver {
     this.id = settings.id;
     const limits = attributeLimits(config);
     this.#decoder = limitedDecoder(settings.decoder ?? inlineDecoder, limits);
-    this.#validator = new RemoteWriteValidator(limits);
+    this.#validator = new RemoteWriteValidator(limits, this.#bodies.wasm);
     this.#config = config;
     this.#next = next;
     this.#logger = settings.logger.child({ receiver: settings.id });
