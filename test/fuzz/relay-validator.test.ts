@@ -249,6 +249,10 @@ describe('the remote-write relay validator against the decoder', () => {
       [0x0a, 0x0b, 0x12, 0x09, 0x10, ...long(10, 0x01)],
       [0x0a, 0x0c, 0x12, 0x0a, 0x10, ...long(11)],
       [...long(10, 0x00)],
+      // A sample whose timestamp varint runs to 11 bytes, after the value as clients write it.
+      [0x0a, 0x17, 0x12, 0x15, 0x09, ...Array(8).fill(0), 0x10, ...long(11)],
+      // A label declaring one byte more than its series holds (the byte after would do).
+      [0x0a, 0x05, 0x0a, 0x04, 0x0a, 0x02, 0x61, 0x62],
       // A label field whose length byte is over 0x7f (a second varint byte follows): refused,
       // though read as one byte it would end just where the label does.
       (() => {
@@ -261,7 +265,7 @@ describe('the remote-write relay validator against the decoder', () => {
       maxAttributes: fc.nat(6),
       maxValueBytes: fc.nat(24),
     });
-    const seen = { taken: 0, refused: 0 };
+    const seen = { cases: 0, taken: 0, refused: 0 };
     fc.assert(
       fc.property(
         fc.oneof(
@@ -281,12 +285,14 @@ describe('the remote-write relay validator against the decoder', () => {
           const inPlace = wasm.uncompress(compressSync(Buffer.from(bytes)), 2 ** 20);
           const inWasm = answer(new RemoteWriteValidator(limits, wasm).validate(inPlace));
           expect(inWasm).toEqual(inJs);
+          seen.cases++;
           if (inJs) seen.taken++;
           else seen.refused++;
         },
       ),
       { numRuns: fuzzRuns(1000) },
     );
+    console.log(JSON.stringify({ fuzz: 'remote-write-check-wasm', ...seen }));
     expect(seen.taken).toBeGreaterThan(0);
     expect(seen.refused).toBeGreaterThan(0);
   });

@@ -122,10 +122,57 @@
   ;; `TimeSeries { 1: labels, 2: samples }`: its key when it has labels ($labeled).
   (func $series (param $end i32) (param $maxLabels i32) (param $maxValue i32) (result i32)
     (local $tag i32) (local $stop i32) (local $labels i32) (local $first i32) (local $last i32)
+    (local $p i32) (local $length i32) (local $at i32)
     (local.set $first (i32.const -1))
     (block $done
       (loop $field
-        (br_if $done (i32.ge_u (global.get $pos) (local.get $end)))
+        (local.set $p (global.get $pos))
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        ;; The usual field: a label or a sample of under 128 bytes, its tag and length a byte
+        ;; each (what the general path below reads too, in fewer steps).
+        (local.set $tag (i32.load8_u (local.get $p)))
+        (local.set $length (i32.load8_u offset=1 (local.get $p)))
+        (if (i32.and
+              (i32.lt_u (local.get $length) (i32.const 0x80))
+              (i32.le_u (i32.add (local.get $length) (i32.const 2)) (i32.sub (local.get $end) (local.get $p))))
+          (then
+            (local.set $stop (i32.add (i32.add (local.get $p) (i32.const 2)) (local.get $length)))
+            (if (i32.eq (local.get $tag) (i32.const 0x0a))
+              (then
+                (local.set $labels (i32.add (local.get $labels) (i32.const 1)))
+                (if (i32.gt_u (local.get $labels) (local.get $maxLabels)) (then unreachable))
+                (global.set $pos (i32.add (local.get $p) (i32.const 2)))
+                (if (i32.eq (local.get $first) (i32.const -1)) (then (local.set $first (global.get $pos))))
+                (call $label (local.get $stop) (local.get $maxValue))
+                (local.set $last (local.get $stop))
+                (br $field)))
+            (if (i32.eq (local.get $tag) (i32.const 0x12))
+              (then
+                ;; The sample every client writes: the value's tag and 8 bytes, then the
+                ;; timestamp's tag and a varint of at most 10 bytes that ends the sample.
+                (local.set $p (i32.add (local.get $p) (i32.const 2)))
+                (global.set $pos (local.get $p))
+                (global.set $samples (i32.add (global.get $samples) (i32.const 1)))
+                (if (i32.and
+                      (i32.and (i32.eq (i32.load8_u (local.get $p)) (i32.const 0x09))
+                        (i32.eq (i32.load8_u offset=9 (local.get $p)) (i32.const 0x10)))
+                      (i32.and (i32.ge_u (local.get $length) (i32.const 11))
+                        (i32.le_u (local.get $length) (i32.const 20))))
+                  (then
+                    (local.set $at (i32.add (local.get $p) (i32.const 10)))
+                    (block $varint
+                      (loop $byte
+                        (br_if $varint (i32.ge_u (local.get $at) (i32.sub (local.get $stop) (i32.const 1))))
+                        (br_if $varint (i32.lt_u (i32.load8_u (local.get $at)) (i32.const 0x80)))
+                        (local.set $at (i32.add (local.get $at) (i32.const 1)))
+                        (br $byte)))
+                    (if (i32.and (i32.eq (local.get $at) (i32.sub (local.get $stop) (i32.const 1)))
+                          (i32.lt_u (i32.load8_u (local.get $at)) (i32.const 0x80)))
+                      (then
+                        (global.set $pos (local.get $stop))
+                        (br $field)))))
+                (call $sample (local.get $stop))
+                (br $field)))))
         (local.set $tag (call $varint (local.get $end)))
         (if (i32.eq (local.get $tag) (i32.const 0x0a))
           (then
