@@ -34,13 +34,14 @@ export interface CheckedWriteRequest {
 /**
  * The remote-write receiver's work on a body in WebAssembly, in one memory: `snappy.wat`
  * uncompresses the block, and `remote-write-check.wat` checks the `WriteRequest` where it
- * was written, as `RemoteWriteValidator` would, without a copy.
+ * was written, as `RemoteWriteValidator` would, without a copy. On bodies of 1,000 samples
+ * in one process: uncompressing 8.5 ns a sample against `uncompressSnappyInto`'s 78, checking
+ * 60-63 against the JavaScript validator's 80-85.
  *
- * Snappy: on remote-write bodies of 1,000 samples, 9-22 ns a sample where
- * `uncompressSnappyInto` takes 77-128 (alternating, in one process). Most of such a body is
- * copies of 4-64 bytes, which WebAssembly moves eight bytes at a time and JavaScript a byte
- * at a time or through a call (`copyWithin`). A block it refuses is decoded again by
- * `uncompressSnappyInto`, which says what is wrong and at which byte.
+ * Most of a remote-write body is snappy copies of 4-64 bytes, which WebAssembly moves eight
+ * bytes at a time and JavaScript a byte at a time or through a call (`copyWithin`). A block
+ * the module refuses is decoded again by `uncompressSnappyInto`, which says what is wrong
+ * and at which byte.
  *
  * The memory holds the block, then what it uncompresses to, then room for the series' keys,
  * each followed by 16 bytes of slack. It grows to the largest body seen, as the buffer it
