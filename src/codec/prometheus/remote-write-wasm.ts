@@ -7,6 +7,9 @@ import { SNAPPY_WASM } from './snappy-module.js';
 /** Bytes after the block and after its output that moves of 8 or 16 bytes may touch. */
 const SLACK = 16;
 
+/** `#output` while there is none to check (the last block was refused). */
+const NO_OUTPUT = new Uint8Array(0);
+
 let modules: { snappy: WebAssembly.Module; check: WebAssembly.Module } | undefined;
 
 interface SnappyExports {
@@ -53,7 +56,7 @@ export class RemoteWriteWasm {
   readonly #check: CheckExports;
   #bytes: Uint8Array;
   /** The last output (`uncompress`) and the room for its keys after it. */
-  #output: Uint8Array = new Uint8Array(0);
+  #output: Uint8Array = NO_OUTPUT;
   #keysAt = 0;
   #keysRoom = 0;
 
@@ -96,7 +99,7 @@ export class RemoteWriteWasm {
       this.#bytes = new Uint8Array(this.#memory.buffer);
     }
     this.#bytes.set(block, 0);
-    this.#output = new Uint8Array(0);
+    this.#output = NO_OUTPUT;
     if (this.#snappy.uncompress(start, block.length, dst, length) !== length) {
       // Refused: the JavaScript decoder names the fault (and, should it take the block, its
       // answer is the one given).
@@ -118,7 +121,7 @@ export class RemoteWriteWasm {
    */
   check(body: Uint8Array, limits: AttributeLimits): CheckedWriteRequest | false | undefined {
     const output = this.#output;
-    if (body !== output || output.length === 0) return undefined;
+    if (body !== output || output === NO_OUTPUT) return undefined;
     let keys: number;
     try {
       keys = this.#check.check(

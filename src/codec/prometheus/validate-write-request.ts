@@ -2,7 +2,7 @@ import type { AttributeLimits } from '../../model/attribute-limits.js';
 import type { EncodedRequest } from '../../model/encoded-request.js';
 import { checkUtf8 } from '../../model/utf8.js';
 import { idleReader, NOT_TAKEN, SeriesKeyList, walkBody } from '../relay-check.js';
-import type { RemoteWriteWasm } from './remote-write-wasm.js';
+import type { CheckedWriteRequest, RemoteWriteWasm } from './remote-write-wasm.js';
 
 /**
  * Checks a Prometheus remote write 1.0 `WriteRequest` (uncompressed) without decoding it,
@@ -40,16 +40,18 @@ export class RemoteWriteValidator {
 
   /** The body as a request to carry, or `undefined`: decode it (see the class comment). */
   validate(body: Uint8Array): EncodedRequest | undefined {
-    const checked = this.#wasm?.check(body, this.#limits);
-    if (checked === false) return undefined;
-    if (checked) {
-      return {
-        format: 'prometheus-remote-write',
-        bytes: body,
-        points: checked.points,
-        seriesKeys: checked.seriesKeys,
-      };
-    }
+    const checked = this.#wasm?.check(body, this.#limits) ?? this.#check(body);
+    if (!checked) return undefined;
+    return {
+      format: 'prometheus-remote-write',
+      bytes: body,
+      points: checked.points,
+      seriesKeys: checked.seriesKeys,
+    };
+  }
+
+  /** The check in JavaScript: the body's samples and keys, or `false` when not taken. */
+  #check(body: Uint8Array): CheckedWriteRequest | false {
     this.#samples = 0;
     this.#keys.clear();
     const taken = walkBody(this.#reader, body, (reader, end) => {
@@ -61,13 +63,7 @@ export class RemoteWriteValidator {
       }
       return true;
     });
-    if (!taken) return undefined;
-    return {
-      format: 'prometheus-remote-write',
-      bytes: body,
-      points: this.#samples,
-      seriesKeys: this.#keys.take(),
-    };
+    return taken && { points: this.#samples, seriesKeys: this.#keys.take() };
   }
 
   /** `TimeSeries { 1: labels, 2: samples }`. */
