@@ -1,5 +1,5 @@
 import type { KeyValue } from '../../model/any-value.js';
-import { CanonicalSet, RUN_ENTRIES } from '../../model/canonical-set.js';
+import { CanonicalSet } from '../../model/canonical-set.js';
 import { DecodeError } from '../../model/errors.js';
 import { readKeyValue, validateKeyValue } from '../../model/key-value-bytes.js';
 import {
@@ -63,21 +63,11 @@ export class MetricsRequestScanner {
     temporality: 0,
     monotonic: false,
   };
-  /** The point's attribute set being gathered (entries retagged `0x0a`). */
-  readonly #set = new CanonicalSet();
-  /**
-   * The point's entries lying back to back in the body, not yet in `#set`: where the run
-   * ends, and where each entry's tag byte is (the run starts at the first).
-   */
-  readonly #runTags = new Int32Array(RUN_ENTRIES);
-  #runEntries = 0;
-  #runEnd = -1;
-  readonly #inPlace: boolean;
-  /** The tag bytes `#endSet` replaced in place (`#retagged` of them), for `#putBack`. */
-  readonly #savedTags = new Uint8Array(RUN_ENTRIES);
-  #retagged = 0;
   /** Reads the body being scanned (`buf` and `view` are the body's). */
   readonly #reader = new WireReader(NOTHING);
+  /** The point's attribute set being gathered (entries retagged `0x0a`). */
+  readonly #set = new CanonicalSet(this.#reader);
+  readonly #inPlace: boolean;
   /** The last resource's bytes and its decoded attributes (the same object while equal). */
   #resourceBytes: Uint8Array = new Uint8Array(0);
   #resourceAttributes: KeyValue[] = [];
@@ -282,7 +272,7 @@ export class MetricsRequestScanner {
       try {
         known = this.#visitor.checkPoint(this.#point);
       } finally {
-        if (this.#retagged > 0) this.#putBack();
+        this.#set.putBack();
       }
       if (!known) return false;
       this.#record(this.#points++);
@@ -454,9 +444,7 @@ export class MetricsRequestScanner {
     const p = this.#point;
     p.startHi = p.startLo = p.timeHi = p.timeLo = 0;
     p.bits = 0;
-    this.#set.clear();
-    this.#runEntries = 0;
-    this.#runEnd = -1;
+    this.#set.begin();
     return p;
   }
 
@@ -472,54 +460,15 @@ export class MetricsRequestScanner {
     reader.pos = stop;
     // The byte before the length is the tag's last: the whole tag when it is one byte, as
     // encoders write field 7 or 9 (only that byte goes into the set, retagged).
-    const tagAt = lengthStart - 1;
-    if (tagAt !== this.#runEnd || this.#runEntries === RUN_ENTRIES) this.#copyRun();
-    this.#runTags[this.#runEntries++] = tagAt;
-    this.#runEnd = stop;
-  }
-
-  /** The run of entries gathered so far, copied into the set in one go. */
-  #copyRun(): void {
-    const entries = this.#runEntries;
-    if (entries === 0) return;
-    const reader = this.#reader;
-    const tags = this.#runTags;
-    this.#set.appendRun(reader.buf, reader.view, tags[0], this.#runEnd, tags, entries);
-    this.#runEntries = 0;
-    this.#runEnd = -1;
+    this.#set.add(lengthStart - 1, stop);
   }
 
   #endSet(): void {
     const p = this.#point;
-    const entries = this.#runEntries;
-    if (this.#inPlace && entries > 0 && this.#set.length === 0) {
-      // One run, the usual case: retagged where it lies, put back once checked (`#putBack`).
-      const buf = this.#reader.buf;
-      const tags = this.#runTags;
-      const saved = this.#savedTags;
-      for (let k = 0; k < entries; k++) {
-        saved[k] = buf[tags[k]];
-        buf[tags[k]] = 0x0a;
-      }
-      this.#retagged = entries;
-      p.set = this.#reader.view;
-      p.setStart = tags[0];
-      p.setEnd = this.#runEnd;
-      return;
-    }
-    this.#copyRun();
-    p.set = this.#set.view;
-    p.setStart = 0;
-    p.setEnd = this.#set.length;
-  }
-
-  /** The checked point's own tag bytes back where `#endSet` retagged them in place. */
-  #putBack(): void {
-    const buf = this.#reader.buf;
-    const tags = this.#runTags;
-    const saved = this.#savedTags;
-    for (let k = 0; k < this.#retagged; k++) buf[tags[k]] = saved[k];
-    this.#retagged = 0;
+    const set = this.#set;
+    p.set = set.seal(this.#inPlace);
+    p.setStart = set.start;
+    p.setEnd = set.end;
   }
 
   #string(end: number): string {

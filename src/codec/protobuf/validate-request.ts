@@ -1,6 +1,6 @@
 import type { AttributeLimits } from '../../model/attribute-limits.js';
 import { hashText } from '../../model/attribute-table.js';
-import { SetHash } from '../../model/canonical-set.js';
+import { CanonicalSet } from '../../model/canonical-set.js';
 import type { EncodedRequest } from '../../model/encoded-request.js';
 import { validateKeyValue } from '../../model/key-value-bytes.js';
 import { MetricType, Temporality } from '../../model/types.js';
@@ -54,7 +54,7 @@ export class OtlpRequestValidator {
   /** The metric's name hash mixed into its points' keys; undefined for delta metrics. */
   #nameHash: number | undefined;
   /** The hash of the point's attribute set as a decoded batch stores it, for its key. */
-  readonly #set = new SetHash();
+  readonly #set = new CanonicalSet(this.#reader);
   #attributes = 0;
   #withKeys = true;
 
@@ -187,7 +187,7 @@ export class OtlpRequestValidator {
         continue;
       }
       const stop = reader.delimited(end);
-      this.#set.clear();
+      this.#set.begin();
       this.#attributes = 0;
       if (type === MetricType.Gauge || type === MetricType.Sum) this.#numberPoint(stop);
       else if (type === MetricType.Histogram) this.#histogramPoint(stop);
@@ -212,7 +212,7 @@ export class OtlpRequestValidator {
           this.#exemplar(reader.delimited(end));
           break;
         case NumberPointField.Attributes:
-          this.#attribute(end, NumberPointField.Attributes);
+          this.#attribute(end, true);
           break;
         case NumberPointField.Flags:
           reader.varint32(end);
@@ -247,7 +247,7 @@ export class OtlpRequestValidator {
           this.#exemplar(reader.delimited(end));
           break;
         case HistogramPointField.Attributes:
-          this.#attribute(end, HistogramPointField.Attributes);
+          this.#attribute(end, true);
           break;
         case HistogramPointField.Flags:
           reader.varint32(end);
@@ -285,7 +285,7 @@ export class OtlpRequestValidator {
           this.#exemplar(reader.delimited(end));
           break;
         case ExponentialPointField.Attributes:
-          this.#attribute(end, ExponentialPointField.Attributes);
+          this.#attribute(end, true);
           break;
         default:
           throw NOT_TAKEN;
@@ -326,7 +326,7 @@ export class OtlpRequestValidator {
           break;
         }
         case SummaryPointField.Attributes:
-          this.#attribute(end, SummaryPointField.Attributes);
+          this.#attribute(end, true);
           break;
         case SummaryPointField.Flags:
           reader.varint32(end);
@@ -361,11 +361,11 @@ export class OtlpRequestValidator {
   }
 
   /**
-   * One attribute of a point (with the point's attribute tag `pointTag`, gathered into the
-   * set its key is made of) or of a resource, checked as the decoder checks it and against
+   * One attribute of a point (`ofPoint`, gathered into the set its key is made of) or of a
+   * resource, checked as the decoder checks it and against
    * the receiver's limits.
    */
-  #attribute(end: number, pointTag?: number): void {
+  #attribute(end: number, ofPoint = false): void {
     const reader = this.#reader;
     const lengthStart = reader.pos;
     const stop = reader.delimited(end);
@@ -384,8 +384,8 @@ export class OtlpRequestValidator {
         throw NOT_TAKEN;
     }
     reader.pos = stop;
-    if (pointTag === undefined || this.#nameHash === undefined) return;
-    this.#set.add(reader.buf, reader.view, pointTag, lengthStart, stop);
+    if (!ofPoint || this.#nameHash === undefined) return;
+    this.#set.add(lengthStart - 1, stop);
   }
 
   /**
