@@ -70,6 +70,29 @@ function check(body: Uint8Array, limits: AttributeLimits): void {
   expect(sortedKeys(taken.seriesKeys)).toEqual(sortedKeys(seriesKeysOfBatch(batch)));
 }
 
+/** A length-delimited field: its tag bytes, a one-byte length, the body. */
+const field = (tag: number[], body: Uint8Array) => Uint8Array.from([...tag, body.length, ...body]);
+/** A `KeyValue` with a string value, of raw key and value bytes. */
+const attribute = (key: Uint8Array, value: Uint8Array) =>
+  Buffer.concat([field([0x0a], key), field([0x12], field([0x0a], value))]);
+/** A `KeyValue` with an int value, of raw key bytes. */
+const intAttribute = (key: Uint8Array) =>
+  Buffer.concat([field([0x0a], key), field([0x12], Uint8Array.from([0x18, 5]))]);
+const time = Uint8Array.from([0x19, 1, 0, 0, 0, 0, 0, 0, 0]);
+const value = Uint8Array.from([0x31, 7, 0, 0, 0, 0, 0, 0, 0]);
+/** A request of one gauge `g` with one point, written by hand. */
+const request = (point: Uint8Array) =>
+  field(
+    [0x0a],
+    field(
+      [0x12],
+      field(
+        [0x12],
+        Buffer.concat([field([0x0a], Buffer.from('g')), field([0x2a], field([0x0a], point))]),
+      ),
+    ),
+  );
+
 describe('the relay validator against the decoder', () => {
   it('takes every valid request the encoder writes, with its points and series keys', async () => {
     const sdk = [
@@ -107,28 +130,11 @@ describe('the relay validator against the decoder', () => {
   });
 
   it("gives a point's key whether its attributes lie back to back or not, and leaves the bytes as they were", () => {
-    // A gauge point written by hand: attributes (field 7, tag 0x3a) around the time field,
-    // with a tag written in two bytes (0xba 0x00), and back to back.
-    const field = (tag: number[], body: Uint8Array) =>
-      Uint8Array.from([...tag, body.length, ...body]);
+    // Attributes (field 7, tag 0x3a) around the time field, with a tag written in two bytes
+    // (0xba 0x00), and back to back.
     const text = (s: string) => Buffer.from(s, 'utf8');
-    const attribute = (key: string, value: string) =>
-      Buffer.concat([field([0x0a], text(key)), field([0x12], field([0x0a], text(value)))]);
-    const time = Uint8Array.from([0x19, 1, 0, 0, 0, 0, 0, 0, 0]);
-    const value = Uint8Array.from([0x31, 7, 0, 0, 0, 0, 0, 0, 0]);
-    const request = (point: Uint8Array) =>
-      field(
-        [0x0a],
-        field(
-          [0x12],
-          field(
-            [0x12],
-            Buffer.concat([field([0x0a], text('g')), field([0x2a], field([0x0a], point))]),
-          ),
-        ),
-      );
-    const a = attribute('host', 'h1');
-    const b = attribute('route', '/x');
+    const a = attribute(text('host'), text('h1'));
+    const b = attribute(text('route'), text('/x'));
     const points = [
       Buffer.concat([field([0x3a], a), field([0x3a], b), time, value]),
       Buffer.concat([field([0x3a], a), time, field([0x3a], b), value]),
@@ -146,6 +152,36 @@ describe('the relay validator against the decoder', () => {
     });
     // One series, one key, however it was written.
     expect(new Set(keys).size).toBe(1);
+  });
+
+  it('never takes key or value text that is not UTF-8, whatever its length and wherever the bad byte is', () => {
+    // The check of plain attributes reads text a word at a time, the last word where the
+    // text ends: a bad byte must be found in texts shorter than a word (a key beside an int
+    // value), in the first word and in the last.
+    for (let length = 1; length <= 9; length++) {
+      for (let at = 0; at < length; at++) {
+        const clean = new Uint8Array(length).fill(0x61);
+        const bad = clean.slice();
+        bad[at] = 0xff;
+        const cases: [Uint8Array, Uint8Array | undefined][] = [
+          [clean, clean],
+          [bad, clean],
+          [clean, bad],
+          [clean, undefined],
+          [bad, undefined],
+        ];
+        for (const [key, text] of cases) {
+          const entry = text ? attribute(key, text) : intAttribute(key);
+          const body = request(Buffer.concat([field([0x3a], entry), time, value]));
+          const taken = new OtlpRequestValidator(roomy).validate(body);
+          if (key === clean && text !== bad) expect(taken?.points, `${length}`).toBe(1);
+          else {
+            expect(() => decodeMetricsRequest(body)).toThrow(DecodeError);
+            expect(taken, `length ${length}, bad byte at ${at}`).toBeUndefined();
+          }
+        }
+      }
+    }
   });
 
   it('refuses what the decoder refuses for the reasons it gives', () => {

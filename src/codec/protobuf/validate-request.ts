@@ -4,7 +4,7 @@ import { CanonicalSet } from '../../model/canonical-set.js';
 import type { EncodedRequest } from '../../model/encoded-request.js';
 import { validateKeyValue } from '../../model/key-value-bytes.js';
 import { MetricType, Temporality } from '../../model/types.js';
-import { asciiEnd, checkUtf8, readUtf8 } from '../../model/utf8.js';
+import { checkUtf8, isAscii, readUtf8 } from '../../model/utf8.js';
 import type { WireReader } from '../../model/wire-reader.js';
 import { idleReader, NOT_TAKEN, SeriesKeyList, walkBody } from '../relay-check.js';
 import {
@@ -399,20 +399,20 @@ export class OtlpRequestValidator {
     if (buf[start] !== 0x0a || keyLength >= 0x80) return -1;
     const keyEnd = start + 2 + keyLength;
     if (keyEnd + 2 > stop) return -1;
-    const view = this.#reader.view;
-    if (asciiEnd(buf, view, start + 2, keyEnd) !== keyEnd) return -1;
     const valueLength = buf[keyEnd + 1];
     const value = keyEnd + 2;
     if (buf[keyEnd] !== 0x12 || valueLength >= 0x80 || value + valueLength !== stop) return -1;
-    if (valueLength === 0) return 0;
+    const view = this.#reader.view;
     const tag = buf[value];
-    if (tag === 0x0a) {
-      // string_value
+    if (valueLength > 0 && tag === 0x0a) {
+      // string_value. Its tag and length and the value's are under 0x80 (checked), so the
+      // key and the string are checked in one pass from the key to the end.
       const length = buf[value + 1];
       if (length >= 0x80 || value + 2 + length !== stop) return -1;
-      if (asciiEnd(buf, view, value + 2, stop) !== stop) return -1;
-      return valueLength;
+      return isAscii(view, start + 2, stop) ? valueLength : -1;
     }
+    if (!isAscii(view, start + 2, keyEnd)) return -1;
+    if (valueLength === 0) return 0;
     if (tag === 0x10 || tag === 0x18) {
       // bool_value, int_value: one varint of at most 10 bytes
       let last = value + 1;
