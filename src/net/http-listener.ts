@@ -11,7 +11,7 @@ import type { HeaderLookup, ListenerProtection, ServerAuthenticator } from '../m
 import { parseListenEndpoint } from '../model/endpoint.js';
 import type { HttpListenerConfig } from './listener-config.js';
 import { RefusalLog, type RefusalReason } from './refusal-log.js';
-import { listenerTls, type ServerTls } from './server-tls.js';
+import { listenerTls, type ServerTls, tlsKey } from './server-tls.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -164,11 +164,6 @@ export class HttpListener {
       })
       .end('unauthenticated\n');
   }
-}
-
-/** The `tls` key beside a listener's endpoint key, for messages. */
-function tlsKey(endpointKey: string): string {
-  return endpointKey.replace(/\.(endpoint|address)$/, '.tls');
 }
 
 function headerLookup(req: IncomingMessage): HeaderLookup {

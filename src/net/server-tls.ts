@@ -99,3 +99,8 @@ export function listenerTls(config: ServerTlsConfig, key: string, logger: Logger
     throw new UnusableFileError(`${key}: ${(err as Error).message}`);
   }
 }
+
+/** The `tls` key beside a listener's endpoint key, for messages. */
+export function tlsKey(endpointKey: string): string {
+  return endpointKey.replace(/\.(endpoint|address)$/, '.tls');
+}

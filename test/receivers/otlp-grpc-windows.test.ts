@@ -8,7 +8,7 @@ import { encodeMetricsRequest, type MetricBatch } from '../../src/index.js';
 import {
   GRPC_CONNECTION_WINDOW_BYTES,
   GRPC_STREAM_WINDOW_BYTES,
-} from '../../src/net/grpc-flow-control.js';
+} from '../../src/net/grpc-unary-listener.js';
 import { serverTlsSchema } from '../../src/net/tls-config.js';
 import { OtlpGrpcReceiver } from '../../src/receivers/otlp/otlp-grpc-receiver.js';
 import { counterBatch } from '../helpers/batches.js';

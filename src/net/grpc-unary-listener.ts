@@ -1,0 +1,405 @@
+import {
+  createSecureServer,
+  createServer,
+  type Http2SecureServer,
+  type Http2Server,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import { promisify } from 'node:util';
+import { gunzip, inflate } from 'node:zlib';
+import type { Logger } from 'pino';
+import type { HeaderLookup, ServerAuthenticator } from '../model/auth.js';
+import { requestBytes } from '../model/byte-pool.js';
+import { parseListenEndpoint } from '../model/endpoint.js';
+import { within } from '../model/within.js';
+import { RefusalLog, type RefusalReason } from './refusal-log.js';
+import { listenerTls, type ServerTls, tlsKey } from './server-tls.js';
+import type { ServerTlsConfig } from './tls-config.js';
+
+/** The gRPC status codes a unary listener answers with. */
+export const GrpcStatus = {
+  OK: 0,
+  INVALID_ARGUMENT: 3,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
+
+/**
+ * HTTP/2 starts a stream's and a connection's window at 64 KiB: a sender may have that much
+ * unacknowledged, so a message of a few hundred KiB crosses in several round trips of the
+ * event loop. The listener opens a MiB per call and 4 MiB per connection.
+ */
+export const GRPC_STREAM_WINDOW_BYTES = 1024 * 1024;
+export const GRPC_CONNECTION_WINDOW_BYTES = 4 * 1024 * 1024;
+
+/** How a call ends: its status, and the response message when OK. */
+export interface GrpcAnswer {
+  code: number;
+  /** Sent as `grpc-message`. */
+  message?: string;
+  /** The response message (OK only). */
+  response?: Uint8Array;
+  /** A serialized `google.rpc.Status`, sent as `grpc-status-details-bin`. */
+  details?: Uint8Array;
+}
+
+export interface GrpcUnaryListenerOptions {
+  endpoint: string;
+  /** Where the endpoint is in the config, for messages. */
+  endpointKey: string;
+  /** The one method served, e.g. `/opentelemetry.proto.collector.metrics.v1.MetricsService/Export`. */
+  method: string;
+  /** Largest request message, on the wire and once decompressed. */
+  maxReceiveBytes: number;
+  tls?: ServerTlsConfig;
+  /** Checks each call's headers (`authorization`) before its message is read. */
+  authenticator?: ServerAuthenticator;
+  logger: Logger;
+  /** Counts each refused call or connection by reason. */
+  onRefused?: (reason: RefusalReason) => void;
+  /**
+   * Asked once a call is let in, before its message is read: a refusal answers it at once
+   * (a full pipeline: the message would be refused whatever it holds).
+   */
+  beforeReading?: () => { reason: RefusalReason; answer: GrpcAnswer } | undefined;
+}
+
+/**
+ * Takes a call's request message and answers it. The message is a block of the process's
+ * request buffers (`requestBytes`), given back once the returned promise settles unless the
+ * handler set `carry.taken` (it then owns the block).
+ */
+export type GrpcUnaryHandler = (
+  message: Buffer,
+  carry: { bytes: Buffer; taken?: boolean },
+) => Promise<GrpcAnswer>;
+
+const gunzipBounded = promisify(gunzip);
+const inflateBounded = promisify(inflate);
+
+/**
+ * A gRPC server of one unary method over `node:http2`. A general gRPC server (grpc-js)
+ * gathers a message from the connection's read buffers and keeps them with the call; under
+ * load those buffers lived long enough to reach V8's old generation, and mark-compacts
+ * started by external memory every quarter second took a third of a relay's CPU. Here a
+ * message is copied into a request buffer as its frames arrive, and nothing keeps the read
+ * buffers. Answers: UNIMPLEMENTED for another method or an unknown `grpc-encoding`,
+ * UNAUTHENTICATED before the message is read, RESOURCE_EXHAUSTED for a message over the
+ * limit (on the wire, or once inflated: inflating stops there), INTERNAL for a stream that
+ * is not one well-framed message, and what the handler says otherwise.
+ */
+export class GrpcUnaryListener {
+  readonly #options: GrpcUnaryListenerOptions;
+  readonly #handler: GrpcUnaryHandler;
+  readonly #refusals: RefusalLog;
+  readonly #sessions = new Set<ServerHttp2Session>();
+  #server: Http2Server | Http2SecureServer | undefined;
+  #tls: ServerTls | undefined;
+  #port = 0;
+
+  constructor(options: GrpcUnaryListenerOptions, handler: GrpcUnaryHandler) {
+    this.#options = options;
+    this.#handler = handler;
+    this.#refusals = new RefusalLog(options.logger, options.endpointKey, options.onRefused);
+    parseListenEndpoint(options.endpoint, options.endpointKey);
+  }
+
+  get listening(): boolean {
+    return this.#server?.listening ?? false;
+  }
+
+  /** The bound address (after `start`), e.g. `127.0.0.1:4317`. */
+  get address(): string {
+    const { host } = parseListenEndpoint(this.#options.endpoint, this.#options.endpointKey);
+    return `${host}:${this.#port}`;
+  }
+
+  async start(): Promise<void> {
+    const options = this.#options;
+    const { host, port } = parseListenEndpoint(options.endpoint, options.endpointKey);
+    // At most 100 calls at once per connection (as grpc-go's default): each holds a
+    // request buffer of the size its message says, up to `maxReceiveBytes`.
+    const settings = { initialWindowSize: GRPC_STREAM_WINDOW_BYTES, maxConcurrentStreams: 100 };
+    let server: Http2Server | Http2SecureServer;
+    if (options.tls) {
+      const tls = listenerTls(options.tls, tlsKey(options.endpointKey), options.logger);
+      this.#tls = tls;
+      const secure = createSecureServer({ ...tls.contextOptions, ...tls.serverOptions, settings });
+      tls.onReload((context) => {
+        secure.setSecureContext(context);
+        options.logger.info({ endpoint: this.address }, 'reloaded the TLS certificate');
+      });
+      secure.on('tlsClientError', (_error, socket) =>
+        this.#refusals.refuse('tls_handshake', socket.remoteAddress),
+      );
+      server = secure;
+    } else {
+      server = createServer({ settings });
+    }
+    server.on('session', (session: ServerHttp2Session) => this.#session(session));
+    server.on('stream', (stream, headers) => this.#stream(stream, headers));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    this.#port = typeof address === 'object' && address ? address.port : port;
+    this.#server = server;
+  }
+
+  /**
+   * Stops accepting connections and calls; calls in flight finish (their data reaches the
+   * pipeline) within `deadlineMs`, then every connection is closed.
+   */
+  async close(deadlineMs: number): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    this.#tls?.close();
+    this.#tls = undefined;
+    this.#refusals.flush();
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // GOAWAY: clients open no new calls here; a connection closes once its calls are done.
+    const sessionsClosed = [...this.#sessions].map(
+      (session) => new Promise<void>((resolve) => session.close(() => resolve())),
+    );
+    await within(Promise.all(sessionsClosed), deadlineMs);
+    for (const session of this.#sessions) session.destroy();
+    await closed;
+  }
+
+  #session(session: ServerHttp2Session): void {
+    this.#sessions.add(session);
+    session.once('close', () => this.#sessions.delete(session));
+    session.on('error', () => {});
+    try {
+      session.setLocalWindowSize(GRPC_CONNECTION_WINDOW_BYTES);
+    } catch {
+      // A session closing meanwhile: it ends with the 64 KiB window.
+    }
+  }
+
+  #stream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    stream.on('error', () => {});
+    if (headers[':method'] !== 'POST' || headers[':path'] !== this.#options.method) {
+      answerEarly(stream, {
+        code: GrpcStatus.UNIMPLEMENTED,
+        message: `unknown method ${headers[':method']} ${headers[':path']}: this server takes ${this.#options.method}`,
+      });
+      return;
+    }
+    if (!String(headers['content-type'] ?? '').startsWith('application/grpc')) {
+      stream.respond({ ':status': 415 }, { endStream: true });
+      stream.resume();
+      return;
+    }
+    const encoding = String(headers['grpc-encoding'] ?? 'identity');
+    if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') {
+      answerEarly(stream, {
+        code: GrpcStatus.UNIMPLEMENTED,
+        message: `unsupported grpc-encoding "${encoding}": use gzip, deflate or identity`,
+      });
+      return;
+    }
+    const authenticator = this.#options.authenticator;
+    if (!authenticator) {
+      this.#admit(stream, encoding);
+      return;
+    }
+    const refuse = () => {
+      this.#refusals.refuse('unauthenticated', peerOf(stream));
+      answerEarly(stream, { code: GrpcStatus.UNAUTHENTICATED, message: 'unauthenticated' });
+    };
+    const verdict = authenticator.authenticate(headerLookup(headers));
+    if (verdict === true) this.#admit(stream, encoding);
+    else if (verdict === false) refuse();
+    else verdict.then((ok) => (ok ? this.#admit(stream, encoding) : refuse()), refuse);
+  }
+
+  #admit(stream: ServerHttp2Stream, encoding: string): void {
+    const refusal = this.#options.beforeReading?.();
+    if (refusal) {
+      this.#refusals.refuse(refusal.reason, peerOf(stream));
+      answerEarly(stream, refusal.answer);
+      return;
+    }
+    this.#read(stream, encoding);
+  }
+
+  /** Reads the call's one message into a request buffer as its frames arrive, then handles it. */
+  #read(stream: ServerHttp2Stream, encoding: string): void {
+    const limit = this.#options.maxReceiveBytes;
+    const prefix = Buffer.alloc(5);
+    let prefixFilled = 0;
+    let message: Buffer | undefined;
+    let filled = 0;
+    let failed = false;
+    const fail = (answer: GrpcAnswer) => {
+      failed = true;
+      if (message) requestBytes.give(message);
+      message = undefined;
+      answerEarly(stream, answer);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      let at = 0;
+      if (prefixFilled < 5) {
+        at = Math.min(5 - prefixFilled, chunk.length);
+        chunk.copy(prefix, prefixFilled, 0, at);
+        prefixFilled += at;
+        if (prefixFilled < 5) return;
+        const flag = prefix[0];
+        const length = prefix.readUInt32BE(1);
+        if (flag > 1 || (flag === 1 && encoding === 'identity')) {
+          return fail({
+            code: GrpcStatus.INTERNAL,
+            message: `message compressed flag ${flag} with grpc-encoding ${encoding}`,
+          });
+        }
+        if (length > limit) {
+          return fail({
+            code: GrpcStatus.RESOURCE_EXHAUSTED,
+            message: `message of ${length} bytes exceeds the limit of ${limit}`,
+          });
+        }
+        message = requestBytes.take(length);
+      }
+      const rest = chunk.length - at;
+      if (rest === 0) return;
+      if (!message || filled + rest > message.length) {
+        return fail({ code: GrpcStatus.INTERNAL, message: 'more than one request message' });
+      }
+      chunk.copy(message, filled, at);
+      filled += rest;
+    });
+    stream.once('end', () => {
+      if (failed) return;
+      if (!message || filled < message.length) {
+        return fail({
+          code: GrpcStatus.INTERNAL,
+          message: message ? 'the request message was cut short' : 'no request message',
+        });
+      }
+      const wire = message;
+      message = undefined;
+      this.#handle(stream, wire, prefix[0] === 1 ? encoding : 'identity').catch((err) => {
+        // The stream went away while it was answered: nothing to tell anyone.
+        this.#options.logger.debug({ error: (err as Error).message }, 'gRPC call ended early');
+        stream.destroy();
+      });
+    });
+    // Reset by the client before its message was whole: nothing to answer.
+    stream.once('close', () => {
+      if (message) requestBytes.give(message);
+      message = undefined;
+    });
+  }
+
+  async #handle(stream: ServerHttp2Stream, wire: Buffer, encoding: string): Promise<void> {
+    let message = wire;
+    if (encoding !== 'identity') {
+      try {
+        const inflated = await (encoding === 'gzip' ? gunzipBounded : inflateBounded)(wire, {
+          maxOutputLength: this.#options.maxReceiveBytes,
+        });
+        message = requestBytes.copy(inflated);
+      } catch (err) {
+        const tooLarge = (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+        answerEarly(
+          stream,
+          tooLarge
+            ? {
+                code: GrpcStatus.RESOURCE_EXHAUSTED,
+                message: `message exceeds the limit of ${this.#options.maxReceiveBytes} bytes once inflated`,
+              }
+            : {
+                code: GrpcStatus.INTERNAL,
+                message: `could not inflate the message: ${(err as Error).message}`,
+              },
+        );
+        return;
+      } finally {
+        requestBytes.give(wire);
+      }
+    }
+    const carry: { bytes: Buffer; taken?: boolean } = { bytes: message };
+    let answer: GrpcAnswer;
+    try {
+      answer = await this.#handler(message, carry);
+    } catch (err) {
+      answer = { code: GrpcStatus.INTERNAL, message: (err as Error).message };
+    } finally {
+      if (!carry.taken) requestBytes.give(message);
+    }
+    if (stream.destroyed || stream.closed) return;
+    if (answer.code !== GrpcStatus.OK) {
+      answerEarly(stream, answer);
+      return;
+    }
+    const response = answer.response ?? new Uint8Array(0);
+    const frame = Buffer.allocUnsafe(5 + response.length);
+    frame[0] = 0;
+    frame.writeUInt32BE(response.length, 1);
+    frame.set(response, 5);
+    stream.respond(
+      { ':status': 200, 'content-type': 'application/grpc' },
+      { waitForTrailers: true },
+    );
+    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+    stream.end(frame);
+  }
+}
+
+/**
+ * A status without a message ("Trailers-Only"), as grpc-js answers. What is left of the
+ * client's message is dropped as it arrives (not read into anything); a gRPC client cancels
+ * the rest once it has the status.
+ */
+function answerEarly(stream: ServerHttp2Stream, answer: GrpcAnswer): void {
+  if (stream.destroyed || stream.closed || stream.headersSent) return;
+  stream.respond(
+    {
+      ':status': 200,
+      'content-type': 'application/grpc',
+      'grpc-status': String(answer.code),
+      ...(answer.message ? { 'grpc-message': percentEncode(answer.message) } : {}),
+      ...(answer.details
+        ? { 'grpc-status-details-bin': Buffer.from(answer.details).toString('base64') }
+        : {}),
+    },
+    { endStream: true },
+  );
+  stream.resume();
+}
+
+/** `grpc-message` is percent-encoded: bytes outside printable ASCII, and `%` itself. */
+function percentEncode(text: string): string {
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    out +=
+      byte < 0x20 || byte > 0x7e || byte === 0x25
+        ? `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
+        : String.fromCharCode(byte);
+  }
+  return out;
+}
+
+function headerLookup(headers: IncomingHttpHeaders): HeaderLookup {
+  return (name) => {
+    const value = headers[name.toLowerCase()];
+    return typeof value === 'string' ? value : undefined;
+  };
+}
+
+function peerOf(stream: ServerHttp2Stream): string | undefined {
+  const socket = stream.session?.socket;
+  return socket?.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : undefined;
+}
