@@ -211,7 +211,7 @@ service: { pipelines: { metrics: { receivers: [otlp], exporters: [otlphttp] } } 
     expect(Number(handshakes?.[1])).toBeGreaterThanOrEqual(2);
   });
 
-  it('reloads a rotated certificate without a restart', async () => {
+  it('reloads a rotated certificate without a restart (OTLP/HTTP and OTLP/gRPC)', async () => {
     const certFile = join(dir, 'live.pem');
     const keyFile = join(dir, 'live.key');
     writeFileSync(certFile, pki.server.cert);
@@ -223,18 +223,21 @@ receivers:
   otlp:
     protocols:
       http: { endpoint: 127.0.0.1:0, tls: { cert_file: ${certFile}, key_file: ${keyFile}, reload_interval: 50ms } }
+      grpc: { endpoint: 127.0.0.1:0, tls: { cert_file: ${certFile}, key_file: ${keyFile}, reload_interval: 50ms } }
 ${toSink()}
 service: { pipelines: { metrics: { receivers: [otlp], exporters: [otlphttp] } } }
 `,
       logger,
     );
     const address = otlp(collector).http!.address;
-    const served = () =>
+    const grpcAddress = otlp(collector).grpc!.address;
+    const served = (at = address) =>
       new Promise<string>((resolve, reject) => {
         const socket = tlsConnect({
           host: '127.0.0.1',
-          port: Number(address.split(':').pop()),
+          port: Number(at.split(':').pop()),
           ca: pki.ca,
+          ALPNProtocols: at === grpcAddress ? ['h2'] : undefined,
         });
         socket.once('secureConnect', () => {
           resolve(socket.getPeerCertificate().subject.CN as string);
@@ -243,6 +246,7 @@ service: { pipelines: { metrics: { receivers: [otlp], exporters: [otlphttp] } } 
         socket.once('error', reject);
       });
     expect(await served()).toBe('server');
+    expect(await served(grpcAddress)).toBe('server');
 
     const rotated = issue(dir, 'rotated', 'server');
     // The key first, then the certificate: in between the pair does not match, and the
@@ -252,6 +256,7 @@ service: { pipelines: { metrics: { receivers: [otlp], exporters: [otlphttp] } } 
     expect(await served()).toBe('server');
     writeFileSync(certFile, rotated.cert);
     await expect.poll(served, { timeout: 5_000 }).toBe('rotated');
+    await expect.poll(() => served(grpcAddress), { timeout: 5_000 }).toBe('rotated');
     expect(
       await exportOnce(
         new ProtoExporter({
