@@ -8,6 +8,7 @@ import {
   writeCanonicalEntry,
   writeKeyValues,
 } from './key-value-bytes.js';
+import { growUint8, nextCapacity } from './words64.js';
 
 const SEED = 0x811c9dc5;
 const NO_SET = -1;
@@ -249,12 +250,8 @@ export class AttributeTable {
   #ensureArena(extra: number): void {
     const need = this.#used + extra;
     if (need <= this.#arena.length) return;
-    let size = this.#arena.length * 2;
-    while (size < need) size *= 2;
-    const arena = new Uint8Array(size);
-    arena.set(this.#arena.subarray(0, this.#used));
-    this.#arena = arena;
-    this.#arenaView = new DataView(arena.buffer);
+    this.#arena = growUint8(this.#arena, nextCapacity(this.#arena.length, need));
+    this.#arenaView = new DataView(this.#arena.buffer);
   }
 
   #growIndex(): void {

@@ -1,6 +1,7 @@
 import { hashRange } from './attribute-table.js';
 import { copyBytes } from './wire.js';
 import type { WireReader } from './wire-reader.js';
+import { growUint8, nextCapacity } from './words64.js';
 
 /** Entries of one run kept before it is copied instead (a point with more is unusual). */
 const RUN_ENTRIES = 128;
@@ -133,11 +134,7 @@ export class CanonicalSet {
   }
 
   #grow(need: number): void {
-    let size = this.#copy.length * 2;
-    while (size < need) size *= 2;
-    const copy = new Uint8Array(size);
-    copy.set(this.#copy.subarray(0, this.#copied));
-    this.#copy = copy;
-    this.#copyView = new DataView(copy.buffer);
+    this.#copy = growUint8(this.#copy, nextCapacity(this.#copy.length, need));
+    this.#copyView = new DataView(this.#copy.buffer);
   }
 }

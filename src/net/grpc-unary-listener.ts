@@ -1,4 +1,5 @@
 import {
+  constants,
   createSecureServer,
   createServer,
   type Http2SecureServer,
@@ -78,6 +79,11 @@ export type GrpcUnaryHandler = (
   message: Buffer,
   carry: { bytes: Buffer; taken?: boolean },
 ) => Promise<GrpcAnswer>;
+
+/** The first block a message is read into (most exports fit); larger ones grow it, doubling. */
+const FIRST_BLOCK_BYTES = 256 * 1024;
+/** A call whose stream is idle this long is cancelled (as an HTTP listener's `idle_timeout`). */
+const STREAM_IDLE_MS = 30_000;
 
 const gunzipBounded = promisify(gunzip);
 const inflateBounded = promisify(inflate);
@@ -237,9 +243,13 @@ export class GrpcUnaryListener {
   /** Reads the call's one message into a request buffer as its frames arrive, then handles it. */
   #read(stream: ServerHttp2Stream, encoding: string): void {
     const limit = this.#options.maxReceiveBytes;
+    // A call that stops sending ends, and gives its buffer back.
+    stream.setTimeout(STREAM_IDLE_MS, () => stream.close(constants.NGHTTP2_CANCEL));
     const prefix = Buffer.alloc(5);
     let prefixFilled = 0;
     let message: Buffer | undefined;
+    /** The length the message's prefix declared; `message` grows to it as bytes come. */
+    let length = 0;
     let filled = 0;
     let failed = false;
     const fail = (answer: GrpcAnswer) => {
@@ -257,7 +267,7 @@ export class GrpcUnaryListener {
         prefixFilled += at;
         if (prefixFilled < 5) return;
         const flag = prefix[0];
-        const length = prefix.readUInt32BE(1);
+        length = prefix.readUInt32BE(1);
         if (flag > 1 || (flag === 1 && encoding === 'identity')) {
           return fail({
             code: GrpcStatus.INTERNAL,
@@ -270,19 +280,29 @@ export class GrpcUnaryListener {
             message: `message of ${length} bytes exceeds the limit of ${limit}`,
           });
         }
-        message = requestBytes.take(length);
+        // What a prefix declares is not taken on trust: a block for the first bytes, grown
+        // as more arrive, so 5 bytes cannot claim `maxReceiveBytes` of memory.
+        message = requestBytes.take(Math.min(length, FIRST_BLOCK_BYTES));
       }
       const rest = chunk.length - at;
       if (rest === 0) return;
-      if (!message || filled + rest > message.length) {
+      if (!message || filled + rest > length) {
         return fail({ code: GrpcStatus.INTERNAL, message: 'more than one request message' });
+      }
+      if (filled + rest > message.length) {
+        const grown = requestBytes.take(
+          Math.min(length, Math.max(2 * message.length, filled + rest)),
+        );
+        message.copy(grown, 0, 0, filled);
+        requestBytes.give(message);
+        message = grown;
       }
       chunk.copy(message, filled, at);
       filled += rest;
     });
     stream.once('end', () => {
       if (failed) return;
-      if (!message || filled < message.length) {
+      if (!message || filled < length) {
         return fail({
           code: GrpcStatus.INTERNAL,
           message: message ? 'the request message was cut short' : 'no request message',

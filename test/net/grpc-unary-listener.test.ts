@@ -105,6 +105,20 @@ describe('GrpcUnaryListener', () => {
     expect((await call(to, [grpcFrame(new Uint8Array(0), false)])).grpcStatus).toBe('0');
   });
 
+  it('reads a message larger than its first block, however its frames are cut', async () => {
+    const to = await serve(echo, { maxReceiveBytes: 1024 * 1024 });
+    const big = Buffer.alloc(700 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+    const frame = grpcFrame(big, false);
+    for (const size of [1000, 16 * 1024, 100 * 1024]) {
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < frame.length; at += size) chunks.push(frame.subarray(at, at + size));
+      const answer = await call(to, chunks);
+      expect(answer.grpcStatus, `chunks of ${size}`).toBe('0');
+      expect(answer.body.equals(frame), `chunks of ${size}`).toBe(true);
+    }
+  });
+
   it('inflates gzip and deflate messages, and stops inflating at the limit', async () => {
     const to = await serve(echo);
     const text = Buffer.from('x'.repeat(1000));
