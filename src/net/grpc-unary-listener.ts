@@ -63,6 +63,8 @@ export interface GrpcUnaryListenerOptions {
   logger: Logger;
   /** Counts each refused call or connection by reason. */
   onRefused?: (reason: RefusalReason) => void;
+  /** A call whose stream is idle this long is cancelled; 30 s by default. */
+  streamIdleMs?: number;
   /**
    * Asked once a call is let in, before its message is read: a refusal answers it at once
    * (a full pipeline: the message would be refused whatever it holds).
@@ -82,7 +84,7 @@ export type GrpcUnaryHandler = (
 
 /** The first block a message is read into (most exports fit); larger ones grow it, doubling. */
 const FIRST_BLOCK_BYTES = 256 * 1024;
-/** A call whose stream is idle this long is cancelled (as an HTTP listener's `idle_timeout`). */
+/** A call idle this long is cancelled by default (as an HTTP listener's `idle_timeout`). */
 const STREAM_IDLE_MS = 30_000;
 
 const gunzipBounded = promisify(gunzip);
@@ -244,7 +246,9 @@ export class GrpcUnaryListener {
   #read(stream: ServerHttp2Stream, encoding: string): void {
     const limit = this.#options.maxReceiveBytes;
     // A call that stops sending ends, and gives its buffer back.
-    stream.setTimeout(STREAM_IDLE_MS, () => stream.close(constants.NGHTTP2_CANCEL));
+    stream.setTimeout(this.#options.streamIdleMs ?? STREAM_IDLE_MS, () =>
+      stream.close(constants.NGHTTP2_CANCEL),
+    );
     const prefix = Buffer.alloc(5);
     let prefixFilled = 0;
     let message: Buffer | undefined;

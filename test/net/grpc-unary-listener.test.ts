@@ -209,6 +209,31 @@ describe('GrpcUnaryListener', () => {
     expect(refused).toEqual(['queue_full']);
   });
 
+  it('cancels a call that stops sending, and keeps serving', async () => {
+    let handled = 0;
+    const to = await serve(
+      async (message) => {
+        handled++;
+        return echo(message);
+      },
+      { streamIdleMs: 200 },
+    );
+    const frame = grpcFrame(Buffer.from('never finished'), false);
+    const stalled = await new Promise<string>((resolve) => {
+      const stream = to.request({
+        ':method': 'POST',
+        ':path': METHOD,
+        'content-type': 'application/grpc',
+      });
+      stream.on('error', () => {});
+      stream.on('close', () => resolve(`closed with ${stream.rstCode}`));
+      stream.write(frame.subarray(0, 8)); // and nothing more, never the end
+    });
+    expect(stalled).toBe('closed with 8'); // NGHTTP2_CANCEL
+    expect(handled).toBe(0);
+    expect((await call(to, [frame])).grpcStatus).toBe('0');
+  });
+
   it('lets a call in flight finish when closed, then refuses new connections', async () => {
     let release: () => void = () => {};
     const started = new Promise<void>((resolve) => {
