@@ -1,6 +1,14 @@
 /** Reads one request header (HTTP) or metadata entry (gRPC) by its lower-case name. */
 export type HeaderLookup = (name: string) => string | undefined;
 
+/** The lookup of a request's headers as Node gives them (HTTP/1 and HTTP/2): the first of repeated ones. */
+export function headerLookup(headers: Record<string, string | string[] | undefined>): HeaderLookup {
+  return (name) => {
+    const value = headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+}
+
 /**
  * Checks the credentials of an incoming request (a receiver's, the scrape endpoint's, the
  * admin server's). It answers yes or no and nothing else: the caller must not tell a client

@@ -11,12 +11,13 @@ import {
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import type { Logger } from 'pino';
-import type { HeaderLookup, ServerAuthenticator } from '../model/auth.js';
+import { headerLookup, type ServerAuthenticator } from '../model/auth.js';
 import { requestBytes } from '../model/byte-pool.js';
 import { parseListenEndpoint } from '../model/endpoint.js';
 import { within } from '../model/within.js';
+import { listen } from './listen.js';
 import { RefusalLog, type RefusalReason } from './refusal-log.js';
-import { listenerTls, type ServerTls, tlsKey } from './server-tls.js';
+import { listenerTls, type ServerTls, serveWithTls } from './server-tls.js';
 import type { ServerTlsConfig } from './tls-config.js';
 
 /** The gRPC status codes a unary listener answers with. */
@@ -72,15 +73,18 @@ export interface GrpcUnaryListenerOptions {
   beforeReading?: () => { reason: RefusalReason; answer: GrpcAnswer } | undefined;
 }
 
+/** A call's message as a handler may keep it: setting `taken` makes the block the handler's. */
+export interface MessageCarry {
+  bytes: Buffer;
+  taken?: boolean;
+}
+
 /**
  * Takes a call's request message and answers it. The message is a block of the process's
  * request buffers (`requestBytes`), given back once the returned promise settles unless the
  * handler set `carry.taken` (it then owns the block).
  */
-export type GrpcUnaryHandler = (
-  message: Buffer,
-  carry: { bytes: Buffer; taken?: boolean },
-) => Promise<GrpcAnswer>;
+export type GrpcUnaryHandler = (message: Buffer, carry: MessageCarry) => Promise<GrpcAnswer>;
 
 /** The first block a message is read into (most exports fit); larger ones grow it, doubling. */
 const FIRST_BLOCK_BYTES = 256 * 1024;
@@ -131,33 +135,25 @@ export class GrpcUnaryListener {
     const options = this.#options;
     const { host, port } = parseListenEndpoint(options.endpoint, options.endpointKey);
     // At most 100 calls at once per connection (as grpc-go's default): each holds a
-    // request buffer of the size its message says, up to `maxReceiveBytes`.
+    // request buffer, grown to its message's size as the bytes arrive.
     const settings = { initialWindowSize: GRPC_STREAM_WINDOW_BYTES, maxConcurrentStreams: 100 };
     let server: Http2Server | Http2SecureServer;
     if (options.tls) {
-      const tls = listenerTls(options.tls, tlsKey(options.endpointKey), options.logger);
+      const tls = listenerTls(options.tls, options.endpointKey, options.logger);
       this.#tls = tls;
       const secure = createSecureServer({ ...tls.contextOptions, ...tls.serverOptions, settings });
-      tls.onReload((context) => {
-        secure.setSecureContext(context);
-        options.logger.info({ endpoint: this.address }, 'reloaded the TLS certificate');
+      serveWithTls(secure, tls, {
+        logger: options.logger,
+        endpoint: () => this.address,
+        onHandshakeRefused: (address) => this.#refusals.refuse('tls_handshake', address),
       });
-      secure.on('tlsClientError', (_error, socket) =>
-        this.#refusals.refuse('tls_handshake', socket.remoteAddress),
-      );
       server = secure;
     } else {
       server = createServer({ settings });
     }
     server.on('session', (session: ServerHttp2Session) => this.#session(session));
     server.on('stream', (stream, headers) => this.#stream(stream, headers));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, port, host);
     const address = server.address();
     this.#port = typeof address === 'object' && address ? address.port : port;
     this.#server = server;
@@ -354,7 +350,7 @@ export class GrpcUnaryListener {
         requestBytes.give(wire);
       }
     }
-    const carry: { bytes: Buffer; taken?: boolean } = { bytes: message };
+    const carry: MessageCarry = { bytes: message };
     let answer: GrpcAnswer;
     try {
       answer = await this.#handler(message, carry);
@@ -414,13 +410,6 @@ function percentEncode(text: string): string {
         : String.fromCharCode(byte);
   }
   return out;
-}
-
-function headerLookup(headers: IncomingHttpHeaders): HeaderLookup {
-  return (name) => {
-    const value = headers[name.toLowerCase()];
-    return typeof value === 'string' ? value : undefined;
-  };
 }
 
 function peerOf(stream: ServerHttp2Stream): string | undefined {

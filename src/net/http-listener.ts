@@ -7,11 +7,12 @@ import {
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { HeaderLookup, ListenerProtection, ServerAuthenticator } from '../model/auth.js';
+import { headerLookup, type ListenerProtection, type ServerAuthenticator } from '../model/auth.js';
 import { parseListenEndpoint } from '../model/endpoint.js';
+import { listen } from './listen.js';
 import type { HttpListenerConfig } from './listener-config.js';
 import { RefusalLog, type RefusalReason } from './refusal-log.js';
-import { listenerTls, type ServerTls, tlsKey } from './server-tls.js';
+import { listenerTls, type ServerTls, serveWithTls } from './server-tls.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -86,31 +87,22 @@ export class HttpListener {
     };
     const handle = (req: IncomingMessage, res: ServerResponse) => this.#guard(req, res);
     if (options.tls) {
-      const tls = listenerTls(options.tls, tlsKey(options.endpointKey), options.logger);
+      const tls = listenerTls(options.tls, options.endpointKey, options.logger);
       this.#tls = tls;
       const server = createHttpsServer(
         { ...tls.contextOptions, ...tls.serverOptions, ...timeouts },
         handle,
       );
-      tls.onReload((context) => {
-        server.setSecureContext(context);
-        options.logger.info({ endpoint: this.address }, 'reloaded the TLS certificate');
+      serveWithTls(server, tls, {
+        logger: options.logger,
+        endpoint: () => this.address,
+        onHandshakeRefused: (address) => this.#refusals.refuse('tls_handshake', address),
       });
-      server.on('tlsClientError', (_error, socket) =>
-        this.#refusals.refuse('tls_handshake', socket.remoteAddress),
-      );
       this.#server = server;
     } else {
       this.#server = createHttpServer(timeouts, handle);
     }
-    const server = this.#server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(this.#server, port, host);
   }
 
   /**
@@ -137,7 +129,7 @@ export class HttpListener {
       this.#handler(req, res);
       return;
     }
-    const verdict = authenticator.authenticate(headerLookup(req));
+    const verdict = authenticator.authenticate(headerLookup(req.headers));
     if (verdict === true) this.#handler(req, res);
     else if (verdict === false) this.#unauthorized(req, res, authenticator);
     else
@@ -164,11 +156,4 @@ export class HttpListener {
       })
       .end('unauthenticated\n');
   }
-}
-
-function headerLookup(req: IncomingMessage): HeaderLookup {
-  return (name) => {
-    const value = req.headers[name];
-    return Array.isArray(value) ? value[0] : value;
-  };
 }

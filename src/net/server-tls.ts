@@ -1,4 +1,4 @@
-import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import { createSecureContext, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { UnusableFileError } from '../model/errors.js';
 import { nodeTlsVersion, type ServerTlsConfig } from './tls-config.js';
@@ -89,8 +89,16 @@ export class ServerTls {
   }
 }
 
-/** The listener's certificate; a file problem names the config key it came from. */
-export function listenerTls(config: ServerTlsConfig, key: string, logger: Logger): ServerTls {
+/**
+ * The certificate of the listener whose endpoint is at config key `endpointKey`; a file
+ * problem names the `tls` key beside it.
+ */
+export function listenerTls(
+  config: ServerTlsConfig,
+  endpointKey: string,
+  logger: Logger,
+): ServerTls {
+  const key = endpointKey.replace(/\.(endpoint|address)$/, '.tls');
   try {
     return new ServerTls(config, (error) =>
       logger.error({ error: error.message, key }, 'could not reload the TLS certificate'),
@@ -100,7 +108,22 @@ export function listenerTls(config: ServerTlsConfig, key: string, logger: Logger
   }
 }
 
-/** The `tls` key beside a listener's endpoint key, for messages. */
-export function tlsKey(endpointKey: string): string {
-  return endpointKey.replace(/\.(endpoint|address)$/, '.tls');
+/**
+ * Keeps a TLS `server` (HTTPS or HTTP/2) on `tls`'s certificate: each one reloaded is swapped
+ * in and said in the log, and each failed handshake is reported with the peer's address.
+ */
+export function serveWithTls(
+  server: TlsServer,
+  tls: ServerTls,
+  options: {
+    logger: Logger;
+    endpoint: () => string;
+    onHandshakeRefused: (address: string | undefined) => void;
+  },
+): void {
+  tls.onReload((context) => {
+    server.setSecureContext(context);
+    options.logger.info({ endpoint: options.endpoint() }, 'reloaded the TLS certificate');
+  });
+  server.on('tlsClientError', (_error, socket) => options.onHandshakeRefused(socket.remoteAddress));
 }
