@@ -96,3 +96,67 @@ export const requestBytes = new BytePool({
   maxSize: 64 * 1024 * 1024,
   maxFreeBytes: 64 * 1024 * 1024,
 });
+
+/** The block a request read in pieces starts at (most exports fit); larger ones double it. */
+export const FIRST_BLOCK_BYTES = 256 * 1024;
+
+/**
+ * Bytes that arrive in pieces (a body's chunks, a gRPC message's frames), copied into a block
+ * of `requestBytes` as they come rather than kept as the pieces until the end: the pieces are
+ * the socket's buffers, and holding a request's worth of them until its last one arrives is
+ * external memory that scavenges cannot free — what sent grpc-js's receiver into a
+ * mark-compact every quarter of a second. The block starts at `firstSize` (at most
+ * `FIRST_BLOCK_BYTES`) and doubles as bytes arrive, so a declared size is never taken on
+ * trust: 5 bytes cannot claim the limit.
+ */
+export class GrowingBytes {
+  #block: Buffer | undefined;
+  #filled = 0;
+  readonly #firstSize: number;
+
+  constructor(firstSize = FIRST_BLOCK_BYTES) {
+    this.#firstSize = Math.min(firstSize, FIRST_BLOCK_BYTES);
+  }
+
+  /** Bytes so far. */
+  get length(): number {
+    return this.#filled;
+  }
+
+  /** Appends `chunk` from `from`, growing the block to at most `max` bytes (the caller checked). */
+  append(chunk: Uint8Array, from: number, max: number): void {
+    const rest = chunk.length - from;
+    const needed = this.#filled + rest;
+    let block = this.#block;
+    if (!block) {
+      block = requestBytes.take(Math.min(max, Math.max(this.#firstSize, needed)));
+      this.#block = block;
+    } else if (needed > block.length) {
+      const grown = requestBytes.take(Math.min(max, Math.max(2 * block.length, needed)));
+      block.copy(grown, 0, 0, this.#filled);
+      requestBytes.give(block);
+      block = grown;
+      this.#block = block;
+    }
+    block.set(from === 0 ? chunk : chunk.subarray(from), this.#filled);
+    this.#filled = needed;
+  }
+
+  /**
+   * The bytes (a view of the block, `requestBytes`' to take back once done), handed over:
+   * this holds nothing from now on.
+   */
+  take(): Buffer {
+    const bytes = this.#block?.subarray(0, this.#filled) ?? Buffer.alloc(0);
+    this.#block = undefined;
+    this.#filled = 0;
+    return bytes;
+  }
+
+  /** Gives the block back (the bytes will not be used). */
+  release(): void {
+    if (this.#block) requestBytes.give(this.#block);
+    this.#block = undefined;
+    this.#filled = 0;
+  }
+}

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import type { Logger } from 'pino';
 import { headerLookup, type ServerAuthenticator } from '../model/auth.js';
-import { requestBytes } from '../model/byte-pool.js';
+import { GrowingBytes, requestBytes } from '../model/byte-pool.js';
 import { parseListenEndpoint } from '../model/endpoint.js';
 import { within } from '../model/within.js';
 import { listen } from './listen.js';
@@ -86,8 +86,6 @@ export interface MessageCarry {
  */
 export type GrpcUnaryHandler = (message: Buffer, carry: MessageCarry) => Promise<GrpcAnswer>;
 
-/** The first block a message is read into (most exports fit); larger ones grow it, doubling. */
-const FIRST_BLOCK_BYTES = 256 * 1024;
 /** A call idle this long is cancelled by default (as an HTTP listener's `idle_timeout`). */
 const STREAM_IDLE_MS = 30_000;
 
@@ -247,15 +245,13 @@ export class GrpcUnaryListener {
     );
     const prefix = Buffer.alloc(5);
     let prefixFilled = 0;
-    let message: Buffer | undefined;
+    const message = new GrowingBytes();
     /** The length the message's prefix declared; `message` grows to it as bytes come. */
     let length = 0;
-    let filled = 0;
     let failed = false;
     const fail = (answer: GrpcAnswer) => {
       failed = true;
-      if (message) requestBytes.give(message);
-      message = undefined;
+      message.release();
       answerEarly(stream, answer);
     };
     stream.on('data', (chunk: Buffer) => {
@@ -280,36 +276,23 @@ export class GrpcUnaryListener {
             message: `message of ${length} bytes exceeds the limit of ${limit}`,
           });
         }
-        // What a prefix declares is not taken on trust: a block for the first bytes, grown
-        // as more arrive, so 5 bytes cannot claim `maxReceiveBytes` of memory.
-        message = requestBytes.take(Math.min(length, FIRST_BLOCK_BYTES));
       }
       const rest = chunk.length - at;
       if (rest === 0) return;
-      if (!message || filled + rest > length) {
+      if (message.length + rest > length) {
         return fail({ code: GrpcStatus.INTERNAL, message: 'more than one request message' });
       }
-      if (filled + rest > message.length) {
-        const grown = requestBytes.take(
-          Math.min(length, Math.max(2 * message.length, filled + rest)),
-        );
-        message.copy(grown, 0, 0, filled);
-        requestBytes.give(message);
-        message = grown;
-      }
-      chunk.copy(message, filled, at);
-      filled += rest;
+      message.append(chunk, at, length);
     });
     stream.once('end', () => {
       if (failed) return;
-      if (!message || filled < length) {
+      if (prefixFilled < 5 || message.length < length) {
         return fail({
           code: GrpcStatus.INTERNAL,
-          message: message ? 'the request message was cut short' : 'no request message',
+          message: prefixFilled < 5 ? 'no request message' : 'the request message was cut short',
         });
       }
-      const wire = message;
-      message = undefined;
+      const wire = message.take();
       this.#handle(stream, wire, prefix[0] === 1 ? encoding : 'identity').catch((err) => {
         // The stream went away while it was answered: nothing to tell anyone.
         this.#options.logger.debug({ error: (err as Error).message }, 'gRPC call ended early');
@@ -317,10 +300,7 @@ export class GrpcUnaryListener {
       });
     });
     // Reset by the client before its message was whole: nothing to answer.
-    stream.once('close', () => {
-      if (message) requestBytes.give(message);
-      message = undefined;
-    });
+    stream.once('close', () => message.release());
   }
 
   async #handle(stream: ServerHttp2Stream, wire: Buffer, encoding: string): Promise<void> {

@@ -63,22 +63,36 @@ export class PartitionProgress {
    * Snapshots `state`, which the processor took just now: with the messages it holds as they
    * are now (so call it in the same turn as taking the state), after the snapshots before it.
    * Resolves with the snapshot's number once stored.
+   *
+   * With `retry`, a write that fails (the state stream without a leader for a while, a
+   * timeout) is tried again, with backoff, until it is stored or the partition is gone;
+   * `retry` hears of each failure first. A processor that emits what a snapshot holds needs
+   * that: the emit waits for the snapshot, and dropping the snapshot would drop the emit
+   * while the messages are kept and applied no second time.
    */
-  save(state: Uint8Array | readonly Uint8Array[]): Promise<number> {
+  save(
+    state: Uint8Array | readonly Uint8Array[],
+    retry?: (err: Error, attempt: number) => void,
+  ): Promise<number> {
     if (this.gone) return Promise.reject(revokedError());
     const applied = this.#applied;
     const number = ++this.#number;
     const header = writeHeader(number, [...this.#inState]);
     const parts = [header, ...(state instanceof Uint8Array ? [state] : state)];
     const write = this.#writing
-      .then(() => {
-        if (this.gone) throw revokedError();
-        return this.#inner.snapshot(parts, this.#inner.lastSeq);
-      })
-      .catch((err: { code?: string }) => {
-        // The next holder claimed the state: write nothing more, not even chunks.
-        if (err.code === 'SLUICE_ERR_STATE_TAKEN') this.#taken = true;
-        throw err;
+      .then(async () => {
+        for (let attempt = 1; ; attempt++) {
+          if (this.gone) throw revokedError();
+          try {
+            return await this.#inner.snapshot(parts, this.#inner.lastSeq);
+          } catch (err) {
+            // The next holder claimed the state: write nothing more, not even chunks.
+            if ((err as { code?: string }).code === 'SLUICE_ERR_STATE_TAKEN') this.#taken = true;
+            if (!retry || this.gone) throw err;
+            retry(err as Error, attempt);
+            await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
+          }
+        }
       })
       .then(() => {
         this.#snapshotStored(applied);
@@ -195,6 +209,11 @@ export class PartitionProgress {
  */
 export function partitionGoneQuietly(progress: PartitionProgress, err: Error): boolean {
   return progress.gone && (err as { code?: string }).code !== 'SLUICE_ERR_STATE_TAKEN';
+}
+
+/** The wait before writing a failed snapshot again: 100 ms doubling to 1 s, ± a quarter. */
+function retryDelayMs(attempt: number): number {
+  return Math.min(1_000, 100 * 2 ** (attempt - 1)) * (0.75 + Math.random() / 2);
 }
 
 function revokedError(): SluiceError {

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { OTLPMetricExporter as GrpcExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as ProtoExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
@@ -137,6 +138,54 @@ describe('otlp → batch → otlphttp carries requests as they came (relay)', ()
     // Every point still counted, at each step.
     expect(collector.processors[0].counts).toEqual({ in: 1000, out: 1000 });
     expect(collector.exporterCounts.get('otlphttp/0')).toEqual({ in: 1000 });
+  });
+
+  it('reads a body that comes in small pieces, with a length or chunked, byte for byte', async () => {
+    const [sink] = await sinks(1);
+    const { otlp } = await relay(
+      [sink],
+      '[batch]',
+      '',
+      'batch: { flush_interval: 10ms, max_points: 100000 }',
+    );
+    // Past the first block a body is read into (256 KiB), so it grows while the pieces come.
+    const sent = [
+      encodeMetricsRequest(counterBatch(16_000).batch),
+      encodeMetricsRequest(counterBatch(10).batch),
+    ];
+    expect(sent[0].length).toBeGreaterThan(600 * 1024);
+    for (const body of sent) {
+      for (const chunked of [false, true]) {
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = request(`http://${otlp.http!.address}/v1/metrics`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/x-protobuf',
+              ...(chunked ? {} : { 'content-length': String(body.length) }),
+            },
+          });
+          req.on('response', (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          });
+          req.on('error', reject);
+          void (async () => {
+            for (let at = 0; at < body.length; at += 7_000) {
+              req.write(body.subarray(at, at + 7_000));
+              if (at % 70_000 === 0) await new Promise((r) => setTimeout(r, 1));
+            }
+            req.end();
+          })();
+        });
+        expect(status).toBe(200);
+      }
+    }
+    await until(() => sink.accepted.reduce((n, r) => n + r.points, 0) >= 32_020, 'the points');
+    const joined = Buffer.concat([sent[0], sent[0], sent[1], sent[1]]);
+    for (const { body } of sink.accepted) expect(joined.includes(body)).toBe(true);
+    expect(resourceMetricsOf(sink.accepted.map((r) => r.body))).toEqual(
+      resourceMetricsOf([sent[0], sent[0], sent[1], sent[1]]),
+    );
   });
 
   it('relays the official exporters over HTTP (gzip) and gRPC, every point delivered', async () => {

@@ -37,6 +37,8 @@ class Scope implements PartitionScope {
   waiting = 0;
   readonly maxWaiting = 256;
   revoked = false;
+  /** Writes still to fail, as while the state stream has no leader (a NATS node gone). */
+  failingWrites = 0;
   readonly #objects: Map<string, Uint8Array>;
   readonly #listeners: ((positions: readonly number[]) => void)[] = [];
 
@@ -56,6 +58,10 @@ class Scope implements PartitionScope {
         return { bytes: objects.get(name), version };
       },
       put: async (name, bytes, expected) => {
+        if (this.failingWrites > 0) {
+          this.failingWrites--;
+          throw new Error('503');
+        }
         if ((known.get(name) ?? 0) !== expected.version) throw stateTakenError(name);
         objects.set(name, new Uint8Array(bytes));
         known.set(name, expected.version + 1);
@@ -242,6 +248,51 @@ describe('aggregate in a partition chain', () => {
     await b.hand(1, 'a', 12n, 2);
     await b.hand(2, 'a', 11n, 1);
     expect(b.processor.dropped).toEqual({ redelivered: 1 });
+  });
+
+  it('writes a failed snapshot again and emits its outputs once stored, when no message comes after', async () => {
+    const objects = new Map<string, Uint8Array>();
+    const out = new Exporter();
+    const { processor, scope, hand } = await member(objects, out);
+    await hand(1, 'a', 10n, 5); // the last message the partition gets
+    const settled = processor.settled!();
+    scope.failingWrites = 2;
+    processor.flush();
+    processor.flush(); // the next interval, while the snapshot is still being written
+    await waitUntil('the snapshot stored', () => objects.has('p0.aggregate'), 5_000, 5);
+    await settled;
+    await waitUntil('the emit', () => out.batches.length > 0, 2_000, 5);
+    expect(out.points()).toEqual(['9 10 5']);
+    expect(scope.failingWrites).toBe(0);
+
+    // Given up while a snapshot is written again: what gathered meanwhile is emitted and
+    // snapshotted before the chain closes, not left to the next holder.
+    await hand(2, 'a', 11n, 2);
+    scope.failingWrites = 1;
+    processor.flush();
+    await hand(3, 'a', 12n, 1);
+    const last = processor.settled!();
+    running.splice(0);
+    await processor.shutdown();
+    await last;
+    expect(out.points()).toEqual(['9 10 5', '10 11 2', '11 12 1']);
+  });
+
+  it('stops writing a failed snapshot once the partition is taken away', async () => {
+    const objects = new Map<string, Uint8Array>();
+    const out = new Exporter();
+    const { processor, scope, hand } = await member(objects, out);
+    await hand(1, 'a', 10n, 5);
+    const settled = processor.settled!();
+    scope.failingWrites = 1_000;
+    processor.flush();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    scope.revoked = true;
+    running.splice(0);
+    await processor.shutdown(); // does not wait for a write that cannot succeed any more
+    await expect(settled).rejects.toThrow(/closed before a snapshot/);
+    expect(objects.has('p0.aggregate')).toBe(false);
+    expect(out.batches).toEqual([]); // the next holder's to emit, from the messages handed out again
   });
 
   it('emits the restored outputs again, the same points, when their delivery was never marked', async () => {

@@ -190,7 +190,13 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
     await this.#emitter.stop();
     // The last emit's snapshot (or one still being written when it came); in a partition's
     // chain, the emit that follows it, and the marker that it was delivered.
-    while (this.#saving) await this.#saving;
+    while (this.#saving) {
+      await this.#saving;
+      // A partition's flush skipped while the snapshot was written again: once more, so a
+      // partition given up leaves the next holder nothing this one could have emitted.
+      const progress = this.#progress;
+      if (progress?.unsaved && !progress.gone) this.flush();
+    }
     await this.#emitter.settled();
     await this.#delivering;
     this.#progress?.close();
@@ -602,9 +608,14 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
    * merged into the next and counted twice.
    */
   #flushPartition(progress: PartitionProgress, now: number): void {
+    // A snapshot still being written (tried again while the state stream is away): its emit
+    // waits for it, and this interval's outputs go on gathering until the next flush.
+    if (this.#saving) return;
     // Nothing new since the last snapshot: restoring it emits what this emit would (the same
     // outputs, times and values), so it needs no snapshot of its own.
-    const stored = progress.unsaved ? progress.save(this.#encodeState()) : undefined;
+    const stored = progress.unsaved
+      ? progress.save(this.#encodeState(), (err, attempt) => this.#snapshotFailed(err, attempt))
+      : undefined;
     const batch = buildOutputBatch(this.#outputs, this.#descriptors);
     this.#expire(now);
     if (!stored) {
@@ -619,13 +630,22 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
         if (partitionGoneQuietly(progress, err)) return;
         this.#logger.warn(
           { processor: this.id, error: err.message },
-          'aggregate: partition state snapshot failed; its messages stay unacknowledged and are handed out again',
+          'aggregate: partition state snapshot refused; its messages stay unacknowledged and are handed out to the next holder',
         );
       })
       .finally(() => {
         if (this.#saving === saving) this.#saving = undefined;
       });
     this.#saving = saving;
+  }
+
+  /** A partition snapshot's write failed and is tried again: said once per snapshot. */
+  #snapshotFailed(err: Error, attempt: number): void {
+    if (attempt > 1) return;
+    this.#logger.warn(
+      { processor: this.id, error: err.message },
+      'aggregate: partition state snapshot failed; writing it again (its outputs are emitted, and its messages acknowledged, once it is stored)',
+    );
   }
 
   /** Emits `batch`, made from snapshot `number`; once delivered, marks the snapshot so. */

@@ -46,6 +46,13 @@ export interface PartitionLeasesOptions {
  * A member never consumes a partition another holds: it takes a lease before it consumes,
  * stops before it gives a lease up, and stops on its own once it has not renewed a lease for
  * two thirds of it (a pause or a lost connection) — before the lease can expire for others.
+ *
+ * Stopping a partition can take seconds (what it handles finished, its state snapshotted to a
+ * cluster that may be slow). The rounds do not wait for it: a round that did would renew none
+ * of the other leases meanwhile, they would lapse, and the group would hand partitions back
+ * and forth for as long as the cluster stayed slow (seen as a takeover of 20 s instead of 6
+ * after a NATS node was killed). A partition given up keeps its lease, renewed, until it has
+ * stopped, and is not taken again before.
  */
 export class PartitionLeases {
   readonly #options: PartitionLeasesOptions;
@@ -54,8 +61,12 @@ export class PartitionLeases {
   readonly #memberBytes: Uint8Array;
   /** Held partitions: the revision of their lease entry, and when it was last written. */
   readonly #held = new Map<number, { revision: number; renewedAt: number }>();
+  /** Partitions given up and still stopping, with their lease's revision while still ours. */
+  readonly #stopping = new Map<number, { revision: number | undefined; done: Promise<void> }>();
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> = Promise.resolve();
+  /** What the round is doing, for the warning when it fails. */
+  #step: RoundStep = 'heartbeat';
   #stopped = false;
 
   constructor(options: PartitionLeasesOptions) {
@@ -87,9 +98,8 @@ export class PartitionLeases {
     // A round's requests time out on their own; this bounds anything else that hangs.
     await within(this.#ticking, this.#options.leaseMs);
     const { kv, member } = this.#options;
-    for (const [p, lease] of [...this.#held]) {
-      await this.#give(p, lease.revision, release);
-    }
+    for (const [p, lease] of [...this.#held]) this.#give(p, lease.revision, release);
+    await Promise.all([...this.#stopping.values()].map((stop) => stop.done));
     if (release) await kv.delete(`members.${member}`).catch(() => {});
   }
 
@@ -99,7 +109,10 @@ export class PartitionLeases {
     this.#ticking = this.#ticking
       .then(() => this.#round())
       .catch((err: Error) => {
-        this.#options.logger.warn({ error: err.message }, 'nats: partition lease round failed');
+        this.#options.logger.warn(
+          { error: err.message, step: this.#step },
+          'nats: partition lease round failed',
+        );
       });
     return this.#ticking;
   }
@@ -108,20 +121,24 @@ export class PartitionLeases {
     if (this.#stopped) return;
     const { kv, member, partitions } = this.#options;
     await this.#fence();
+    this.#step = 'heartbeat';
     await kv.put(`members.${member}`, new TextEncoder().encode(String(this.#now())));
+    this.#step = 'renew';
     await this.#renew();
+    this.#step = 'members';
     const members = await this.#members();
     const share = shareOf(members, member, partitions);
     for (const p of this.held.reverse()) {
       if (this.#held.size <= share) break;
-      await this.#give(p, this.#held.get(p)!.revision, true);
+      this.#give(p, this.#held.get(p)!.revision, true);
     }
     if (this.#held.size >= share) return;
     // Start at an offset of our own: members joining together try different partitions.
     const offset = members.sort().indexOf(member);
+    this.#step = 'take';
     for (let k = 0; k < partitions && this.#held.size < share && !this.#stopped; k++) {
       const p = (offset * Math.ceil(partitions / members.length) + k) % partitions;
-      if (!this.#held.has(p)) await this.#tryTake(p);
+      if (!this.#held.has(p) && !this.#stopping.has(p)) await this.#tryTake(p);
     }
   }
 
@@ -148,7 +165,10 @@ export class PartitionLeases {
     return members;
   }
 
-  /** Renews every held lease; a lease someone else wrote (or that expired) is lost. */
+  /**
+   * Renews every held lease, and those of partitions still stopping; a lease someone else
+   * wrote (or that expired) is lost.
+   */
   async #renew(): Promise<void> {
     const { kv } = this.#options;
     for (const [p, lease] of [...this.#held]) {
@@ -158,7 +178,16 @@ export class PartitionLeases {
       } catch (err) {
         if (!isWrongLastSequence(err)) throw err;
         this.#options.logger.warn({ partition: p }, 'nats: lost the lease of a partition');
-        await this.#give(p, lease.revision, false);
+        this.#give(p, lease.revision, false);
+      }
+    }
+    for (const [p, stop] of [...this.#stopping]) {
+      if (stop.revision === undefined) continue;
+      try {
+        stop.revision = await kv.update(`partitions.${p}`, this.#memberBytes, stop.revision);
+      } catch (err) {
+        if (!isWrongLastSequence(err)) throw err;
+        stop.revision = undefined; // someone else's already: nothing to renew or give up
       }
     }
   }
@@ -172,7 +201,7 @@ export class PartitionLeases {
           { partition: p, sinceRenewalMs: this.#now() - lease.renewedAt },
           'nats: lease of a partition not renewed in time; stopped consuming it',
         );
-        await this.#give(p, lease.revision, false);
+        this.#give(p, lease.revision, false);
       }
     }
   }
@@ -190,22 +219,44 @@ export class PartitionLeases {
     try {
       await this.#options.take(p);
     } catch (err) {
-      await this.#give(p, revision, true);
+      this.#give(p, revision, true);
       throw err;
     }
     this.#options.logger.info({ partition: p, held: this.held }, 'nats: took a partition');
   }
 
-  /** Stops consuming `p`, then (when `release`) deletes its lease if it is still ours. */
-  async #give(p: number, revision: number, release: boolean): Promise<void> {
+  /**
+   * Stops consuming `p` in the background (the rounds go on meanwhile), then, when `release`,
+   * deletes its lease if it is still ours: renewed until then, so nobody takes the partition
+   * before it has stopped here.
+   */
+  #give(p: number, revision: number, release: boolean): void {
     this.#held.delete(p);
-    await this.#options.give(p, release);
-    if (release) {
-      await this.#options.kv.delete(`partitions.${p}`, { previousSeq: revision }).catch(() => {}); // already someone else's, or expired: nothing to give up
+    const stop = {
+      revision: release ? revision : undefined,
+      done: this.#stop(p, release).finally(() => this.#stopping.delete(p)),
+    };
+    this.#stopping.set(p, stop);
+  }
+
+  async #stop(p: number, release: boolean): Promise<void> {
+    await this.#options.give(p, release).catch((err: Error) => {
+      this.#options.logger.warn(
+        { partition: p, error: err.message },
+        'nats: stopping a partition failed; giving its lease up anyway',
+      );
+    });
+    const revision = this.#stopping.get(p)?.revision;
+    if (release && revision !== undefined) {
+      // Already someone else's, or expired: nothing to give up.
+      await this.#options.kv.delete(`partitions.${p}`, { previousSeq: revision }).catch(() => {});
     }
     this.#options.logger.info({ partition: p, held: this.held }, 'nats: gave a partition up');
   }
 }
+
+/** The request of a lease round under way (named in the warning when the round fails). */
+type RoundStep = 'heartbeat' | 'renew' | 'members' | 'take';
 
 /**
  * How many of `partitions` member `member` should hold among `members`: an even split in

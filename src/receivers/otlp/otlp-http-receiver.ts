@@ -5,7 +5,7 @@ import { encodeMetricsResponseJson } from '../../codec/json/response-json.js';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
 import type { OtlpRequestValidator } from '../../codec/protobuf/validate-request.js';
 import type { ServerAuthenticator } from '../../model/auth.js';
-import { requestBytes } from '../../model/byte-pool.js';
+import { FIRST_BLOCK_BYTES, GrowingBytes, requestBytes } from '../../model/byte-pool.js';
 import type { Component, Consumer } from '../../model/consumer.js';
 import { InvalidArgumentError, SluiceError } from '../../model/errors.js';
 import { writeVarint } from '../../model/wire.js';
@@ -209,21 +209,24 @@ export class OtlpHttpReceiver implements Component {
       );
     } else if (encoding !== 'identity')
       throw new InvalidArgumentError('content-encoding', encoding, 'gzip, deflate, zstd or none');
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of source) {
-      size += (chunk as Buffer).length;
-      if (size > limit) {
-        throw new BodyTooLargeError(
-          `body exceeds max_request_body_size ${limit} bytes${encoding !== 'identity' ? ' after decompression' : ''}`,
-        );
+    // Read into a block as it comes (see `GrowingBytes`), sized to a small declared body.
+    const body = new GrowingBytes(
+      encoding === 'identity' && declared > 0 ? declared : FIRST_BLOCK_BYTES,
+    );
+    try {
+      for await (const chunk of source) {
+        if (body.length + (chunk as Buffer).length > limit) {
+          throw new BodyTooLargeError(
+            `body exceeds max_request_body_size ${limit} bytes${encoding !== 'identity' ? ' after decompression' : ''}`,
+          );
+        }
+        body.append(chunk as Buffer, 0, limit);
       }
-      chunks.push(chunk as Buffer);
+    } catch (err) {
+      body.release();
+      throw err;
     }
-    const body = requestBytes.take(size);
-    let at = 0;
-    for (const chunk of chunks) at += chunk.copy(body, at);
-    return body;
+    return body.take();
   }
 }
 
