@@ -3,10 +3,10 @@ import { credentials, makeGenericClientConstructor, type ServiceError } from '@g
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compress } from 'zstd-napi';
+import { retryDelayMs } from '../../src/codec/protobuf/rpc-status.js';
 import { METRICS_EXPORT_METHOD } from '../../src/codec/protobuf/service.js';
 import { Collector } from '../../src/collector/collector.js';
 import { parseConfig } from '../../src/collector/config/load-config.js';
-import { retryDelayMs } from '../../src/exporters/helper/grpc-status.js';
 import { encodeMetricsRequest } from '../../src/index.js';
 import type { OtlpReceiver } from '../../src/receivers/otlp/otlp-receiver.js';
 import { counterBatch } from '../helpers/batches.js';

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
+import { encodeRetryInfoStatus } from '../../codec/protobuf/rpc-status.js';
 import { METRICS_EXPORT_METHOD } from '../../codec/protobuf/service.js';
 import type { OtlpRequestValidator } from '../../codec/protobuf/validate-request.js';
 import type { ListenerProtection, ServerAuthenticator } from '../../model/auth.js';
@@ -118,16 +119,10 @@ export class OtlpGrpcReceiver implements Component {
     return {
       code: GrpcStatus.RESOURCE_EXHAUSTED,
       message,
-      details: retryInfo(this.#options.retryAfterSeconds),
+      details: encodeRetryInfoStatus(
+        GrpcStatus.RESOURCE_EXHAUSTED,
+        this.#options.retryAfterSeconds,
+      ),
     };
   }
-}
-
-/** google.rpc.Status { code: RESOURCE_EXHAUSTED, details: [RetryInfo { retry_delay }] }. */
-function retryInfo(seconds: number): Buffer {
-  const duration = [0x08, seconds & 0x7f];
-  const info = [0x0a, duration.length, ...duration];
-  const typeUrl = Buffer.from('type.googleapis.com/google.rpc.RetryInfo');
-  const any = [0x0a, typeUrl.length, ...typeUrl, 0x12, info.length, ...info];
-  return Buffer.from([0x08, GrpcStatus.RESOURCE_EXHAUSTED, 0x1a, any.length, ...any]);
 }
