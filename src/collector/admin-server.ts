@@ -3,6 +3,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino, { type Logger } from 'pino';
 import type { StorageStats } from '../delivery/persistent/persistent-queue.js';
 import type { ListenerProtection, ServerAuthenticator } from '../model/auth.js';
+import { requestBytes } from '../model/byte-pool.js';
 import { HttpListener } from '../net/http-listener.js';
 import { HTTP_LISTENER_DEFAULTS, type HttpListenerConfig } from '../net/listener-config.js';
 import { type Collector, droppedByProcessor, unreadableStateOf } from './collector.js';
@@ -307,6 +308,19 @@ export class AdminServer {
     );
     const memory = process.memoryUsage();
     out.gauge('sluice_process_heap_used_bytes', 'V8 heap in use', {}, memory.heapUsed);
+    out.gauge('sluice_process_heap_total_bytes', 'V8 heap reserved', {}, memory.heapTotal);
+    out.gauge(
+      'sluice_process_array_buffer_bytes',
+      'Memory of ArrayBuffers and Buffers (request bodies, queued requests, reusable request buffers), outside the V8 heap',
+      {},
+      memory.arrayBuffers,
+    );
+    out.gauge(
+      'sluice_request_buffers_free_bytes',
+      'Request buffers kept for reuse (of sluice_process_array_buffer_bytes)',
+      {},
+      requestBytes.freeBytes,
+    );
     out.gauge('sluice_process_resident_memory_bytes', 'Resident set size', {}, memory.rss);
     out.gauge(
       'sluice_event_loop_delay_max_seconds',

@@ -10,7 +10,7 @@ import { Collector } from '../../src/collector/collector.js';
 import { parseConfig } from '../../src/collector/config/load-config.js';
 import { encodeMetricsRequest, MetricBatch, MetricType, Temporality } from '../../src/index.js';
 import type { OtlpReceiver } from '../../src/receivers/otlp/otlp-receiver.js';
-import { monotonicSums } from '../helpers/batches.js';
+import { counterBatch, monotonicSums } from '../helpers/batches.js';
 import { otlpHttpUrl, startCollector } from '../helpers/collectors.js';
 
 let collector: Collector | undefined;
@@ -68,6 +68,45 @@ service:
     const metrics = await (await fetch(`http://${admin.address}/metrics`)).text();
     expect(metrics).toContain(
       'sluice_dropped_points_total{processor="deltatocumulative",reason="max_streams"} 2',
+    );
+  });
+
+  it('tells memory apart: the V8 heap, Buffers outside it, and request buffers kept for reuse', async () => {
+    collector = await startCollector(`
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+exporters:
+  debug: {}
+service:
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      exporters: [debug]
+`);
+    admin = new AdminServer({ address: '127.0.0.1:0' }, () => collector);
+    await admin.start();
+    // A body past the request buffers' smallest size: read into one, given back once handled.
+    const body = encodeMetricsRequest(counterBatch(2_000).batch);
+    expect(body.length).toBeGreaterThan(64 * 1024);
+    expect(await post(body)).toBe(200);
+
+    const metrics = await (await fetch(`http://${admin.address}/metrics`)).text();
+    const value = (name: string) => {
+      const line = metrics.split('\n').find((l) => l.startsWith(`${name} `));
+      if (!line) throw new Error(`no ${name} in /metrics`);
+      return Number(line.split(' ')[1]);
+    };
+    const free = value('sluice_request_buffers_free_bytes');
+    expect(free).toBeGreaterThanOrEqual(body.length);
+    expect(value('sluice_process_array_buffer_bytes')).toBeGreaterThanOrEqual(free);
+    expect(value('sluice_process_heap_total_bytes')).toBeGreaterThanOrEqual(
+      value('sluice_process_heap_used_bytes'),
+    );
+    expect(value('sluice_process_resident_memory_bytes')).toBeGreaterThan(
+      value('sluice_process_heap_used_bytes'),
     );
   });
 
