@@ -18,17 +18,36 @@ const ORDERING = process.env.COLLECTOR_ORDERING ?? 'per_series';
 
 const sink = await startSink();
 const sinkPort = sink.port;
-async function scenario(title, processorsYaml, processorList, threads, protocol = 'http') {
+
+/** The exporter to the sink: `otlphttp`, or `otlp` (OTLP/gRPC). */
+function exporterYaml(type) {
+  const common = `    compression: none
+    sending_queue:
+      queue_size: 400000
+      block_on_overflow: true
+      ordering: ${ORDERING}`;
+  return type === 'otlp'
+    ? `  otlp:\n    endpoint: 127.0.0.1:${sink.grpcPort}\n    tls: { insecure: true }\n${common}`
+    : `  otlphttp:\n    metrics_endpoint: http://127.0.0.1:${sinkPort}/v1/metrics\n${common}`;
+}
+
+async function scenario(
+  title,
+  processorsYaml,
+  processorList,
+  threads,
+  protocol = 'http',
+  exporter = 'otlphttp',
+) {
   const name = `${title}, decode_threads ${threads}`;
   // COLLECTOR_SCENARIOS=aggregate runs only the scenarios whose processors match.
   if (process.env.COLLECTOR_SCENARIOS && !process.env.COLLECTOR_SCENARIOS.includes(processorList)) {
     return [];
   }
-  // COLLECTOR_PROTOCOLS=http (or grpc) runs only the scenarios whose receiver speaks it.
-  if (
-    process.env.COLLECTOR_PROTOCOLS &&
-    !process.env.COLLECTOR_PROTOCOLS.split(',').includes(protocol)
-  ) {
+  // COLLECTOR_PROTOCOLS=http (or grpc, or grpc-out) runs only the scenarios whose receiver
+  // speaks it (grpc-out: those that export over gRPC).
+  const protocols = process.env.COLLECTOR_PROTOCOLS?.split(',');
+  if (protocols && !protocols.includes(exporter === 'otlp' ? 'grpc-out' : protocol)) {
     return [];
   }
   const measured = await runCollectorScenario({
@@ -52,13 +71,7 @@ async function scenario(title, processorsYaml, processorList, threads, protocol 
 processors:
 ${processorsYaml}
 exporters:
-  otlphttp:
-    metrics_endpoint: http://127.0.0.1:${sinkPort}/v1/metrics
-    compression: none
-    sending_queue:
-      queue_size: 400000
-      block_on_overflow: true
-      ordering: ${ORDERING}
+${exporterYaml(exporter)}
 service:
   decode_threads: ${threads}
   telemetry:
@@ -68,7 +81,7 @@ service:
     metrics:
       receivers: [otlp]
       processors: [${processorList}]
-      exporters: [otlphttp]
+      exporters: [${exporter}]
 `,
   });
   const row = (what, unit, value) => ({
@@ -110,6 +123,14 @@ for (const threads of DECODE_THREADS) {
       'batch',
       threads,
       'grpc',
+    )),
+    ...(await scenario(
+      'OTLP/HTTP in → batch → OTLP/gRPC out',
+      '  batch:\n    send_batch_size: 8192\n    timeout: 100ms',
+      'batch',
+      threads,
+      'http',
+      'otlp',
     )),
     ...(await scenario(
       'OTLP/HTTP in → aggregate (drop host) → OTLP/HTTP out',

@@ -1,10 +1,11 @@
-// A minimal OTLP/HTTP sink in its own process, so its work does not count against the
+// A minimal OTLP/HTTP (and OTLP/gRPC) sink in its own process, so its work does not count against the
 // exporter or collector under test: it reads each request, counts its bytes and its data
 // points, and answers 200 with an empty body. `GET /stats` (or `/reset`, which then zeroes
 // them) reports `{ bytes, requests, points, malformed }`. Points are counted by walking the
 // protobuf (request → resource → scope → metric → data → points), not by sluice's decoder:
 // the benchmarks check sluice's deliveries against it.
 import { createServer } from 'node:http';
+import { createServer as createHttp2Server } from 'node:http2';
 
 let bytes = 0;
 let requests = 0;
@@ -32,8 +33,42 @@ const server = createServer((req, res) => {
     res.end();
   });
 });
+// The same over OTLP/gRPC (HTTP/2, one unary method): each call's message behind its 5-byte
+// prefix, answered with an empty response and grpc-status 0 in the trailers.
+// Windows as a gRPC server opens them under load (grpc-go grows its own by BDP estimates to
+// megabytes; sluice's listener opens 1 MiB a stream, 4 MiB a connection): HTTP/2's 64 KiB
+// defaults would make the sink, not the exporter, what limits the rate.
+const grpcServer = createHttp2Server({ settings: { initialWindowSize: 1024 * 1024 } });
+grpcServer.on('session', (session) => session.setLocalWindowSize(4 * 1024 * 1024));
+grpcServer.on('stream', (stream, headers) => {
+  const chunks = [];
+  stream.on('data', (chunk) => {
+    bytes += chunk.length;
+    chunks.push(chunk);
+  });
+  stream.on('end', () => {
+    requests++;
+    try {
+      const body = Buffer.concat(chunks);
+      if (body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5)
+        throw new Error('not one uncompressed message');
+      if (!String(headers[':path']).endsWith('/Export')) throw new Error('not Export');
+      points += countPoints(body.subarray(5));
+    } catch {
+      malformed++;
+    }
+    stream.respond(
+      { ':status': 200, 'content-type': 'application/grpc' },
+      { waitForTrailers: true },
+    );
+    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+    stream.end(Buffer.alloc(5));
+  });
+});
 server.listen(0, '127.0.0.1', () => {
-  process.send?.({ port: server.address().port });
+  grpcServer.listen(0, '127.0.0.1', () => {
+    process.send?.({ port: server.address().port, grpcPort: grpcServer.address().port });
+  });
 });
 process.on('disconnect', () => process.exit(0));
 

@@ -15,13 +15,14 @@ const here = (file) => new URL(file, import.meta.url).pathname;
 
 /**
  * Starts the OTLP sink (bench/exporter/sink.js) in its own process, killed when this one
- * exits (a failed check ends a benchmark). Resolves `{ port, stop }`.
+ * exits (a failed check ends a benchmark). Resolves `{ port, grpcPort, stop }`: its OTLP/HTTP
+ * and OTLP/gRPC ports.
  */
 export async function startSink() {
   const sink = fork(here('../exporter/sink.js'), { stdio: 'inherit' });
   process.on('exit', () => sink.kill());
-  const port = await new Promise((resolve) => sink.once('message', (m) => resolve(m.port)));
-  return { port, stop: () => sink.kill() };
+  const { port, grpcPort } = await new Promise((resolve) => sink.once('message', resolve));
+  return { port, grpcPort, stop: () => sink.kill() };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Agent, request } from 'undici';
 import { METRICS_EXPORT_METHOD } from '../codec/protobuf/service.js';
-import { GrpcUnaryClient } from './grpc-client.js';
+import { GrpcUnaryClient } from '../net/grpc-unary-client.js';
 import type { CliIo } from './io.js';
 import { type BodyPlan, buildBody, type LoadBody } from './loadgen-bodies.js';
 
@@ -77,7 +77,10 @@ export async function runLoad(options: LoadgenOptions, io: CliIo): Promise<Loadg
   const started = performance.now();
   const until = started + options.durationMs;
   const agent = new Agent({ connections: options.concurrency, keepAliveTimeout: 30_000 });
-  const grpc = options.protocol === 'grpc' ? new GrpcUnaryClient(options.endpoint) : undefined;
+  const grpc =
+    options.protocol === 'grpc'
+      ? new GrpcUnaryClient({ endpoint: `http://${options.endpoint.replace(/^https?:\/\//, '')}` })
+      : undefined;
   let next = 0;
   let lastReport = started;
   let lastPoints = 0;
@@ -95,7 +98,10 @@ export async function runLoad(options: LoadgenOptions, io: CliIo): Promise<Loadg
       : undefined;
 
   const sendOne = async (body: Uint8Array): Promise<string> => {
-    if (grpc) return grpc.call(METRICS_EXPORT_METHOD, body);
+    if (grpc) {
+      const { code } = await grpc.call(METRICS_EXPORT_METHOD, body);
+      return code === 0 ? 'ok' : `grpc ${code}`;
+    }
     const response = await request(options.endpoint, {
       method: 'POST',
       body,
@@ -150,7 +156,7 @@ export async function runLoad(options: LoadgenOptions, io: CliIo): Promise<Loadg
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   clearInterval(churn);
   await agent.close();
-  grpc?.close();
+  await grpc?.close();
   result.seconds = (performance.now() - started) / 1000;
   result.pointsPerSecond = Math.round(result.sentPoints / result.seconds);
   latencies.sort((a, b) => a - b);

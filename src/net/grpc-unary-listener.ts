@@ -15,21 +15,13 @@ import { headerLookup, type ServerAuthenticator } from '../model/auth.js';
 import { GrowingBytes, requestBytes } from '../model/byte-pool.js';
 import { parseListenEndpoint } from '../model/endpoint.js';
 import { within } from '../model/within.js';
+import { GrpcStatus, messagePrefix, percentEncode } from './grpc-wire.js';
 import { listen } from './listen.js';
 import { RefusalLog, type RefusalReason } from './refusal-log.js';
 import { listenerTls, type ServerTls, serveWithTls } from './server-tls.js';
 import type { ServerTlsConfig } from './tls-config.js';
 
-/** The gRPC status codes a unary listener answers with. */
-export const GrpcStatus = {
-  OK: 0,
-  INVALID_ARGUMENT: 3,
-  RESOURCE_EXHAUSTED: 8,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  UNAUTHENTICATED: 16,
-} as const;
+export { GrpcStatus } from './grpc-wire.js';
 
 /**
  * HTTP/2 starts a stream's and a connection's window at 64 KiB: a sender may have that much
@@ -345,10 +337,7 @@ export class GrpcUnaryListener {
       return;
     }
     const response = answer.response ?? new Uint8Array(0);
-    const frame = Buffer.allocUnsafe(5 + response.length);
-    frame[0] = 0;
-    frame.writeUInt32BE(response.length, 1);
-    frame.set(response, 5);
+    const frame = Buffer.concat([messagePrefix(response.length, false), response]);
     stream.respond(
       { ':status': 200, 'content-type': 'application/grpc' },
       { waitForTrailers: true },
@@ -378,18 +367,6 @@ function answerEarly(stream: ServerHttp2Stream, answer: GrpcAnswer): void {
     { endStream: true },
   );
   stream.resume();
-}
-
-/** `grpc-message` is percent-encoded: bytes outside printable ASCII, and `%` itself. */
-function percentEncode(text: string): string {
-  let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
-    out +=
-      byte < 0x20 || byte > 0x7e || byte === 0x25
-        ? `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
-        : String.fromCharCode(byte);
-  }
-  return out;
 }
 
 function peerOf(stream: ServerHttp2Stream): string | undefined {

@@ -30,7 +30,8 @@ export class GrpcSink {
   #server = new Server();
   port = 0;
 
-  async start(): Promise<string> {
+  /** Listens on `port` (0: any free one); resolves with its URL. */
+  async start(port = 0): Promise<string> {
     const identity = (value: Buffer) => value;
     this.#server.addService(
       {
@@ -77,8 +78,10 @@ export class GrpcSink {
       },
     );
     this.port = await new Promise<number>((resolve, reject) =>
-      this.#server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(err) : resolve(port),
+      this.#server.bindAsync(
+        `127.0.0.1:${port}`,
+        ServerCredentials.createInsecure(),
+        (err, port) => (err ? reject(err) : resolve(port)),
       ),
     );
     return `http://127.0.0.1:${this.port}`;

@@ -1,11 +1,5 @@
-import { type ConnectionOptions, createSecureContext } from 'node:tls';
-import {
-  type Client,
-  credentials,
-  Metadata,
-  makeGenericClientConstructor,
-  type ServiceError,
-} from '@grpc/grpc-js';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { encodeMetricsRequest } from '../../codec/protobuf/encode-request.js';
 import { decodeMetricsResponse } from '../../codec/protobuf/response.js';
 import { METRICS_EXPORT_METHOD } from '../../codec/protobuf/service.js';
@@ -14,7 +8,11 @@ import type { ClientAuthenticator } from '../../model/auth.js';
 import { InvalidArgumentError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import type { ClientTransport } from '../../net/client-tls.js';
+import { GrpcUnaryClient } from '../../net/grpc-unary-client.js';
+import { GrpcStatus } from '../../net/grpc-wire.js';
 import { errorForGrpcStatus } from '../helper/grpc-status.js';
+
+const gzipAsync = promisify(gzip);
 
 export interface OtlpGrpcSenderOptions {
   /** `http://host:4317` (plaintext) or `https://host:4317` (TLS); a bare `host:port` is plaintext. */
@@ -27,32 +25,29 @@ export interface OtlpGrpcSenderOptions {
   transport?: ClientTransport;
 }
 
-const identity = (value: Buffer) => value;
-const GenericClient = makeGenericClientConstructor({}, 'MetricsService');
-
 /**
- * OTLP/gRPC with `@grpc/grpc-js`: the request bytes come from sluice's own encoder (no
- * protobufjs objects), status codes and `RetryInfo` map to retry decisions per the OTLP spec.
+ * OTLP/gRPC on sluice's own unary client (`net/grpc-unary-client.ts`): the request bytes come
+ * from sluice's own encoder (no protobufjs objects), gzip is zlib's on its thread pool, and
+ * status codes and `RetryInfo` map to retry decisions per the OTLP specification.
  */
 export class OtlpGrpcSender implements Sender {
   readonly destination: string;
-  readonly #client: Client;
-  readonly #metadata: Metadata;
+  readonly #client: GrpcUnaryClient;
+  readonly #headers: Record<string, string>;
   readonly #auth: ClientAuthenticator | undefined;
+  readonly #gzip: boolean;
+  readonly #maxSendBytes: number;
 
   constructor(options: OtlpGrpcSenderOptions) {
     const { target, secure } = parseEndpoint(options.endpoint);
     this.destination = `${secure ? 'https' : 'http'}://${target}`;
-    this.#metadata = new Metadata();
-    for (const [key, value] of Object.entries(options.headers ?? {}))
-      this.#metadata.set(key, value);
+    this.#headers = lowerCaseKeys(options.headers ?? {});
     this.#auth = options.transport?.auth;
-    const tls = options.transport?.tls;
-    this.#client = new GenericClient(target, channelCredentials(secure, tls), {
-      'grpc.default_compression_algorithm': options.compression === 'gzip' ? 2 : 0,
-      'grpc.max_send_message_length': options.maxSendBytes ?? 16 * 1024 * 1024,
-      'grpc.primary_user_agent': 'sluice',
-      ...(tls?.servername ? { 'grpc.ssl_target_name_override': tls.servername } : {}),
+    this.#gzip = options.compression === 'gzip';
+    this.#maxSendBytes = options.maxSendBytes ?? 16 * 1024 * 1024;
+    this.#client = new GrpcUnaryClient({
+      endpoint: this.destination,
+      tls: secure ? options.transport?.tls : undefined,
     });
   }
 
@@ -60,69 +55,47 @@ export class OtlpGrpcSender implements Sender {
     return this.sendEncoded(encodeMetricsRequest(batch), signal);
   }
 
-  sendEncoded(bytes: Uint8Array, signal: AbortSignal): Promise<SendResult> {
-    const request = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    return new Promise((resolve, reject) => {
-      const call = this.#client.makeUnaryRequest<Buffer, Buffer>(
-        METRICS_EXPORT_METHOD,
-        identity,
-        identity,
-        request,
-        this.#callMetadata(),
-        {},
-        (error: ServiceError | null, response?: Buffer) => {
-          signal.removeEventListener('abort', cancel);
-          if (error) {
-            const details = error.metadata?.get('grpc-status-details-bin')[0];
-            reject(
-              errorForGrpcStatus(
-                error.code,
-                error.details,
-                details instanceof Buffer ? details : undefined,
-              ),
-            );
-            return;
-          }
-          const partial =
-            response && response.length > 0 ? decodeMetricsResponse(response) : undefined;
-          resolve({
-            rejectedPoints: partial?.rejectedDataPoints ?? 0,
-            message: partial?.errorMessage || undefined,
-          });
-        },
+  async sendEncoded(bytes: Uint8Array, signal: AbortSignal): Promise<SendResult> {
+    const message = this.#gzip ? await gzipAsync(bytes) : bytes;
+    if (message.length > this.#maxSendBytes) {
+      throw errorForGrpcStatus(
+        GrpcStatus.RESOURCE_EXHAUSTED,
+        `a request of ${message.length} bytes is over the largest the exporter sends (${this.#maxSendBytes}): lower batch.max_bytes`,
+        undefined,
       );
-      const cancel = () => call.cancel();
-      if (signal.aborted) call.cancel();
-      else signal.addEventListener('abort', cancel, { once: true });
+    }
+    const result = await this.#client.call(METRICS_EXPORT_METHOD, message, {
+      headers: this.#callHeaders(),
+      gzipped: this.#gzip,
+      signal,
     });
+    if (result.code !== GrpcStatus.OK) {
+      throw errorForGrpcStatus(result.code, result.message, result.details);
+    }
+    const partial =
+      result.response && result.response.length > 0
+        ? decodeMetricsResponse(result.response)
+        : undefined;
+    return {
+      rejectedPoints: partial?.rejectedDataPoints ?? 0,
+      message: partial?.errorMessage || undefined,
+    };
   }
 
-  async close(): Promise<void> {
-    this.#client.close();
+  close(): Promise<void> {
+    return this.#client.close();
   }
 
   /** The configured headers, plus the authenticator's (asked for each call). */
-  #callMetadata(): Metadata {
-    const metadata = this.#metadata.clone();
-    for (const [key, value] of Object.entries(this.#auth?.headers() ?? {}))
-      metadata.set(key, value);
-    return metadata;
+  #callHeaders(): Record<string, string> {
+    const auth = this.#auth?.headers();
+    return auth ? { ...this.#headers, ...lowerCaseKeys(auth) } : this.#headers;
   }
 }
 
-/** Plain text, TLS with the system's CAs, or TLS with the exporter's `tls` options. */
-function channelCredentials(secure: boolean, tls: ConnectionOptions | undefined) {
-  if (!secure) return credentials.createInsecure();
-  if (!tls) return credentials.createSsl();
-  const context = createSecureContext({
-    ca: tls.ca,
-    cert: tls.cert,
-    key: tls.key,
-    minVersion: tls.minVersion,
-  });
-  return credentials.createFromSecureContext(context, {
-    rejectUnauthorized: tls.rejectUnauthorized,
-  });
+/** gRPC metadata names are lower-case (HTTP/2 refuses upper-case header names). */
+function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
 }
 
 function parseEndpoint(endpoint: string): { target: string; secure: boolean } {

@@ -1,0 +1,72 @@
+/**
+ * What gRPC puts on HTTP/2 that both sides of sluice's unary calls need: status codes, the
+ * 5-byte message prefix, and the percent-encoding of `grpc-message`.
+ */
+
+/** gRPC status codes (the ones sluice's listener and client name). */
+export const GrpcStatus = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
+
+/** The length prefix of one message: a compressed flag, then the length (big-endian u32). */
+export function messagePrefix(length: number, compressed: boolean): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix[0] = compressed ? 1 : 0;
+  prefix.writeUInt32BE(length, 1);
+  return prefix;
+}
+
+/** `grpc-message` is percent-encoded: bytes outside printable ASCII, and `%` itself. */
+export function percentEncode(text: string): string {
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    out +=
+      byte < 0x20 || byte > 0x7e || byte === 0x25
+        ? `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
+        : String.fromCharCode(byte);
+  }
+  return out;
+}
+
+/** A `grpc-message` as sent, decoded; text that is not valid percent-encoding is kept as it is. */
+export function percentDecode(text: string): string {
+  if (!text.includes('%')) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The gRPC status of an answer that carries none, from its HTTP status (gRPC's
+ * "HTTP to gRPC status code mapping"): a proxy or a server that is not gRPC answered.
+ */
+export function statusOfHttp(httpStatus: number): number {
+  switch (httpStatus) {
+    case 400:
+      return GrpcStatus.INTERNAL;
+    case 401:
+      return GrpcStatus.UNAUTHENTICATED;
+    case 403:
+      return GrpcStatus.PERMISSION_DENIED;
+    case 404:
+      return GrpcStatus.UNIMPLEMENTED;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return GrpcStatus.UNAVAILABLE;
+    default:
+      return GrpcStatus.UNKNOWN;
+  }
+}
