@@ -64,6 +64,8 @@ export class GrpcUnaryClient {
   readonly #options: GrpcUnaryClientOptions;
   #session: ClientHttp2Session | undefined;
   #closed = false;
+  /** Calls in flight: while there are none the connection does not keep the process alive. */
+  #active = 0;
 
   constructor(options: GrpcUnaryClientOptions) {
     this.#options = options;
@@ -98,6 +100,7 @@ export class GrpcUnaryClient {
         resolve({ code: GrpcStatus.UNAVAILABLE, message: (err as Error).message });
         return;
       }
+      if (this.#active++ === 0) session.ref();
       const answer = new AnswerReader(this.#options.maxResponseBytes ?? 4 * 1024 * 1024);
       let cancelled = false;
       const cancel = () => {
@@ -118,6 +121,8 @@ export class GrpcUnaryClient {
       });
       stream.once('close', () => {
         call.signal?.removeEventListener('abort', cancel);
+        // An application that exports from its own process must be able to exit when idle.
+        if (--this.#active === 0) this.#session?.unref();
         answer.result(cancelled, failure, stream.rstCode).then(resolve);
       });
       stream.write(messagePrefix(message.length, call.gzipped === true));

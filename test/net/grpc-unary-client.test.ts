@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createServer as createHttp2Server, type Http2Server } from 'node:http2';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -81,6 +82,31 @@ describe('GrpcUnaryClient against a grpc-js server', () => {
     const again = await sink(first.sink.port);
     expect((await c.call(METRICS_EXPORT_METHOD, request())).code).toBe(GrpcStatus.OK);
     expect(again.sink.ids).toHaveLength(5);
+  });
+});
+
+describe('GrpcUnaryClient in an application', () => {
+  it('does not keep the process alive once its calls are done', async () => {
+    const { sink: s, url } = await sink();
+    const module = new URL('../../dist/net/grpc-unary-client.js', import.meta.url).href;
+    const script = `
+      import { GrpcUnaryClient } from ${JSON.stringify(module)};
+      const client = new GrpcUnaryClient({ endpoint: ${JSON.stringify(url)} });
+      const { code } = await client.call(${JSON.stringify(METRICS_EXPORT_METHOD)}, new Uint8Array(0));
+      console.log('status', code);
+      // No close: an exporter the application never shut down.
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script]);
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    expect(await exited).toBe(0); // killed (null) if the connection held it
+    clearTimeout(timer);
+    expect(out).toContain('status 0');
+    expect(s.requests).toBe(1);
   });
 });
 
