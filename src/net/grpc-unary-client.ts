@@ -236,8 +236,14 @@ class AnswerReader {
   #status(fields: Record<string, unknown>): void {
     const code = fields['grpc-status'];
     if (code === undefined) return;
-    this.#code = Number(code);
+    const text = String(code);
     this.#message = percentDecode(String(fields['grpc-message'] ?? ''));
+    if (/^\d{1,9}$/.test(text)) this.#code = Number(text);
+    else {
+      // Not a status at all: gRPC says UNKNOWN.
+      this.#code = GrpcStatus.UNKNOWN;
+      this.#message = `grpc-status ${JSON.stringify(text.slice(0, 20))} is not a status code`;
+    }
     const details = fields['grpc-status-details-bin'];
     if (typeof details === 'string') this.#details = Buffer.from(details, 'base64');
   }
