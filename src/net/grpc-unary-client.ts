@@ -95,6 +95,13 @@ export class GrpcUnaryClient {
         session = this.#connection();
         stream = session.request(headers);
       } catch (err) {
+        const code = (err as { code?: string }).code ?? '';
+        // Metadata HTTP/2 cannot carry (a connection header, a bad name or value): no retry
+        // will send it.
+        if (/INVALID_(CONNECTION_HEADERS|HEADER_VALUE|HTTP_TOKEN)|ERR_HTTP2_HEADER/.test(code)) {
+          resolve({ code: GrpcStatus.INTERNAL, message: `metadata: ${(err as Error).message}` });
+          return;
+        }
         // The connection was closing (GOAWAY) as the call came: the next one reconnects.
         this.#drop(this.#session);
         resolve({ code: GrpcStatus.UNAVAILABLE, message: (err as Error).message });

@@ -72,6 +72,17 @@ describe('GrpcUnaryClient against a grpc-js server', () => {
     });
   });
 
+  it('fails a call whose metadata HTTP/2 cannot carry, for good, and goes on calling', async () => {
+    const { url } = await sink();
+    const c = client(url);
+    const refused = await c.call(METRICS_EXPORT_METHOD, request(), {
+      headers: { connection: 'keep-alive' },
+    });
+    expect(refused.code).toBe(GrpcStatus.INTERNAL); // not UNAVAILABLE: retrying cannot help
+    expect(refused.message).toContain('metadata');
+    expect((await c.call(METRICS_EXPORT_METHOD, request())).code).toBe(GrpcStatus.OK);
+  });
+
   it('reconnects after the server went away between calls', async () => {
     const first = await sink();
     const c = client(first.url);
