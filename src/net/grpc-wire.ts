@@ -70,3 +70,29 @@ export function statusOfHttp(httpStatus: number): number {
       return GrpcStatus.UNKNOWN;
   }
 }
+
+/** Headers HTTP/2 forbids (RFC 9113 §8.2.2), and those gRPC's own framing sends. */
+const RESERVED_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'content-type',
+  'grpc-encoding',
+  'grpc-accept-encoding',
+]);
+
+/**
+ * Whether `name` (any case) can be sent as gRPC metadata: lower-cased, gRPC's characters
+ * (letters, digits, `-`, `_`, `.`), and not a header HTTP/2 or gRPC's framing reserves.
+ */
+export function isMetadataName(name: string): boolean {
+  const lower = name.toLowerCase();
+  return /^[0-9a-z_.-]+$/.test(lower) && !RESERVED_HEADERS.has(lower);
+}
+
+/** What `isMetadataName` refuses, said for a config error. */
+export const METADATA_NAME_RULE =
+  'gRPC metadata names: letters, digits, "-", "_" and ".", not an HTTP/2 connection header nor one gRPC sets itself';

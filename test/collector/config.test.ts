@@ -156,6 +156,23 @@ service:
     );
   });
 
+  it('refuses otlp exporter headers that cannot be gRPC metadata, without showing a credential', () => {
+    const found = problems(`
+receivers:
+  otlp: { protocols: { http: { endpoint: 127.0.0.1:0 } } }
+exporters:
+  otlp:
+    endpoint: 127.0.0.1:4317
+    headers: { Connection: close, "Authorization Bearer": s3cr3t-value, X-Tenant: t1 }
+service:
+  pipelines: { metrics: { receivers: [otlp], exporters: [otlp] } }
+`);
+    expect(found).toHaveLength(2);
+    expect(found[0]).toContain('exporters.otlp.headers.Connection: gRPC metadata names');
+    expect(found[1]).toContain('exporters.otlp.headers.Authorization Bearer');
+    expect(found.join('\n')).not.toContain('s3cr3t-value');
+  });
+
   it('refuses a reference to an unset environment variable without a default', () => {
     expect(problems(valid)).toEqual([
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the message shows config syntax

@@ -77,6 +77,17 @@ describe('OTLP/gRPC sender against a real grpc-js server', () => {
   });
 });
 
+describe('OTLP/gRPC sender configuration', () => {
+  it('refuses headers that cannot be gRPC metadata when it is built, naming the header', () => {
+    for (const name of ['Connection', 'te', 'x tenant', 'x-tenant:1']) {
+      expect(() => new OtlpGrpcSender({ endpoint, headers: { [name]: 'v' } }), name).toThrow(
+        new RegExp(`headers.*${name.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+      );
+    }
+    expect(() => new OtlpGrpcSender({ endpoint, headers: { 'X-Tenant_1.a': 'v' } })).not.toThrow();
+  });
+});
+
 describe('gRPC status mapping (OTLP specification)', () => {
   it('retries exactly the retryable codes', () => {
     for (const code of [1, 4, 10, 11, 14, 15])

@@ -9,7 +9,7 @@ import { InvalidArgumentError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import type { ClientTransport } from '../../net/client-tls.js';
 import { GrpcUnaryClient } from '../../net/grpc-unary-client.js';
-import { GrpcStatus } from '../../net/grpc-wire.js';
+import { GrpcStatus, isMetadataName, METADATA_NAME_RULE } from '../../net/grpc-wire.js';
 import { errorForGrpcStatus } from '../helper/grpc-status.js';
 
 const gzipAsync = promisify(gzip);
@@ -42,6 +42,10 @@ export class OtlpGrpcSender implements Sender {
     const { target, secure } = parseEndpoint(options.endpoint);
     this.destination = `${secure ? 'https' : 'http'}://${target}`;
     this.#headers = lowerCaseKeys(options.headers ?? {});
+    for (const name of Object.keys(this.#headers)) {
+      if (!isMetadataName(name))
+        throw new InvalidArgumentError('headers', name, METADATA_NAME_RULE);
+    }
     this.#auth = options.transport?.auth;
     this.#gzip = options.compression === 'gzip';
     this.#maxSendBytes = options.maxSendBytes ?? 16 * 1024 * 1024;
