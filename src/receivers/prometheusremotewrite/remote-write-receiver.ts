@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { RemoteWriteValidator } from '../../codec/prometheus/validate-write-request.js';
 import type { ListenerProtection } from '../../model/auth.js';
+import { GrowingBytes, requestBytes } from '../../model/byte-pool.js';
 import type { Consumer } from '../../model/consumer.js';
 import { InvalidArgumentError } from '../../model/errors.js';
 import { HttpListener } from '../../net/http-listener.js';
@@ -9,7 +10,12 @@ import { serverAuthenticator } from '../../net/resolve-auth.js';
 import { attributeLimits, limitedDecoder } from '../attribute-limits-config.js';
 import { BodyTooLargeError } from '../body-too-large.js';
 import type { Receiver, ReceiverSettings } from '../receiver.js';
-import { ReceiverStats, type Refusal, refusalBeforeReading } from '../receiver-stats.js';
+import {
+  type Carry,
+  ReceiverStats,
+  type Refusal,
+  refusalBeforeReading,
+} from '../receiver-stats.js';
 import { inlineDecoder, type RequestDecoder } from '../request-decoder.js';
 import type { RemoteWriteReceiverConfig } from './config.js';
 import { RemoteWriteBodies } from './remote-write-body.js';
@@ -92,33 +98,51 @@ export class RemoteWriteReceiver implements Receiver {
       return reply(429, refusal.message, { 'retry-after': '1' });
     }
     const limit = this.#config.max_request_body_size;
-    const chunks: Buffer[] = [];
-    let size = 0;
+    // Read into one of the request buffers as it comes (see `GrowingBytes`).
+    const reading = new GrowingBytes(Number(req.headers['content-length']) || undefined);
     for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > limit) {
+      if (reading.length + (chunk as Buffer).length > limit) {
+        reading.release();
         this.stats.malformed++;
         res.once('finish', () => req.socket?.destroy());
         return reply(413, `body exceeds max_request_body_size ${limit} bytes`, {
           connection: 'close',
         });
       }
-      chunks.push(chunk as Buffer);
+      reading.append(chunk as Buffer, 0, limit);
     }
-    let body: Uint8Array;
-    const received = Buffer.concat(chunks, size);
+    const received = reading.take();
+    // Relayed, the request travels as it came (compressed, or not): the buffer is carried on
+    // (no copy); anything else gives it back once handled.
     const encoding = (req.headers['content-encoding'] ?? 'snappy').toLowerCase();
+    const compressed = encoding === 'snappy';
+    const carry: Carry = compressed
+      ? { bytes: received, compression: 'snappy' }
+      : { bytes: received };
     try {
-      body = this.#bodies.uncompress(received, encoding, limit);
+      return await this.#handleBody(received, encoding, carry, reply);
+    } finally {
+      if (!carry.taken) requestBytes.give(received);
+    }
+  }
+
+  /** Checks (uncompressed) and hands on a read body, and answers. */
+  async #handleBody(
+    received: Buffer,
+    encoding: string,
+    carry: Carry,
+    reply: (status: number, message?: string, headers?: Record<string, string>) => void,
+  ): Promise<void> {
+    let body: Uint8Array;
+    try {
+      body = this.#bodies.uncompress(received, encoding, this.#config.max_request_body_size);
     } catch (err) {
       this.stats.malformed++;
       if (err instanceof BodyTooLargeError) return reply(413, err.message);
       if (err instanceof InvalidArgumentError) return reply(415, err.message);
       return this.#malformed(err as Error, reply);
     }
-    // Relayed, the request travels as it came (compressed, or not); the uncompressed body
-    // is only checked here.
-    const compressed = encoding === 'snappy';
+    const compressed = carry.compression === 'snappy';
     let refused: Refusal | undefined;
     try {
       refused = await this.stats.accept(
@@ -127,7 +151,7 @@ export class RemoteWriteReceiver implements Receiver {
         // A copy: the decoder may run on another thread, and `body` is reused.
         () => this.#decoder.decode('prometheus-remote-write', compressed ? body.slice() : body),
         this.#validator,
-        { carry: compressed ? { bytes: received, compression: 'snappy' } : { bytes: received } },
+        { carry },
       );
     } catch (err) {
       return this.#malformed(err as Error, reply);
