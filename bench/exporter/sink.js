@@ -17,22 +17,34 @@ const server = createServer((req, res) => {
     if (req.url === '/reset') bytes = requests = points = malformed = 0;
     return;
   }
-  const chunks = [];
-  req.on('data', (chunk) => {
-    bytes += chunk.length;
-    chunks.push(chunk);
-  });
-  req.on('end', () => {
-    requests++;
-    try {
-      points += countPoints(Buffer.concat(chunks));
-    } catch {
-      malformed++;
-    }
+  receive(req, countPoints, () => {
     res.writeHead(200, { 'content-type': 'application/x-protobuf' });
     res.end();
   });
 });
+
+/**
+ * Reads one request from `source` (a request or an HTTP/2 stream), counts its bytes and,
+ * through `pointsOf` (which throws on what it cannot read), its points or it as malformed;
+ * then `answer`s.
+ */
+function receive(source, pointsOf, answer) {
+  const chunks = [];
+  source.on('data', (chunk) => {
+    bytes += chunk.length;
+    chunks.push(chunk);
+  });
+  source.on('end', () => {
+    requests++;
+    try {
+      points += pointsOf(Buffer.concat(chunks));
+    } catch {
+      malformed++;
+    }
+    answer();
+  });
+}
+
 // The same over OTLP/gRPC (HTTP/2, one unary method): each call's message behind its 5-byte
 // prefix, answered with an empty response and grpc-status 0 in the trailers.
 // Windows as a gRPC server opens them under load (grpc-go grows its own by BDP estimates to
@@ -41,22 +53,13 @@ const server = createServer((req, res) => {
 const grpcServer = createHttp2Server({ settings: { initialWindowSize: 1024 * 1024 } });
 grpcServer.on('session', (session) => session.setLocalWindowSize(4 * 1024 * 1024));
 grpcServer.on('stream', (stream, headers) => {
-  const chunks = [];
-  stream.on('data', (chunk) => {
-    bytes += chunk.length;
-    chunks.push(chunk);
-  });
-  stream.on('end', () => {
-    requests++;
-    try {
-      const body = Buffer.concat(chunks);
-      if (body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5)
-        throw new Error('not one uncompressed message');
-      if (!String(headers[':path']).endsWith('/Export')) throw new Error('not Export');
-      points += countPoints(body.subarray(5));
-    } catch {
-      malformed++;
-    }
+  const messagePoints = (body) => {
+    if (body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5)
+      throw new Error('not one uncompressed message');
+    if (!String(headers[':path']).endsWith('/Export')) throw new Error('not Export');
+    return countPoints(body.subarray(5));
+  };
+  receive(stream, messagePoints, () => {
     stream.respond(
       { ':status': 200, 'content-type': 'application/grpc' },
       { waitForTrailers: true },

@@ -60,7 +60,6 @@ const heardFrom = new WeakSet<ClientHttp2Session>();
  * (docs/benchmarks.md), and its receive buffers are what drove the gRPC receiver's GC.
  */
 export class GrpcUnaryClient {
-  readonly #authority: string;
   readonly #options: GrpcUnaryClientOptions;
   #session: ClientHttp2Session | undefined;
   #closed = false;
@@ -69,7 +68,6 @@ export class GrpcUnaryClient {
 
   constructor(options: GrpcUnaryClientOptions) {
     this.#options = options;
-    this.#authority = options.endpoint;
   }
 
   /** Calls `path` with `message` (uncompressed, or gzipped as `call.gzipped` says). */
@@ -159,7 +157,7 @@ export class GrpcUnaryClient {
     const known = this.#session;
     if (known && !known.closed && !known.destroyed) return known;
     const tls = this.#options.tls;
-    const session = connect(this.#authority, {
+    const session = connect(this.#options.endpoint, {
       ...tls,
       // A sender: the peer's windows govern what it sends; its own only take answers.
       settings: { enablePush: false },

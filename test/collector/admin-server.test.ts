@@ -11,7 +11,7 @@ import { parseConfig } from '../../src/collector/config/load-config.js';
 import { encodeMetricsRequest, MetricBatch, MetricType, Temporality } from '../../src/index.js';
 import type { OtlpReceiver } from '../../src/receivers/otlp/otlp-receiver.js';
 import { counterBatch, monotonicSums } from '../helpers/batches.js';
-import { otlpHttpUrl, startCollector } from '../helpers/collectors.js';
+import { otlpHttpUrl, otlpInto, startCollector } from '../helpers/collectors.js';
 
 let collector: Collector | undefined;
 let admin: AdminServer | undefined;
@@ -72,20 +72,7 @@ service:
   });
 
   it('tells memory apart: the V8 heap, Buffers outside it, and request buffers kept for reuse', async () => {
-    collector = await startCollector(`
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  debug: {}
-service:
-  pipelines:
-    metrics:
-      receivers: [otlp]
-      exporters: [debug]
-`);
+    collector = await otlpInto('debug', '    {}');
     admin = new AdminServer({ address: '127.0.0.1:0' }, () => collector);
     await admin.start();
     // A body past the request buffers' smallest size: read into one, given back once handled.

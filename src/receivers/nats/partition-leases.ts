@@ -61,8 +61,8 @@ export class PartitionLeases {
   readonly #memberBytes: Uint8Array;
   /** Held partitions: the revision of their lease entry, and when it was last written. */
   readonly #held = new Map<number, { revision: number; renewedAt: number }>();
-  /** Partitions given up and still stopping, with their lease's revision while still ours. */
-  readonly #stopping = new Map<number, { revision: number | undefined; done: Promise<void> }>();
+  /** Partitions given up and still stopping. */
+  readonly #stopping = new Map<number, Stopping>();
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> = Promise.resolve();
   /** What the round is doing, for the warning when it fails. */
@@ -232,27 +232,34 @@ export class PartitionLeases {
    */
   #give(p: number, revision: number, release: boolean): void {
     this.#held.delete(p);
-    const stop = {
-      revision: release ? revision : undefined,
-      done: this.#stop(p, release).finally(() => this.#stopping.delete(p)),
-    };
-    this.#stopping.set(p, stop);
+    const stopping: Stopping = { revision: release ? revision : undefined, done: undefined };
+    this.#stopping.set(p, stopping);
+    stopping.done = this.#stop(p, stopping, release).finally(() => this.#stopping.delete(p));
   }
 
-  async #stop(p: number, release: boolean): Promise<void> {
+  async #stop(p: number, stopping: Stopping, release: boolean): Promise<void> {
     await this.#options.give(p, release).catch((err: Error) => {
       this.#options.logger.warn(
         { partition: p, error: err.message },
         'nats: stopping a partition failed; giving its lease up anyway',
       );
     });
-    const revision = this.#stopping.get(p)?.revision;
-    if (release && revision !== undefined) {
-      // Already someone else's, or expired: nothing to give up.
-      await this.#options.kv.delete(`partitions.${p}`, { previousSeq: revision }).catch(() => {});
+    // Kept and renewed when released (see `#renew`); undefined once someone else's. The
+    // delete fails if it expired meanwhile: nothing to give up then.
+    if (stopping.revision !== undefined) {
+      await this.#options.kv
+        .delete(`partitions.${p}`, { previousSeq: stopping.revision })
+        .catch(() => {});
     }
     this.#options.logger.info({ partition: p, held: this.held }, 'nats: gave a partition up');
   }
+}
+
+/** A partition given up and still stopping. */
+interface Stopping {
+  /** Its lease's revision while still this member's (renewed until the stop is done). */
+  revision: number | undefined;
+  done: Promise<void> | undefined;
 }
 
 /** The request of a lease round under way (named in the warning when the round fails). */
