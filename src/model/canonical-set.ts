@@ -103,8 +103,20 @@ export class CanonicalSet {
 
   /** The set's hash, as `AttributeTable` computes it for the same bytes; the request left as it came. */
   hash(): number {
-    const hash = hashRange(this.seal(true), this.start, this.end);
-    this.putBack();
+    const entries = this.#entries;
+    if (entries === 0 || this.#copied !== 0)
+      return hashRange(this.seal(false), this.start, this.end);
+    // One run, as usual: `seal(true)` and `putBack` in two tight loops around the hash,
+    // without the fields they keep for a caller that reads the set in between.
+    const src = this.#reader.buf;
+    const tags = this.#tags;
+    const saved = this.#saved;
+    for (let k = 0; k < entries; k++) {
+      saved[k] = src[tags[k]];
+      src[tags[k]] = 0x0a;
+    }
+    const hash = hashRange(this.#reader.view, tags[0], this.#runEnd);
+    for (let k = 0; k < entries; k++) src[tags[k]] = saved[k];
     return hash;
   }
 

@@ -184,6 +184,42 @@ describe('the relay validator against the decoder', () => {
     }
   });
 
+  it('never takes a point whose last 8-byte field its length cuts short, of any kind', () => {
+    // The field ends the body, so a check that let the value run past the point would also
+    // end every enclosing message and take the body.
+    const count = Uint8Array.from([0x21, 3, 0, 0, 0, 0, 0, 0, 0]);
+    /** A request of one metric `m` with the data field `dataTag` holding one point. */
+    const requestOf = (dataTag: number, point: Uint8Array) =>
+      field(
+        [0x0a],
+        field(
+          [0x12],
+          field(
+            [0x12],
+            Buffer.concat([
+              field([0x0a], Buffer.from('m')),
+              field([dataTag], field([0x0a], point)),
+            ]),
+          ),
+        ),
+      );
+    const kinds: [name: string, dataTag: number, last: Uint8Array][] = [
+      ['gauge', 0x2a, value],
+      ['histogram', 0x4a, count],
+      ['exponential histogram', 0x52, count],
+      ['summary', 0x5a, count],
+    ];
+    for (const [name, dataTag, last] of kinds) {
+      const whole = requestOf(dataTag, Buffer.concat([time, last]));
+      expect(new OtlpRequestValidator(roomy).validate(whole), name).toBeDefined();
+      for (let keep = 1; keep < last.length; keep++) {
+        const body = requestOf(dataTag, Buffer.concat([time, last.subarray(0, keep)]));
+        expect(() => decodeMetricsRequest(body), name).toThrow(DecodeError);
+        expect(new OtlpRequestValidator(roomy).validate(body), `${name}, ${keep}`).toBeUndefined();
+      }
+    }
+  });
+
   it('refuses what the decoder refuses for the reasons it gives', () => {
     const body = encodeMetricsRequest(fromResourceMetricsOf());
     // Sanity: the clean body is taken.
