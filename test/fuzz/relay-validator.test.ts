@@ -220,6 +220,29 @@ describe('the relay validator against the decoder', () => {
     }
   });
 
+  it("never takes a point whose length cuts its last attribute short (the attribute's bytes follow it)", () => {
+    // The attribute's last two bytes, once cut off the point, read as an empty point.
+    const point = Buffer.concat([
+      time,
+      value,
+      field([0x3a], attribute(Buffer.from('k'), Buffer.from('v\n\0'))),
+    ]);
+    const gauge = (points: Uint8Array) =>
+      field(
+        [0x0a],
+        field(
+          [0x12],
+          field([0x12], Buffer.concat([field([0x0a], Buffer.from('g')), field([0x2a], points)])),
+        ),
+      );
+    expect(new OtlpRequestValidator(roomy).validate(gauge(field([0x0a], point)))).toBeDefined();
+    for (const cut of [1, 2, 3]) {
+      const body = gauge(Buffer.concat([Uint8Array.from([0x0a, point.length - cut]), point]));
+      expect(() => decodeMetricsRequest(body)).toThrow(DecodeError);
+      expect(new OtlpRequestValidator(roomy).validate(body), `cut ${cut}`).toBeUndefined();
+    }
+  });
+
   it('refuses what the decoder refuses for the reasons it gives', () => {
     const body = encodeMetricsRequest(fromResourceMetricsOf());
     // Sanity: the clean body is taken.

@@ -92,4 +92,46 @@ describe('the fast-path scanner against the decoder', () => {
     expect(seen.takenByBoth).toBeGreaterThan(0);
     await shared.shutdown();
   });
+
+  it("never takes a point whose length cuts its last attribute short (the attribute's bytes follow it)", async () => {
+    const field = (tag: number, body: Uint8Array) => Buffer.from([tag, body.length, ...body]);
+    const fixed64 = (tag: number, value: bigint) => {
+      const bytes = Buffer.alloc(9);
+      bytes[0] = tag;
+      bytes.writeBigUInt64LE(value, 1);
+      return bytes;
+    };
+    const attribute = (key: string, value: string) =>
+      field(
+        0x3a,
+        Buffer.concat([
+          field(0x0a, Buffer.from(key)),
+          field(0x12, field(0x0a, Buffer.from(value))),
+        ]),
+      );
+    /** A request of one gauge `m.0` with one point, its attributes last; `cut` bytes short. */
+    const request = (time: bigint, cut = 0) => {
+      const point = Buffer.concat([
+        fixed64(0x11, 1n),
+        fixed64(0x19, time),
+        fixed64(0x21, 4611686018427387904n), // 2.0
+        attribute('host', 'h1'),
+        // Its last two bytes, once cut off the point, read as an empty point of the gauge's.
+        attribute('k', 'v\n\0'),
+      ]);
+      const points = Buffer.concat([Buffer.from([0x0a, point.length - cut]), point]);
+      const metric = Buffer.concat([field(0x0a, Buffer.from('m.0')), field(0x2a, points)]);
+      return field(0x0a, field(0x12, field(0x12, metric)));
+    };
+    const p = processor(rules, new Capture(), clock);
+    await p.consume(decodeMetricsRequest(request(10n)));
+    // The whole point is taken: the series is known.
+    expect(new MetricsRequestScanner(p, { inPlace: true }).scan(request(20n))).toBe(1);
+    for (const cut of [1, 2, 3]) {
+      const body = request(30n, cut);
+      expect(() => decodeMetricsRequest(body)).toThrow(DecodeError);
+      expect(new MetricsRequestScanner(p, { inPlace: true }).scan(body), `cut ${cut}`).toBe(-1);
+    }
+    await p.shutdown();
+  });
 });

@@ -258,8 +258,9 @@ export class MetricsRequestScanner {
     metric.temporality = temporality as Temporality;
     if (!this.#visitor.visitMetric(metric)) return false;
     reader.pos = dataStart;
+    const buf = reader.buf;
     while (reader.pos < dataEnd) {
-      const tag = reader.varint32(dataEnd);
+      const tag = buf[reader.pos] < 0x80 ? buf[reader.pos++] : reader.varint32(dataEnd);
       if (tag !== DataField.Points) {
         reader.skip(tag & 7, dataEnd);
         continue;
@@ -336,10 +337,12 @@ export class MetricsRequestScanner {
 
   #numberPoint(end: number): boolean {
     const reader = this.#reader;
+    // One-byte tags read here, not through the reader, as in `OtlpRequestValidator`.
+    const buf = reader.buf;
     const p = this.#beginPoint();
     p.value = 0;
     while (reader.pos < end) {
-      const tag = reader.varint32(end);
+      const tag = buf[reader.pos] < 0x80 ? buf[reader.pos++] : reader.varint32(end);
       switch (tag) {
         case NumberPointField.AsDouble:
           p.value = reader.double(end);
@@ -364,13 +367,14 @@ export class MetricsRequestScanner {
 
   #histogramPoint(end: number): boolean {
     const reader = this.#reader;
+    const buf = reader.buf;
     const p = this.#beginPoint();
     p.count = p.sum = 0;
     p.counts = p.bounds = reader.view;
     p.countsAt = p.boundsAt = -1;
     p.countsLength = p.boundsLength = 0;
     while (reader.pos < end) {
-      const tag = reader.varint32(end);
+      const tag = buf[reader.pos] < 0x80 ? buf[reader.pos++] : reader.varint32(end);
       switch (tag) {
         case DistributionField.Count:
           reader.fixed64(end);
@@ -456,7 +460,11 @@ export class MetricsRequestScanner {
   #attribute(end: number): void {
     const reader = this.#reader;
     const lengthStart = reader.pos;
-    const stop = reader.delimited(end);
+    const length = reader.buf[lengthStart];
+    const stop =
+      length < 0x80 && lengthStart + 1 + length <= end
+        ? lengthStart + 1 + length
+        : reader.delimited(end);
     reader.pos = stop;
     // The byte before the length is the tag's last: the whole tag when it is one byte, as
     // encoders write field 7 or 9 (only that byte goes into the set, retagged).
