@@ -15,13 +15,17 @@ const RATE = Number(process.env.COLLECTOR_RATE ?? 0);
 const CONNECTIONS = Number(process.env.COLLECTOR_CONNECTIONS ?? 8);
 // The exporter's `sending_queue.ordering` (`per_series`, the default, or `none`).
 const ORDERING = process.env.COLLECTOR_ORDERING ?? 'per_series';
+// The exporter's `compression` (`none` here, so the rows measure the pipeline, not zlib;
+// `gzip` is the exporters' default) and, if set, its `compression_params.level`.
+const COMPRESSION = process.env.COLLECTOR_COMPRESSION ?? 'none';
+const COMPRESSION_LEVEL = process.env.COLLECTOR_COMPRESSION_LEVEL;
 
 const sink = await startSink();
 const sinkPort = sink.port;
 
 /** The exporter to the sink: `otlphttp`, or `otlp` (OTLP/gRPC). */
 function exporterYaml(type) {
-  const common = `    compression: none
+  const common = `    compression: ${COMPRESSION}${COMPRESSION_LEVEL ? `\n    compression_params: { level: ${COMPRESSION_LEVEL} }` : ''}
     sending_queue:
       queue_size: 400000
       block_on_overflow: true

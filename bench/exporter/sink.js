@@ -1,11 +1,13 @@
 // A minimal OTLP/HTTP (and OTLP/gRPC) sink in its own process, so its work does not count against the
 // exporter or collector under test: it reads each request, counts its bytes and its data
 // points, and answers 200 with an empty body. `GET /stats` (or `/reset`, which then zeroes
-// them) reports `{ bytes, requests, points, malformed }`. Points are counted by walking the
+// them) reports `{ bytes, requests, points, malformed }` (bytes as sent: gzip bodies are
+// uncompressed to count their points). Points are counted by walking the
 // protobuf (request → resource → scope → metric → data → points), not by sluice's decoder:
 // the benchmarks check sluice's deliveries against it.
 import { createServer } from 'node:http';
 import { createServer as createHttp2Server } from 'node:http2';
+import { gunzipSync } from 'node:zlib';
 
 let bytes = 0;
 let requests = 0;
@@ -17,10 +19,15 @@ const server = createServer((req, res) => {
     if (req.url === '/reset') bytes = requests = points = malformed = 0;
     return;
   }
-  receive(req, countPoints, () => {
-    res.writeHead(200, { 'content-type': 'application/x-protobuf' });
-    res.end();
-  });
+  const gzipped = req.headers['content-encoding'] === 'gzip';
+  receive(
+    req,
+    (body) => countPoints(gzipped ? gunzipSync(body) : body),
+    () => {
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      res.end();
+    },
+  );
 });
 
 /**

@@ -54,6 +54,8 @@ export interface SluiceMetricExporterOptions {
   /** Per request attempt (the official exporters' `timeoutMillis`). Default 10 s. */
   timeoutMillis?: number;
   compression?: 'none' | 'gzip' | 'zstd';
+  /** gzip 1-9 (default 1, the fastest), zstd 1-22 (default 3): see `COMPRESSION_LEVELS`. */
+  compressionLevel?: number;
   /**
    * TLS for an `https://` URL: a private CA, a client certificate for mutual TLS (default
    * from `OTEL_EXPORTER_OTLP_[METRICS_]CERTIFICATE`, `_CLIENT_CERTIFICATE`, `_CLIENT_KEY`).
@@ -161,6 +163,7 @@ export class SluiceMetricExporter implements PushMetricExporter {
             endpoint: options.url ?? env.grpcEndpoint ?? 'http://localhost:4317',
             headers: { ...env.headers, ...options.headers },
             compression: compression === 'gzip' ? 'gzip' : 'none',
+            compressionLevel: options.compressionLevel,
             transport,
           })
         : undefined) ??
@@ -169,6 +172,7 @@ export class SluiceMetricExporter implements PushMetricExporter {
         headers: { ...env.headers, ...options.headers },
         encoding: protocol === 'http/json' ? 'json' : 'protobuf',
         compression,
+        compressionLevel: options.compressionLevel,
         connections: options.numConsumers ?? 4,
         transport,
       });

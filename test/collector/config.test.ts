@@ -173,6 +173,37 @@ service:
     expect(found.join('\n')).not.toContain('s3cr3t-value');
   });
 
+  it('takes compression_params.level in the range of the compression chosen, and names it otherwise', () => {
+    const exporters = (otlphttp: string, otlp: string) => `
+receivers:
+  otlp: { protocols: { http: { endpoint: 127.0.0.1:0 } } }
+exporters:
+  otlphttp: { endpoint: http://127.0.0.1:4318, ${otlphttp} }
+  otlp: { endpoint: 127.0.0.1:4317, ${otlp} }
+service:
+  pipelines: { metrics: { receivers: [otlp], exporters: [otlphttp, otlp] } }
+`;
+    expect(
+      problems(
+        exporters(
+          'compression: zstd, compression_params: { level: 19 }',
+          'compression_params: { level: 9 }',
+        ),
+      ),
+    ).toEqual([]);
+    const found = problems(
+      exporters(
+        'compression_params: { level: 12 }',
+        'compression: none, compression_params: { level: 1 }',
+      ),
+    );
+    expect(found).toHaveLength(2);
+    expect(found[0]).toContain(
+      'exporters.otlphttp.compression_params.level: expected a gzip level from 1 (fastest) to 9 (smallest), got 12',
+    );
+    expect(found[1]).toContain('exporters.otlp.compression_params.level: expected no level');
+  });
+
   it('refuses a reference to an unset environment variable without a default', () => {
     expect(problems(valid)).toEqual([
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the message shows config syntax

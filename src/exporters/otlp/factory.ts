@@ -18,6 +18,7 @@ export const otlpExporterFactory = defineExporter({
       endpoint: `${secure ? 'https' : 'http'}://${bare}`,
       headers: config.headers,
       compression: config.compression,
+      compressionLevel: config.compression_params?.level,
       maxSendBytes: Math.max(4 * 1024 * 1024, config.batch.max_bytes * 2),
       transport: clientTransport(settings, config),
     });

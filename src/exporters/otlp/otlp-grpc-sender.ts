@@ -1,5 +1,3 @@
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import { encodeMetricsRequest } from '../../codec/protobuf/encode-request.js';
 import { decodeMetricsResponse } from '../../codec/protobuf/response.js';
 import { METRICS_EXPORT_METHOD } from '../../codec/protobuf/service.js';
@@ -10,15 +8,16 @@ import type { MetricBatch } from '../../model/metric-batch.js';
 import type { ClientTransport } from '../../net/client-tls.js';
 import { GrpcUnaryClient } from '../../net/grpc-unary-client.js';
 import { GrpcStatus, isMetadataName, METADATA_NAME_RULE } from '../../net/grpc-wire.js';
+import { checkedLevel, compressBody } from '../helper/compression.js';
 import { errorForGrpcStatus } from '../helper/grpc-status.js';
-
-const gzipAsync = promisify(gzip);
 
 export interface OtlpGrpcSenderOptions {
   /** `http://host:4317` (plaintext) or `https://host:4317` (TLS); a bare `host:port` is plaintext. */
   endpoint: string;
   headers?: Record<string, string>;
   compression?: 'none' | 'gzip';
+  /** The gzip level (`COMPRESSION_LEVELS`); its default when undefined. */
+  compressionLevel?: number;
   /** Largest request the client sends (gRPC's default receive limit is 4 MiB). */
   maxSendBytes?: number;
   /** TLS options (for `https://`) and credentials (see `clientTransport`). */
@@ -36,6 +35,7 @@ export class OtlpGrpcSender implements Sender {
   readonly #headers: Record<string, string>;
   readonly #auth: ClientAuthenticator | undefined;
   readonly #gzip: boolean;
+  readonly #gzipLevel: number | undefined;
   readonly #maxSendBytes: number;
 
   constructor(options: OtlpGrpcSenderOptions) {
@@ -48,6 +48,7 @@ export class OtlpGrpcSender implements Sender {
     }
     this.#auth = options.transport?.auth;
     this.#gzip = options.compression === 'gzip';
+    this.#gzipLevel = checkedLevel(options.compression ?? 'none', options.compressionLevel);
     this.#maxSendBytes = options.maxSendBytes ?? 16 * 1024 * 1024;
     this.#client = new GrpcUnaryClient({
       endpoint: this.destination,
@@ -60,7 +61,7 @@ export class OtlpGrpcSender implements Sender {
   }
 
   async sendEncoded(bytes: Uint8Array, signal: AbortSignal): Promise<SendResult> {
-    const message = this.#gzip ? await gzipAsync(bytes) : bytes;
+    const message = this.#gzip ? await compressBody(bytes, 'gzip', this.#gzipLevel) : bytes;
     if (message.length > this.#maxSendBytes) {
       throw errorForGrpcStatus(
         GrpcStatus.RESOURCE_EXHAUSTED,

@@ -15,6 +15,7 @@ export const otlphttpExporterFactory = defineExporter({
       url,
       headers: config.headers,
       compression: config.compression,
+      compressionLevel: config.compression_params?.level,
       encoding: config.encoding === 'json' ? 'json' : 'protobuf',
       connections: config.sending_queue.num_consumers,
       transport: clientTransport(settings, config),

@@ -1,6 +1,3 @@
-import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
-import { compress as zstdCompress } from 'zstd-napi';
 import { encodeMetricsRequestJson } from '../../codec/json/encode-request-json.js';
 import { decodeMetricsRequestJsonResponse } from '../../codec/json/response-json.js';
 import { decodeMetricsRequest } from '../../codec/protobuf/decode-request.js';
@@ -10,15 +7,14 @@ import type { Sender, SendResult } from '../../delivery/sender.js';
 import { InvalidArgumentError } from '../../model/errors.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import type { ClientTransport } from '../../net/client-tls.js';
+import { type BodyCompression, checkedLevel, compressBody } from '../helper/compression.js';
 import { HttpEndpoint } from '../helper/http-endpoint.js';
-
-const gzip = promisify(gzipCallback);
 
 /** Request buffers kept for reuse: one per concurrent request is all a sender needs. */
 const MAX_SPARE_ENCODERS = 16;
 
 export type HttpEncoding = 'protobuf' | 'json';
-export type HttpCompression = 'none' | 'gzip' | 'zstd';
+export type HttpCompression = BodyCompression;
 
 export interface OtlpHttpSenderOptions {
   /** TLS options and credentials for the connections (see `clientTransport`). */
@@ -28,6 +24,8 @@ export interface OtlpHttpSenderOptions {
   headers?: Record<string, string>;
   encoding?: HttpEncoding;
   compression?: HttpCompression;
+  /** The compression's level (`COMPRESSION_LEVELS`); its default when undefined. */
+  compressionLevel?: number;
   /** Keep-alive connections to the endpoint (defaults to the number of consumers). */
   connections?: number;
 }
@@ -40,6 +38,7 @@ export class OtlpHttpSender implements Sender {
   readonly destination: string;
   readonly #encoding: HttpEncoding;
   readonly #compression: HttpCompression;
+  readonly #compressionLevel: number | undefined;
   readonly #endpoint: HttpEndpoint;
   readonly #encoders: MetricsRequestEncoder[] = [];
 
@@ -63,6 +62,7 @@ export class OtlpHttpSender implements Sender {
     if (!['none', 'gzip', 'zstd'].includes(this.#compression)) {
       throw new InvalidArgumentError('compression', this.#compression, 'none, gzip or zstd');
     }
+    this.#compressionLevel = checkedLevel(this.#compression, options.compressionLevel);
     this.#endpoint = new HttpEndpoint(
       url,
       {
@@ -96,9 +96,7 @@ export class OtlpHttpSender implements Sender {
   }
 
   async #post(body: Uint8Array, signal: AbortSignal): Promise<SendResult> {
-    if (this.#compression === 'gzip') body = await gzip(body);
-    // zstd-napi compresses synchronously; batches are bounded (a few MB, a few ms at level 3).
-    else if (this.#compression === 'zstd') body = zstdCompress(body);
+    body = await compressBody(body, this.#compression, this.#compressionLevel);
     const answer = await this.#endpoint.post(body, signal);
     return partialSuccess(answer.body, answer.contentType);
   }
