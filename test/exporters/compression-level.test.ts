@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttp2Server, type Http2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compress as zstdCompress } from 'zstd-napi';
+import { InfluxSender } from '../../src/exporters/influxdb/influx-sender.js';
 import { encodeMetricsRequest, OtlpGrpcSender, OtlpHttpSender } from '../../src/index.js';
 import { counterBatch } from '../helpers/batches.js';
 
@@ -85,6 +86,28 @@ describe('compression levels', () => {
       );
     }
     expect(messages[0].equals(messages[1])).toBe(false);
+  });
+
+  it('InfluxDB: gzip at level 1 unless told, and the level given otherwise', async () => {
+    const bodies: Buffer[] = [];
+    const writeUrl = new URL(await httpBodies(bodies));
+    const { batch } = counterBatch(400);
+    for (const level of [undefined, 9]) {
+      const sender = new InfluxSender({
+        writeUrl,
+        headers: {},
+        compression: 'gzip',
+        compressionLevel: level,
+        connections: 1,
+      });
+      await sender.send(batch, AbortSignal.timeout(5_000));
+      await sender.close();
+      // The same lines compressed again at the level expected give the same bytes.
+      const body = bodies.at(-1)!;
+      expect(body.equals(gzipSync(gunzipSync(body), { level: level ?? 1 })), `${level}`).toBe(true);
+    }
+    expect(gunzipSync(bodies[0]).equals(gunzipSync(bodies[1]))).toBe(true);
+    expect(bodies[0].equals(bodies[1])).toBe(false);
   });
 
   it('refuses a level the compression does not take, saying which it does', () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { authReferenceSchema, clientTlsSchema } from '../../net/tls-config.js';
+import { checkCompressionParams, compressionParamsSchema } from '../helper/compression.js';
 import { exporterHelperKeys } from '../helper/config.js';
 
 /**
@@ -26,6 +27,7 @@ export const influxdbExporterConfig = z
       .prefault({}),
     headers: z.record(z.string(), z.string()).default({}),
     compression: z.enum(['gzip', 'none']).default('gzip'),
+    compression_params: compressionParamsSchema,
     tls: clientTlsSchema.optional(),
     auth: authReferenceSchema.optional(),
     ...exporterHelperKeys,
@@ -34,6 +36,7 @@ export const influxdbExporterConfig = z
     message:
       'set org and bucket (InfluxDB 2), or v1_compatibility: { enabled: true, db } (InfluxDB 1)',
     path: ['bucket'],
-  });
+  })
+  .superRefine(checkCompressionParams);
 
 export type InfluxdbExporterConfig = z.infer<typeof influxdbExporterConfig>;

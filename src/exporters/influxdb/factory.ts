@@ -35,6 +35,7 @@ export const influxdbExporterFactory = defineExporter({
           : {}),
       },
       compression: config.compression,
+      compressionLevel: config.compression_params?.level,
       connections: config.sending_queue.num_consumers,
       transport: clientTransport(settings, config),
     });

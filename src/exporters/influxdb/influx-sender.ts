@@ -1,13 +1,10 @@
-import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
 import type { Sender, SendResult } from '../../delivery/sender.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import type { ClientTransport } from '../../net/client-tls.js';
+import { checkedLevel, compressBody } from '../helper/compression.js';
 import { HttpEndpoint } from '../helper/http-endpoint.js';
 import { skippedResult } from '../helper/skipped-points.js';
 import { LineProtocolWriter } from './line-protocol.js';
-
-const gzip = promisify(gzipCallback);
 
 export interface InfluxSenderOptions {
   /** TLS options and credentials for the connections (see `clientTransport`). */
@@ -16,6 +13,8 @@ export interface InfluxSenderOptions {
   writeUrl: URL;
   headers: Record<string, string>;
   compression: 'gzip' | 'none';
+  /** The gzip level (`COMPRESSION_LEVELS`); its default when undefined. */
+  compressionLevel?: number;
   connections: number;
 }
 
@@ -28,6 +27,7 @@ export class InfluxSender implements Sender {
   readonly destination: string;
   readonly #endpoint: HttpEndpoint;
   readonly #gzip: boolean;
+  readonly #gzipLevel: number | undefined;
   readonly #lines = new LineProtocolWriter();
 
   constructor(options: InfluxSenderOptions) {
@@ -35,6 +35,7 @@ export class InfluxSender implements Sender {
     if (shown.searchParams.has('p')) shown.searchParams.set('p', '***');
     this.destination = shown.toString();
     this.#gzip = options.compression === 'gzip';
+    this.#gzipLevel = checkedLevel(options.compression, options.compressionLevel);
     this.#endpoint = new HttpEndpoint(
       options.writeUrl,
       {
@@ -51,7 +52,8 @@ export class InfluxSender implements Sender {
     const { text, lines, skipped } = this.#lines.write(batch);
     const result = skippedResult(skipped);
     if (lines === 0) return result;
-    await this.#endpoint.post(this.#gzip ? await gzip(text) : text, signal);
+    const body = this.#gzip ? await compressBody(Buffer.from(text), 'gzip', this.#gzipLevel) : text;
+    await this.#endpoint.post(body, signal);
     return result;
   }
 
