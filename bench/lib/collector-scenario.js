@@ -93,6 +93,7 @@ export async function runCollectorScenario({
   series = 50_000,
   nodeArgs = [],
   protocol = 'http',
+  gzip = false,
 }) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   const configPath = join(dir, 'collector.yaml');
@@ -159,6 +160,7 @@ export async function runCollectorScenario({
         rate: pointsPerSecond,
         durationMs: ms,
         concurrency: connections,
+        gzip,
       },
       quiet,
     );

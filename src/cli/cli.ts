@@ -23,11 +23,12 @@ Commands:
   validate --config FILE                 check a config; exit 1 listing every problem
   components [--json]                    list the receivers, processors, exporters and extensions
   loadgen [--endpoint URL] [--protocol http|grpc] [--series N] [--rate N] [--duration 10s]
-          [--churn 30s] [--cardinality-bomb N] [--json]
+          [--churn 30s] [--cardinality-bomb N] [--gzip] [--json]
                                          realistic OTLP load (counters grow, gauges move,
                                          histograms fill) with a progress line and a summary;
                                          churn replaces a tenth of the series each period, the
-                                         bomb adds N series told apart by user.id
+                                         bomb adds N series told apart by user.id; --gzip
+                                         compresses every request, as most exporters do
   top [--admin URL] [--token TOKEN]      live figures from a running collector's admin server
                                          (a refreshing table on a terminal, else a line a second)
   dlq list --dir DIR [--json]            list dead letters (undeliverable requests)
@@ -112,6 +113,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       concurrency: Math.max(1, numbers.concurrency),
       cardinalityBomb: numbers['cardinality-bomb'],
       churnMs,
+      gzip: values.gzip === true,
     };
     const result = await runLoad(options, io);
     io.out(values.json ? JSON.stringify(result) : loadSummary(options, result));
@@ -192,6 +194,7 @@ function parse(argv: string[]) {
       'cardinality-bomb': { type: 'string' },
       admin: { type: 'string' },
       churn: { type: 'string' },
+      gzip: { type: 'boolean' },
       token: { type: 'string' },
       iterations: { type: 'string' },
     },

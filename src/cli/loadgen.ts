@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { Agent, request } from 'undici';
 import { METRICS_EXPORT_METHOD } from '../codec/protobuf/service.js';
 import { GrpcUnaryClient } from '../net/grpc-unary-client.js';
@@ -30,6 +31,11 @@ export interface LoadgenOptions {
    * ones (a `loadgen.generation` attribute changes), as pods that restart do.
    */
   churnMs?: number;
+  /**
+   * Compresses every request with gzip (level 1), as the Collector's exporters and most SDKs
+   * send: the receiver then inflates each body.
+   */
+  gzip?: boolean;
   /** Stops the load early. */
   signal?: AbortSignal;
 }
@@ -97,15 +103,21 @@ export async function runLoad(options: LoadgenOptions, io: CliIo): Promise<Loadg
         }, options.churnMs)
       : undefined;
 
-  const sendOne = async (body: Uint8Array): Promise<string> => {
+  const gzip = options.gzip === true;
+  const sendOne = async (message: Uint8Array): Promise<string> => {
+    // Compressed here, per send: the values move with every one.
+    const body = gzip ? gzipSync(message, { level: 1 }) : message;
     if (grpc) {
-      const { code } = await grpc.call(METRICS_EXPORT_METHOD, body);
+      const { code } = await grpc.call(METRICS_EXPORT_METHOD, body, { gzipped: gzip });
       return code === 0 ? 'ok' : `grpc ${code}`;
     }
     const response = await request(options.endpoint, {
       method: 'POST',
       body,
-      headers: { 'content-type': 'application/x-protobuf' },
+      headers: {
+        'content-type': 'application/x-protobuf',
+        ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+      },
       dispatcher: agent,
     });
     await response.body.arrayBuffer();
@@ -181,7 +193,7 @@ function recordLatency(kept: number[], ms: number, seen: number): void {
 /** The end-of-run table `sluice loadgen` prints. */
 export function loadSummary(options: LoadgenOptions, result: LoadgenResult): string {
   const rows: [string, string][] = [
-    ['endpoint', `${options.endpoint} (${options.protocol})`],
+    ['endpoint', `${options.endpoint} (${options.protocol}${options.gzip ? ', gzip' : ''})`],
     ['duration', `${result.seconds.toFixed(1)} s`],
     ['requests', `${result.requests} (${result.failedRequests} failed)`],
     ['points sent', String(result.sentPoints)],

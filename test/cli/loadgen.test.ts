@@ -1,5 +1,9 @@
+import { createServer as createHttp2Server } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadSummary, runLoad } from '../../src/cli/loadgen.js';
+import { decodeMetricsRequest } from '../../src/codec/protobuf/decode-request.js';
 import { GrpcSink } from '../helpers/grpc-sink.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
 
@@ -59,6 +63,54 @@ describe('sluice loadgen', () => {
     expect(new Set(times).size).toBe(times.length);
     const nowNanos = BigInt(Date.now()) * 1_000_000n;
     expect(times.every((t) => t <= nowNanos && t > nowNanos - 10_000_000_000n)).toBe(true);
+  });
+
+  it('sends gzip bodies when asked, over HTTP and gRPC; every point it counts arrived', async () => {
+    const load = {
+      series: 200,
+      batchPoints: 100,
+      rate: 0,
+      durationMs: 200,
+      concurrency: 2,
+      gzip: true,
+    };
+    const overHttp = await runLoad({ ...load, endpoint: http.url, protocol: 'http' }, io);
+    expect(overHttp.failedRequests).toBe(0);
+    expect(http.accepted.length).toBeGreaterThan(0);
+    expect(http.accepted.every((r) => r.contentEncoding === 'gzip')).toBe(true);
+    expect(http.accepted.reduce((n, r) => n + r.points, 0)).toBe(overHttp.sentPoints);
+    // Over gRPC into a bare HTTP/2 server that keeps each call's frame as it came.
+    const frames: Buffer[] = [];
+    const server = createHttp2Server();
+    server.on('stream', (stream, headers) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        if (headers['grpc-encoding'] === 'gzip') frames.push(Buffer.concat(chunks));
+        stream.respond(
+          { ':status': 200, 'content-type': 'application/grpc' },
+          { waitForTrailers: true },
+        );
+        stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.end(Buffer.alloc(5));
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const overGrpc = await runLoad({ ...load, endpoint, protocol: 'grpc' }, io);
+      expect(overGrpc.failedRequests).toBe(0);
+      expect(frames).toHaveLength(overGrpc.requests);
+      // Each message flagged compressed (the prefix's first byte) and gzip inside.
+      expect(frames.every((frame) => frame[0] === 1)).toBe(true);
+      const points = frames.reduce(
+        (n, frame) => n + decodeMetricsRequest(gunzipSync(frame.subarray(5))).pointCount,
+        0,
+      );
+      expect(points).toBe(overGrpc.sentPoints);
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
   });
 
   it('holds a rate', async () => {

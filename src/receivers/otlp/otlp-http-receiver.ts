@@ -196,8 +196,8 @@ export class OtlpHttpReceiver implements Component {
       );
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     let source: AsyncIterable<Buffer> = req;
-    if (encoding === 'gzip') source = req.pipe(createGunzip());
-    else if (encoding === 'deflate') source = req.pipe(createInflate());
+    if (encoding === 'gzip') source = req.pipe(createGunzip(INFLATE_OPTIONS));
+    else if (encoding === 'deflate') source = req.pipe(createInflate(INFLATE_OPTIONS));
     else if (encoding === 'zstd') {
       source = decompressZstdBounded(
         req,
@@ -229,6 +229,13 @@ export class OtlpHttpReceiver implements Component {
     return body.take();
   }
 }
+
+/**
+ * zlib hands inflated bytes over in pieces of `chunkSize`; its default, 16 KiB, cost twice the
+ * CPU of 64 KiB on 210 KB bodies (a one-off script: 310-460 against 190-220 µs a body, the
+ * main thread's share 165-250 against 80-110), each piece a stream event and a copy.
+ */
+const INFLATE_OPTIONS = { chunkSize: 64 * 1024 };
 
 /** A `google.rpc.Status` protobuf: the OTLP/HTTP error body. */
 function statusProto(code: number, message: string): Buffer {
