@@ -72,15 +72,9 @@ export class CanonicalSet {
   seal(inPlace: boolean): DataView {
     const entries = this.#entries;
     if (inPlace && entries > 0 && this.#copied === 0) {
-      const src = this.#reader.buf;
-      const tags = this.#tags;
-      const saved = this.#saved;
-      for (let k = 0; k < entries; k++) {
-        saved[k] = src[tags[k]];
-        src[tags[k]] = 0x0a;
-      }
+      this.#retagRun(entries);
       this.#retagged = entries;
-      this.start = tags[0];
+      this.start = this.#tags[0];
       this.end = this.#runEnd;
       return this.#reader.view;
     }
@@ -92,12 +86,8 @@ export class CanonicalSet {
 
   /** The request's own tag bytes back where `seal` retagged them. */
   putBack(): void {
-    const retagged = this.#retagged;
-    if (retagged === 0) return;
-    const src = this.#reader.buf;
-    const tags = this.#tags;
-    const saved = this.#saved;
-    for (let k = 0; k < retagged; k++) src[tags[k]] = saved[k];
+    if (this.#retagged === 0) return;
+    this.#restoreRun(this.#retagged);
     this.#retagged = 0;
   }
 
@@ -106,8 +96,16 @@ export class CanonicalSet {
     const entries = this.#entries;
     if (entries === 0 || this.#copied !== 0)
       return hashRange(this.seal(false), this.start, this.end);
-    // One run, as usual: `seal(true)` and `putBack` in two tight loops around the hash,
-    // without the fields they keep for a caller that reads the set in between.
+    // One run, as usual: retagged around the hash, without the fields `seal` and `putBack`
+    // keep for a caller that reads the set in between.
+    this.#retagRun(entries);
+    const hash = hashRange(this.#reader.view, this.#tags[0], this.#runEnd);
+    this.#restoreRun(entries);
+    return hash;
+  }
+
+  /** The run's first `entries` tags set to `0x0a` where they lie, the request's own kept. */
+  #retagRun(entries: number): void {
     const src = this.#reader.buf;
     const tags = this.#tags;
     const saved = this.#saved;
@@ -115,9 +113,14 @@ export class CanonicalSet {
       saved[k] = src[tags[k]];
       src[tags[k]] = 0x0a;
     }
-    const hash = hashRange(this.#reader.view, tags[0], this.#runEnd);
+  }
+
+  /** The request's own tags back where `#retagRun` set its first `entries`. */
+  #restoreRun(entries: number): void {
+    const src = this.#reader.buf;
+    const tags = this.#tags;
+    const saved = this.#saved;
     for (let k = 0; k < entries; k++) src[tags[k]] = saved[k];
-    return hash;
   }
 
   /** The run gathered so far (not empty), copied out in one go and its copied tags set to `0x0a`. */
