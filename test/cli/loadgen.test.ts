@@ -1,11 +1,10 @@
-import { createServer as createHttp2Server } from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadSummary, runLoad } from '../../src/cli/loadgen.js';
 import { decodeMetricsRequest } from '../../src/codec/protobuf/decode-request.js';
 import { GrpcSink } from '../helpers/grpc-sink.js';
 import { OtlpSink } from '../helpers/otlp-sink.js';
+import { GrpcRecorder } from '../helpers/raw-grpc.js';
 
 const io = { out: () => {}, err: () => {} };
 let http: OtlpSink;
@@ -79,37 +78,24 @@ describe('sluice loadgen', () => {
     expect(http.accepted.length).toBeGreaterThan(0);
     expect(http.accepted.every((r) => r.contentEncoding === 'gzip')).toBe(true);
     expect(http.accepted.reduce((n, r) => n + r.points, 0)).toBe(overHttp.sentPoints);
-    // Over gRPC into a bare HTTP/2 server that keeps each call's frame as it came.
-    const frames: Buffer[] = [];
-    const server = createHttp2Server();
-    server.on('stream', (stream, headers) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        if (headers['grpc-encoding'] === 'gzip') frames.push(Buffer.concat(chunks));
-        stream.respond(
-          { ':status': 200, 'content-type': 'application/grpc' },
-          { waitForTrailers: true },
-        );
-        stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-        stream.end(Buffer.alloc(5));
-      });
-    });
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    // Over gRPC into a bare HTTP/2 server that keeps each call as it came.
+    const recorder = new GrpcRecorder();
     try {
-      const endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const endpoint = await recorder.start();
       const overGrpc = await runLoad({ ...load, endpoint, protocol: 'grpc' }, io);
       expect(overGrpc.failedRequests).toBe(0);
-      expect(frames).toHaveLength(overGrpc.requests);
-      // Each message flagged compressed (the prefix's first byte) and gzip inside.
-      expect(frames.every((frame) => frame[0] === 1)).toBe(true);
-      const points = frames.reduce(
-        (n, frame) => n + decodeMetricsRequest(gunzipSync(frame.subarray(5))).pointCount,
+      expect(recorder.calls).toHaveLength(overGrpc.requests);
+      // Each call says gzip, its message is flagged compressed (the prefix's first byte) and
+      // gzip inside.
+      expect(recorder.calls.every((call) => call.headers['grpc-encoding'] === 'gzip')).toBe(true);
+      expect(recorder.calls.every((call) => call.frame[0] === 1)).toBe(true);
+      const points = recorder.calls.reduce(
+        (n, call) => n + decodeMetricsRequest(gunzipSync(call.frame.subarray(5))).pointCount,
         0,
       );
       expect(points).toBe(overGrpc.sentPoints);
     } finally {
-      await new Promise((done) => server.close(done));
+      await recorder.stop();
     }
   });
 

@@ -1,5 +1,4 @@
 import { createServer, type Server } from 'node:http';
-import { createServer as createHttp2Server, type Http2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,12 +6,13 @@ import { compress as zstdCompress } from 'zstd-napi';
 import { InfluxSender } from '../../src/exporters/influxdb/influx-sender.js';
 import { encodeMetricsRequest, OtlpGrpcSender, OtlpHttpSender } from '../../src/index.js';
 import { counterBatch } from '../helpers/batches.js';
+import { GrpcRecorder } from '../helpers/raw-grpc.js';
 
 // The bodies an exporter sends, byte for byte, at the level asked for and at the default
 // one: zlib and zstd write the same bytes for the same input and level.
 
 const request = encodeMetricsRequest(counterBatch(400).batch);
-const servers: (Server | Http2Server)[] = [];
+const servers: Server[] = [];
 afterEach(async () => {
   for (const server of servers.splice(0)) await new Promise((done) => server.close(done));
 });
@@ -30,27 +30,6 @@ async function httpBodies(bodies: Buffer[]): Promise<string> {
   servers.push(server);
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/metrics`;
-}
-
-/** An OTLP/gRPC endpoint keeping each call's message (behind its 5-byte prefix); its URL. */
-async function grpcMessages(messages: Buffer[]): Promise<string> {
-  const server = createHttp2Server();
-  server.on('stream', (stream) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => {
-      messages.push(Buffer.concat(chunks).subarray(5));
-      stream.respond(
-        { ':status': 200, 'content-type': 'application/grpc' },
-        { waitForTrailers: true },
-      );
-      stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-      stream.end(Buffer.alloc(5));
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 describe('compression levels', () => {
@@ -75,17 +54,25 @@ describe('compression levels', () => {
   });
 
   it('OTLP/gRPC: gzip at level 1 unless told, and the level given otherwise', async () => {
-    const messages: Buffer[] = [];
-    const endpoint = await grpcMessages(messages);
-    for (const level of [undefined, 9]) {
-      const sender = new OtlpGrpcSender({ endpoint, compression: 'gzip', compressionLevel: level });
-      await sender.sendEncoded(request, AbortSignal.timeout(5_000));
-      await sender.close();
-      expect(messages.at(-1)?.equals(gzipSync(request, { level: level ?? 1 })), `${level}`).toBe(
-        true,
-      );
+    const recorder = new GrpcRecorder();
+    const endpoint = `http://${await recorder.start()}`;
+    try {
+      for (const level of [undefined, 9]) {
+        const sender = new OtlpGrpcSender({
+          endpoint,
+          compression: 'gzip',
+          compressionLevel: level,
+        });
+        await sender.sendEncoded(request, AbortSignal.timeout(5_000));
+        await sender.close();
+        const message = recorder.calls.at(-1)?.frame.subarray(5);
+        expect(message?.equals(gzipSync(request, { level: level ?? 1 })), `${level}`).toBe(true);
+      }
+      const [first, second] = recorder.calls.map((call) => call.frame);
+      expect(first.equals(second)).toBe(false);
+    } finally {
+      await recorder.stop();
     }
-    expect(messages[0].equals(messages[1])).toBe(false);
   });
 
   it('InfluxDB: gzip at level 1 unless told, and the level given otherwise', async () => {

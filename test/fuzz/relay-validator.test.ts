@@ -80,18 +80,17 @@ const intAttribute = (key: Uint8Array) =>
   Buffer.concat([field([0x0a], key), field([0x12], Uint8Array.from([0x18, 5]))]);
 const time = Uint8Array.from([0x19, 1, 0, 0, 0, 0, 0, 0, 0]);
 const value = Uint8Array.from([0x31, 7, 0, 0, 0, 0, 0, 0, 0]);
-/** A request of one gauge `g` with one point, written by hand. */
-const request = (point: Uint8Array) =>
+/** A request of one metric `g` whose data field `dataTag` (gauge: 0x2a) holds `points`, written by hand. */
+const metricRequest = (dataTag: number, points: Uint8Array) =>
   field(
     [0x0a],
     field(
       [0x12],
-      field(
-        [0x12],
-        Buffer.concat([field([0x0a], Buffer.from('g')), field([0x2a], field([0x0a], point))]),
-      ),
+      field([0x12], Buffer.concat([field([0x0a], Buffer.from('g')), field([dataTag], points)])),
     ),
   );
+/** A request of one gauge `g` with one point. */
+const request = (point: Uint8Array) => metricRequest(0x2a, field([0x0a], point));
 
 describe('the relay validator against the decoder', () => {
   it('takes every valid request the encoder writes, with its points and series keys', async () => {
@@ -188,21 +187,6 @@ describe('the relay validator against the decoder', () => {
     // The field ends the body, so a check that let the value run past the point would also
     // end every enclosing message and take the body.
     const count = Uint8Array.from([0x21, 3, 0, 0, 0, 0, 0, 0, 0]);
-    /** A request of one metric `m` with the data field `dataTag` holding one point. */
-    const requestOf = (dataTag: number, point: Uint8Array) =>
-      field(
-        [0x0a],
-        field(
-          [0x12],
-          field(
-            [0x12],
-            Buffer.concat([
-              field([0x0a], Buffer.from('m')),
-              field([dataTag], field([0x0a], point)),
-            ]),
-          ),
-        ),
-      );
     const kinds: [name: string, dataTag: number, last: Uint8Array][] = [
       ['gauge', 0x2a, value],
       ['histogram', 0x4a, count],
@@ -210,10 +194,11 @@ describe('the relay validator against the decoder', () => {
       ['summary', 0x5a, count],
     ];
     for (const [name, dataTag, last] of kinds) {
-      const whole = requestOf(dataTag, Buffer.concat([time, last]));
+      const whole = metricRequest(dataTag, field([0x0a], Buffer.concat([time, last])));
       expect(new OtlpRequestValidator(roomy).validate(whole), name).toBeDefined();
       for (let keep = 1; keep < last.length; keep++) {
-        const body = requestOf(dataTag, Buffer.concat([time, last.subarray(0, keep)]));
+        const point = Buffer.concat([time, last.subarray(0, keep)]);
+        const body = metricRequest(dataTag, field([0x0a], point));
         expect(() => decodeMetricsRequest(body), name).toThrow(DecodeError);
         expect(new OtlpRequestValidator(roomy).validate(body), `${name}, ${keep}`).toBeUndefined();
       }
@@ -227,17 +212,10 @@ describe('the relay validator against the decoder', () => {
       value,
       field([0x3a], attribute(Buffer.from('k'), Buffer.from('v\n\0'))),
     ]);
-    const gauge = (points: Uint8Array) =>
-      field(
-        [0x0a],
-        field(
-          [0x12],
-          field([0x12], Buffer.concat([field([0x0a], Buffer.from('g')), field([0x2a], points)])),
-        ),
-      );
-    expect(new OtlpRequestValidator(roomy).validate(gauge(field([0x0a], point)))).toBeDefined();
+    expect(new OtlpRequestValidator(roomy).validate(request(point))).toBeDefined();
     for (const cut of [1, 2, 3]) {
-      const body = gauge(Buffer.concat([Uint8Array.from([0x0a, point.length - cut]), point]));
+      const points = Buffer.concat([Uint8Array.from([0x0a, point.length - cut]), point]);
+      const body = metricRequest(0x2a, points);
       expect(() => decodeMetricsRequest(body)).toThrow(DecodeError);
       expect(new OtlpRequestValidator(roomy).validate(body), `cut ${cut}`).toBeUndefined();
     }

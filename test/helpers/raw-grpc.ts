@@ -1,8 +1,15 @@
-import { type ClientHttp2Session, connect } from 'node:http2';
+import {
+  type ClientHttp2Session,
+  connect,
+  createServer,
+  type IncomingHttpHeaders,
+} from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { METRICS_EXPORT_METHOD } from '../../src/codec/protobuf/service.js';
 
-// OTLP/gRPC spoken by hand over HTTP/2, for tests that send what no gRPC client would:
-// damaged frames, pre-compressed bombs, calls without credentials.
+// OTLP/gRPC spoken by hand over HTTP/2, for tests that send what no gRPC client would
+// (damaged frames, pre-compressed bombs, calls without credentials) or that look at what a
+// client sent, byte for byte (`GrpcRecorder`).
 
 /** A gRPC length-prefixed message: the compressed flag, the length, the bytes. */
 export function grpcFrame(message: Uint8Array, compressed: boolean): Buffer {
@@ -46,4 +53,46 @@ export function rawExportCall(
     });
     stream.end(body);
   });
+}
+
+/** One call a `GrpcRecorder` took: its request headers and its body as it came (prefix included). */
+export interface RecordedCall {
+  headers: IncomingHttpHeaders;
+  frame: Buffer;
+}
+
+/**
+ * A bare HTTP/2 server on 127.0.0.1 that keeps every call as it came — no gRPC library
+ * between, so a test sees the compressed flag and the bytes a client really sent — and
+ * answers each with an empty message and grpc-status 0.
+ */
+export class GrpcRecorder {
+  readonly calls: RecordedCall[] = [];
+  readonly #server = createServer();
+
+  constructor() {
+    this.#server.on('stream', (stream, headers) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        this.calls.push({ headers, frame: Buffer.concat(chunks) });
+        stream.respond(
+          { ':status': 200, 'content-type': 'application/grpc' },
+          { waitForTrailers: true },
+        );
+        stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.end(Buffer.alloc(5));
+      });
+    });
+  }
+
+  /** Listens on a free port; its `host:port`. */
+  async start(): Promise<string> {
+    await new Promise<void>((done) => this.#server.listen(0, '127.0.0.1', done));
+    return `127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((done) => this.#server.close(() => done()));
+  }
 }
