@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { DecodeError, SluiceError } from '../model/errors.js';
 import { MetricBatch, type MetricBatchState } from '../model/metric-batch.js';
+import { postableBytes } from '../model/postable-bytes.js';
 import { decodeRequest, type RequestDecoder, type RequestFormat } from './request-decoder.js';
 
 export interface DecodePoolOptions {
@@ -113,12 +114,12 @@ export class DecodePool implements RequestDecoder {
       if (candidate.jobs.size < thread.jobs.size) thread = candidate;
     }
     const id = this.#nextId++;
-    // postMessage copies a view's whole ArrayBuffer: a slice of a larger one goes alone.
-    if (body.byteOffset !== 0 || body.byteLength !== body.buffer.byteLength) body = body.slice();
+    // The body stays here too, for a worker that dies; the worker gets a copy.
+    const sent = postableBytes(body);
     return new Promise<MetricBatch>((resolve, reject) => {
       thread.jobs.set(id, { format, body, resolve, reject });
-      const job: DecodeJob = { id, format, body };
-      thread.worker.postMessage(job);
+      const job: DecodeJob = { id, format, body: sent.bytes };
+      thread.worker.postMessage(job, sent.transfer);
     });
   }
 

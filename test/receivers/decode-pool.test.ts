@@ -106,6 +106,17 @@ describe('DecodePool', () => {
     expect(lines.join('')).toContain('a decode thread died');
   });
 
+  it('sends a worker the body alone, not the pooled block it lies in, and keeps it here', async () => {
+    const measuring = new URL('../helpers/measuring-decode-worker.mjs', import.meta.url);
+    pool = new DecodePool({ threads: 1, minBodyBytes: 0, logger: silent, workerUrl: measuring });
+    // A received body: a Buffer over part of a 1 MiB block (the receivers' `BytePool`).
+    const block = Buffer.allocUnsafeSlow(1 << 20).buffer;
+    const body = Buffer.from(block, 4096, 20_000);
+    await expect(pool.decode('otlp-protobuf', body)).rejects.toThrow(/^20000$/);
+    expect(body.byteLength).toBe(20_000);
+    expect(block.byteLength).toBe(1 << 20);
+  });
+
   it('stops replacing a worker that keeps dying, and decodes everything here', async () => {
     const crashing = new URL('../helpers/crashing-decode-worker.mjs', import.meta.url);
     pool = new DecodePool({ threads: 1, minBodyBytes: 0, logger: silent, workerUrl: crashing });

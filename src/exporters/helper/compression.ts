@@ -1,8 +1,8 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { z } from 'zod';
-import { compress as zstdCompress } from 'zstd-napi';
 import { InvalidArgumentError } from '../../model/errors.js';
+import { zstdThread } from './zstd-thread.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -69,9 +69,8 @@ export function checkedLevel(
 }
 
 /**
- * Compresses a request body: gzip on libuv's thread pool, zstd synchronously (zstd-napi has
- * no asynchronous one-shot call; bodies are bounded by the batch limits, a few milliseconds
- * at its default level). `level` undefined: the compression's default.
+ * Compresses a request body off the calling thread: gzip on libuv's thread pool, zstd on
+ * the process's zstd worker (`ZstdThread`). `level` undefined: the compression's default.
  */
 export async function compressBody(
   body: Uint8Array,
@@ -82,7 +81,7 @@ export async function compressBody(
     return gzip(body, { level: level ?? COMPRESSION_LEVELS.gzip.default });
   }
   if (compression === 'zstd') {
-    return zstdCompress(body, { compressionLevel: level ?? COMPRESSION_LEVELS.zstd.default });
+    return zstdThread.compress(body, level ?? COMPRESSION_LEVELS.zstd.default);
   }
   return body;
 }
