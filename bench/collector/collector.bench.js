@@ -19,8 +19,9 @@ const ORDERING = process.env.COLLECTOR_ORDERING ?? 'per_series';
 // `gzip` is the exporters' default) and, if set, its `compression_params.level`.
 const COMPRESSION = process.env.COLLECTOR_COMPRESSION ?? 'none';
 const COMPRESSION_LEVEL = process.env.COLLECTOR_COMPRESSION_LEVEL;
-// COLLECTOR_INPUT_GZIP=1: loadgen gzips every request (level 1), as most exporters send.
-const INPUT_GZIP = process.env.COLLECTOR_INPUT_GZIP === '1';
+// COLLECTOR_INPUT_COMPRESSION=gzip|zstd: loadgen compresses every request (gzip level 1,
+// zstd level 3), as most exporters send.
+const INPUT_COMPRESSION = process.env.COLLECTOR_INPUT_COMPRESSION ?? 'none';
 
 const sink = await startSink();
 const sinkPort = sink.port;
@@ -63,7 +64,7 @@ async function scenario(
     rate: RATE,
     connections: CONNECTIONS,
     protocol,
-    gzip: INPUT_GZIP,
+    compression: INPUT_COMPRESSION,
     // With `batch` the sink holds every point accepted; with `aggregate`, the outputs.
     everyPoint: processorList === 'batch',
     // COLLECTOR_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the collector.

@@ -23,12 +23,13 @@ Commands:
   validate --config FILE                 check a config; exit 1 listing every problem
   components [--json]                    list the receivers, processors, exporters and extensions
   loadgen [--endpoint URL] [--protocol http|grpc] [--series N] [--rate N] [--duration 10s]
-          [--churn 30s] [--cardinality-bomb N] [--gzip] [--json]
+          [--churn 30s] [--cardinality-bomb N] [--compression gzip|zstd] [--json]
                                          realistic OTLP load (counters grow, gauges move,
                                          histograms fill) with a progress line and a summary;
                                          churn replaces a tenth of the series each period, the
-                                         bomb adds N series told apart by user.id; --gzip
-                                         compresses every request, as most exporters do
+                                         bomb adds N series told apart by user.id;
+                                         --compression compresses every request, as most
+                                         exporters do (zstd over HTTP only)
   top [--admin URL] [--token TOKEN]      live figures from a running collector's admin server
                                          (a refreshing table on a terminal, else a line a second)
   dlq list --dir DIR [--json]            list dead letters (undeliverable requests)
@@ -86,6 +87,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const churnMs = values.churn === undefined ? undefined : parseDuration(values.churn);
     if (values.churn !== undefined && !churnMs)
       return usage(io, `--churn: "${values.churn}" is not a duration such as 30s`);
+    const compression = values.compression ?? 'none';
+    if (compression !== 'none' && compression !== 'gzip' && compression !== 'zstd')
+      return usage(io, `--compression must be none, gzip or zstd, got "${compression}"`);
+    if (compression === 'zstd' && protocol === 'grpc')
+      return usage(io, '--compression zstd is for --protocol http (gRPC clients send gzip)');
     const numbers = {
       series: 10_000,
       rate: 0,
@@ -113,7 +119,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       concurrency: Math.max(1, numbers.concurrency),
       cardinalityBomb: numbers['cardinality-bomb'],
       churnMs,
-      gzip: values.gzip === true,
+      compression,
     };
     const result = await runLoad(options, io);
     io.out(values.json ? JSON.stringify(result) : loadSummary(options, result));
@@ -194,7 +200,7 @@ function parse(argv: string[]) {
       'cardinality-bomb': { type: 'string' },
       admin: { type: 'string' },
       churn: { type: 'string' },
-      gzip: { type: 'boolean' },
+      compression: { type: 'string' },
       token: { type: 'string' },
       iterations: { type: 'string' },
     },

@@ -71,7 +71,7 @@ describe('sluice loadgen', () => {
       rate: 0,
       durationMs: 200,
       concurrency: 2,
-      gzip: true,
+      compression: 'gzip' as const,
     };
     const overHttp = await runLoad({ ...load, endpoint: http.url, protocol: 'http' }, io);
     expect(overHttp.failedRequests).toBe(0);
@@ -97,6 +97,21 @@ describe('sluice loadgen', () => {
     } finally {
       await recorder.stop();
     }
+  });
+
+  it('sends zstd bodies over HTTP when asked, and refuses zstd over gRPC', async () => {
+    const load = { series: 200, batchPoints: 100, rate: 0, durationMs: 200, concurrency: 2 };
+    const result = await runLoad(
+      { ...load, endpoint: http.url, protocol: 'http', compression: 'zstd' },
+      io,
+    );
+    expect(result.failedRequests).toBe(0);
+    expect(http.accepted.length).toBeGreaterThan(0);
+    expect(http.accepted.every((r) => r.contentEncoding === 'zstd')).toBe(true);
+    expect(http.accepted.reduce((n, r) => n + r.points, 0)).toBe(result.sentPoints);
+    await expect(
+      runLoad({ ...load, endpoint: '127.0.0.1:1', protocol: 'grpc', compression: 'zstd' }, io),
+    ).rejects.toThrow(/compression: expected none or gzip with protocol grpc, got "?zstd/);
   });
 
   it('holds a rate', async () => {
