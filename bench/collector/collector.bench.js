@@ -22,6 +22,8 @@ const COMPRESSION_LEVEL = process.env.COLLECTOR_COMPRESSION_LEVEL;
 // COLLECTOR_INPUT_COMPRESSION=gzip|zstd: loadgen compresses every request (gzip level 1,
 // zstd level 3), as most exporters send.
 const INPUT_COMPRESSION = process.env.COLLECTOR_INPUT_COMPRESSION ?? 'none';
+// Points per loadgen request (1000 by default; an OpenTelemetry Collector sends up to 8192).
+const BATCH_POINTS = Number(process.env.COLLECTOR_BATCH_POINTS ?? 1000);
 
 const sink = await startSink();
 const sinkPort = sink.port;
@@ -65,6 +67,7 @@ async function scenario(
     connections: CONNECTIONS,
     protocol,
     compression: INPUT_COMPRESSION,
+    batchPoints: BATCH_POINTS,
     // With `batch` the sink holds every point accepted; with `aggregate`, the outputs.
     everyPoint: processorList === 'batch',
     // COLLECTOR_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the collector.

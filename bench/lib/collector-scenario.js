@@ -93,7 +93,8 @@ export async function runCollectorScenario({
   series = 50_000,
   nodeArgs = [],
   protocol = 'http',
-  gzip = false,
+  compression = 'none',
+  batchPoints = 1000,
 }) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   const configPath = join(dir, 'collector.yaml');
@@ -156,11 +157,11 @@ export async function runCollectorScenario({
         endpoint,
         protocol,
         series,
-        batchPoints: 1000,
+        batchPoints,
         rate: pointsPerSecond,
         durationMs: ms,
         concurrency: connections,
-        gzip,
+        compression,
       },
       quiet,
     );

@@ -56,10 +56,17 @@ export class FanOut implements Consumer {
       this.encoded = {
         formats,
         ordersBySeries: paths.some((path) => path?.ordersBySeries),
+        gzip: paths.every((path) => path?.gzip === true),
         consume: (request) =>
           this.#deliver(request.points, (consumer, k) =>
             consumer.encoded!.consume(
-              k === 0 ? request : { ...request, bytes: requestBytes.copy(request.bytes) },
+              k === 0
+                ? request
+                : {
+                    ...request,
+                    bytes: requestBytes.copy(request.bytes),
+                    gzipped: request.gzipped && requestBytes.copy(request.gzipped),
+                  },
             ),
           ),
         refusing: () => this.#refusing(),

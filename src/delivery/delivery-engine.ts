@@ -123,6 +123,13 @@ export class DeliveryEngine {
    * `sendRemoteWrite`), remote write only through a memory queue (persistent records are OTLP).
    */
   readonly formats: readonly EncodedFormat[];
+  /**
+   * Whether it keeps the body a relayed OTLP request came in as its client gzipped it
+   * (`EncodedRequest.gzipped`), to send it as it is when the request goes out alone: its
+   * sender sends gzip (`Sender.sendsGzip`), from a memory queue (persistent records are
+   * uncompressed OTLP).
+   */
+  readonly gzip: boolean;
   readonly #sender: Sender;
   readonly #batch: BatchOptions;
   readonly #retry: RetryOptions;
@@ -159,7 +166,9 @@ export class DeliveryEngine {
     this.#release =
       options.releaseBatch ??
       ((payload) => {
-        if (!(payload instanceof MetricBatch)) requestBytes.give(payload.bytes);
+        if (payload instanceof MetricBatch) return;
+        requestBytes.give(payload.bytes);
+        if (payload.gzipped) requestBytes.give(payload.gzipped);
       });
     this.#batch = { ...DEFAULT_BATCH, ...options.batch };
     // A URL's password or token (`http://user:pass@host`, `?token=`) never reaches a log
@@ -179,6 +188,7 @@ export class DeliveryEngine {
         })
       : new MemoryQueue({ ...DEFAULT_QUEUE, ...options.queue }, this.#release);
     this.formats = encodedFormats(this.#sender, options.storage !== undefined);
+    this.gzip = this.#sender.sendsGzip === true && options.storage === undefined;
     this.#retry = resolveRetryOptions(options.retry);
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#numConsumers = options.numConsumers ?? 4;
@@ -245,6 +255,8 @@ export class DeliveryEngine {
   async consume(batch: Payload): Promise<void> {
     // A request as it came (a relay's) over `batch.max_points` or `max_bytes` is decoded, so
     // the queue cuts it into requests the backend was promised, as it cuts a batch.
+    if (!(batch instanceof MetricBatch) && batch.gzipped && (!this.gzip || this.#overLimits(batch)))
+      batch = this.#withoutGzipped(batch);
     if (!(batch instanceof MetricBatch) && this.#overLimits(batch)) batch = decoded(batch);
     const points = payloadPoints(batch);
     if (!(batch instanceof MetricBatch) && !this.formats.includes(formatOf(batch))) {
@@ -308,6 +320,12 @@ export class DeliveryEngine {
     const ticket = offered.ticket!;
     this.stats.accepted += points;
     this.#unsettled.set(ticket.seq, ticket);
+  }
+
+  /** `request` without its gzipped body (given back): it will not go out alone as it came. */
+  #withoutGzipped(request: EncodedRequest): EncodedRequest {
+    this.#release({ ...request, bytes: EMPTY, gzipped: request.gzipped });
+    return { ...request, gzipped: undefined };
   }
 
   #overLimits(request: EncodedRequest): boolean {
@@ -443,7 +461,7 @@ export class DeliveryEngine {
                   attemptSignal,
                   payload.compression,
                 )
-              : await this.#sender.sendEncoded!(payload.bytes, attemptSignal);
+              : await this.#sender.sendEncoded!(payload.bytes, attemptSignal, payload.gzipped);
         this.#selfMetrics?.recordSend((performance.now() - sentAt) / 1000, 'success');
         this.#breaker?.recordSuccess();
         const rejected = Math.min(work.points, Math.max(0, result.rejectedPoints));
@@ -612,6 +630,9 @@ export class DeliveryEngine {
     return last;
   }
 }
+
+/** Bytes that stand for none: what a release of a request's gzipped body alone gives with it. */
+const EMPTY = new Uint8Array(0);
 
 /** An encoded request as a batch (its bytes were checked when they were received). */
 function decoded(request: EncodedRequest): MetricBatch {

@@ -179,7 +179,11 @@ export class MemoryQueue implements Queue {
     signal?: AbortSignal,
   ): Promise<{ result: OfferResult; ticket?: Ticket; bytes: number }> {
     const points = payloadPoints(batch);
-    const bytes = batch instanceof MetricBatch ? measureMetricsRequest(batch) : batch.bytes.length;
+    // What it holds: a relayed request may also hold its body as the client gzipped it.
+    const bytes =
+      batch instanceof MetricBatch
+        ? measureMetricsRequest(batch)
+        : batch.bytes.length + (batch.gzipped?.length ?? 0);
     const { maxPoints, maxBytes, whenFull } = this.options;
     if (points > maxPoints || bytes > maxBytes) {
       throw new QueueFullError(
@@ -379,6 +383,7 @@ function kindOf(payload: Payload): string {
 /** An entry's size as its request's receiver reads it: a compressed one's declared length. */
 function uncompressedSize(entry: Entry): number {
   const { batch } = entry;
-  if (batch instanceof MetricBatch || batch.compression === undefined) return entry.bytes;
+  if (batch instanceof MetricBatch) return entry.bytes;
+  if (batch.compression === undefined) return batch.bytes.length;
   return snappyDeclaredLength(batch.bytes).length;
 }

@@ -20,8 +20,15 @@ export interface Sender {
   /**
    * Sends an OTLP `ExportMetricsServiceRequest` that is already protobuf (senders that
    * speak OTLP protobuf have it; the engine then carries producers' encoded requests).
+   * `gzipped`: the same request gzip-compressed (a relay's, as its client sent it), for a
+   * sender that `sendsGzip` to send instead of compressing `request` again.
    */
-  sendEncoded?(request: Uint8Array, signal: AbortSignal): Promise<SendResult>;
+  sendEncoded?(request: Uint8Array, signal: AbortSignal, gzipped?: Uint8Array): Promise<SendResult>;
+  /**
+   * Whether it sends OTLP protobuf gzip-compressed, and so takes `sendEncoded`'s `gzipped`:
+   * the engine then keeps a relayed request's gzipped body for it.
+   */
+  readonly sendsGzip?: boolean;
   /**
    * Sends a Prometheus remote write `WriteRequest` (uncompressed protobuf) as it is: the
    * collector's relay from a remote-write receiver, for senders that speak remote write.

@@ -21,6 +21,14 @@ export interface EncodedRequest {
    * uncompressed and compressed again).
    */
   compression?: 'snappy';
+  /**
+   * The same OTLP request as its client gzipped it (a relay's, when its exporters send
+   * gzip): sent as it is, instead of compressing `bytes` again, when the request goes out
+   * alone. Joined with others it is dropped. Gzip members joined end to end are one stream
+   * by the format's rules (RFC 1952 §2.2), but some readers stop at the first member and
+   * acknowledge the rest unread (Rust's `GzDecoder`, for one), so sluice never sends that.
+   */
+  gzipped?: Uint8Array;
   /** Data points (OTLP), or samples (remote write). */
   points: number;
   /**
@@ -47,6 +55,12 @@ export interface EncodedPath {
    * gathering them.
    */
   readonly ordersBySeries: boolean;
+  /**
+   * Whether OTLP requests may bring their bodies as their clients gzipped them
+   * (`EncodedRequest.gzipped`): every exporter down this path sends gzip and queues in
+   * memory, and sends such a body as it is when the request goes out alone.
+   */
+  readonly gzip?: boolean;
   consume(request: EncodedRequest): Promise<void>;
   /**
    * The error `consume` would reject any request with now (an exporter's queue full and not
@@ -69,6 +83,7 @@ export function encodedPathThrough(
   return {
     formats: path.formats,
     ordersBySeries: path.ordersBySeries,
+    gzip: path.gzip,
     refusing: path.refusing && (() => path.refusing!()),
     // Async, so what `before` throws (a refusal) rejects as `consume` does, never escapes.
     async consume(request) {

@@ -63,11 +63,18 @@ export interface GrpcUnaryListenerOptions {
    * (a full pipeline: the message would be refused whatever it holds).
    */
   beforeReading?: () => { reason: RefusalReason; answer: GrpcAnswer } | undefined;
+  /**
+   * Asked for each gzip message once inflated: whether to keep it as it came too
+   * (`MessageCarry.gzipped`), for a handler that may send it on that way.
+   */
+  keepGzipped?: () => boolean;
 }
 
 /** A call's message as a handler may keep it: setting `taken` makes the block the handler's. */
 export interface MessageCarry {
   bytes: Buffer;
+  /** The message as it came, when it was gzip and `keepGzipped` said to keep it. */
+  gzipped?: Buffer;
   taken?: boolean;
 }
 
@@ -297,12 +304,14 @@ export class GrpcUnaryListener {
 
   async #handle(stream: ServerHttp2Stream, wire: Buffer, encoding: string): Promise<void> {
     let message = wire;
+    let kept: Buffer | undefined;
     if (encoding !== 'identity') {
       try {
         const inflated = await (encoding === 'gzip' ? gunzipBounded : inflateBounded)(wire, {
           maxOutputLength: this.#options.maxReceiveBytes,
         });
         message = requestBytes.copy(inflated);
+        if (encoding === 'gzip' && this.#options.keepGzipped?.()) kept = wire;
       } catch (err) {
         const tooLarge = (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
         answerEarly(
@@ -319,17 +328,20 @@ export class GrpcUnaryListener {
         );
         return;
       } finally {
-        requestBytes.give(wire);
+        if (!kept) requestBytes.give(wire);
       }
     }
-    const carry: MessageCarry = { bytes: message };
+    const carry: MessageCarry = { bytes: message, gzipped: kept };
     let answer: GrpcAnswer;
     try {
       answer = await this.#handler(message, carry);
     } catch (err) {
       answer = { code: GrpcStatus.INTERNAL, message: (err as Error).message };
     } finally {
-      if (!carry.taken) requestBytes.give(message);
+      if (!carry.taken) {
+        requestBytes.give(message);
+        if (kept) requestBytes.give(kept);
+      }
     }
     if (stream.destroyed || stream.closed) return;
     if (answer.code !== GrpcStatus.OK) {

@@ -95,6 +95,7 @@ export class ReceiverStats {
     if (carry) carry.taken = true;
     request.bytes = carry?.bytes ?? requestBytes.copy(body);
     request.compression = carry?.compression;
+    request.gzipped = carry?.gzipped;
     return this.#hand(request.points, () => path.consume(request));
   }
 
@@ -152,6 +153,8 @@ export function refusalBeforeReading(next: Consumer, format: EncodedFormat): Err
 export interface Carry {
   bytes: Uint8Array;
   compression?: 'snappy';
+  /** The body as its client gzipped it, to carry too (see `EncodedRequest.gzipped`). */
+  gzipped?: Uint8Array;
   /** Set when the request carries them: the receiver no longer owns them. */
   taken?: boolean;
 }

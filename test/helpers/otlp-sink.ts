@@ -24,6 +24,8 @@ export interface ReceivedRequest {
   contentType: string | undefined;
   /** The body as it came, decompressed. */
   body: Buffer;
+  /** The body as it came on the wire (compressed, if it was). */
+  wire: Buffer;
   contentEncoding: string | undefined;
   headers: IncomingMessage['headers'];
 }
@@ -84,7 +86,8 @@ export class OtlpSink {
     try {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
-      let body: Buffer = Buffer.concat(chunks);
+      const wire = Buffer.concat(chunks);
+      let body: Buffer = wire;
       if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
       else if (req.headers['content-encoding'] === 'zstd') body = zstdDecompress(body);
       const contentType = req.headers['content-type'];
@@ -96,6 +99,7 @@ export class OtlpSink {
         ...countPoints(request),
         contentType,
         body,
+        wire,
         contentEncoding: req.headers['content-encoding'],
         headers: req.headers,
       };

@@ -8,7 +8,8 @@ export type { EncodedRequest };
  * One request holding all of `parts` (of one format and one compression): protobuf messages
  * concatenate into the message with both's repeated fields, so the bytes are simply joined;
  * snappy-compressed ones (remote write as a client sent it) are joined as blocks, still
- * compressed (`joinSnappyBlocks`).
+ * compressed (`joinSnappyBlocks`). The parts' `gzipped` bodies are left out (see
+ * `EncodedRequest.gzipped`).
  */
 export function concatRequests(parts: readonly EncodedRequest[]): EncodedRequest {
   const compression = parts[0].compression;

@@ -40,6 +40,7 @@ export class QueuedExporter implements Exporter {
         formats,
         // Without ordering, receivers need not find each request's series keys.
         ordersBySeries: config.sending_queue.ordering === 'per_series',
+        gzip: this.engine.gzip,
         consume: (request) => this.engine.consume(request),
         refusing: () => this.engine.refusing(),
       };

@@ -60,8 +60,19 @@ export class OtlpGrpcSender implements Sender {
     return this.sendEncoded(encodeMetricsRequest(batch), signal);
   }
 
-  async sendEncoded(bytes: Uint8Array, signal: AbortSignal): Promise<SendResult> {
-    const message = this.#gzip ? await compressBody(bytes, 'gzip', this.#gzipLevel) : bytes;
+  /** With gzip: a relay's request gzipped by its client goes on as it came. */
+  get sendsGzip(): boolean {
+    return this.#gzip;
+  }
+
+  async sendEncoded(
+    bytes: Uint8Array,
+    signal: AbortSignal,
+    gzipped?: Uint8Array,
+  ): Promise<SendResult> {
+    const message = this.#gzip
+      ? (gzipped ?? (await compressBody(bytes, 'gzip', this.#gzipLevel)))
+      : bytes;
     if (message.length > this.#maxSendBytes) {
       throw errorForGrpcStatus(
         GrpcStatus.RESOURCE_EXHAUSTED,

@@ -89,14 +89,24 @@ export class OtlpHttpSender implements Sender {
     return result;
   }
 
-  /** An OTLP protobuf request as it is (re-encoded as JSON when that is the encoding). */
-  sendEncoded(request: Uint8Array, signal: AbortSignal): Promise<SendResult> {
-    if (this.#encoding === 'json') return this.send(decodeMetricsRequest(request), signal);
-    return this.#post(request, signal);
+  /** Protobuf with gzip: a relay's request gzipped by its client goes on as it came. */
+  get sendsGzip(): boolean {
+    return this.#encoding === 'protobuf' && this.#compression === 'gzip';
   }
 
-  async #post(body: Uint8Array, signal: AbortSignal): Promise<SendResult> {
-    body = await compressBody(body, this.#compression, this.#compressionLevel);
+  /**
+   * An OTLP protobuf request as it is (re-encoded as JSON when that is the encoding); its
+   * `gzipped` form, when given and this sends gzip, instead of compressing it again.
+   */
+  sendEncoded(request: Uint8Array, signal: AbortSignal, gzipped?: Uint8Array): Promise<SendResult> {
+    if (this.#encoding === 'json') return this.send(decodeMetricsRequest(request), signal);
+    const asItCame = this.sendsGzip ? gzipped : undefined;
+    return this.#post(asItCame ?? request, signal, asItCame !== undefined);
+  }
+
+  /** Posts `body`, compressing it first unless it is `compressed` already. */
+  async #post(body: Uint8Array, signal: AbortSignal, compressed = false): Promise<SendResult> {
+    if (!compressed) body = await compressBody(body, this.#compression, this.#compressionLevel);
     const answer = await this.#endpoint.post(body, signal);
     return partialSuccess(answer.body, answer.contentType);
   }

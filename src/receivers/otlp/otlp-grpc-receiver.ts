@@ -62,6 +62,10 @@ export class OtlpGrpcReceiver implements Component {
           this.stats.requests++;
           return { reason: 'queue_full', answer: this.#exhausted(refusal.message) };
         },
+        // A relay whose exporters all send gzip keeps a gzip message as it came, to send it
+        // on when the request goes out alone.
+        keepGzipped: () =>
+          this.#options.validator !== undefined && this.#next.encoded?.gzip === true,
       },
       (message, carry) => this.#export(message, carry),
     );

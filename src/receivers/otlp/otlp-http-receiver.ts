@@ -121,9 +121,13 @@ export class OtlpHttpReceiver implements Component {
         'retry-after': String(this.#options.retryAfterSeconds),
       });
     }
+    // A relay whose exporters all send gzip keeps a gzip body as it came, to send it on
+    // when the request goes out alone.
+    const keepGzip = !json && this.#options.validator !== undefined && this.#next.encoded?.gzip;
     let body: Buffer;
+    let wire: Buffer | undefined;
     try {
-      body = await this.#readBody(req);
+      ({ body, wire } = await this.#readBody(req, keepGzip === true));
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
         this.stats.malformed++;
@@ -134,13 +138,16 @@ export class OtlpHttpReceiver implements Component {
       this.stats.malformed++;
       return fail(400, `could not read the body: ${(err as Error).message}`);
     }
-    // The body is in the process's request buffers: a relayed request carries it on (no
-    // copy), anything else gives it back once handled.
-    const carry: Carry = { bytes: body };
+    // The body (and the body as it came, if kept) is in the process's request buffers: a
+    // relayed request carries it on (no copy), anything else gives it back once handled.
+    const carry: Carry = { bytes: body, gzipped: wire };
     try {
       await this.#accept(body, json, res, fail, carry);
     } finally {
-      if (!carry.taken) requestBytes.give(body);
+      if (!carry.taken) {
+        requestBytes.give(body);
+        if (wire) requestBytes.give(wire);
+      }
     }
   }
 
@@ -186,8 +193,15 @@ export class OtlpHttpReceiver implements Component {
     res.end(json ? encodeMetricsResponseJson() : encodeMetricsResponse());
   }
 
-  /** The body (decompressed), in a buffer of the process's request buffers (`requestBytes`). */
-  async #readBody(req: IncomingMessage): Promise<Buffer> {
+  /**
+   * The body (decompressed), in a buffer of the process's request buffers (`requestBytes`);
+   * with `keepGzip`, a gzip body as it came too (`wire`, in another), read whole before it is
+   * inflated.
+   */
+  async #readBody(
+    req: IncomingMessage,
+    keepGzip: boolean,
+  ): Promise<{ body: Buffer; wire?: Buffer }> {
     const limit = this.#options.maxRequestBodySize;
     const declared = Number(req.headers['content-length']);
     if (declared > limit)
@@ -195,39 +209,60 @@ export class OtlpHttpReceiver implements Component {
         `body of ${declared} bytes exceeds max_request_body_size ${limit}`,
       );
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-    let source: AsyncIterable<Buffer> = req;
-    if (encoding === 'gzip') source = req.pipe(createGunzip(INFLATE_OPTIONS));
-    else if (encoding === 'deflate') source = req.pipe(createInflate(INFLATE_OPTIONS));
-    else if (encoding === 'zstd') {
-      source = decompressZstdBounded(
-        req,
-        limit,
-        () =>
-          new BodyTooLargeError(
-            `body exceeds max_request_body_size ${limit} bytes after decompression`,
-          ),
+    const tooLarge = () =>
+      new BodyTooLargeError(
+        `body exceeds max_request_body_size ${limit} bytes${encoding !== 'identity' ? ' after decompression' : ''}`,
       );
-    } else if (encoding !== 'identity')
+    let source: AsyncIterable<Buffer> = req;
+    let wire: Buffer | undefined;
+    if (encoding === 'gzip' && keepGzip) {
+      wire = await readWhole(
+        req,
+        declared,
+        limit,
+        () => new BodyTooLargeError(`body exceeds max_request_body_size ${limit} bytes`),
+      );
+      const gunzip = createGunzip(INFLATE_OPTIONS);
+      gunzip.end(wire);
+      source = gunzip;
+    } else if (encoding === 'gzip') source = req.pipe(createGunzip(INFLATE_OPTIONS));
+    else if (encoding === 'deflate') source = req.pipe(createInflate(INFLATE_OPTIONS));
+    else if (encoding === 'zstd') source = decompressZstdBounded(req, limit, tooLarge);
+    else if (encoding !== 'identity')
       throw new InvalidArgumentError('content-encoding', encoding, 'gzip, deflate, zstd or none');
-    // Read into a block as it comes (see `GrowingBytes`), sized to a small declared body.
-    const body = new GrowingBytes(
-      encoding === 'identity' && declared > 0 ? declared : FIRST_BLOCK_BYTES,
-    );
     try {
-      for await (const chunk of source) {
-        if (body.length + (chunk as Buffer).length > limit) {
-          throw new BodyTooLargeError(
-            `body exceeds max_request_body_size ${limit} bytes${encoding !== 'identity' ? ' after decompression' : ''}`,
-          );
-        }
-        body.append(chunk as Buffer, 0, limit);
-      }
+      // Sized to a small declared body; a compressed one's size says little about its own.
+      const first = encoding === 'identity' ? declared : 0;
+      return { body: await readWhole(source, first, limit, tooLarge), wire };
     } catch (err) {
-      body.release();
+      if (wire) requestBytes.give(wire);
       throw err;
     }
-    return body.take();
   }
+}
+
+/**
+ * Every chunk of `source` in one block of the request buffers (`GrowingBytes`), which starts
+ * at `declared` bytes when that is a size (else `FIRST_BLOCK_BYTES`); `tooLarge()` is thrown
+ * once more than `limit` bytes came.
+ */
+async function readWhole(
+  source: AsyncIterable<Buffer>,
+  declared: number,
+  limit: number,
+  tooLarge: () => Error,
+): Promise<Buffer> {
+  const bytes = new GrowingBytes(declared > 0 ? declared : FIRST_BLOCK_BYTES);
+  try {
+    for await (const chunk of source) {
+      if (bytes.length + chunk.length > limit) throw tooLarge();
+      bytes.append(chunk, 0, limit);
+    }
+  } catch (err) {
+    bytes.release();
+    throw err;
+  }
+  return bytes.take();
 }
 
 /**
