@@ -589,6 +589,33 @@ service:
     }
   });
 
+  it('inflates a body of several members, one past a piece, and refuses one whose trailer lies', async () => {
+    const [sink] = await sinks(1);
+    const { otlp } = await relay(
+      [sink],
+      '[batch]',
+      '',
+      'batch: { flush_interval: 10ms, max_points: 100000 }\n    compression: none',
+    );
+    const parts = [counterBatch(10), counterBatch(20)];
+    const twoMembers = Buffer.concat(parts.map((p) => gzipSync(encodeMetricsRequest(p.batch))));
+    // The last member's trailer sizes the pieces: here it speaks for 20 points of 30.
+    expect((await post(otlp, twoMembers, true)).status).toBe(200);
+    // Past the largest piece (1 MiB), so it inflates in several.
+    const large = counterBatch(25_000);
+    const plain = encodeMetricsRequest(large.batch);
+    expect(plain.length).toBeGreaterThan(1024 * 1024);
+    expect((await post(otlp, gzipSync(plain), true)).status).toBe(200);
+    const ids = [...parts[0].ids, ...parts[1].ids, ...large.ids];
+    await until(() => sink.deliveredIds().size === ids.length, 'every point');
+    // A trailer declaring another length: zlib checks it, and the body is refused.
+    const lying = gzipSync(encodeMetricsRequest(counterBatch(5).batch));
+    lying.writeUInt32LE(lying.readUInt32LE(lying.length - 4) + 1, lying.length - 4);
+    const refused = await post(otlp, lying, true);
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toMatch(/could not read the body/);
+  });
+
   it('checks and counts them as ever: a bad one is refused, one it does not carry is decoded', async () => {
     const [sink] = await sinks(1);
     const { otlp } = await relay([sink]);
