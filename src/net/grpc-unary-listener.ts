@@ -16,6 +16,7 @@ import { GrowingBytes, requestBytes } from '../model/byte-pool.js';
 import { parseListenEndpoint } from '../model/endpoint.js';
 import { within } from '../model/within.js';
 import { GrpcStatus, messagePrefix, percentEncode } from './grpc-wire.js';
+import { gzipPieceSize } from './gzip-piece-size.js';
 import { listen } from './listen.js';
 import { RefusalLog, type RefusalReason } from './refusal-log.js';
 import { listenerTls, type ServerTls, serveWithTls } from './server-tls.js';
@@ -309,6 +310,8 @@ export class GrpcUnaryListener {
       try {
         const inflated = await (encoding === 'gzip' ? gunzipBounded : inflateBounded)(wire, {
           maxOutputLength: this.#options.maxReceiveBytes,
+          // deflate has no trailer that tells its length: its pieces are zlib's 16 KiB.
+          ...(encoding === 'gzip' ? { chunkSize: gzipPieceSize(wire) } : {}),
         });
         message = requestBytes.copy(inflated);
         if (encoding === 'gzip' && this.#options.keepGzipped?.()) kept = wire;
