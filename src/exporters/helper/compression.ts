@@ -69,6 +69,15 @@ export function checkedLevel(
 }
 
 /**
+ * The piece size zlib writes a gzip body of `length` bytes into: about what OTLP at the
+ * default level compresses to (a tenth or more of it), within 64 KiB and 1 MiB, so most bodies
+ * take one piece — one trip to the thread pool — not zlib's 16 KiB pieces, each a trip.
+ */
+function gzipOutputPieceSize(length: number): number {
+  return Math.min(1024 * 1024, Math.max(64 * 1024, Math.ceil(length / 8)));
+}
+
+/**
  * Compresses a request body off the calling thread: gzip on libuv's thread pool, zstd on
  * the process's zstd worker (`ZstdThread`). `level` undefined: the compression's default.
  */
@@ -78,7 +87,10 @@ export async function compressBody(
   level?: number,
 ): Promise<Uint8Array> {
   if (compression === 'gzip') {
-    return gzip(body, { level: level ?? COMPRESSION_LEVELS.gzip.default });
+    return gzip(body, {
+      level: level ?? COMPRESSION_LEVELS.gzip.default,
+      chunkSize: gzipOutputPieceSize(body.length),
+    });
   }
   if (compression === 'zstd') {
     return zstdThread.compress(body, level ?? COMPRESSION_LEVELS.zstd.default);
