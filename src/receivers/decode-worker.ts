@@ -1,17 +1,12 @@
 // A decode thread of `DecodePool`: request bodies in, batch states out (columns moved, not
 // copied). Errors go back as plain data: the pool rebuilds a `DecodeError` from them.
-import { parentPort } from 'node:worker_threads';
-import { DecodeError, SluiceError } from '../model/errors.js';
+import { DecodeError } from '../model/errors.js';
 import { type MetricBatchState, transferList } from '../model/metric-batch.js';
+import { ownerPort } from '../model/owner-port.js';
 import type { DecodeJob, DecodeReply } from './decode-pool.js';
 import { decodeRequest } from './request-decoder.js';
 
-const port = parentPort;
-if (!port)
-  throw new SluiceError(
-    'SLUICE_ERR_NOT_A_WORKER',
-    'decode-worker.js runs as a worker thread of DecodePool',
-  );
+const port = ownerPort('decode-worker.js', 'DecodePool');
 
 port.on('message', (job: DecodeJob) => {
   let state: MetricBatchState;

@@ -1,16 +1,10 @@
 // The worker thread of `ZstdThread`: request bodies in, zstd frames out (moved, not copied).
-import { parentPort } from 'node:worker_threads';
 import { compress } from 'zstd-napi';
-import { SluiceError } from '../../model/errors.js';
+import { ownerPort } from '../../model/owner-port.js';
 import { postableBytes } from '../../model/postable-bytes.js';
 import type { ZstdJob, ZstdReply } from './zstd-thread.js';
 
-const port = parentPort;
-if (!port)
-  throw new SluiceError(
-    'SLUICE_ERR_NOT_A_WORKER',
-    'zstd-worker.js runs as a worker thread of ZstdThread',
-  );
+const port = ownerPort('zstd-worker.js', 'ZstdThread');
 
 port.on('message', (job: ZstdJob) => {
   let frame: Uint8Array;
