@@ -253,11 +253,15 @@ export class DeliveryEngine {
    * An `EncodedRequest` goes to the sender as it is (`sendEncoded`, which it must have).
    */
   async consume(batch: Payload): Promise<void> {
-    // A request as it came (a relay's) over `batch.max_points` or `max_bytes` is decoded, so
-    // the queue cuts it into requests the backend was promised, as it cuts a batch.
-    if (!(batch instanceof MetricBatch) && batch.gzipped && (!this.gzip || this.#overLimits(batch)))
-      batch = this.#withoutGzipped(batch);
-    if (!(batch instanceof MetricBatch) && this.#overLimits(batch)) batch = decoded(batch);
+    if (!(batch instanceof MetricBatch)) {
+      // A body as its client gzipped it goes out only from an engine that sends gzip, and
+      // only with its request whole.
+      if (batch.gzipped && (!this.gzip || this.#overLimits(batch)))
+        batch = this.#withoutGzipped(batch);
+      // A request as it came (a relay's) over `batch.max_points` or `max_bytes` is decoded, so
+      // the queue cuts it into requests the backend was promised, as it cuts a batch.
+      if (this.#overLimits(batch)) batch = decoded(batch);
+    }
     const points = payloadPoints(batch);
     if (!(batch instanceof MetricBatch) && !this.formats.includes(formatOf(batch))) {
       throw new InvalidArgumentError(
