@@ -623,8 +623,8 @@ service:
     const truncated = await post(otlp, gzipSync(good.subarray(0, good.length - 3)), true);
     expect(truncated.status).toBe(400);
     expect(await truncated.text()).toMatch(/byte \d+/);
-    const notGzip = await post(otlp, Buffer.concat([gzipSync(good)]).subarray(0, 12), true);
-    expect(notGzip.status).toBe(400);
+    const cutShort = await post(otlp, gzipSync(good).subarray(0, 12), true);
+    expect(cutShort.status).toBe(400);
     // An unknown field: decoded, not carried, and delivered all the same (compressed anew).
     const unknown = gzipSync(Buffer.concat([good, Buffer.from([0x98, 0x06, 0x01])]));
     expect((await post(otlp, unknown, true)).status).toBe(200);

@@ -55,6 +55,8 @@ export class ZstdThread {
   #nextId = 0;
   #deaths = 0;
   #closed = false;
+  /** Whether the worker's module is missing (running from the TypeScript sources: tests). */
+  #noWorker = false;
 
   constructor(options: ZstdThreadOptions = {}) {
     this.#minBodyBytes = options.minBodyBytes ?? 32 * 1024;
@@ -64,7 +66,13 @@ export class ZstdThread {
   /** `body` as one zstd frame at `level`. */
   compress(body: Uint8Array, level: number): Promise<Uint8Array> {
     const worker = body.length < this.#minBodyBytes ? undefined : this.#running();
-    if (!worker) return Promise.resolve(this.#here(body, level));
+    if (!worker) {
+      try {
+        return Promise.resolve(this.#here(body, level));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     const id = this.#nextId++;
     // The caller's body stays here (for a dying worker); the worker gets a copy.
     const sent = postableBytes(body);
@@ -92,9 +100,10 @@ export class ZstdThread {
 
   /** The worker, started if need be; undefined when compression stays on this thread. */
   #running(): Worker | undefined {
-    if (this.#worker || this.#closed || this.#deaths >= MAX_DEATHS) return this.#worker;
-    // Only when running from the TypeScript sources (tests): there is no compiled worker.
-    if (!existsSync(fileURLToPath(this.#workerUrl))) return undefined;
+    if (this.#worker || this.#closed || this.#noWorker || this.#deaths >= MAX_DEATHS)
+      return this.#worker;
+    this.#noWorker = !existsSync(fileURLToPath(this.#workerUrl));
+    if (this.#noWorker) return undefined;
     // None of the process's flags: an application's `--require` (an instrumentation's, say)
     // would run again in the worker, and `--input-type` refuses a worker's file outright.
     const worker = new Worker(this.#workerUrl, { execArgv: [] });
