@@ -326,9 +326,12 @@ export class DeliveryEngine {
     this.#unsettled.set(ticket.seq, ticket);
   }
 
-  /** `request` without its gzipped body (given back): it will not go out alone as it came. */
+  /**
+   * `request` without its gzipped body, given back to the request buffers it came in (a
+   * receiver's): it will not go out alone as it came.
+   */
   #withoutGzipped(request: EncodedRequest): EncodedRequest {
-    this.#release({ ...request, bytes: EMPTY, gzipped: request.gzipped });
+    if (request.gzipped) requestBytes.give(request.gzipped);
     return { ...request, gzipped: undefined };
   }
 
@@ -634,9 +637,6 @@ export class DeliveryEngine {
     return last;
   }
 }
-
-/** Bytes that stand for none: what a release of a request's gzipped body alone gives with it. */
-const EMPTY = new Uint8Array(0);
 
 /** An encoded request as a batch (its bytes were checked when they were received). */
 function decoded(request: EncodedRequest): MetricBatch {

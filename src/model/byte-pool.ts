@@ -160,3 +160,27 @@ export class GrowingBytes {
     this.#filled = 0;
   }
 }
+
+/**
+ * Every chunk of `source` in one block of the request buffers (`GrowingBytes`), which starts
+ * at `declared` bytes when that is a size (else `FIRST_BLOCK_BYTES`); `tooLarge()` is thrown
+ * once more than `limit` bytes came.
+ */
+export async function readWhole(
+  source: AsyncIterable<Buffer>,
+  declared: number,
+  limit: number,
+  tooLarge: () => Error,
+): Promise<Buffer> {
+  const bytes = new GrowingBytes(declared > 0 ? declared : FIRST_BLOCK_BYTES);
+  try {
+    for await (const chunk of source) {
+      if (bytes.length + chunk.length > limit) throw tooLarge();
+      bytes.append(chunk, 0, limit);
+    }
+  } catch (err) {
+    bytes.release();
+    throw err;
+  }
+  return bytes.take();
+}

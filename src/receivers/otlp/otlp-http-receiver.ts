@@ -5,7 +5,7 @@ import { encodeMetricsResponseJson } from '../../codec/json/response-json.js';
 import { encodeMetricsResponse } from '../../codec/protobuf/response.js';
 import type { OtlpRequestValidator } from '../../codec/protobuf/validate-request.js';
 import type { ServerAuthenticator } from '../../model/auth.js';
-import { FIRST_BLOCK_BYTES, GrowingBytes, requestBytes } from '../../model/byte-pool.js';
+import { readWhole, requestBytes } from '../../model/byte-pool.js';
 import type { Component, Consumer } from '../../model/consumer.js';
 import { InvalidArgumentError, SluiceError } from '../../model/errors.js';
 import { writeVarint } from '../../model/wire.js';
@@ -245,30 +245,6 @@ export class OtlpHttpReceiver implements Component {
     }
     return { body, wire };
   }
-}
-
-/**
- * Every chunk of `source` in one block of the request buffers (`GrowingBytes`), which starts
- * at `declared` bytes when that is a size (else `FIRST_BLOCK_BYTES`); `tooLarge()` is thrown
- * once more than `limit` bytes came.
- */
-async function readWhole(
-  source: AsyncIterable<Buffer>,
-  declared: number,
-  limit: number,
-  tooLarge: () => Error,
-): Promise<Buffer> {
-  const bytes = new GrowingBytes(declared > 0 ? declared : FIRST_BLOCK_BYTES);
-  try {
-    for await (const chunk of source) {
-      if (bytes.length + chunk.length > limit) throw tooLarge();
-      bytes.append(chunk, 0, limit);
-    }
-  } catch (err) {
-    bytes.release();
-    throw err;
-  }
-  return bytes.take();
 }
 
 /**

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { RemoteWriteValidator } from '../../codec/prometheus/validate-write-request.js';
 import type { ListenerProtection } from '../../model/auth.js';
-import { GrowingBytes, requestBytes } from '../../model/byte-pool.js';
+import { readWhole, requestBytes } from '../../model/byte-pool.js';
 import type { Consumer } from '../../model/consumer.js';
 import { InvalidArgumentError } from '../../model/errors.js';
 import { HttpListener } from '../../net/http-listener.js';
@@ -98,20 +98,21 @@ export class RemoteWriteReceiver implements Receiver {
       return reply(429, refusal.message, { 'retry-after': '1' });
     }
     const limit = this.#config.max_request_body_size;
-    // Read into one of the request buffers as it comes (see `GrowingBytes`).
-    const reading = new GrowingBytes(Number(req.headers['content-length']) || undefined);
-    for await (const chunk of req) {
-      if (reading.length + (chunk as Buffer).length > limit) {
-        reading.release();
-        this.stats.malformed++;
-        res.once('finish', () => req.socket?.destroy());
-        return reply(413, `body exceeds max_request_body_size ${limit} bytes`, {
-          connection: 'close',
-        });
-      }
-      reading.append(chunk as Buffer, 0, limit);
+    let received: Buffer;
+    try {
+      // Read into one of the request buffers as it comes (see `GrowingBytes`).
+      received = await readWhole(
+        req,
+        Number(req.headers['content-length']),
+        limit,
+        () => new BodyTooLargeError(`body exceeds max_request_body_size ${limit} bytes`),
+      );
+    } catch (err) {
+      if (!(err instanceof BodyTooLargeError)) throw err;
+      this.stats.malformed++;
+      res.once('finish', () => req.socket?.destroy());
+      return reply(413, err.message, { connection: 'close' });
     }
-    const received = reading.take();
     // Relayed, the request travels as it came (compressed, or not): the buffer is carried on
     // (no copy); anything else gives it back once handled.
     const encoding = (req.headers['content-encoding'] ?? 'snappy').toLowerCase();
