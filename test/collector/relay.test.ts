@@ -41,19 +41,29 @@ async function sinks(count: number): Promise<OtlpSink[]> {
   return started;
 }
 
-/** A collector: `otlp` (HTTP and gRPC) → `processors` → one `otlphttp` exporter per sink. */
-async function relay(
+/** The collector of `yaml`, stopped after the test, and its `otlp` receiver. */
+async function collectorOf(yaml: string): Promise<{ collector: Collector; otlp: OtlpReceiver }> {
+  const collector = await startCollector(yaml);
+  stops.push(() => collector.shutdown(2_000));
+  return { collector, otlp: collector.receivers.get('otlp') as unknown as OtlpReceiver };
+}
+
+/**
+ * A collector: `otlp` (HTTP and gRPC) → `processors` → one `otlphttp` exporter per sink, with
+ * `exporterKeys` (one for all, or one per sink).
+ */
+function relay(
   targets: OtlpSink[],
   processors = '[batch]',
   receiverKeys = '',
-  exporterKeys = 'batch: { flush_interval: 10ms }',
+  exporterKeys: string | string[] = 'batch: { flush_interval: 10ms }',
 ): Promise<{ collector: Collector; otlp: OtlpReceiver }> {
   const exporters = targets.map(
     (sink, k) => `  otlphttp/${k}:
     metrics_endpoint: ${sink.url}
-    ${exporterKeys}`,
+    ${typeof exporterKeys === 'string' ? exporterKeys : exporterKeys[k]}`,
   );
-  const collector = await startCollector(`
+  return collectorOf(`
 receivers:
   otlp:
     ${receiverKeys}
@@ -73,8 +83,6 @@ service:
       processors: ${processors}
       exporters: [${targets.map((_, k) => `otlphttp/${k}`).join(', ')}]
 `);
-  stops.push(() => collector.shutdown(2_000));
-  return { collector, otlp: collector.receivers.get('otlp') as unknown as OtlpReceiver };
 }
 
 function post(otlp: OtlpReceiver, body: Uint8Array, gzip = false): Promise<Response> {
@@ -86,6 +94,12 @@ function post(otlp: OtlpReceiver, body: Uint8Array, gzip = false): Promise<Respo
     },
     body,
   });
+}
+
+/** Posts the gzip `bodies` all at once; each must be answered 200. */
+async function postAtOnce(otlp: OtlpReceiver, bodies: Buffer[]): Promise<void> {
+  const answers = await Promise.all(bodies.map((body) => post(otlp, body, true)));
+  expect(answers.map((answer) => answer.status)).toEqual(bodies.map(() => 200));
 }
 
 /**
@@ -130,6 +144,20 @@ function resourceMetricsOf(bodies: Uint8Array[]): string[] {
 }
 
 /**
+ * Waits until `sink` took `points` points, then checks they are the requests `sent`, as a
+ * backend reads them.
+ */
+async function expectDelivered(
+  sink: OtlpSink,
+  sent: Uint8Array[],
+  points: number,
+  what = 'the points',
+): Promise<void> {
+  await until(() => sink.accepted.reduce((n, r) => n + r.points, 0) >= points, what);
+  expect(resourceMetricsOf(sink.accepted.map((r) => r.body))).toEqual(resourceMetricsOf(sent));
+}
+
+/**
  * A counter and a histogram point for each of `points` unique `id`s from the official SDK,
  * in several exports (delta: each point is exported once).
  */
@@ -159,8 +187,7 @@ describe('otlp → batch → otlphttp carries requests as they came (relay)', ()
       sent.push(body);
       expect((await post(otlp, body)).status).toBe(200);
     }
-    await until(() => sink.accepted.reduce((n, r) => n + r.points, 0) >= 1000, 'the points');
-    expect(resourceMetricsOf(sink.accepted.map((r) => r.body))).toEqual(resourceMetricsOf(sent));
+    await expectDelivered(sink, sent, 1000);
     // Joined byte for byte: every request the sink got is a run of sent bodies.
     const joined = Buffer.concat(sent);
     for (const { body } of sink.accepted) expect(joined.includes(body)).toBe(true);
@@ -300,7 +327,7 @@ describe('otlp → batch → otlphttp carries requests as they came (relay)', ()
     const [fast, slow] = await sinks(2);
     // One request at a time, each answered late: the slow exporter's queue holds the others.
     slow.reply = () => ({ delayMs: 40 });
-    const collector = await startCollector(`
+    const { otlp } = await collectorOf(`
 receivers:
   otlp:
     protocols:
@@ -317,8 +344,6 @@ service:
   pipelines:
     metrics: { receivers: [otlp], exporters: [otlphttp/fast, otlphttp/slow] }
 `);
-    stops.push(() => collector.shutdown(2_000));
-    const otlp = collector.receivers.get('otlp') as unknown as OtlpReceiver;
     const ids: string[] = [];
     const sent: Uint8Array[] = [];
     for (let k = 0; k < 12; k++) {
@@ -330,17 +355,13 @@ service:
       expect((await post(otlp, body)).status).toBe(200);
     }
     for (const sink of [fast, slow]) {
-      await until(
-        () => sink.accepted.reduce((n, r) => n + r.points, 0) >= ids.length,
-        'the points',
-      );
-      expect(resourceMetricsOf(sink.accepted.map((r) => r.body))).toEqual(resourceMetricsOf(sent));
+      await expectDelivered(sink, sent, ids.length);
     }
   });
 
   it('a memory_limiter over its limit refuses what it would relay; a second pipeline still gets it', async () => {
     const [limited, open] = await sinks(2);
-    const collector = await startCollector(`
+    const { collector, otlp } = await collectorOf(`
 receivers:
   otlp:
     protocols:
@@ -360,8 +381,6 @@ service:
     metrics/limited: { receivers: [otlp], processors: [memory_limiter], exporters: [otlphttp/limited] }
     metrics/open: { receivers: [otlp], processors: [batch], exporters: [otlphttp/open] }
 `);
-    stops.push(() => collector.shutdown(2_000));
-    const otlp = collector.receivers.get('otlp') as unknown as OtlpReceiver;
     const { batch, ids } = counterBatch(30);
     // One pipeline refused, the other took it: accepted (the fan-out's rule).
     expect((await post(otlp, encodeMetricsRequest(batch))).status).toBe(200);
@@ -376,7 +395,7 @@ service:
 
   it("cuts a request over the exporter's batch limits as it cuts a batch, instead of sending it whole", async () => {
     const [sink] = await sinks(1);
-    const collector = await startCollector(`
+    const { collector, otlp } = await collectorOf(`
 receivers:
   otlp:
     protocols:
@@ -389,8 +408,6 @@ service:
   pipelines:
     metrics: { receivers: [otlp], exporters: [otlphttp] }
 `);
-    stops.push(() => collector.shutdown(2_000));
-    const otlp = collector.receivers.get('otlp') as unknown as OtlpReceiver;
     const { batch, ids } = counterBatch(450);
     expect((await post(otlp, encodeMetricsRequest(batch))).status).toBe(200);
     await until(() => sink.deliveredIds().size === 450, 'every point');
@@ -463,11 +480,9 @@ describe('a relay of gzip bodies to exporters that send gzip', () => {
       'batch: { flush_interval: 10ms, max_points: 30 }',
     );
     const { plain, gzipped } = gzipBodies(8);
-    const answers = await Promise.all(gzipped.map((body) => post(otlp, body, true)));
-    expect(answers.map((answer) => answer.status)).toEqual(gzipped.map(() => 200));
+    await postAtOnce(otlp, gzipped);
     for (const sink of targets) {
-      await until(() => sink.accepted.reduce((n, r) => n + r.points, 0) >= 240, 'the points');
-      expect(resourceMetricsOf(sink.accepted.map((r) => r.body))).toEqual(resourceMetricsOf(plain));
+      await expectDelivered(sink, plain, 240);
       expect(sink.accepted.every((r) => r.contentEncoding === 'gzip')).toBe(true);
       // Byte for byte what was posted (level 9: sluice compresses at level 1).
       const members = sink.accepted.map((r) => membersOf(r.wire, gzipped));
@@ -482,7 +497,7 @@ describe('a relay of gzip bodies to exporters that send gzip', () => {
     const recorder = new GrpcRecorder();
     const grpcTarget = await recorder.start();
     stops.push(() => recorder.stop());
-    const collector = await startCollector(`
+    const { otlp } = await collectorOf(`
 receivers:
   otlp:
     protocols:
@@ -500,8 +515,6 @@ service:
   pipelines:
     metrics: { receivers: [otlp], exporters: [otlphttp, otlp] }
 `);
-    stops.push(() => collector.shutdown(2_000));
-    const otlp = collector.receivers.get('otlp') as unknown as OtlpReceiver;
     const { plain, gzipped } = gzipBodies(4);
     for (const body of gzipped.slice(0, 2)) {
       const status = await rawExportCall(otlp.grpc!.address, grpcFrame(body, true), {
@@ -532,10 +545,8 @@ service:
     );
     const { plain, gzipped } = gzipBodies(12);
     // Posted at once, so the exporter's queue joins several into one request.
-    const answers = await Promise.all(gzipped.map((body) => post(otlp, body, true)));
-    expect(answers.map((answer) => answer.status)).toEqual(gzipped.map(() => 200));
-    await until(() => sink.accepted.reduce((n, r) => n + r.points, 0) >= 360, 'the points');
-    expect(resourceMetricsOf(sink.accepted.map((r) => r.body))).toEqual(resourceMetricsOf(plain));
+    await postAtOnce(otlp, gzipped);
+    await expectDelivered(sink, plain, 360);
     expect(sink.accepted.some((r) => r.points > 30)).toBe(true);
     for (const r of sink.accepted) {
       const members = membersOf(r.wire, gzipped);
@@ -550,25 +561,11 @@ service:
     // the test above for plain ones: the fast exporter gives each back once sent.
     const [fast, slow] = await sinks(2);
     slow.reply = () => ({ delayMs: 40 });
-    const collector = await startCollector(`
-receivers:
-  otlp:
-    protocols:
-      http: { endpoint: 127.0.0.1:0 }
-exporters:
-  otlphttp/fast:
-    metrics_endpoint: ${fast.url}
-    batch: { flush_interval: 10ms, max_points: 2000 }
-  otlphttp/slow:
-    metrics_endpoint: ${slow.url}
-    batch: { flush_interval: 10ms, max_points: 2000 }
-    sending_queue: { num_consumers: 1 }
-service:
-  pipelines:
-    metrics: { receivers: [otlp], exporters: [otlphttp/fast, otlphttp/slow] }
-`);
-    stops.push(() => collector.shutdown(2_000));
-    const otlp = collector.receivers.get('otlp') as unknown as OtlpReceiver;
+    const keys = 'batch: { flush_interval: 10ms, max_points: 2000 }';
+    const { otlp } = await relay([fast, slow], '[batch]', '', [
+      keys,
+      `${keys}\n    sending_queue: { num_consumers: 1 }`,
+    ]);
     const gzipped: Buffer[] = [];
     for (let k = 0; k < 10; k++) {
       const batch = new MetricBatch();
@@ -647,7 +644,7 @@ service:
     ];
     for (const setup of setups) {
       const [sink] = await sinks(1);
-      const collector = await startCollector(`
+      const { otlp } = await collectorOf(`
 ${setup.extensions ?? ''}receivers:
   otlp:
     protocols:
@@ -662,41 +659,22 @@ service:
   pipelines:
     metrics: { receivers: [otlp], exporters: [otlphttp] }
 `);
-      stops.push(() => collector.shutdown(2_000));
-      const otlp = collector.receivers.get('otlp') as unknown as OtlpReceiver;
       const { plain, gzipped } = gzipBodies(3);
       for (const body of gzipped) expect((await post(otlp, body, true)).status).toBe(200);
-      await until(() => sink.accepted.reduce((n, r) => n + r.points, 0) >= 90, setup.name);
-      expect(resourceMetricsOf(sink.accepted.map((r) => r.body))).toEqual(resourceMetricsOf(plain));
+      await expectDelivered(sink, plain, 90, setup.name);
       expect(sink.accepted.every((r) => membersOf(r.wire, gzipped) === undefined)).toBe(true);
       expect(otlp.http!.stats.relayed).toBe(3);
     }
     // Two exporters, one of them without gzip: each gets what it sends.
     const [gzipSink, plainSink] = await sinks(2);
-    const collector = await startCollector(`
-receivers:
-  otlp:
-    protocols:
-      http: { endpoint: 127.0.0.1:0 }
-exporters:
-  otlphttp/gzip:
-    metrics_endpoint: ${gzipSink.url}
-    batch: { flush_interval: 10ms }
-  otlphttp/plain:
-    metrics_endpoint: ${plainSink.url}
-    batch: { flush_interval: 10ms }
-    compression: none
-service:
-  pipelines:
-    metrics: { receivers: [otlp], exporters: [otlphttp/gzip, otlphttp/plain] }
-`);
-    stops.push(() => collector.shutdown(2_000));
-    const otlp = collector.receivers.get('otlp') as unknown as OtlpReceiver;
+    const { otlp } = await relay([gzipSink, plainSink], '[batch]', '', [
+      'batch: { flush_interval: 10ms }',
+      'batch: { flush_interval: 10ms }\n    compression: none',
+    ]);
     const { plain, gzipped } = gzipBodies(2);
     for (const body of gzipped) expect((await post(otlp, body, true)).status).toBe(200);
     for (const sink of [gzipSink, plainSink]) {
-      await until(() => sink.accepted.reduce((n, r) => n + r.points, 0) >= 60, 'both sinks');
-      expect(resourceMetricsOf(sink.accepted.map((r) => r.body))).toEqual(resourceMetricsOf(plain));
+      await expectDelivered(sink, plain, 60, 'both sinks');
     }
     expect(gzipSink.accepted.every((r) => r.contentEncoding === 'gzip')).toBe(true);
     expect(plainSink.accepted.every((r) => r.contentEncoding === undefined)).toBe(true);
