@@ -36,7 +36,7 @@ const MAX_IDLE = 2;
  * for the next (the receivers append it to the request's body).
  */
 export async function* decompressZstdBounded(
-  input: AsyncIterable<Buffer>,
+  input: AsyncIterable<Buffer> | Iterable<Buffer>,
   limit: number,
   tooLarge: () => Error,
 ): AsyncGenerator<Buffer> {

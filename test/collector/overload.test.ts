@@ -204,5 +204,7 @@ describe('backpressure and limits', () => {
       'content-encoding': 'zstd',
     });
     expect(small.status).toBe(200);
+    // Each refusal is counted, the one refused from its declared length too.
+    expect(receiver().http!.stats.malformed).toBe(3);
   });
 });

@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { Logger } from 'pino';
 import { encodeMetricsResponseJson } from '../../codec/json/response-json.js';
@@ -10,7 +9,9 @@ import type { Component, Consumer } from '../../model/consumer.js';
 import { InvalidArgumentError, SluiceError } from '../../model/errors.js';
 import { writeVarint } from '../../model/wire.js';
 import { gzipPieceSize } from '../../net/gzip-piece-size.js';
-import { HttpListener } from '../../net/http-listener.js';
+import { BodyListener } from '../../net/http1/body-listener.js';
+import type { Reply } from '../../net/http1/reply.js';
+import type { RequestHead } from '../../net/http1/request-head.js';
 import { HTTP_LISTENER_DEFAULTS, type HttpListenerConfig } from '../../net/listener-config.js';
 import { BodyTooLargeError } from '../body-too-large.js';
 import { decompressZstdBounded } from '../bounded-zstd.js';
@@ -50,21 +51,29 @@ export class OtlpHttpReceiver implements Component {
   readonly #options: OtlpHttpReceiverOptions;
   readonly #next: Consumer;
   readonly #logger: Logger;
-  readonly listener: HttpListener;
+  readonly listener: BodyListener;
 
   constructor(options: OtlpHttpReceiverOptions, next: Consumer, logger: Logger) {
     this.#options = options;
     this.#next = next;
     this.#logger = logger;
-    this.listener = new HttpListener(
+    this.listener = new BodyListener(
       {
         ...HTTP_LISTENER_DEFAULTS,
         ...options,
         endpointKey: `${options.configKey ?? 'protocols.http'}.endpoint`,
+        maxBodySize: options.maxRequestBodySize,
         logger,
         onRefused: (reason) => this.stats.refuseRequest(reason),
       },
-      (req, res) => void this.#handle(req, res),
+      {
+        check: (head, peer) => this.#check(head, peer),
+        tooLarge: (head, message) => {
+          this.stats.malformed++;
+          return failure(isJson(head), 413, message);
+        },
+        handle: (head, body) => this.#handle(head, body),
+      },
     );
   }
 
@@ -90,26 +99,17 @@ export class OtlpHttpReceiver implements Component {
     return this.listener.close('graceful');
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const json = (req.headers['content-type'] ?? '').includes('json');
-    const fail = (status: number, message: string, headers: Record<string, string> = {}) => {
-      res.writeHead(status, {
-        'content-type': json ? 'application/json' : 'application/x-protobuf',
-        ...headers,
-      });
-      res.end(
-        json
-          ? JSON.stringify({ code: status === 400 ? 3 : 14, message })
-          : statusProto(status === 400 ? 3 : 14, message),
-      );
-    };
-    const url = req.url?.split('?')[0];
-    if (url !== this.#options.metricsPath)
-      return fail(404, `not found: this receiver takes POST ${this.#options.metricsPath}`);
-    if (req.method !== 'POST') return fail(405, `method ${req.method} not allowed: use POST`);
-    const type = req.headers['content-type'] ?? '';
+  /** Refuses what it can from the head alone: the path, the method, the type, a full pipeline. */
+  #check(head: RequestHead, peer: string | undefined): Reply | undefined {
+    const json = isJson(head);
+    if (head.path !== this.#options.metricsPath)
+      return failure(json, 404, `not found: this receiver takes POST ${this.#options.metricsPath}`);
+    if (head.method !== 'POST')
+      return failure(json, 405, `method ${head.method} not allowed: use POST`);
+    const type = head.headers['content-type'] ?? '';
     if (!type.includes('application/x-protobuf') && !type.includes('application/json')) {
-      return fail(
+      return failure(
+        json,
         415,
         `unsupported content-type "${type}": use application/x-protobuf or application/json`,
       );
@@ -117,33 +117,34 @@ export class OtlpHttpReceiver implements Component {
     this.stats.requests++;
     const refusal = refusalBeforeReading(this.#next, 'otlp');
     if (refusal) {
-      this.listener.refuse('queue_full', req);
-      return fail(429, refusal.message, {
+      this.listener.refuse('queue_full', peer);
+      return failure(json, 429, refusal.message, {
         'retry-after': String(this.#options.retryAfterSeconds),
       });
     }
+    return undefined;
+  }
+
+  async #handle(head: RequestHead, received: Buffer): Promise<Reply> {
+    const json = isJson(head);
     // A relay whose exporters all send gzip keeps a gzip body as it came, to send it on
     // when the request goes out alone.
     const keepGzip = !json && this.#options.validator !== undefined && this.#next.encoded?.gzip;
     let body: Buffer;
     let wire: Buffer | undefined;
     try {
-      ({ body, wire } = await this.#readBody(req, keepGzip === true));
+      ({ body, wire } = await this.#decompress(head, received, keepGzip === true));
     } catch (err) {
-      if (err instanceof BodyTooLargeError) {
-        this.stats.malformed++;
-        // The rest of the body is not worth reading: answer, then drop the connection.
-        res.once('finish', () => req.socket?.destroy());
-        return fail(413, err.message, { connection: 'close' });
-      }
       this.stats.malformed++;
-      return fail(400, `could not read the body: ${(err as Error).message}`);
+      if (err instanceof BodyTooLargeError)
+        return { ...failure(json, 413, err.message), close: true };
+      return failure(json, 400, `could not read the body: ${(err as Error).message}`);
     }
     // The body (and the body as it came, if kept) is in the process's request buffers: a
     // relayed request carries it on (no copy), anything else gives it back once handled.
     const carry: Carry = { bytes: body, gzipped: wire };
     try {
-      await this.#accept(body, json, res, fail, carry);
+      return await this.#accept(body, json, carry);
     } finally {
       if (!carry.taken) {
         requestBytes.give(body);
@@ -152,19 +153,9 @@ export class OtlpHttpReceiver implements Component {
     }
   }
 
-  /** Hands a read body to the pipeline (fast path or decoded) and answers. */
-  async #accept(
-    body: Buffer,
-    json: boolean,
-    res: ServerResponse,
-    fail: (status: number, message: string, headers?: Record<string, string>) => void,
-    carry: Carry,
-  ): Promise<void> {
-    if (!json && this.stats.offerOtlpProtobuf(this.#next, body)) {
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
-      res.end(encodeMetricsResponse());
-      return;
-    }
+  /** Hands a read body to the pipeline (fast path or decoded); the reply. */
+  async #accept(body: Buffer, json: boolean, carry: Carry): Promise<Reply> {
+    if (!json && this.stats.offerOtlpProtobuf(this.#next, body)) return ACCEPTED_PROTOBUF;
     let refused: Refusal | undefined;
     try {
       refused = await this.stats.accept(
@@ -182,69 +173,92 @@ export class OtlpHttpReceiver implements Component {
       const message =
         err instanceof SluiceError ? err.message : `cannot decode: ${(err as Error).message}`;
       this.#logger.warn({ error: message }, 'refused a malformed OTLP/HTTP request');
-      return fail(400, message);
+      return failure(json, 400, message);
     }
     if (refused) {
       const status = refused.reason === 'queue_full' ? 429 : 503;
-      return fail(status, refused.error.message, {
+      return failure(json, status, refused.error.message, {
         'retry-after': String(this.#options.retryAfterSeconds),
       });
     }
-    res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
-    res.end(json ? encodeMetricsResponseJson() : encodeMetricsResponse());
+    return json ? ACCEPTED_JSON : ACCEPTED_PROTOBUF;
   }
 
   /**
-   * The body (decompressed), in a buffer of the process's request buffers (`requestBytes`);
-   * with `keepGzip`, a gzip body as it came too (`wire`, in another).
+   * The body decompressed, in a buffer of the process's request buffers (`requestBytes`);
+   * with `keepGzip`, a gzip body as it came too (`wire`: `received` itself). `received` is
+   * given back when neither is it.
    */
-  async #readBody(
-    req: IncomingMessage,
+  async #decompress(
+    head: RequestHead,
+    received: Buffer,
     keepGzip: boolean,
   ): Promise<{ body: Buffer; wire?: Buffer }> {
+    const encoding = (head.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (encoding === 'identity') return { body: received };
     const limit = this.#options.maxRequestBodySize;
-    const declared = Number(req.headers['content-length']);
-    if (declared > limit)
-      throw new BodyTooLargeError(
-        `body of ${declared} bytes exceeds max_request_body_size ${limit}`,
-      );
-    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     const tooLarge = () =>
       new BodyTooLargeError(
-        `body exceeds max_request_body_size ${limit} bytes${encoding !== 'identity' ? ' after decompression' : ''}`,
+        `body exceeds max_request_body_size ${limit} bytes after decompression`,
       );
-    let source: AsyncIterable<Buffer> = req;
-    let wire: Buffer | undefined;
+    let source: AsyncIterable<Buffer> | Iterable<Buffer>;
     if (encoding === 'gzip') {
-      // Read whole first: its trailer then sizes the pieces it is inflated in.
-      wire = await readWhole(
-        req,
-        declared,
-        limit,
-        () => new BodyTooLargeError(`body exceeds max_request_body_size ${limit} bytes`),
-      );
-      const gunzip = createGunzip({ chunkSize: gzipPieceSize(wire) });
-      gunzip.end(wire);
+      // Whole, its trailer sizes the pieces it is inflated in.
+      const gunzip = createGunzip({ chunkSize: gzipPieceSize(received) });
+      gunzip.end(received);
       source = gunzip;
-    } else if (encoding === 'deflate') source = req.pipe(createInflate(INFLATE_OPTIONS));
-    else if (encoding === 'zstd') source = decompressZstdBounded(req, limit, tooLarge);
-    else if (encoding !== 'identity')
+    } else if (encoding === 'deflate') {
+      const inflate = createInflate(INFLATE_OPTIONS);
+      inflate.end(received);
+      source = inflate;
+    } else if (encoding === 'zstd') source = decompressZstdBounded([received], limit, tooLarge);
+    else {
+      requestBytes.give(received);
       throw new InvalidArgumentError('content-encoding', encoding, 'gzip, deflate, zstd or none');
+    }
+    const keep = keepGzip && encoding === 'gzip';
     let body: Buffer;
     try {
-      // Sized to a small declared body; a compressed one's size says little about its own.
-      const first = encoding === 'identity' ? declared : 0;
-      body = await readWhole(source, first, limit, tooLarge);
+      // A compressed body's size says little about its own.
+      body = await readWhole(source, 0, limit, tooLarge);
     } catch (err) {
-      if (wire) requestBytes.give(wire);
+      requestBytes.give(received);
       throw err;
     }
-    if (wire && !keepGzip) {
-      requestBytes.give(wire);
-      wire = undefined;
-    }
-    return { body, wire };
+    if (!keep) requestBytes.give(received);
+    return { body, wire: keep ? received : undefined };
   }
+}
+
+const ACCEPTED_PROTOBUF: Reply = {
+  status: 200,
+  headers: { 'content-type': 'application/x-protobuf' },
+  body: encodeMetricsResponse(),
+};
+const ACCEPTED_JSON: Reply = {
+  status: 200,
+  headers: { 'content-type': 'application/json' },
+  body: encodeMetricsResponseJson(),
+};
+
+function isJson(head: RequestHead): boolean {
+  return (head.headers['content-type'] ?? '').includes('json');
+}
+
+/** An OTLP/HTTP error reply: a `google.rpc.Status`, in the request's content type. */
+function failure(
+  json: boolean,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+): Reply {
+  return {
+    status,
+    headers: { 'content-type': json ? 'application/json' : 'application/x-protobuf', ...headers },
+    body: json
+      ? JSON.stringify({ code: status === 400 ? 3 : 14, message })
+      : statusProto(status === 400 ? 3 : 14, message),
+  };
 }
 
 /**

@@ -1,11 +1,12 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { RemoteWriteValidator } from '../../codec/prometheus/validate-write-request.js';
 import type { ListenerProtection } from '../../model/auth.js';
-import { readWhole, requestBytes } from '../../model/byte-pool.js';
+import { requestBytes } from '../../model/byte-pool.js';
 import type { Consumer } from '../../model/consumer.js';
 import { InvalidArgumentError } from '../../model/errors.js';
-import { HttpListener } from '../../net/http-listener.js';
+import { BodyListener } from '../../net/http1/body-listener.js';
+import type { Reply } from '../../net/http1/reply.js';
+import type { RequestHead } from '../../net/http1/request-head.js';
 import { serverAuthenticator } from '../../net/resolve-auth.js';
 import { attributeLimits, limitedDecoder } from '../attribute-limits-config.js';
 import { BodyTooLargeError } from '../body-too-large.js';
@@ -36,7 +37,7 @@ export class RemoteWriteReceiver implements Receiver {
   readonly #decoder: RequestDecoder;
   readonly #validator: RemoteWriteValidator;
   readonly #bodies = new RemoteWriteBodies();
-  readonly listener: HttpListener;
+  readonly listener: BodyListener;
 
   constructor(settings: ReceiverSettings, config: RemoteWriteReceiverConfig, next: Consumer) {
     this.id = settings.id;
@@ -46,15 +47,23 @@ export class RemoteWriteReceiver implements Receiver {
     this.#config = config;
     this.#next = next;
     this.#logger = settings.logger.child({ receiver: settings.id });
-    this.listener = new HttpListener(
+    this.listener = new BodyListener(
       {
         ...config,
         endpointKey: `receivers.${this.id}.endpoint`,
+        maxBodySize: config.max_request_body_size,
         authenticator: serverAuthenticator(settings, config.auth, `receivers.${this.id}.auth`),
         logger: this.#logger,
         onRefused: (reason) => this.stats.refuseRequest(reason),
       },
-      (req, res) => void this.#handle(req, res),
+      {
+        check: (head, peer) => this.#check(head, peer),
+        tooLarge: (_head, message) => {
+          this.stats.malformed++;
+          return text(413, message);
+        },
+        handle: (head, body) => this.#handle(head, body),
+      },
     );
   }
 
@@ -82,66 +91,44 @@ export class RemoteWriteReceiver implements Receiver {
     return this.listener.close('graceful');
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const reply = (status: number, message = '', headers: Record<string, string> = {}) => {
-      res
-        .writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers })
-        .end(message ? `${message}\n` : '');
-    };
-    if (req.url?.split('?')[0] !== '/api/v1/write')
-      return reply(404, 'this receiver takes POST /api/v1/write');
-    if (req.method !== 'POST') return reply(405, `method ${req.method} not allowed: use POST`);
+  /** Refuses what it can from the head alone: the path, the method, a full pipeline. */
+  #check(head: RequestHead, peer: string | undefined): Reply | undefined {
+    if (head.path !== '/api/v1/write') return text(404, 'this receiver takes POST /api/v1/write');
+    if (head.method !== 'POST') return text(405, `method ${head.method} not allowed: use POST`);
     this.stats.requests++;
     const refusal = refusalBeforeReading(this.#next, 'prometheus-remote-write');
     if (refusal) {
-      this.listener.refuse('queue_full', req);
-      return reply(429, refusal.message, { 'retry-after': '1' });
+      this.listener.refuse('queue_full', peer);
+      return text(429, refusal.message, RETRY_AFTER);
     }
-    const limit = this.#config.max_request_body_size;
-    let received: Buffer;
-    try {
-      // Read into one of the request buffers as it comes (see `GrowingBytes`).
-      received = await readWhole(
-        req,
-        Number(req.headers['content-length']),
-        limit,
-        () => new BodyTooLargeError(`body exceeds max_request_body_size ${limit} bytes`),
-      );
-    } catch (err) {
-      if (!(err instanceof BodyTooLargeError)) throw err;
-      this.stats.malformed++;
-      res.once('finish', () => req.socket?.destroy());
-      return reply(413, err.message, { connection: 'close' });
-    }
+    return undefined;
+  }
+
+  async #handle(head: RequestHead, received: Buffer): Promise<Reply> {
     // Relayed, the request travels as it came (compressed, or not): the buffer is carried on
     // (no copy); anything else gives it back once handled.
-    const encoding = (req.headers['content-encoding'] ?? 'snappy').toLowerCase();
+    const encoding = (head.headers['content-encoding'] ?? 'snappy').toLowerCase();
     const compressed = encoding === 'snappy';
     const carry: Carry = compressed
       ? { bytes: received, compression: 'snappy' }
       : { bytes: received };
     try {
-      return await this.#handleBody(received, encoding, carry, reply);
+      return await this.#handleBody(received, encoding, carry);
     } finally {
       if (!carry.taken) requestBytes.give(received);
     }
   }
 
-  /** Checks (uncompressed) and hands on a read body, and answers. */
-  async #handleBody(
-    received: Buffer,
-    encoding: string,
-    carry: Carry,
-    reply: (status: number, message?: string, headers?: Record<string, string>) => void,
-  ): Promise<void> {
+  /** Checks (uncompressed) and hands on a read body; the reply. */
+  async #handleBody(received: Buffer, encoding: string, carry: Carry): Promise<Reply> {
     let body: Uint8Array;
     try {
       body = this.#bodies.uncompress(received, encoding, this.#config.max_request_body_size);
     } catch (err) {
       this.stats.malformed++;
-      if (err instanceof BodyTooLargeError) return reply(413, err.message);
-      if (err instanceof InvalidArgumentError) return reply(415, err.message);
-      return this.#malformed(err as Error, reply);
+      if (err instanceof BodyTooLargeError) return text(413, err.message);
+      if (err instanceof InvalidArgumentError) return text(415, err.message);
+      return this.#malformed(err as Error);
     }
     const compressed = carry.compression === 'snappy';
     let refused: Refusal | undefined;
@@ -155,16 +142,26 @@ export class RemoteWriteReceiver implements Receiver {
         { carry },
       );
     } catch (err) {
-      return this.#malformed(err as Error, reply);
+      return this.#malformed(err as Error);
     }
-    if (!refused) return reply(204);
-    reply(refused.reason === 'queue_full' ? 429 : 503, refused.error.message, {
-      'retry-after': '1',
-    });
+    if (!refused) return ACCEPTED;
+    return text(refused.reason === 'queue_full' ? 429 : 503, refused.error.message, RETRY_AFTER);
   }
 
-  #malformed(err: Error, reply: (status: number, message: string) => void): void {
+  #malformed(err: Error): Reply {
     this.#logger.warn({ error: err.message }, 'refused a malformed remote write request');
-    reply(400, `cannot decode the remote write request: ${err.message}`);
+    return text(400, `cannot decode the remote write request: ${err.message}`);
   }
+}
+
+const ACCEPTED: Reply = { status: 204 };
+const RETRY_AFTER = { 'retry-after': '1' };
+
+/** A plain-text reply: what Prometheus logs of a failed write. */
+function text(status: number, message: string, headers: Record<string, string> = {}): Reply {
+  return {
+    status,
+    headers: { 'content-type': 'text/plain; charset=utf-8', ...headers },
+    body: `${message}\n`,
+  };
 }
