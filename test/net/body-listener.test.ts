@@ -63,6 +63,8 @@ class Client {
   readonly socket: Socket;
   readonly responses: Response[] = [];
   closed = false;
+  /** Replies still to come that carry no body whatever their length says (to HEAD). */
+  bodiless = 0;
   #buffer = Buffer.alloc(0);
 
   constructor(port: number) {
@@ -104,7 +106,9 @@ class Client {
         const colon = line.indexOf(':');
         headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
       }
-      const length = Number(headers['content-length'] ?? 0);
+      const length =
+        status >= 200 && this.bodiless > 0 ? 0 : Number(headers['content-length'] ?? 0);
+      if (status >= 200 && this.bodiless > 0) this.bodiless--;
       if (this.#buffer.length < end + 4 + length) return;
       const body = this.#buffer.subarray(end + 4, end + 4 + length).toString('latin1');
       this.#buffer = this.#buffer.subarray(end + 4 + length);
@@ -281,6 +285,23 @@ describe('the receivers HTTP/1.1 listener', () => {
     closing.send(post('x', 'Connection: close\r\n'));
     const [reply] = await closing.untilClosed();
     expect(reply?.headers.connection).toBe('close');
+  });
+
+  it('answers HEAD with the length of a body it does not send', async () => {
+    const { port } = await listener({
+      check: (head) => (head.method === 'POST' ? undefined : { status: 405, body: 'use POST' }),
+    });
+    const client = new Client(port);
+    client.bodiless = 1;
+    client.send(`HEAD /v1/metrics HTTP/1.1\r\nHost: x\r\n\r\n${post('x')}`);
+    // Had the 405's body been sent, it would have been read as the start of the next reply.
+    const [refused, next] = await client.until(2);
+    expect([refused?.status, refused?.headers['content-length'], refused?.body]).toEqual([
+      405,
+      '8',
+      '',
+    ]);
+    expect([next?.status, next?.body]).toEqual([200, 'POST /v1/metrics 1 x']);
   });
 
   it('closes after a reply the handler marks close', async () => {

@@ -324,7 +324,9 @@ export class BodyConnection {
   }
 
   #write(reply: Reply, close: boolean): void {
-    if (!this.socket.destroyed && this.socket.writable) this.socket.write(replyBytes(reply, close));
+    if (this.socket.destroyed || !this.socket.writable) return;
+    // A reply to HEAD says its body's length but does not carry it (RFC 9110 §9.3.2).
+    this.socket.write(replyBytes(reply, close, this.#request?.method === 'HEAD'));
   }
 
   /**
