@@ -2,13 +2,20 @@ import type { Logger } from 'pino';
 import { RateLimitedLog } from '../telemetry/rate-limited-log.js';
 
 /** Why a listener turned a client away before reading its request. */
-export type RefusalReason = 'unauthenticated' | 'tls_handshake' | 'queue_full';
+export type RefusalReason =
+  | 'unauthenticated'
+  | 'tls_handshake'
+  | 'queue_full'
+  | 'malformed_http'
+  | 'timeout';
 
 const MESSAGES: Record<RefusalReason, string> = {
   unauthenticated: 'refused a request without valid credentials',
   tls_handshake: 'refused a TLS connection (handshake failed: no or an untrusted certificate)',
   queue_full:
     "refused a request before reading it: the exporter's queue is full (the sender was told to retry)",
+  malformed_http: 'refused a request whose HTTP framing is not allowed (answered with the reason)',
+  timeout: 'closed a connection whose request did not arrive in time (answered 408)',
 };
 
 /**
@@ -27,9 +34,14 @@ export class RefusalLog {
     this.#onRefused = onRefused ?? (() => {});
   }
 
-  refuse(reason: RefusalReason, peer: string | undefined): void {
+  /** `detail`: what was wrong, in words that hold nothing the client sent as a credential. */
+  refuse(reason: RefusalReason, peer: string | undefined, detail?: string): void {
     this.#onRefused(reason);
-    this.#log.note(reason, 'warn', MESSAGES[reason], { listener: this.#listener, peer });
+    this.#log.note(reason, 'warn', MESSAGES[reason], {
+      listener: this.#listener,
+      peer,
+      ...(detail === undefined ? {} : { error: detail }),
+    });
   }
 
   flush(): void {

@@ -25,7 +25,10 @@ interface Options {
 }
 
 /** A listener whose handler echoes `<method> <path> <body length> <body>`. */
-async function listener(options: Options = {}): Promise<{ port: number; listener: BodyListener }> {
+async function listener(
+  options: Options = {},
+): Promise<{ port: number; listener: BodyListener; refusals: string[] }> {
+  const refusals: string[] = [];
   const echo: BodyHandler['handle'] = async (head, body) => {
     const text = `${head.method} ${head.path} ${body.length} ${body.toString('latin1')}`;
     requestBytes.give(body);
@@ -40,6 +43,7 @@ async function listener(options: Options = {}): Promise<{ port: number; listener
       read_timeout: options.read_timeout ?? 5_000,
       idle_timeout: options.idle_timeout ?? 5_000,
       logger: pino({ level: 'silent' }),
+      onRefused: (reason) => refusals.push(reason),
     },
     {
       check: options.check ?? (() => undefined),
@@ -49,7 +53,7 @@ async function listener(options: Options = {}): Promise<{ port: number; listener
   );
   await made.start();
   listeners.push(made);
-  return { port: Number(made.address.split(':').pop()), listener: made };
+  return { port: Number(made.address.split(':').pop()), listener: made, refusals };
 }
 
 interface Response {
@@ -240,12 +244,13 @@ describe('the receivers HTTP/1.1 listener', () => {
     ['Expect other than 100-continue', 'Expect: 200-ok\r\n', 417],
     ['a head over 16 KiB', `X-A: ${'a'.repeat(17_000)}\r\n`, 431],
   ])('refuses %s and closes', async (_what, fields, status) => {
-    const { port } = await listener();
+    const { port, refusals } = await listener();
     const client = new Client(port);
     client.send(`POST /v1/metrics HTTP/1.1\r\nHost: x\r\n${fields}\r\nabc`);
     const [reply] = await client.untilClosed();
     expect(reply?.status).toBe(status);
     expect(reply?.body).toMatch(/\S/);
+    expect(refusals).toEqual(['malformed_http']);
   });
 
   it.each([
@@ -304,6 +309,18 @@ describe('the receivers HTTP/1.1 listener', () => {
     expect([next?.status, next?.body]).toEqual([200, 'POST /v1/metrics 1 x']);
   });
 
+  it('answers 500 and closes when its handler fails', async () => {
+    const { port } = await listener({
+      handle: async () => {
+        throw new Error('a bug');
+      },
+    });
+    const client = new Client(port);
+    client.send(post('x'));
+    const [reply] = await client.untilClosed();
+    expect([reply?.status, reply?.headers.connection]).toEqual([500, 'close']);
+  });
+
   it('closes after a reply the handler marks close', async () => {
     const { port } = await listener({
       handle: async (_head, body) => {
@@ -331,7 +348,7 @@ describe('the receivers HTTP/1.1 listener', () => {
   });
 
   it('closes idle connections after idle_timeout, and 408s a body that stops coming', async () => {
-    const { port } = await listener({
+    const { port, refusals } = await listener({
       idle_timeout: 200,
       read_header_timeout: 100,
       read_timeout: 300,
@@ -344,6 +361,8 @@ describe('the receivers HTTP/1.1 listener', () => {
     stalled.send('POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234');
     const [reply] = await stalled.untilClosed();
     expect(reply?.status).toBe(408);
+    // The idle close is no refusal; the late body is.
+    expect(refusals).toEqual(['timeout']);
   });
 
   it('closes gracefully: the request under way is answered, then the connection closes', async () => {

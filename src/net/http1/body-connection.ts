@@ -26,6 +26,8 @@ export interface ConnectionHost {
   tooLarge(head: RequestHead, message: string): Reply;
   /** Handles a whole body, a block of `requestBytes` the handler now owns. */
   handle(head: RequestHead, body: Buffer, peer: string | undefined): Promise<Reply>;
+  /** A request refused for its framing or its timing (not the handler's refusals). */
+  refused(error: HeadError, peer: string | undefined): void;
   /** The connection has closed. */
   closed(connection: BodyConnection): void;
 }
@@ -310,6 +312,7 @@ export class BodyConnection {
   /** Answers a request this connection cannot read on with, and closes. */
   #refuse(error: HeadError): void {
     const head = this.#request;
+    if (!(error instanceof BodyOverLimit)) this.#host.refused(error, this.peer);
     const reply =
       error instanceof BodyOverLimit && head
         ? this.#host.tooLarge(

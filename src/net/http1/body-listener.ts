@@ -15,7 +15,7 @@ import {
   READ_BODY,
 } from './body-connection.js';
 import type { Reply } from './reply.js';
-import type { RequestHead } from './request-head.js';
+import type { HeadError, RequestHead } from './request-head.js';
 
 /** What a `BodyListener` serves: requests whose bodies it reads whole. */
 export interface BodyHandler {
@@ -194,8 +194,26 @@ export class BodyListener implements ConnectionHost {
     return { ...this.#handler.tooLarge(head, message), close: true };
   }
 
-  handle(head: RequestHead, body: Buffer, peer: string | undefined): Promise<Reply> {
-    return this.#handler.handle(head, body, peer);
+  async handle(head: RequestHead, body: Buffer, peer: string | undefined): Promise<Reply> {
+    try {
+      return await this.#handler.handle(head, body, peer);
+    } catch (err) {
+      // A handler's bug, not the client's: said in the log, a 500 to the client.
+      this.#options.logger.error(
+        { error: (err as Error).message, endpoint: this.address },
+        'a request handler failed',
+      );
+      return {
+        status: 500,
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+        body: 'internal error\n',
+        close: true,
+      };
+    }
+  }
+
+  refused(error: HeadError, peer: string | undefined): void {
+    this.#refusals.refuse(error.status === 408 ? 'timeout' : 'malformed_http', peer, error.message);
   }
 
   closed(connection: BodyConnection): void {
