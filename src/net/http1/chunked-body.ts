@@ -2,9 +2,12 @@ import { badRequest, TOKEN } from './request-head.js';
 
 enum State {
   Size,
-  Extension,
-  QuotedExtension,
+  ExtensionName,
+  ExtensionValueStart,
+  ExtensionValue,
+  QuotedValue,
   QuotedEscape,
+  AfterQuotedValue,
   SizeLf,
   Data,
   DataCr,
@@ -41,6 +44,7 @@ export class ChunkedBody {
   #digits = 0;
   #ignored = 0;
   #trailerName = '';
+  #extensionLength = 0;
 
   /** The last chunk and the trailer section have been read. */
   get done(): boolean {
@@ -71,22 +75,36 @@ export class ChunkedBody {
           }
           if (this.#digits === 0) throw badRequest('a chunk without its size');
           if (c === CR) this.#state = State.SizeLf;
-          else if (c === 0x3b || c === 0x20 || c === 0x09) this.#state = State.Extension;
+          // No whitespace around the size (Node's parser refuses it too).
+          else if (c === 0x3b) this.#state = State.ExtensionName;
           else throw badRequest('a malformed chunk size');
           at++;
           break;
         }
-        case State.Extension:
-          // `;name=value` pairs (RFC 9112 §7.1.1): tokens, or quoted strings as values.
-          if (c === CR) this.#state = State.SizeLf;
-          else if (c === 0x22) this.#state = State.QuotedExtension;
-          else if (!TOKEN[c] && c !== 0x3b && c !== 0x3d && c !== 0x20 && c !== 0x09)
-            throw badRequest('a malformed chunk extension');
+        // Extensions: `;name` or `;name=value`, the value a token or a quoted string (RFC
+        // 9112 §7.1.1), nothing between them; read and dropped.
+        case State.ExtensionName:
+          if (TOKEN[c]) this.#extensionLength++;
+          else if (this.#extensionLength === 0) throw badRequest('a malformed chunk extension');
+          else if (c === 0x3d) this.#state = State.ExtensionValueStart;
+          else this.#extensionEnd(c);
           this.#ignore(1);
           at++;
           break;
-        case State.QuotedExtension:
-          if (c === 0x22) this.#state = State.Extension;
+        case State.ExtensionValueStart:
+          if (c === 0x22) this.#state = State.QuotedValue;
+          else if (TOKEN[c]) this.#state = State.ExtensionValue;
+          else throw badRequest('a malformed chunk extension');
+          this.#ignore(1);
+          at++;
+          break;
+        case State.ExtensionValue:
+          if (!TOKEN[c]) this.#extensionEnd(c);
+          this.#ignore(1);
+          at++;
+          break;
+        case State.QuotedValue:
+          if (c === 0x22) this.#state = State.AfterQuotedValue;
           else if (c === 0x5c) this.#state = State.QuotedEscape;
           else if ((c < 0x20 && c !== 0x09) || c === 0x7f)
             throw badRequest('a malformed chunk extension');
@@ -96,7 +114,12 @@ export class ChunkedBody {
         case State.QuotedEscape:
           if ((c < 0x20 && c !== 0x09) || c === 0x7f)
             throw badRequest('a malformed chunk extension');
-          this.#state = State.QuotedExtension;
+          this.#state = State.QuotedValue;
+          this.#ignore(1);
+          at++;
+          break;
+        case State.AfterQuotedValue:
+          this.#extensionEnd(c);
           this.#ignore(1);
           at++;
           break;
@@ -166,6 +189,14 @@ export class ChunkedBody {
       }
     }
     return at;
+  }
+
+  /** After an extension: the next one, or the end of the size line. */
+  #extensionEnd(c: number): void {
+    this.#extensionLength = 0;
+    if (c === 0x3b) this.#state = State.ExtensionName;
+    else if (c === CR) this.#state = State.SizeLf;
+    else throw badRequest('a malformed chunk extension');
   }
 
   #ignore(count: number): void {
