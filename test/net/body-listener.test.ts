@@ -204,6 +204,9 @@ describe('the receivers HTTP/1.1 listener', () => {
       [200, 'POST /v1/metrics 4 last'],
     ]);
     expect(client.closed).toBe(false);
+    // A skipped body that turns out malformed closes the connection without a second reply.
+    client.send('POST /full HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n');
+    expect((await client.untilClosed()).map((r) => r.status)).toEqual([429, 200, 429, 200, 429]);
   });
 
   it('refuses a body over the limit, declared or chunked, with the handler reply, and closes', async () => {

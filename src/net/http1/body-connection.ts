@@ -322,7 +322,8 @@ export class BodyConnection {
         : { status: error.status, headers: TEXT, body: `${error.message}\n` };
     this.#body?.release();
     this.#body = undefined;
-    this.#write(reply, true);
+    // A body being skipped belongs to a request already answered: no second reply.
+    if (this.#phase !== Phase.Skipping) this.#write(reply, true);
     this.#linger();
   }
 
