@@ -1,13 +1,12 @@
-import type { AddressInfo } from 'node:net';
-import { createServer as createNetServer, type Server, Socket } from 'node:net';
+import { createServer as createNetServer, Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import type { Logger } from 'pino';
-import type { ListenerProtection, ServerAuthenticator } from '../../model/auth.js';
-import { parseListenEndpoint } from '../../model/endpoint.js';
-import { listen } from '../listen.js';
-import type { HttpListenerConfig } from '../listener-config.js';
-import { RefusalLog, type RefusalReason } from '../refusal-log.js';
-import { listenerTls, type ServerTls, serveWithTls } from '../server-tls.js';
+import type { ServerAuthenticator } from '../../model/auth.js';
+import {
+  EndpointListener,
+  type EndpointListenerOptions,
+  timeoutCheckInterval,
+  unauthorizedHeaders,
+} from '../endpoint-listener.js';
 import {
   type Admission,
   BodyConnection,
@@ -27,15 +26,9 @@ export interface BodyHandler {
   handle(head: RequestHead, body: Buffer, peer: string | undefined): Promise<Reply>;
 }
 
-export interface BodyListenerOptions extends HttpListenerConfig {
-  endpoint: string;
-  /** The config key of `endpoint`, named in errors (`receivers.otlp.protocols.http.endpoint`). */
-  endpointKey: string;
+export interface BodyListenerOptions extends EndpointListenerOptions {
   /** The largest body read; the handler's `tooLarge` answers a larger one. */
   maxBodySize: number;
-  authenticator?: ServerAuthenticator;
-  logger: Logger;
-  onRefused?: (reason: RefusalReason) => void;
 }
 
 /** Bytes a plain connection's socket reads into, shared: a read is handled before the next. */
@@ -54,68 +47,38 @@ const READ_BUFFER_BYTES = 64 * 1024;
  *
  * Heads are parsed strictly (`parseRequestHead`); replies are whole (`Reply`).
  */
-export class BodyListener implements ConnectionHost {
-  readonly #options: BodyListenerOptions;
+export class BodyListener extends EndpointListener<BodyListenerOptions> implements ConnectionHost {
   readonly #handler: BodyHandler;
-  readonly #refusals: RefusalLog;
   readonly #connections = new Set<BodyConnection>();
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-  #tls: ServerTls | undefined;
-  #server: Server | undefined;
   #sweep: NodeJS.Timeout | undefined;
   #drained: (() => void) | undefined;
 
   constructor(options: BodyListenerOptions, handler: BodyHandler) {
-    parseListenEndpoint(options.endpoint, options.endpointKey);
-    this.#options = options;
+    super(options);
     this.#handler = handler;
-    this.#refusals = new RefusalLog(options.logger, options.endpointKey, options.onRefused);
   }
 
   get maxBodySize(): number {
-    return this.#options.maxBodySize;
+    return this.options.maxBodySize;
   }
   get headerTimeout(): number {
-    return this.#options.read_header_timeout;
+    return this.options.read_header_timeout;
   }
   get requestTimeout(): number {
-    return Math.max(this.#options.read_timeout, this.#options.read_header_timeout);
+    return Math.max(this.options.read_timeout, this.options.read_header_timeout);
   }
   get idleTimeout(): number {
-    return this.#options.idle_timeout;
-  }
-
-  get listening(): boolean {
-    return this.#server?.listening ?? false;
-  }
-
-  /** The bound address (after `start`), e.g. `127.0.0.1:4318`. */
-  get address(): string {
-    const bound = this.#server?.address() as AddressInfo | null;
-    return bound ? `${bound.address}:${bound.port}` : this.#options.endpoint;
-  }
-
-  /** `https://` with TLS, `http://` without. */
-  url(path: string): string {
-    return `${this.#options.tls ? 'https' : 'http'}://${this.address}${path}`;
-  }
-
-  /** This listener and what protects it, for the start-up check of exposed listeners. */
-  protection(name: string): ListenerProtection {
-    return {
-      name,
-      address: this.address,
-      tls: this.#options.tls !== undefined,
-      auth: this.#options.authenticator !== undefined,
-    };
+    return this.options.idle_timeout;
   }
 
   async start(): Promise<void> {
-    const options = this.#options;
-    const { host, port } = parseListenEndpoint(options.endpoint, options.endpointKey);
-    if (options.tls) {
-      const tls = listenerTls(options.tls, options.endpointKey, options.logger);
-      this.#tls = tls;
+    const options = this.options;
+    await this.listenWith((tls) => {
+      if (!tls)
+        return createNetServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
+          this.#serve(socket, true),
+        );
       const server = createTlsServer(
         {
           ...tls.contextOptions,
@@ -127,25 +90,11 @@ export class BodyListener implements ConnectionHost {
         },
         (socket) => this.#serve(socket, false),
       );
-      serveWithTls(server, tls, {
-        logger: options.logger,
-        endpoint: () => this.address,
-        onHandshakeRefused: (address) => this.#refusals.refuse('tls_handshake', address),
-      });
       // A failed handshake's socket is left open once anyone listens for the failure.
       server.on('tlsClientError', (_error, socket) => socket.destroy());
-      this.#server = server;
-    } else {
-      this.#server = createNetServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
-        this.#serve(socket, true),
-      );
-    }
-    await listen(this.#server, port, host);
-    const interval = Math.max(
-      50,
-      Math.min(1000, options.read_header_timeout / 2, options.read_timeout / 2),
-    );
-    this.#sweep = setInterval(() => this.#expire(), interval).unref();
+      return server;
+    });
+    this.#sweep = setInterval(() => this.#expire(), timeoutCheckInterval(options)).unref();
   }
 
   /**
@@ -153,11 +102,7 @@ export class BodyListener implements ConnectionHost {
    * pipeline) and closes idle connections; `force` drops every connection at once.
    */
   async close(mode: 'graceful' | 'force' = 'graceful'): Promise<void> {
-    this.#tls?.close();
-    this.#tls = undefined;
-    this.#refusals.flush();
-    const server = this.#server;
-    this.#server = undefined;
+    const server = this.stopListening();
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     const drained = new Promise<void>((resolve) => {
@@ -173,13 +118,8 @@ export class BodyListener implements ConnectionHost {
     this.#sweep = undefined;
   }
 
-  /** Counts and logs (rate-limited) a request its handler turned away before reading it. */
-  refuse(reason: RefusalReason, peer: string | undefined): void {
-    this.#refusals.refuse(reason, peer);
-  }
-
   admit(head: RequestHead, peer: string | undefined): Admission | Promise<Admission> {
-    const authenticator = this.#options.authenticator;
+    const authenticator = this.options.authenticator;
     if (!authenticator) return this.#check(head, peer);
     const verdict = authenticator.authenticate((name) => head.headers[name]);
     if (verdict === true) return this.#check(head, peer);
@@ -199,7 +139,7 @@ export class BodyListener implements ConnectionHost {
       return await this.#handler.handle(head, body, peer);
     } catch (err) {
       // A handler's bug, not the client's: said in the log, a 500 to the client.
-      this.#options.logger.error(
+      this.options.logger.error(
         { error: (err as Error).message, endpoint: this.address },
         'a request handler failed',
       );
@@ -213,7 +153,7 @@ export class BodyListener implements ConnectionHost {
   }
 
   refused(error: HeadError, peer: string | undefined): void {
-    this.#refusals.refuse(error.status === 408 ? 'timeout' : 'malformed_http', peer, error.message);
+    this.refusals.refuse(error.status === 408 ? 'timeout' : 'malformed_http', peer, error.message);
   }
 
   closed(connection: BodyConnection): void {
@@ -224,7 +164,7 @@ export class BodyListener implements ConnectionHost {
   #check(head: RequestHead, peer: string | undefined): Admission {
     const refused = this.#handler.check(head, peer);
     if (refused) return refused;
-    const limit = this.#options.maxBodySize;
+    const limit = this.options.maxBodySize;
     if (head.contentLength > limit)
       return this.tooLarge(
         head,
@@ -235,20 +175,17 @@ export class BodyListener implements ConnectionHost {
 
   /** 401 without saying what was wrong; the body is not read, the connection is closed. */
   #unauthorized(peer: string | undefined, authenticator: ServerAuthenticator): Reply {
-    this.#refusals.refuse('unauthenticated', peer);
+    this.refusals.refuse('unauthenticated', peer);
     return {
       status: 401,
-      headers: {
-        'content-type': 'text/plain; charset=utf-8',
-        ...(authenticator.challenge ? { 'www-authenticate': authenticator.challenge } : {}),
-      },
+      headers: unauthorizedHeaders(authenticator),
       body: 'unauthenticated\n',
       close: true,
     };
   }
 
   #serve(accepted: Socket, plain: boolean): void {
-    if (this.#server === undefined) {
+    if (this.server === undefined) {
       accepted.destroy();
       return;
     }
