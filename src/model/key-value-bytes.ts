@@ -1,4 +1,5 @@
 import { type AnyValue, type KeyValue, KeyValueList } from './any-value.js';
+import { copyOf } from './copy-bytes.js';
 import { DecodeError } from './errors.js';
 import { checkUtf8, readUtf8, utf8Length, writeUtf8 } from './utf8.js';
 import {
@@ -332,7 +333,7 @@ function readAnyValue(reader: WireReader, end: number, depth: number): AnyValue 
       case 7: {
         reader.expect(wireType, WIRE_LEN, 'AnyValue.bytes_value');
         const stop = reader.delimited(end);
-        value = reader.buf.slice(reader.pos, stop);
+        value = copyOf(reader.buf, reader.pos, stop);
         reader.pos = stop;
         break;
       }

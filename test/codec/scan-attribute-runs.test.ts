@@ -32,11 +32,11 @@ const attribute = (key: string, value: string, longTag = false) =>
   field(longTag ? [0xba, 0x00] : [0x3a], keyValue(key, value));
 
 /** A cumulative monotonic sum `m.requests` with the given data points (each a byte list). */
-function request(points: number[][]): Uint8Array {
+function request(points: number[][], service = 'svc'): Uint8Array {
   const sum = [...points.flatMap((p) => field([0x0a], p)), 0x10, 0x02, 0x18, 0x01];
   const metric = [...field([0x0a], text('m.requests')), ...field([0x3a], sum)];
   const scopeMetrics = [...field([0x0a], field([0x0a], text('s'))), ...field([0x12], metric)];
-  const resource = field([0x0a], field([0x0a], keyValue('service.name', 'svc')));
+  const resource = field([0x0a], field([0x0a], keyValue('service.name', service)));
   return Uint8Array.from(field([0x0a], [...resource, ...field([0x12], scopeMetrics)]));
 }
 
@@ -91,4 +91,84 @@ describe('the fast-path scanner gathers attribute sets as the decoder does', () 
       expect(sortedPoints(viaScan)).toEqual(sortedPoints(viaDecoder));
     });
   }
+});
+
+describe('the fast-path scanner and a reused body buffer', () => {
+  it("reads each request's resource, even when the next request lies in the same buffer", async () => {
+    // A receiver's bodies lie in reused request buffers: the next request may be written
+    // where the last one was. The scanner keeps the last resource's bytes to skip decoding
+    // an unchanged resource; kept as a view (`Buffer#slice`), they would be the new
+    // request's own bytes, always "unchanged", and its points would go to the old resource.
+    const at = (service: string, time: bigint, value: number) =>
+      request([point('/a', 'h1', time, value, 'back to back')], service);
+    const viaScan = new Capture();
+    const viaDecoder = new Capture();
+    const a = processor([{ metrics: ['m.*'], drop_attributes: ['host'] }], viaScan, () => 1_000);
+    const b = processor([{ metrics: ['m.*'], drop_attributes: ['host'] }], viaDecoder, () => 1_000);
+    for (const service of ['svc-a', 'svc-b']) {
+      await a.consume(decodeMetricsRequest(at(service, 10n, 1)));
+      await b.consume(decodeMetricsRequest(at(service, 10n, 1)));
+    }
+    const scanner = new MetricsRequestScanner(a);
+    const buffer = Buffer.alloc(at('svc-a', 20n, 2).length);
+    for (const [service, value] of [
+      ['svc-a', 2],
+      ['svc-b', 7],
+    ] as const) {
+      buffer.set(at(service, 20n, value));
+      expect(scanner.scan(buffer)).toBe(1);
+      await b.consume(decodeMetricsRequest(at(service, 20n, value)));
+    }
+    a.flush();
+    b.flush();
+    await a.shutdown();
+    await b.shutdown();
+    // Each output point with its resource's service.name and its value.
+    const byService = (capture: Capture) =>
+      capture.batches
+        .flatMap((batch) =>
+          [...batch.pointViews()].map((p) => {
+            const resource = batch.resources[batch.scopes[p.metric.scope].resource];
+            const service = resource.attributes.find((kv) => kv.key === 'service.name')?.value;
+            return `${service} ${p.time} ${p.value}`;
+          }),
+        )
+        .sort();
+    expect(byService(viaScan)).toContain('svc-b 20 7');
+    expect(byService(viaScan)).toEqual(byService(viaDecoder));
+    expect(sortedPoints(viaScan)).toEqual(sortedPoints(viaDecoder));
+  });
+});
+
+describe('decoded bytes values and a reused body buffer', () => {
+  it('keeps resource bytes attributes and exemplar ids after the buffer holds the next request', () => {
+    // AnyValue.bytes_value and an exemplar's span and trace ids are read with `slice`, which
+    // on a Buffer is a view of the body: the next request written there would change them.
+    const bytesValue = (key: string, value: number[]) => [
+      ...field([0x0a], text(key)),
+      ...field([0x12], field([0x3a], value)),
+    ];
+    const exemplar = [
+      ...fixed64(0x11, 5n),
+      ...double(0x19, 1),
+      ...field([0x22], [1, 2, 3, 4, 5, 6, 7, 8]),
+      ...field(
+        [0x2a],
+        Array.from({ length: 16 }, (_, k) => k + 1),
+      ),
+    ];
+    const dataPoint = [...fixed64(0x11, 1n), ...fixed64(0x19, 5n), ...double(0x21, 1)];
+    const sum = [...field([0x0a], [...dataPoint, ...field([0x2a], exemplar)]), 0x10, 0x02];
+    const metric = [...field([0x0a], text('m')), ...field([0x3a], sum)];
+    const resource = field([0x0a], field([0x0a], bytesValue('id', [9, 9, 9])));
+    const body = Buffer.from(field([0x0a], [...resource, ...field([0x12], field([0x12], metric))]));
+    const batch = decodeMetricsRequest(body);
+    body.fill(0xee);
+    expect([...((batch.resources[0]?.attributes[0]?.value ?? []) as Uint8Array)]).toEqual([
+      9, 9, 9,
+    ]);
+    expect([...(batch.exemplars[0]?.spanId ?? [])]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(batch.exemplars[0]?.traceId.length).toBe(16);
+    expect(batch.exemplars[0]?.traceId[15]).toBe(16);
+  });
 });

@@ -1,3 +1,4 @@
+import { copyOf } from '../../model/copy-bytes.js';
 import { DecodeError } from '../../model/errors.js';
 import { type KeyValue, MetricBatch, MetricType, PointBits } from '../../model/index.js';
 import { readKeyValue, validateKeyValue } from '../../model/key-value-bytes.js';
@@ -589,7 +590,7 @@ class RequestDecoder {
   bytes(end: number): Uint8Array {
     const { reader } = this;
     const stop = reader.delimited(end);
-    const out = this.buf.slice(reader.pos, stop);
+    const out = copyOf(this.buf, reader.pos, stop);
     reader.pos = stop;
     return out;
   }

@@ -1,5 +1,6 @@
 import type { KeyValue } from '../../model/any-value.js';
 import { CanonicalSet } from '../../model/canonical-set.js';
+import { copyOf } from '../../model/copy-bytes.js';
 import { DecodeError } from '../../model/errors.js';
 import { readKeyValue, validateKeyValue } from '../../model/key-value-bytes.js';
 import {
@@ -172,7 +173,7 @@ export class MetricsRequestScanner {
       else if (tag === ResourceField.DroppedAttributesCount) reader.varint32(end);
       else return undefined;
     }
-    this.#resourceBytes = body.slice(start, end);
+    this.#resourceBytes = copyOf(body, start, end);
     this.#resourceAttributes = attributes;
     return attributes;
   }

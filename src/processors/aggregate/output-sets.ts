@@ -1,3 +1,4 @@
+import { copyOf } from '../../model/copy-bytes.js';
 import { IdHashIndex } from '../../model/id-hash-index.js';
 import { growInt32 } from '../../model/words64.js';
 import { grownCapacity, INDEX_LOAD, seriesIndexKey } from './series-sets.js';
@@ -71,7 +72,7 @@ export class OutputSets {
     this.#metric[o] = metric;
     this.#hash[o] = hash;
     this.#source[o] = source;
-    if (source === -1) this.#own.set(o, bytes.slice());
+    if (source === -1) this.#own.set(o, copyOf(bytes));
     this.#index.insert(seriesIndexKey(metric, hash), o);
     return o;
   }

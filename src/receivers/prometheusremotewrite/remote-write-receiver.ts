@@ -3,6 +3,7 @@ import { RemoteWriteValidator } from '../../codec/prometheus/validate-write-requ
 import type { ListenerProtection } from '../../model/auth.js';
 import { requestBytes } from '../../model/byte-pool.js';
 import type { Consumer } from '../../model/consumer.js';
+import { copyOf } from '../../model/copy-bytes.js';
 import { InvalidArgumentError } from '../../model/errors.js';
 import { BodyListener } from '../../net/http1/body-listener.js';
 import type { Reply } from '../../net/http1/reply.js';
@@ -137,7 +138,7 @@ export class RemoteWriteReceiver implements Receiver {
         this.#next,
         body,
         // A copy: the decoder may run on another thread, and `body` is reused.
-        () => this.#decoder.decode('prometheus-remote-write', compressed ? body.slice() : body),
+        () => this.#decoder.decode('prometheus-remote-write', compressed ? copyOf(body) : body),
         this.#validator,
         { carry },
       );
