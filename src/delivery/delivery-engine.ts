@@ -7,7 +7,12 @@ import { uncompressSnappy } from '../codec/prometheus/snappy-block.js';
 import { decodeMetricsRequest } from '../codec/protobuf/decode-request.js';
 import { encodeMetricsRequest } from '../codec/protobuf/encode-request.js';
 import { requestBytes } from '../model/byte-pool.js';
-import { type EncodedFormat, type EncodedRequest, formatOf } from '../model/encoded-request.js';
+import {
+  type EncodedFormat,
+  type EncodedRequest,
+  formatOf,
+  giveBack,
+} from '../model/encoded-request.js';
 import { InvalidArgumentError } from '../model/errors.js';
 import { MetricBatch } from '../model/metric-batch.js';
 import { redactSecrets } from '../model/redact.js';
@@ -166,9 +171,7 @@ export class DeliveryEngine {
     this.#release =
       options.releaseBatch ??
       ((payload) => {
-        if (payload instanceof MetricBatch) return;
-        requestBytes.give(payload.bytes);
-        if (payload.gzipped) requestBytes.give(payload.gzipped);
+        if (!(payload instanceof MetricBatch)) giveBack(payload);
       });
     this.#batch = { ...DEFAULT_BATCH, ...options.batch };
     // A URL's password or token (`http://user:pass@host`, `?token=`) never reaches a log

@@ -1,3 +1,4 @@
+import { requestBytes } from './byte-pool.js';
 /**
  * The wire formats requests travel in as bytes: an OTLP `ExportMetricsServiceRequest`
  * (protobuf) or a Prometheus remote write 1.0 `WriteRequest` (uncompressed protobuf). Both
@@ -96,4 +97,13 @@ export function encodedPathThrough(
 /** The format of `request`. */
 export function formatOf(request: EncodedRequest): EncodedFormat {
   return request.format ?? 'otlp';
+}
+
+/**
+ * Gives a request's bytes (and its body as it came, if kept) back to the process's request
+ * buffers, once its last consumer is done with them and keeps no view of them.
+ */
+export function giveBack(request: EncodedRequest): void {
+  requestBytes.give(request.bytes);
+  if (request.gzipped) requestBytes.give(request.gzipped);
 }

@@ -1,8 +1,13 @@
 import fc from 'fast-check';
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeMetricsRequest } from '../../src/codec/protobuf/decode-request.js';
 import { MetricsRequestScanner } from '../../src/codec/protobuf/scan-request.js';
+import { prometheusConfig } from '../../src/exporters/prometheus/config.js';
+import { PrometheusExporter } from '../../src/exporters/prometheus/prometheus-exporter.js';
 import { ScrapeState } from '../../src/exporters/prometheus/scrape-state.js';
+import { requestBytes } from '../../src/model/byte-pool.js';
+import type { EncodedRequest } from '../../src/model/encoded-request.js';
 import { DataPointFlags } from '../../src/model/types.js';
 import { SCAN_METRICS, SCAN_SETS, scanRequest } from '../helpers/aggregate-fixtures.js';
 
@@ -52,6 +57,7 @@ describe('scrape state, requests scanned from their bytes (the relay into promet
           const decoded = new ScrapeState(options);
           const scanned = new ScrapeState(options);
           const scanner = new MetricsRequestScanner(scanned);
+          const reused = Buffer.alloc(64 * 1024);
           // Point times past 2^53 ns, with sub-millisecond parts: their milliseconds must match.
           let time = 1_765_000_000_000_000_000n;
           let taken = 0;
@@ -59,13 +65,19 @@ describe('scrape state, requests scanned from their bytes (the relay into promet
             // Repeats send the same series again, later: the case the scan is for.
             for (let k = 0; k <= repeat; k++) {
               time += 1_234_567n;
-              const body = scanRequest(points, time);
-              decoded.update(decodeMetricsRequest(body));
+              const request = scanRequest(points, time);
+              decoded.update(decodeMetricsRequest(request));
+              // As a receiver's bodies do, each lies in one reused Buffer, overwritten once
+              // it is consumed: what the scan or the decoder kept of it must be copies
+              // (the prometheus exporter gives the bytes back to be reused).
+              const body = reused.subarray(0, request.length);
+              body.set(request);
               const n = scanner.scan(body);
               if (n > 0) {
                 expect(n).toBe(points.length);
                 taken++;
               } else scanned.update(decodeMetricsRequest(body));
+              reused.fill(0xee);
             }
             if (render) expect(scanned.render(false)).toBe(decoded.render(false));
           }
@@ -79,5 +91,36 @@ describe('scrape state, requests scanned from their bytes (the relay into promet
     );
     // Some runs had requests taken by the scan, or the comparison proves little.
     expect(takenRuns).toBeGreaterThan(60);
+  });
+});
+
+describe('the prometheus exporter and the request buffers', () => {
+  it("gives a relayed request's bytes back once consumed, scanned or decoded", async () => {
+    const exporter = new PrometheusExporter(
+      { id: 'prometheus', logger: pino({ level: 'silent' }) },
+      prometheusConfig.parse({ endpoint: '127.0.0.1:0' }),
+    );
+    const given = vi.spyOn(requestBytes, 'give');
+    try {
+      const point = {
+        metric: 0,
+        resource: 0,
+        set: 0,
+        value: 1,
+        int: false,
+        otherBounds: false,
+        flags: 0,
+      };
+      for (const time of [1_765_000_000_000_000_000n, 1_765_000_000_001_000_000n]) {
+        const bytes = requestBytes.copy(scanRequest([point], time));
+        await exporter.encoded.consume({ format: 'otlp', bytes, points: 1, seriesKeys: undefined });
+        expect(given).toHaveBeenCalledWith(bytes);
+      }
+      // The second was scanned, the first decoded: both ways give back.
+      expect(exporter.scannedRequests).toBe(1);
+    } finally {
+      given.mockRestore();
+      await exporter.shutdown();
+    }
   });
 });

@@ -6,7 +6,7 @@ import { decodeMetricsRequest } from '../../codec/protobuf/decode-request.js';
 import { MetricsRequestScanner } from '../../codec/protobuf/scan-request.js';
 import type { ListenerProtection } from '../../model/auth.js';
 import type { ComponentSettings } from '../../model/consumer.js';
-import type { EncodedPath, EncodedRequest } from '../../model/encoded-request.js';
+import { type EncodedPath, type EncodedRequest, giveBack } from '../../model/encoded-request.js';
 import type { MetricBatch } from '../../model/metric-batch.js';
 import { HttpListener } from '../../net/http-listener.js';
 import { serverAuthenticator } from '../../net/resolve-auth.js';
@@ -127,13 +127,18 @@ export class PrometheusExporter implements Exporter {
   }
 
   #consumeEncoded(request: EncodedRequest): void {
-    // A request with no points taken (none in it, or not scannable) goes through a batch:
-    // it may still update `target_info` or count skipped points.
-    if (this.#scanner.scan(request.bytes) > 0) {
-      this.#scannedRequests++;
-      return;
+    try {
+      // A request with no points taken (none in it, or not scannable) goes through a batch:
+      // it may still update `target_info` or count skipped points.
+      if (this.#scanner.scan(request.bytes) > 0) this.#scannedRequests++;
+      else this.state.update(decodeMetricsRequest(request.bytes));
+    } finally {
+      // The last consumer of these bytes, and the scrape state keeps copies of what it reads:
+      // back to the request buffers for the next body. Left to the garbage collector, each
+      // body took fresh memory the kernel faulted in page by page (a third of the CPU of
+      // `otlp → batch → prometheus` in a profile).
+      giveBack(request);
     }
-    this.state.update(decodeMetricsRequest(request.bytes));
   }
 
   /** Requests whose points were read from their bytes, without a batch. */
