@@ -101,9 +101,10 @@ export function formatOf(request: EncodedRequest): EncodedFormat {
 
 /**
  * Gives a request's bytes (and its body as it came, if kept) back to the process's request
- * buffers, once its last consumer is done with them and keeps no view of them.
+ * buffers, once its last holder — a consumer, or the receiver when nothing carried them —
+ * is done with them and keeps no view of them.
  */
-export function giveBack(request: EncodedRequest): void {
+export function giveBack(request: { bytes: Uint8Array; gzipped?: Uint8Array }): void {
   requestBytes.give(request.bytes);
   if (request.gzipped) requestBytes.give(request.gzipped);
 }

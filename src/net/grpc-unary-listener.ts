@@ -13,6 +13,7 @@ import { gunzip, inflate } from 'node:zlib';
 import type { Logger } from 'pino';
 import { headerLookup, type ServerAuthenticator } from '../model/auth.js';
 import { GrowingBytes, requestBytes } from '../model/byte-pool.js';
+import { giveBack } from '../model/encoded-request.js';
 import { parseListenEndpoint } from '../model/endpoint.js';
 import { within } from '../model/within.js';
 import { GrpcStatus, messagePrefix, percentEncode } from './grpc-wire.js';
@@ -341,10 +342,7 @@ export class GrpcUnaryListener {
     } catch (err) {
       answer = { code: GrpcStatus.INTERNAL, message: (err as Error).message };
     } finally {
-      if (!carry.taken) {
-        requestBytes.give(message);
-        if (kept) requestBytes.give(kept);
-      }
+      if (!carry.taken) giveBack(carry);
     }
     if (stream.destroyed || stream.closed) return;
     if (answer.code !== GrpcStatus.OK) {

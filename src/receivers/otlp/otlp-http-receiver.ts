@@ -6,6 +6,7 @@ import type { OtlpRequestValidator } from '../../codec/protobuf/validate-request
 import type { ServerAuthenticator } from '../../model/auth.js';
 import { readWhole, requestBytes } from '../../model/byte-pool.js';
 import type { Component, Consumer } from '../../model/consumer.js';
+import { giveBack } from '../../model/encoded-request.js';
 import { InvalidArgumentError, SluiceError } from '../../model/errors.js';
 import { writeVarint } from '../../model/wire.js';
 import { gzipPieceSize } from '../../net/gzip-piece-size.js';
@@ -146,10 +147,7 @@ export class OtlpHttpReceiver implements Component {
     try {
       return await this.#accept(body, json, carry);
     } finally {
-      if (!carry.taken) {
-        requestBytes.give(body);
-        if (wire) requestBytes.give(wire);
-      }
+      if (!carry.taken) giveBack(carry);
     }
   }
 

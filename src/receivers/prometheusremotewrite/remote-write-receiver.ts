@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import { RemoteWriteValidator } from '../../codec/prometheus/validate-write-request.js';
 import type { ListenerProtection } from '../../model/auth.js';
-import { requestBytes } from '../../model/byte-pool.js';
 import type { Consumer } from '../../model/consumer.js';
 import { copyOf } from '../../model/copy-bytes.js';
+import { giveBack } from '../../model/encoded-request.js';
 import { InvalidArgumentError } from '../../model/errors.js';
 import { BodyListener } from '../../net/http1/body-listener.js';
 import type { Reply } from '../../net/http1/reply.js';
@@ -116,7 +116,7 @@ export class RemoteWriteReceiver implements Receiver {
     try {
       return await this.#handleBody(received, encoding, carry);
     } finally {
-      if (!carry.taken) requestBytes.give(received);
+      if (!carry.taken) giveBack(carry);
     }
   }
 
