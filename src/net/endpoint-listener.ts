@@ -7,12 +7,14 @@ import { listen } from './listen.js';
 import type { HttpListenerConfig } from './listener-config.js';
 import { RefusalLog, type RefusalReason } from './refusal-log.js';
 import { listenerTls, type ServerTls, serveWithTls } from './server-tls.js';
+import type { ServerTlsConfig } from './tls-config.js';
 
-/** What every HTTP listener takes: its endpoint, the listener keys, and where to report. */
-export interface EndpointListenerOptions extends HttpListenerConfig {
+/** What every listener takes: its endpoint, TLS and auth, and where to report. */
+export interface EndpointListenerOptions {
   endpoint: string;
   /** The config key of `endpoint`, named in errors (`receivers.otlp.protocols.http.endpoint`). */
   endpointKey: string;
+  tls?: ServerTlsConfig;
   /** The authenticator `auth.authenticator` names, resolved by the component. */
   authenticator?: ServerAuthenticator;
   logger: Logger;
@@ -21,8 +23,8 @@ export interface EndpointListenerOptions extends HttpListenerConfig {
 }
 
 /**
- * What `HttpListener` (on `node:http`) and `BodyListener` (on its own HTTP/1.1) share: the
- * endpoint checked at construction, the bound address, TLS with the certificate reloaded
+ * What `HttpListener` (on `node:http`), `BodyListener` (on its own HTTP/1.1) and
+ * `GrpcUnaryListener` (on `node:http2`) share: the endpoint checked at construction, the bound address, TLS with the certificate reloaded
  * and failed handshakes counted, and the log of refused clients.
  */
 export abstract class EndpointListener<Options extends EndpointListenerOptions> {

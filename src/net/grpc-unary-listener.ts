@@ -14,14 +14,11 @@ import type { Logger } from 'pino';
 import { headerLookup, type ServerAuthenticator } from '../model/auth.js';
 import { GrowingBytes, requestBytes } from '../model/byte-pool.js';
 import { giveBack } from '../model/encoded-request.js';
-import { parseListenEndpoint } from '../model/endpoint.js';
 import { within } from '../model/within.js';
+import { EndpointListener, type EndpointListenerOptions } from './endpoint-listener.js';
 import { GrpcStatus, messagePrefix, percentEncode } from './grpc-wire.js';
 import { gzipPieceSize } from './gzip-piece-size.js';
-import { listen } from './listen.js';
-import { RefusalLog, type RefusalReason } from './refusal-log.js';
-import { listenerTls, type ServerTls, serveWithTls } from './server-tls.js';
-import type { ServerTlsConfig } from './tls-config.js';
+import type { RefusalReason } from './refusal-log.js';
 
 export { GrpcStatus } from './grpc-wire.js';
 
@@ -44,20 +41,11 @@ export interface GrpcAnswer {
   details?: Uint8Array;
 }
 
-export interface GrpcUnaryListenerOptions {
-  endpoint: string;
-  /** Where the endpoint is in the config, for messages. */
-  endpointKey: string;
+export interface GrpcUnaryListenerOptions extends EndpointListenerOptions {
   /** The one method served, e.g. `/opentelemetry.proto.collector.metrics.v1.MetricsService/Export`. */
   method: string;
   /** Largest request message, on the wire and once decompressed. */
   maxReceiveBytes: number;
-  tls?: ServerTlsConfig;
-  /** Checks each call's headers (`authorization`) before its message is read. */
-  authenticator?: ServerAuthenticator;
-  logger: Logger;
-  /** Counts each refused call or connection by reason. */
-  onRefused?: (reason: RefusalReason) => void;
   /** A call whose stream is idle this long is cancelled; 30 s by default. */
   streamIdleMs?: number;
   /**
@@ -104,58 +92,27 @@ const inflateBounded = promisify(inflate);
  * limit (on the wire, or once inflated: inflating stops there), INTERNAL for a stream that
  * is not one well-framed message, and what the handler says otherwise.
  */
-export class GrpcUnaryListener {
-  readonly #options: GrpcUnaryListenerOptions;
+export class GrpcUnaryListener extends EndpointListener<GrpcUnaryListenerOptions> {
   readonly #handler: GrpcUnaryHandler;
-  readonly #refusals: RefusalLog;
   readonly #sessions = new Set<ServerHttp2Session>();
-  #server: Http2Server | Http2SecureServer | undefined;
-  #tls: ServerTls | undefined;
-  #port = 0;
 
   constructor(options: GrpcUnaryListenerOptions, handler: GrpcUnaryHandler) {
-    this.#options = options;
+    super(options);
     this.#handler = handler;
-    this.#refusals = new RefusalLog(options.logger, options.endpointKey, options.onRefused);
-    parseListenEndpoint(options.endpoint, options.endpointKey);
   }
 
-  get listening(): boolean {
-    return this.#server?.listening ?? false;
-  }
-
-  /** The bound address (after `start`), e.g. `127.0.0.1:4317`. */
-  get address(): string {
-    const { host } = parseListenEndpoint(this.#options.endpoint, this.#options.endpointKey);
-    return `${host}:${this.#port}`;
-  }
-
-  async start(): Promise<void> {
-    const options = this.#options;
-    const { host, port } = parseListenEndpoint(options.endpoint, options.endpointKey);
+  start(): Promise<void> {
     // At most 100 calls at once per connection (as grpc-go's default): each holds a
     // request buffer, grown to its message's size as the bytes arrive.
     const settings = { initialWindowSize: GRPC_STREAM_WINDOW_BYTES, maxConcurrentStreams: 100 };
-    let server: Http2Server | Http2SecureServer;
-    if (options.tls) {
-      const tls = listenerTls(options.tls, options.endpointKey, options.logger);
-      this.#tls = tls;
-      const secure = createSecureServer({ ...tls.contextOptions, ...tls.serverOptions, settings });
-      serveWithTls(secure, tls, {
-        logger: options.logger,
-        endpoint: () => this.address,
-        onHandshakeRefused: (address) => this.#refusals.refuse('tls_handshake', address),
-      });
-      server = secure;
-    } else {
-      server = createServer({ settings });
-    }
-    server.on('session', (session: ServerHttp2Session) => this.#session(session));
-    server.on('stream', (stream, headers) => this.#stream(stream, headers));
-    await listen(server, port, host);
-    const address = server.address();
-    this.#port = typeof address === 'object' && address ? address.port : port;
-    this.#server = server;
+    return this.listenWith((tls) => {
+      const server: Http2Server | Http2SecureServer = tls
+        ? createSecureServer({ ...tls.contextOptions, ...tls.serverOptions, settings })
+        : createServer({ settings });
+      server.on('session', (session: ServerHttp2Session) => this.#session(session));
+      server.on('stream', (stream, headers) => this.#stream(stream, headers));
+      return server;
+    });
   }
 
   /**
@@ -163,11 +120,7 @@ export class GrpcUnaryListener {
    * pipeline) within `deadlineMs`, then every connection is closed.
    */
   async close(deadlineMs: number): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    this.#tls?.close();
-    this.#tls = undefined;
-    this.#refusals.flush();
+    const server = this.stopListening();
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // GOAWAY: clients open no new calls here; a connection closes once its calls are done.
@@ -192,10 +145,10 @@ export class GrpcUnaryListener {
 
   #stream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     stream.on('error', () => {});
-    if (headers[':method'] !== 'POST' || headers[':path'] !== this.#options.method) {
+    if (headers[':method'] !== 'POST' || headers[':path'] !== this.options.method) {
       answerEarly(stream, {
         code: GrpcStatus.UNIMPLEMENTED,
-        message: `unknown method ${headers[':method']} ${headers[':path']}: this server takes ${this.#options.method}`,
+        message: `unknown method ${headers[':method']} ${headers[':path']}: this server takes ${this.options.method}`,
       });
       return;
     }
@@ -212,13 +165,13 @@ export class GrpcUnaryListener {
       });
       return;
     }
-    const authenticator = this.#options.authenticator;
+    const authenticator = this.options.authenticator;
     if (!authenticator) {
       this.#admit(stream, encoding);
       return;
     }
     const refuse = () => {
-      this.#refusals.refuse('unauthenticated', peerOf(stream));
+      this.refusals.refuse('unauthenticated', peerOf(stream));
       answerEarly(stream, { code: GrpcStatus.UNAUTHENTICATED, message: 'unauthenticated' });
     };
     const verdict = authenticator.authenticate(headerLookup(headers));
@@ -228,9 +181,9 @@ export class GrpcUnaryListener {
   }
 
   #admit(stream: ServerHttp2Stream, encoding: string): void {
-    const refusal = this.#options.beforeReading?.();
+    const refusal = this.options.beforeReading?.();
     if (refusal) {
-      this.#refusals.refuse(refusal.reason, peerOf(stream));
+      this.refusals.refuse(refusal.reason, peerOf(stream));
       answerEarly(stream, refusal.answer);
       return;
     }
@@ -239,9 +192,9 @@ export class GrpcUnaryListener {
 
   /** Reads the call's one message into a request buffer as its frames arrive, then handles it. */
   #read(stream: ServerHttp2Stream, encoding: string): void {
-    const limit = this.#options.maxReceiveBytes;
+    const limit = this.options.maxReceiveBytes;
     // A call that stops sending ends, and gives its buffer back.
-    stream.setTimeout(this.#options.streamIdleMs ?? STREAM_IDLE_MS, () =>
+    stream.setTimeout(this.options.streamIdleMs ?? STREAM_IDLE_MS, () =>
       stream.close(constants.NGHTTP2_CANCEL),
     );
     const prefix = Buffer.alloc(5);
@@ -296,7 +249,7 @@ export class GrpcUnaryListener {
       const wire = message.take();
       this.#handle(stream, wire, prefix[0] === 1 ? encoding : 'identity').catch((err) => {
         // The stream went away while it was answered: nothing to tell anyone.
-        this.#options.logger.debug({ error: (err as Error).message }, 'gRPC call ended early');
+        this.options.logger.debug({ error: (err as Error).message }, 'gRPC call ended early');
         stream.destroy();
       });
     });
@@ -310,12 +263,12 @@ export class GrpcUnaryListener {
     if (encoding !== 'identity') {
       try {
         const inflated = await (encoding === 'gzip' ? gunzipBounded : inflateBounded)(wire, {
-          maxOutputLength: this.#options.maxReceiveBytes,
+          maxOutputLength: this.options.maxReceiveBytes,
           // deflate has no trailer that tells its length: its pieces are zlib's 16 KiB.
           ...(encoding === 'gzip' ? { chunkSize: gzipPieceSize(wire) } : {}),
         });
         message = requestBytes.copy(inflated);
-        if (encoding === 'gzip' && this.#options.keepGzipped?.()) kept = wire;
+        if (encoding === 'gzip' && this.options.keepGzipped?.()) kept = wire;
       } catch (err) {
         const tooLarge = (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
         answerEarly(
@@ -323,7 +276,7 @@ export class GrpcUnaryListener {
           tooLarge
             ? {
                 code: GrpcStatus.RESOURCE_EXHAUSTED,
-                message: `message exceeds the limit of ${this.#options.maxReceiveBytes} bytes once inflated`,
+                message: `message exceeds the limit of ${this.options.maxReceiveBytes} bytes once inflated`,
               }
             : {
                 code: GrpcStatus.INTERNAL,

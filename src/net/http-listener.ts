@@ -12,10 +12,11 @@ import {
   timeoutCheckInterval,
   unauthorizedHeaders,
 } from './endpoint-listener.js';
+import type { HttpListenerConfig } from './listener-config.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export type HttpListenerOptions = EndpointListenerOptions;
+export type HttpListenerOptions = EndpointListenerOptions & HttpListenerConfig;
 
 /**
  * One HTTP or HTTPS listener, as every sluice endpoint needs it: TLS with certificates

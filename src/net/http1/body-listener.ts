@@ -7,6 +7,7 @@ import {
   timeoutCheckInterval,
   unauthorizedHeaders,
 } from '../endpoint-listener.js';
+import type { HttpListenerConfig } from '../listener-config.js';
 import {
   type Admission,
   BodyConnection,
@@ -26,7 +27,7 @@ export interface BodyHandler {
   handle(head: RequestHead, body: Buffer, peer: string | undefined): Promise<Reply>;
 }
 
-export interface BodyListenerOptions extends EndpointListenerOptions {
+export interface BodyListenerOptions extends EndpointListenerOptions, HttpListenerConfig {
   /** The largest body read; the handler's `tooLarge` answers a larger one. */
   maxBodySize: number;
 }

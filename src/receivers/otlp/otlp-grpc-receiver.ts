@@ -73,12 +73,7 @@ export class OtlpGrpcReceiver implements Component {
 
   /** This listener and what protects it, for the start-up check of exposed listeners. */
   get protection(): ListenerProtection {
-    return {
-      name: 'OTLP/gRPC',
-      address: this.address,
-      tls: this.#options.tls !== undefined,
-      auth: this.#options.authenticator !== undefined,
-    };
+    return this.#listener.protection('OTLP/gRPC');
   }
 
   get listening(): boolean {
