@@ -1,26 +1,22 @@
-import {
-  constants,
-  createSecureServer,
-  createServer,
-  type Http2SecureServer,
-  type Http2Server,
-  type IncomingHttpHeaders,
-  type ServerHttp2Session,
-  type ServerHttp2Stream,
-} from 'node:http2';
+import { createServer as createNetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
-import type { Logger } from 'pino';
-import { headerLookup, type ServerAuthenticator } from '../model/auth.js';
-import { GrowingBytes, requestBytes } from '../model/byte-pool.js';
+import { requestBytes } from '../model/byte-pool.js';
 import { giveBack } from '../model/encoded-request.js';
 import { within } from '../model/within.js';
 import { EndpointListener, type EndpointListenerOptions } from './endpoint-listener.js';
-import { GrpcStatus, messagePrefix, percentEncode } from './grpc-wire.js';
+import { GrpcMessageReader } from './grpc-message-reader.js';
+import { type GrpcAnswer, GrpcStatus, messagePrefix, percentEncode } from './grpc-wire.js';
 import { gzipPieceSize } from './gzip-piece-size.js';
+import { H2Connection, type H2Limits, type H2StreamHost } from './http2/h2-connection.js';
+import type { H2Stream } from './http2/h2-stream.js';
+import { encodeFields } from './http2/hpack.js';
+import type { RequestFields } from './http2/request-fields.js';
+import { readingInto } from './reading-into.js';
 import type { RefusalReason } from './refusal-log.js';
 
-export { GrpcStatus } from './grpc-wire.js';
+export { type GrpcAnswer, GrpcStatus } from './grpc-wire.js';
 
 /**
  * HTTP/2 starts a stream's and a connection's window at 64 KiB: a sender may have that much
@@ -29,17 +25,6 @@ export { GrpcStatus } from './grpc-wire.js';
  */
 export const GRPC_STREAM_WINDOW_BYTES = 1024 * 1024;
 export const GRPC_CONNECTION_WINDOW_BYTES = 4 * 1024 * 1024;
-
-/** How a call ends: its status, and the response message when OK. */
-export interface GrpcAnswer {
-  code: number;
-  /** Sent as `grpc-message`. */
-  message?: string;
-  /** The response message (OK only). */
-  response?: Uint8Array;
-  /** A serialized `google.rpc.Status`, sent as `grpc-status-details-bin`. */
-  details?: Uint8Array;
-}
 
 export interface GrpcUnaryListenerOptions extends EndpointListenerOptions {
   /** The one method served, e.g. `/opentelemetry.proto.collector.metrics.v1.MetricsService/Export`. */
@@ -75,189 +60,228 @@ export interface MessageCarry {
  */
 export type GrpcUnaryHandler = (message: Buffer, carry: MessageCarry) => Promise<GrpcAnswer>;
 
+/** One call as the listener follows it. */
+interface Call {
+  reader: GrpcMessageReader;
+  /** The authenticator and `beforeReading` let it in. */
+  admitted: boolean;
+  /** The client sent the whole request stream. */
+  whole: boolean;
+  /** Answered, refused or gone: whatever still arrives is dropped. */
+  done: boolean;
+}
+
 /** A call idle this long is cancelled by default (as an HTTP listener's `idle_timeout`). */
 const STREAM_IDLE_MS = 30_000;
+/** Bytes a plain connection's socket reads into, shared: a read is handled before the next. */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 const gunzipBounded = promisify(gunzip);
 const inflateBounded = promisify(inflate);
 
+const OK_HEAD = encodeFields([
+  [':status', '200'],
+  ['content-type', 'application/grpc'],
+]);
+const OK_TRAILERS = encodeFields([['grpc-status', '0']]);
+const NOT_GRPC = encodeFields([[':status', '415']]);
+
 /**
- * A gRPC server of one unary method over `node:http2`. A general gRPC server (grpc-js)
- * gathers a message from the connection's read buffers and keeps them with the call; under
- * load those buffers lived long enough to reach V8's old generation, and mark-compacts
- * started by external memory every quarter second took a third of a relay's CPU. Here a
- * message is copied into a request buffer as its frames arrive, and nothing keeps the read
- * buffers. Answers: UNIMPLEMENTED for another method or an unknown `grpc-encoding`,
- * UNAUTHENTICATED before the message is read, RESOURCE_EXHAUSTED for a message over the
- * limit (on the wire, or once inflated: inflating stops there), INTERNAL for a stream that
- * is not one well-framed message, and what the handler says otherwise.
+ * A gRPC server of one unary method, on sluice's own HTTP/2 server side (`H2Connection`).
+ * `node:http2` made every DATA frame a buffer and a stream event and cost 190-360 µs of CPU
+ * for a 213 KB message; here a plain connection's socket reads into one buffer the listener
+ * keeps and a message is copied once, from it into the request buffer it is carried on in.
+ * Answers: UNIMPLEMENTED for another method or an unknown `grpc-encoding`, UNAUTHENTICATED
+ * before the message is read, RESOURCE_EXHAUSTED for a message over the limit (on the wire,
+ * or once inflated: inflating stops there), INTERNAL for a stream that is not one
+ * well-framed message, and what the handler says otherwise.
  */
-export class GrpcUnaryListener extends EndpointListener<GrpcUnaryListenerOptions> {
+export class GrpcUnaryListener
+  extends EndpointListener<GrpcUnaryListenerOptions>
+  implements H2StreamHost<Call>
+{
+  readonly limits: H2Limits;
   readonly #handler: GrpcUnaryHandler;
-  readonly #sessions = new Set<ServerHttp2Session>();
+  readonly #connections = new Set<H2Connection<Call>>();
+  readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  #sweep: NodeJS.Timeout | undefined;
+  #drained: (() => void) | undefined;
 
   constructor(options: GrpcUnaryListenerOptions, handler: GrpcUnaryHandler) {
     super(options);
     this.#handler = handler;
+    this.limits = {
+      // At most 100 calls at once per connection (as grpc-go's default): each holds a
+      // request buffer, grown to its message's size as the bytes arrive.
+      maxConcurrentStreams: 100,
+      streamWindow: GRPC_STREAM_WINDOW_BYTES,
+      connectionWindow: GRPC_CONNECTION_WINDOW_BYTES,
+      maxHeaderListSize: 32 * 1024,
+      streamIdleMs: options.streamIdleMs ?? STREAM_IDLE_MS,
+      prefaceTimeoutMs: 10_000,
+    };
   }
 
-  start(): Promise<void> {
-    // At most 100 calls at once per connection (as grpc-go's default): each holds a
-    // request buffer, grown to its message's size as the bytes arrive.
-    const settings = { initialWindowSize: GRPC_STREAM_WINDOW_BYTES, maxConcurrentStreams: 100 };
-    return this.listenWith((tls) => {
-      const server: Http2Server | Http2SecureServer = tls
-        ? createSecureServer({ ...tls.contextOptions, ...tls.serverOptions, settings })
-        : createServer({ settings });
-      server.on('session', (session: ServerHttp2Session) => this.#session(session));
-      server.on('stream', (stream, headers) => this.#stream(stream, headers));
+  async start(): Promise<void> {
+    await this.listenWith((tls) => {
+      if (!tls)
+        return createNetServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
+          this.#serve(socket, true),
+        );
+      const server = createTlsServer(
+        {
+          ...tls.contextOptions,
+          ...tls.serverOptions,
+          ALPNProtocols: ['h2'],
+          handshakeTimeout: this.limits.prefaceTimeoutMs,
+          noDelay: true,
+        },
+        (socket) => this.#serve(socket, false),
+      );
+      // A failed handshake's socket is left open once anyone listens for the failure.
+      server.on('tlsClientError', (_error, socket) => socket.destroy());
       return server;
     });
+    const every = Math.max(50, Math.min(1000, this.limits.streamIdleMs / 4));
+    this.#sweep = setInterval(() => this.#expire(), every).unref();
   }
 
   /**
-   * Stops accepting connections and calls; calls in flight finish (their data reaches the
-   * pipeline) within `deadlineMs`, then every connection is closed.
+   * Stops accepting connections and calls (GOAWAY); calls in flight finish (their data
+   * reaches the pipeline) within `deadlineMs`, then every connection is closed.
    */
   async close(deadlineMs: number): Promise<void> {
     const server = this.stopListening();
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    // GOAWAY: clients open no new calls here; a connection closes once its calls are done.
-    const sessionsClosed = [...this.#sessions].map(
-      (session) => new Promise<void>((resolve) => session.close(() => resolve())),
-    );
-    await within(Promise.all(sessionsClosed), deadlineMs);
-    for (const session of this.#sessions) session.destroy();
+    const drained = new Promise<void>((resolve) => {
+      this.#drained = resolve;
+      for (const connection of this.#connections) connection.closeGracefully();
+      if (this.#connections.size === 0) resolve();
+    });
+    await within(drained, deadlineMs);
+    for (const connection of this.#connections) connection.socket.destroy();
     await closed;
+    clearInterval(this.#sweep);
+    this.#sweep = undefined;
   }
 
-  #session(session: ServerHttp2Session): void {
-    this.#sessions.add(session);
-    session.once('close', () => this.#sessions.delete(session));
-    session.on('error', () => {});
-    try {
-      session.setLocalWindowSize(GRPC_CONNECTION_WINDOW_BYTES);
-    } catch {
-      // A session closing meanwhile: it ends with the 64 KiB window.
-    }
-  }
-
-  #stream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    stream.on('error', () => {});
-    if (headers[':method'] !== 'POST' || headers[':path'] !== this.options.method) {
-      answerEarly(stream, {
+  opened(stream: H2Stream<Call>, request: RequestFields): void {
+    const method = this.options.method;
+    if (request.method !== 'POST' || request.path !== method) {
+      answer(stream, {
         code: GrpcStatus.UNIMPLEMENTED,
-        message: `unknown method ${headers[':method']} ${headers[':path']}: this server takes ${this.options.method}`,
+        message: `unknown method ${request.method} ${request.path}: this server takes ${method}`,
       });
       return;
     }
-    if (!String(headers['content-type'] ?? '').startsWith('application/grpc')) {
-      stream.respond({ ':status': 415 }, { endStream: true });
-      stream.resume();
+    if (!(request.headers['content-type'] ?? '').startsWith('application/grpc')) {
+      stream.respond(NOT_GRPC);
       return;
     }
-    const encoding = String(headers['grpc-encoding'] ?? 'identity');
+    const encoding = request.headers['grpc-encoding'] ?? 'identity';
     if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') {
-      answerEarly(stream, {
+      answer(stream, {
         code: GrpcStatus.UNIMPLEMENTED,
         message: `unsupported grpc-encoding "${encoding}": use gzip, deflate or identity`,
       });
       return;
     }
+    const call: Call = {
+      reader: new GrpcMessageReader(this.options.maxReceiveBytes, encoding),
+      admitted: false,
+      whole: false,
+      done: false,
+    };
+    stream.context = call;
     const authenticator = this.options.authenticator;
     if (!authenticator) {
-      this.#admit(stream, encoding);
+      this.#admit(stream, call);
       return;
     }
-    const refuse = () => {
-      this.refusals.refuse('unauthenticated', peerOf(stream));
-      answerEarly(stream, { code: GrpcStatus.UNAUTHENTICATED, message: 'unauthenticated' });
-    };
-    const verdict = authenticator.authenticate(headerLookup(headers));
-    if (verdict === true) this.#admit(stream, encoding);
-    else if (verdict === false) refuse();
-    else verdict.then((ok) => (ok ? this.#admit(stream, encoding) : refuse()), refuse);
+    const verdict = authenticator.authenticate((name) => request.headers[name]);
+    if (verdict === true) this.#admit(stream, call);
+    else if (verdict === false) this.#unauthenticated(stream, call);
+    else {
+      // The lookup counts against the connection's streams until it is done.
+      stream.startWork();
+      const decided = (ok: boolean) => {
+        stream.endWork();
+        if (call.done) return;
+        if (ok) this.#admit(stream, call);
+        else this.#unauthenticated(stream, call);
+      };
+      verdict.then(decided, () => decided(false));
+    }
   }
 
-  #admit(stream: ServerHttp2Stream, encoding: string): void {
+  data(stream: H2Stream<Call>, bytes: Buffer, start: number, end: number): void {
+    const call = stream.context;
+    if (!call || call.done) return;
+    const refusal = call.reader.take(bytes, start, end);
+    if (refusal) this.#refuse(stream, call, refusal);
+  }
+
+  ended(stream: H2Stream<Call>): void {
+    const call = stream.context;
+    if (!call || call.done) return;
+    call.whole = true;
+    if (call.admitted) this.#finish(stream, call);
+  }
+
+  aborted(stream: H2Stream<Call>): void {
+    const call = stream.context;
+    if (!call || call.done) return;
+    call.done = true;
+    call.reader.release();
+  }
+
+  refused(reason: 'malformed_http' | 'timeout', peer: string | undefined, detail: string): void {
+    this.refusals.refuse(reason, peer, detail);
+  }
+
+  closed(connection: H2Connection<Call>): void {
+    this.#connections.delete(connection);
+    if (this.#connections.size === 0) this.#drained?.();
+  }
+
+  #admit(stream: H2Stream<Call>, call: Call): void {
     const refusal = this.options.beforeReading?.();
     if (refusal) {
-      this.refusals.refuse(refusal.reason, peerOf(stream));
-      answerEarly(stream, refusal.answer);
+      this.refusals.refuse(refusal.reason, stream.peer);
+      this.#refuse(stream, call, refusal.answer);
       return;
     }
-    this.#read(stream, encoding);
+    call.admitted = true;
+    if (call.whole) this.#finish(stream, call);
   }
 
-  /** Reads the call's one message into a request buffer as its frames arrive, then handles it. */
-  #read(stream: ServerHttp2Stream, encoding: string): void {
-    const limit = this.options.maxReceiveBytes;
-    // A call that stops sending ends, and gives its buffer back.
-    stream.setTimeout(this.options.streamIdleMs ?? STREAM_IDLE_MS, () =>
-      stream.close(constants.NGHTTP2_CANCEL),
-    );
-    const prefix = Buffer.alloc(5);
-    let prefixFilled = 0;
-    const message = new GrowingBytes();
-    /** The length the message's prefix declared; `message` grows to it as bytes come. */
-    let length = 0;
-    let failed = false;
-    const fail = (answer: GrpcAnswer) => {
-      failed = true;
-      message.release();
-      answerEarly(stream, answer);
-    };
-    stream.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      let at = 0;
-      if (prefixFilled < 5) {
-        at = Math.min(5 - prefixFilled, chunk.length);
-        chunk.copy(prefix, prefixFilled, 0, at);
-        prefixFilled += at;
-        if (prefixFilled < 5) return;
-        const flag = prefix[0];
-        length = prefix.readUInt32BE(1);
-        if (flag > 1 || (flag === 1 && encoding === 'identity')) {
-          return fail({
-            code: GrpcStatus.INTERNAL,
-            message: `message compressed flag ${flag} with grpc-encoding ${encoding}`,
-          });
-        }
-        if (length > limit) {
-          return fail({
-            code: GrpcStatus.RESOURCE_EXHAUSTED,
-            message: `message of ${length} bytes exceeds the limit of ${limit}`,
-          });
-        }
-      }
-      const rest = chunk.length - at;
-      if (rest === 0) return;
-      if (message.length + rest > length) {
-        return fail({ code: GrpcStatus.INTERNAL, message: 'more than one request message' });
-      }
-      message.append(chunk, at, length);
-    });
-    stream.once('end', () => {
-      if (failed) return;
-      if (prefixFilled < 5 || message.length < length) {
-        return fail({
-          code: GrpcStatus.INTERNAL,
-          message: prefixFilled < 5 ? 'no request message' : 'the request message was cut short',
-        });
-      }
-      const wire = message.take();
-      this.#handle(stream, wire, prefix[0] === 1 ? encoding : 'identity').catch((err) => {
-        // The stream went away while it was answered: nothing to tell anyone.
-        this.options.logger.debug({ error: (err as Error).message }, 'gRPC call ended early');
-        stream.destroy();
-      });
-    });
-    // Reset by the client before its message was whole: nothing to answer.
-    stream.once('close', () => message.release());
+  #unauthenticated(stream: H2Stream<Call>, call: Call): void {
+    this.refusals.refuse('unauthenticated', stream.peer);
+    this.#refuse(stream, call, { code: GrpcStatus.UNAUTHENTICATED, message: 'unauthenticated' });
   }
 
-  async #handle(stream: ServerHttp2Stream, wire: Buffer, encoding: string): Promise<void> {
+  #refuse(stream: H2Stream<Call>, call: Call, refusal: GrpcAnswer): void {
+    call.done = true;
+    call.reader.release();
+    answer(stream, refusal);
+  }
+
+  #finish(stream: H2Stream<Call>, call: Call): void {
+    call.done = true;
+    const message = call.reader.finish();
+    if (!('wire' in message)) {
+      answer(stream, message);
+      return;
+    }
+    stream.startWork();
+    this.#handle(stream, message.wire, message.encoding).catch((err) => {
+      this.options.logger.error({ error: (err as Error).message }, 'a gRPC call failed');
+      answer(stream, { code: GrpcStatus.INTERNAL, message: 'internal error' });
+    });
+  }
+
+  async #handle(stream: H2Stream<Call>, wire: Buffer, encoding: string): Promise<void> {
     let message = wire;
     let kept: Buffer | undefined;
     if (encoding !== 'identity') {
@@ -271,7 +295,7 @@ export class GrpcUnaryListener extends EndpointListener<GrpcUnaryListenerOptions
         if (encoding === 'gzip' && this.options.keepGzipped?.()) kept = wire;
       } catch (err) {
         const tooLarge = (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
-        answerEarly(
+        answer(
           stream,
           tooLarge
             ? {
@@ -289,53 +313,66 @@ export class GrpcUnaryListener extends EndpointListener<GrpcUnaryListenerOptions
       }
     }
     const carry: MessageCarry = { bytes: message, gzipped: kept };
-    let answer: GrpcAnswer;
+    let result: GrpcAnswer;
     try {
-      answer = await this.#handler(message, carry);
+      result = await this.#handler(message, carry);
     } catch (err) {
-      answer = { code: GrpcStatus.INTERNAL, message: (err as Error).message };
+      result = { code: GrpcStatus.INTERNAL, message: (err as Error).message };
     } finally {
       if (!carry.taken) giveBack(carry);
     }
-    if (stream.destroyed || stream.closed) return;
-    if (answer.code !== GrpcStatus.OK) {
-      answerEarly(stream, answer);
+    answer(stream, result);
+  }
+
+  #serve(accepted: Socket, plain: boolean): void {
+    if (this.server === undefined) {
+      accepted.destroy();
       return;
     }
-    const response = answer.response ?? new Uint8Array(0);
-    const frame = Buffer.concat([messagePrefix(response.length, false), response]);
-    stream.respond(
-      { ':status': 200, 'content-type': 'application/grpc' },
-      { waitForTrailers: true },
-    );
-    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-    stream.end(frame);
+    let connection: H2Connection<Call>;
+    const socket = plain
+      ? readingInto(accepted, this.#readBuffer, (length, buffer) =>
+          connection.read(buffer, 0, length),
+        )
+      : undefined;
+    if (socket) connection = new H2Connection(socket, this);
+    else {
+      accepted.setNoDelay(true);
+      connection = new H2Connection(accepted, this);
+      accepted.on('data', (chunk: Buffer) => connection.read(chunk, 0, chunk.length));
+      accepted.resume();
+    }
+    this.#connections.add(connection);
+  }
+
+  #expire(): void {
+    const now = performance.now();
+    for (const connection of this.#connections) connection.expire(now);
   }
 }
 
 /**
- * A status without a message ("Trailers-Only"), as grpc-js answers. What is left of the
- * client's message is dropped as it arrives (not read into anything); a gRPC client cancels
- * the rest once it has the status.
+ * Ends a call: OK with its response message between the head and the trailers; any other
+ * status "Trailers-Only" (one header block that ends the stream), as grpc-js answers.
  */
-function answerEarly(stream: ServerHttp2Stream, answer: GrpcAnswer): void {
-  if (stream.destroyed || stream.closed || stream.headersSent) return;
+function answer(stream: H2Stream<Call>, result: GrpcAnswer): void {
+  if (result.code === GrpcStatus.OK) {
+    const response = result.response ?? new Uint8Array(0);
+    const data = Buffer.allocUnsafe(5 + response.length);
+    messagePrefix(response.length, false).copy(data, 0);
+    data.set(response, 5);
+    stream.respond(OK_HEAD, data, OK_TRAILERS);
+    return;
+  }
   stream.respond(
-    {
-      ':status': 200,
-      'content-type': 'application/grpc',
-      'grpc-status': String(answer.code),
-      ...(answer.message ? { 'grpc-message': percentEncode(answer.message) } : {}),
-      ...(answer.details
-        ? { 'grpc-status-details-bin': Buffer.from(answer.details).toString('base64') }
-        : {}),
-    },
-    { endStream: true },
+    encodeFields([
+      [':status', '200'],
+      ['content-type', 'application/grpc'],
+      ['grpc-status', String(result.code)],
+      ...(result.message ? [['grpc-message', percentEncode(result.message)] as const] : []),
+      ...(result.details
+        ? [['grpc-status-details-bin', Buffer.from(result.details).toString('base64')] as const]
+        : []),
+    ]),
   );
-  stream.resume();
-}
-
-function peerOf(stream: ServerHttp2Stream): string | undefined {
-  const socket = stream.session?.socket;
-  return socket?.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : undefined;
 }

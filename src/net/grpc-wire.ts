@@ -17,6 +17,17 @@ export const GrpcStatus = {
   UNAUTHENTICATED: 16,
 } as const;
 
+/** How a call ends: its status, and the response message when OK. */
+export interface GrpcAnswer {
+  code: number;
+  /** Sent as `grpc-message`. */
+  message?: string;
+  /** The response message (OK only). */
+  response?: Uint8Array;
+  /** A serialized `google.rpc.Status`, sent as `grpc-status-details-bin`. */
+  details?: Uint8Array;
+}
+
 /** The length prefix of one message: a compressed flag, then the length (big-endian u32). */
 export function messagePrefix(length: number, compressed: boolean): Buffer {
   const prefix = Buffer.alloc(5);

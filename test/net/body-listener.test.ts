@@ -2,9 +2,10 @@ import { connect, createServer, type Socket } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requestBytes } from '../../src/model/byte-pool.js';
-import { type BodyHandler, BodyListener, readingInto } from '../../src/net/http1/body-listener.js';
+import { type BodyHandler, BodyListener } from '../../src/net/http1/body-listener.js';
 import type { Reply } from '../../src/net/http1/reply.js';
 import { parseRequestHead } from '../../src/net/http1/request-head.js';
+import { readingInto } from '../../src/net/reading-into.js';
 
 // The receivers' HTTP/1.1 listener, driven with raw bytes: framing, pipelining, the replies
 // it makes itself, and closing. `test/fuzz/http1-requests.test.ts` checks it against Node's
