@@ -135,16 +135,6 @@ export class H2Connection<Context> {
     this.#limits = host.limits;
     this.#prefaceDeadline = performance.now() + host.limits.prefaceTimeoutMs;
     this.#recvWindow = this.#limits.connectionWindow;
-    this.#out.push(
-      settingsFrame([
-        [Setting.MAX_CONCURRENT_STREAMS, this.#limits.maxConcurrentStreams],
-        [Setting.INITIAL_WINDOW_SIZE, this.#limits.streamWindow],
-        [Setting.MAX_HEADER_LIST_SIZE, this.#limits.maxHeaderListSize],
-      ]),
-    );
-    if (this.#limits.connectionWindow > DEFAULT_WINDOW)
-      this.#out.push(windowUpdateFrame(0, this.#limits.connectionWindow - DEFAULT_WINDOW));
-    this.#flush();
     socket.on('end', () => this.#peerEnded());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.#closed());
@@ -291,6 +281,17 @@ export class H2Connection<Context> {
     if (this.#gathered === CLIENT_PREFACE.length) {
       this.#gathered = 0;
       this.#state = Reading.FrameHeader;
+      // This side's preface waits for the client's, so that a client speaking HTTP/1.1 by
+      // mistake reads a plain answer, not frames.
+      this.#out.push(
+        settingsFrame([
+          [Setting.MAX_CONCURRENT_STREAMS, this.#limits.maxConcurrentStreams],
+          [Setting.INITIAL_WINDOW_SIZE, this.#limits.streamWindow],
+          [Setting.MAX_HEADER_LIST_SIZE, this.#limits.maxHeaderListSize],
+        ]),
+      );
+      if (this.#limits.connectionWindow > DEFAULT_WINDOW)
+        this.#out.push(windowUpdateFrame(0, this.#limits.connectionWindow - DEFAULT_WINDOW));
     }
     return at + taken;
   }
@@ -324,26 +325,34 @@ export class H2Connection<Context> {
     try {
       switch (this.#type) {
         case FrameType.HEADERS:
-          return this.#headers(bytes, start, end);
+          this.#headers(bytes, start, end);
+          break;
         case FrameType.CONTINUATION:
-          return this.#continuation(bytes, start, end);
+          this.#continuation(bytes, start, end);
+          break;
         case FrameType.PRIORITY:
-          return this.#priority();
+          this.#priority();
+          break;
         case FrameType.RST_STREAM:
-          return this.#rstStream();
+          this.#rstStream();
+          break;
         case FrameType.SETTINGS:
-          return this.#settings(bytes, start, end);
+          this.#settings(bytes, start, end);
+          break;
         case FrameType.PUSH_PROMISE:
           throw connectionError(ErrorCode.PROTOCOL_ERROR, 'a PUSH_PROMISE from a client');
         case FrameType.PING:
-          return this.#ping(bytes, start);
+          this.#ping(bytes, start);
+          break;
         case FrameType.GOAWAY:
-          return this.#goAway();
+          this.#goAway();
+          break;
         case FrameType.WINDOW_UPDATE:
-          return this.#windowUpdate(bytes, start);
+          this.#windowUpdate(bytes, start);
+          break;
         default:
           // Unknown types are ignored (RFC 9113 §4.1).
-          return;
+          break;
       }
     } catch (err) {
       if (!(err instanceof Http2Error) || err.stream === 0) throw err;
