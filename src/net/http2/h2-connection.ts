@@ -121,6 +121,11 @@ export class H2Connection<Context> {
   #peerMaxFrame = MAX_FRAME_BYTES;
   /** Streams with an answer waiting for the peer's window. */
   readonly #blocked = new Set<H2Stream<Context>>();
+  /**
+   * Streams this side reset (or refused), the last 1,000: frames the client sent before it
+   * heard are dropped. A frame on any other closed stream is a connection error.
+   */
+  readonly #resetByUs = new Set<number>();
   /** GOAWAY sent: no new streams; the connection ends once its streams are done. */
   #goingAway = false;
   /** The client sent GOAWAY or ended its side. */
@@ -182,7 +187,7 @@ export class H2Connection<Context> {
       // A request being handled is the pipeline's to finish, not the client's.
       if (stream.remoteEnded && !stream.answered) continue;
       if (now - stream.lastActivity <= idleMs) continue;
-      this.#out.push(rstStreamFrame(stream.id, ErrorCode.CANCEL));
+      this.#reset(stream.id, ErrorCode.CANCEL);
       this.#abort(stream);
       if (!stream.remoteEnded)
         this.#host.refused(
@@ -373,21 +378,19 @@ export class H2Connection<Context> {
     if (this.#recvWindow < 0)
       throw connectionError(ErrorCode.FLOW_CONTROL_ERROR, 'DATA past the connection window');
     let stream = this.#streams.get(id);
-    if (!stream && id > this.#lastStreamId)
-      throw connectionError(ErrorCode.PROTOCOL_ERROR, `DATA on stream ${id}, never opened`);
+    if (!stream) this.#checkClosed(id, 'DATA');
     if (stream) {
-      if (stream.remoteEnded) {
-        this.#streamError(new Http2Error(ErrorCode.STREAM_CLOSED, 'DATA after END_STREAM', id));
+      // A stream error in RFC 9113, which lets an endpoint make it the connection's; nghttp2
+      // does, and so does this side: a client that sends past its END_STREAM is confused.
+      if (stream.remoteEnded)
+        throw connectionError(ErrorCode.STREAM_CLOSED, `DATA on stream ${id} after END_STREAM`);
+      stream.recvWindow -= length;
+      if (stream.recvWindow < 0) {
+        this.#streamError(
+          new Http2Error(ErrorCode.FLOW_CONTROL_ERROR, 'DATA past the stream window', id),
+        );
         stream = undefined;
-      } else {
-        stream.recvWindow -= length;
-        if (stream.recvWindow < 0) {
-          this.#streamError(
-            new Http2Error(ErrorCode.FLOW_CONTROL_ERROR, 'DATA past the stream window', id),
-          );
-          stream = undefined;
-        } else stream.lastActivity = performance.now();
-      }
+      } else stream.lastActivity = performance.now();
     }
     // A stream reset or closed here: its DATA still in flight is read and dropped.
     this.#dataStream = stream;
@@ -519,18 +522,20 @@ export class H2Connection<Context> {
     if (stream) {
       // Trailers: they end the request.
       if (stream.remoteEnded)
-        throw new Http2Error(ErrorCode.STREAM_CLOSED, 'HEADERS after END_STREAM', id);
+        throw connectionError(ErrorCode.STREAM_CLOSED, `HEADERS on stream ${id} after END_STREAM`);
       if (!endStream) throw malformed('trailers without END_STREAM', id);
       checkTrailers(fields, id);
       stream.lastActivity = performance.now();
       this.#remoteEnd(stream);
       return;
     }
-    // A stream closed here (reset, answered): what the client still sends on it is dropped.
-    if (id <= this.#lastStreamId) return;
+    if (id <= this.#lastStreamId) {
+      this.#checkClosed(id, 'HEADERS');
+      return;
+    }
     this.#lastStreamId = id;
     if (this.#goingAway || this.activeStreams >= this.#limits.maxConcurrentStreams) {
-      this.#out.push(rstStreamFrame(id, ErrorCode.REFUSED_STREAM));
+      this.#reset(id, ErrorCode.REFUSED_STREAM);
       return;
     }
     if (selfDependent)
@@ -580,12 +585,10 @@ export class H2Connection<Context> {
   #priority(): void {
     if (this.#streamId === 0)
       throw connectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY on stream 0');
+    // A stream error in RFC 9113; the connection's, as nghttp2 has it: never sent by a client
+    // that means well.
     if (this.#length !== 5)
-      throw new Http2Error(
-        ErrorCode.FRAME_SIZE_ERROR,
-        'a PRIORITY frame not of 5 bytes',
-        this.#streamId,
-      );
+      throw connectionError(ErrorCode.FRAME_SIZE_ERROR, 'a PRIORITY frame not of 5 bytes');
     // Priorities are advice (RFC 9113 deprecates them); every stream here is answered alike.
   }
 
@@ -735,15 +738,37 @@ export class H2Connection<Context> {
     this.#localEnd(stream);
   }
 
+  /**
+   * A frame on stream `id`, not open: idle (never opened) or closed without this side's reset
+   * is a connection error; one this side reset may still see frames sent before the client
+   * heard, and they are dropped.
+   */
+  #checkClosed(id: number, what: string): void {
+    if (id > this.#lastStreamId)
+      throw connectionError(ErrorCode.PROTOCOL_ERROR, `${what} on stream ${id}, never opened`);
+    if (!this.#resetByUs.has(id))
+      throw connectionError(ErrorCode.STREAM_CLOSED, `${what} on stream ${id}, closed`);
+  }
+
+  /** Sends RST_STREAM, and remembers the stream was reset here. */
+  #reset(id: number, code: number): void {
+    this.#out.push(rstStreamFrame(id, code));
+    this.#resetByUs.add(id);
+    if (this.#resetByUs.size > 1000) {
+      const [oldest] = this.#resetByUs;
+      this.#resetByUs.delete(oldest as number);
+    }
+  }
+
   /** This side has ended the stream: closed, or, if the request is not whole, reset. */
   #localEnd(stream: H2Stream<Context>): void {
     this.#blocked.delete(stream);
-    if (!stream.remoteEnded) this.#out.push(rstStreamFrame(stream.id, ErrorCode.NO_ERROR));
+    if (!stream.remoteEnded) this.#reset(stream.id, ErrorCode.NO_ERROR);
     this.#remove(stream);
   }
 
   #streamError(error: Http2Error): void {
-    this.#out.push(rstStreamFrame(error.stream, error.errorCode));
+    this.#reset(error.stream, error.errorCode);
     if (error.errorCode === ErrorCode.PROTOCOL_ERROR)
       this.#host.refused('malformed_http', this.peer, error.message);
     const stream = this.#streams.get(error.stream);

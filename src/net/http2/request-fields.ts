@@ -31,9 +31,9 @@ const CONNECTION_FIELDS = new Set([
 
 /**
  * The request in `fields`, or a stream error (PROTOCOL_ERROR) naming what makes it malformed:
- * a name that is not a lowercase token, a value with NUL, CR or LF or with whitespace at either
+ * a name that is not a lowercase token, a value with a control character (but HTAB) or whitespace at either
  * end, a pseudo-field unknown, repeated, or after a regular field, a missing `:method`,
- * `:scheme` or `:path`, a connection-specific field, `te` other than `trailers`, or a
+ * `:scheme` or `:path`, neither `:authority` nor `host`, a connection-specific field, `te` other than `trailers`, or a
  * `content-length` that is not one number.
  */
 export function requestFields(fields: FieldList, stream: number): RequestFields {
@@ -68,13 +68,24 @@ export function requestFields(fields: FieldList, stream: number): RequestFields 
     request.headers[name] =
       before === undefined ? value : `${before}${name === 'cookie' ? '; ' : ', '}${value}`;
   }
-  const { method, scheme, path } = request;
+  const { method, scheme, path, authority } = request;
   if (method === undefined) throw malformed('no :method', stream);
+  // The pseudo-fields' grammars, as nghttp2 checks them: a value no parser may read two ways.
+  if (!METHOD.test(method)) throw malformed(`the :method ${JSON.stringify(method)}`, stream);
+  if (scheme !== undefined && !SCHEME.test(scheme))
+    throw malformed(`the :scheme ${JSON.stringify(scheme)}`, stream);
+  if (authority !== undefined && !AUTHORITY.test(authority))
+    throw malformed(`the :authority ${JSON.stringify(authority)}`, stream);
+  if (path !== undefined && !(PATH.test(path) || (path === '*' && method === 'OPTIONS')))
+    throw malformed(`the :path ${JSON.stringify(path)}`, stream);
   if (method === 'CONNECT') {
     if (scheme !== undefined || path !== undefined || request.authority === undefined)
       throw malformed('a CONNECT without :authority alone', stream);
   } else if (scheme === undefined || path === undefined || path === '') {
     throw malformed(scheme === undefined ? 'no :scheme' : 'no :path', stream);
+  } else if (request.authority === undefined && request.headers.host === undefined) {
+    // As nghttp2 (node:http2) reads RFC 9113 §8.3.1: a request names its authority.
+    throw malformed('neither :authority nor host', stream);
   }
   return request as RequestFields;
 }
@@ -89,6 +100,13 @@ export function checkTrailers(fields: FieldList, stream: number): void {
     if (CONNECTION_FIELDS.has(name)) throw malformed(`the connection field ${name}`, stream);
   }
 }
+
+const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const SCHEME = /^[A-Za-z][A-Za-z0-9+\-.]*$/;
+/** RFC 3986's authority: unreserved, sub-delims, `:`, `@`, `[`, `]` and percent escapes. */
+const AUTHORITY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@[\]%]*$/;
+/** An origin-form path: from `/`, visible ASCII only. */
+const PATH = /^\/[!-~]*$/;
 
 const PSEUDO: Record<string, 'method' | 'scheme' | 'path' | 'authority'> = {
   ':method': 'method',
@@ -109,8 +127,10 @@ function checkName(name: string, stream: number): void {
 function checkValue(name: string, value: string, stream: number): void {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c === 0 || c === 0x0a || c === 0x0d)
-      throw malformed(`a NUL, CR or LF in the value of ${name}`, stream);
+    // RFC 9113 forbids NUL, CR and LF; nghttp2 drops a field with any control character but
+    // HTAB, and a field one side drops and the other reads is a field read two ways.
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f)
+      throw malformed(`a control character in the value of ${name}`, stream);
   }
   const first = value.charCodeAt(0);
   const last = value.charCodeAt(value.length - 1);
