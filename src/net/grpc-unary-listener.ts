@@ -1,5 +1,4 @@
-import { createServer as createNetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import type { Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import { requestBytes } from '../model/byte-pool.js';
@@ -13,7 +12,7 @@ import { H2Connection, type H2Limits, type H2StreamHost } from './http2/h2-conne
 import type { H2Stream } from './http2/h2-stream.js';
 import { encodeFields } from './http2/hpack.js';
 import type { RequestFields } from './http2/request-fields.js';
-import { readingInto } from './reading-into.js';
+import { type ConnectionReader, readingServer } from './reading-into.js';
 import type { RefusalReason } from './refusal-log.js';
 
 export { type GrpcAnswer, GrpcStatus } from './grpc-wire.js';
@@ -123,25 +122,14 @@ export class GrpcUnaryListener
   }
 
   async start(): Promise<void> {
-    await this.listenWith((tls) => {
-      if (!tls)
-        return createNetServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
-          this.#serve(socket, true),
-        );
-      const server = createTlsServer(
-        {
-          ...tls.contextOptions,
-          ...tls.serverOptions,
-          ALPNProtocols: ['h2'],
-          handshakeTimeout: this.limits.prefaceTimeoutMs,
-          noDelay: true,
-        },
-        (socket) => this.#serve(socket, false),
-      );
-      // A failed handshake's socket is left open once anyone listens for the failure.
-      server.on('tlsClientError', (_error, socket) => socket.destroy());
-      return server;
-    });
+    await this.listenWith((tls) =>
+      readingServer(
+        tls,
+        { ALPNProtocols: ['h2'], handshakeTimeout: this.limits.prefaceTimeoutMs },
+        this.#readBuffer,
+        (socket) => this.#open(socket),
+      ),
+    );
     const every = Math.max(50, Math.min(1000, this.limits.streamIdleMs / 4));
     this.#sweep = setInterval(() => this.#expire(), every).unref();
   }
@@ -324,25 +312,11 @@ export class GrpcUnaryListener
     answer(stream, result);
   }
 
-  #serve(accepted: Socket, plain: boolean): void {
-    if (this.server === undefined) {
-      accepted.destroy();
-      return;
-    }
-    let connection: H2Connection<Call>;
-    const socket = plain
-      ? readingInto(accepted, this.#readBuffer, (length, buffer) =>
-          connection.read(buffer, 0, length),
-        )
-      : undefined;
-    if (socket) connection = new H2Connection(socket, this);
-    else {
-      accepted.setNoDelay(true);
-      connection = new H2Connection(accepted, this);
-      accepted.on('data', (chunk: Buffer) => connection.read(chunk, 0, chunk.length));
-      accepted.resume();
-    }
+  #open(socket: Socket): ConnectionReader | undefined {
+    if (this.server === undefined) return undefined;
+    const connection = new H2Connection(socket, this);
     this.#connections.add(connection);
+    return (bytes, start, end) => connection.read(bytes, start, end);
   }
 
   #expire(): void {

@@ -1,4 +1,51 @@
-import { Socket } from 'node:net';
+import { createServer as createNetServer, type Server, Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import type { ServerTls } from './server-tls.js';
+
+/** Reads `bytes[start, end)`; `owned` says they are the reader's to keep (else reused after). */
+export type ConnectionReader = (bytes: Buffer, start: number, end: number, owned: boolean) => void;
+
+/**
+ * The server of a listener that parses its connections' bytes itself (`BodyListener`,
+ * `GrpcUnaryListener`): plain connections read into `readBuffer` (`readingInto`), TLS ones
+ * (with `tls`, and `tlsOptions` such as ALPN) their TLS socket's pieces. `open` is given each
+ * connection's socket and returns its reader, or undefined to close it (a listener closing).
+ */
+export function readingServer(
+  tls: ServerTls | undefined,
+  tlsOptions: TlsOptions,
+  readBuffer: Buffer,
+  open: (socket: Socket) => ConnectionReader | undefined,
+): Server {
+  const serve = (accepted: Socket, plain: boolean) => {
+    let reader: ConnectionReader | undefined;
+    const moved = plain
+      ? readingInto(accepted, readBuffer, (length, buffer) => reader?.(buffer, 0, length, false))
+      : undefined;
+    const socket = moved ?? accepted;
+    reader = open(socket);
+    if (!reader) {
+      socket.destroy();
+      return;
+    }
+    if (moved) return;
+    const read = reader;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => read(chunk, 0, chunk.length, true));
+    socket.resume();
+  };
+  if (!tls)
+    return createNetServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
+      serve(socket, true),
+    );
+  const server = createTlsServer(
+    { ...tls.contextOptions, ...tls.serverOptions, ...tlsOptions, noDelay: true },
+    (socket) => serve(socket, false),
+  );
+  // A failed handshake's socket is left open once anyone listens for the failure.
+  server.on('tlsClientError', (_error, socket) => socket.destroy());
+  return server;
+}
 
 /**
  * The accepted connection `accepted` as a socket that reads into `buffer` (Node's `onread`),

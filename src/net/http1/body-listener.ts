@@ -1,5 +1,4 @@
-import { createServer as createNetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import type { Socket } from 'node:net';
 import type { ServerAuthenticator } from '../../model/auth.js';
 import {
   EndpointListener,
@@ -8,7 +7,7 @@ import {
   unauthorizedHeaders,
 } from '../endpoint-listener.js';
 import type { HttpListenerConfig } from '../listener-config.js';
-import { readingInto } from '../reading-into.js';
+import { type ConnectionReader, readingServer } from '../reading-into.js';
 import {
   type Admission,
   BodyConnection,
@@ -76,26 +75,18 @@ export class BodyListener extends EndpointListener<BodyListenerOptions> implemen
 
   async start(): Promise<void> {
     const options = this.options;
-    await this.listenWith((tls) => {
-      if (!tls)
-        return createNetServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
-          this.#serve(socket, true),
-        );
-      const server = createTlsServer(
+    await this.listenWith((tls) =>
+      readingServer(
+        tls,
         {
-          ...tls.contextOptions,
-          ...tls.serverOptions,
           handshakeTimeout: options.read_header_timeout,
           // Not half-open: a client that gives up mid-handshake (an untrusted certificate)
           // ends its side, and that must close the connection.
-          noDelay: true,
         },
-        (socket) => this.#serve(socket, false),
-      );
-      // A failed handshake's socket is left open once anyone listens for the failure.
-      server.on('tlsClientError', (_error, socket) => socket.destroy());
-      return server;
-    });
+        this.#readBuffer,
+        (socket) => this.#open(socket),
+      ),
+    );
     this.#sweep = setInterval(() => this.#expire(), timeoutCheckInterval(options)).unref();
   }
 
@@ -186,26 +177,11 @@ export class BodyListener extends EndpointListener<BodyListenerOptions> implemen
     };
   }
 
-  #serve(accepted: Socket, plain: boolean): void {
-    if (this.server === undefined) {
-      accepted.destroy();
-      return;
-    }
-    let connection: BodyConnection;
-    const socket = plain
-      ? readingInto(accepted, this.#readBuffer, (length, buffer) =>
-          connection.read(buffer, 0, length, false),
-        )
-      : undefined;
-    if (socket) {
-      connection = new BodyConnection(socket, this);
-    } else {
-      accepted.setNoDelay(true);
-      connection = new BodyConnection(accepted, this);
-      accepted.on('data', (chunk: Buffer) => connection.read(chunk, 0, chunk.length, true));
-      accepted.resume();
-    }
+  #open(socket: Socket): ConnectionReader | undefined {
+    if (this.server === undefined) return undefined;
+    const connection = new BodyConnection(socket, this);
     this.#connections.add(connection);
+    return (bytes, start, end, owned) => connection.read(bytes, start, end, owned);
   }
 
   #expire(): void {
