@@ -24,8 +24,9 @@ export interface EndpointListenerOptions {
 
 /**
  * What `HttpListener` (on `node:http`), `BodyListener` (on its own HTTP/1.1) and
- * `GrpcUnaryListener` (on `node:http2`) share: the endpoint checked at construction, the bound address, TLS with the certificate reloaded
- * and failed handshakes counted, and the log of refused clients.
+ * `GrpcUnaryListener` (on its own HTTP/2) share: the endpoint checked at construction, the
+ * bound address, TLS with the certificate reloaded and failed handshakes counted, and the log
+ * of refused clients.
  */
 export abstract class EndpointListener<Options extends EndpointListenerOptions> {
   protected readonly options: Options;

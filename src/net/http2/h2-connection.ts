@@ -205,6 +205,8 @@ export class H2Connection<Context> {
     stream.answered = true;
     stream.endWork();
     if (!stream.open || this.#state === Reading.Closed) return;
+    // An empty body is no body: the head (or the trailers) then ends the stream.
+    if (data?.length === 0) data = undefined;
     const endNow = data === undefined && trailers === undefined;
     this.#writeHeaders(stream.id, head, endNow);
     if (endNow) this.#localEnd(stream);
