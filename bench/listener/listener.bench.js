@@ -148,5 +148,7 @@ async function compare(kinds, sizes, what) {
 const http1 = await compare(['sluice', 'node'], SIZES, 'HTTP/1.1');
 const grpc = await compare(['sluice-grpc', 'node-grpc'], [SIZES[0]], 'OTLP/gRPC');
 const markdown = table([...http1, ...grpc]);
-console.log(`\nThe receivers' listeners against node:http and node:http2 (lower is better)\n${markdown}`);
+console.log(
+  `\nThe receivers' listeners against node:http and node:http2 (lower is better)\n${markdown}`,
+);
 if (process.argv.includes('--write-docs')) writeDocsSection('listener', markdown);

@@ -77,7 +77,10 @@ if (kind === 'sluice') {
       requests++;
       bytes += body.length - 5;
       requestBytes.give(body);
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc' },
+        { waitForTrailers: true },
+      );
       stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
       stream.end(Buffer.from([0, 0, 0, 0, 0]));
     });
