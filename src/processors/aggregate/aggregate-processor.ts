@@ -79,6 +79,8 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
   #checkedAt = -1;
   #checkedView: DataView | undefined;
   #checkedLayout = -1;
+  /** A cumulative histogram point's bucket counts, read once from the request. */
+  #countsRead = new Float64Array(64);
   /** An output's metric type and temporality, by its metric id. */
   readonly #kind: MetricKind = (metricId) => this.#descriptors[metricId].metric;
   /** The rule of each metric name seen (null: none), so a name's globs run once. */
@@ -513,13 +515,25 @@ export class AggregateProcessor implements Processor, MetricsRequestVisitor {
       const at = t.reserveCounts(input, n);
       const previous = t.counts;
       let reset = !hadPrevious || !sameLayout || count < t.previousValue[input];
-      for (let k = 0; k < n && !reset; k++) {
-        if (u64NumberAt(words, countsAt + 8 * k) < previous[at + k]) reset = true;
-      }
+      // Each count is read from the request once (two 32-bit reads), the reset found on the
+      // way: this loop was a third of the aggregate's main thread when it read them twice.
+      if (this.#countsRead.length < n) this.#countsRead = new Float64Array(2 * n);
+      const read = this.#countsRead;
       for (let k = 0; k < n; k++) {
         const c = u64NumberAt(words, countsAt + 8 * k);
-        counts[base + k] += reset ? c : c - previous[at + k];
-        previous[at + k] = c;
+        read[k] = c;
+        if (c < previous[at + k]) reset = true;
+      }
+      if (reset) {
+        for (let k = 0; k < n; k++) {
+          counts[base + k] += read[k];
+          previous[at + k] = read[k];
+        }
+      } else {
+        for (let k = 0; k < n; k++) {
+          counts[base + k] += read[k] - previous[at + k];
+          previous[at + k] = read[k];
+        }
       }
       outputs.value[o] += reset ? count : count - t.previousValue[input];
       outputs.sum[o] += reset ? sum : sum - t.previousSum[input];
