@@ -229,6 +229,7 @@ describe('H2Connection', () => {
       [['connection', 'keep-alive']],
       [['te', 'gzip']],
       [['x-space', ' leading']],
+      [['x-control', 'a\u0017b']],
       [['content-length', '5']], // and 18 bytes of DATA follow
     ];
     raw.send(clientStart());
@@ -240,7 +241,24 @@ describe('H2Connection', () => {
       );
       id += 2;
     }
-    // No :path at all.
+    // An :authority outside its grammar, then no :path at all.
+    raw.send(
+      h2Frame(
+        HEADERS,
+        END_HEADERS | END_STREAM,
+        id,
+        hpack.block(
+          [
+            [':method', 'POST'],
+            [':scheme', 'http'],
+            [':path', METHOD],
+            [':authority', 'local{host}'],
+          ],
+          plain,
+        ),
+      ),
+    );
+    id += 2;
     raw.send(
       h2Frame(
         HEADERS,
@@ -262,7 +280,7 @@ describe('H2Connection', () => {
     );
     await raw.until(() => answerOf(raw, id)['grpc-status'] === '0', 'the good call');
     for (let s = 1; s < id; s += 2) expect(raw.errorCode(s), `stream ${s}`).toBe(0x1);
-    expect(refusals.filter((r) => r === 'malformed_http').length).toBe(6);
+    expect(refusals.filter((r) => r === 'malformed_http').length).toBe(8);
     expect(raw.find(GOAWAY)).toBeUndefined();
   });
 
@@ -291,6 +309,21 @@ describe('H2Connection', () => {
       ['a WINDOW_UPDATE of 0', [clientStart(), windowUpdate(0, 0)], 0x1],
       ['a window past 2^31-1', [clientStart(), windowUpdate(0, 0x7fffffff)], 0x3],
       ['SETTINGS_MAX_FRAME_SIZE too small', [clientStart(), settings([[0x5, 100]])], 0x1],
+      [
+        'DATA after END_STREAM',
+        [
+          clientStart(),
+          // :method POST, :scheme http, :path /, :authority x
+          h2Frame(
+            HEADERS,
+            END_HEADERS | END_STREAM,
+            1,
+            Buffer.from([0x83, 0x86, 0x84, 0x41, 0x01, 0x78]),
+          ),
+          h2Frame(DATA, 0, 1, Buffer.alloc(4)),
+        ],
+        0x5,
+      ],
       [
         'a header block cut by another frame',
         [
