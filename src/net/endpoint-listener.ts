@@ -1,4 +1,4 @@
-import type { AddressInfo, Server } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ListenerProtection, ServerAuthenticator } from '../model/auth.js';
@@ -68,6 +68,19 @@ export abstract class EndpointListener<Options extends EndpointListenerOptions> 
   /** Counts and logs (rate-limited) a request its handler turned away before reading it. */
   refuse(reason: RefusalReason, peer: string | undefined): void {
     this.refusals.refuse(reason, peer);
+  }
+
+  /** A connection closed for an error of this side's own code (a bug), said in the log. */
+  protected connectionFailed(error: Error, socket: Socket): void {
+    this.options.logger.error(
+      {
+        error: error.message,
+        stack: error.stack,
+        peer: socket.remoteAddress,
+        endpoint: this.address,
+      },
+      'a connection failed on an error of its own (a bug); it was closed',
+    );
   }
 
   /**

@@ -128,6 +128,7 @@ export class GrpcUnaryListener
         { ALPNProtocols: ['h2'], handshakeTimeout: this.limits.prefaceTimeoutMs },
         this.#readBuffer,
         (socket) => this.#open(socket),
+        (error, socket) => this.connectionFailed(error, socket),
       ),
     );
     const every = Math.max(50, Math.min(1000, this.limits.streamIdleMs / 4));

@@ -10,17 +10,29 @@ export type ConnectionReader = (bytes: Buffer, start: number, end: number, owned
  * `GrpcUnaryListener`): plain connections read into `readBuffer` (`readingInto`), TLS ones
  * (with `tls`, and `tlsOptions` such as ALPN) their TLS socket's pieces. `open` is given each
  * connection's socket and returns its reader, or undefined to close it (a listener closing).
+ * A reader that throws (a bug: readers answer bad input themselves) has its connection
+ * destroyed and the error given to `failed`, never to the process.
  */
 export function readingServer(
   tls: ServerTls | undefined,
   tlsOptions: TlsOptions,
   readBuffer: Buffer,
   open: (socket: Socket) => ConnectionReader | undefined,
+  failed: (error: Error, socket: Socket) => void,
 ): Server {
   const serve = (accepted: Socket, plain: boolean) => {
     let reader: ConnectionReader | undefined;
+    const read = (bytes: Buffer, start: number, end: number, owned: boolean) => {
+      try {
+        reader?.(bytes, start, end, owned);
+      } catch (err) {
+        reader = undefined;
+        socket.destroy();
+        failed(err as Error, socket);
+      }
+    };
     const moved = plain
-      ? readingInto(accepted, readBuffer, (length, buffer) => reader?.(buffer, 0, length, false))
+      ? readingInto(accepted, readBuffer, (length, buffer) => read(buffer, 0, length, false))
       : undefined;
     const socket = moved ?? accepted;
     reader = open(socket);
@@ -29,7 +41,6 @@ export function readingServer(
       return;
     }
     if (moved) return;
-    const read = reader;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => read(chunk, 0, chunk.length, true));
     socket.resume();

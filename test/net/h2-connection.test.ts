@@ -423,6 +423,39 @@ describe('H2Connection', () => {
     await raw.until(() => answerOf(raw, 3)['grpc-status'] === '0', 'the next call');
   });
 
+  it('closes a connection whose own code throws (a bug), logs it, and keeps serving', async () => {
+    const logged: string[] = [];
+    let calls = 0;
+    const authenticator: ServerAuthenticator = {
+      authenticate: () => {
+        calls++;
+        if (calls === 1) throw new Error('an authenticator bug');
+        return true;
+      },
+    };
+    await serve(undefined, {
+      authenticator,
+      logger: pino({ level: 'error' }, { write: (line: string) => logged.push(line) }),
+    });
+    const first = await client();
+    const hpack = writer();
+    first.send(
+      clientStart(),
+      h2Frame(HEADERS, END_HEADERS, 1, callHead(hpack)),
+      h2Frame(DATA, END_STREAM, 1, grpcFrame(Buffer.from('x'), false)),
+    );
+    await first.until(() => first.closed, 'the close');
+    expect(logged.join('')).toContain('an authenticator bug');
+    const second = await client();
+    const again = writer();
+    second.send(
+      clientStart(),
+      h2Frame(HEADERS, END_HEADERS, 1, callHead(again)),
+      h2Frame(DATA, END_STREAM, 1, grpcFrame(Buffer.from('y'), false)),
+    );
+    await second.until(() => answerOf(second, 1)['grpc-status'] === '0', 'the next call');
+  });
+
   it('closes a connection that floods PINGs and reads none of the answers', async () => {
     await serve();
     const raw = await client();

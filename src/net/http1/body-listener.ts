@@ -85,6 +85,7 @@ export class BodyListener extends EndpointListener<BodyListenerOptions> implemen
         },
         this.#readBuffer,
         (socket) => this.#open(socket),
+        (error, socket) => this.connectionFailed(error, socket),
       ),
     );
     this.#sweep = setInterval(() => this.#expire(), timeoutCheckInterval(options)).unref();
