@@ -307,8 +307,34 @@ describe('H2Connection', () => {
       ],
       ['a PUSH_PROMISE', [clientStart(), h2Frame(0x5, END_HEADERS, 1, Buffer.alloc(4))], 0x1],
       ['a WINDOW_UPDATE of 0', [clientStart(), windowUpdate(0, 0)], 0x1],
+      [
+        'a stream depending on itself',
+        [clientStart(), h2Frame(0x2, 0, 1, Buffer.from([0, 0, 0, 1, 0]))],
+        0x1,
+      ],
+      [
+        'a PING acknowledgement unasked',
+        [clientStart(), h2Frame(PING, 0x1, 0, Buffer.alloc(8))],
+        0x1,
+      ],
       ['a window past 2^31-1', [clientStart(), windowUpdate(0, 0x7fffffff)], 0x3],
       ['SETTINGS_MAX_FRAME_SIZE too small', [clientStart(), settings([[0x5, 100]])], 0x1],
+      [
+        'DATA after trailers refused for their fields (the client had ended the stream)',
+        [
+          clientStart(),
+          h2Frame(HEADERS, END_HEADERS, 1, callHead(writer())),
+          // Trailers with the name "X": refused, the stream reset.
+          h2Frame(
+            HEADERS,
+            END_HEADERS | END_STREAM,
+            1,
+            Buffer.from([0x00, 0x01, 0x58, 0x01, 0x79]),
+          ),
+          h2Frame(DATA, 0, 1, Buffer.alloc(4)),
+        ],
+        0x5,
+      ],
       [
         'DATA after END_STREAM',
         [
@@ -341,7 +367,8 @@ describe('H2Connection', () => {
       expect(raw.errorCode(0), what).toBe(code);
       await raw.until(() => raw.closed, `the close after ${what}`);
     }
-    expect(refusals.filter((r) => r === 'malformed_http').length).toBe(cases.length);
+    // The refused trailers count once more.
+    expect(refusals.filter((r) => r === 'malformed_http').length).toBe(cases.length + 1);
   });
 
   it('answers an HTTP/1.1 request on the gRPC port with 505 and why', async () => {

@@ -110,9 +110,7 @@ export class H2Connection<Context> {
   /** Padding still to skip; -1 until the pad length byte is read. */
   #padLeft = 0;
   /** A header block awaiting its CONTINUATION frames. */
-  #continuing:
-    | { id: number; endStream: boolean; selfDependent: boolean; parts: Buffer[]; length: number }
-    | undefined;
+  #continuing: { id: number; endStream: boolean; parts: Buffer[]; length: number } | undefined;
   #settingsSeen = false;
   #recvWindow: number;
   #recvConsumed = 0;
@@ -168,6 +166,11 @@ export class H2Connection<Context> {
   /** Says GOAWAY: streams under way finish, new ones are refused, then the connection ends. */
   closeGracefully(): void {
     if (this.#state === Reading.Closed || this.#goingAway) return;
+    // Before the preface nothing may precede this side's SETTINGS, and nothing is under way.
+    if (this.#state === Reading.Preface) {
+      this.#end();
+      return;
+    }
     this.#goingAway = true;
     this.#out.push(goAwayFrame(this.#lastStreamId, ErrorCode.NO_ERROR));
     this.#flush();
@@ -187,7 +190,7 @@ export class H2Connection<Context> {
       // A request being handled is the pipeline's to finish, not the client's.
       if (stream.remoteEnded && !stream.answered) continue;
       if (now - stream.lastActivity <= idleMs) continue;
-      this.#reset(stream.id, ErrorCode.CANCEL);
+      this.#reset(stream.id, ErrorCode.CANCEL, !stream.remoteEnded);
       this.#abort(stream);
       if (!stream.remoteEnded)
         this.#host.refused(
@@ -338,7 +341,7 @@ export class H2Connection<Context> {
           this.#continuation(bytes, start, end);
           break;
         case FrameType.PRIORITY:
-          this.#priority();
+          this.#priority(bytes, start);
           break;
         case FrameType.RST_STREAM:
           this.#rstStream();
@@ -390,6 +393,7 @@ export class H2Connection<Context> {
       if (stream.recvWindow < 0) {
         this.#streamError(
           new Http2Error(ErrorCode.FLOW_CONTROL_ERROR, 'DATA past the stream window', id),
+          (this.#flags & Flag.END_STREAM) !== 0,
         );
         stream = undefined;
       } else stream.lastActivity = performance.now();
@@ -421,7 +425,10 @@ export class H2Connection<Context> {
       if (stream?.open) {
         stream.received += taken;
         if (stream.contentLength >= 0 && stream.received > stream.contentLength) {
-          this.#streamError(malformed('more DATA than its content-length', stream.id));
+          this.#streamError(
+            malformed('more DATA than its content-length', stream.id),
+            (this.#flags & Flag.END_STREAM) !== 0,
+          );
           this.#dataStream = undefined;
         } else this.#host.data(stream, bytes, at, at + taken);
       }
@@ -474,22 +481,21 @@ export class H2Connection<Context> {
         throw connectionError(ErrorCode.FRAME_SIZE_ERROR, 'HEADERS without its pad length');
       stop -= bytes[at++];
     }
-    let selfDependent = false;
     if (flags & Flag.PRIORITY) {
       if (stop - at < 5)
         throw connectionError(ErrorCode.FRAME_SIZE_ERROR, 'HEADERS without its priority');
-      selfDependent = (bytes.readUInt32BE(at) & MAX_WINDOW) === id;
+      if ((bytes.readUInt32BE(at) & MAX_WINDOW) === id) throw selfDependency(id);
       at += 5;
     }
     if (stop < at)
       throw connectionError(ErrorCode.PROTOCOL_ERROR, 'HEADERS padding longer than the frame');
     const endStream = (flags & Flag.END_STREAM) !== 0;
     if (flags & Flag.END_HEADERS) {
-      this.#headerBlock(id, endStream, selfDependent, bytes, at, stop);
+      this.#headerBlock(id, endStream, bytes, at, stop);
       return;
     }
     const part = Buffer.from(bytes.subarray(at, stop));
-    this.#continuing = { id, endStream, selfDependent, parts: [part], length: part.length };
+    this.#continuing = { id, endStream, parts: [part], length: part.length };
   }
 
   #continuation(bytes: Buffer, start: number, end: number): void {
@@ -506,20 +512,23 @@ export class H2Connection<Context> {
     if (!(this.#flags & Flag.END_HEADERS)) return;
     this.#continuing = undefined;
     const whole = Buffer.concat(block.parts);
-    this.#headerBlock(block.id, block.endStream, block.selfDependent, whole, 0, whole.length);
+    this.#headerBlock(block.id, block.endStream, whole, 0, whole.length);
   }
 
-  #headerBlock(
-    id: number,
-    endStream: boolean,
-    selfDependent: boolean,
-    bytes: Buffer,
-    start: number,
-    end: number,
-  ): void {
+  #headerBlock(id: number, endStream: boolean, bytes: Buffer, start: number, end: number): void {
     // Every block is decoded, whatever becomes of its stream: the table must stay in step.
     const fields: FieldList = [];
     const fits = this.#hpack.decode(bytes, start, end, fields, this.#limits.maxHeaderListSize);
+    try {
+      this.#headersDecoded(id, endStream, fields, fits);
+    } catch (err) {
+      if (!(err instanceof Http2Error) || err.stream === 0) throw err;
+      this.#streamError(err, endStream);
+    }
+  }
+
+  /** A header block's fields: a new request's head, or the trailers that end one. */
+  #headersDecoded(id: number, endStream: boolean, fields: FieldList, fits: boolean): void {
     const stream = this.#streams.get(id);
     if (stream) {
       // Trailers: they end the request.
@@ -537,11 +546,9 @@ export class H2Connection<Context> {
     }
     this.#lastStreamId = id;
     if (this.#goingAway || this.activeStreams >= this.#limits.maxConcurrentStreams) {
-      this.#reset(id, ErrorCode.REFUSED_STREAM);
+      this.#reset(id, ErrorCode.REFUSED_STREAM, !endStream);
       return;
     }
-    if (selfDependent)
-      throw new Http2Error(ErrorCode.PROTOCOL_ERROR, 'a stream depending on itself', id);
     const opened = new H2Stream<Context>(
       id,
       this,
@@ -584,13 +591,15 @@ export class H2Connection<Context> {
     this.#host.ended(stream);
   }
 
-  #priority(): void {
+  #priority(bytes: Buffer, at: number): void {
     if (this.#streamId === 0)
       throw connectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY on stream 0');
-    // A stream error in RFC 9113; the connection's, as nghttp2 has it: never sent by a client
-    // that means well.
+    // Both are stream errors in RFC 9113; the connection's, as nghttp2 has them: never sent
+    // by a client that means well.
     if (this.#length !== 5)
       throw connectionError(ErrorCode.FRAME_SIZE_ERROR, 'a PRIORITY frame not of 5 bytes');
+    if ((bytes.readUInt32BE(at) & MAX_WINDOW) === this.#streamId)
+      throw selfDependency(this.#streamId);
     // Priorities are advice (RFC 9113 deprecates them); every stream here is answered alike.
   }
 
@@ -651,7 +660,13 @@ export class H2Connection<Context> {
     if (this.#streamId !== 0) throw connectionError(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
     if (this.#length !== 8)
       throw connectionError(ErrorCode.FRAME_SIZE_ERROR, 'a PING frame not of 8 bytes');
-    if (this.#flags & Flag.ACK) return;
+    // This side sends no PING, so an acknowledgement answers nothing: node:http2 makes it a
+    // protocol error, and so does this side.
+    if (this.#flags & Flag.ACK)
+      throw connectionError(
+        ErrorCode.PROTOCOL_ERROR,
+        'a PING acknowledgement, and no PING was sent',
+      );
     this.#out.push(frame(FrameType.PING, Flag.ACK, 0, bytes.subarray(at, at + 8)));
   }
 
@@ -752,9 +767,13 @@ export class H2Connection<Context> {
       throw connectionError(ErrorCode.STREAM_CLOSED, `${what} on stream ${id}, closed`);
   }
 
-  /** Sends RST_STREAM, and remembers the stream was reset here. */
-  #reset(id: number, code: number): void {
+  /**
+   * Sends RST_STREAM, and, when the client may still send on the stream (it has not ended its
+   * side), remembers the stream was reset here.
+   */
+  #reset(id: number, code: number, clientMaySend: boolean): void {
     this.#out.push(rstStreamFrame(id, code));
+    if (!clientMaySend) return;
     this.#resetByUs.add(id);
     if (this.#resetByUs.size > 1000) {
       const [oldest] = this.#resetByUs;
@@ -765,15 +784,16 @@ export class H2Connection<Context> {
   /** This side has ended the stream: closed, or, if the request is not whole, reset. */
   #localEnd(stream: H2Stream<Context>): void {
     this.#blocked.delete(stream);
-    if (!stream.remoteEnded) this.#reset(stream.id, ErrorCode.NO_ERROR);
+    if (!stream.remoteEnded) this.#reset(stream.id, ErrorCode.NO_ERROR, true);
     this.#remove(stream);
   }
 
-  #streamError(error: Http2Error): void {
-    this.#reset(error.stream, error.errorCode);
+  /** A stream error; `clientEnded`: the frame that caused it ended the client's side. */
+  #streamError(error: Http2Error, clientEnded = false): void {
+    const stream = this.#streams.get(error.stream);
+    this.#reset(error.stream, error.errorCode, !(clientEnded || stream?.remoteEnded));
     if (error.errorCode === ErrorCode.PROTOCOL_ERROR)
       this.#host.refused('malformed_http', this.peer, error.message);
-    const stream = this.#streams.get(error.stream);
     if (stream) this.#abort(stream);
   }
 
@@ -840,6 +860,10 @@ const HEADER_LIST_TOO_LARGE = Buffer.from([0x08, 0x03, 0x34, 0x33, 0x31]);
 
 function connectionError(code: number, message: string): Http2Error {
   return new Http2Error(code, message, 0);
+}
+
+function selfDependency(stream: number): Http2Error {
+  return connectionError(ErrorCode.PROTOCOL_ERROR, `stream ${stream} depending on itself`);
 }
 
 function malformed(what: string, stream: number): Http2Error {
