@@ -32,6 +32,8 @@ export interface GrpcUnaryListenerOptions extends EndpointListenerOptions {
   maxReceiveBytes: number;
   /** A call whose stream is idle this long is cancelled; 30 s by default. */
   streamIdleMs?: number;
+  /** A connection that has not sent its TLS handshake and HTTP/2 preface in this long is closed; 10 s by default. */
+  prefaceTimeoutMs?: number;
   /**
    * Asked once a call is let in, before its message is read: a refusal answers it at once
    * (a full pipeline: the message would be refused whatever it holds).
@@ -72,6 +74,7 @@ interface Call {
 
 /** A call idle this long is cancelled by default (as an HTTP listener's `idle_timeout`). */
 const STREAM_IDLE_MS = 30_000;
+const PREFACE_TIMEOUT_MS = 10_000;
 /** Bytes a plain connection's socket reads into, shared: a read is handled before the next. */
 const READ_BUFFER_BYTES = 64 * 1024;
 
@@ -117,7 +120,7 @@ export class GrpcUnaryListener
       connectionWindow: GRPC_CONNECTION_WINDOW_BYTES,
       maxHeaderListSize: 32 * 1024,
       streamIdleMs: options.streamIdleMs ?? STREAM_IDLE_MS,
-      prefaceTimeoutMs: 10_000,
+      prefaceTimeoutMs: options.prefaceTimeoutMs ?? PREFACE_TIMEOUT_MS,
     };
   }
 
@@ -131,7 +134,10 @@ export class GrpcUnaryListener
         (error, socket) => this.connectionFailed(error, socket),
       ),
     );
-    const every = Math.max(50, Math.min(1000, this.limits.streamIdleMs / 4));
+    const every = Math.max(
+      50,
+      Math.min(1000, this.limits.streamIdleMs / 4, this.limits.prefaceTimeoutMs / 4),
+    );
     this.#sweep = setInterval(() => this.#expire(), every).unref();
   }
 

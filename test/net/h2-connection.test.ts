@@ -371,6 +371,20 @@ describe('H2Connection', () => {
     expect(refusals.filter((r) => r === 'malformed_http').length).toBe(cases.length + 1);
   });
 
+  it('closes a connection that sends no preface in time, and counts it', async () => {
+    await serve(undefined, { prefaceTimeoutMs: 200 });
+    const silent = await client();
+    const started = Date.now();
+    await silent.until(() => silent.closed, 'the close', 3000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(refusals).toEqual(['timeout']);
+    // Half a preface is no preface either.
+    const slow = await client();
+    slow.send(PREFACE.subarray(0, 10));
+    await slow.until(() => slow.closed, 'the close', 3000);
+    expect(refusals).toEqual(['timeout', 'timeout']);
+  });
+
   it('answers an HTTP/1.1 request on the gRPC port with 505 and why', async () => {
     await serve();
     const raw = await client();
