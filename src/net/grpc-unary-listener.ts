@@ -12,6 +12,7 @@ import { H2Connection, type H2Limits, type H2StreamHost } from './http2/h2-conne
 import type { H2Stream } from './http2/h2-stream.js';
 import { encodeFields } from './http2/hpack.js';
 import type { RequestFields } from './http2/request-fields.js';
+import { OpenConnections } from './open-connections.js';
 import { type ConnectionReader, readingServer } from './reading-into.js';
 import type { RefusalReason } from './refusal-log.js';
 
@@ -104,10 +105,8 @@ export class GrpcUnaryListener
 {
   readonly limits: H2Limits;
   readonly #handler: GrpcUnaryHandler;
-  readonly #connections = new Set<H2Connection<Call>>();
+  readonly #connections = new OpenConnections<H2Connection<Call>>();
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-  #sweep: NodeJS.Timeout | undefined;
-  #drained: (() => void) | undefined;
 
   constructor(options: GrpcUnaryListenerOptions, handler: GrpcUnaryHandler) {
     super(options);
@@ -134,11 +133,9 @@ export class GrpcUnaryListener
         (error, socket) => this.connectionFailed(error, socket),
       ),
     );
-    const every = Math.max(
-      50,
-      Math.min(1000, this.limits.streamIdleMs / 4, this.limits.prefaceTimeoutMs / 4),
+    this.#connections.sweepEvery(
+      Math.max(50, Math.min(1000, this.limits.streamIdleMs / 4, this.limits.prefaceTimeoutMs / 4)),
     );
-    this.#sweep = setInterval(() => this.#expire(), every).unref();
   }
 
   /**
@@ -149,16 +146,10 @@ export class GrpcUnaryListener
     const server = this.stopListening();
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    const drained = new Promise<void>((resolve) => {
-      this.#drained = resolve;
-      for (const connection of this.#connections) connection.closeGracefully();
-      if (this.#connections.size === 0) resolve();
-    });
-    await within(drained, deadlineMs);
-    for (const connection of this.#connections) connection.socket.destroy();
+    await within(this.#connections.drain(), deadlineMs);
+    this.#connections.destroyAll();
     await closed;
-    clearInterval(this.#sweep);
-    this.#sweep = undefined;
+    this.#connections.stopSweeping();
   }
 
   opened(stream: H2Stream<Call>, request: RequestFields): void {
@@ -236,8 +227,7 @@ export class GrpcUnaryListener
   }
 
   closed(connection: H2Connection<Call>): void {
-    this.#connections.delete(connection);
-    if (this.#connections.size === 0) this.#drained?.();
+    this.#connections.remove(connection);
   }
 
   #admit(stream: H2Stream<Call>, call: Call): void {
@@ -324,11 +314,6 @@ export class GrpcUnaryListener
     const connection = new H2Connection(socket, this);
     this.#connections.add(connection);
     return (bytes, start, end) => connection.read(bytes, start, end);
-  }
-
-  #expire(): void {
-    const now = performance.now();
-    for (const connection of this.#connections) connection.expire(now);
   }
 }
 

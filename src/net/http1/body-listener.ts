@@ -7,6 +7,7 @@ import {
   unauthorizedHeaders,
 } from '../endpoint-listener.js';
 import type { HttpListenerConfig } from '../listener-config.js';
+import { OpenConnections } from '../open-connections.js';
 import { type ConnectionReader, readingServer } from '../reading-into.js';
 import {
   type Admission,
@@ -50,10 +51,8 @@ const READ_BUFFER_BYTES = 64 * 1024;
  */
 export class BodyListener extends EndpointListener<BodyListenerOptions> implements ConnectionHost {
   readonly #handler: BodyHandler;
-  readonly #connections = new Set<BodyConnection>();
+  readonly #connections = new OpenConnections<BodyConnection>();
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-  #sweep: NodeJS.Timeout | undefined;
-  #drained: (() => void) | undefined;
 
   constructor(options: BodyListenerOptions, handler: BodyHandler) {
     super(options);
@@ -88,7 +87,7 @@ export class BodyListener extends EndpointListener<BodyListenerOptions> implemen
         (error, socket) => this.connectionFailed(error, socket),
       ),
     );
-    this.#sweep = setInterval(() => this.#expire(), timeoutCheckInterval(options)).unref();
+    this.#connections.sweepEvery(timeoutCheckInterval(options));
   }
 
   /**
@@ -99,17 +98,8 @@ export class BodyListener extends EndpointListener<BodyListenerOptions> implemen
     const server = this.stopListening();
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    const drained = new Promise<void>((resolve) => {
-      this.#drained = resolve;
-      for (const connection of this.#connections) {
-        if (mode === 'force') connection.socket.destroy();
-        else connection.closeGracefully();
-      }
-      if (this.#connections.size === 0) resolve();
-    });
-    await Promise.all([closed, drained]);
-    clearInterval(this.#sweep);
-    this.#sweep = undefined;
+    await Promise.all([closed, this.#connections.drain(mode === 'force')]);
+    this.#connections.stopSweeping();
   }
 
   admit(head: RequestHead, peer: string | undefined): Admission | Promise<Admission> {
@@ -151,8 +141,7 @@ export class BodyListener extends EndpointListener<BodyListenerOptions> implemen
   }
 
   closed(connection: BodyConnection): void {
-    this.#connections.delete(connection);
-    if (this.#connections.size === 0) this.#drained?.();
+    this.#connections.remove(connection);
   }
 
   #check(head: RequestHead, peer: string | undefined): Admission {
@@ -183,10 +172,5 @@ export class BodyListener extends EndpointListener<BodyListenerOptions> implemen
     const connection = new BodyConnection(socket, this);
     this.#connections.add(connection);
     return (bytes, start, end, owned) => connection.read(bytes, start, end, owned);
-  }
-
-  #expire(): void {
-    const now = performance.now();
-    for (const connection of this.#connections) connection.expire(now);
   }
 }
