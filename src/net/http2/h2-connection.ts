@@ -18,8 +18,8 @@ import {
   writeFrameHeader,
 } from './frames.js';
 import { H2Stream } from './h2-stream.js';
-import { type FieldList, HpackDecoder } from './hpack.js';
-import { checkTrailers, type RequestFields, requestFields } from './request-fields.js';
+import { encodeFields, type FieldList, HpackDecoder } from './hpack.js';
+import { checkTrailers, malformed, type RequestFields, requestFields } from './request-fields.js';
 
 /** The limits a connection enforces and advertises (its SETTINGS). */
 export interface H2Limits {
@@ -855,8 +855,7 @@ export class H2Connection<Context> {
 }
 
 const SETTINGS_ACK = frame(FrameType.SETTINGS, Flag.ACK, 0);
-/** `:status 431`, a literal with the static name `:status` (index 8). */
-const HEADER_LIST_TOO_LARGE = Buffer.from([0x08, 0x03, 0x34, 0x33, 0x31]);
+const HEADER_LIST_TOO_LARGE = encodeFields([[':status', '431']]);
 
 function connectionError(code: number, message: string): Http2Error {
   return new Http2Error(code, message, 0);
@@ -864,8 +863,4 @@ function connectionError(code: number, message: string): Http2Error {
 
 function selfDependency(stream: number): Http2Error {
   return connectionError(ErrorCode.PROTOCOL_ERROR, `stream ${stream} depending on itself`);
-}
-
-function malformed(what: string, stream: number): Http2Error {
-  return new Http2Error(ErrorCode.PROTOCOL_ERROR, `a malformed request: ${what}`, stream);
 }

@@ -138,6 +138,7 @@ function checkValue(name: string, value: string, stream: number): void {
     throw malformed(`whitespace at an end of the value of ${name}`, stream);
 }
 
-function malformed(what: string, stream: number): Http2Error {
+/** A stream error (PROTOCOL_ERROR) for a request RFC 9113 calls malformed. */
+export function malformed(what: string, stream: number): Http2Error {
   return new Http2Error(ErrorCode.PROTOCOL_ERROR, `a malformed request: ${what}`, stream);
 }
